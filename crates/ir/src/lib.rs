@@ -1,0 +1,18 @@
+//! Tile IR: Triton's TTIR idea. SSA values of scalar or block type,
+//! operations in arenas with typed handles, structured control flow.
+//!
+//! Architecture invariant: tile IR knows nothing of layouts, targets or
+//! LLVM. Every dump is MLIR generic syntax that real MLIR parses.
+
+pub mod fold_util;
+pub mod func;
+pub mod ops;
+pub mod print;
+pub mod types;
+pub mod verify;
+
+pub use func::{BlockData, BlockId, Function, LaunchOptions, Loc, Module, OpData, OpId, Value, ValueDef};
+pub use ops::{BinaryOp, CmpPred, ConstValue, MathFn, OpKind};
+pub use print::{print_function, print_module};
+pub use types::{Elem, ScalarType, Type};
+pub use verify::{verify_function, verify_module, VerifyError};

@@ -1,0 +1,310 @@
+//! Prints tile IR in MLIR's generic operation syntax.
+//!
+//! The output parses with real MLIR when unregistered dialects are allowed
+//! (`mlir-opt --allow-unregistered-dialect`), which a test checks with
+//! melior. Values are numbered in print order, so the text depends only on
+//! the program, never on arena indices: printing is deterministic.
+
+use crate::{
+    func::{BlockId, Function, Module, OpId, Value},
+    ops::{BinaryOp, ConstValue, MathFn, OpKind},
+    types::{ScalarType, Type},
+};
+use std::{collections::HashMap, fmt::Write};
+
+/// Prints a module.
+pub fn print_module(module: &Module) -> String {
+    let mut out = String::from("\"builtin.module\"() ({\n");
+    for f in &module.functions {
+        print_function_into(f, 1, &mut out);
+    }
+    out.push_str("}) : () -> ()\n");
+    out
+}
+
+/// Prints one function as a `tk.func` operation.
+pub fn print_function(f: &Function) -> String {
+    let mut out = String::new();
+    print_function_into(f, 0, &mut out);
+    out
+}
+
+fn print_function_into(f: &Function, indent: usize, out: &mut String) {
+    let mut p = Printer {
+        f,
+        names: HashMap::new(),
+        next: 0,
+        out,
+    };
+    for (i, &a) in f.params().iter().enumerate() {
+        p.names.insert(a, format!("%arg{i}"));
+    }
+    let pad = "  ".repeat(indent);
+    let _ = write!(p.out, "{pad}\"tk.func\"() (");
+    p.region(f.entry, indent, true);
+    let params: Vec<String> = f.params().iter().map(|v| f.ty(*v).mlir()).collect();
+    let results: Vec<String> = f.result_types.iter().map(Type::mlir).collect();
+    let names: Vec<String> = f.param_names.iter().map(|n| format!("\"{n}\"")).collect();
+    let _ = write!(
+        p.out,
+        ") {{arg_names = [{}], function_type = ({}) -> ({}), sym_name = \"{}\"",
+        names.join(", "),
+        params.join(", "),
+        results.join(", "),
+        f.name
+    );
+    if f.is_kernel {
+        let _ = write!(
+            p.out,
+            ", tk.kernel, tk.num_stages = {} : i32, tk.num_warps = {} : i32",
+            f.options.num_stages, f.options.num_warps
+        );
+    }
+    p.out.push_str("} : () -> ()\n");
+}
+
+struct Printer<'a> {
+    f: &'a Function,
+    names: HashMap<Value, String>,
+    next: usize,
+    out: &'a mut String,
+}
+
+impl Printer<'_> {
+    fn name(&self, v: Value) -> String {
+        self.names
+            .get(&v)
+            .cloned()
+            .unwrap_or_else(|| format!("%<undefined {v}>"))
+    }
+
+    fn fresh(&mut self) -> String {
+        let n = format!("%{}", self.next);
+        self.next += 1;
+        n
+    }
+
+    /// Prints `{ ^bb0(args): ops }` for a single-block region.
+    fn region(&mut self, block: BlockId, indent: usize, is_entry: bool) {
+        let f = self.f;
+        let data = f.block(block);
+        if !is_entry {
+            for &a in &data.args {
+                let n = self.fresh();
+                self.names.insert(a, n);
+            }
+        }
+        let args: Vec<String> = data
+            .args
+            .iter()
+            .map(|a| format!("{}: {}", self.name(*a), f.ty(*a).mlir()))
+            .collect();
+        let pad = "  ".repeat(indent);
+        let _ = writeln!(self.out, "{{");
+        let _ = writeln!(self.out, "{pad}^bb0({}):", args.join(", "));
+        for &op in &data.ops {
+            self.op(op, indent + 1);
+        }
+        let _ = write!(self.out, "{pad}}}");
+    }
+
+    fn op(&mut self, op: OpId, indent: usize) {
+        let f = self.f;
+        let data = f.op(op);
+        let pad = "  ".repeat(indent);
+        self.out.push_str(&pad);
+        if !data.results.is_empty() {
+            let base = self.fresh();
+            if data.results.len() == 1 {
+                self.names.insert(data.results[0], base.clone());
+                let _ = write!(self.out, "{base} = ");
+            } else {
+                for (i, r) in data.results.iter().enumerate() {
+                    self.names.insert(*r, format!("{base}#{i}"));
+                }
+                let _ = write!(self.out, "{base}:{} = ", data.results.len());
+            }
+        }
+        let operands: Vec<String> = data.operands.iter().map(|v| self.name(*v)).collect();
+        let _ = write!(self.out, "\"{}\"({})", op_name(f, op), operands.join(", "));
+        if !data.regions.is_empty() {
+            self.out.push_str(" (");
+            for (i, &r) in data.regions.iter().enumerate() {
+                if i > 0 {
+                    self.out.push_str(", ");
+                }
+                self.region(r, indent, false);
+            }
+            self.out.push(')');
+        }
+        let attrs = attributes(f, op);
+        if !attrs.is_empty() {
+            let _ = write!(self.out, " {{{}}}", attrs.join(", "));
+        }
+        let in_types: Vec<String> = data.operands.iter().map(|v| f.ty(*v).mlir()).collect();
+        let out_types: Vec<String> = data.results.iter().map(|v| f.ty(*v).mlir()).collect();
+        let _ = writeln!(
+            self.out,
+            " : ({}) -> ({})",
+            in_types.join(", "),
+            out_types.join(", ")
+        );
+    }
+}
+
+fn operand_scalar(f: &Function, op: OpId, i: usize) -> Option<ScalarType> {
+    let v = *f.op(op).operands.get(i)?;
+    f.ty(v).scalar_elem()
+}
+
+/// The MLIR operation name, chosen by the operand types as MLIR's `arith`
+/// and `math` dialects do.
+pub fn op_name(f: &Function, op: OpId) -> String {
+    let data = f.op(op);
+    let s = operand_scalar(f, op, 0);
+    let float = s.is_some_and(ScalarType::is_float);
+    let unsigned = s.is_some_and(ScalarType::is_unsigned);
+    let pick = |fl: &str, si: &str, ui: &str| -> String {
+        if float {
+            fl.to_string()
+        } else if unsigned {
+            ui.to_string()
+        } else {
+            si.to_string()
+        }
+    };
+    match &data.kind {
+        OpKind::Constant(_) => "arith.constant".into(),
+        OpKind::ProgramId(_) => "tk.program_id".into(),
+        OpKind::NumPrograms(_) => "tk.num_programs".into(),
+        OpKind::MakeRange { .. } => "tk.make_range".into(),
+        OpKind::Splat => "tk.splat".into(),
+        OpKind::Broadcast => "tk.broadcast".into(),
+        OpKind::Binary(b) => match b {
+            BinaryOp::Add => pick("arith.addf", "arith.addi", "arith.addi"),
+            BinaryOp::Sub => pick("arith.subf", "arith.subi", "arith.subi"),
+            BinaryOp::Mul => pick("arith.mulf", "arith.muli", "arith.muli"),
+            BinaryOp::Div => pick("arith.divf", "arith.divsi", "arith.divui"),
+            BinaryOp::Rem => pick("arith.remf", "arith.remsi", "arith.remui"),
+            BinaryOp::Shl => "arith.shli".into(),
+            BinaryOp::Shr => pick("arith.shrsi", "arith.shrsi", "arith.shrui"),
+            BinaryOp::And => "arith.andi".into(),
+            BinaryOp::Or => "arith.ori".into(),
+            BinaryOp::Xor => "arith.xori".into(),
+            BinaryOp::Max => pick("arith.maximumf", "arith.maxsi", "arith.maxui"),
+            BinaryOp::Min => pick("arith.minimumf", "arith.minsi", "arith.minui"),
+        },
+        OpKind::Cmp(_) => pick("arith.cmpf", "arith.cmpi", "arith.cmpi"),
+        OpKind::Neg => pick("arith.negf", "tk.negi", "tk.negi"),
+        OpKind::Not => "tk.not".into(),
+        OpKind::Cast => "tk.cast".into(),
+        OpKind::Bitcast => "tk.bitcast".into(),
+        OpKind::Select => "arith.select".into(),
+        OpKind::Math(MathFn::Abs) => pick("math.absf", "math.absi", "math.absi"),
+        OpKind::Math(m) => format!("math.{}", m.name()),
+        OpKind::Fma => "math.fma".into(),
+        OpKind::AddPtr => "tk.addptr".into(),
+        OpKind::Load { .. } => "tk.load".into(),
+        OpKind::Store { .. } => "tk.store".into(),
+        OpKind::Call(_) => "tk.call".into(),
+        OpKind::For => "scf.for".into(),
+        OpKind::If => "scf.if".into(),
+        OpKind::While => "scf.while".into(),
+        OpKind::Yield => "scf.yield".into(),
+        OpKind::Condition => "scf.condition".into(),
+        OpKind::Return => "tk.return".into(),
+        OpKind::Assert(_) => "tk.assert".into(),
+    }
+}
+
+fn attributes(f: &Function, op: OpId) -> Vec<String> {
+    let data = f.op(op);
+    match &data.kind {
+        OpKind::Constant(c) => {
+            let ty = data.results.first().map(|r| f.ty(*r).clone());
+            let s = ty.as_ref().and_then(Type::scalar_elem).unwrap_or(ScalarType::I32);
+            vec![format!("value = {}", const_attr(*c, s))]
+        }
+        OpKind::ProgramId(a) | OpKind::NumPrograms(a) => vec![format!("axis = {a} : i32")],
+        OpKind::MakeRange { start, end } => {
+            vec![format!("end = {end} : i32"), format!("start = {start} : i32")]
+        }
+        OpKind::Cmp(p) => {
+            let s = operand_scalar(f, op, 0);
+            let name = p.mlir(
+                s.is_some_and(ScalarType::is_float),
+                s.is_some_and(ScalarType::is_unsigned),
+            );
+            vec![format!("predicate = \"{name}\"")]
+        }
+        OpKind::Load { mask, other } => {
+            let mut a = Vec::new();
+            if *mask {
+                a.push("mask".to_string());
+            }
+            if *other {
+                a.push("other".to_string());
+            }
+            a
+        }
+        OpKind::Store { mask } if *mask => vec!["mask".to_string()],
+        OpKind::Call(callee) => vec![format!("callee = @{callee}")],
+        OpKind::Assert(msg) => vec![format!("message = \"{}\"", escape(msg))],
+        _ => Vec::new(),
+    }
+}
+
+/// An MLIR attribute literal for a constant of scalar type `s`.
+pub fn const_attr(c: ConstValue, s: ScalarType) -> String {
+    match c {
+        ConstValue::Int(v) if s.is_bool() => (if v != 0 { "true" } else { "false" }).to_string(),
+        ConstValue::Int(v) if s == ScalarType::U64 => format!("{} : {}", v as u64, s.mlir()),
+        ConstValue::Int(v) => format!("{v} : {}", s.mlir()),
+        ConstValue::Float(x) => format!("{} : {}", float_literal(x, s), s.mlir()),
+    }
+}
+
+/// A float literal MLIR reads back exactly: decimal when finite, the bit
+/// pattern in hex otherwise.
+pub fn float_literal(x: f64, s: ScalarType) -> String {
+    if x.is_finite() {
+        let mut t = format!("{x:?}");
+        if !t.contains('.') {
+            match t.find('e') {
+                Some(i) => t.insert_str(i, ".0"),
+                None => t.push_str(".0"),
+            }
+        }
+        t
+    } else {
+        format!("0x{:X}", float_bits(x, s))
+    }
+}
+
+/// The bits of `x` rounded to type `s`.
+pub fn float_bits(x: f64, s: ScalarType) -> u64 {
+    match s {
+        ScalarType::F64 => x.to_bits(),
+        ScalarType::F32 => u64::from((x as f32).to_bits()),
+        ScalarType::F16 => u64::from(crate::fold_util::f32_to_f16_bits(x as f32)),
+        ScalarType::BF16 => u64::from(crate::fold_util::f32_to_bf16_bits(x as f32)),
+        _ => x.to_bits(),
+    }
+}
+
+fn escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\{:02X}", c as u32 & 0xff);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
