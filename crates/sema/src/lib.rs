@@ -1,1 +1,7 @@
-//! placeholder
+//! From AST to tile IR: type checking, constant generics, promotion and
+//! SSA construction. See `lower.rs`.
+
+mod lower;
+pub mod types;
+
+pub use lower::{lower_kernel, ConstArg, BUILTINS, MAX_BLOCK_ELEMS, MAX_STATIC_UNROLL};
