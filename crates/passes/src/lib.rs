@@ -1,1 +1,43 @@
-//! placeholder
+//! Passes on tile IR, one file each, and the pipeline that runs them with
+//! the verifier as a gate between passes.
+
+pub mod cse;
+pub mod dce;
+pub mod fold;
+pub mod inline;
+
+use tritonc_ir::{verify_module, Module, VerifyError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PassError {
+    #[error("after pass `{pass}`: {source}")]
+    Verify {
+        pass: &'static str,
+        #[source]
+        source: VerifyError,
+    },
+    #[error("inlining: {0}")]
+    Inline(String),
+}
+
+/// A pass over a whole module.
+pub type Pass = fn(&mut Module) -> Result<(), PassError>;
+
+/// The default pipeline, in order.
+pub const PIPELINE: &[(&str, Pass)] = &[
+    ("inline", inline::run),
+    ("fold", fold::run),
+    ("cse", cse::run),
+    ("dce", dce::run),
+];
+
+/// Runs the pipeline, verifying the module before the first pass and after
+/// every pass.
+pub fn run_pipeline(module: &mut Module) -> Result<(), PassError> {
+    verify_module(module).map_err(|source| PassError::Verify { pass: "input", source })?;
+    for (name, pass) in PIPELINE {
+        pass(module)?;
+        verify_module(module).map_err(|source| PassError::Verify { pass: name, source })?;
+    }
+    Ok(())
+}
