@@ -1,0 +1,896 @@
+//! Tile IR to MLIR text in upstream dialects (`llvm`, `rocdl`, `arith`,
+//! `math`, `scf`, `vector`), ready for MLIR's conversion to the `llvm`
+//! dialect.
+//!
+//! Each block value becomes, per lane, a `vector<K x T>` of the K elements
+//! that lane owns (the blocked layout below); scalars stay scalars and are
+//! uniform across lanes. On the host there is one lane owning whole blocks.
+//!
+//! Layout of a 1-D block of `n` elements over `L` lanes with `spt`
+//! contiguous elements per lane and per repetition (`spt` is 4 when the
+//! block is large enough, so that a lane's elements are 16 contiguous bytes
+//! for 32-bit types): lane `l`, register `r` holds element
+//! `((r / spt) * L * spt + l * spt + r % spt) mod n`. Small blocks are
+//! replicated across lanes (the `mod n`).
+//!
+//! Guarantees: the text verifies in MLIR; operations a target cannot
+//! compile (f64 transcendentals on AMDGPU) are rejected with an error here,
+//! never left to LLVM, which would abort the process.
+
+use crate::{
+    target::{Target, TargetKind},
+    CodegenError,
+};
+use std::collections::HashMap;
+use tritonc_ir::{
+    print::float_literal, BinaryOp, BlockId, ConstValue, Elem, Function, MathFn, OpId, OpKind, ScalarType, Type, Value,
+};
+
+/// How a 1-D block of `n` elements is spread over `lanes` lanes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BlockedLayout {
+    pub n: u32,
+    pub lanes: u32,
+    pub spt: u32,
+}
+
+impl BlockedLayout {
+    pub fn new(n: u32, lanes: u32) -> BlockedLayout {
+        let spt = if lanes == 1 { n } else { (n / lanes).clamp(1, 4) };
+        BlockedLayout { n, lanes, spt }
+    }
+
+    /// Elements each lane holds.
+    pub fn per_lane(&self) -> u32 {
+        self.spt.max(self.n / self.lanes)
+    }
+
+    /// The element lane `lane` holds in register `reg`.
+    pub fn element(&self, lane: u32, reg: u32) -> u32 {
+        let (l, r, s) = (u64::from(lane), u64::from(reg), u64::from(self.spt));
+        (((r / s) * u64::from(self.lanes) * s + l * s + r % s) % u64::from(self.n)) as u32
+    }
+
+    /// Whether several lanes hold the same element.
+    pub fn replicated(&self) -> bool {
+        u64::from(self.lanes) * u64::from(self.spt) > u64::from(self.n)
+    }
+}
+
+/// Emits the MLIR module for one kernel.
+pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<String, CodegenError> {
+    let lanes = target.lanes(f.options.num_warps);
+    let mut e = Emitter {
+        f,
+        target,
+        lanes,
+        out: String::new(),
+        names: HashMap::new(),
+        next: 0,
+        indent: 2,
+        lane_id: None,
+        asserts: 0,
+    };
+    let params: Vec<String> = f.params().iter().map(|p| e.mty(f.ty(*p))).collect();
+    for (i, p) in f.params().iter().enumerate() {
+        e.names.insert(*p, format!("%arg{i}"));
+    }
+    let (head, prologue) = target.function_header(&f.name, &params, lanes);
+    e.out.push_str(&prologue);
+    e.block(f.entry)?;
+    let mut text = String::from("module {\n");
+    text.push_str(&head);
+    text.push_str(&e.out);
+    text.push_str("  }\n}\n");
+    Ok(text)
+}
+
+struct Emitter<'a> {
+    f: &'a Function,
+    target: &'a dyn Target,
+    lanes: u32,
+    out: String,
+    /// `device_assert`s emitted so far (their ids are 1-based, in order).
+    asserts: u32,
+    names: HashMap<Value, String>,
+    next: usize,
+    indent: usize,
+    lane_id: Option<String>,
+}
+
+/// MLIR spelling of a scalar type (signless).
+fn sty(s: ScalarType) -> &'static str {
+    s.signless()
+}
+
+/// How an element is stored in memory (bools take a byte).
+fn mem_ty(s: ScalarType) -> &'static str {
+    if s.is_bool() {
+        "i8"
+    } else {
+        sty(s)
+    }
+}
+
+impl Emitter<'_> {
+    fn fresh(&mut self) -> String {
+        self.next += 1;
+        format!("%v{}", self.next)
+    }
+
+    fn line(&mut self, text: &str) {
+        for _ in 0..self.indent {
+            self.out.push_str("  ");
+        }
+        self.out.push_str(text);
+        self.out.push('\n');
+    }
+
+    /// Emits `%new = <rhs>` and returns `%new`.
+    fn def(&mut self, rhs: &str) -> String {
+        let n = self.fresh();
+        self.line(&format!("{n} = {rhs}"));
+        n
+    }
+
+    fn name(&self, v: Value) -> Result<String, CodegenError> {
+        self.names
+            .get(&v)
+            .cloned()
+            .ok_or_else(|| CodegenError::Internal(format!("value {v} used before definition")))
+    }
+
+    fn layout(&self, t: &Type) -> BlockedLayout {
+        BlockedLayout::new(t.numel().max(1) as u32, self.lanes)
+    }
+
+    /// Per-lane MLIR type of a tile IR type.
+    fn mty(&self, t: &Type) -> String {
+        let elem = match t.elem {
+            Elem::Scalar(s) => sty(s).to_string(),
+            Elem::Ptr(_) => self.target.global_ptr().to_string(),
+        };
+        if t.is_block() {
+            format!("vector<{}x{elem}>", self.layout(t).per_lane())
+        } else {
+            elem
+        }
+    }
+
+    /// The same shape as `t` with scalar element `s`.
+    fn mty_as(&self, t: &Type, s: &str) -> String {
+        if t.is_block() {
+            format!("vector<{}x{s}>", self.layout(t).per_lane())
+        } else {
+            s.to_string()
+        }
+    }
+
+    /// A constant of MLIR type `ty` (scalar or vector) with every element `lit`.
+    fn splat_const(&mut self, lit: &str, ty: &str) -> String {
+        if ty.starts_with("vector<") {
+            self.def(&format!("arith.constant dense<{lit}> : {ty}"))
+        } else {
+            self.def(&format!("arith.constant {lit} : {ty}"))
+        }
+    }
+
+    fn float_const(&mut self, x: f64, s: ScalarType, ty: &str) -> String {
+        let lit = float_literal(x, s);
+        self.splat_const(&lit, ty)
+    }
+
+    fn lane(&mut self) -> String {
+        if let Some(l) = &self.lane_id {
+            return l.clone();
+        }
+        self.next += 1;
+        let out = format!("lane{}", self.next);
+        // The lane id is emitted where first needed; it is defined at the
+        // top of the function so that every region can see it.
+        let text = self.target.lane_id(&out);
+        self.out.insert_str(0, &text);
+        let n = format!("%{out}");
+        self.lane_id = Some(n.clone());
+        n
+    }
+
+    fn block(&mut self, b: BlockId) -> Result<(), CodegenError> {
+        for &op in &self.f.block(b).ops {
+            self.op(op)?;
+        }
+        Ok(())
+    }
+
+    fn op(&mut self, op: OpId) -> Result<(), CodegenError> {
+        let f = self.f;
+        let d = f.op(op);
+        let ins: Vec<String> = d.operands.iter().map(|v| self.name(*v)).collect::<Result<_, _>>()?;
+        let in_ty: Vec<&Type> = d.operands.iter().map(|v| f.ty(*v)).collect();
+        let out_ty: Option<&Type> = d.results.first().map(|v| f.ty(*v));
+        let result = match &d.kind {
+            OpKind::Constant(c) => {
+                let t = out_ty.ok_or_else(|| internal("constant without result"))?;
+                let s = t.scalar_elem().ok_or_else(|| internal("pointer constant"))?;
+                let lit = match *c {
+                    ConstValue::Int(v) if s.is_bool() => (if v != 0 { "true" } else { "false" }).to_string(),
+                    ConstValue::Int(v) => v.to_string(),
+                    ConstValue::Float(x) => float_literal(x, s),
+                };
+                Some(self.def(&format!("arith.constant {lit} : {}", sty(s))))
+            }
+            OpKind::ProgramId(a) => {
+                self.next += 1;
+                let n = format!("pid_{}", self.next);
+                let text = self.target.program_id(*a, &n);
+                self.out.push_str(&text);
+                Some(format!("%{n}"))
+            }
+            OpKind::NumPrograms(a) => {
+                self.next += 1;
+                let n = format!("nprog_{}", self.next);
+                let text = self.target.num_programs(*a, &n);
+                self.out.push_str(&text);
+                Some(format!("%{n}"))
+            }
+            OpKind::MakeRange { start, .. } => {
+                let t = out_ty.ok_or_else(|| internal("range without result"))?;
+                Some(self.make_range(t, *start))
+            }
+            OpKind::Splat => {
+                let t = out_ty.ok_or_else(|| internal("splat without result"))?;
+                let vt = self.mty(t);
+                let st = self.mty(in_ty[0]);
+                Some(self.def(&format!("vector.broadcast {} : {st} to {vt}", ins[0])))
+            }
+            OpKind::Broadcast => {
+                let t = out_ty.ok_or_else(|| internal("broadcast without result"))?;
+                if in_ty[0].numel() != 1 {
+                    return Err(CodegenError::Unsupported(format!(
+                        "broadcast from {} to {t} (multi-dimensional blocks are not supported yet)",
+                        in_ty[0]
+                    )));
+                }
+                let st = self.mty(in_ty[0]);
+                let elem = self.mty(&Type::block(in_ty[0].elem, Vec::new()));
+                let x = self.def(&format!("vector.extract {}[0] : {elem} from {st}", ins[0]));
+                let vt = self.mty(t);
+                Some(self.def(&format!("vector.broadcast {x} : {elem} to {vt}")))
+            }
+            OpKind::Binary(b) => {
+                let t = in_ty[0];
+                Some(self.binary(*b, t, &ins[0], &ins[1])?)
+            }
+            OpKind::Cmp(p) => {
+                let t = in_ty[0];
+                let s = t.scalar_elem().ok_or_else(|| internal("pointer compare"))?;
+                let ty = self.mty(t);
+                let pred = p.mlir(s.is_float(), s.is_unsigned() || s.is_bool());
+                let opn = if s.is_float() { "cmpf" } else { "cmpi" };
+                Some(self.def(&format!("arith.{opn} {pred}, {}, {} : {ty}", ins[0], ins[1])))
+            }
+            OpKind::Neg => {
+                let t = in_ty[0];
+                let s = t.scalar_elem().ok_or_else(|| internal("pointer negate"))?;
+                let ty = self.mty(t);
+                if s.is_float() {
+                    Some(self.def(&format!("arith.negf {} : {ty}", ins[0])))
+                } else {
+                    let z = self.splat_const("0", &ty);
+                    Some(self.def(&format!("arith.subi {z}, {} : {ty}", ins[0])))
+                }
+            }
+            OpKind::Not => {
+                let t = in_ty[0];
+                let s = t.scalar_elem().ok_or_else(|| internal("pointer not"))?;
+                let ty = self.mty(t);
+                let ones = self.splat_const(if s.is_bool() { "true" } else { "-1" }, &ty);
+                Some(self.def(&format!("arith.xori {}, {ones} : {ty}", ins[0])))
+            }
+            OpKind::Cast => {
+                let t = out_ty.ok_or_else(|| internal("cast without result"))?;
+                Some(self.cast(&ins[0], in_ty[0], t)?)
+            }
+            OpKind::Bitcast => {
+                let t = out_ty.ok_or_else(|| internal("bitcast without result"))?;
+                let (a, b) = (self.mty(in_ty[0]), self.mty(t));
+                Some(self.def(&format!("arith.bitcast {} : {a} to {b}", ins[0])))
+            }
+            OpKind::Select => {
+                let (ct, vt) = (self.mty(in_ty[0]), self.mty(in_ty[1]));
+                if in_ty[0].is_block() {
+                    Some(self.def(&format!("arith.select {}, {}, {} : {ct}, {vt}", ins[0], ins[1], ins[2])))
+                } else {
+                    Some(self.def(&format!("arith.select {}, {}, {} : {vt}", ins[0], ins[1], ins[2])))
+                }
+            }
+            OpKind::Math(m) => Some(self.math(*m, &ins[0], in_ty[0])?),
+            OpKind::Fma => {
+                let ty = self.mty(in_ty[0]);
+                Some(self.def(&format!("math.fma {}, {}, {} : {ty}", ins[0], ins[1], ins[2])))
+            }
+            OpKind::AddPtr => {
+                let Elem::Ptr(s) = in_ty[0].elem else {
+                    return Err(internal("addptr on non-pointers"));
+                };
+                let (pt, it) = (self.mty(in_ty[0]), self.mty(in_ty[1]));
+                Some(self.def(&format!(
+                    "llvm.getelementptr {}[{}] : ({pt}, {it}) -> {pt}, {}",
+                    ins[0],
+                    ins[1],
+                    mem_ty(s)
+                )))
+            }
+            OpKind::Load { mask, other } => Some(self.load(&ins, in_ty[0], *mask, *other)?),
+            OpKind::Store { mask } => {
+                self.store(&ins, in_ty[0], *mask)?;
+                None
+            }
+            OpKind::Assert(msg) => {
+                if self.target.checks_asserts() {
+                    self.assert(&ins[0], in_ty[0], msg)?;
+                }
+                None
+            }
+            OpKind::Call(c) => return Err(internal(&format!("call to `{c}` survived inlining"))),
+            OpKind::For | OpKind::If | OpKind::While => {
+                self.control(op)?;
+                return Ok(());
+            }
+            OpKind::Yield | OpKind::Condition => {
+                let tys: Vec<String> = in_ty.iter().map(|t| self.mty(t)).collect();
+                let name = if matches!(d.kind, OpKind::Yield) { "scf.yield" } else { "scf.condition" };
+                self.line(&format!("\"{name}\"({}) : ({}) -> ()", ins.join(", "), tys.join(", ")));
+                None
+            }
+            OpKind::Return => {
+                self.line("llvm.return");
+                None
+            }
+        };
+        if let (Some(name), Some(&r)) = (result, d.results.first()) {
+            self.names.insert(r, name);
+        }
+        Ok(())
+    }
+
+    fn make_range(&mut self, t: &Type, start: i32) -> String {
+        let lay = self.layout(t);
+        let k = lay.per_lane();
+        let vty = format!("vector<{k}xi32>");
+        let idx = if self.target.kind() == TargetKind::Host {
+            let s = self.def(&format!("vector.step : vector<{k}xindex>"));
+            self.def(&format!("arith.index_cast {s} : vector<{k}xindex> to {vty}"))
+        } else {
+            // Element index = lane * spt + c[r], wrapped when replicated.
+            let lane = self.lane();
+            let spt = self.def(&format!("arith.constant {} : i32", lay.spt));
+            let base = self.def(&format!("arith.muli {lane}, {spt} : i32"));
+            let basev = self.def(&format!("vector.broadcast {base} : i32 to {vty}"));
+            let offsets: Vec<String> = (0..k)
+                .map(|r| {
+                    let s = lay.spt;
+                    ((r / s) * lay.lanes * s + r % s).to_string()
+                })
+                .collect();
+            let c = self.def(&format!("arith.constant dense<[{}]> : {vty}", offsets.join(", ")));
+            let mut e = self.def(&format!("arith.addi {basev}, {c} : {vty}"));
+            if lay.replicated() {
+                let m = self.splat_const(&(lay.n - 1).to_string(), &vty);
+                e = self.def(&format!("arith.andi {e}, {m} : {vty}"));
+            }
+            e
+        };
+        if start == 0 {
+            idx
+        } else {
+            let s = self.splat_const(&start.to_string(), &vty);
+            self.def(&format!("arith.addi {idx}, {s} : {vty}"))
+        }
+    }
+
+    fn binary(&mut self, b: BinaryOp, t: &Type, x: &str, y: &str) -> Result<String, CodegenError> {
+        let s = t.scalar_elem().ok_or_else(|| internal("binary op on pointers"))?;
+        let ty = self.mty(t);
+        let float = s.is_float();
+        let unsigned = s.is_unsigned() || s.is_bool();
+        let name = match b {
+            BinaryOp::Add => if float { "addf" } else { "addi" },
+            BinaryOp::Sub => if float { "subf" } else { "subi" },
+            BinaryOp::Mul => if float { "mulf" } else { "muli" },
+            BinaryOp::Div if float => "divf",
+            BinaryOp::Rem if float => "remf",
+            BinaryOp::Div | BinaryOp::Rem => return Ok(self.int_divrem(b == BinaryOp::Div, unsigned, &ty, x, y)),
+            BinaryOp::Shl => "shli",
+            BinaryOp::Shr => if unsigned { "shrui" } else { "shrsi" },
+            BinaryOp::And => "andi",
+            BinaryOp::Or => "ori",
+            BinaryOp::Xor => "xori",
+            BinaryOp::Max => if float { "maximumf" } else if unsigned { "maxui" } else { "maxsi" },
+            BinaryOp::Min => if float { "minimumf" } else if unsigned { "minui" } else { "minsi" },
+        };
+        Ok(self.def(&format!("arith.{name} {x}, {y} : {ty}")))
+    }
+
+    /// Integer division and remainder, truncating like C. On the host, a
+    /// zero divisor (and `MIN / -1`) would trap the process, so the divisor
+    /// is made safe there: such lanes get an unspecified value instead.
+    fn int_divrem(&mut self, div: bool, unsigned: bool, ty: &str, x: &str, y: &str) -> String {
+        let op = match (div, unsigned) {
+            (true, true) => "divui",
+            (true, false) => "divsi",
+            (false, true) => "remui",
+            (false, false) => "remsi",
+        };
+        if self.target.kind() != TargetKind::Host {
+            return self.def(&format!("arith.{op} {x}, {y} : {ty}"));
+        }
+        let zero = self.splat_const("0", ty);
+        let one = self.splat_const("1", ty);
+        let is_zero = self.def(&format!("arith.cmpi eq, {y}, {zero} : {ty}"));
+        let mut bad = is_zero;
+        if !unsigned {
+            let m1 = self.splat_const("-1", ty);
+            let is_m1 = self.def(&format!("arith.cmpi eq, {y}, {m1} : {ty}"));
+            bad = self.def(&format!("arith.ori {bad}, {is_m1} : {}", bool_ty(ty)));
+        }
+        let safe = self.select(&bad, &one, &y, ty);
+        let r = self.def(&format!("arith.{op} {x}, {safe} : {ty}"));
+        if unsigned {
+            return r;
+        }
+        // Dividing by -1 is negation (wrapping); the remainder is 0.
+        let m1 = self.splat_const("-1", ty);
+        let is_m1 = self.def(&format!("arith.cmpi eq, {y}, {m1} : {ty}"));
+        let alt = if div {
+            let z = self.splat_const("0", ty);
+            self.def(&format!("arith.subi {z}, {x} : {ty}"))
+        } else {
+            self.splat_const("0", ty)
+        };
+        self.select(&is_m1, &alt, &r, ty)
+    }
+
+    fn cast(&mut self, x: &str, from: &Type, to: &Type) -> Result<String, CodegenError> {
+        let (a, b) = (
+            from.scalar_elem().ok_or_else(|| internal("cast of pointers"))?,
+            to.scalar_elem().ok_or_else(|| internal("cast to pointers"))?,
+        );
+        let (fty, tty) = (self.mty(from), self.mty(to));
+        if a == b {
+            return Ok(x.to_string());
+        }
+        if b.is_bool() {
+            // Nonzero is true.
+            return Ok(if a.is_float() {
+                let z = self.splat_const("0.0", &fty);
+                self.def(&format!("arith.cmpf une, {x}, {z} : {fty}"))
+            } else {
+                let z = self.splat_const("0", &fty);
+                self.def(&format!("arith.cmpi ne, {x}, {z} : {fty}"))
+            });
+        }
+        let r = match (a.is_float(), b.is_float()) {
+            (false, false) => {
+                if a.bits() == b.bits() {
+                    return Ok(x.to_string());
+                }
+                let op = if a.bits() > b.bits() {
+                    "trunci"
+                } else if a.is_unsigned() || a.is_bool() {
+                    "extui"
+                } else {
+                    "extsi"
+                };
+                self.def(&format!("arith.{op} {x} : {fty} to {tty}"))
+            }
+            (false, true) => {
+                let op = if a.is_unsigned() || a.is_bool() { "uitofp" } else { "sitofp" };
+                self.def(&format!("arith.{op} {x} : {fty} to {tty}"))
+            }
+            (true, false) => {
+                let op = if b.is_unsigned() { "fptoui" } else { "fptosi" };
+                self.def(&format!("arith.{op} {x} : {fty} to {tty}"))
+            }
+            (true, true) => {
+                if a.bits() == b.bits() {
+                    // f16 <-> bf16 goes through f32.
+                    let mid = self.mty_as(from, "f32");
+                    let w = self.def(&format!("arith.extf {x} : {fty} to {mid}"));
+                    self.def(&format!("arith.truncf {w} : {mid} to {tty}"))
+                } else if a.bits() < b.bits() {
+                    self.def(&format!("arith.extf {x} : {fty} to {tty}"))
+                } else {
+                    self.def(&format!("arith.truncf {x} : {fty} to {tty}"))
+                }
+            }
+        };
+        Ok(r)
+    }
+
+    fn math(&mut self, m: MathFn, x: &str, t: &Type) -> Result<String, CodegenError> {
+        let s = t.scalar_elem().ok_or_else(|| internal("math on pointers"))?;
+        let ty = self.mty(t);
+        if m == MathFn::Abs {
+            let op = if s.is_float() { "absf" } else { "absi" };
+            return Ok(self.def(&format!("math.{op} {x} : {ty}")));
+        }
+        let transcendental = !matches!(m, MathFn::Sqrt | MathFn::Rsqrt | MathFn::Floor | MathFn::Ceil);
+        if s == ScalarType::F64 && transcendental && !self.target.has_f64_transcendentals() {
+            return Err(CodegenError::Unsupported(format!(
+                "`{}` on f64 is not supported on {} yet (use f32, or the CPU backend)",
+                m.name(),
+                self.target.name()
+            )));
+        }
+        // Half precision computes in f32 and rounds once at the end.
+        let (wide, wty, x) = if s.bits() == 16 {
+            let wty = self.mty_as(t, "f32");
+            let w = self.def(&format!("arith.extf {x} : {ty} to {wty}"));
+            (ScalarType::F32, wty, w)
+        } else {
+            (s, ty.clone(), x.to_string())
+        };
+        let r = match m {
+            MathFn::Exp | MathFn::Exp2 | MathFn::Log | MathFn::Log2 | MathFn::Sqrt | MathFn::Sin | MathFn::Cos | MathFn::Floor | MathFn::Ceil => {
+                self.def(&format!("math.{} {x} : {wty}", m.name()))
+            }
+            MathFn::Rsqrt => {
+                let sq = self.def(&format!("math.sqrt {x} : {wty}"));
+                let one = self.float_const(1.0, wide, &wty);
+                self.def(&format!("arith.divf {one}, {sq} : {wty}"))
+            }
+            MathFn::Tanh => self.tanh(&x, wide, &wty),
+            MathFn::Erf => self.erf(&x, wide, &wty),
+            MathFn::Abs => return Err(internal("abs handled above")),
+        };
+        if s.bits() == 16 {
+            Ok(self.def(&format!("arith.truncf {r} : {wty} to {ty}")))
+        } else {
+            Ok(r)
+        }
+    }
+
+    /// `c[0] + x * (c[1] + x * (...))`.
+    fn horner(&mut self, x: &str, coeffs: &[f64], s: ScalarType, ty: &str) -> String {
+        let mut acc = self.float_const(*coeffs.last().unwrap_or(&0.0), s, ty);
+        for c in coeffs.iter().rev().skip(1) {
+            let cc = self.float_const(*c, s, ty);
+            acc = self.def(&format!("math.fma {acc}, {x}, {cc} : {ty}"));
+        }
+        acc
+    }
+
+    /// tanh(x) = -m / (2 + m) with m = expm1(-2|x|), sign restored. expm1
+    /// is a Taylor polynomial for small arguments (no cancellation) and
+    /// `exp(u) - 1` elsewhere (where it is at most -0.71, exact enough).
+    fn tanh(&mut self, x: &str, s: ScalarType, ty: &str) -> String {
+        let terms = if s == ScalarType::F64 { 21 } else { 12 };
+        let mut coeffs = Vec::new();
+        let mut fact = 1.0f64;
+        for k in 1..=terms {
+            fact *= f64::from(k);
+            coeffs.push(1.0 / fact);
+        }
+        let a = self.def(&format!("math.absf {x} : {ty}"));
+        let m2 = self.float_const(-2.0, s, ty);
+        let u = self.def(&format!("arith.mulf {a}, {m2} : {ty}"));
+        let p = self.horner(&u, &coeffs, s, ty);
+        let small = self.def(&format!("arith.mulf {u}, {p} : {ty}"));
+        let ex = self.def(&format!("math.exp {u} : {ty}"));
+        let one = self.float_const(1.0, s, ty);
+        let big = self.def(&format!("arith.subf {ex}, {one} : {ty}"));
+        let lim = self.float_const(0.625, s, ty);
+        let is_small = self.def(&format!("arith.cmpf olt, {a}, {lim} : {ty}"));
+        let m = self.select(&is_small, &small, &big, ty);
+        let two = self.float_const(2.0, s, ty);
+        let den = self.def(&format!("arith.addf {two}, {m} : {ty}"));
+        let nm = self.def(&format!("arith.negf {m} : {ty}"));
+        let r = self.def(&format!("arith.divf {nm}, {den} : {ty}"));
+        self.def(&format!("math.copysign {r}, {x} : {ty}"))
+    }
+
+    /// erf(x): the Maclaurin series for small |x|; 1 - erfc(|x|) beyond,
+    /// with erfc from Numerical Recipes' Chebyshev fit (f32, relative error
+    /// below 1.2e-7) or a continued fraction (f64).
+    fn erf(&mut self, x: &str, s: ScalarType, ty: &str) -> String {
+        let f64_mode = s == ScalarType::F64;
+        let (terms, limit) = if f64_mode { (41, 2.5) } else { (11, 1.0) };
+        let two_over_sqrt_pi = 2.0 / std::f64::consts::PI.sqrt();
+        let mut coeffs = Vec::new();
+        let mut fact = 1.0f64;
+        for n in 0..terms {
+            if n > 0 {
+                fact *= n as f64;
+            }
+            let sign = if n % 2 == 0 { 1.0 } else { -1.0 };
+            coeffs.push(two_over_sqrt_pi * sign / (fact * (2 * n + 1) as f64));
+        }
+        let a = self.def(&format!("math.absf {x} : {ty}"));
+        let x2 = self.def(&format!("arith.mulf {x}, {x} : {ty}"));
+        let p = self.horner(&x2, &coeffs, s, ty);
+        let small = self.def(&format!("arith.mulf {x}, {p} : {ty}"));
+        // Keep the large branch's argument in range so it never makes NaN
+        // for lanes that take the small branch.
+        let lim = self.float_const(limit, s, ty);
+        let am = self.def(&format!("arith.maximumf {a}, {lim} : {ty}"));
+        let na2 = {
+            let t = self.def(&format!("arith.mulf {am}, {am} : {ty}"));
+            self.def(&format!("arith.negf {t} : {ty}"))
+        };
+        let erfc = if f64_mode {
+            // erfc(a) = exp(-a^2) / sqrt(pi) / (a + (1/2) / (a + 1 / (a + (3/2) / (a + ...)))).
+            let mut fr = am.clone();
+            for k in (1..=60).rev() {
+                let c = self.float_const(f64::from(k) / 2.0, s, ty);
+                let q = self.def(&format!("arith.divf {c}, {fr} : {ty}"));
+                fr = self.def(&format!("arith.addf {am}, {q} : {ty}"));
+            }
+            let e = self.def(&format!("math.exp {na2} : {ty}"));
+            let sp = self.float_const(std::f64::consts::PI.sqrt(), s, ty);
+            let den = self.def(&format!("arith.mulf {sp}, {fr} : {ty}"));
+            self.def(&format!("arith.divf {e}, {den} : {ty}"))
+        } else {
+            let one = self.float_const(1.0, s, ty);
+            let half = self.float_const(0.5, s, ty);
+            let d = self.def(&format!("math.fma {half}, {am}, {one} : {ty}"));
+            let t = self.def(&format!("arith.divf {one}, {d} : {ty}"));
+            let c = [
+                -1.265_512_23,
+                1.000_023_68,
+                0.374_091_96,
+                0.096_784_18,
+                -0.186_288_06,
+                0.278_868_07,
+                -1.135_203_98,
+                1.488_515_87,
+                -0.822_152_23,
+                0.170_872_77,
+            ];
+            let p = self.horner(&t, &c, s, ty);
+            let arg = self.def(&format!("arith.addf {na2}, {p} : {ty}"));
+            let e = self.def(&format!("math.exp {arg} : {ty}"));
+            self.def(&format!("arith.mulf {t}, {e} : {ty}"))
+        };
+        let one = self.float_const(1.0, s, ty);
+        let big = self.def(&format!("arith.subf {one}, {erfc} : {ty}"));
+        let big = self.def(&format!("math.copysign {big}, {x} : {ty}"));
+        let is_small = self.def(&format!("arith.cmpf olt, {a}, {lim} : {ty}"));
+        // NaN compares false and takes the large branch, which keeps NaN
+        // only through `x`; route NaN to the small branch instead.
+        let is_nan = self.def(&format!("arith.cmpf uno, {x}, {x} : {ty}"));
+        let pick_small = self.def(&format!("arith.ori {is_small}, {is_nan} : {}", bool_ty(ty)));
+        self.select(&pick_small, &small, &big, ty)
+    }
+
+    /// `arith.select` with a condition of the same shape as `ty`.
+    fn select(&mut self, c: &str, a: &str, b: &str, ty: &str) -> String {
+        if ty.starts_with("vector<") {
+            self.def(&format!("arith.select {c}, {a}, {b} : {}, {ty}", bool_ty(ty)))
+        } else {
+            self.def(&format!("arith.select {c}, {a}, {b} : {ty}"))
+        }
+    }
+
+    fn all_true_mask(&mut self, t: &Type) -> String {
+        let ty = self.mty_as(t, "i1");
+        self.splat_const("true", &ty)
+    }
+
+    fn load(&mut self, ins: &[String], pt: &Type, mask: bool, other: bool) -> Result<String, CodegenError> {
+        let Elem::Ptr(s) = pt.elem else {
+            return Err(internal("load from non-pointers"));
+        };
+        let mt = mem_ty(s);
+        let vt = self.mty_as(pt, mt);
+        let ptrs = &ins[0];
+        let other_mem = if other {
+            let o = ins[ins.len() - 1].clone();
+            if s.is_bool() {
+                let bt = self.mty_as(pt, "i1");
+                Some(self.def(&format!("arith.extui {o} : {bt} to {vt}")))
+            } else {
+                Some(o)
+            }
+        } else {
+            None
+        };
+        let align = s.bytes();
+        let raw = if pt.is_block() {
+            let m = if mask { ins[1].clone() } else { self.all_true_mask(pt) };
+            let pass = match other_mem {
+                Some(o) => o,
+                None => self.splat_const(if s.is_float() { "0.0" } else { "0" }, &vt),
+            };
+            let ptr_ty = self.mty(pt);
+            let mty = self.mty_as(pt, "i1");
+            self.def(&format!(
+                "llvm.intr.masked.gather {ptrs}, {m}, {pass} {{alignment = {align} : i32}} : ({ptr_ty}, {mty}, {vt}) -> {vt}"
+            ))
+        } else {
+            let gp = self.target.global_ptr();
+            if mask {
+                let pass = match other_mem {
+                    Some(o) => o,
+                    None => self.splat_const(if s.is_float() { "0.0" } else { "0" }, mt),
+                };
+                let r = self.fresh();
+                self.line(&format!("{r} = \"scf.if\"({}) ({{", ins[1]));
+                self.indent += 1;
+                let l = self.def(&format!("llvm.load {ptrs} {{alignment = {align} : i64}} : {gp} -> {mt}"));
+                self.line(&format!("\"scf.yield\"({l}) : ({mt}) -> ()"));
+                self.indent -= 1;
+                self.line("}, {");
+                self.indent += 1;
+                self.line(&format!("\"scf.yield\"({pass}) : ({mt}) -> ()"));
+                self.indent -= 1;
+                self.line(&format!("}}) : (i1) -> ({mt})"));
+                r
+            } else {
+                self.def(&format!("llvm.load {ptrs} {{alignment = {align} : i64}} : {gp} -> {mt}"))
+            }
+        };
+        if s.is_bool() {
+            let z = self.splat_const("0", &vt);
+            return Ok(self.def(&format!("arith.cmpi ne, {raw}, {z} : {vt}")));
+        }
+        Ok(raw)
+    }
+
+    fn store(&mut self, ins: &[String], pt: &Type, mask: bool) -> Result<(), CodegenError> {
+        let Elem::Ptr(s) = pt.elem else {
+            return Err(internal("store to non-pointers"));
+        };
+        let mt = mem_ty(s);
+        let vt = self.mty_as(pt, mt);
+        let mut val = ins[1].clone();
+        if s.is_bool() {
+            let bt = self.mty_as(pt, "i1");
+            val = self.def(&format!("arith.extui {val} : {bt} to {vt}"));
+        }
+        let align = s.bytes();
+        if pt.is_block() {
+            let m = if mask { ins[2].clone() } else { self.all_true_mask(pt) };
+            let ptr_ty = self.mty(pt);
+            let mty = self.mty_as(pt, "i1");
+            self.line(&format!(
+                "llvm.intr.masked.scatter {val}, {}, {m} {{alignment = {align} : i32}} : {vt}, {mty} into {ptr_ty}",
+                ins[0]
+            ));
+        } else {
+            let gp = self.target.global_ptr();
+            if mask {
+                self.line(&format!("\"scf.if\"({}) ({{", ins[2]));
+                self.indent += 1;
+                self.line(&format!("llvm.store {val}, {} {{alignment = {align} : i64}} : {mt}, {gp}", ins[0]));
+                self.line("\"scf.yield\"() : () -> ()");
+                self.indent -= 1;
+                self.line("}, {");
+                self.indent += 1;
+                self.line("\"scf.yield\"() : () -> ()");
+                self.indent -= 1;
+                self.line("}) : (i1) -> ()");
+            } else {
+                self.line(&format!("llvm.store {val}, {} {{alignment = {align} : i64}} : {mt}, {gp}", ins[0]));
+            }
+        }
+        Ok(())
+    }
+
+    fn assert(&mut self, c: &str, t: &Type, msg: &str) -> Result<(), CodegenError> {
+        let all = if t.is_block() {
+            let ty = self.mty(t);
+            self.def(&format!("vector.reduction <and>, {c} : {ty} into i1"))
+        } else {
+            c.to_string()
+        };
+        let tru = self.def("arith.constant true");
+        let bad = self.def(&format!("arith.xori {all}, {tru} : i1"));
+        let _ = msg;
+        self.asserts += 1;
+        let id = self.asserts;
+        self.line(&format!("\"scf.if\"({bad}) ({{"));
+        self.indent += 1;
+        // Record (assert id << 32 | program id 0) in the launch's status word.
+        let pid = self.def("arith.extui %pid0 : i32 to i64");
+        let tag = self.def(&format!("arith.constant {} : i64", u64::from(id) << 32));
+        let word = self.def(&format!("arith.ori {tag}, {pid} : i64"));
+        let _ = self.def(&format!("llvm.atomicrmw xchg %status, {word} monotonic : !llvm.ptr, i64"));
+        self.line("\"scf.yield\"() : () -> ()");
+        self.indent -= 1;
+        self.line("}, {");
+        self.indent += 1;
+        self.line("\"scf.yield\"() : () -> ()");
+        self.indent -= 1;
+        self.line("}) : (i1) -> ()");
+        Ok(())
+    }
+
+    /// `scf.for`, `scf.if` and `scf.while`, in MLIR's generic syntax.
+    fn control(&mut self, op: OpId) -> Result<(), CodegenError> {
+        let f = self.f;
+        let d = f.op(op);
+        let ins: Vec<String> = d.operands.iter().map(|v| self.name(*v)).collect::<Result<_, _>>()?;
+        let in_tys: Vec<String> = d.operands.iter().map(|v| self.mty(f.ty(*v))).collect();
+        let out_tys: Vec<String> = d.results.iter().map(|v| self.mty(f.ty(*v))).collect();
+        let base = self.fresh();
+        let lhs = match d.results.len() {
+            0 => String::new(),
+            1 => format!("{base} = "),
+            n => format!("{base}:{n} = "),
+        };
+        let name = match d.kind {
+            OpKind::For => "scf.for",
+            OpKind::If => "scf.if",
+            _ => "scf.while",
+        };
+        self.line(&format!("{lhs}\"{name}\"({}) ({{", ins.join(", ")));
+        for (i, &r) in d.regions.iter().enumerate() {
+            if i > 0 {
+                self.line("}, {");
+            }
+            let args = f.block(r).args.clone();
+            let mut decl = Vec::new();
+            for a in &args {
+                let n = self.fresh();
+                decl.push(format!("{n}: {}", self.mty(f.ty(*a))));
+                self.names.insert(*a, n);
+            }
+            self.line(&format!("^bb0({}):", decl.join(", ")));
+            self.indent += 1;
+            self.block(r)?;
+            self.indent -= 1;
+        }
+        self.line(&format!("}}) : ({}) -> ({})", in_tys.join(", "), out_tys.join(", ")));
+        for (i, &r) in d.results.iter().enumerate() {
+            let n = if d.results.len() == 1 { base.clone() } else { format!("{base}#{i}") };
+            self.names.insert(r, n);
+        }
+        Ok(())
+    }
+}
+
+/// The i1 type of the same shape as MLIR type `ty`.
+fn bool_ty(ty: &str) -> String {
+    match ty.strip_prefix("vector<") {
+        Some(rest) => match rest.split_once('x') {
+            Some((n, _)) => format!("vector<{n}xi1>"),
+            None => "i1".into(),
+        },
+        None => "i1".into(),
+    }
+}
+
+fn internal(msg: &str) -> CodegenError {
+    CodegenError::Internal(msg.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn blocked_layout_is_a_bijection_or_a_replication() {
+        for lanes in [1u32, 32, 64, 128, 256, 512] {
+            for log_n in 0..14 {
+                let n = 1u32 << log_n;
+                let lay = BlockedLayout::new(n, lanes);
+                let mut seen = HashSet::new();
+                for l in 0..lanes {
+                    for r in 0..lay.per_lane() {
+                        let e = lay.element(l, r);
+                        assert!(e < n);
+                        seen.insert(e);
+                    }
+                }
+                assert_eq!(seen.len() as u32, n, "every element is owned (n={n}, lanes={lanes})");
+                let slots = u64::from(lanes) * u64::from(lay.per_lane());
+                assert_eq!(slots == u64::from(n), !lay.replicated() || slots == u64::from(n));
+            }
+        }
+        // Lanes own 4 contiguous elements when there are enough.
+        let lay = BlockedLayout::new(1024, 256);
+        assert_eq!((lay.per_lane(), lay.element(3, 0), lay.element(3, 3)), (4, 12, 15));
+    }
+}

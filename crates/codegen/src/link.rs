@@ -1,0 +1,91 @@
+//! Linking an AMDGPU relocatable object into a `.hsaco` code object with
+//! `ld.lld` (the same step `hipcc` and Triton take).
+
+use crate::CodegenError;
+use std::{
+    path::PathBuf,
+    process::Command,
+    sync::atomic::{AtomicU64, Ordering},
+};
+
+/// The linker to use: `$TRITONC_LLD`, else LLVM 22's `ld.lld`, else `ld.lld`.
+pub fn find_lld() -> PathBuf {
+    if let Some(p) = std::env::var_os("TRITONC_LLD") {
+        return PathBuf::from(p);
+    }
+    for p in ["/usr/lib/llvm-22/bin/ld.lld", "/usr/bin/ld.lld-22", "/opt/rocm/llvm/bin/ld.lld"] {
+        let p = PathBuf::from(p);
+        if p.exists() {
+            return p;
+        }
+    }
+    PathBuf::from("ld.lld")
+}
+
+/// The linker's version line (part of the cache key).
+pub fn lld_version() -> String {
+    Command::new(find_lld())
+        .arg("--version")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|_| "ld.lld not found".into())
+}
+
+/// What a relocatable object is linked into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkKind {
+    /// An AMDGPU code object: every symbol must resolve inside it.
+    Hsaco,
+    /// A host shared library that may call the C math library.
+    HostLibrary,
+}
+
+/// The host's C math library, which host kernels may call (`expf`, ...).
+fn host_libm() -> Option<PathBuf> {
+    ["/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6", "/lib/aarch64-linux-gnu/libm.so.6", "/usr/lib64/libm.so.6", "/lib64/libm.so.6"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.exists())
+}
+
+/// Links `object` into a shared object and returns its bytes.
+pub fn link_shared(object: &[u8], kind: LinkKind) -> Result<Vec<u8>, CodegenError> {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "tritonc-link-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| CodegenError::Link(format!("cannot create {}: {e}", dir.display())))?;
+    let result = (|| {
+        let obj = dir.join("kernel.o");
+        let out = dir.join("kernel.hsaco");
+        std::fs::write(&obj, object).map_err(|e| CodegenError::Link(format!("cannot write {}: {e}", obj.display())))?;
+        let lld = find_lld();
+        let mut cmd = Command::new(&lld);
+        cmd.arg("-shared").arg("-o").arg(&out).arg(&obj);
+        match kind {
+            LinkKind::Hsaco => {
+                cmd.arg("--no-undefined");
+            }
+            LinkKind::HostLibrary => {
+                if let Some(m) = host_libm() {
+                    cmd.arg(m);
+                }
+            }
+        }
+        let output = cmd
+            .output()
+            .map_err(|e| CodegenError::Link(format!("cannot run {} ({e}); install lld-22 or set TRITONC_LLD", lld.display())))?;
+        if !output.status.success() {
+            return Err(CodegenError::Link(format!(
+                "{} failed: {}",
+                lld.display(),
+                String::from_utf8_lossy(&output.stderr).trim()
+            )));
+        }
+        std::fs::read(&out).map_err(|e| CodegenError::Link(format!("cannot read {}: {e}", out.display())))
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}

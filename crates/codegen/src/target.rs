@@ -1,0 +1,235 @@
+//! Targets: one trait, looked up by name.
+//!
+//! A target says how a program's block is spread over lanes (its wave
+//! size; the host has one "lane" holding whole blocks as vectors), how ids
+//! are read, how kernels are declared, and how LLVM builds code for it.
+//! Nothing else in code generation asks which target it is.
+
+use crate::CodegenError;
+use std::fmt::Write;
+
+/// What kind of code a target gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    Amdgpu,
+    Host,
+}
+
+pub trait Target: Send + Sync {
+    /// The name users pass (`gfx942`, `host`).
+    fn name(&self) -> &str;
+    fn kind(&self) -> TargetKind;
+    fn description(&self) -> &str;
+    /// Lanes of a wavefront (1 on the host).
+    fn wave_size(&self) -> u32;
+    /// Bytes of local data share per workgroup (0 on the host).
+    fn lds_bytes(&self) -> u32;
+    fn triple(&self) -> String;
+    fn cpu(&self) -> String;
+    fn features(&self) -> String;
+    /// The MLIR type of a pointer to global memory.
+    fn global_ptr(&self) -> &'static str;
+    /// Lanes (work-items) of one program for `num_warps` waves.
+    fn lanes(&self, num_warps: u32) -> u32;
+    /// Emits the MLIR for the function header, given the kernel name,
+    /// its parameters' MLIR types and the lanes per program. Returns the
+    /// header text (up to and including `{`) and the body prologue, with
+    /// parameters bound to `%arg0..`.
+    fn function_header(&self, name: &str, params: &[String], lanes: u32) -> (String, String);
+    /// MLIR that defines `%{out}` as the program id along `axis` (i32).
+    fn program_id(&self, axis: u8, out: &str) -> String;
+    /// MLIR that defines `%{out}` as the number of programs along `axis`.
+    fn num_programs(&self, axis: u8, out: &str) -> String;
+    /// MLIR that defines `%{out}` as this lane's index in the program (i32).
+    fn lane_id(&self, out: &str) -> String;
+    /// Whether `device_assert` is checked in generated code.
+    fn checks_asserts(&self) -> bool;
+    /// Whether the math function is available for f64 on this target.
+    fn has_f64_transcendentals(&self) -> bool;
+}
+
+/// An AMD GPU architecture.
+#[derive(Debug, Clone, Copy)]
+pub struct AmdGpu {
+    pub arch: &'static str,
+    pub wave: u32,
+    pub lds: u32,
+    pub about: &'static str,
+}
+
+/// The AMD GPUs this compiler knows, by `gfx` name.
+pub const AMD_GPUS: &[AmdGpu] = &[
+    AmdGpu { arch: "gfx90a", wave: 64, lds: 65536, about: "CDNA2 (MI200 series)" },
+    AmdGpu { arch: "gfx942", wave: 64, lds: 65536, about: "CDNA3 (MI300 series)" },
+    AmdGpu { arch: "gfx1030", wave: 32, lds: 65536, about: "RDNA2 (RX 6000 series)" },
+    AmdGpu { arch: "gfx1100", wave: 32, lds: 65536, about: "RDNA3 (RX 7900 series)" },
+];
+
+impl Target for AmdGpu {
+    fn name(&self) -> &str {
+        self.arch
+    }
+    fn kind(&self) -> TargetKind {
+        TargetKind::Amdgpu
+    }
+    fn description(&self) -> &str {
+        self.about
+    }
+    fn wave_size(&self) -> u32 {
+        self.wave
+    }
+    fn lds_bytes(&self) -> u32 {
+        self.lds
+    }
+    fn triple(&self) -> String {
+        "amdgcn-amd-amdhsa".into()
+    }
+    fn cpu(&self) -> String {
+        self.arch.into()
+    }
+    fn features(&self) -> String {
+        // Wave size is a feature on RDNA (which defaults to wave32).
+        if self.wave == 64 {
+            "+wavefrontsize64".into()
+        } else {
+            "+wavefrontsize32".into()
+        }
+    }
+    fn global_ptr(&self) -> &'static str {
+        "!llvm.ptr<1>"
+    }
+    fn lanes(&self, num_warps: u32) -> u32 {
+        num_warps * self.wave
+    }
+    fn function_header(&self, name: &str, params: &[String], lanes: u32) -> (String, String) {
+        let args: Vec<String> = params.iter().enumerate().map(|(i, t)| format!("%arg{i}: {t}")).collect();
+        let head = format!(
+            "  llvm.func @{name}({}) attributes {{rocdl.kernel, rocdl.flat_work_group_size = \"{lanes},{lanes}\", rocdl.reqd_work_group_size = array<i32: {lanes}, 1, 1>}} {{\n",
+            args.join(", ")
+        );
+        (head, String::new())
+    }
+    fn program_id(&self, axis: u8, out: &str) -> String {
+        format!("    %{out} = rocdl.workgroup.id.{} : i32\n", axis_name(axis))
+    }
+    fn num_programs(&self, axis: u8, out: &str) -> String {
+        // The HSA dispatch packet holds the grid size in work-items (u32 at
+        // byte 12 + 4 * axis) and the workgroup size (u16 at 4 + 2 * axis).
+        let mut s = String::new();
+        let _ = writeln!(s, "    %{out}_dp = llvm.call_intrinsic \"llvm.amdgcn.dispatch.ptr\"() : () -> !llvm.ptr<4>");
+        let _ = writeln!(s, "    %{out}_gp = llvm.getelementptr %{out}_dp[{}] : (!llvm.ptr<4>) -> !llvm.ptr<4>, i8", 12 + 4 * u32::from(axis));
+        let _ = writeln!(s, "    %{out}_g = llvm.load %{out}_gp {{alignment = 4 : i64, invariant}} : !llvm.ptr<4> -> i32");
+        let _ = writeln!(s, "    %{out}_wp = llvm.getelementptr %{out}_dp[{}] : (!llvm.ptr<4>) -> !llvm.ptr<4>, i8", 4 + 2 * u32::from(axis));
+        let _ = writeln!(s, "    %{out}_w16 = llvm.load %{out}_wp {{alignment = 2 : i64, invariant}} : !llvm.ptr<4> -> i16");
+        let _ = writeln!(s, "    %{out}_w = arith.extui %{out}_w16 : i16 to i32");
+        let _ = writeln!(s, "    %{out} = arith.divui %{out}_g, %{out}_w : i32");
+        s
+    }
+    fn lane_id(&self, out: &str) -> String {
+        format!("    %{out} = rocdl.workitem.id.x : i32\n")
+    }
+    fn checks_asserts(&self) -> bool {
+        false
+    }
+    fn has_f64_transcendentals(&self) -> bool {
+        false
+    }
+}
+
+fn axis_name(axis: u8) -> &'static str {
+    match axis {
+        0 => "x",
+        1 => "y",
+        _ => "z",
+    }
+}
+
+/// The host CPU: one "lane" per program holding whole blocks as vectors;
+/// programs run in parallel on the host's threads.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Host;
+
+/// Name prefix of host kernels, so that they never collide with C symbols.
+pub const HOST_PREFIX: &str = "tk_";
+
+impl Target for Host {
+    fn name(&self) -> &str {
+        "host"
+    }
+    fn kind(&self) -> TargetKind {
+        TargetKind::Host
+    }
+    fn description(&self) -> &str {
+        "the host CPU (the CPU backend)"
+    }
+    fn wave_size(&self) -> u32 {
+        1
+    }
+    fn lds_bytes(&self) -> u32 {
+        0
+    }
+    fn triple(&self) -> String {
+        inkwell::targets::TargetMachine::get_default_triple()
+            .as_str()
+            .to_string_lossy()
+            .into_owned()
+    }
+    fn cpu(&self) -> String {
+        inkwell::targets::TargetMachine::get_host_cpu_name().to_string()
+    }
+    fn features(&self) -> String {
+        inkwell::targets::TargetMachine::get_host_cpu_features().to_string()
+    }
+    fn global_ptr(&self) -> &'static str {
+        "!llvm.ptr"
+    }
+    fn lanes(&self, _num_warps: u32) -> u32 {
+        1
+    }
+    fn function_header(&self, name: &str, params: &[String], _lanes: u32) -> (String, String) {
+        // Every host kernel has one signature: a pointer to 8-byte argument
+        // slots, the program id, the grid size, and a status word where a
+        // failed `device_assert` records itself.
+        let head = format!(
+            "  llvm.func @{HOST_PREFIX}{name}(%args: !llvm.ptr, %pid0: i32, %pid1: i32, %pid2: i32, %np0: i32, %np1: i32, %np2: i32, %status: !llvm.ptr) {{\n"
+        );
+        let mut pro = String::from("    %c0_i32 = arith.constant 0 : i32\n");
+        for (i, t) in params.iter().enumerate() {
+            let _ = writeln!(pro, "    %arg{i}_p = llvm.getelementptr %args[{i}] : (!llvm.ptr) -> !llvm.ptr, i64");
+            let _ = writeln!(pro, "    %arg{i} = llvm.load %arg{i}_p : !llvm.ptr -> {t}");
+        }
+        (head, pro)
+    }
+    fn program_id(&self, axis: u8, out: &str) -> String {
+        format!("    %{out} = arith.addi %pid{axis}, %c0_i32 : i32\n")
+    }
+    fn num_programs(&self, axis: u8, out: &str) -> String {
+        format!("    %{out} = arith.addi %np{axis}, %c0_i32 : i32\n")
+    }
+    fn lane_id(&self, out: &str) -> String {
+        format!("    %{out} = arith.constant 0 : i32\n")
+    }
+    fn checks_asserts(&self) -> bool {
+        true
+    }
+    fn has_f64_transcendentals(&self) -> bool {
+        true
+    }
+}
+
+/// Finds a target by name (`host`, or a `gfx` architecture, optionally
+/// with feature suffixes such as `gfx942:sramecc+:xnack-`).
+pub fn lookup(name: &str) -> Result<Box<dyn Target>, CodegenError> {
+    if name == "host" || name == "cpu" {
+        return Ok(Box::new(Host));
+    }
+    let arch = name.split(':').next().unwrap_or(name);
+    AMD_GPUS
+        .iter()
+        .find(|g| g.arch == arch)
+        .map(|g| Box::new(*g) as Box<dyn Target>)
+        .ok_or_else(|| {
+            let known: Vec<&str> = AMD_GPUS.iter().map(|g| g.arch).collect();
+            CodegenError::UnknownTarget(format!("unknown target `{name}` (known: host, {})", known.join(", ")))
+        })
+}

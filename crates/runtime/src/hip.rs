@@ -1,0 +1,159 @@
+//! AMD GPUs through HIP: load a code object, launch, copy memory.
+//!
+//! Every raw `hip*` call of the project is in this file. With no device,
+//! [`Device::open`] returns [`RuntimeError::NoDevice`] with a message that
+//! names the CPU backend.
+
+use crate::{Grid, RuntimeError};
+use hip_sys::hiprt as hip;
+use std::ffi::{c_void, CString};
+
+fn check(e: hip::hipError_t, what: &str) -> Result<(), RuntimeError> {
+    if e == hip::hipError_t::hipSuccess {
+        return Ok(());
+    }
+    // SAFETY: hipGetErrorString returns a static C string for any code.
+    let msg = unsafe {
+        let p = hip::hipGetErrorString(e);
+        if p.is_null() {
+            format!("{e:?}")
+        } else {
+            std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+        }
+    };
+    Err(RuntimeError::Launch(format!("{what}: {msg}")))
+}
+
+/// A HIP device, chosen by index.
+#[derive(Debug)]
+pub struct Device {
+    pub index: i32,
+}
+
+/// The message for "no AMD GPU here".
+pub const NO_DEVICE: &str = "no AMD GPU found (HIP reports no device); use `--backend cpu` to run on the host";
+
+impl Device {
+    /// Opens device `index`, or says clearly that there is none.
+    pub fn open(index: i32) -> Result<Device, RuntimeError> {
+        let mut count = 0;
+        // SAFETY: a plain query with a valid out pointer.
+        let e = unsafe { hip::hipGetDeviceCount(&mut count) };
+        if e != hip::hipError_t::hipSuccess || count == 0 {
+            return Err(RuntimeError::NoDevice(NO_DEVICE.into()));
+        }
+        if index < 0 || index >= count {
+            return Err(RuntimeError::NoDevice(format!("HIP device {index} does not exist ({count} found)")));
+        }
+        // SAFETY: the index was checked against the device count.
+        check(unsafe { hip::hipSetDevice(index) }, "hipSetDevice")?;
+        Ok(Device { index })
+    }
+
+    /// Copies `bytes` to a new device allocation.
+    pub fn upload(&self, bytes: &[u8]) -> Result<DeviceBuffer, RuntimeError> {
+        let mut ptr: *mut c_void = std::ptr::null_mut();
+        let size = bytes.len().max(1);
+        // SAFETY: valid out pointer; size is nonzero.
+        check(unsafe { hip::hipMalloc(&mut ptr, size) }, "hipMalloc")?;
+        let buf = DeviceBuffer { ptr, len: bytes.len() };
+        if !bytes.is_empty() {
+            // SAFETY: `ptr` holds at least `bytes.len()` bytes; HIP only reads the source.
+            check(unsafe { hip::hipMemcpyHtoD(ptr, bytes.as_ptr() as *mut c_void, bytes.len()) }, "hipMemcpyHtoD")?;
+        }
+        Ok(buf)
+    }
+
+    /// Loads a code object.
+    pub fn load(&self, hsaco: &[u8], kernel: &str) -> Result<GpuKernel, RuntimeError> {
+        let mut module: hip::hipModule_t = std::ptr::null_mut();
+        // SAFETY: the image is a complete ELF code object held in memory
+        // for the duration of the call.
+        check(unsafe { hip::hipModuleLoadData(&mut module, hsaco.as_ptr() as *const c_void) }, "hipModuleLoadData")?;
+        let name = CString::new(kernel).map_err(|_| RuntimeError::Load("kernel name contains NUL".into()))?;
+        let mut func: hip::hipFunction_t = std::ptr::null_mut();
+        // SAFETY: module is loaded; name is NUL-terminated.
+        check(unsafe { hip::hipModuleGetFunction(&mut func, module, name.as_ptr()) }, "hipModuleGetFunction")?;
+        Ok(GpuKernel { module, func })
+    }
+}
+
+/// Device memory, freed on drop.
+#[derive(Debug)]
+pub struct DeviceBuffer {
+    ptr: *mut c_void,
+    len: usize,
+}
+
+impl DeviceBuffer {
+    pub fn address(&self) -> u64 {
+        self.ptr as u64
+    }
+
+    pub fn download(&self, out: &mut [u8]) -> Result<(), RuntimeError> {
+        let n = out.len().min(self.len);
+        if n == 0 {
+            return Ok(());
+        }
+        // SAFETY: both sides hold at least `n` bytes.
+        check(unsafe { hip::hipMemcpyDtoH(out.as_mut_ptr() as *mut c_void, self.ptr, n) }, "hipMemcpyDtoH")
+    }
+}
+
+impl Drop for DeviceBuffer {
+    fn drop(&mut self) {
+        // SAFETY: `ptr` came from hipMalloc and is freed once.
+        unsafe {
+            hip::hipFree(self.ptr);
+        }
+    }
+}
+
+/// A loaded kernel.
+#[derive(Debug)]
+pub struct GpuKernel {
+    module: hip::hipModule_t,
+    func: hip::hipFunction_t,
+}
+
+impl GpuKernel {
+    /// Launches on `lanes` work-items per program and waits for completion.
+    /// `args` holds each argument's bytes (8 for pointers).
+    ///
+    /// # Safety
+    /// Pointer arguments must be device addresses of buffers large enough
+    /// for every access the kernel makes.
+    pub unsafe fn launch(&self, grid: Grid, lanes: u32, args: &[Vec<u8>]) -> Result<(), RuntimeError> {
+        grid.validate()?;
+        let mut storage: Vec<Vec<u8>> = args.to_vec();
+        let mut params: Vec<*mut c_void> = storage.iter_mut().map(|a| a.as_mut_ptr() as *mut c_void).collect();
+        // SAFETY: `params` points at live argument values; upheld by the caller.
+        let e = unsafe {
+            hip::hipModuleLaunchKernel(
+                self.func,
+                grid.0[0],
+                grid.0[1],
+                grid.0[2],
+                lanes,
+                1,
+                1,
+                0,
+                std::ptr::null_mut(),
+                params.as_mut_ptr(),
+                std::ptr::null_mut(),
+            )
+        };
+        check(e, "hipModuleLaunchKernel")?;
+        // SAFETY: no arguments.
+        check(unsafe { hip::hipDeviceSynchronize() }, "hipDeviceSynchronize")
+    }
+}
+
+impl Drop for GpuKernel {
+    fn drop(&mut self) {
+        // SAFETY: the module was loaded once and is unloaded once.
+        unsafe {
+            hip::hipModuleUnload(self.module);
+        }
+    }
+}

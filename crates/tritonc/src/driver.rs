@@ -1,0 +1,243 @@
+//! The compiler driver: source text to a code object, stage by stage,
+//! keeping every intermediate form and the time each stage took.
+//!
+//! ```text
+//! parse → lower (tile IR) → passes → emit MLIR → lower MLIR → LLVM IR
+//!       → O3 → machine code → link (.hsaco on AMDGPU, .so on the host)
+//! ```
+
+use crate::Error;
+use inkwell::{
+    context::Context as LlvmContext,
+    module::FlagBehavior,
+};
+use std::{
+    collections::BTreeMap,
+    time::{Duration, Instant},
+};
+use tritonc_codegen::{emit::emit_kernel, link, llvm, target::{Target, TargetKind}};
+use tritonc_ir::{print_module, Module};
+use tritonc_sema::ConstArg;
+use tritonc_syntax::{parse, Diagnostics, SourceFile};
+
+/// What to compile and how.
+#[derive(Debug, Clone)]
+pub struct CompileRequest {
+    pub file: SourceFile,
+    /// The kernel to compile; `None` when the file has exactly one.
+    pub kernel: Option<String>,
+    pub consts: BTreeMap<String, ConstArg>,
+    /// Overrides of the kernel's `num_warps` / `num_stages` attributes.
+    pub num_warps: Option<u32>,
+    pub num_stages: Option<u32>,
+    /// AMDGPU code object version (4, 5 or 6).
+    pub code_object_version: u32,
+}
+
+impl CompileRequest {
+    pub fn new(file: SourceFile) -> CompileRequest {
+        CompileRequest {
+            file,
+            kernel: None,
+            consts: BTreeMap::new(),
+            num_warps: None,
+            num_stages: None,
+            code_object_version: 5,
+        }
+    }
+}
+
+/// One intermediate form, by name, in the order produced.
+#[derive(Debug, Clone)]
+pub struct Stage {
+    /// File name used by `--emit` (e.g. `1-tile.mlir`).
+    pub file_name: String,
+    pub contents: Vec<u8>,
+}
+
+/// The result of a compilation.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub kernel: String,
+    /// Parameter names and types, in order.
+    pub params: Vec<(String, tritonc_ir::Type)>,
+    /// The messages of `device_assert`s, by id (1-based in generated code).
+    pub assert_messages: Vec<String>,
+    pub num_warps: u32,
+    pub target: String,
+    pub stages: Vec<Stage>,
+    pub timings: Vec<(String, Duration)>,
+    /// The loadable artifact: a `.hsaco` on AMDGPU, a shared library on the host.
+    pub binary: Vec<u8>,
+}
+
+struct Timer {
+    timings: Vec<(String, Duration)>,
+    at: Instant,
+}
+
+impl Timer {
+    fn lap(&mut self, name: &str) {
+        let now = Instant::now();
+        self.timings.push((name.to_string(), now - self.at));
+        self.at = now;
+    }
+}
+
+/// Parses and type-checks every kernel of a file with the given consts,
+/// without generating code (`tritonc check`).
+pub fn check(file: &SourceFile, consts: &BTreeMap<String, ConstArg>) -> Result<Vec<String>, Error> {
+    let ast = parse(file)?;
+    let mut names = Vec::new();
+    for k in ast.kernels() {
+        names.push(k.name.name.clone());
+        // Consts a kernel does not declare are not an error here: a file may
+        // hold several kernels with different const parameters.
+        let mine: BTreeMap<String, ConstArg> = consts
+            .iter()
+            .filter(|(n, _)| k.const_params.iter().any(|c| &c.name.name == *n))
+            .map(|(n, v)| (n.clone(), *v))
+            .collect();
+        let missing: Vec<&str> = k
+            .const_params
+            .iter()
+            .filter(|c| !mine.contains_key(&c.name.name))
+            .map(|c| c.name.name.as_str())
+            .collect();
+        if !missing.is_empty() {
+            // Without values the shapes are unknown; check the syntax only.
+            continue;
+        }
+        let mut m = tritonc_sema::lower_kernel(&ast, &k.name.name, &mine).map_err(|d| diag(file, d))?;
+        tritonc_passes::run_pipeline(&mut m)?;
+    }
+    Ok(names)
+}
+
+fn diag(file: &SourceFile, d: tritonc_syntax::Diagnostic) -> Error {
+    Error::Diagnostics(Diagnostics {
+        file: file.clone(),
+        items: vec![d],
+    })
+}
+
+/// Picks the kernel: the named one, or the file's only kernel.
+pub fn select_kernel(ast: &tritonc_syntax::ast::File, file: &SourceFile, wanted: Option<&str>) -> Result<String, Error> {
+    if let Some(k) = wanted {
+        return Ok(k.to_string());
+    }
+    let kernels: Vec<&str> = ast.kernels().map(|k| k.name.name.as_str()).collect();
+    match kernels.as_slice() {
+        [one] => Ok(one.to_string()),
+        [] => Err(Error::Usage(format!("{} has no `#[kernel]` function", file.name))),
+        many => Err(Error::Usage(format!(
+            "{} has several kernels ({}); choose one with --kernel",
+            file.name,
+            many.join(", ")
+        ))),
+    }
+}
+
+/// Front half: source to optimized tile IR (with the IR before passes).
+pub fn front_end(req: &CompileRequest) -> Result<(Module, String, String), Error> {
+    let ast = parse(&req.file)?;
+    let kernel = select_kernel(&ast, &req.file, req.kernel.as_deref())?;
+    let mut m = tritonc_sema::lower_kernel(&ast, &kernel, &req.consts).map_err(|d| diag(&req.file, d))?;
+    for f in &mut m.functions {
+        if let Some(w) = req.num_warps {
+            f.options.num_warps = w;
+        }
+        if let Some(s) = req.num_stages {
+            f.options.num_stages = s;
+        }
+    }
+    let before = print_module(&m);
+    tritonc_passes::run_pipeline(&mut m)?;
+    Ok((m, before, kernel))
+}
+
+/// Compiles one kernel for `target`.
+pub fn compile(req: &CompileRequest, target: &dyn Target) -> Result<Compiled, Error> {
+    if let Some(w) = req.num_warps {
+        if !(1..=16).contains(&w) || !w.is_power_of_two() {
+            return Err(Error::Usage(format!("--num-warps must be a power of two from 1 to 16, found {w}")));
+        }
+    }
+    if !(4..=6).contains(&req.code_object_version) {
+        return Err(Error::Usage(format!(
+            "--code-object-version must be 4, 5 or 6, found {}",
+            req.code_object_version
+        )));
+    }
+    let mut t = Timer {
+        timings: Vec::new(),
+        at: Instant::now(),
+    };
+    let (m, before, kernel) = front_end(req)?;
+    t.lap("front end (parse, check, tile IR)");
+    let after = print_module(&m);
+    let f = m
+        .function(&kernel)
+        .ok_or_else(|| Error::Internal(format!("kernel `{kernel}` vanished in the passes")))?;
+    let mlir = emit_kernel(f, target)?;
+    t.lap("emit MLIR");
+    let llvm_ctx = LlvmContext::create();
+    let (module, lowered) = llvm::mlir_to_llvm(&mlir, &llvm_ctx)?;
+    t.lap("MLIR lowering + translation");
+    let tm = llvm::target_machine(&target.triple(), &target.cpu(), &target.features())?;
+    if target.kind() == TargetKind::Amdgpu {
+        let version = llvm_ctx.i32_type().const_int(u64::from(req.code_object_version) * 100, false);
+        module.add_basic_value_flag("amdhsa_code_object_version", FlagBehavior::Error, version);
+    }
+    module.set_triple(&tm.get_triple());
+    module.set_data_layout(&tm.get_target_data().get_data_layout());
+    let llvm_before = module.print_to_string().to_string();
+    llvm::optimize(&module, &tm)?;
+    let llvm_after = module.print_to_string().to_string();
+    t.lap("LLVM O3");
+    let (asm, object) = llvm::emit(&module, &tm)?;
+    t.lap("code generation");
+    let kind = if target.kind() == TargetKind::Amdgpu { link::LinkKind::Hsaco } else { link::LinkKind::HostLibrary };
+    let binary = link::link_shared(&object, kind)?;
+    t.lap("link");
+    let asm_name = if target.kind() == TargetKind::Amdgpu { "7-amdgpu.s" } else { "7-host.s" };
+    let bin_name = if target.kind() == TargetKind::Amdgpu {
+        format!("8-{kernel}.hsaco")
+    } else {
+        format!("8-{kernel}.so")
+    };
+    let stages = vec![
+        Stage { file_name: "1-tile.mlir".into(), contents: before.into_bytes() },
+        Stage { file_name: "2-tile-opt.mlir".into(), contents: after.into_bytes() },
+        Stage { file_name: "3-lowering.mlir".into(), contents: mlir.into_bytes() },
+        Stage { file_name: "4-llvm-dialect.mlir".into(), contents: lowered.into_bytes() },
+        Stage { file_name: "5-llvm.ll".into(), contents: llvm_before.into_bytes() },
+        Stage { file_name: "6-llvm-opt.ll".into(), contents: llvm_after.into_bytes() },
+        Stage { file_name: asm_name.into(), contents: asm.into_bytes() },
+        Stage { file_name: bin_name, contents: binary.clone() },
+    ];
+    let params = f
+        .param_names
+        .iter()
+        .cloned()
+        .zip(f.params().iter().map(|v| f.ty(*v).clone()))
+        .collect();
+    let assert_messages = f
+        .walk()
+        .into_iter()
+        .filter_map(|op| match &f.op(op).kind {
+            tritonc_ir::OpKind::Assert(m) => Some(m.clone()),
+            _ => None,
+        })
+        .collect();
+    Ok(Compiled {
+        kernel,
+        params,
+        assert_messages,
+        num_warps: f.options.num_warps,
+        target: target.name().to_string(),
+        stages,
+        timings: t.timings,
+        binary,
+    })
+}
