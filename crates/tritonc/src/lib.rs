@@ -4,6 +4,8 @@
 //! the [`Error`] type, and re-exports of the stages.
 
 pub mod driver;
+pub mod launch;
+pub mod npy;
 
 pub use tritonc_codegen as codegen;
 pub use tritonc_ir as ir;

@@ -1,1 +1,401 @@
-fn main() {}
+//! `tritonc`: check, compile and run `.tk` kernels.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::{collections::BTreeMap, path::PathBuf, process::ExitCode, time::Instant};
+use tritonc::{
+    codegen::target::{self, AMD_GPUS},
+    driver::{self, CompileRequest, Compiled},
+    launch::{self, Arg, HostBuffer},
+    npy,
+    runtime::{Grid, RuntimeError},
+    sema::ConstArg,
+    syntax::SourceFile,
+    Error,
+};
+
+#[derive(Parser)]
+#[command(name = "tritonc", version, about = "A Triton-style kernel compiler for AMD GPUs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+struct KernelOpts {
+    /// The `.tk` file.
+    file: PathBuf,
+    /// The kernel to use (may be left out when the file has one).
+    #[arg(long)]
+    kernel: Option<String>,
+    /// A const generic value, `NAME=VALUE` (repeatable).
+    #[arg(long = "const", value_name = "NAME=VALUE")]
+    consts: Vec<String>,
+    /// Override the kernel's `num_warps`.
+    #[arg(long)]
+    num_warps: Option<u32>,
+    /// Print the time of every stage.
+    #[arg(long)]
+    timings: bool,
+    /// Write every stage (tile IR, MLIR, LLVM IR, assembly, binary) to DIR.
+    #[arg(long, value_name = "DIR")]
+    emit: Option<PathBuf>,
+}
+
+#[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
+enum Backend {
+    Cpu,
+    Hip,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and type-check a file (kernels whose consts are given are checked fully).
+    Check {
+        file: PathBuf,
+        #[arg(long = "const", value_name = "NAME=VALUE")]
+        consts: Vec<String>,
+    },
+    /// Compile a kernel to a code object.
+    Compile {
+        #[command(flatten)]
+        opts: KernelOpts,
+        /// The target: a gfx architecture (see `tritonc targets`) or `host`.
+        #[arg(long, default_value = "gfx942")]
+        target: String,
+        /// Output file (default: KERNEL.hsaco, or KERNEL.so for the host).
+        #[arg(short = 'o', long)]
+        output: Option<PathBuf>,
+        /// AMDGPU code object version.
+        #[arg(long, default_value_t = 5)]
+        code_object_version: u32,
+    },
+    /// Compile and run a kernel on the CPU backend or an AMD GPU.
+    Run {
+        #[command(flatten)]
+        opts: KernelOpts,
+        #[arg(long, value_enum, default_value = "cpu")]
+        backend: Backend,
+        /// The gfx target for `--backend hip`.
+        #[arg(long, default_value = "gfx942")]
+        target: String,
+        /// Programs along each axis: X[,Y[,Z]].
+        #[arg(long)]
+        grid: String,
+        /// `NAME=@file.npy` for a pointer, `NAME=VALUE` for a scalar (repeatable).
+        #[arg(long = "arg", value_name = "NAME=VALUE")]
+        args: Vec<String>,
+        /// `NAME=file.npy`: write that buffer after the run (repeatable).
+        #[arg(long = "out", value_name = "NAME=FILE")]
+        outs: Vec<String>,
+        /// Host threads for the CPU backend (default: all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
+    /// List the targets this compiler knows.
+    Targets,
+    /// Make or show `.npy` files (inputs for `tritonc run`).
+    Npy {
+        #[command(subcommand)]
+        action: NpyAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum NpyAction {
+    /// Write a 1-D array: `--arange` (0, 1, 2, ..), `--fill V`, or `--random SEED` (uniform in [-1, 1) for floats, [-100, 100) for ints).
+    Create {
+        file: PathBuf,
+        #[arg(long)]
+        dtype: String,
+        #[arg(long)]
+        len: usize,
+        #[arg(long, conflicts_with_all = ["fill", "random"])]
+        arange: bool,
+        #[arg(long)]
+        fill: Option<f64>,
+        #[arg(long)]
+        random: Option<u64>,
+    },
+    /// Print an array's dtype, shape and its first and last elements.
+    Show { file: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}", render(&e));
+            ExitCode::from(exit_code(&e))
+        }
+    }
+}
+
+fn render(e: &Error) -> String {
+    match e {
+        Error::Diagnostics(d) => d.rendered(),
+        other => format!("error: {other}"),
+    }
+}
+
+/// 1: the kernel is wrong (or failed an assert); 2: the command line or the
+/// machine is (usage, files, no device); 3: a compiler bug.
+fn exit_code(e: &Error) -> u8 {
+    match e {
+        Error::Diagnostics(_) | Error::Runtime(RuntimeError::Assert { .. }) => 1,
+        Error::Usage(_) | Error::Io(_) | Error::Runtime(RuntimeError::NoDevice(_)) => 2,
+        Error::Codegen(tritonc::codegen::CodegenError::Unsupported(_) | tritonc::codegen::CodegenError::UnknownTarget(_)) => 2,
+        Error::Codegen(tritonc::codegen::CodegenError::Link(_)) => 2,
+        _ => 3,
+    }
+}
+
+fn read_source(path: &PathBuf) -> Result<SourceFile, Error> {
+    let text = std::fs::read(path).map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
+    let text = String::from_utf8(text).map_err(|_| Error::Io(format!("{} is not UTF-8 text", path.display())))?;
+    Ok(SourceFile::new(path.display().to_string(), text))
+}
+
+fn parse_consts(items: &[String]) -> Result<BTreeMap<String, ConstArg>, Error> {
+    let mut out = BTreeMap::new();
+    for item in items {
+        let (k, v) = item
+            .split_once('=')
+            .ok_or_else(|| Error::Usage(format!("--const expects NAME=VALUE, found `{item}`")))?;
+        let value = match v {
+            "true" => ConstArg::Bool(true),
+            "false" => ConstArg::Bool(false),
+            _ => ConstArg::Int(
+                v.parse::<i64>()
+                    .map_err(|_| Error::Usage(format!("--const {k}: `{v}` is not an integer or bool")))?,
+            ),
+        };
+        if out.insert(k.to_string(), value).is_some() {
+            return Err(Error::Usage(format!("--const {k} is given twice")));
+        }
+    }
+    Ok(out)
+}
+
+fn request(opts: &KernelOpts) -> Result<CompileRequest, Error> {
+    let mut req = CompileRequest::new(read_source(&opts.file)?);
+    req.kernel = opts.kernel.clone();
+    req.consts = parse_consts(&opts.consts)?;
+    req.num_warps = opts.num_warps;
+    Ok(req)
+}
+
+fn report(opts: &KernelOpts, c: &Compiled, started: Instant) -> Result<(), Error> {
+    if let Some(dir) = &opts.emit {
+        std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("cannot create {}: {e}", dir.display())))?;
+        for s in &c.stages {
+            let p = dir.join(&s.file_name);
+            std::fs::write(&p, &s.contents).map_err(|e| Error::Io(format!("cannot write {}: {e}", p.display())))?;
+        }
+    }
+    if opts.timings {
+        eprintln!("stage timings for `{}` on {}:", c.kernel, c.target);
+        for (name, d) in &c.timings {
+            eprintln!("  {:<36} {:>9.3} ms", name, d.as_secs_f64() * 1e3);
+        }
+        eprintln!("  {:<36} {:>9.3} ms", "total", started.elapsed().as_secs_f64() * 1e3);
+    }
+    Ok(())
+}
+
+fn run(cmd: Command) -> Result<(), Error> {
+    match cmd {
+        Command::Targets => {
+            println!("{:<8} {:>9} {:>9}  description", "target", "wave size", "LDS");
+            for g in AMD_GPUS {
+                println!("{:<8} {:>9} {:>8}K  {}", g.arch, g.wave, g.lds / 1024, g.about);
+            }
+            println!("{:<8} {:>9} {:>9}  the host CPU (the CPU backend runs whole blocks as vectors)", "host", "-", "-");
+            Ok(())
+        }
+        Command::Npy { action } => npy_command(action),
+        Command::Check { file, consts } => {
+            let src = read_source(&file)?;
+            let names = driver::check(&src, &parse_consts(&consts)?)?;
+            println!("{}: ok ({} kernel{}: {})", src.name, names.len(), if names.len() == 1 { "" } else { "s" }, names.join(", "));
+            Ok(())
+        }
+        Command::Compile { opts, target, output, code_object_version } => {
+            let started = Instant::now();
+            let t = target::lookup(&target)?;
+            let mut req = request(&opts)?;
+            req.code_object_version = code_object_version;
+            let c = driver::compile(&req, t.as_ref())?;
+            let ext = if t.kind() == tritonc::codegen::target::TargetKind::Host { "so" } else { "hsaco" };
+            let out = output.unwrap_or_else(|| PathBuf::from(format!("{}.{ext}", c.kernel)));
+            std::fs::write(&out, &c.binary).map_err(|e| Error::Io(format!("cannot write {}: {e}", out.display())))?;
+            report(&opts, &c, started)?;
+            eprintln!("wrote {} ({} bytes, {} for {})", out.display(), c.binary.len(), c.kernel, c.target);
+            Ok(())
+        }
+        Command::Run { opts, backend, target, grid, args, outs, threads } => {
+            let started = Instant::now();
+            let grid = parse_grid(&grid)?;
+            if backend == Backend::Hip {
+                // Say "no device" before spending time compiling.
+                launch::hip_device_check()?;
+            }
+            let t = match backend {
+                Backend::Cpu => target::lookup("host")?,
+                Backend::Hip => target::lookup(&target)?,
+            };
+            let c = driver::compile(&request(&opts)?, t.as_ref())?;
+            report(&opts, &c, started)?;
+            let (mut bound, shapes) = bind_args(&c, &args)?;
+            let outs = parse_outs(&c, &outs)?;
+            let run_started = Instant::now();
+            match backend {
+                Backend::Cpu => launch::run_cpu(&c, grid, &mut bound, threads.unwrap_or(usize::MAX))?,
+                Backend::Hip => launch::run_hip(&c, grid, t.lanes(c.num_warps), &mut bound)?,
+            }
+            if opts.timings {
+                eprintln!("  {:<36} {:>9.3} ms", "run", run_started.elapsed().as_secs_f64() * 1e3);
+            }
+            for (name, path) in outs {
+                let i = c.params.iter().position(|(n, _)| *n == name).unwrap_or(0);
+                let (Arg::Buffer(b), Some((descr, shape))) = (&bound[i], &shapes[i]) else {
+                    return Err(Error::Usage(format!("--out {name}: not a buffer argument")));
+                };
+                let bytes = npy::write(descr, shape, &b.bytes());
+                std::fs::write(&path, bytes).map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))?;
+                eprintln!("wrote {} ({name})", path.display());
+            }
+            Ok(())
+        }
+    }
+}
+
+fn parse_grid(text: &str) -> Result<Grid, Error> {
+    let parts: Vec<&str> = text.split(',').collect();
+    if parts.is_empty() || parts.len() > 3 {
+        return Err(Error::Usage(format!("--grid expects X[,Y[,Z]], found `{text}`")));
+    }
+    let mut g = [1u32; 3];
+    for (i, p) in parts.iter().enumerate() {
+        g[i] = p.trim().parse::<u32>().map_err(|_| Error::Usage(format!("--grid: `{p}` is not a positive integer")))?;
+    }
+    let grid = Grid(g);
+    grid.validate().map_err(|e| Error::Usage(e.to_string()))?;
+    Ok(grid)
+}
+
+type Shapes = Vec<Option<(String, Vec<usize>)>>;
+
+fn bind_args(c: &Compiled, items: &[String]) -> Result<(Vec<Arg>, Shapes), Error> {
+    let mut bound: Vec<Option<Arg>> = vec![None; c.params.len()];
+    let mut shapes: Shapes = vec![None; c.params.len()];
+    for item in items {
+        let (name, value) = item
+            .split_once('=')
+            .ok_or_else(|| Error::Usage(format!("--arg expects NAME=@file.npy or NAME=VALUE, found `{item}`")))?;
+        let Some(i) = c.params.iter().position(|(n, _)| n == name) else {
+            let names: Vec<&str> = c.params.iter().map(|(n, _)| n.as_str()).collect();
+            let hint = tritonc::syntax::closest(name, names.iter().copied())
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            return Err(Error::Usage(format!("`{}` has no parameter `{name}` (it has {}){hint}", c.kernel, names.join(", "))));
+        };
+        if bound[i].is_some() {
+            return Err(Error::Usage(format!("--arg {name} is given twice")));
+        }
+        let ty = &c.params[i].1;
+        if let Some(path) = value.strip_prefix('@') {
+            let tritonc::ir::Elem::Ptr(elem) = ty.elem else {
+                return Err(Error::Usage(format!("`{name}` is a {ty} scalar; pass a value, not a file")));
+            };
+            let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("cannot read {path}: {e}")))?;
+            let a = npy::parse(&bytes).map_err(|e| Error::Io(format!("{path}: {e}")))?;
+            let file_elem = npy::dtype_of(&a.descr);
+            let compatible = file_elem == Some(elem) || (elem == tritonc::ir::ScalarType::BF16 && matches!(a.descr.as_str(), "<u2" | "<i2"));
+            if !compatible {
+                return Err(Error::Usage(format!(
+                    "`{name}` is Ptr<{elem}>, but {path} holds `{}` (expected `{}`)",
+                    a.descr,
+                    npy::descr_of(elem)
+                )));
+            }
+            shapes[i] = Some((a.descr.clone(), a.shape.clone()));
+            bound[i] = Some(Arg::Buffer(HostBuffer::from_bytes(&a.data)));
+        } else {
+            bound[i] = Some(Arg::Scalar(launch::parse_scalar(name, value, ty)?));
+        }
+    }
+    let missing: Vec<&str> = c
+        .params
+        .iter()
+        .zip(&bound)
+        .filter(|(_, b)| b.is_none())
+        .map(|((n, _), _)| n.as_str())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Usage(format!("missing --arg for: {}", missing.join(", "))));
+    }
+    Ok((bound.into_iter().flatten().collect(), shapes))
+}
+
+fn parse_outs(c: &Compiled, items: &[String]) -> Result<Vec<(String, PathBuf)>, Error> {
+    items
+        .iter()
+        .map(|item| {
+            let (name, path) = item
+                .split_once('=')
+                .ok_or_else(|| Error::Usage(format!("--out expects NAME=file.npy, found `{item}`")))?;
+            match c.params.iter().find(|(n, _)| n == name) {
+                Some((_, t)) if matches!(t.elem, tritonc::ir::Elem::Ptr(_)) => Ok((name.to_string(), PathBuf::from(path))),
+                Some(_) => Err(Error::Usage(format!("--out {name}: `{name}` is a scalar, not a buffer"))),
+                None => Err(Error::Usage(format!("--out {name}: `{}` has no parameter `{name}`", c.kernel))),
+            }
+        })
+        .collect()
+}
+
+fn npy_command(action: NpyAction) -> Result<(), Error> {
+    use tritonc::ir::ScalarType;
+    match action {
+        NpyAction::Create { file, dtype, len, arange, fill, random } => {
+            let s = ScalarType::from_name(&dtype)
+                .ok_or_else(|| Error::Usage(format!("unknown dtype `{dtype}` (use a language type such as f32, i32, bool)")))?;
+            let mut state = random.unwrap_or(0) ^ 0x9e37_79b9_7f4a_7c15;
+            let mut next = move || {
+                // splitmix64
+                state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+                let mut z = state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                z ^ (z >> 31)
+            };
+            let mut data = Vec::with_capacity(len * s.bytes() as usize);
+            for i in 0..len {
+                let v = if arange {
+                    i as f64
+                } else if let Some(f) = fill {
+                    f
+                } else if random.is_some() {
+                    let u = (next() >> 11) as f64 / (1u64 << 53) as f64;
+                    if s.is_float() { 2.0 * u - 1.0 } else if s.is_bool() { (u < 0.5) as u8 as f64 } else { (200.0 * u - 100.0).floor() }
+                } else {
+                    0.0
+                };
+                data.extend(launch::encode_scalar(v, s));
+            }
+            let bytes = npy::write(npy::descr_of(s), &[len], &data);
+            std::fs::write(&file, bytes).map_err(|e| Error::Io(format!("cannot write {}: {e}", file.display())))?;
+            Ok(())
+        }
+        NpyAction::Show { file } => {
+            let bytes = std::fs::read(&file).map_err(|e| Error::Io(format!("cannot read {}: {e}", file.display())))?;
+            let a = npy::parse(&bytes).map_err(|e| Error::Io(format!("{}: {e}", file.display())))?;
+            let s = npy::dtype_of(&a.descr).ok_or_else(|| Error::Io("unsupported dtype".into()))?;
+            let n = a.data.len() / s.bytes() as usize;
+            let vals: Vec<String> = (0..n).map(|i| launch::decode_scalar(&a.data[i * s.bytes() as usize..], s)).collect();
+            let shown = if n <= 8 { vals.join(", ") } else { format!("{}, ..., {}", vals[..4].join(", "), vals[n - 4..].join(", ")) };
+            println!("{}: dtype {} shape {:?}\n[{shown}]", file.display(), a.descr, a.shape);
+            Ok(())
+        }
+    }
+}

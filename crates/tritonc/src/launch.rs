@@ -1,0 +1,228 @@
+//! Running a compiled kernel: binding arguments, launching on the CPU
+//! backend or through HIP, reporting `device_assert` failures.
+
+use crate::{driver::Compiled, Error};
+use tritonc_ir::{Elem, ScalarType, Type};
+use tritonc_runtime::{cpu::CpuKernel, Grid, RuntimeError};
+
+/// Host memory with 8-byte alignment (so that f64 and i64 accesses are aligned).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostBuffer {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl HostBuffer {
+    pub fn from_bytes(bytes: &[u8]) -> HostBuffer {
+        let mut words = vec![0u64; bytes.len().div_ceil(8).max(1)];
+        for (i, chunk) in bytes.chunks(8).enumerate() {
+            let mut w = [0u8; 8];
+            w[..chunk.len()].copy_from_slice(chunk);
+            words[i] = u64::from_le_bytes(w);
+        }
+        HostBuffer { words, len: bytes.len() }
+    }
+
+    pub fn bytes(&self) -> Vec<u8> {
+        self.words.iter().flat_map(|w| w.to_le_bytes()).take(self.len).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn address(&mut self) -> u64 {
+        self.words.as_mut_ptr() as u64
+    }
+}
+
+/// A value bound to one kernel parameter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Arg {
+    Buffer(HostBuffer),
+    /// A scalar's bits, zero-extended (floats as their IEEE bits).
+    Scalar(u64),
+}
+
+/// Parses a scalar argument's text for parameter type `t`.
+pub fn parse_scalar(name: &str, text: &str, t: &Type) -> Result<u64, Error> {
+    let Elem::Scalar(s) = t.elem else {
+        return Err(Error::Usage(format!("`{name}` is a pointer; bind it to a buffer with {name}=@file.npy")));
+    };
+    let bad = || Error::Usage(format!("`{name}` is {s}, but `{text}` is not a {s} value"));
+    Ok(match s {
+        ScalarType::I1 => match text {
+            "true" | "1" => 1,
+            "false" | "0" => 0,
+            _ => return Err(bad()),
+        },
+        ScalarType::F32 => u64::from(text.parse::<f32>().map_err(|_| bad())?.to_bits()),
+        ScalarType::F64 => text.parse::<f64>().map_err(|_| bad())?.to_bits(),
+        ScalarType::F16 => u64::from(tritonc_ir::fold_util::f32_to_f16_bits(text.parse::<f32>().map_err(|_| bad())?)),
+        ScalarType::BF16 => u64::from(tritonc_ir::fold_util::f32_to_bf16_bits(text.parse::<f32>().map_err(|_| bad())?)),
+        s if s.is_unsigned() => {
+            let v = text.parse::<u64>().map_err(|_| bad())?;
+            if s.bits() < 64 && v >> s.bits() != 0 {
+                return Err(Error::Usage(format!("`{name}` is {s}, and {v} does not fit")));
+            }
+            v
+        }
+        s => {
+            let v = text.parse::<i64>().map_err(|_| bad())?;
+            let (lo, hi) = (-(1i128 << (s.bits() - 1)), (1i128 << (s.bits() - 1)) - 1);
+            if i128::from(v) < lo || i128::from(v) > hi {
+                return Err(Error::Usage(format!("`{name}` is {s}, and {v} does not fit")));
+            }
+            // Sign bits above the type's width are harmless: only the low
+            // bytes are read.
+            v as u64
+        }
+    })
+}
+
+/// Runs `compiled` (built for the host) on the CPU backend. Buffers are
+/// updated in place.
+pub fn run_cpu(compiled: &Compiled, grid: Grid, args: &mut [Arg], threads: usize) -> Result<(), Error> {
+    check_arity(compiled, args)?;
+    let symbol = format!("{}{}", tritonc_codegen::target::HOST_PREFIX, compiled.kernel);
+    let kernel = CpuKernel::load(&compiled.binary, &symbol)?;
+    let slots: Vec<u64> = args
+        .iter_mut()
+        .map(|a| match a {
+            Arg::Buffer(b) => b.address(),
+            Arg::Scalar(v) => *v,
+        })
+        .collect();
+    // SAFETY: buffers live in `args` for the whole launch. Their sizes
+    // cannot be checked against the kernel's indexing in general; this is
+    // documented for `tritonc run`.
+    let status = unsafe { kernel.launch(grid, &slots, tritonc_runtime::cpu::default_threads().min(threads.max(1)))? };
+    if let Some((id, program)) = status {
+        let message = compiled
+            .assert_messages
+            .get(id.saturating_sub(1) as usize)
+            .cloned()
+            .unwrap_or_else(|| "device_assert failed".into());
+        return Err(RuntimeError::Assert { program, message }.into());
+    }
+    Ok(())
+}
+
+fn check_arity(compiled: &Compiled, args: &[Arg]) -> Result<(), Error> {
+    if args.len() != compiled.params.len() {
+        return Err(Error::Usage(format!(
+            "`{}` takes {} arguments, {} given",
+            compiled.kernel,
+            compiled.params.len(),
+            args.len()
+        )));
+    }
+    for ((name, t), a) in compiled.params.iter().zip(args) {
+        match (&t.elem, a) {
+            (Elem::Ptr(_), Arg::Buffer(_)) | (Elem::Scalar(_), Arg::Scalar(_)) => {}
+            (Elem::Ptr(_), _) => return Err(Error::Usage(format!("`{name}` is a pointer and needs a buffer"))),
+            (Elem::Scalar(_), _) => return Err(Error::Usage(format!("`{name}` is a scalar and needs a value"))),
+        }
+    }
+    Ok(())
+}
+
+/// Runs `compiled` (built for an AMD GPU) through HIP.
+#[cfg(feature = "hip")]
+pub fn run_hip(compiled: &Compiled, grid: Grid, lanes: u32, args: &mut [Arg]) -> Result<(), Error> {
+    use tritonc_runtime::hip::Device;
+    check_arity(compiled, args)?;
+    let dev = Device::open(0)?;
+    let kernel = dev.load(&compiled.binary, &compiled.kernel)?;
+    let mut device_buffers = Vec::new();
+    let mut packed = Vec::new();
+    for ((_, t), a) in compiled.params.iter().zip(args.iter()) {
+        match a {
+            Arg::Buffer(b) => {
+                let d = dev.upload(&b.bytes())?;
+                packed.push(d.address().to_le_bytes().to_vec());
+                device_buffers.push(Some(d));
+            }
+            Arg::Scalar(v) => {
+                let size = t.scalar_elem().map_or(8, |s| s.bytes() as usize);
+                packed.push(v.to_le_bytes()[..size].to_vec());
+                device_buffers.push(None);
+            }
+        }
+    }
+    // SAFETY: device buffers are as large as the host buffers bound; the
+    // kernel's indexing is the user's responsibility (documented).
+    unsafe { kernel.launch(grid, lanes, &packed)? };
+    for (a, d) in args.iter_mut().zip(&device_buffers) {
+        if let (Arg::Buffer(b), Some(d)) = (a, d) {
+            let mut bytes = vec![0u8; b.len()];
+            d.download(&mut bytes)?;
+            *b = HostBuffer::from_bytes(&bytes);
+        }
+    }
+    Ok(())
+}
+
+/// Without the `hip` feature there is no GPU runtime at all.
+#[cfg(not(feature = "hip"))]
+pub fn run_hip(_: &Compiled, _: Grid, _: u32, _: &mut [Arg]) -> Result<(), Error> {
+    Err(RuntimeError::NoDevice("this tritonc was built without the `hip` feature; use `--backend cpu`".into()).into())
+}
+
+/// Fails with the "no device" error when HIP has no AMD GPU to offer.
+#[cfg(feature = "hip")]
+pub fn hip_device_check() -> Result<(), Error> {
+    tritonc_runtime::hip::Device::open(0)?;
+    Ok(())
+}
+
+/// Without the `hip` feature there is never a device.
+#[cfg(not(feature = "hip"))]
+pub fn hip_device_check() -> Result<(), Error> {
+    Err(RuntimeError::NoDevice("this tritonc was built without the `hip` feature; use `--backend cpu`".into()).into())
+}
+
+/// Little-endian bytes of `v` converted to `s` (ints truncate toward zero).
+pub fn encode_scalar(v: f64, s: ScalarType) -> Vec<u8> {
+    use tritonc_ir::fold_util::{f32_to_bf16_bits, f32_to_f16_bits};
+    match s {
+        ScalarType::I1 => vec![u8::from(v != 0.0)],
+        ScalarType::I8 => (v as i8).to_le_bytes().to_vec(),
+        ScalarType::I16 => (v as i16).to_le_bytes().to_vec(),
+        ScalarType::I32 => (v as i32).to_le_bytes().to_vec(),
+        ScalarType::I64 => (v as i64).to_le_bytes().to_vec(),
+        ScalarType::U8 => (v as u8).to_le_bytes().to_vec(),
+        ScalarType::U16 => (v as u16).to_le_bytes().to_vec(),
+        ScalarType::U32 => (v as u32).to_le_bytes().to_vec(),
+        ScalarType::U64 => (v as u64).to_le_bytes().to_vec(),
+        ScalarType::F16 => f32_to_f16_bits(v as f32).to_le_bytes().to_vec(),
+        ScalarType::BF16 => f32_to_bf16_bits(v as f32).to_le_bytes().to_vec(),
+        ScalarType::F32 => (v as f32).to_le_bytes().to_vec(),
+        ScalarType::F64 => v.to_le_bytes().to_vec(),
+    }
+}
+
+/// Formats the element of type `s` at the start of `b`.
+pub fn decode_scalar(b: &[u8], s: ScalarType) -> String {
+    use tritonc_ir::fold_util::{bf16_bits_to_f32, f16_bits_to_f32};
+    let mut w = [0u8; 8];
+    let n = (s.bytes() as usize).min(b.len());
+    w[..n].copy_from_slice(&b[..n]);
+    let u = u64::from_le_bytes(w);
+    match s {
+        ScalarType::I1 => (u != 0).to_string(),
+        ScalarType::I8 => (u as u8 as i8).to_string(),
+        ScalarType::I16 => (u as u16 as i16).to_string(),
+        ScalarType::I32 => (u as u32 as i32).to_string(),
+        ScalarType::I64 => (u as i64).to_string(),
+        ScalarType::U8 | ScalarType::U16 | ScalarType::U32 | ScalarType::U64 => u.to_string(),
+        ScalarType::F16 => f16_bits_to_f32(u as u16).to_string(),
+        ScalarType::BF16 => bf16_bits_to_f32(u as u16).to_string(),
+        ScalarType::F32 => f32::from_bits(u as u32).to_string(),
+        ScalarType::F64 => f64::from_bits(u).to_string(),
+    }
+}
