@@ -170,6 +170,9 @@ impl Emitter<'_> {
     fn splat_const(&mut self, lit: &str, ty: &str) -> String {
         if ty.starts_with("vector<") {
             self.def(&format!("arith.constant dense<{lit}> : {ty}"))
+        } else if ty == "i1" {
+            // `true` / `false` carry their type.
+            self.def(&format!("arith.constant {lit}"))
         } else {
             self.def(&format!("arith.constant {lit} : {ty}"))
         }
@@ -217,7 +220,7 @@ impl Emitter<'_> {
                     ConstValue::Int(v) => v.to_string(),
                     ConstValue::Float(x) => float_literal(x, s),
                 };
-                Some(self.def(&format!("arith.constant {lit} : {}", sty(s))))
+                Some(self.splat_const(&lit, sty(s)))
             }
             OpKind::ProgramId(a) => {
                 self.next += 1;

@@ -158,6 +158,12 @@ pub fn front_end(req: &CompileRequest) -> Result<(Module, String, String), Error
 
 /// Compiles one kernel for `target`.
 pub fn compile(req: &CompileRequest, target: &dyn Target) -> Result<Compiled, Error> {
+    compile_into(req, target, &mut Vec::new())
+}
+
+/// Like [`compile`], but every stage is also pushed to `sink` as soon as it
+/// exists, so that `--emit` shows how far a failing compilation got.
+pub fn compile_into(req: &CompileRequest, target: &dyn Target, sink: &mut Vec<Stage>) -> Result<Compiled, Error> {
     if let Some(w) = req.num_warps {
         if !(1..=16).contains(&w) || !w.is_power_of_two() {
             return Err(Error::Usage(format!("--num-warps must be a power of two from 1 to 16, found {w}")));
@@ -176,14 +182,24 @@ pub fn compile(req: &CompileRequest, target: &dyn Target) -> Result<Compiled, Er
     let (m, before, kernel) = front_end(req)?;
     t.lap("front end (parse, check, tile IR)");
     let after = print_module(&m);
+    let mut stage = |name: &str, contents: &[u8]| {
+        sink.push(Stage {
+            file_name: name.to_string(),
+            contents: contents.to_vec(),
+        })
+    };
+    stage("1-tile.mlir", before.as_bytes());
+    stage("2-tile-opt.mlir", after.as_bytes());
     let f = m
         .function(&kernel)
         .ok_or_else(|| Error::Internal(format!("kernel `{kernel}` vanished in the passes")))?;
     let mlir = emit_kernel(f, target)?;
     t.lap("emit MLIR");
+    stage("3-lowering.mlir", mlir.as_bytes());
     let llvm_ctx = LlvmContext::create();
     let (module, lowered) = llvm::mlir_to_llvm(&mlir, &llvm_ctx)?;
     t.lap("MLIR lowering + translation");
+    stage("4-llvm-dialect.mlir", lowered.as_bytes());
     let tm = llvm::target_machine(&target.triple(), &target.cpu(), &target.features())?;
     if target.kind() == TargetKind::Amdgpu {
         let version = llvm_ctx.i32_type().const_int(u64::from(req.code_object_version) * 100, false);
@@ -192,30 +208,24 @@ pub fn compile(req: &CompileRequest, target: &dyn Target) -> Result<Compiled, Er
     module.set_triple(&tm.get_triple());
     module.set_data_layout(&tm.get_target_data().get_data_layout());
     let llvm_before = module.print_to_string().to_string();
+    stage("5-llvm.ll", llvm_before.as_bytes());
     llvm::optimize(&module, &tm)?;
     let llvm_after = module.print_to_string().to_string();
     t.lap("LLVM O3");
+    stage("6-llvm-opt.ll", llvm_after.as_bytes());
     let (asm, object) = llvm::emit(&module, &tm)?;
     t.lap("code generation");
+    let asm_name = if target.kind() == TargetKind::Amdgpu { "7-amdgpu.s" } else { "7-host.s" };
+    stage(asm_name, asm.as_bytes());
     let kind = if target.kind() == TargetKind::Amdgpu { link::LinkKind::Hsaco } else { link::LinkKind::HostLibrary };
     let binary = link::link_shared(&object, kind)?;
     t.lap("link");
-    let asm_name = if target.kind() == TargetKind::Amdgpu { "7-amdgpu.s" } else { "7-host.s" };
     let bin_name = if target.kind() == TargetKind::Amdgpu {
         format!("8-{kernel}.hsaco")
     } else {
         format!("8-{kernel}.so")
     };
-    let stages = vec![
-        Stage { file_name: "1-tile.mlir".into(), contents: before.into_bytes() },
-        Stage { file_name: "2-tile-opt.mlir".into(), contents: after.into_bytes() },
-        Stage { file_name: "3-lowering.mlir".into(), contents: mlir.into_bytes() },
-        Stage { file_name: "4-llvm-dialect.mlir".into(), contents: lowered.into_bytes() },
-        Stage { file_name: "5-llvm.ll".into(), contents: llvm_before.into_bytes() },
-        Stage { file_name: "6-llvm-opt.ll".into(), contents: llvm_after.into_bytes() },
-        Stage { file_name: asm_name.into(), contents: asm.into_bytes() },
-        Stage { file_name: bin_name, contents: binary.clone() },
-    ];
+    stage(&bin_name, &binary);
     let params = f
         .param_names
         .iter()
@@ -236,7 +246,7 @@ pub fn compile(req: &CompileRequest, target: &dyn Target) -> Result<Compiled, Er
         assert_messages,
         num_warps: f.options.num_warps,
         target: target.name().to_string(),
-        stages,
+        stages: sink.clone(),
         timings: t.timings,
         binary,
     })

@@ -185,14 +185,21 @@ fn request(opts: &KernelOpts) -> Result<CompileRequest, Error> {
     Ok(req)
 }
 
-fn report(opts: &KernelOpts, c: &Compiled, started: Instant) -> Result<(), Error> {
+/// Compiles, writing `--emit` stages even when a later stage fails.
+fn compile_with_emit(opts: &KernelOpts, req: &CompileRequest, t: &dyn tritonc::codegen::target::Target) -> Result<Compiled, Error> {
+    let mut stages = Vec::new();
+    let result = driver::compile_into(req, t, &mut stages);
     if let Some(dir) = &opts.emit {
         std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("cannot create {}: {e}", dir.display())))?;
-        for s in &c.stages {
+        for s in &stages {
             let p = dir.join(&s.file_name);
             std::fs::write(&p, &s.contents).map_err(|e| Error::Io(format!("cannot write {}: {e}", p.display())))?;
         }
     }
+    result
+}
+
+fn report(opts: &KernelOpts, c: &Compiled, started: Instant) -> Result<(), Error> {
     if opts.timings {
         eprintln!("stage timings for `{}` on {}:", c.kernel, c.target);
         for (name, d) in &c.timings {
@@ -225,7 +232,7 @@ fn run(cmd: Command) -> Result<(), Error> {
             let t = target::lookup(&target)?;
             let mut req = request(&opts)?;
             req.code_object_version = code_object_version;
-            let c = driver::compile(&req, t.as_ref())?;
+            let c = compile_with_emit(&opts, &req, t.as_ref())?;
             let ext = if t.kind() == tritonc::codegen::target::TargetKind::Host { "so" } else { "hsaco" };
             let out = output.unwrap_or_else(|| PathBuf::from(format!("{}.{ext}", c.kernel)));
             std::fs::write(&out, &c.binary).map_err(|e| Error::Io(format!("cannot write {}: {e}", out.display())))?;
@@ -244,7 +251,7 @@ fn run(cmd: Command) -> Result<(), Error> {
                 Backend::Cpu => target::lookup("host")?,
                 Backend::Hip => target::lookup(&target)?,
             };
-            let c = driver::compile(&request(&opts)?, t.as_ref())?;
+            let c = compile_with_emit(&opts, &request(&opts)?, t.as_ref())?;
             report(&opts, &c, started)?;
             let (mut bound, shapes) = bind_args(&c, &args)?;
             let outs = parse_outs(&c, &outs)?;

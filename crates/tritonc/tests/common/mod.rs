@@ -1,0 +1,116 @@
+//! Helpers shared by the end-to-end tests: compile a kernel from source
+//! text for the host and run it on the CPU backend.
+#![allow(dead_code)]
+
+use tritonc::{
+    codegen::target::{self, Target},
+    driver::{compile, CompileRequest, Compiled},
+    launch::{run_cpu, Arg, HostBuffer},
+    runtime::Grid,
+    sema::ConstArg,
+    syntax::SourceFile,
+    Error,
+};
+
+pub fn request(src: &str, kernel: &str, consts: &[(&str, i64)]) -> CompileRequest {
+    let mut req = CompileRequest::new(SourceFile::new("test.tk", src));
+    req.kernel = Some(kernel.to_string());
+    req.consts = consts
+        .iter()
+        .map(|(k, v)| (k.to_string(), ConstArg::Int(*v)))
+        .collect();
+    req
+}
+
+pub fn compile_for(src: &str, kernel: &str, consts: &[(&str, i64)], target: &str) -> Result<Compiled, Error> {
+    let t = target::lookup(target).expect("known target");
+    compile(&request(src, kernel, consts), t.as_ref())
+}
+
+pub fn host() -> Box<dyn Target> {
+    target::lookup("host").expect("host target")
+}
+
+/// Compiles for the host and runs; returns the arguments after the run.
+pub fn run(src: &str, kernel: &str, consts: &[(&str, i64)], grid: [u32; 3], mut args: Vec<Arg>) -> Vec<Arg> {
+    let c = compile_for(src, kernel, consts, "host").unwrap_or_else(|e| panic!("compile failed:\n{e}"));
+    run_cpu(&c, Grid(grid), &mut args, 4).unwrap_or_else(|e| panic!("run failed: {e}"));
+    args
+}
+
+pub fn buf<T: Copy>(data: &[T], to_bytes: impl Fn(T) -> Vec<u8>) -> Arg {
+    let bytes: Vec<u8> = data.iter().flat_map(|x| to_bytes(*x)).collect();
+    Arg::Buffer(HostBuffer::from_bytes(&bytes))
+}
+
+pub fn f32s(data: &[f32]) -> Arg {
+    buf(data, |x| x.to_le_bytes().to_vec())
+}
+
+pub fn i32s(data: &[i32]) -> Arg {
+    buf(data, |x| x.to_le_bytes().to_vec())
+}
+
+pub fn scalar_i32(v: i32) -> Arg {
+    Arg::Scalar(v as u32 as u64)
+}
+
+pub fn scalar_f32(v: f32) -> Arg {
+    Arg::Scalar(u64::from(v.to_bits()))
+}
+
+pub fn bytes_of(a: &Arg) -> Vec<u8> {
+    match a {
+        Arg::Buffer(b) => b.bytes(),
+        Arg::Scalar(_) => panic!("not a buffer"),
+    }
+}
+
+pub fn as_f32(a: &Arg) -> Vec<f32> {
+    bytes_of(a).chunks(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+pub fn as_f64(a: &Arg) -> Vec<f64> {
+    bytes_of(a).chunks(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect()
+}
+
+pub fn as_i32(a: &Arg) -> Vec<i32> {
+    bytes_of(a).chunks(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+}
+
+/// A deterministic pseudo-random sequence (splitmix64).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [lo, hi).
+    pub fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * ((self.next_u64() >> 11) as f64 / (1u64 << 53) as f64)
+    }
+}
+
+/// Distance in units in the last place between two f32 values.
+pub fn ulp_diff_f32(a: f32, b: f32) -> u64 {
+    if a.is_nan() && b.is_nan() {
+        return 0;
+    }
+    if a == b {
+        return 0;
+    }
+    let key = |x: f32| {
+        let i = x.to_bits() as i32;
+        if i < 0 {
+            i64::from(i32::MIN) - i64::from(i)
+        } else {
+            i64::from(i)
+        }
+    };
+    (key(a) - key(b)).unsigned_abs()
+}
