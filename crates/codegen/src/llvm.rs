@@ -58,9 +58,9 @@ pub fn verify_mlir(text: &str) -> Result<(), CodegenError> {
 /// Parses text in MLIR generic syntax with unregistered dialects allowed
 /// (how tile IR dumps are checked).
 pub fn parse_unregistered(text: &str) -> bool {
-    let ctx = MlirContext::new();
+    let ctx = mlir_context();
     ctx.set_allow_unregistered_dialects(true);
-    MlirModule::parse(&ctx, text).is_some()
+    MlirModule::parse(&ctx, text).is_some_and(|m| m.as_operation().verify())
 }
 
 /// Lowers MLIR text to an LLVM module in `llvm_ctx`, returning it with the

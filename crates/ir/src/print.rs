@@ -233,9 +233,16 @@ fn attributes(f: &Function, op: OpId) -> Vec<String> {
             let s = operand_scalar(f, op, 0);
             let name = p.mlir(
                 s.is_some_and(ScalarType::is_float),
-                s.is_some_and(ScalarType::is_unsigned),
+                s.is_some_and(|s| s.is_unsigned() || s.is_bool()),
             );
-            vec![format!("predicate = \"{name}\"")]
+            // MLIR's generic form spells the predicate as its enum value.
+            vec![format!("predicate = {} : i64", predicate_value(name))]
+        }
+        OpKind::Cast => {
+            // Types print signless; say which integer types are unsigned.
+            let from = operand_scalar(f, op, 0).map_or("?", ScalarType::name);
+            let to = data.results.first().and_then(|r| f.ty(*r).scalar_elem()).map_or("?", ScalarType::name);
+            vec![format!("from = \"{from}\""), format!("to = \"{to}\"")]
         }
         OpKind::Load { mask, other } => {
             let mut a = Vec::new();
@@ -254,14 +261,34 @@ fn attributes(f: &Function, op: OpId) -> Vec<String> {
     }
 }
 
-/// An MLIR attribute literal for a constant of scalar type `s`.
+/// An MLIR attribute literal for a constant of scalar type `s` (signless:
+/// an unsigned value prints as the signed value with the same bits).
 pub fn const_attr(c: ConstValue, s: ScalarType) -> String {
     match c {
         ConstValue::Int(v) if s.is_bool() => (if v != 0 { "true" } else { "false" }).to_string(),
-        ConstValue::Int(v) if s == ScalarType::U64 => format!("{} : {}", v as u64, s.mlir()),
-        ConstValue::Int(v) => format!("{v} : {}", s.mlir()),
-        ConstValue::Float(x) => format!("{} : {}", float_literal(x, s), s.mlir()),
+        ConstValue::Int(v) => format!("{} : {}", signless_value(v, s), s.signless()),
+        ConstValue::Float(x) => format!("{} : {}", float_literal(x, s), s.signless()),
     }
+}
+
+/// The value of `v`'s low `s.bits()` bits read as a signed integer.
+fn signless_value(v: i64, s: ScalarType) -> i64 {
+    let bits = s.bits();
+    if bits >= 64 {
+        return v;
+    }
+    let shift = 64 - bits;
+    (v << shift) >> shift
+}
+
+/// The enum values of `arith.cmpi` and `arith.cmpf` predicates.
+fn predicate_value(name: &str) -> u32 {
+    const INT: [&str; 10] = ["eq", "ne", "slt", "sle", "sgt", "sge", "ult", "ule", "ugt", "uge"];
+    const FLOAT: [&str; 16] = ["false", "oeq", "ogt", "oge", "olt", "ole", "one", "ord", "ueq", "ugt", "uge", "ult", "ule", "une", "uno", "true"];
+    if let Some(i) = INT.iter().position(|p| *p == name) {
+        return i as u32;
+    }
+    FLOAT.iter().position(|p| *p == name).unwrap_or(0) as u32
 }
 
 /// A float literal MLIR reads back exactly: decimal when finite, the bit

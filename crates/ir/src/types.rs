@@ -149,12 +149,6 @@ impl Elem {
         }
     }
 
-    fn mlir(self) -> String {
-        match self {
-            Elem::Scalar(s) => s.mlir().to_string(),
-            Elem::Ptr(s) => format!("!tk.ptr<{}>", s.mlir()),
-        }
-    }
 }
 
 impl fmt::Display for Elem {
@@ -213,17 +207,21 @@ impl Type {
         self.shape.iter().map(|d| u64::from(*d)).product()
     }
 
-    /// MLIR spelling: builtin scalars, `!tk.ptr<T>`, `!tk.block<T, [d0, ..]>`.
+    /// MLIR spelling, as Triton prints its IR: signless scalars (signedness
+    /// lives in the operations, `arith.divui` vs `arith.divsi`), pointers as
+    /// `!tk.ptr<T>` (which keep `ui32` etc.), blocks as builtin tensors
+    /// (`tensor<1024xf32>`, `tensor<1024x!tk.ptr<f32>>`). With these types
+    /// the `arith`, `math` and `scf` operations of a dump verify in MLIR.
     pub fn mlir(&self) -> String {
-        if self.shape.is_empty() {
-            return self.elem.mlir();
-        }
         let elem = match self.elem {
-            Elem::Scalar(s) => s.mlir().to_string(),
-            Elem::Ptr(s) => format!("ptr<{}>", s.mlir()),
+            Elem::Scalar(s) => s.signless().to_string(),
+            Elem::Ptr(s) => format!("!tk.ptr<{}>", s.mlir()),
         };
+        if self.shape.is_empty() {
+            return elem;
+        }
         let dims: Vec<String> = self.shape.iter().map(u32::to_string).collect();
-        format!("!tk.block<{elem}, [{}]>", dims.join(", "))
+        format!("tensor<{}x{elem}>", dims.join("x"))
     }
 }
 
