@@ -28,6 +28,10 @@ type PResult<T> = Result<T, Diagnostic>;
 /// Parses a whole `.tk` file.
 pub fn parse_file(text: &str) -> PResult<File> {
     check_nesting(text)?;
+    // Track literal tokens too, so that errors say "expected `,` or `)`"
+    // at the furthest point reached instead of naming an outer rule.
+    static DETAIL: std::sync::Once = std::sync::Once::new();
+    DETAIL.call_once(|| pest::set_error_detail(true));
     let mut pairs = KernelGrammar::parse(Rule::file, text).map_err(pest_error)?;
     let file = pairs.next().ok_or_else(|| Diagnostic::new(Span::default(), "empty parse"))?;
     let mut functions = Vec::new();
@@ -64,6 +68,30 @@ fn pest_error(e: pest::error::Error<Rule>) -> Diagnostic {
         pest::error::InputLocation::Pos(p) => (p, p + 1),
         pest::error::InputLocation::Span((s, e)) => (s, e),
     };
+    if let Some(attempts) = e.parse_attempts() {
+        if attempts.max_position >= start {
+            let mut tokens: Vec<String> = attempts
+                .expected_tokens()
+                .iter()
+                .map(|t| t.to_string())
+                .filter(|t| !t.trim().is_empty() && !t.starts_with("//") && !t.starts_with("/*") && t.len() < 12)
+                .map(|t| format!("`{t}`"))
+                .collect();
+            tokens.sort();
+            tokens.dedup();
+            // "expected `;`, or an operator" reads better than twenty operators.
+            const OPS: [&str; 20] = ["`!=`", "`%`", "`&&`", "`&`", "`*`", "`+`", "`-`", "`.`", "`/`", "`<<`", "`<=`", "`<`", "`==`", "`>=`", "`>>`", "`>`", "`^`", "`|`", "`||`", "`..`"];
+            let others: Vec<String> = tokens.iter().filter(|t| !OPS.contains(&t.as_str())).cloned().collect();
+            if !others.is_empty() && others.len() < tokens.len() {
+                tokens = others;
+                tokens.push("or an operator".into());
+            }
+            if !tokens.is_empty() {
+                let p = attempts.max_position;
+                return Diagnostic::new(Span::new(p, p + 1), format!("syntax error: expected {}", tokens.join(", ")));
+            }
+        }
+    }
     let message = match &e.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
             let mut names: Vec<&str> = positives.iter().filter_map(rule_name).collect();
