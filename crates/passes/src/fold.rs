@@ -48,14 +48,25 @@ fn const_of(f: &Function, v: Value) -> Option<ConstValue> {
     }
 }
 
+/// The constant every element of `v` equals: a constant, or a splat of one.
+fn uniform_const_of(f: &Function, v: Value) -> Option<ConstValue> {
+    if let Some(c) = const_of(f, v) {
+        return Some(c);
+    }
+    match f.value(v).def {
+        tritonc_ir::ValueDef::Result(op, 0) if matches!(f.op(op).kind, OpKind::Splat) => const_of(f, f.op(op).operands[0]),
+        _ => None,
+    }
+}
+
 fn identity(f: &Function, op: OpId) -> Option<Value> {
     let d = f.op(op);
     let s = d.results.first().and_then(|r| f.ty(*r).scalar_elem())?;
     match d.kind {
         OpKind::Binary(b) if s.is_int() => {
             let (x, y) = (d.operands[0], d.operands[1]);
-            let cy = const_of(f, y);
-            let cx = const_of(f, x);
+            let cy = uniform_const_of(f, y);
+            let cx = uniform_const_of(f, x);
             match (b, cx, cy) {
                 (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Or | BinaryOp::Xor | BinaryOp::Shl | BinaryOp::Shr, _, Some(ConstValue::Int(0))) => Some(x),
                 (BinaryOp::Add | BinaryOp::Or | BinaryOp::Xor, Some(ConstValue::Int(0)), _) => Some(y),
@@ -64,7 +75,7 @@ fn identity(f: &Function, op: OpId) -> Option<Value> {
                 _ => None,
             }
         }
-        OpKind::Select => match const_of(f, d.operands[0]) {
+        OpKind::Select => match uniform_const_of(f, d.operands[0]) {
             Some(ConstValue::Int(c)) => Some(if c != 0 { d.operands[1] } else { d.operands[2] }),
             _ => None,
         },

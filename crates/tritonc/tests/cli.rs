@@ -1,0 +1,110 @@
+//! The `tritonc` command line, as a user runs it.
+
+use std::{path::PathBuf, process::Command};
+
+fn tritonc() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_tritonc"))
+}
+
+fn examples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../dsl-examples")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("tritonc-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn targets_lists_wave_and_lds_sizes() {
+    let out = tritonc().arg("targets").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().any(|l| l.starts_with("gfx942") && l.contains(" 64 ") && l.contains("64K")), "{text}");
+    assert!(text.lines().any(|l| l.starts_with("gfx1100") && l.contains(" 32 ")), "{text}");
+}
+
+#[test]
+fn run_on_the_cpu_backend_reads_and_writes_npy() {
+    let d = scratch("run");
+    let t = |args: &[&str]| {
+        let o = tritonc().args(args).output().unwrap();
+        assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+        o
+    };
+    let p = |f: &str| d.join(f).display().to_string();
+    t(&["npy", "create", &p("x.npy"), "--dtype", "f32", "--len", "4000", "--arange"]);
+    t(&["npy", "create", &p("y.npy"), "--dtype", "f32", "--len", "4000", "--fill", "0.25"]);
+    t(&["npy", "create", &p("out.npy"), "--dtype", "f32", "--len", "4000"]);
+    let file = examples().join("vector_add.tk").display().to_string();
+    t(&[
+        "run", &file, "--backend", "cpu", "--grid", "4", "--const", "BLOCK=1024",
+        "--arg", &format!("x=@{}", p("x.npy")), "--arg", &format!("y=@{}", p("y.npy")),
+        "--arg", &format!("out=@{}", p("out.npy")), "--arg", "n=4000", "--out", &format!("out={}", p("r.npy")),
+    ]);
+    let bytes = std::fs::read(d.join("r.npy")).unwrap();
+    let a = tritonc::npy::parse(&bytes).unwrap();
+    assert_eq!((a.descr.as_str(), a.shape.as_slice()), ("<f4", &[4000usize][..]));
+    for (i, c) in a.data.chunks(4).enumerate() {
+        assert_eq!(f32::from_le_bytes([c[0], c[1], c[2], c[3]]), i as f32 + 0.25);
+    }
+}
+
+#[test]
+fn hip_backend_without_a_device_says_so_in_one_line() {
+    let d = scratch("hip");
+    let file = examples().join("vector_add.tk").display().to_string();
+    let out = tritonc()
+        .args(["run", &file, "--backend", "hip", "--grid", "4", "--const", "BLOCK=1024", "--arg", "n=4000"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    if err.contains("no AMD GPU found") || err.contains("without the `hip` feature") {
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(err.contains("--backend cpu"), "{err}");
+    } else {
+        // A machine with an AMD GPU: the arguments are incomplete instead.
+        assert!(!out.status.success());
+    }
+    let _ = d;
+}
+
+#[test]
+fn compile_emits_every_stage() {
+    let d = scratch("emit");
+    let file = examples().join("vector_add.tk").display().to_string();
+    let out = tritonc()
+        .args(["compile", &file, "--target", "gfx942", "--const", "BLOCK=1024", "-o"])
+        .arg(d.join("add.hsaco"))
+        .arg("--emit")
+        .arg(d.join("stages"))
+        .arg("--timings")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("LLVM O3") && err.contains("total"), "{err}");
+    let mut names: Vec<String> = std::fs::read_dir(d.join("stages")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["1-tile.mlir", "2-tile-opt.mlir", "3-lowering.mlir", "4-llvm-dialect.mlir", "5-llvm.ll", "6-llvm-opt.ll", "7-amdgpu.s", "8-add.hsaco"]);
+    assert_eq!(std::fs::read(d.join("add.hsaco")).unwrap(), std::fs::read(d.join("stages/8-add.hsaco")).unwrap());
+}
+
+#[test]
+fn errors_have_locations_and_exit_codes() {
+    let d = scratch("errors");
+    let bad = d.join("bad.tk");
+    std::fs::write(&bad, "#[kernel]\nfn k(x: Ptr<f32>) {\n    store(x, lod(x));\n}\n").unwrap();
+    let out = tritonc().arg("check").arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.tk:3:14: error: unknown function `lod`; did you mean `load`?"), "{err}");
+    let out = tritonc().args(["compile"]).arg(&bad).args(["--target", "gfx9999"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown target `gfx9999`"));
+    let out = tritonc().args(["run"]).arg(examples().join("vector_add.tk")).args(["--grid", "0", "--const", "BLOCK=64"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
