@@ -342,7 +342,11 @@ impl Emitter<'_> {
             }
             OpKind::Yield | OpKind::Condition => {
                 let tys: Vec<String> = in_ty.iter().map(|t| self.mty(t)).collect();
-                let name = if matches!(d.kind, OpKind::Yield) { "scf.yield" } else { "scf.condition" };
+                let name = if matches!(d.kind, OpKind::Yield) {
+                    "scf.yield"
+                } else {
+                    "scf.condition"
+                };
                 self.line(&format!("\"{name}\"({}) : ({}) -> ()", ins.join(", "), tys.join(", ")));
                 None
             }
@@ -398,19 +402,59 @@ impl Emitter<'_> {
         let float = s.is_float();
         let unsigned = s.is_unsigned() || s.is_bool();
         let name = match b {
-            BinaryOp::Add => if float { "addf" } else { "addi" },
-            BinaryOp::Sub => if float { "subf" } else { "subi" },
-            BinaryOp::Mul => if float { "mulf" } else { "muli" },
+            BinaryOp::Add => {
+                if float {
+                    "addf"
+                } else {
+                    "addi"
+                }
+            }
+            BinaryOp::Sub => {
+                if float {
+                    "subf"
+                } else {
+                    "subi"
+                }
+            }
+            BinaryOp::Mul => {
+                if float {
+                    "mulf"
+                } else {
+                    "muli"
+                }
+            }
             BinaryOp::Div if float => "divf",
             BinaryOp::Rem if float => "remf",
             BinaryOp::Div | BinaryOp::Rem => return Ok(self.int_divrem(b == BinaryOp::Div, unsigned, &ty, x, y)),
             BinaryOp::Shl => "shli",
-            BinaryOp::Shr => if unsigned { "shrui" } else { "shrsi" },
+            BinaryOp::Shr => {
+                if unsigned {
+                    "shrui"
+                } else {
+                    "shrsi"
+                }
+            }
             BinaryOp::And => "andi",
             BinaryOp::Or => "ori",
             BinaryOp::Xor => "xori",
-            BinaryOp::Max => if float { "maximumf" } else if unsigned { "maxui" } else { "maxsi" },
-            BinaryOp::Min => if float { "minimumf" } else if unsigned { "minui" } else { "minsi" },
+            BinaryOp::Max => {
+                if float {
+                    "maximumf"
+                } else if unsigned {
+                    "maxui"
+                } else {
+                    "maxsi"
+                }
+            }
+            BinaryOp::Min => {
+                if float {
+                    "minimumf"
+                } else if unsigned {
+                    "minui"
+                } else {
+                    "minsi"
+                }
+            }
         };
         Ok(self.def(&format!("arith.{name} {x}, {y} : {ty}")))
     }
@@ -437,7 +481,7 @@ impl Emitter<'_> {
             let is_m1 = self.def(&format!("arith.cmpi eq, {y}, {m1} : {ty}"));
             bad = self.def(&format!("arith.ori {bad}, {is_m1} : {}", bool_ty(ty)));
         }
-        let safe = self.select(&bad, &one, &y, ty);
+        let safe = self.select(&bad, &one, y, ty);
         let r = self.def(&format!("arith.{op} {x}, {safe} : {ty}"));
         if unsigned {
             return r;
@@ -488,7 +532,11 @@ impl Emitter<'_> {
                 self.def(&format!("arith.{op} {x} : {fty} to {tty}"))
             }
             (false, true) => {
-                let op = if a.is_unsigned() || a.is_bool() { "uitofp" } else { "sitofp" };
+                let op = if a.is_unsigned() || a.is_bool() {
+                    "uitofp"
+                } else {
+                    "sitofp"
+                };
                 self.def(&format!("arith.{op} {x} : {fty} to {tty}"))
             }
             (true, false) => {
@@ -535,9 +583,15 @@ impl Emitter<'_> {
             (s, ty.clone(), x.to_string())
         };
         let r = match m {
-            MathFn::Exp | MathFn::Exp2 | MathFn::Log | MathFn::Log2 | MathFn::Sqrt | MathFn::Sin | MathFn::Cos | MathFn::Floor | MathFn::Ceil => {
-                self.def(&format!("math.{} {x} : {wty}", m.name()))
-            }
+            MathFn::Exp
+            | MathFn::Exp2
+            | MathFn::Log
+            | MathFn::Log2
+            | MathFn::Sqrt
+            | MathFn::Sin
+            | MathFn::Cos
+            | MathFn::Floor
+            | MathFn::Ceil => self.def(&format!("math.{} {x} : {wty}", m.name())),
             MathFn::Rsqrt => {
                 let sq = self.def(&format!("math.sqrt {x} : {wty}"));
                 let one = self.float_const(1.0, wide, &wty);
@@ -720,7 +774,9 @@ impl Emitter<'_> {
                 let r = self.fresh();
                 self.line(&format!("{r} = \"scf.if\"({}) ({{", ins[1]));
                 self.indent += 1;
-                let l = self.def(&format!("llvm.load {ptrs} {{alignment = {align} : i64}} : {gp} -> {mt}"));
+                let l = self.def(&format!(
+                    "llvm.load {ptrs} {{alignment = {align} : i64}} : {gp} -> {mt}"
+                ));
                 self.line(&format!("\"scf.yield\"({l}) : ({mt}) -> ()"));
                 self.indent -= 1;
                 self.line("}, {");
@@ -730,7 +786,9 @@ impl Emitter<'_> {
                 self.line(&format!("}}) : (i1) -> ({mt})"));
                 r
             } else {
-                self.def(&format!("llvm.load {ptrs} {{alignment = {align} : i64}} : {gp} -> {mt}"))
+                self.def(&format!(
+                    "llvm.load {ptrs} {{alignment = {align} : i64}} : {gp} -> {mt}"
+                ))
             }
         };
         if s.is_bool() {
@@ -765,7 +823,10 @@ impl Emitter<'_> {
             if mask {
                 self.line(&format!("\"scf.if\"({}) ({{", ins[2]));
                 self.indent += 1;
-                self.line(&format!("llvm.store {val}, {} {{alignment = {align} : i64}} : {mt}, {gp}", ins[0]));
+                self.line(&format!(
+                    "llvm.store {val}, {} {{alignment = {align} : i64}} : {mt}, {gp}",
+                    ins[0]
+                ));
                 self.line("\"scf.yield\"() : () -> ()");
                 self.indent -= 1;
                 self.line("}, {");
@@ -774,7 +835,10 @@ impl Emitter<'_> {
                 self.indent -= 1;
                 self.line("}) : (i1) -> ()");
             } else {
-                self.line(&format!("llvm.store {val}, {} {{alignment = {align} : i64}} : {mt}, {gp}", ins[0]));
+                self.line(&format!(
+                    "llvm.store {val}, {} {{alignment = {align} : i64}} : {mt}, {gp}",
+                    ins[0]
+                ));
             }
         }
         Ok(())
@@ -798,7 +862,9 @@ impl Emitter<'_> {
         let pid = self.def("arith.extui %pid0 : i32 to i64");
         let tag = self.def(&format!("arith.constant {} : i64", u64::from(id) << 32));
         let word = self.def(&format!("arith.ori {tag}, {pid} : i64"));
-        let _ = self.def(&format!("llvm.atomicrmw xchg %status, {word} monotonic : !llvm.ptr, i64"));
+        let _ = self.def(&format!(
+            "llvm.atomicrmw xchg %status, {word} monotonic : !llvm.ptr, i64"
+        ));
         self.line("\"scf.yield\"() : () -> ()");
         self.indent -= 1;
         self.line("}, {");
@@ -846,7 +912,11 @@ impl Emitter<'_> {
         }
         self.line(&format!("}}) : ({}) -> ({})", in_tys.join(", "), out_tys.join(", ")));
         for (i, &r) in d.results.iter().enumerate() {
-            let n = if d.results.len() == 1 { base.clone() } else { format!("{base}#{i}") };
+            let n = if d.results.len() == 1 {
+                base.clone()
+            } else {
+                format!("{base}#{i}")
+            };
             self.names.insert(r, n);
         }
         Ok(())

@@ -13,7 +13,11 @@ pub fn find_lld() -> PathBuf {
     if let Some(p) = std::env::var_os("TRITONC_LLD") {
         return PathBuf::from(p);
     }
-    for p in ["/usr/lib/llvm-22/bin/ld.lld", "/usr/bin/ld.lld-22", "/opt/rocm/llvm/bin/ld.lld"] {
+    for p in [
+        "/usr/lib/llvm-22/bin/ld.lld",
+        "/usr/bin/ld.lld-22",
+        "/opt/rocm/llvm/bin/ld.lld",
+    ] {
         let p = PathBuf::from(p);
         if p.exists() {
             return p;
@@ -42,10 +46,16 @@ pub enum LinkKind {
 
 /// The host's C math library, which host kernels may call (`expf`, ...).
 fn host_libm() -> Option<PathBuf> {
-    ["/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6", "/lib/aarch64-linux-gnu/libm.so.6", "/usr/lib64/libm.so.6", "/lib64/libm.so.6"]
-        .iter()
-        .map(PathBuf::from)
-        .find(|p| p.exists())
+    [
+        "/lib/x86_64-linux-gnu/libm.so.6",
+        "/usr/lib/x86_64-linux-gnu/libm.so.6",
+        "/lib/aarch64-linux-gnu/libm.so.6",
+        "/usr/lib64/libm.so.6",
+        "/lib64/libm.so.6",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .find(|p| p.exists())
 }
 
 /// Links `object` into a shared object and returns its bytes.
@@ -74,9 +84,12 @@ pub fn link_shared(object: &[u8], kind: LinkKind) -> Result<Vec<u8>, CodegenErro
                 }
             }
         }
-        let output = cmd
-            .output()
-            .map_err(|e| CodegenError::Link(format!("cannot run {} ({e}); install lld-22 or set TRITONC_LLD", lld.display())))?;
+        let output = cmd.output().map_err(|e| {
+            CodegenError::Link(format!(
+                "cannot run {} ({e}); install lld-22 or set TRITONC_LLD",
+                lld.display()
+            ))
+        })?;
         if !output.status.success() {
             return Err(CodegenError::Link(format!(
                 "{} failed: {}",

@@ -10,7 +10,9 @@ use inkwell::{
     context::Context as LlvmContext,
     module::Module as LlvmModule,
     passes::PassBuilderOptions,
-    targets::{CodeModel, FileType, InitializationConfig, RelocMode, Target as LlvmTarget, TargetMachine, TargetTriple},
+    targets::{
+        CodeModel, FileType, InitializationConfig, RelocMode, Target as LlvmTarget, TargetMachine, TargetTriple,
+    },
     OptimizationLevel,
 };
 use melior::{
@@ -48,7 +50,8 @@ fn mlir_context() -> MlirContext {
 /// Parses MLIR text with every upstream dialect registered and verifies it.
 pub fn verify_mlir(text: &str) -> Result<(), CodegenError> {
     let ctx = mlir_context();
-    let module = MlirModule::parse(&ctx, text).ok_or_else(|| CodegenError::Mlir("the generated MLIR does not parse".into()))?;
+    let module =
+        MlirModule::parse(&ctx, text).ok_or_else(|| CodegenError::Mlir("the generated MLIR does not parse".into()))?;
     if !module.as_operation().verify() {
         return Err(CodegenError::Mlir("the generated MLIR does not verify".into()));
     }
@@ -67,7 +70,8 @@ pub fn parse_unregistered(text: &str) -> bool {
 /// text of the lowered MLIR (`llvm` dialect only).
 pub fn mlir_to_llvm<'c>(text: &str, llvm_ctx: &'c LlvmContext) -> Result<(LlvmModule<'c>, String), CodegenError> {
     let ctx = mlir_context();
-    let mut module = MlirModule::parse(&ctx, text).ok_or_else(|| CodegenError::Mlir("the generated MLIR does not parse (an internal error)".into()))?;
+    let mut module = MlirModule::parse(&ctx, text)
+        .ok_or_else(|| CodegenError::Mlir("the generated MLIR does not parse (an internal error)".into()))?;
     if !module.as_operation().verify() {
         return Err(CodegenError::Mlir(format!(
             "the generated MLIR does not verify (an internal error):\n{}",
@@ -77,7 +81,8 @@ pub fn mlir_to_llvm<'c>(text: &str, llvm_ctx: &'c LlvmContext) -> Result<(LlvmMo
     let pm = PassManager::new(&ctx);
     parse_pass_pipeline(pm.as_operation_pass_manager(), LOWERING_PIPELINE)
         .map_err(|e| CodegenError::Mlir(format!("pass pipeline: {e}")))?;
-    pm.run(&mut module).map_err(|e| CodegenError::Mlir(format!("MLIR lowering failed: {e}")))?;
+    pm.run(&mut module)
+        .map_err(|e| CodegenError::Mlir(format!("MLIR lowering failed: {e}")))?;
     let lowered = module.as_operation().to_string();
     // SAFETY: the module operation is valid for the duration of the call,
     // and `llvm_ctx` is a live LLVM context of the same libLLVM.
@@ -105,7 +110,14 @@ pub fn target_machine(triple: &str, cpu: &str, features: &str) -> Result<TargetM
     let triple = TargetTriple::create(triple);
     let target = LlvmTarget::from_triple(&triple).map_err(|e| CodegenError::Llvm(format!("unknown target: {e}")))?;
     target
-        .create_target_machine(&triple, cpu, features, OptimizationLevel::Aggressive, RelocMode::PIC, CodeModel::Default)
+        .create_target_machine(
+            &triple,
+            cpu,
+            features,
+            OptimizationLevel::Aggressive,
+            RelocMode::PIC,
+            CodeModel::Default,
+        )
         .ok_or_else(|| CodegenError::Llvm(format!("LLVM cannot make a target machine for {cpu}")))
 }
 
@@ -123,7 +135,9 @@ pub fn host_machine() -> Result<TargetMachine, CodegenError> {
 pub fn optimize(module: &LlvmModule, tm: &TargetMachine) -> Result<(), CodegenError> {
     module.set_triple(&tm.get_triple());
     module.set_data_layout(&tm.get_target_data().get_data_layout());
-    module.verify().map_err(|e| CodegenError::Llvm(format!("invalid LLVM IR: {e}")))?;
+    module
+        .verify()
+        .map_err(|e| CodegenError::Llvm(format!("invalid LLVM IR: {e}")))?;
     module
         .run_passes("default<O3>", tm, PassBuilderOptions::create())
         .map_err(|e| CodegenError::Llvm(format!("LLVM optimization failed: {e}")))
@@ -140,5 +154,8 @@ pub fn emit(module: &LlvmModule, tm: &TargetMachine) -> Result<(String, Vec<u8>)
     let obj = tm
         .write_to_memory_buffer(module, FileType::Object)
         .map_err(|e| CodegenError::Llvm(format!("object emission failed: {e}")))?;
-    Ok((String::from_utf8_lossy(asm.as_slice()).into_owned(), obj.as_slice().to_vec()))
+    Ok((
+        String::from_utf8_lossy(asm.as_slice()).into_owned(),
+        obj.as_slice().to_vec(),
+    ))
 }

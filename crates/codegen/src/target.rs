@@ -59,10 +59,30 @@ pub struct AmdGpu {
 
 /// The AMD GPUs this compiler knows, by `gfx` name.
 pub const AMD_GPUS: &[AmdGpu] = &[
-    AmdGpu { arch: "gfx90a", wave: 64, lds: 65536, about: "CDNA2 (MI200 series)" },
-    AmdGpu { arch: "gfx942", wave: 64, lds: 65536, about: "CDNA3 (MI300 series)" },
-    AmdGpu { arch: "gfx1030", wave: 32, lds: 65536, about: "RDNA2 (RX 6000 series)" },
-    AmdGpu { arch: "gfx1100", wave: 32, lds: 65536, about: "RDNA3 (RX 7900 series)" },
+    AmdGpu {
+        arch: "gfx90a",
+        wave: 64,
+        lds: 65536,
+        about: "CDNA2 (MI200 series)",
+    },
+    AmdGpu {
+        arch: "gfx942",
+        wave: 64,
+        lds: 65536,
+        about: "CDNA3 (MI300 series)",
+    },
+    AmdGpu {
+        arch: "gfx1030",
+        wave: 32,
+        lds: 65536,
+        about: "RDNA2 (RX 6000 series)",
+    },
+    AmdGpu {
+        arch: "gfx1100",
+        wave: 32,
+        lds: 65536,
+        about: "RDNA3 (RX 7900 series)",
+    },
 ];
 
 impl Target for AmdGpu {
@@ -102,7 +122,11 @@ impl Target for AmdGpu {
         num_warps * self.wave
     }
     fn function_header(&self, name: &str, params: &[String], lanes: u32) -> (String, String) {
-        let args: Vec<String> = params.iter().enumerate().map(|(i, t)| format!("%arg{i}: {t}")).collect();
+        let args: Vec<String> = params
+            .iter()
+            .enumerate()
+            .map(|(i, t)| format!("%arg{i}: {t}"))
+            .collect();
         let head = format!(
             "  llvm.func @{name}({}) attributes {{rocdl.kernel, rocdl.flat_work_group_size = \"{lanes},{lanes}\", rocdl.reqd_work_group_size = array<i32: {lanes}, 1, 1>}} {{\n",
             args.join(", ")
@@ -116,11 +140,28 @@ impl Target for AmdGpu {
         // The HSA dispatch packet holds the grid size in work-items (u32 at
         // byte 12 + 4 * axis) and the workgroup size (u16 at 4 + 2 * axis).
         let mut s = String::new();
-        let _ = writeln!(s, "    %{out}_dp = llvm.call_intrinsic \"llvm.amdgcn.dispatch.ptr\"() : () -> !llvm.ptr<4>");
-        let _ = writeln!(s, "    %{out}_gp = llvm.getelementptr %{out}_dp[{}] : (!llvm.ptr<4>) -> !llvm.ptr<4>, i8", 12 + 4 * u32::from(axis));
-        let _ = writeln!(s, "    %{out}_g = llvm.load %{out}_gp {{alignment = 4 : i64, invariant}} : !llvm.ptr<4> -> i32");
-        let _ = writeln!(s, "    %{out}_wp = llvm.getelementptr %{out}_dp[{}] : (!llvm.ptr<4>) -> !llvm.ptr<4>, i8", 4 + 2 * u32::from(axis));
-        let _ = writeln!(s, "    %{out}_w16 = llvm.load %{out}_wp {{alignment = 2 : i64, invariant}} : !llvm.ptr<4> -> i16");
+        let _ = writeln!(
+            s,
+            "    %{out}_dp = llvm.call_intrinsic \"llvm.amdgcn.dispatch.ptr\"() : () -> !llvm.ptr<4>"
+        );
+        let _ = writeln!(
+            s,
+            "    %{out}_gp = llvm.getelementptr %{out}_dp[{}] : (!llvm.ptr<4>) -> !llvm.ptr<4>, i8",
+            12 + 4 * u32::from(axis)
+        );
+        let _ = writeln!(
+            s,
+            "    %{out}_g = llvm.load %{out}_gp {{alignment = 4 : i64, invariant}} : !llvm.ptr<4> -> i32"
+        );
+        let _ = writeln!(
+            s,
+            "    %{out}_wp = llvm.getelementptr %{out}_dp[{}] : (!llvm.ptr<4>) -> !llvm.ptr<4>, i8",
+            4 + 2 * u32::from(axis)
+        );
+        let _ = writeln!(
+            s,
+            "    %{out}_w16 = llvm.load %{out}_wp {{alignment = 2 : i64, invariant}} : !llvm.ptr<4> -> i16"
+        );
         let _ = writeln!(s, "    %{out}_w = arith.extui %{out}_w16 : i16 to i32");
         let _ = writeln!(s, "    %{out} = arith.divui %{out}_g, %{out}_w : i32");
         s
@@ -195,7 +236,10 @@ impl Target for Host {
         );
         let mut pro = String::from("    %c0_i32 = arith.constant 0 : i32\n");
         for (i, t) in params.iter().enumerate() {
-            let _ = writeln!(pro, "    %arg{i}_p = llvm.getelementptr %args[{i}] : (!llvm.ptr) -> !llvm.ptr, i64");
+            let _ = writeln!(
+                pro,
+                "    %arg{i}_p = llvm.getelementptr %args[{i}] : (!llvm.ptr) -> !llvm.ptr, i64"
+            );
             let _ = writeln!(pro, "    %arg{i} = llvm.load %arg{i}_p : !llvm.ptr -> {t}");
         }
         (head, pro)

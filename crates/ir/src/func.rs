@@ -153,10 +153,7 @@ impl Function {
             .enumerate()
             .map(|(i, ty)| self.new_value(ty, ValueDef::Arg(id, i as u32)))
             .collect();
-        self.blocks.push(BlockData {
-            args,
-            ops: Vec::new(),
-        });
+        self.blocks.push(BlockData { args, ops: Vec::new() });
         id
     }
 

@@ -143,12 +143,7 @@ impl Printer<'_> {
         }
         let in_types: Vec<String> = data.operands.iter().map(|v| f.ty(*v).mlir()).collect();
         let out_types: Vec<String> = data.results.iter().map(|v| f.ty(*v).mlir()).collect();
-        let _ = writeln!(
-            self.out,
-            " : ({}) -> ({})",
-            in_types.join(", "),
-            out_types.join(", ")
-        );
+        let _ = writeln!(self.out, " : ({}) -> ({})", in_types.join(", "), out_types.join(", "));
     }
 }
 
@@ -241,7 +236,11 @@ fn attributes(f: &Function, op: OpId) -> Vec<String> {
         OpKind::Cast => {
             // Types print signless; say which integer types are unsigned.
             let from = operand_scalar(f, op, 0).map_or("?", ScalarType::name);
-            let to = data.results.first().and_then(|r| f.ty(*r).scalar_elem()).map_or("?", ScalarType::name);
+            let to = data
+                .results
+                .first()
+                .and_then(|r| f.ty(*r).scalar_elem())
+                .map_or("?", ScalarType::name);
             vec![format!("from = \"{from}\""), format!("to = \"{to}\"")]
         }
         OpKind::Load { mask, other } => {
@@ -284,7 +283,10 @@ fn signless_value(v: i64, s: ScalarType) -> i64 {
 /// The enum values of `arith.cmpi` and `arith.cmpf` predicates.
 fn predicate_value(name: &str) -> u32 {
     const INT: [&str; 10] = ["eq", "ne", "slt", "sle", "sgt", "sge", "ult", "ule", "ugt", "uge"];
-    const FLOAT: [&str; 16] = ["false", "oeq", "ogt", "oge", "olt", "ole", "one", "ord", "ueq", "ugt", "uge", "ult", "ule", "une", "uno", "true"];
+    const FLOAT: [&str; 16] = [
+        "false", "oeq", "ogt", "oge", "olt", "ole", "one", "ord", "ueq", "ugt", "uge", "ult", "ule", "une", "uno",
+        "true",
+    ];
     if let Some(i) = INT.iter().position(|p| *p == name) {
         return i as u32;
     }
@@ -334,4 +336,3 @@ fn escape(s: &str) -> String {
     }
     out
 }
-

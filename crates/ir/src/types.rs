@@ -148,7 +148,6 @@ impl Elem {
             Elem::Ptr(_) => None,
         }
     }
-
 }
 
 impl fmt::Display for Elem {

@@ -43,10 +43,10 @@ pub fn verify_module(m: &Module) -> Result<(), VerifyError> {
 }
 
 fn err(f: &Function, op: OpId, message: impl Into<String>) -> VerifyError {
-    let name = f
-        .ops
-        .get(op.index())
-        .map_or_else(|| op.to_string(), |_| format!("{op} ({})", crate::print::op_name(f, op)));
+    let name = f.ops.get(op.index()).map_or_else(
+        || op.to_string(),
+        |_| format!("{op} ({})", crate::print::op_name(f, op)),
+    );
     VerifyError {
         function: f.name.clone(),
         op: name,
@@ -233,11 +233,7 @@ impl Verifier<'_> {
                 arity(1, 1)?;
                 let ok = ot[0].elem == rt[0].elem
                     && ot[0].shape.len() == rt[0].shape.len()
-                    && ot[0]
-                        .shape
-                        .iter()
-                        .zip(&rt[0].shape)
-                        .all(|(a, b)| a == b || *a == 1);
+                    && ot[0].shape.iter().zip(&rt[0].shape).all(|(a, b)| a == b || *a == 1);
                 if !ok {
                     return e("broadcast grows dimensions of size 1 only");
                 }
@@ -363,8 +359,7 @@ impl Verifier<'_> {
                         return e("returned values must match the function's result types");
                     }
                 }
-                if matches!(d.kind, OpKind::Condition)
-                    && ot.first().is_none_or(|t| **t != Type::scalar(ScalarType::I1))
+                if matches!(d.kind, OpKind::Condition) && ot.first().is_none_or(|t| **t != Type::scalar(ScalarType::I1))
                 {
                     return e("condition takes a scalar bool first");
                 }
@@ -375,7 +370,11 @@ impl Verifier<'_> {
                     return e("for takes bounds, a step and one initial value per result");
                 }
                 let iv = ot[0];
-                if iv.is_block() || !scalar_of(iv).is_some_and(|s| s.is_int() && !s.is_bool()) || ot[1] != iv || ot[2] != iv {
+                if iv.is_block()
+                    || !scalar_of(iv).is_some_and(|s| s.is_int() && !s.is_bool())
+                    || ot[1] != iv
+                    || ot[2] != iv
+                {
                     return e("loop bounds and step must be integer scalars of one type");
                 }
                 self.region_args(op, 0, std::iter::once(iv).chain(rt.iter().copied()).collect())?;

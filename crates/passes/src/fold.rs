@@ -54,7 +54,9 @@ fn uniform_const_of(f: &Function, v: Value) -> Option<ConstValue> {
         return Some(c);
     }
     match f.value(v).def {
-        tritonc_ir::ValueDef::Result(op, 0) if matches!(f.op(op).kind, OpKind::Splat) => const_of(f, f.op(op).operands[0]),
+        tritonc_ir::ValueDef::Result(op, 0) if matches!(f.op(op).kind, OpKind::Splat) => {
+            const_of(f, f.op(op).operands[0])
+        }
         _ => None,
     }
 }
@@ -68,7 +70,11 @@ fn identity(f: &Function, op: OpId) -> Option<Value> {
             let cy = uniform_const_of(f, y);
             let cx = uniform_const_of(f, x);
             match (b, cx, cy) {
-                (BinaryOp::Add | BinaryOp::Sub | BinaryOp::Or | BinaryOp::Xor | BinaryOp::Shl | BinaryOp::Shr, _, Some(ConstValue::Int(0))) => Some(x),
+                (
+                    BinaryOp::Add | BinaryOp::Sub | BinaryOp::Or | BinaryOp::Xor | BinaryOp::Shl | BinaryOp::Shr,
+                    _,
+                    Some(ConstValue::Int(0)),
+                ) => Some(x),
                 (BinaryOp::Add | BinaryOp::Or | BinaryOp::Xor, Some(ConstValue::Int(0)), _) => Some(y),
                 (BinaryOp::Mul | BinaryOp::Div, _, Some(ConstValue::Int(1))) if !s.is_bool() => Some(x),
                 (BinaryOp::Mul, Some(ConstValue::Int(1)), _) if !s.is_bool() => Some(y),
@@ -123,7 +129,9 @@ fn try_fold(f: &Function, op: OpId) -> Option<ConstValue> {
     let cs = cs?;
     let src = d.operands.first().and_then(|v| f.ty(*v).scalar_elem());
     match (&d.kind, cs.as_slice()) {
-        (OpKind::Binary(b), [ConstValue::Int(x), ConstValue::Int(y)]) => int_binary(*b, *x, *y, rs).map(ConstValue::Int),
+        (OpKind::Binary(b), [ConstValue::Int(x), ConstValue::Int(y)]) => {
+            int_binary(*b, *x, *y, rs).map(ConstValue::Int)
+        }
         (OpKind::Binary(b), [ConstValue::Float(x), ConstValue::Float(y)]) => {
             let r = match b {
                 BinaryOp::Add => x + y,
@@ -213,7 +221,11 @@ fn cast(c: ConstValue, from: ScalarType, to: ScalarType) -> Option<ConstValue> {
     Some(match c {
         ConstValue::Int(x) if to.is_bool() => ConstValue::Int(i64::from(x != 0)),
         ConstValue::Int(x) if to.is_float() => {
-            let v = if from.is_unsigned() || from.is_bool() { x as u64 as f64 } else { x as f64 };
+            let v = if from.is_unsigned() || from.is_bool() {
+                x as u64 as f64
+            } else {
+                x as f64
+            };
             // Rounding via f64 first is inexact for 64-bit ints into f32;
             // leave those to run time.
             if from.bits() > 53 && to != ScalarType::F64 {
@@ -252,16 +264,34 @@ mod tests {
         assert_eq!(int_binary(BinaryOp::Rem, -7, 2, ScalarType::I32), Some(-1));
         assert_eq!(int_binary(BinaryOp::Div, 7, 0, ScalarType::I32), None);
         assert_eq!(int_binary(BinaryOp::Shr, -8, 1, ScalarType::I32), Some(-4));
-        assert_eq!(int_binary(BinaryOp::Shr, wrap_int(-8, ScalarType::U32), 1, ScalarType::U32), Some(0x7fff_fffc));
-        assert_eq!(int_binary(BinaryOp::Mul, i64::from(i32::MAX), 2, ScalarType::I32), Some(-2));
+        assert_eq!(
+            int_binary(BinaryOp::Shr, wrap_int(-8, ScalarType::U32), 1, ScalarType::U32),
+            Some(0x7fff_fffc)
+        );
+        assert_eq!(
+            int_binary(BinaryOp::Mul, i64::from(i32::MAX), 2, ScalarType::I32),
+            Some(-2)
+        );
     }
 
     #[test]
     fn casts_round_like_hardware() {
-        assert_eq!(cast(ConstValue::Float(1.5), ScalarType::F32, ScalarType::I32), Some(ConstValue::Int(1)));
-        assert_eq!(cast(ConstValue::Float(-1.5), ScalarType::F32, ScalarType::I32), Some(ConstValue::Int(-1)));
+        assert_eq!(
+            cast(ConstValue::Float(1.5), ScalarType::F32, ScalarType::I32),
+            Some(ConstValue::Int(1))
+        );
+        assert_eq!(
+            cast(ConstValue::Float(-1.5), ScalarType::F32, ScalarType::I32),
+            Some(ConstValue::Int(-1))
+        );
         assert_eq!(cast(ConstValue::Float(1e10), ScalarType::F32, ScalarType::I32), None);
-        assert_eq!(cast(ConstValue::Int(-1), ScalarType::I32, ScalarType::U8), Some(ConstValue::Int(255)));
-        assert_eq!(cast(ConstValue::Float(0.1), ScalarType::F64, ScalarType::F32), Some(ConstValue::Float(f64::from(0.1f32))));
+        assert_eq!(
+            cast(ConstValue::Int(-1), ScalarType::I32, ScalarType::U8),
+            Some(ConstValue::Int(255))
+        );
+        assert_eq!(
+            cast(ConstValue::Float(0.1), ScalarType::F64, ScalarType::F32),
+            Some(ConstValue::Float(f64::from(0.1f32)))
+        );
     }
 }

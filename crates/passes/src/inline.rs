@@ -78,9 +78,18 @@ fn inline_once(f: &mut Function, helpers: &HashMap<String, Function>) -> Result<
 
 /// Copies operation `op` of `src` (with its regions) into `dst`'s arenas,
 /// mapping operands through `map` and recording the new results there.
-pub fn clone_op(src: &Function, op: tritonc_ir::OpId, dst: &mut Function, map: &mut HashMap<Value, Value>) -> tritonc_ir::OpId {
+pub fn clone_op(
+    src: &Function,
+    op: tritonc_ir::OpId,
+    dst: &mut Function,
+    map: &mut HashMap<Value, Value>,
+) -> tritonc_ir::OpId {
     let data = src.op(op);
-    let operands = data.operands.iter().map(|v| map.get(v).copied().unwrap_or(*v)).collect();
+    let operands = data
+        .operands
+        .iter()
+        .map(|v| map.get(v).copied().unwrap_or(*v))
+        .collect();
     let mut regions = Vec::new();
     for &r in &data.regions {
         let arg_types = src.block(r).args.iter().map(|a| src.ty(*a).clone()).collect();

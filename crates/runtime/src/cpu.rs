@@ -101,7 +101,7 @@ impl CpuKernel {
             });
         }
         let word = status.load(Ordering::Relaxed);
-        Ok((word != 0).then(|| ((word >> 32) as u32, word as u32)))
+        Ok((word != 0).then_some(((word >> 32) as u32, word as u32)))
     }
 }
 

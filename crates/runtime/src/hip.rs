@@ -43,7 +43,9 @@ impl Device {
             return Err(RuntimeError::NoDevice(NO_DEVICE.into()));
         }
         if index < 0 || index >= count {
-            return Err(RuntimeError::NoDevice(format!("HIP device {index} does not exist ({count} found)")));
+            return Err(RuntimeError::NoDevice(format!(
+                "HIP device {index} does not exist ({count} found)"
+            )));
         }
         // SAFETY: the index was checked against the device count.
         check(unsafe { hip::hipSetDevice(index) }, "hipSetDevice")?;
@@ -59,7 +61,10 @@ impl Device {
         let buf = DeviceBuffer { ptr, len: bytes.len() };
         if !bytes.is_empty() {
             // SAFETY: `ptr` holds at least `bytes.len()` bytes; HIP only reads the source.
-            check(unsafe { hip::hipMemcpyHtoD(ptr, bytes.as_ptr() as *mut c_void, bytes.len()) }, "hipMemcpyHtoD")?;
+            check(
+                unsafe { hip::hipMemcpyHtoD(ptr, bytes.as_ptr() as *mut c_void, bytes.len()) },
+                "hipMemcpyHtoD",
+            )?;
         }
         Ok(buf)
     }
@@ -69,11 +74,17 @@ impl Device {
         let mut module: hip::hipModule_t = std::ptr::null_mut();
         // SAFETY: the image is a complete ELF code object held in memory
         // for the duration of the call.
-        check(unsafe { hip::hipModuleLoadData(&mut module, hsaco.as_ptr() as *const c_void) }, "hipModuleLoadData")?;
+        check(
+            unsafe { hip::hipModuleLoadData(&mut module, hsaco.as_ptr() as *const c_void) },
+            "hipModuleLoadData",
+        )?;
         let name = CString::new(kernel).map_err(|_| RuntimeError::Load("kernel name contains NUL".into()))?;
         let mut func: hip::hipFunction_t = std::ptr::null_mut();
         // SAFETY: module is loaded; name is NUL-terminated.
-        check(unsafe { hip::hipModuleGetFunction(&mut func, module, name.as_ptr()) }, "hipModuleGetFunction")?;
+        check(
+            unsafe { hip::hipModuleGetFunction(&mut func, module, name.as_ptr()) },
+            "hipModuleGetFunction",
+        )?;
         Ok(GpuKernel { module, func })
     }
 }
@@ -96,7 +107,10 @@ impl DeviceBuffer {
             return Ok(());
         }
         // SAFETY: both sides hold at least `n` bytes.
-        check(unsafe { hip::hipMemcpyDtoH(out.as_mut_ptr() as *mut c_void, self.ptr, n) }, "hipMemcpyDtoH")
+        check(
+            unsafe { hip::hipMemcpyDtoH(out.as_mut_ptr() as *mut c_void, self.ptr, n) },
+            "hipMemcpyDtoH",
+        )
     }
 }
 

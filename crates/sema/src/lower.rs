@@ -12,8 +12,7 @@
 use crate::types::{broadcast_shapes, promote};
 use std::collections::{BTreeMap, HashMap};
 use tritonc_ir::{
-    BinaryOp, BlockId, CmpPred, ConstValue, Elem, Function, Loc, MathFn, Module, OpKind,
-    ScalarType, Type, Value,
+    BinaryOp, BlockId, CmpPred, ConstValue, Elem, Function, Loc, MathFn, Module, OpKind, ScalarType, Type, Value,
 };
 use tritonc_syntax::{
     ast::{self, BinOp, ExprKind, ForIter, StmtKind, UnOp},
@@ -38,19 +37,81 @@ pub enum ConstArg {
 
 /// The builtins of the language, for "did you mean" suggestions.
 pub const BUILTINS: &[&str] = &[
-    "program_id", "num_programs", "arange", "zeros", "full", "load", "store", "exp", "exp2",
-    "log", "log2", "sqrt", "rsqrt", "sin", "cos", "tanh", "erf", "abs", "floor", "ceil", "fma",
-    "maximum", "minimum", "select", "cdiv", "device_assert", "static_assert", "range",
-    "static_range", "expand_dims", "broadcast_to", "reshape", "trans", "sum", "max", "min",
-    "argmax", "argmin", "xor_sum", "cumsum", "cumprod", "atomic_add", "atomic_max", "atomic_min",
-    "atomic_xchg", "atomic_cas", "dot", "rand", "randn", "randint",
+    "program_id",
+    "num_programs",
+    "arange",
+    "zeros",
+    "full",
+    "load",
+    "store",
+    "exp",
+    "exp2",
+    "log",
+    "log2",
+    "sqrt",
+    "rsqrt",
+    "sin",
+    "cos",
+    "tanh",
+    "erf",
+    "abs",
+    "floor",
+    "ceil",
+    "fma",
+    "maximum",
+    "minimum",
+    "select",
+    "cdiv",
+    "device_assert",
+    "static_assert",
+    "range",
+    "static_range",
+    "expand_dims",
+    "broadcast_to",
+    "reshape",
+    "trans",
+    "sum",
+    "max",
+    "min",
+    "argmax",
+    "argmin",
+    "xor_sum",
+    "cumsum",
+    "cumprod",
+    "atomic_add",
+    "atomic_max",
+    "atomic_min",
+    "atomic_xchg",
+    "atomic_cas",
+    "dot",
+    "rand",
+    "randn",
+    "randint",
 ];
 
 /// Builtins of the language that this compiler does not implement yet.
 const NOT_YET: &[&str] = &[
-    "expand_dims", "broadcast_to", "reshape", "trans", "sum", "max", "min", "argmax", "argmin",
-    "xor_sum", "cumsum", "cumprod", "atomic_add", "atomic_max", "atomic_min", "atomic_xchg",
-    "atomic_cas", "dot", "rand", "randn", "randint",
+    "expand_dims",
+    "broadcast_to",
+    "reshape",
+    "trans",
+    "sum",
+    "max",
+    "min",
+    "argmax",
+    "argmin",
+    "xor_sum",
+    "cumsum",
+    "cumprod",
+    "atomic_add",
+    "atomic_max",
+    "atomic_min",
+    "atomic_xchg",
+    "atomic_cas",
+    "dot",
+    "rand",
+    "randn",
+    "randint",
 ];
 
 /// A value during lowering: typed IR, or a compile-time constant that
@@ -74,11 +135,7 @@ struct Var {
 }
 
 /// Lowers kernel `name` of `file` with the given const generic values.
-pub fn lower_kernel(
-    file: &ast::File,
-    name: &str,
-    consts: &BTreeMap<String, ConstArg>,
-) -> R<Module> {
+pub fn lower_kernel(file: &ast::File, name: &str, consts: &BTreeMap<String, ConstArg>) -> R<Module> {
     let Some(kernel) = file.function(name) else {
         let names: Vec<&str> = file.kernels().map(|k| k.name.name.as_str()).collect();
         let hint = closest(name, names.iter().copied())
@@ -162,11 +219,7 @@ fn loc(span: Span) -> Loc {
 }
 
 impl Ctx<'_> {
-    fn lower_kernel_fn(
-        &mut self,
-        k: &ast::Function,
-        consts: &BTreeMap<String, ConstArg>,
-    ) -> R<Function> {
+    fn lower_kernel_fn(&mut self, k: &ast::Function, consts: &BTreeMap<String, ConstArg>) -> R<Function> {
         let mut params = Vec::new();
         for p in &k.params {
             params.push((p.name.name.clone(), param_type(&p.ty)?));
@@ -218,7 +271,10 @@ impl Ctx<'_> {
             let value = consts.get(&cp.name.name).ok_or_else(|| {
                 Diagnostic::new(
                     cp.name.span,
-                    format!("no value given for const `{}` (use --const {}=VALUE)", cp.name.name, cp.name.name),
+                    format!(
+                        "no value given for const `{}` (use --const {}=VALUE)",
+                        cp.name.name, cp.name.name
+                    ),
                 )
             })?;
             let val = match (ty, value) {
@@ -273,7 +329,10 @@ impl Ctx<'_> {
         if self.stack.contains(&h.name.name) {
             return Err(Diagnostic::new(
                 call,
-                format!("recursive call to `{}` (helpers are inlined, so recursion is not allowed)", h.name.name),
+                format!(
+                    "recursive call to `{}` (helpers are inlined, so recursion is not allowed)",
+                    h.name.name
+                ),
             ));
         }
         if self.stack.len() >= MAX_CALL_DEPTH {
@@ -326,11 +385,12 @@ impl Ctx<'_> {
                 (Vec::new(), Type::scalar(ScalarType::I1))
             }
             Some(rt) => {
-                let want = match param_type(rt)? {
-                    Type { elem, .. } => elem,
-                };
+                let want = param_type(rt)?.elem;
                 if matches!(tail, Val::Unit) {
-                    return Err(Diagnostic::new(span, format!("helper must return a value of element type {want}")));
+                    return Err(Diagnostic::new(
+                        span,
+                        format!("helper must return a value of element type {want}"),
+                    ));
                 }
                 let v = l.materialize_as(tail, want, span)?;
                 let ty = l.f.ty(v).clone();
@@ -441,12 +501,15 @@ fn assigned_in_expr(e: &ast::Expr, out: &mut Vec<String>) {
 
 impl Lowerer<'_, '_> {
     fn emit(&mut self, kind: OpKind, operands: Vec<Value>, result: Type, span: Span) -> Value {
-        let op = self.f.append_op(self.block, kind, operands, vec![result], Vec::new(), loc(span));
+        let op = self
+            .f
+            .append_op(self.block, kind, operands, vec![result], Vec::new(), loc(span));
         self.f.op(op).results[0]
     }
 
     fn emit0(&mut self, kind: OpKind, operands: Vec<Value>, span: Span) {
-        self.f.append_op(self.block, kind, operands, Vec::new(), Vec::new(), loc(span));
+        self.f
+            .append_op(self.block, kind, operands, Vec::new(), Vec::new(), loc(span));
     }
 
     fn constant(&mut self, c: ConstValue, s: ScalarType, span: Span) -> Value {
@@ -472,7 +535,10 @@ impl Lowerer<'_, '_> {
         for (i, s) in b.stmts.iter().enumerate() {
             if let StmtKind::Return(value) = &s.kind {
                 if i + 1 != n || b.tail.is_some() {
-                    return Err(Diagnostic::new(s.span, "`return` is only allowed at the end of a function"));
+                    return Err(Diagnostic::new(
+                        s.span,
+                        "`return` is only allowed at the end of a function",
+                    ));
                 }
                 return match value {
                     Some(v) => self.expr(v),
@@ -489,7 +555,12 @@ impl Lowerer<'_, '_> {
 
     fn stmt(&mut self, s: &ast::Stmt) -> R<()> {
         match &s.kind {
-            StmtKind::Let { name, mutable, ty, value } => {
+            StmtKind::Let {
+                name,
+                mutable,
+                ty,
+                value,
+            } => {
                 let mut v = self.expr(value)?;
                 if matches!(v, Val::Unit) {
                     return Err(Diagnostic::new(value.span, "this expression has no value"));
@@ -516,7 +587,10 @@ impl Lowerer<'_, '_> {
                 if !var.mutable {
                     return Err(Diagnostic::new(
                         target.span,
-                        format!("cannot assign twice to immutable variable `{}` (declare it with `let mut`)", target.name),
+                        format!(
+                            "cannot assign twice to immutable variable `{}` (declare it with `let mut`)",
+                            target.name
+                        ),
                     ));
                 }
                 let old = var.val.clone();
@@ -557,7 +631,10 @@ impl Lowerer<'_, '_> {
             }
             StmtKind::For { var, iter, body } => self.for_loop(var, iter, body, s.span),
             StmtKind::While { cond, body } => self.while_loop(cond, body, s.span),
-            StmtKind::Return(_) => Err(Diagnostic::new(s.span, "`return` is only allowed at the end of a function")),
+            StmtKind::Return(_) => Err(Diagnostic::new(
+                s.span,
+                "`return` is only allowed at the end of a function",
+            )),
         }
     }
 
@@ -582,7 +659,12 @@ impl Lowerer<'_, '_> {
                         1 => (Val::Int(0), self.expr(&args[0])?, Val::Int(1)),
                         2 => (self.expr(&args[0])?, self.expr(&args[1])?, Val::Int(1)),
                         3 => (self.expr(&args[0])?, self.expr(&args[1])?, self.expr(&args[2])?),
-                        _ => return Err(Diagnostic::new(e.span, format!("`{}` takes 1 to 3 arguments", func.name))),
+                        _ => {
+                            return Err(Diagnostic::new(
+                                e.span,
+                                format!("`{}` takes 1 to 3 arguments", func.name),
+                            ))
+                        }
                     };
                     (lo, hi, step, st)
                 }
@@ -601,7 +683,10 @@ impl Lowerer<'_, '_> {
         }
         if is_static {
             let (Val::Int(a), Val::Int(b), Val::Int(s)) = (&lo, &hi, &step) else {
-                return Err(Diagnostic::new(span, "`static_range` bounds and step must be compile-time constants"));
+                return Err(Diagnostic::new(
+                    span,
+                    "`static_range` bounds and step must be compile-time constants",
+                ));
             };
             let trips = if b > a { (b - a + s - 1) / s } else { 0 };
             if trips > MAX_STATIC_UNROLL {
@@ -628,7 +713,12 @@ impl Lowerer<'_, '_> {
                 let t = self.ty(*x);
                 match t.scalar_elem() {
                     Some(s) if !t.is_block() && s.is_int() && !s.is_bool() => it = promote(it, s),
-                    _ => return Err(Diagnostic::new(span, format!("loop bounds must be integer scalars, found {t}"))),
+                    _ => {
+                        return Err(Diagnostic::new(
+                            span,
+                            format!("loop bounds must be integer scalars, found {t}"),
+                        ))
+                    }
                 }
             } else if !matches!(v, Val::Int(_)) {
                 return Err(Diagnostic::new(span, "loop bounds must be integers"));
@@ -666,7 +756,14 @@ impl Lowerer<'_, '_> {
         self.block = outer;
         let mut operands = vec![lo, hi, step];
         operands.extend(inits);
-        let op = self.f.append_op(self.block, OpKind::For, operands, init_types, vec![body_block], loc(span));
+        let op = self.f.append_op(
+            self.block,
+            OpKind::For,
+            operands,
+            init_types,
+            vec![body_block],
+            loc(span),
+        );
         let results = self.f.op(op).results.clone();
         for (n, r) in names.iter().zip(results) {
             self.rebind(n, Val::Ir(r));
@@ -718,7 +815,9 @@ impl Lowerer<'_, '_> {
         let yields = yields?;
         self.emit0(OpKind::Yield, yields, span);
         self.block = outer;
-        let op = self.f.append_op(self.block, OpKind::While, inits, types, vec![before, after], loc(span));
+        let op = self
+            .f
+            .append_op(self.block, OpKind::While, inits, types, vec![before, after], loc(span));
         let results = self.f.op(op).results.clone();
         for (n, r) in names.iter().zip(results) {
             self.rebind(n, Val::Ir(r));
@@ -774,7 +873,10 @@ impl Lowerer<'_, '_> {
         if self.ty(c) != Type::scalar(ScalarType::I1) {
             return Err(Diagnostic::new(
                 cond.span,
-                format!("`if` condition must be a scalar bool, found {} (use `select` for blocks)", self.ty(c)),
+                format!(
+                    "`if` condition must be a scalar bool, found {} (use `select` for blocks)",
+                    self.ty(c)
+                ),
             ));
         }
         let mut names = self.carried(then);
@@ -818,7 +920,10 @@ impl Lowerer<'_, '_> {
         // Merge: the value of the `if`, then every variable either side changed.
         let has_value = !matches!(then_val, Val::Unit) || !matches!(else_val, Val::Unit);
         if has_value && (matches!(then_val, Val::Unit) || matches!(else_val, Val::Unit)) {
-            return Err(Diagnostic::new(span, "both branches of an `if` with a value must have one"));
+            return Err(Diagnostic::new(
+                span,
+                "both branches of an `if` with a value must have one",
+            ));
         }
         let mut pairs: Vec<(Val, Val, Option<&str>)> = Vec::new();
         if has_value {
@@ -849,7 +954,10 @@ impl Lowerer<'_, '_> {
             let et = self.ty(ev);
             if tt != et {
                 let what = name.map_or("the `if` value".to_string(), |n| format!("`{n}`"));
-                return Err(Diagnostic::new(span, format!("{what} is {tt} in one branch and {et} in the other")));
+                return Err(Diagnostic::new(
+                    span,
+                    format!("{what} is {tt} in one branch and {et} in the other"),
+                ));
             }
             then_y.push(tv);
             else_y.push(ev);
@@ -860,7 +968,14 @@ impl Lowerer<'_, '_> {
         self.block = else_end;
         self.emit0(OpKind::Yield, else_y, span);
         self.block = outer;
-        let op = self.f.append_op(outer, OpKind::If, vec![c], types, vec![then_block, else_block], loc(span));
+        let op = self.f.append_op(
+            outer,
+            OpKind::If,
+            vec![c],
+            types,
+            vec![then_block, else_block],
+            loc(span),
+        );
         let mut results = self.f.op(op).results.clone().into_iter();
         let value = if has_value {
             results.next().map_or(Val::Unit, Val::Ir)
@@ -950,12 +1065,13 @@ impl Lowerer<'_, '_> {
             (true, "EPSILON") => ConstValue::Float(float_eps(s)),
             (false, "MAX") if !s.is_bool() => ConstValue::Int(int_max(s)),
             (false, "MIN") if !s.is_bool() => ConstValue::Int(int_min(s)),
-            _ => {
-                return Err(Diagnostic::new(
-                    name.span,
-                    format!("unknown constant `{}::{}` (known: MAX, MIN, and for floats INFINITY, NEG_INFINITY, NAN, EPSILON)", ty.name, name.name),
-                ))
-            }
+            _ => return Err(Diagnostic::new(
+                name.span,
+                format!(
+                    "unknown constant `{}::{}` (known: MAX, MIN, and for floats INFINITY, NEG_INFINITY, NAN, EPSILON)",
+                    ty.name, name.name
+                ),
+            )),
         };
         Ok(Val::Ir(self.constant(c, s, span)))
     }
@@ -978,7 +1094,10 @@ impl Lowerer<'_, '_> {
                     UnOp::Not => Ok(Val::Ir(self.emit(OpKind::Not, vec![x], t, span))),
                 }
             }
-            (_, other) => Err(Diagnostic::new(span, format!("cannot apply a unary operator to {}", describe(&other)))),
+            (_, other) => Err(Diagnostic::new(
+                span,
+                format!("cannot apply a unary operator to {}", describe(&other)),
+            )),
         }
     }
 
@@ -992,7 +1111,9 @@ impl Lowerer<'_, '_> {
                     Add => Val::Int(x.wrapping_add(y)),
                     Sub => Val::Int(x.wrapping_sub(y)),
                     Mul => Val::Int(x.wrapping_mul(y)),
-                    Div | Rem if y == 0 => return Err(Diagnostic::new(span, "division by zero in a constant expression")),
+                    Div | Rem if y == 0 => {
+                        return Err(Diagnostic::new(span, "division by zero in a constant expression"))
+                    }
                     Div => Val::Int(x.wrapping_div(y)),
                     Rem => Val::Int(x.wrapping_rem(y)),
                     Shl => Val::Int(x.wrapping_shl(y as u32)),
@@ -1014,7 +1135,12 @@ impl Lowerer<'_, '_> {
                 Or | BitOr => Val::Bool(*x || *y),
                 BitXor | Ne => Val::Bool(x != y),
                 Eq => Val::Bool(x == y),
-                _ => return Err(Diagnostic::new(span, format!("`{}` does not apply to bools", op.symbol()))),
+                _ => {
+                    return Err(Diagnostic::new(
+                        span,
+                        format!("`{}` does not apply to bools", op.symbol()),
+                    ))
+                }
             },
             (Val::Int(_) | Val::Float(_), Val::Int(_) | Val::Float(_)) => {
                 let f = |v: &Val| match v {
@@ -1035,7 +1161,12 @@ impl Lowerer<'_, '_> {
                     Le => Val::Bool(x <= y),
                     Gt => Val::Bool(x > y),
                     Ge => Val::Bool(x >= y),
-                    _ => return Err(Diagnostic::new(span, format!("`{}` does not apply to floats", op.symbol()))),
+                    _ => {
+                        return Err(Diagnostic::new(
+                            span,
+                            format!("`{}` does not apply to floats", op.symbol()),
+                        ))
+                    }
                 }
             }
             _ => return Ok(None),
@@ -1056,7 +1187,12 @@ impl Lowerer<'_, '_> {
         let t = self.ty(x);
         let s = t.scalar_elem().unwrap_or(ScalarType::I32);
         let bool_t = t.with_elem(Elem::Scalar(ScalarType::I1));
-        let bad = |what: &str| Err(Diagnostic::new(span, format!("`{}` does not apply to {what} (operands are {t})", op.symbol())));
+        let bad = |what: &str| {
+            Err(Diagnostic::new(
+                span,
+                format!("`{}` does not apply to {what} (operands are {t})", op.symbol()),
+            ))
+        };
         let kind = match op {
             BinOp::Add => OpKind::Binary(BinaryOp::Add),
             BinOp::Sub => OpKind::Binary(BinaryOp::Sub),
@@ -1095,25 +1231,49 @@ impl Lowerer<'_, '_> {
             _ => {
                 return Err(Diagnostic::new(
                     span,
-                    format!("`{}` does not apply to pointers (only `ptr + int` and `ptr - int`)", op.symbol()),
+                    format!(
+                        "`{}` does not apply to pointers (only `ptr + int` and `ptr - int`)",
+                        op.symbol()
+                    ),
                 ))
             }
         };
         let off = match off {
-            Val::Int(i) => self.constant(ConstValue::Int(i), if i32::try_from(i).is_ok() { ScalarType::I32 } else { ScalarType::I64 }, span),
+            Val::Int(i) => self.constant(
+                ConstValue::Int(i),
+                if i32::try_from(i).is_ok() {
+                    ScalarType::I32
+                } else {
+                    ScalarType::I64
+                },
+                span,
+            ),
             Val::Ir(v) => v,
-            other => return Err(Diagnostic::new(span, format!("pointer offsets must be integers, found {}", describe(&other)))),
+            other => {
+                return Err(Diagnostic::new(
+                    span,
+                    format!("pointer offsets must be integers, found {}", describe(&other)),
+                ))
+            }
         };
         let ot = self.ty(off);
         match ot.scalar_elem() {
             Some(s) if s.is_int() && !s.is_bool() => {}
-            _ => return Err(Diagnostic::new(span, format!("pointer offsets must be integers, found {ot}"))),
+            _ => {
+                return Err(Diagnostic::new(
+                    span,
+                    format!("pointer offsets must be integers, found {ot}"),
+                ))
+            }
         }
-        let off = if negate { self.emit(OpKind::Neg, vec![off], ot.clone(), span) } else { off };
+        let off = if negate {
+            self.emit(OpKind::Neg, vec![off], ot.clone(), span)
+        } else {
+            off
+        };
         let pt = self.ty(p);
-        let shape = broadcast_shapes(&pt.shape, &ot.shape).ok_or_else(|| {
-            Diagnostic::new(span, format!("cannot broadcast pointers {pt} with offsets {ot}"))
-        })?;
+        let shape = broadcast_shapes(&pt.shape, &ot.shape)
+            .ok_or_else(|| Diagnostic::new(span, format!("cannot broadcast pointers {pt} with offsets {ot}")))?;
         let p = self.broadcast_to(p, &shape, span);
         let off = self.broadcast_to(off, &shape, span);
         let rt = self.ty(p);
@@ -1141,15 +1301,14 @@ impl Lowerer<'_, '_> {
         };
         let (tx, ty) = (self.ty(x), self.ty(y));
         let (Some(sx), Some(sy)) = (tx.scalar_elem(), ty.scalar_elem()) else {
-            return Err(Diagnostic::new(span, format!("operator does not apply to {tx} and {ty}")));
+            return Err(Diagnostic::new(
+                span,
+                format!("operator does not apply to {tx} and {ty}"),
+            ));
         };
         let s = promote(sx, sy);
-        let shape = broadcast_shapes(&tx.shape, &ty.shape).ok_or_else(|| {
-            Diagnostic::new(
-                span,
-                format!("shape mismatch: cannot broadcast {tx} with {ty}"),
-            )
-        })?;
+        let shape = broadcast_shapes(&tx.shape, &ty.shape)
+            .ok_or_else(|| Diagnostic::new(span, format!("shape mismatch: cannot broadcast {tx} with {ty}")))?;
         let x = self.cast_to(x, s, span);
         let y = self.cast_to(y, s, span);
         Ok((self.broadcast_to(x, &shape, span), self.broadcast_to(y, &shape, span)))
@@ -1159,9 +1318,11 @@ impl Lowerer<'_, '_> {
     /// `other`'s element type; a float literal with an integer value stays
     /// f32 (the integer side is promoted, as Triton does).
     fn literal_against(&mut self, lit: Val, other: Value, span: Span) -> R<Value> {
-        let s = self.f.ty(other).scalar_elem().ok_or_else(|| {
-            Diagnostic::new(span, "pointer arithmetic takes integer offsets")
-        })?;
+        let s = self
+            .f
+            .ty(other)
+            .scalar_elem()
+            .ok_or_else(|| Diagnostic::new(span, "pointer arithmetic takes integer offsets"))?;
         let target = match (&lit, s) {
             (Val::Float(_), s) if !s.is_float() => ScalarType::F32,
             (Val::Int(_), s) if s.is_bool() => ScalarType::I32,
@@ -1187,7 +1348,10 @@ impl Lowerer<'_, '_> {
             (Val::Bool(b), _) if s.is_bool() => ConstValue::Int(i64::from(b)),
             (Val::Bool(b), false) => ConstValue::Int(i64::from(b)),
             (other, _) => {
-                return Err(Diagnostic::new(span, format!("expected a value, found {}", describe(&other))));
+                return Err(Diagnostic::new(
+                    span,
+                    format!("expected a value, found {}", describe(&other)),
+                ));
             }
         };
         Ok(self.constant(c, s, span))
@@ -1199,12 +1363,19 @@ impl Lowerer<'_, '_> {
         match v {
             Val::Ir(x) => Ok(x),
             Val::Int(i) => {
-                let s = if i32::try_from(i).is_ok() { ScalarType::I32 } else { ScalarType::I64 };
+                let s = if i32::try_from(i).is_ok() {
+                    ScalarType::I32
+                } else {
+                    ScalarType::I64
+                };
                 self.scalar_literal(Val::Int(i), s, span)
             }
             Val::Float(_) => self.scalar_literal(v, ScalarType::F32, span),
             Val::Bool(_) => self.scalar_literal(v, ScalarType::I1, span),
-            other => Err(Diagnostic::new(span, format!("expected a value, found {}", describe(&other)))),
+            other => Err(Diagnostic::new(
+                span,
+                format!("expected a value, found {}", describe(&other)),
+            )),
         }
     }
 
@@ -1257,7 +1428,10 @@ impl Lowerer<'_, '_> {
         let name = func.name.as_str();
         if let Some(h) = self.ctx.file.function(name) {
             if h.is_kernel {
-                return Err(Diagnostic::new(func.span, format!("`{name}` is a kernel; kernels cannot be called")));
+                return Err(Diagnostic::new(
+                    func.span,
+                    format!("`{name}` is a kernel; kernels cannot be called"),
+                ));
             }
             return self.call_helper(h, args, span);
         }
@@ -1270,8 +1444,15 @@ impl Lowerer<'_, '_> {
         let n = args.len();
         let arity = |lo: usize, hi: usize| -> R<()> {
             if n < lo || n > hi {
-                let want = if lo == hi { lo.to_string() } else { format!("{lo} to {hi}") };
-                return Err(Diagnostic::new(span, format!("`{name}` takes {want} arguments, found {n}")));
+                let want = if lo == hi {
+                    lo.to_string()
+                } else {
+                    format!("{lo} to {hi}")
+                };
+                return Err(Diagnostic::new(
+                    span,
+                    format!("`{name}` takes {want} arguments, found {n}"),
+                ));
             }
             Ok(())
         };
@@ -1282,8 +1463,17 @@ impl Lowerer<'_, '_> {
                     Val::Int(a @ 0..=2) => a as u8,
                     _ => return Err(Diagnostic::new(args[0].span, "axis must be the constant 0, 1 or 2")),
                 };
-                let kind = if name == "program_id" { OpKind::ProgramId(axis) } else { OpKind::NumPrograms(axis) };
-                Ok(Val::Ir(self.emit(kind, Vec::new(), Type::scalar(ScalarType::I32), span)))
+                let kind = if name == "program_id" {
+                    OpKind::ProgramId(axis)
+                } else {
+                    OpKind::NumPrograms(axis)
+                };
+                Ok(Val::Ir(self.emit(
+                    kind,
+                    Vec::new(),
+                    Type::scalar(ScalarType::I32),
+                    span,
+                )))
             }
             "arange" => {
                 arity(2, 2)?;
@@ -1295,14 +1485,21 @@ impl Lowerer<'_, '_> {
                 if len <= 0 || !(len as u64).is_power_of_two() || len as u64 > MAX_BLOCK_ELEMS {
                     return Err(Diagnostic::new(
                         span,
-                        format!("`arange({a}, {b})` has length {len}; it must be a power of two up to {MAX_BLOCK_ELEMS}"),
+                        format!(
+                            "`arange({a}, {b})` has length {len}; it must be a power of two up to {MAX_BLOCK_ELEMS}"
+                        ),
                     ));
                 }
                 let (Ok(start), Ok(end)) = (i32::try_from(a), i32::try_from(b)) else {
                     return Err(Diagnostic::new(span, "`arange` bounds must fit in i32"));
                 };
                 let t = Type::block(Elem::Scalar(ScalarType::I32), vec![len as u32]);
-                Ok(Val::Ir(self.emit(OpKind::MakeRange { start, end }, Vec::new(), t, span)))
+                Ok(Val::Ir(self.emit(
+                    OpKind::MakeRange { start, end },
+                    Vec::new(),
+                    t,
+                    span,
+                )))
             }
             "zeros" | "full" => {
                 arity(if name == "zeros" { 2 } else { 3 }, if name == "zeros" { 2 } else { 3 })?;
@@ -1325,7 +1522,10 @@ impl Lowerer<'_, '_> {
                     Val::Ir(x) => {
                         let xt = self.ty(x);
                         if xt.is_block() {
-                            return Err(Diagnostic::new(args[1].span, format!("`full` takes a scalar value, found {xt}")));
+                            return Err(Diagnostic::new(
+                                args[1].span,
+                                format!("`full` takes a scalar value, found {xt}"),
+                            ));
                         }
                         if xt.scalar_elem().is_none() {
                             return Err(Diagnostic::new(args[1].span, "`full` of pointers is not supported"));
@@ -1346,7 +1546,10 @@ impl Lowerer<'_, '_> {
                 let p = self.materialize(p, args[0].span)?;
                 let pt = self.ty(p);
                 let Elem::Ptr(s) = pt.elem else {
-                    return Err(Diagnostic::new(args[0].span, format!("`load` takes pointers, found {pt}")));
+                    return Err(Diagnostic::new(
+                        args[0].span,
+                        format!("`load` takes pointers, found {pt}"),
+                    ));
                 };
                 let mut ops = vec![p];
                 let mask = n >= 2;
@@ -1368,7 +1571,10 @@ impl Lowerer<'_, '_> {
                             self.broadcast_checked(x, &vt, args[2].span)?
                         }
                         Val::Float(x) if !s.is_float() => {
-                            return Err(Diagnostic::new(args[2].span, format!("`other` is the float {x}, but the pointers hold {s}")));
+                            return Err(Diagnostic::new(
+                                args[2].span,
+                                format!("`other` is the float {x}, but the pointers hold {s}"),
+                            ));
                         }
                         lit => self.materialize_like(lit, &vt, args[2].span)?,
                     };
@@ -1383,7 +1589,10 @@ impl Lowerer<'_, '_> {
                 let p = self.materialize(p, args[0].span)?;
                 let pt = self.ty(p);
                 let Elem::Ptr(s) = pt.elem else {
-                    return Err(Diagnostic::new(args[0].span, format!("`store` takes pointers, found {pt}")));
+                    return Err(Diagnostic::new(
+                        args[0].span,
+                        format!("`store` takes pointers, found {pt}"),
+                    ));
                 };
                 let vt = pt.with_elem(Elem::Scalar(s));
                 let v = self.expr(&args[1])?;
@@ -1413,7 +1622,8 @@ impl Lowerer<'_, '_> {
                 self.emit0(OpKind::Store { mask }, ops, span);
                 Ok(Val::Unit)
             }
-            "exp" | "exp2" | "log" | "log2" | "sqrt" | "rsqrt" | "sin" | "cos" | "tanh" | "erf" | "abs" | "floor" | "ceil" => {
+            "exp" | "exp2" | "log" | "log2" | "sqrt" | "rsqrt" | "sin" | "cos" | "tanh" | "erf" | "abs" | "floor"
+            | "ceil" => {
                 arity(1, 1)?;
                 let m = MathFn::from_name(name).unwrap_or(MathFn::Abs);
                 let v = self.expr(&args[0])?;
@@ -1467,7 +1677,11 @@ impl Lowerer<'_, '_> {
                 if t.scalar_elem().is_some_and(ScalarType::is_bool) {
                     return Err(Diagnostic::new(span, format!("`{name}` does not apply to bools")));
                 }
-                let op = if name == "maximum" { BinaryOp::Max } else { BinaryOp::Min };
+                let op = if name == "maximum" {
+                    BinaryOp::Max
+                } else {
+                    BinaryOp::Min
+                };
                 Ok(Val::Ir(self.emit(OpKind::Binary(op), vec![x, y], t, span)))
             }
             "select" => {
@@ -1476,15 +1690,17 @@ impl Lowerer<'_, '_> {
                 let c = self.materialize(c, args[0].span)?;
                 let ct = self.ty(c);
                 if ct.scalar_elem() != Some(ScalarType::I1) {
-                    return Err(Diagnostic::new(args[0].span, format!("`select` condition must be bool, found {ct}")));
+                    return Err(Diagnostic::new(
+                        args[0].span,
+                        format!("`select` condition must be bool, found {ct}"),
+                    ));
                 }
                 let a = self.expr(&args[1])?;
                 let b = self.expr(&args[2])?;
                 let (a, b) = self.unify(a, b, args[1].span, span)?;
                 let vt = self.ty(a);
-                let shape = broadcast_shapes(&ct.shape, &vt.shape).ok_or_else(|| {
-                    Diagnostic::new(span, format!("shape mismatch: condition {ct} and values {vt}"))
-                })?;
+                let shape = broadcast_shapes(&ct.shape, &vt.shape)
+                    .ok_or_else(|| Diagnostic::new(span, format!("shape mismatch: condition {ct} and values {vt}")))?;
                 let c = self.broadcast_to(c, &shape, span);
                 let a = self.broadcast_to(a, &shape, span);
                 let b = self.broadcast_to(b, &shape, span);
@@ -1529,7 +1745,10 @@ impl Lowerer<'_, '_> {
                 }
                 let c = self.materialize(c, args[0].span)?;
                 if self.ty(c).scalar_elem() != Some(ScalarType::I1) {
-                    return Err(Diagnostic::new(args[0].span, format!("`device_assert` takes bools, found {}", self.ty(c))));
+                    return Err(Diagnostic::new(
+                        args[0].span,
+                        format!("`device_assert` takes bools, found {}", self.ty(c)),
+                    ));
                 }
                 self.emit0(OpKind::Assert(msg), vec![c], span);
                 Ok(Val::Unit)
@@ -1545,10 +1764,16 @@ impl Lowerer<'_, '_> {
                         };
                         Err(Diagnostic::new(span, format!("static assertion failed{msg}")))
                     }
-                    _ => Err(Diagnostic::new(args[0].span, "`static_assert` needs a compile-time bool")),
+                    _ => Err(Diagnostic::new(
+                        args[0].span,
+                        "`static_assert` needs a compile-time bool",
+                    )),
                 }
             }
-            "range" | "static_range" => Err(Diagnostic::new(func.span, format!("`{name}` is only allowed as the iterator of a `for` loop"))),
+            "range" | "static_range" => Err(Diagnostic::new(
+                func.span,
+                format!("`{name}` is only allowed as the iterator of a `for` loop"),
+            )),
             "to" | "bitcast" => self.convert(name, args, span),
             _ => {
                 let mut known: Vec<&str> = BUILTINS.to_vec();
@@ -1567,11 +1792,16 @@ impl Lowerer<'_, '_> {
         if shape.is_empty() || shape.iter().any(|d| !d.is_power_of_two()) || numel > MAX_BLOCK_ELEMS {
             return Err(Diagnostic::new(
                 span,
-                format!("block shape {shape:?} must have power-of-two dimensions and at most {MAX_BLOCK_ELEMS} elements"),
+                format!(
+                    "block shape {shape:?} must have power-of-two dimensions and at most {MAX_BLOCK_ELEMS} elements"
+                ),
             ));
         }
         if shape.len() > 1 {
-            return Err(Diagnostic::new(span, "blocks of more than one dimension are not implemented yet"));
+            return Err(Diagnostic::new(
+                span,
+                "blocks of more than one dimension are not implemented yet",
+            ));
         }
         Ok(())
     }
@@ -1580,7 +1810,10 @@ impl Lowerer<'_, '_> {
         let t = self.ty(v);
         match broadcast_shapes(&t.shape, &want.shape) {
             Some(s) if s == want.shape => Ok(self.broadcast_to(v, &want.shape, span)),
-            _ => Err(Diagnostic::new(span, format!("shape mismatch: expected {want}, found {t}"))),
+            _ => Err(Diagnostic::new(
+                span,
+                format!("shape mismatch: expected {want}, found {t}"),
+            )),
         }
     }
 
@@ -1612,13 +1845,22 @@ impl Lowerer<'_, '_> {
             if from.bits() != s.bits() {
                 return Err(Diagnostic::new(
                     span,
-                    format!("bitcast from {from} to {s} changes the width ({} to {} bits)", from.bits(), s.bits()),
+                    format!(
+                        "bitcast from {from} to {s} changes the width ({} to {} bits)",
+                        from.bits(),
+                        s.bits()
+                    ),
                 ));
             }
             if from == s {
                 return Ok(Val::Ir(v));
             }
-            return Ok(Val::Ir(self.emit(OpKind::Bitcast, vec![v], t.with_elem(Elem::Scalar(s)), span)));
+            return Ok(Val::Ir(self.emit(
+                OpKind::Bitcast,
+                vec![v],
+                t.with_elem(Elem::Scalar(s)),
+                span,
+            )));
         }
         Ok(Val::Ir(self.cast_to(v, s, span)))
     }
@@ -1627,7 +1869,12 @@ impl Lowerer<'_, '_> {
         if args.len() != h.params.len() {
             return Err(Diagnostic::new(
                 span,
-                format!("`{}` takes {} arguments, found {}", h.name.name, h.params.len(), args.len()),
+                format!(
+                    "`{}` takes {} arguments, found {}",
+                    h.name.name,
+                    h.params.len(),
+                    args.len()
+                ),
             ));
         }
         let mut vals = Vec::new();
@@ -1639,7 +1886,10 @@ impl Lowerer<'_, '_> {
             if t.elem != want.elem {
                 return Err(Diagnostic::new(
                     a.span,
-                    format!("`{}` expects {} for `{}`, found {t}", h.name.name, want.elem, p.name.name),
+                    format!(
+                        "`{}` expects {} for `{}`, found {t}",
+                        h.name.name, want.elem, p.name.name
+                    ),
                 ));
             }
             vals.push(v);
@@ -1647,7 +1897,9 @@ impl Lowerer<'_, '_> {
         let types: Vec<Type> = vals.iter().map(|v| self.ty(*v)).collect();
         let (inst, rt) = self.ctx.instantiate(h, types, span)?;
         let results = if h.ret.is_some() { vec![rt] } else { Vec::new() };
-        let op = self.f.append_op(self.block, OpKind::Call(inst), vals, results, Vec::new(), loc(span));
+        let op = self
+            .f
+            .append_op(self.block, OpKind::Call(inst), vals, results, Vec::new(), loc(span));
         Ok(self.f.op(op).results.first().map_or(Val::Unit, |v| Val::Ir(*v)))
     }
 }

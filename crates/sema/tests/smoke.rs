@@ -15,12 +15,19 @@ fn lower(file: &str, kernel: &str, consts: &[(&str, ConstArg)]) -> tritonc_ir::M
 }
 
 fn count(m: &tritonc_ir::Module, pred: impl Fn(&OpKind) -> bool) -> usize {
-    m.functions.iter().map(|f| f.walk().iter().filter(|op| pred(&f.op(**op).kind)).count()).sum()
+    m.functions
+        .iter()
+        .map(|f| f.walk().iter().filter(|op| pred(&f.op(**op).kind)).count())
+        .sum()
 }
 
 #[test]
 fn pipeline_inlines_folds_and_merges() {
-    let mut m = lower("elementwise.tk", "activations", &[("BLOCK", ConstArg::Int(256)), ("CLAMP", ConstArg::Bool(true))]);
+    let mut m = lower(
+        "elementwise.tk",
+        "activations",
+        &[("BLOCK", ConstArg::Int(256)), ("CLAMP", ConstArg::Bool(true))],
+    );
     tritonc_ir::verify_module(&m).unwrap();
     assert_eq!(m.functions.len(), 3, "the kernel and two helper instances");
     assert_eq!(count(&m, |k| matches!(k, OpKind::Call(_))), 2);
@@ -34,11 +41,25 @@ fn pipeline_inlines_folds_and_merges() {
 
 #[test]
 fn constant_if_keeps_only_the_taken_branch() {
-    let with = lower("elementwise.tk", "activations", &[("BLOCK", ConstArg::Int(64)), ("CLAMP", ConstArg::Bool(true))]);
-    let without = lower("elementwise.tk", "activations", &[("BLOCK", ConstArg::Int(64)), ("CLAMP", ConstArg::Bool(false))]);
+    let with = lower(
+        "elementwise.tk",
+        "activations",
+        &[("BLOCK", ConstArg::Int(64)), ("CLAMP", ConstArg::Bool(true))],
+    );
+    let without = lower(
+        "elementwise.tk",
+        "activations",
+        &[("BLOCK", ConstArg::Int(64)), ("CLAMP", ConstArg::Bool(false))],
+    );
     assert_eq!(count(&with, |k| matches!(k, OpKind::If)), 0);
-    assert_eq!(count(&with, |k| matches!(k, OpKind::Call(c) if c.starts_with("clamp"))), 1);
-    assert_eq!(count(&without, |k| matches!(k, OpKind::Call(c) if c.starts_with("clamp"))), 0);
+    assert_eq!(
+        count(&with, |k| matches!(k, OpKind::Call(c) if c.starts_with("clamp"))),
+        1
+    );
+    assert_eq!(
+        count(&without, |k| matches!(k, OpKind::Call(c) if c.starts_with("clamp"))),
+        0
+    );
 }
 
 #[test]
@@ -47,9 +68,17 @@ fn loops_carry_values_and_static_range_unrolls() {
     assert_eq!(count(&m, |k| matches!(k, OpKind::For)), 1);
     assert_eq!(count(&m, |k| matches!(k, OpKind::While)), 1);
     let f = &m.functions[0];
-    let for_op = f.walk().into_iter().find(|op| matches!(f.op(*op).kind, OpKind::For)).unwrap();
+    let for_op = f
+        .walk()
+        .into_iter()
+        .find(|op| matches!(f.op(*op).kind, OpKind::For))
+        .unwrap();
     assert_eq!(f.op(for_op).results.len(), 1, "acc is carried");
-    let while_op = f.walk().into_iter().find(|op| matches!(f.op(*op).kind, OpKind::While)).unwrap();
+    let while_op = f
+        .walk()
+        .into_iter()
+        .find(|op| matches!(f.op(*op).kind, OpKind::While))
+        .unwrap();
     assert_eq!(f.op(while_op).results.len(), 2, "acc and k are carried");
     tritonc_passes::run_pipeline(&mut m).unwrap();
     // static_range(0, 2) subtracts 0 and then 1: folding removes `- 0`.

@@ -33,7 +33,9 @@ pub fn parse_file(text: &str) -> PResult<File> {
     static DETAIL: std::sync::Once = std::sync::Once::new();
     DETAIL.call_once(|| pest::set_error_detail(true));
     let mut pairs = KernelGrammar::parse(Rule::file, text).map_err(pest_error)?;
-    let file = pairs.next().ok_or_else(|| Diagnostic::new(Span::default(), "empty parse"))?;
+    let file = pairs
+        .next()
+        .ok_or_else(|| Diagnostic::new(Span::default(), "empty parse"))?;
     let mut functions = Vec::new();
     for item in file.into_inner() {
         if item.as_rule() == Rule::item {
@@ -80,7 +82,10 @@ fn pest_error(e: pest::error::Error<Rule>) -> Diagnostic {
             tokens.sort();
             tokens.dedup();
             // "expected `;`, or an operator" reads better than twenty operators.
-            const OPS: [&str; 20] = ["`!=`", "`%`", "`&&`", "`&`", "`*`", "`+`", "`-`", "`.`", "`/`", "`<<`", "`<=`", "`<`", "`==`", "`>=`", "`>>`", "`>`", "`^`", "`|`", "`||`", "`..`"];
+            const OPS: [&str; 20] = [
+                "`!=`", "`%`", "`&&`", "`&`", "`*`", "`+`", "`-`", "`.`", "`/`", "`<<`", "`<=`", "`<`", "`==`", "`>=`",
+                "`>>`", "`>`", "`^`", "`|`", "`||`", "`..`",
+            ];
             let others: Vec<String> = tokens.iter().filter(|t| !OPS.contains(&t.as_str())).cloned().collect();
             if !others.is_empty() && others.len() < tokens.len() {
                 tokens = others;
@@ -88,7 +93,10 @@ fn pest_error(e: pest::error::Error<Rule>) -> Diagnostic {
             }
             if !tokens.is_empty() {
                 let p = attempts.max_position;
-                return Diagnostic::new(Span::new(p, p + 1), format!("syntax error: expected {}", tokens.join(", ")));
+                return Diagnostic::new(
+                    Span::new(p, p + 1),
+                    format!("syntax error: expected {}", tokens.join(", ")),
+                );
             }
         }
     }
@@ -251,8 +259,7 @@ fn attribute(p: Pair<Rule>) -> PResult<Attr> {
             continue;
         };
         let value = int_value(&v)?;
-        let value = i64::try_from(value)
-            .map_err(|_| Diagnostic::new(span_of(&v), "attribute value out of range"))?;
+        let value = i64::try_from(value).map_err(|_| Diagnostic::new(span_of(&v), "attribute value out of range"))?;
         args.push((ident(k), value));
     }
     Ok(Attr { name, args, span })

@@ -24,7 +24,10 @@ fn main() {
             let c = compile(&req, t.as_ref()).expect("vector add compiles");
             all.push(c.timings);
         }
-        println!("vector add (BLOCK=1024) for {name}: cold = first compilation in the process, warm = median of {} more", runs - 1);
+        println!(
+            "vector add (BLOCK=1024) for {name}: cold = first compilation in the process, warm = median of {} more",
+            runs - 1
+        );
         println!("  {:<36} {:>10} {:>10}", "stage", "cold ms", "warm ms");
         let stages = all[0].len();
         let mut cold_total = 0.0;

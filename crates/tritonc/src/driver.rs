@@ -7,15 +7,16 @@
 //! ```
 
 use crate::Error;
-use inkwell::{
-    context::Context as LlvmContext,
-    module::FlagBehavior,
-};
+use inkwell::{context::Context as LlvmContext, module::FlagBehavior};
 use std::{
     collections::BTreeMap,
     time::{Duration, Instant},
 };
-use tritonc_codegen::{emit::emit_kernel, link, llvm, target::{Target, TargetKind}};
+use tritonc_codegen::{
+    emit::emit_kernel,
+    link, llvm,
+    target::{Target, TargetKind},
+};
 use tritonc_ir::{print_module, Module};
 use tritonc_sema::ConstArg;
 use tritonc_syntax::{parse, Diagnostics, SourceFile};
@@ -122,7 +123,11 @@ fn diag(file: &SourceFile, d: tritonc_syntax::Diagnostic) -> Error {
 }
 
 /// Picks the kernel: the named one, or the file's only kernel.
-pub fn select_kernel(ast: &tritonc_syntax::ast::File, file: &SourceFile, wanted: Option<&str>) -> Result<String, Error> {
+pub fn select_kernel(
+    ast: &tritonc_syntax::ast::File,
+    file: &SourceFile,
+    wanted: Option<&str>,
+) -> Result<String, Error> {
     if let Some(k) = wanted {
         return Ok(k.to_string());
     }
@@ -166,7 +171,9 @@ pub fn compile(req: &CompileRequest, target: &dyn Target) -> Result<Compiled, Er
 pub fn compile_into(req: &CompileRequest, target: &dyn Target, sink: &mut Vec<Stage>) -> Result<Compiled, Error> {
     if let Some(w) = req.num_warps {
         if !(1..=16).contains(&w) || !w.is_power_of_two() {
-            return Err(Error::Usage(format!("--num-warps must be a power of two from 1 to 16, found {w}")));
+            return Err(Error::Usage(format!(
+                "--num-warps must be a power of two from 1 to 16, found {w}"
+            )));
         }
     }
     if !(4..=6).contains(&req.code_object_version) {
@@ -202,7 +209,9 @@ pub fn compile_into(req: &CompileRequest, target: &dyn Target, sink: &mut Vec<St
     stage("4-llvm-dialect.mlir", lowered.as_bytes());
     let tm = llvm::target_machine(&target.triple(), &target.cpu(), &target.features())?;
     if target.kind() == TargetKind::Amdgpu {
-        let version = llvm_ctx.i32_type().const_int(u64::from(req.code_object_version) * 100, false);
+        let version = llvm_ctx
+            .i32_type()
+            .const_int(u64::from(req.code_object_version) * 100, false);
         module.add_basic_value_flag("amdhsa_code_object_version", FlagBehavior::Error, version);
     }
     module.set_triple(&tm.get_triple());
@@ -215,9 +224,17 @@ pub fn compile_into(req: &CompileRequest, target: &dyn Target, sink: &mut Vec<St
     stage("6-llvm-opt.ll", llvm_after.as_bytes());
     let (asm, object) = llvm::emit(&module, &tm)?;
     t.lap("code generation");
-    let asm_name = if target.kind() == TargetKind::Amdgpu { "7-amdgpu.s" } else { "7-host.s" };
+    let asm_name = if target.kind() == TargetKind::Amdgpu {
+        "7-amdgpu.s"
+    } else {
+        "7-host.s"
+    };
     stage(asm_name, asm.as_bytes());
-    let kind = if target.kind() == TargetKind::Amdgpu { link::LinkKind::Hsaco } else { link::LinkKind::HostLibrary };
+    let kind = if target.kind() == TargetKind::Amdgpu {
+        link::LinkKind::Hsaco
+    } else {
+        link::LinkKind::HostLibrary
+    };
     let binary = link::link_shared(&object, kind)?;
     t.lap("link");
     let bin_name = if target.kind() == TargetKind::Amdgpu {

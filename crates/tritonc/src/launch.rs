@@ -20,7 +20,10 @@ impl HostBuffer {
             w[..chunk.len()].copy_from_slice(chunk);
             words[i] = u64::from_le_bytes(w);
         }
-        HostBuffer { words, len: bytes.len() }
+        HostBuffer {
+            words,
+            len: bytes.len(),
+        }
     }
 
     pub fn bytes(&self) -> Vec<u8> {
@@ -51,7 +54,9 @@ pub enum Arg {
 /// Parses a scalar argument's text for parameter type `t`.
 pub fn parse_scalar(name: &str, text: &str, t: &Type) -> Result<u64, Error> {
     let Elem::Scalar(s) = t.elem else {
-        return Err(Error::Usage(format!("`{name}` is a pointer; bind it to a buffer with {name}=@file.npy")));
+        return Err(Error::Usage(format!(
+            "`{name}` is a pointer; bind it to a buffer with {name}=@file.npy"
+        )));
     };
     let bad = || Error::Usage(format!("`{name}` is {s}, but `{text}` is not a {s} value"));
     Ok(match s {
@@ -62,8 +67,12 @@ pub fn parse_scalar(name: &str, text: &str, t: &Type) -> Result<u64, Error> {
         },
         ScalarType::F32 => u64::from(text.parse::<f32>().map_err(|_| bad())?.to_bits()),
         ScalarType::F64 => text.parse::<f64>().map_err(|_| bad())?.to_bits(),
-        ScalarType::F16 => u64::from(tritonc_ir::fold_util::f32_to_f16_bits(text.parse::<f32>().map_err(|_| bad())?)),
-        ScalarType::BF16 => u64::from(tritonc_ir::fold_util::f32_to_bf16_bits(text.parse::<f32>().map_err(|_| bad())?)),
+        ScalarType::F16 => u64::from(tritonc_ir::fold_util::f32_to_f16_bits(
+            text.parse::<f32>().map_err(|_| bad())?,
+        )),
+        ScalarType::BF16 => u64::from(tritonc_ir::fold_util::f32_to_bf16_bits(
+            text.parse::<f32>().map_err(|_| bad())?,
+        )),
         s if s.is_unsigned() => {
             let v = text.parse::<u64>().map_err(|_| bad())?;
             if s.bits() < 64 && v >> s.bits() != 0 {
@@ -100,7 +109,13 @@ pub fn run_cpu(compiled: &Compiled, grid: Grid, args: &mut [Arg], threads: usize
     // SAFETY: buffers live in `args` for the whole launch. Their sizes
     // cannot be checked against the kernel's indexing in general; this is
     // documented for `tritonc run`.
-    let status = unsafe { kernel.launch(grid, &slots, tritonc_runtime::cpu::default_threads().min(threads.max(1)))? };
+    let status = unsafe {
+        kernel.launch(
+            grid,
+            &slots,
+            tritonc_runtime::cpu::default_threads().min(threads.max(1)),
+        )?
+    };
     if let Some((id, program)) = status {
         let message = compiled
             .assert_messages

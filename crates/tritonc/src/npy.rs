@@ -68,17 +68,25 @@ pub fn parse(bytes: &[u8]) -> Result<NpyArray, Error> {
             if bytes.len() < 12 {
                 return Err(bad("truncated header"));
             }
-            (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12)
+            (
+                u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+                12,
+            )
         }
         v => return Err(bad(&format!("unknown format version {v}"))),
     };
-    let end = start.checked_add(header_len).filter(|e| *e <= bytes.len()).ok_or_else(|| bad("truncated header"))?;
+    let end = start
+        .checked_add(header_len)
+        .filter(|e| *e <= bytes.len())
+        .ok_or_else(|| bad("truncated header"))?;
     let header = std::str::from_utf8(&bytes[start..end]).map_err(|_| bad("header is not text"))?;
     let descr = dict_value(header, "descr").ok_or_else(|| bad("no 'descr'"))?;
     let descr = descr.trim().trim_matches(|c| c == '\'' || c == '"').to_string();
     let fortran = dict_value(header, "fortran_order").ok_or_else(|| bad("no 'fortran_order'"))?;
     if fortran.trim() != "False" {
-        return Err(Error::Io("Fortran-order .npy arrays are not supported; save with C order".into()));
+        return Err(Error::Io(
+            "Fortran-order .npy arrays are not supported; save with C order".into(),
+        ));
     }
     let shape_text = dict_value(header, "shape").ok_or_else(|| bad("no 'shape'"))?;
     let inner = shape_text.trim().trim_start_matches('(').trim_end_matches(')');
@@ -90,10 +98,21 @@ pub fn parse(bytes: &[u8]) -> Result<NpyArray, Error> {
         }
         shape.push(p.parse::<usize>().map_err(|_| bad("malformed shape"))?);
     }
-    let elem = dtype_of(&descr).ok_or_else(|| Error::Io(format!("unsupported .npy dtype `{descr}` (little-endian ints, floats and bools are supported)")))?;
-    let count = shape.iter().try_fold(1usize, |a, d| a.checked_mul(*d)).ok_or_else(|| bad("shape too large"))?;
-    let size = count.checked_mul(elem.bytes() as usize).ok_or_else(|| bad("shape too large"))?;
-    let data = bytes.get(end..end + size).ok_or_else(|| bad(&format!("expected {size} bytes of data, found {}", bytes.len() - end)))?;
+    let elem = dtype_of(&descr).ok_or_else(|| {
+        Error::Io(format!(
+            "unsupported .npy dtype `{descr}` (little-endian ints, floats and bools are supported)"
+        ))
+    })?;
+    let count = shape
+        .iter()
+        .try_fold(1usize, |a, d| a.checked_mul(*d))
+        .ok_or_else(|| bad("shape too large"))?;
+    let size = count
+        .checked_mul(elem.bytes() as usize)
+        .ok_or_else(|| bad("shape too large"))?;
+    let data = bytes
+        .get(end..end + size)
+        .ok_or_else(|| bad(&format!("expected {size} bytes of data, found {}", bytes.len() - end)))?;
     Ok(NpyArray {
         descr,
         shape,
@@ -148,7 +167,10 @@ mod tests {
         let bytes = write("<f4", &[3], &data);
         assert_eq!((10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize) % 64, 0);
         let a = parse(&bytes).unwrap();
-        assert_eq!((a.descr.as_str(), a.shape.as_slice(), a.data.as_slice()), ("<f4", &[3usize][..], &data[..]));
+        assert_eq!(
+            (a.descr.as_str(), a.shape.as_slice(), a.data.as_slice()),
+            ("<f4", &[3usize][..], &data[..])
+        );
     }
 
     #[test]
@@ -169,7 +191,12 @@ mod tests {
 
     #[test]
     fn rejects_garbage_without_panicking() {
-        for b in [&b""[..], b"\x93NUMPY", b"\x93NUMPY\x01\x00\xff\xff{", b"\x93NUMPY\x09\x00\x00\x00"] {
+        for b in [
+            &b""[..],
+            b"\x93NUMPY",
+            b"\x93NUMPY\x01\x00\xff\xff{",
+            b"\x93NUMPY\x09\x00\x00\x00",
+        ] {
             assert!(parse(b).is_err());
         }
     }

@@ -22,8 +22,15 @@ fn targets_lists_wave_and_lds_sizes() {
     let out = tritonc().arg("targets").output().unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.lines().any(|l| l.starts_with("gfx942") && l.contains(" 64 ") && l.contains("64K")), "{text}");
-    assert!(text.lines().any(|l| l.starts_with("gfx1100") && l.contains(" 32 ")), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("gfx942") && l.contains(" 64 ") && l.contains("64K")),
+        "{text}"
+    );
+    assert!(
+        text.lines().any(|l| l.starts_with("gfx1100") && l.contains(" 32 ")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -35,14 +42,48 @@ fn run_on_the_cpu_backend_reads_and_writes_npy() {
         o
     };
     let p = |f: &str| d.join(f).display().to_string();
-    t(&["npy", "create", &p("x.npy"), "--dtype", "f32", "--len", "4000", "--arange"]);
-    t(&["npy", "create", &p("y.npy"), "--dtype", "f32", "--len", "4000", "--fill", "0.25"]);
+    t(&[
+        "npy",
+        "create",
+        &p("x.npy"),
+        "--dtype",
+        "f32",
+        "--len",
+        "4000",
+        "--arange",
+    ]);
+    t(&[
+        "npy",
+        "create",
+        &p("y.npy"),
+        "--dtype",
+        "f32",
+        "--len",
+        "4000",
+        "--fill",
+        "0.25",
+    ]);
     t(&["npy", "create", &p("out.npy"), "--dtype", "f32", "--len", "4000"]);
     let file = examples().join("vector_add.tk").display().to_string();
     t(&[
-        "run", &file, "--backend", "cpu", "--grid", "4", "--const", "BLOCK=1024",
-        "--arg", &format!("x=@{}", p("x.npy")), "--arg", &format!("y=@{}", p("y.npy")),
-        "--arg", &format!("out=@{}", p("out.npy")), "--arg", "n=4000", "--out", &format!("out={}", p("r.npy")),
+        "run",
+        &file,
+        "--backend",
+        "cpu",
+        "--grid",
+        "4",
+        "--const",
+        "BLOCK=1024",
+        "--arg",
+        &format!("x=@{}", p("x.npy")),
+        "--arg",
+        &format!("y=@{}", p("y.npy")),
+        "--arg",
+        &format!("out=@{}", p("out.npy")),
+        "--arg",
+        "n=4000",
+        "--out",
+        &format!("out={}", p("r.npy")),
     ]);
     let bytes = std::fs::read(d.join("r.npy")).unwrap();
     let a = tritonc::npy::parse(&bytes).unwrap();
@@ -57,7 +98,18 @@ fn hip_backend_without_a_device_says_so_in_one_line() {
     let d = scratch("hip");
     let file = examples().join("vector_add.tk").display().to_string();
     let out = tritonc()
-        .args(["run", &file, "--backend", "hip", "--grid", "4", "--const", "BLOCK=1024", "--arg", "n=4000"])
+        .args([
+            "run",
+            &file,
+            "--backend",
+            "hip",
+            "--grid",
+            "4",
+            "--const",
+            "BLOCK=1024",
+            "--arg",
+            "n=4000",
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr).to_string();
@@ -87,10 +139,28 @@ fn compile_emits_every_stage() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("LLVM O3") && err.contains("total"), "{err}");
-    let mut names: Vec<String> = std::fs::read_dir(d.join("stages")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut names: Vec<String> = std::fs::read_dir(d.join("stages"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     names.sort();
-    assert_eq!(names, ["1-tile.mlir", "2-tile-opt.mlir", "3-lowering.mlir", "4-llvm-dialect.mlir", "5-llvm.ll", "6-llvm-opt.ll", "7-amdgpu.s", "8-add.hsaco"]);
-    assert_eq!(std::fs::read(d.join("add.hsaco")).unwrap(), std::fs::read(d.join("stages/8-add.hsaco")).unwrap());
+    assert_eq!(
+        names,
+        [
+            "1-tile.mlir",
+            "2-tile-opt.mlir",
+            "3-lowering.mlir",
+            "4-llvm-dialect.mlir",
+            "5-llvm.ll",
+            "6-llvm-opt.ll",
+            "7-amdgpu.s",
+            "8-add.hsaco"
+        ]
+    );
+    assert_eq!(
+        std::fs::read(d.join("add.hsaco")).unwrap(),
+        std::fs::read(d.join("stages/8-add.hsaco")).unwrap()
+    );
 }
 
 #[test]
@@ -101,10 +171,23 @@ fn errors_have_locations_and_exit_codes() {
     let out = tritonc().arg("check").arg(&bad).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.tk:3:14: error: unknown function `lod`; did you mean `load`?"), "{err}");
-    let out = tritonc().args(["compile"]).arg(&bad).args(["--target", "gfx9999"]).output().unwrap();
+    assert!(
+        err.contains("bad.tk:3:14: error: unknown function `lod`; did you mean `load`?"),
+        "{err}"
+    );
+    let out = tritonc()
+        .args(["compile"])
+        .arg(&bad)
+        .args(["--target", "gfx9999"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown target `gfx9999`"));
-    let out = tritonc().args(["run"]).arg(examples().join("vector_add.tk")).args(["--grid", "0", "--const", "BLOCK=64"]).output().unwrap();
+    let out = tritonc()
+        .args(["run"])
+        .arg(examples().join("vector_add.tk"))
+        .args(["--grid", "0", "--const", "BLOCK=64"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

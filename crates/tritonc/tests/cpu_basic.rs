@@ -42,51 +42,127 @@ fn every_dtype_adds_and_multiplies() {
     let n = 300usize;
     let mut rng = Rng(42);
     // Integers: wrapping semantics at the type's width.
-    for (t, bits, signed) in [("i8", 8, true), ("i16", 16, true), ("i32", 32, true), ("i64", 64, true), ("u8", 8, false), ("u16", 16, false), ("u32", 32, false), ("u64", 64, false)] {
+    for (t, bits, signed) in [
+        ("i8", 8, true),
+        ("i16", 16, true),
+        ("i32", 32, true),
+        ("i64", 64, true),
+        ("u8", 8, false),
+        ("u16", 16, false),
+        ("u32", 32, false),
+        ("u64", 64, false),
+    ] {
         let bytes = bits / 8;
         let gen = |rng: &mut Rng| -> i128 {
             let v = rng.next_u64() as i128 & ((1i128 << bits) - 1);
-            if signed && v >= 1i128 << (bits - 1) { v - (1i128 << bits) } else { v }
+            if signed && v >= 1i128 << (bits - 1) {
+                v - (1i128 << bits)
+            } else {
+                v
+            }
         };
         let xs: Vec<i128> = (0..n).map(|_| gen(&mut rng)).collect();
         let ys: Vec<i128> = (0..n).map(|_| gen(&mut rng)).collect();
         let enc = |v: &i128| (*v as u128).to_le_bytes()[..bytes].to_vec();
-        let x = tritonc::launch::Arg::Buffer(tritonc::launch::HostBuffer::from_bytes(&xs.iter().flat_map(enc).collect::<Vec<_>>()));
-        let y = tritonc::launch::Arg::Buffer(tritonc::launch::HostBuffer::from_bytes(&ys.iter().flat_map(enc).collect::<Vec<_>>()));
+        let x = tritonc::launch::Arg::Buffer(tritonc::launch::HostBuffer::from_bytes(
+            &xs.iter().flat_map(enc).collect::<Vec<_>>(),
+        ));
+        let y = tritonc::launch::Arg::Buffer(tritonc::launch::HostBuffer::from_bytes(
+            &ys.iter().flat_map(enc).collect::<Vec<_>>(),
+        ));
         let zero = tritonc::launch::Arg::Buffer(tritonc::launch::HostBuffer::from_bytes(&vec![0u8; n * bytes]));
-        let args = run(&src(t), "k", &[("B", 128)], [3, 1, 1], vec![x, y, zero.clone(), zero, scalar_i32(n as i32)]);
+        let args = run(
+            &src(t),
+            "k",
+            &[("B", 128)],
+            [3, 1, 1],
+            vec![x, y, zero.clone(), zero, scalar_i32(n as i32)],
+        );
         let wrap = |v: i128| {
             let m = v & ((1i128 << bits) - 1);
-            if signed && m >= 1i128 << (bits - 1) { m - (1i128 << bits) } else { m }
+            if signed && m >= 1i128 << (bits - 1) {
+                m - (1i128 << bits)
+            } else {
+                m
+            }
         };
         let dec = |a: &tritonc::launch::Arg| -> Vec<i128> {
-            bytes_of(a).chunks(bytes).map(|c| {
-                let mut w = [0u8; 16];
-                w[..bytes].copy_from_slice(c);
-                wrap(u128::from_le_bytes(w) as i128)
-            }).collect()
+            bytes_of(a)
+                .chunks(bytes)
+                .map(|c| {
+                    let mut w = [0u8; 16];
+                    w[..bytes].copy_from_slice(c);
+                    wrap(u128::from_le_bytes(w) as i128)
+                })
+                .collect()
         };
         let (s, p) = (dec(&args[2]), dec(&args[3]));
         for i in 0..n {
             assert_eq!(s[i], wrap(xs[i] + ys[i]), "{t} add at {i}");
-            assert_eq!(p[i], wrap(wrap(xs[i].wrapping_mul(ys[i])) - xs[i]), "{t} mul-sub at {i}");
+            assert_eq!(
+                p[i],
+                wrap(wrap(xs[i].wrapping_mul(ys[i])) - xs[i]),
+                "{t} mul-sub at {i}"
+            );
         }
     }
     // Floats: the result of each operation is rounded to the type.
     use tritonc::ir::fold_util::{bf16_bits_to_f32, f16_bits_to_f32, f32_to_bf16_bits, f32_to_f16_bits};
     type Codec = (fn(f64) -> Vec<u8>, fn(&[u8]) -> f64, fn(f64) -> f64);
     let codecs: Vec<(&str, usize, Codec)> = vec![
-        ("f16", 2, (|v| f32_to_f16_bits(v as f32).to_le_bytes().to_vec(), |b| f64::from(f16_bits_to_f32(u16::from_le_bytes([b[0], b[1]]))), |v| f64::from(f16_bits_to_f32(f32_to_f16_bits(v as f32))))),
-        ("bf16", 2, (|v| f32_to_bf16_bits(v as f32).to_le_bytes().to_vec(), |b| f64::from(bf16_bits_to_f32(u16::from_le_bytes([b[0], b[1]]))), |v| f64::from(bf16_bits_to_f32(f32_to_bf16_bits(v as f32))))),
-        ("f32", 4, (|v| (v as f32).to_le_bytes().to_vec(), |b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])), |v| f64::from(v as f32))),
-        ("f64", 8, (|v| v.to_le_bytes().to_vec(), |b| f64::from_le_bytes(b.try_into().unwrap()), |v| v)),
+        (
+            "f16",
+            2,
+            (
+                |v| f32_to_f16_bits(v as f32).to_le_bytes().to_vec(),
+                |b| f64::from(f16_bits_to_f32(u16::from_le_bytes([b[0], b[1]]))),
+                |v| f64::from(f16_bits_to_f32(f32_to_f16_bits(v as f32))),
+            ),
+        ),
+        (
+            "bf16",
+            2,
+            (
+                |v| f32_to_bf16_bits(v as f32).to_le_bytes().to_vec(),
+                |b| f64::from(bf16_bits_to_f32(u16::from_le_bytes([b[0], b[1]]))),
+                |v| f64::from(bf16_bits_to_f32(f32_to_bf16_bits(v as f32))),
+            ),
+        ),
+        (
+            "f32",
+            4,
+            (
+                |v| (v as f32).to_le_bytes().to_vec(),
+                |b| f64::from(f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+                |v| f64::from(v as f32),
+            ),
+        ),
+        (
+            "f64",
+            8,
+            (
+                |v| v.to_le_bytes().to_vec(),
+                |b| f64::from_le_bytes(b.try_into().unwrap()),
+                |v| v,
+            ),
+        ),
     ];
     for (t, bytes, (enc, dec, round)) in codecs {
         let xs: Vec<f64> = (0..n).map(|_| round(rng.uniform(-8.0, 8.0))).collect();
         let ys: Vec<f64> = (0..n).map(|_| round(rng.uniform(-8.0, 8.0))).collect();
-        let mk = |v: &[f64]| tritonc::launch::Arg::Buffer(tritonc::launch::HostBuffer::from_bytes(&v.iter().flat_map(|x| enc(*x)).collect::<Vec<_>>()));
+        let mk = |v: &[f64]| {
+            tritonc::launch::Arg::Buffer(tritonc::launch::HostBuffer::from_bytes(
+                &v.iter().flat_map(|x| enc(*x)).collect::<Vec<_>>(),
+            ))
+        };
         let zero = mk(&vec![0.0; n]);
-        let args = run(&src(t), "k", &[("B", 64)], [5, 1, 1], vec![mk(&xs), mk(&ys), zero.clone(), zero, scalar_i32(n as i32)]);
+        let args = run(
+            &src(t),
+            "k",
+            &[("B", 64)],
+            [5, 1, 1],
+            vec![mk(&xs), mk(&ys), zero.clone(), zero, scalar_i32(n as i32)],
+        );
         let s: Vec<f64> = bytes_of(&args[2]).chunks(bytes).map(dec).collect();
         let p: Vec<f64> = bytes_of(&args[3]).chunks(bytes).map(dec).collect();
         for i in 0..n {
@@ -117,7 +193,22 @@ fn ints<const B: i32>(a: Ptr<i32>, b: Ptr<i32>, q: Ptr<i32>, r: Ptr<i32>, sh: Pt
     let n = xs.len();
     let z = i32s(&vec![0; n]);
     let bools = tritonc::launch::Arg::Buffer(tritonc::launch::HostBuffer::from_bytes(&vec![0u8; n]));
-    let args = run(src, "ints", &[("B", 16)], [1, 1, 1], vec![i32s(&xs), i32s(&ys), z.clone(), z.clone(), z.clone(), z, bools, scalar_i32(n as i32)]);
+    let args = run(
+        src,
+        "ints",
+        &[("B", 16)],
+        [1, 1, 1],
+        vec![
+            i32s(&xs),
+            i32s(&ys),
+            z.clone(),
+            z.clone(),
+            z.clone(),
+            z,
+            bools,
+            scalar_i32(n as i32),
+        ],
+    );
     let (q, r, sh, ush) = (as_i32(&args[2]), as_i32(&args[3]), as_i32(&args[4]), as_i32(&args[5]));
     let lt = bytes_of(&args[6]);
     for i in 0..n {
@@ -150,7 +241,21 @@ fn casts<const B: i32>(x: Ptr<f32>, to_i: Ptr<i32>, to_u8: Ptr<u8>, back: Ptr<f3
     let zero4 = i32s(&vec![0; n]);
     let zero1 = tritonc::launch::Arg::Buffer(tritonc::launch::HostBuffer::from_bytes(&vec![0u8; n]));
     let zero2 = tritonc::launch::Arg::Buffer(tritonc::launch::HostBuffer::from_bytes(&vec![0u8; 2 * n]));
-    let args = run(src, "casts", &[("B", 8)], [1, 1, 1], vec![f32s(&xs), zero4.clone(), zero1, f32s(&vec![0.0; n]), zero2, zero4, scalar_i32(n as i32)]);
+    let args = run(
+        src,
+        "casts",
+        &[("B", 8)],
+        [1, 1, 1],
+        vec![
+            f32s(&xs),
+            zero4.clone(),
+            zero1,
+            f32s(&vec![0.0; n]),
+            zero2,
+            zero4,
+            scalar_i32(n as i32),
+        ],
+    );
     let to_i = as_i32(&args[1]);
     let to_u8 = bytes_of(&args[2]);
     let back = as_f32(&args[3]);
@@ -161,7 +266,10 @@ fn casts<const B: i32>(x: Ptr<f32>, to_i: Ptr<i32>, to_u8: Ptr<u8>, back: Ptr<f3
         assert_eq!(to_i[k], t);
         assert_eq!(to_u8[k], t as u8);
         assert_eq!(back[k], t as f32 * 0.5);
-        assert_eq!(u16::from_le_bytes([half[2 * k], half[2 * k + 1]]), tritonc::ir::fold_util::f32_to_f16_bits(xs[k]));
+        assert_eq!(
+            u16::from_le_bytes([half[2 * k], half[2 * k + 1]]),
+            tritonc::ir::fold_util::f32_to_f16_bits(xs[k])
+        );
         assert_eq!(bits[k], xs[k].to_bits() as i32);
     }
 }
@@ -172,7 +280,13 @@ fn control_flow_helpers_and_loops() {
     let n = 1000usize;
     let x: Vec<i32> = (0..n as i32).map(|i| (i * 37) % 101 - 50).collect();
     let reps = 5;
-    let args = run(src, "shifted_sum", &[("BLOCK", 128)], [8, 1, 1], vec![i32s(&x), i32s(&vec![0; n]), scalar_i32(n as i32), scalar_i32(reps)]);
+    let args = run(
+        src,
+        "shifted_sum",
+        &[("BLOCK", 128)],
+        [8, 1, 1],
+        vec![i32s(&x), i32s(&vec![0; n]), scalar_i32(n as i32), scalar_i32(reps)],
+    );
     let got = as_i32(&args[1]);
     for i in 0..n {
         let mut acc = 0i32;
@@ -197,7 +311,8 @@ fn helpers_and_compile_time_if() {
     for clamp in [0i64, 1] {
         let consts = [("BLOCK", 256), ("CLAMP", clamp)];
         let mut req = request(src, "activations", &consts);
-        req.consts.insert("CLAMP".into(), tritonc::sema::ConstArg::Bool(clamp == 1));
+        req.consts
+            .insert("CLAMP".into(), tritonc::sema::ConstArg::Bool(clamp == 1));
         let c = tritonc::driver::compile(&req, host().as_ref()).unwrap();
         let mut args = vec![f32s(&x), f32s(&vec![0.0; n]), scalar_i32(n as i32), scalar_f32(1.5)];
         tritonc::launch::run_cpu(&c, tritonc::runtime::Grid([3, 1, 1]), &mut args, 4).unwrap();
@@ -209,7 +324,11 @@ fn helpers_and_compile_time_if() {
                 y = y.clamp(-1.0, 1.0);
             }
             let want = if v > 0.0 { y } else { v.exp() - 1.0 };
-            assert!((f64::from(got[i]) - want).abs() <= 2e-6 * want.abs().max(1.0), "clamp={clamp} x={v}: {} vs {want}", got[i]);
+            assert!(
+                (f64::from(got[i]) - want).abs() <= 2e-6 * want.abs().max(1.0),
+                "clamp={clamp} x={v}: {} vs {want}",
+                got[i]
+            );
         }
     }
 }
@@ -238,9 +357,21 @@ fn k<const B: i32>(x: Ptr<i32>, out: Ptr<i32>, n: i32, mode: i32) {
     let n = 50;
     let x: Vec<i32> = (0..n).map(|i| i - 25).collect();
     for mode in 0..5 {
-        let args = run(src, "k", &[("B", 32)], [2, 1, 1], vec![i32s(&x), i32s(&[0; 64]), scalar_i32(n), scalar_i32(mode)]);
+        let args = run(
+            src,
+            "k",
+            &[("B", 32)],
+            [2, 1, 1],
+            vec![i32s(&x), i32s(&[0; 64]), scalar_i32(n), scalar_i32(mode)],
+        );
         let got = as_i32(&args[1]);
-        let bias = if mode > 2 { 100 } else if mode == 2 { 10 } else { 0 };
+        let bias = if mode > 2 {
+            100
+        } else if mode == 2 {
+            10
+        } else {
+            0
+        };
         for (i, g) in got.iter().enumerate() {
             let v = if (i as i32) < n { x[i] } else { -1 };
             let picked = if mode % 2 == 0 { v } else { v * 2 };
@@ -266,7 +397,13 @@ fn k<const B: i32>(a: Ptr<f32>, b: Ptr<f32>, mx: Ptr<f32>, mn: Ptr<f32>, sel: Pt
     let xs = [1.0, nan, 2.0, f32::INFINITY, -0.0, 0.0, -5.0, nan];
     let ys = [2.0, 1.0, nan, 3.0, 0.0, -0.0, f32::NEG_INFINITY, nan];
     let z = f32s(&[0.0; 8]);
-    let args = run(src, "k", &[("B", 8)], [1, 1, 1], vec![f32s(&xs), f32s(&ys), z.clone(), z.clone(), z]);
+    let args = run(
+        src,
+        "k",
+        &[("B", 8)],
+        [1, 1, 1],
+        vec![f32s(&xs), f32s(&ys), z.clone(), z.clone(), z],
+    );
     let (mx, mn, sel) = (as_f32(&args[2]), as_f32(&args[3]), as_f32(&args[4]));
     for i in 0..8 {
         let (x, y) = (xs[i], ys[i]);
@@ -277,7 +414,11 @@ fn k<const B: i32>(a: Ptr<f32>, b: Ptr<f32>, mx: Ptr<f32>, mn: Ptr<f32>, sel: Pt
             assert_eq!(mx[i], x.max(y));
             assert_eq!(mn[i], x.min(y));
         }
-        assert_eq!(sel[i].to_bits(), if x > y { x } else { f32::NEG_INFINITY }.to_bits(), "i={i}");
+        assert_eq!(
+            sel[i].to_bits(),
+            if x > y { x } else { f32::NEG_INFINITY }.to_bits(),
+            "i={i}"
+        );
     }
     // Signed zeros: maximum(-0, 0) is +0 and minimum is -0 (IEEE 754-2019).
     assert_eq!(mx[4].to_bits(), 0.0f32.to_bits());
@@ -300,7 +441,18 @@ fn k<const B: i32>(x: Ptr<i32>, flags: Ptr<bool>, count: Ptr<i32>, n: i32) {
 "#;
     let x = [3, -1, 0, 5, 8, -9];
     let flags = [1u8, 0, 0, 0, 1, 0];
-    let args = run(src, "k", &[("B", 8)], [1, 1, 1], vec![i32s(&x), tritonc::launch::Arg::Buffer(tritonc::launch::HostBuffer::from_bytes(&flags)), i32s(&[0]), scalar_i32(6)]);
+    let args = run(
+        src,
+        "k",
+        &[("B", 8)],
+        [1, 1, 1],
+        vec![
+            i32s(&x),
+            tritonc::launch::Arg::Buffer(tritonc::launch::HostBuffer::from_bytes(&flags)),
+            i32s(&[0]),
+            scalar_i32(6),
+        ],
+    );
     let f = bytes_of(&args[1]);
     for i in 0..6 {
         assert_eq!(f[i], u8::from(flags[i] == 0 && x[i] > 0), "i={i}");
@@ -323,5 +475,8 @@ fn k<const B: i32>(x: Ptr<i32>, n: i32) {
     tritonc::launch::run_cpu(&c, tritonc::runtime::Grid([2, 1, 1]), &mut ok, 2).unwrap();
     let mut bad = vec![i32s(&[1, 2, 3, 4, 5, -6, 7, 8]), scalar_i32(8)];
     let err = tritonc::launch::run_cpu(&c, tritonc::runtime::Grid([2, 1, 1]), &mut bad, 2).unwrap_err();
-    assert_eq!(err.to_string(), "device_assert failed in program (1, ..): negative input");
+    assert_eq!(
+        err.to_string(),
+        "device_assert failed in program (1, ..): negative input"
+    );
 }

@@ -22,31 +22,60 @@ fn body(lines: &str) -> String {
 
 #[test]
 fn unknown_name_suggests_the_closest() {
-    let e = error_of(&body("    let offs = arange(0, B);\n    store(x + offz, 1.0);"), "k", &[("B", 64)]);
-    assert!(e.starts_with("test.tk:4:15: error: unknown name `offz`; did you mean `offs`?"), "{e}");
-    assert!(e.contains("4 |     store(x + offz, 1.0);\n  |               ^^^^"), "{e}");
+    let e = error_of(
+        &body("    let offs = arange(0, B);\n    store(x + offz, 1.0);"),
+        "k",
+        &[("B", 64)],
+    );
+    assert!(
+        e.starts_with("test.tk:4:15: error: unknown name `offz`; did you mean `offs`?"),
+        "{e}"
+    );
+    assert!(
+        e.contains("4 |     store(x + offz, 1.0);\n  |               ^^^^"),
+        "{e}"
+    );
 }
 
 #[test]
 fn unknown_builtin_suggests_the_closest() {
     let e = error_of(&body("    let o = arang(0, B);"), "k", &[("B", 64)]);
-    assert!(e.starts_with("test.tk:3:13: error: unknown function `arang`; did you mean `arange`?"), "{e}");
+    assert!(
+        e.starts_with("test.tk:3:13: error: unknown function `arang`; did you mean `arange`?"),
+        "{e}"
+    );
 }
 
 #[test]
 fn shape_mismatch_names_both_shapes() {
     let e = error_of(&body("    let a = arange(0, 64) + arange(0, 128);"), "k", &[("B", 64)]);
-    assert!(e.contains("test.tk:3:13: error: shape mismatch: cannot broadcast block<i32, [64]> with block<i32, [128]>"), "{e}");
+    assert!(
+        e.contains("test.tk:3:13: error: shape mismatch: cannot broadcast block<i32, [64]> with block<i32, [128]>"),
+        "{e}"
+    );
 }
 
 #[test]
 fn type_errors_name_both_types() {
-    let e = error_of(&body("    let mut a = arange(0, B);\n    a = a.to(f32);"), "k", &[("B", 64)]);
-    assert!(e.contains("test.tk:4:5: error: `a` has type block<i32, [64]>, but is assigned a block<f32, [64]>"), "{e}");
+    let e = error_of(
+        &body("    let mut a = arange(0, B);\n    a = a.to(f32);"),
+        "k",
+        &[("B", 64)],
+    );
+    assert!(
+        e.contains("test.tk:4:5: error: `a` has type block<i32, [64]>, but is assigned a block<f32, [64]>"),
+        "{e}"
+    );
     let e = error_of(&body("    let a = arange(0, B).to(f32) << 2;"), "k", &[("B", 64)]);
-    assert!(e.contains("`<<` does not apply to floats or bools (operands are block<f32, [64]>)"), "{e}");
+    assert!(
+        e.contains("`<<` does not apply to floats or bools (operands are block<f32, [64]>)"),
+        "{e}"
+    );
     let e = error_of(&body("    let a = exp(arange(0, B));"), "k", &[("B", 64)]);
-    assert!(e.contains("`exp` takes floats, found block<i32, [64]> (convert with `.to(f32)`)"), "{e}");
+    assert!(
+        e.contains("`exp` takes floats, found block<i32, [64]> (convert with `.to(f32)`)"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -60,32 +89,50 @@ fn syntax_errors_point_where_parsing_stopped() {
 #[test]
 fn missing_and_unknown_consts() {
     let e = error_of(&body("    let a = arange(0, B);"), "k", &[]);
-    assert!(e.contains("test.tk:2:12: error: no value given for const `B` (use --const B=VALUE)"), "{e}");
+    assert!(
+        e.contains("test.tk:2:12: error: no value given for const `B` (use --const B=VALUE)"),
+        "{e}"
+    );
     let e = error_of(&body("    let a = arange(0, B);"), "k", &[("B", 64), ("C", 1)]);
     assert!(e.contains("kernel `k` has no const parameter `C`"), "{e}");
     let e = error_of(&body("    let a = arange(0, B);"), "k", &[("B", 48)]);
-    assert!(e.contains("`arange(0, 48)` has length 48; it must be a power of two"), "{e}");
+    assert!(
+        e.contains("`arange(0, 48)` has length 48; it must be a power of two"),
+        "{e}"
+    );
 }
 
 #[test]
 fn statements_are_checked() {
     let e = error_of(&body("    let a = 1;\n    a = 2;"), "k", &[("B", 64)]);
-    assert!(e.contains("test.tk:4:5: error: cannot assign twice to immutable variable `a` (declare it with `let mut`)"), "{e}");
+    assert!(
+        e.contains("test.tk:4:5: error: cannot assign twice to immutable variable `a` (declare it with `let mut`)"),
+        "{e}"
+    );
     let e = error_of(&body("    if arange(0, B) < n { store(x, 1.0); }"), "k", &[("B", 64)]);
-    assert!(e.contains("`if` condition must be a scalar bool, found block<i1, [64]> (use `select` for blocks)"), "{e}");
+    assert!(
+        e.contains("`if` condition must be a scalar bool, found block<i1, [64]> (use `select` for blocks)"),
+        "{e}"
+    );
     let e = error_of(&body("    let s = sum(arange(0, B), 0);"), "k", &[("B", 64)]);
     assert!(e.contains("builtin `sum` is not implemented yet"), "{e}");
     let e = error_of(&body("    static_assert(B > 100, \"B too small\");"), "k", &[("B", 64)]);
     assert!(e.contains("static assertion failed: B too small"), "{e}");
     let e = error_of(&body("    for i in static_range(0, n) { }"), "k", &[("B", 64)]);
-    assert!(e.contains("`static_range` bounds and step must be compile-time constants"), "{e}");
+    assert!(
+        e.contains("`static_range` bounds and step must be compile-time constants"),
+        "{e}"
+    );
 }
 
 #[test]
 fn helpers_are_checked_at_their_call() {
     let src = "fn twice(v: f32) -> f32 { v * 2.0 }\n#[kernel]\nfn k<const B: i32>(x: Ptr<f32>) {\n    store(x, twice(arange(0, B)));\n}\n";
     let e = error_of(src, "k", &[("B", 64)]);
-    assert!(e.contains("test.tk:4:20: error: `twice` expects f32 for `v`, found block<i32, [64]>"), "{e}");
+    assert!(
+        e.contains("test.tk:4:20: error: `twice` expects f32 for `v`, found block<i32, [64]>"),
+        "{e}"
+    );
     let src = "fn f(v: f32) -> f32 { f(v) }\n#[kernel]\nfn k(x: Ptr<f32>) {\n    store(x, f(1.0));\n}\n";
     let e = error_of(src, "k", &[]);
     assert!(e.contains("recursive call to `f`"), "{e}");
@@ -99,7 +146,46 @@ fn malformed_input_never_panics() {
         include_str!("../../../dsl-examples/vector_add.tk"),
         include_str!("../../../dsl-examples/elementwise.tk"),
     ];
-    let tokens = ["{", "}", "(", ")", ";", "let", "mut", "for", "in", "..", "if", "else", "while", "0", "1.5", "-", "*", "/", "%", "<<", "&&", "!", "arange", "load", "store", "Ptr<", "f16", "u8", ",", "[", "]", "::", "\"", "x", "BLOCK", "1e40", "99999999999999999999", "static_range(0, 2000)"];
+    let tokens = [
+        "{",
+        "}",
+        "(",
+        ")",
+        ";",
+        "let",
+        "mut",
+        "for",
+        "in",
+        "..",
+        "if",
+        "else",
+        "while",
+        "0",
+        "1.5",
+        "-",
+        "*",
+        "/",
+        "%",
+        "<<",
+        "&&",
+        "!",
+        "arange",
+        "load",
+        "store",
+        "Ptr<",
+        "f16",
+        "u8",
+        ",",
+        "[",
+        "]",
+        "::",
+        "\"",
+        "x",
+        "BLOCK",
+        "1e40",
+        "99999999999999999999",
+        "static_range(0, 2000)",
+    ];
     let mut rng = Rng(2024);
     let host = host();
     for round in 0..300 {
@@ -123,9 +209,10 @@ fn malformed_input_never_panics() {
                     let len = (rng.next_u64() % 12) as usize;
                     let end = (at + len).min(text.len());
                     let piece: Vec<char> = text[at..end].to_vec();
+                    // Duplicate the piece somewhere else.
                     let to = (rng.next_u64() as usize) % (text.len() + 1);
                     for (i, c) in piece.into_iter().enumerate() {
-                        text.insert(to.min(text.len()) + i.min(0), c);
+                        text.insert(to + i, c);
                     }
                 }
             }

@@ -80,7 +80,9 @@ fn f32_bound(func: &str) -> u64 {
     }
 }
 
-const FUNCS: [&str; 13] = ["exp", "exp2", "log", "log2", "sqrt", "rsqrt", "sin", "cos", "tanh", "erf", "abs", "floor", "ceil"];
+const FUNCS: [&str; 13] = [
+    "exp", "exp2", "log", "log2", "sqrt", "rsqrt", "sin", "cos", "tanh", "erf", "abs", "floor", "ceil",
+];
 
 #[test]
 fn f32_math_within_stated_ulp_bounds() {
@@ -88,7 +90,13 @@ fn f32_math_within_stated_ulp_bounds() {
     for func in FUNCS {
         let xs: Vec<f32> = inputs(func).iter().map(|x| *x as f32).collect();
         let n = xs.len();
-        let args = run(&kernel(func, "f32"), "k", &[("B", 1024)], [n.div_ceil(1024) as u32, 1, 1], vec![f32s(&xs), f32s(&vec![0.0; n]), scalar_i32(n as i32)]);
+        let args = run(
+            &kernel(func, "f32"),
+            "k",
+            &[("B", 1024)],
+            [n.div_ceil(1024) as u32, 1, 1],
+            vec![f32s(&xs), f32s(&vec![0.0; n]), scalar_i32(n as i32)],
+        );
         let got = as_f32(&args[1]);
         let mut worst = (0u64, 0.0f32);
         for i in 0..n {
@@ -99,7 +107,13 @@ fn f32_math_within_stated_ulp_bounds() {
             }
         }
         report.push_str(&format!("{func}: max {} ulp (at x = {:e})\n", worst.0, worst.1));
-        assert!(worst.0 <= f32_bound(func), "{func}: {} ulp at x = {:e} (bound {})\n{report}", worst.0, worst.1, f32_bound(func));
+        assert!(
+            worst.0 <= f32_bound(func),
+            "{func}: {} ulp at x = {:e} (bound {})\n{report}",
+            worst.0,
+            worst.1,
+            f32_bound(func)
+        );
     }
     println!("{report}");
 }
@@ -111,7 +125,13 @@ fn f64_tanh_and_erf_within_bounds() {
         let n = xs.len();
         let data = buf(&xs, |x| x.to_le_bytes().to_vec());
         let out = buf(&vec![0.0f64; n], |x| x.to_le_bytes().to_vec());
-        let args = run(&kernel(func, "f64"), "k", &[("B", 512)], [n.div_ceil(512) as u32, 1, 1], vec![data, out, scalar_i32(n as i32)]);
+        let args = run(
+            &kernel(func, "f64"),
+            "k",
+            &[("B", 512)],
+            [n.div_ceil(512) as u32, 1, 1],
+            vec![data, out, scalar_i32(n as i32)],
+        );
         let got = as_f64(&args[1]);
         let mut worst = 0.0f64;
         for i in 0..n {
@@ -128,16 +148,32 @@ fn f64_tanh_and_erf_within_bounds() {
 fn f16_and_bf16_math_compute_in_f32_and_round_once() {
     use tritonc::ir::fold_util::{bf16_bits_to_f32, f16_bits_to_f32, f32_to_bf16_bits, f32_to_f16_bits};
     for (ty, to_bits, from_bits) in [
-        ("f16", f32_to_f16_bits as fn(f32) -> u16, f16_bits_to_f32 as fn(u16) -> f32),
+        (
+            "f16",
+            f32_to_f16_bits as fn(f32) -> u16,
+            f16_bits_to_f32 as fn(u16) -> f32,
+        ),
         ("bf16", f32_to_bf16_bits, bf16_bits_to_f32),
     ] {
         for func in ["exp", "sqrt", "tanh", "erf", "sin"] {
-            let xs: Vec<u16> = inputs(func).iter().map(|x| to_bits((*x as f32).clamp(-11.0, 11.0))).collect();
+            let xs: Vec<u16> = inputs(func)
+                .iter()
+                .map(|x| to_bits((*x as f32).clamp(-11.0, 11.0)))
+                .collect();
             let n = xs.len();
             let data = buf(&xs, |x| x.to_le_bytes().to_vec());
             let out = buf(&vec![0u16; n], |x| x.to_le_bytes().to_vec());
-            let args = run(&kernel(func, ty), "k", &[("B", 256)], [n.div_ceil(256) as u32, 1, 1], vec![data, out, scalar_i32(n as i32)]);
-            let got: Vec<u16> = bytes_of(&args[1]).chunks(2).map(|c| u16::from_le_bytes([c[0], c[1]])).collect();
+            let args = run(
+                &kernel(func, ty),
+                "k",
+                &[("B", 256)],
+                [n.div_ceil(256) as u32, 1, 1],
+                vec![data, out, scalar_i32(n as i32)],
+            );
+            let got: Vec<u16> = bytes_of(&args[1])
+                .chunks(2)
+                .map(|c| u16::from_le_bytes([c[0], c[1]]))
+                .collect();
             for i in 0..n {
                 let x = f64::from(from_bits(xs[i]));
                 let want = to_bits(reference(func, x) as f32);
@@ -165,7 +201,13 @@ fn k<const B: i32>(a: Ptr<i32>, x: Ptr<f32>, y: Ptr<f32>, z: Ptr<f32>, ia: Ptr<i
     let y = [1.0f32 - f32::EPSILON, 0.5, 4.0, 0.2, 1e20, 0.0, -1.5, 2.0];
     let z = [-1.0f32, 1.0, 8.0, 0.3, -1e40f64 as f32, 0.0, 0.25, -4.0];
     let zero = f32s(&[0.0; 8]);
-    let args = run(src, "k", &[("B", 8)], [1, 1, 1], vec![i32s(&a), f32s(&x), f32s(&y), f32s(&z), i32s(&[0; 8]), zero]);
+    let args = run(
+        src,
+        "k",
+        &[("B", 8)],
+        [1, 1, 1],
+        vec![i32s(&a), f32s(&x), f32s(&y), f32s(&z), i32s(&[0; 8]), zero],
+    );
     assert_eq!(as_i32(&args[4]), a.iter().map(|v| v.wrapping_abs()).collect::<Vec<_>>());
     let f = as_f32(&args[5]);
     for i in 0..8 {

@@ -13,8 +13,11 @@ use tritonc::{
     syntax::SourceFile,
 };
 
-/// (file, kernel, consts) of every example kernel.
-const EXAMPLES: &[(&str, &str, &[(&str, i64)])] = &[
+/// A file of `dsl-examples/`, a kernel in it, and its const values.
+type Example = (&'static str, &'static str, &'static [(&'static str, i64)]);
+
+/// Every example kernel.
+const EXAMPLES: &[Example] = &[
     ("vector_add.tk", "add", &[("BLOCK", 1024)]),
     ("elementwise.tk", "activations", &[("BLOCK", 256), ("CLAMP", 1)]),
     ("elementwise.tk", "shifted_sum", &[("BLOCK", 128)]),
@@ -29,7 +32,11 @@ fn example_request(file: &str, kernel: &str, consts: &[(&str, i64)]) -> CompileR
     for (k, v) in consts {
         // Bool consts are declared `: bool` in the source.
         let is_bool = src.contains(&format!("const {k}: bool"));
-        let value = if is_bool { ConstArg::Bool(*v != 0) } else { ConstArg::Int(*v) };
+        let value = if is_bool {
+            ConstArg::Bool(*v != 0)
+        } else {
+            ConstArg::Int(*v)
+        };
         req.consts.insert(k.to_string(), value);
     }
     req
@@ -58,9 +65,17 @@ fn tile_ir_dumps_parse_in_real_mlir() {
     let host = host();
     for (file, kernel, consts) in EXAMPLES {
         let c = compile(&example_request(file, kernel, consts), host.as_ref()).unwrap();
-        for stage in c.stages.iter().filter(|s| s.file_name.starts_with("1-") || s.file_name.starts_with("2-")) {
+        for stage in c
+            .stages
+            .iter()
+            .filter(|s| s.file_name.starts_with("1-") || s.file_name.starts_with("2-"))
+        {
             let text = String::from_utf8(stage.contents.clone()).unwrap();
-            assert!(parse_unregistered(&text), "{kernel} {}: MLIR does not parse it:\n{text}", stage.file_name);
+            assert!(
+                parse_unregistered(&text),
+                "{kernel} {}: MLIR does not parse it:\n{text}",
+                stage.file_name
+            );
         }
     }
 }
@@ -89,17 +104,26 @@ fn code_object_metadata_names_kernel_target_and_arguments() {
             let notes = String::from_utf8_lossy(&out.stdout).to_string();
             let _ = std::fs::remove_dir_all(&dir);
             assert!(notes.contains("NT_AMDGPU_METADATA"), "{notes}");
-            assert!(notes.contains(&format!("amdhsa.target:   amdgcn-amd-amdhsa--{target}")), "{notes}");
+            assert!(
+                notes.contains(&format!("amdhsa.target:   amdgcn-amd-amdhsa--{target}")),
+                "{notes}"
+            );
             assert!(notes.contains(".name:           add"), "{notes}");
             assert!(notes.contains(".symbol:         add.kd"), "{notes}");
             assert!(notes.contains(&format!(".wavefront_size: {wave}")), "{notes}");
             // 4 waves of `wave` lanes per program.
-            assert!(notes.contains(&format!(".max_flat_workgroup_size: {}", 4 * wave)), "{notes}");
+            assert!(
+                notes.contains(&format!(".max_flat_workgroup_size: {}", 4 * wave)),
+                "{notes}"
+            );
             // The ELF header's ABI version says the code object version
             // (2 for v4, 3 for v5, 4 for v6); v4 has metadata 1.1, v5 and v6 1.2.
             assert_eq!(u32::from(c.binary[8]), version - 2, "EI_ABIVERSION for v{version}");
             let minor = if version == 4 { 1 } else { 2 };
-            assert!(notes.contains(&format!("amdhsa.version:\n  - 1\n  - {minor}")), "v{version}: {notes}");
+            assert!(
+                notes.contains(&format!("amdhsa.version:\n  - 1\n  - {minor}")),
+                "v{version}: {notes}"
+            );
             // Arguments: three global pointers then an i32, at offsets 0, 8, 16, 24.
             let args: Vec<(String, String, String)> = notes
                 .split("      - ")
@@ -114,10 +138,15 @@ fn code_object_metadata_names_kernel_target_and_arguments() {
                 })
                 .filter(|(_, _, kind)| !kind.starts_with("hidden"))
                 .collect();
-            let want: Vec<(String, String, String)> = [("0", "8", "global_buffer"), ("8", "8", "global_buffer"), ("16", "8", "global_buffer"), ("24", "4", "by_value")]
-                .iter()
-                .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
-                .collect();
+            let want: Vec<(String, String, String)> = [
+                ("0", "8", "global_buffer"),
+                ("8", "8", "global_buffer"),
+                ("16", "8", "global_buffer"),
+                ("24", "4", "by_value"),
+            ]
+            .iter()
+            .map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string()))
+            .collect();
             assert_eq!(args, want, "{target} v{version}: {notes}");
         }
     }
@@ -134,7 +163,11 @@ fn output_is_deterministic_in_every_stage() {
             assert_eq!(a.stages.len(), b.stages.len());
             for (x, y) in a.stages.iter().zip(&b.stages) {
                 assert_eq!(x.file_name, y.file_name);
-                assert!(x.contents == y.contents, "{kernel} on {target}: stage {} differs between runs", x.file_name);
+                assert!(
+                    x.contents == y.contents,
+                    "{kernel} on {target}: stage {} differs between runs",
+                    x.file_name
+                );
             }
             assert_eq!(a.binary, b.binary);
         }

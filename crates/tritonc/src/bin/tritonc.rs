@@ -144,7 +144,9 @@ fn exit_code(e: &Error) -> u8 {
     match e {
         Error::Diagnostics(_) | Error::Runtime(RuntimeError::Assert { .. }) => 1,
         Error::Usage(_) | Error::Io(_) | Error::Runtime(RuntimeError::NoDevice(_)) => 2,
-        Error::Codegen(tritonc::codegen::CodegenError::Unsupported(_) | tritonc::codegen::CodegenError::UnknownTarget(_)) => 2,
+        Error::Codegen(
+            tritonc::codegen::CodegenError::Unsupported(_) | tritonc::codegen::CodegenError::UnknownTarget(_),
+        ) => 2,
         Error::Codegen(tritonc::codegen::CodegenError::Link(_)) => 2,
         _ => 3,
     }
@@ -186,7 +188,11 @@ fn request(opts: &KernelOpts) -> Result<CompileRequest, Error> {
 }
 
 /// Compiles, writing `--emit` stages even when a later stage fails.
-fn compile_with_emit(opts: &KernelOpts, req: &CompileRequest, t: &dyn tritonc::codegen::target::Target) -> Result<Compiled, Error> {
+fn compile_with_emit(
+    opts: &KernelOpts,
+    req: &CompileRequest,
+    t: &dyn tritonc::codegen::target::Target,
+) -> Result<Compiled, Error> {
     let mut stages = Vec::new();
     let result = driver::compile_into(req, t, &mut stages);
     if let Some(dir) = &opts.emit {
@@ -217,30 +223,62 @@ fn run(cmd: Command) -> Result<(), Error> {
             for g in AMD_GPUS {
                 println!("{:<8} {:>9} {:>8}K  {}", g.arch, g.wave, g.lds / 1024, g.about);
             }
-            println!("{:<8} {:>9} {:>9}  the host CPU (the CPU backend runs whole blocks as vectors)", "host", "-", "-");
+            println!(
+                "{:<8} {:>9} {:>9}  the host CPU (the CPU backend runs whole blocks as vectors)",
+                "host", "-", "-"
+            );
             Ok(())
         }
         Command::Npy { action } => npy_command(action),
         Command::Check { file, consts } => {
             let src = read_source(&file)?;
             let names = driver::check(&src, &parse_consts(&consts)?)?;
-            println!("{}: ok ({} kernel{}: {})", src.name, names.len(), if names.len() == 1 { "" } else { "s" }, names.join(", "));
+            println!(
+                "{}: ok ({} kernel{}: {})",
+                src.name,
+                names.len(),
+                if names.len() == 1 { "" } else { "s" },
+                names.join(", ")
+            );
             Ok(())
         }
-        Command::Compile { opts, target, output, code_object_version } => {
+        Command::Compile {
+            opts,
+            target,
+            output,
+            code_object_version,
+        } => {
             let started = Instant::now();
             let t = target::lookup(&target)?;
             let mut req = request(&opts)?;
             req.code_object_version = code_object_version;
             let c = compile_with_emit(&opts, &req, t.as_ref())?;
-            let ext = if t.kind() == tritonc::codegen::target::TargetKind::Host { "so" } else { "hsaco" };
+            let ext = if t.kind() == tritonc::codegen::target::TargetKind::Host {
+                "so"
+            } else {
+                "hsaco"
+            };
             let out = output.unwrap_or_else(|| PathBuf::from(format!("{}.{ext}", c.kernel)));
             std::fs::write(&out, &c.binary).map_err(|e| Error::Io(format!("cannot write {}: {e}", out.display())))?;
             report(&opts, &c, started)?;
-            eprintln!("wrote {} ({} bytes, {} for {})", out.display(), c.binary.len(), c.kernel, c.target);
+            eprintln!(
+                "wrote {} ({} bytes, {} for {})",
+                out.display(),
+                c.binary.len(),
+                c.kernel,
+                c.target
+            );
             Ok(())
         }
-        Command::Run { opts, backend, target, grid, args, outs, threads } => {
+        Command::Run {
+            opts,
+            backend,
+            target,
+            grid,
+            args,
+            outs,
+            threads,
+        } => {
             let started = Instant::now();
             let grid = parse_grid(&grid)?;
             if backend == Backend::Hip {
@@ -284,7 +322,10 @@ fn parse_grid(text: &str) -> Result<Grid, Error> {
     }
     let mut g = [1u32; 3];
     for (i, p) in parts.iter().enumerate() {
-        g[i] = p.trim().parse::<u32>().map_err(|_| Error::Usage(format!("--grid: `{p}` is not a positive integer")))?;
+        g[i] = p
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| Error::Usage(format!("--grid: `{p}` is not a positive integer")))?;
     }
     let grid = Grid(g);
     grid.validate().map_err(|e| Error::Usage(e.to_string()))?;
@@ -305,7 +346,11 @@ fn bind_args(c: &Compiled, items: &[String]) -> Result<(Vec<Arg>, Shapes), Error
             let hint = tritonc::syntax::closest(name, names.iter().copied())
                 .map(|s| format!("; did you mean `{s}`?"))
                 .unwrap_or_default();
-            return Err(Error::Usage(format!("`{}` has no parameter `{name}` (it has {}){hint}", c.kernel, names.join(", "))));
+            return Err(Error::Usage(format!(
+                "`{}` has no parameter `{name}` (it has {}){hint}",
+                c.kernel,
+                names.join(", ")
+            )));
         };
         if bound[i].is_some() {
             return Err(Error::Usage(format!("--arg {name} is given twice")));
@@ -313,12 +358,15 @@ fn bind_args(c: &Compiled, items: &[String]) -> Result<(Vec<Arg>, Shapes), Error
         let ty = &c.params[i].1;
         if let Some(path) = value.strip_prefix('@') {
             let tritonc::ir::Elem::Ptr(elem) = ty.elem else {
-                return Err(Error::Usage(format!("`{name}` is a {ty} scalar; pass a value, not a file")));
+                return Err(Error::Usage(format!(
+                    "`{name}` is a {ty} scalar; pass a value, not a file"
+                )));
             };
             let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("cannot read {path}: {e}")))?;
             let a = npy::parse(&bytes).map_err(|e| Error::Io(format!("{path}: {e}")))?;
             let file_elem = npy::dtype_of(&a.descr);
-            let compatible = file_elem == Some(elem) || (elem == tritonc::ir::ScalarType::BF16 && matches!(a.descr.as_str(), "<u2" | "<i2"));
+            let compatible = file_elem == Some(elem)
+                || (elem == tritonc::ir::ScalarType::BF16 && matches!(a.descr.as_str(), "<u2" | "<i2"));
             if !compatible {
                 return Err(Error::Usage(format!(
                     "`{name}` is Ptr<{elem}>, but {path} holds `{}` (expected `{}`)",
@@ -353,9 +401,16 @@ fn parse_outs(c: &Compiled, items: &[String]) -> Result<Vec<(String, PathBuf)>, 
                 .split_once('=')
                 .ok_or_else(|| Error::Usage(format!("--out expects NAME=file.npy, found `{item}`")))?;
             match c.params.iter().find(|(n, _)| n == name) {
-                Some((_, t)) if matches!(t.elem, tritonc::ir::Elem::Ptr(_)) => Ok((name.to_string(), PathBuf::from(path))),
-                Some(_) => Err(Error::Usage(format!("--out {name}: `{name}` is a scalar, not a buffer"))),
-                None => Err(Error::Usage(format!("--out {name}: `{}` has no parameter `{name}`", c.kernel))),
+                Some((_, t)) if matches!(t.elem, tritonc::ir::Elem::Ptr(_)) => {
+                    Ok((name.to_string(), PathBuf::from(path)))
+                }
+                Some(_) => Err(Error::Usage(format!(
+                    "--out {name}: `{name}` is a scalar, not a buffer"
+                ))),
+                None => Err(Error::Usage(format!(
+                    "--out {name}: `{}` has no parameter `{name}`",
+                    c.kernel
+                ))),
             }
         })
         .collect()
@@ -364,9 +419,19 @@ fn parse_outs(c: &Compiled, items: &[String]) -> Result<Vec<(String, PathBuf)>, 
 fn npy_command(action: NpyAction) -> Result<(), Error> {
     use tritonc::ir::ScalarType;
     match action {
-        NpyAction::Create { file, dtype, len, arange, fill, random } => {
-            let s = ScalarType::from_name(&dtype)
-                .ok_or_else(|| Error::Usage(format!("unknown dtype `{dtype}` (use a language type such as f32, i32, bool)")))?;
+        NpyAction::Create {
+            file,
+            dtype,
+            len,
+            arange,
+            fill,
+            random,
+        } => {
+            let s = ScalarType::from_name(&dtype).ok_or_else(|| {
+                Error::Usage(format!(
+                    "unknown dtype `{dtype}` (use a language type such as f32, i32, bool)"
+                ))
+            })?;
             let mut state = random.unwrap_or(0) ^ 0x9e37_79b9_7f4a_7c15;
             let mut next = move || {
                 // splitmix64
@@ -384,7 +449,13 @@ fn npy_command(action: NpyAction) -> Result<(), Error> {
                     f
                 } else if random.is_some() {
                     let u = (next() >> 11) as f64 / (1u64 << 53) as f64;
-                    if s.is_float() { 2.0 * u - 1.0 } else if s.is_bool() { (u < 0.5) as u8 as f64 } else { (200.0 * u - 100.0).floor() }
+                    if s.is_float() {
+                        2.0 * u - 1.0
+                    } else if s.is_bool() {
+                        (u < 0.5) as u8 as f64
+                    } else {
+                        (200.0 * u - 100.0).floor()
+                    }
                 } else {
                     0.0
                 };
@@ -399,8 +470,14 @@ fn npy_command(action: NpyAction) -> Result<(), Error> {
             let a = npy::parse(&bytes).map_err(|e| Error::Io(format!("{}: {e}", file.display())))?;
             let s = npy::dtype_of(&a.descr).ok_or_else(|| Error::Io("unsupported dtype".into()))?;
             let n = a.data.len() / s.bytes() as usize;
-            let vals: Vec<String> = (0..n).map(|i| launch::decode_scalar(&a.data[i * s.bytes() as usize..], s)).collect();
-            let shown = if n <= 8 { vals.join(", ") } else { format!("{}, ..., {}", vals[..4].join(", "), vals[n - 4..].join(", ")) };
+            let vals: Vec<String> = (0..n)
+                .map(|i| launch::decode_scalar(&a.data[i * s.bytes() as usize..], s))
+                .collect();
+            let shown = if n <= 8 {
+                vals.join(", ")
+            } else {
+                format!("{}, ..., {}", vals[..4].join(", "), vals[n - 4..].join(", "))
+            };
             println!("{}: dtype {} shape {:?}\n[{shown}]", file.display(), a.descr, a.shape);
             Ok(())
         }

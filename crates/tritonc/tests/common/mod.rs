@@ -15,10 +15,7 @@ use tritonc::{
 pub fn request(src: &str, kernel: &str, consts: &[(&str, i64)]) -> CompileRequest {
     let mut req = CompileRequest::new(SourceFile::new("test.tk", src));
     req.kernel = Some(kernel.to_string());
-    req.consts = consts
-        .iter()
-        .map(|(k, v)| (k.to_string(), ConstArg::Int(*v)))
-        .collect();
+    req.consts = consts.iter().map(|(k, v)| (k.to_string(), ConstArg::Int(*v))).collect();
     req
 }
 
@@ -67,15 +64,24 @@ pub fn bytes_of(a: &Arg) -> Vec<u8> {
 }
 
 pub fn as_f32(a: &Arg) -> Vec<f32> {
-    bytes_of(a).chunks(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    bytes_of(a)
+        .chunks(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 pub fn as_f64(a: &Arg) -> Vec<f64> {
-    bytes_of(a).chunks(8).map(|c| f64::from_le_bytes(c.try_into().unwrap())).collect()
+    bytes_of(a)
+        .chunks(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect()
 }
 
 pub fn as_i32(a: &Arg) -> Vec<i32> {
-    bytes_of(a).chunks(4).map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()
+    bytes_of(a)
+        .chunks(4)
+        .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
 }
 
 /// A deterministic pseudo-random sequence (splitmix64).
