@@ -1065,13 +1065,15 @@ impl Lowerer<'_, '_> {
             (true, "EPSILON") => ConstValue::Float(float_eps(s)),
             (false, "MAX") if !s.is_bool() => ConstValue::Int(int_max(s)),
             (false, "MIN") if !s.is_bool() => ConstValue::Int(int_min(s)),
-            _ => return Err(Diagnostic::new(
-                name.span,
-                format!(
+            _ => {
+                return Err(Diagnostic::new(
+                    name.span,
+                    format!(
                     "unknown constant `{}::{}` (known: MAX, MIN, and for floats INFINITY, NEG_INFINITY, NAN, EPSILON)",
                     ty.name, name.name
                 ),
-            )),
+                ))
+            }
         };
         Ok(Val::Ir(self.constant(c, s, span)))
     }
