@@ -329,9 +329,10 @@ impl Emitter<'_> {
                 self.store(&ins, in_ty[0], *mask)?;
                 None
             }
-            OpKind::Assert(msg) => {
+            OpKind::Assert(_) => {
+                // The message stays with the driver, which maps the id back.
                 if self.target.checks_asserts() {
-                    self.assert(&ins[0], in_ty[0], msg)?;
+                    self.assert(&ins[0], in_ty[0])?;
                 }
                 None
             }
@@ -820,31 +821,20 @@ impl Emitter<'_> {
             ));
         } else {
             let gp = self.target.global_ptr();
+            let store = format!(
+                "llvm.store {val}, {} {{alignment = {align} : i64}} : {mt}, {gp}",
+                ins[0]
+            );
             if mask {
-                self.line(&format!("\"scf.if\"({}) ({{", ins[2]));
-                self.indent += 1;
-                self.line(&format!(
-                    "llvm.store {val}, {} {{alignment = {align} : i64}} : {mt}, {gp}",
-                    ins[0]
-                ));
-                self.line("\"scf.yield\"() : () -> ()");
-                self.indent -= 1;
-                self.line("}, {");
-                self.indent += 1;
-                self.line("\"scf.yield\"() : () -> ()");
-                self.indent -= 1;
-                self.line("}) : (i1) -> ()");
+                self.if_then(&ins[2].clone(), |e| e.line(&store));
             } else {
-                self.line(&format!(
-                    "llvm.store {val}, {} {{alignment = {align} : i64}} : {mt}, {gp}",
-                    ins[0]
-                ));
+                self.line(&store);
             }
         }
         Ok(())
     }
 
-    fn assert(&mut self, c: &str, t: &Type, msg: &str) -> Result<(), CodegenError> {
+    fn assert(&mut self, c: &str, t: &Type) -> Result<(), CodegenError> {
         let all = if t.is_block() {
             let ty = self.mty(t);
             self.def(&format!("vector.reduction <and>, {c} : {ty} into i1"))
@@ -853,18 +843,25 @@ impl Emitter<'_> {
         };
         let tru = self.def("arith.constant true");
         let bad = self.def(&format!("arith.xori {all}, {tru} : i1"));
-        let _ = msg;
         self.asserts += 1;
         let id = self.asserts;
-        self.line(&format!("\"scf.if\"({bad}) ({{"));
+        self.if_then(&bad, |e| {
+            // Record (assert id << 32 | program id 0) in the launch's status word.
+            let pid = e.def("arith.extui %pid0 : i32 to i64");
+            let tag = e.def(&format!("arith.constant {} : i64", u64::from(id) << 32));
+            let word = e.def(&format!("arith.ori {tag}, {pid} : i64"));
+            e.def(&format!(
+                "llvm.atomicrmw xchg %status, {word} monotonic : !llvm.ptr, i64"
+            ));
+        });
+        Ok(())
+    }
+
+    /// `scf.if` without results: `then` emits the guarded operations.
+    fn if_then(&mut self, cond: &str, then: impl FnOnce(&mut Self)) {
+        self.line(&format!("\"scf.if\"({cond}) ({{"));
         self.indent += 1;
-        // Record (assert id << 32 | program id 0) in the launch's status word.
-        let pid = self.def("arith.extui %pid0 : i32 to i64");
-        let tag = self.def(&format!("arith.constant {} : i64", u64::from(id) << 32));
-        let word = self.def(&format!("arith.ori {tag}, {pid} : i64"));
-        let _ = self.def(&format!(
-            "llvm.atomicrmw xchg %status, {word} monotonic : !llvm.ptr, i64"
-        ));
+        then(self);
         self.line("\"scf.yield\"() : () -> ()");
         self.indent -= 1;
         self.line("}, {");
@@ -872,7 +869,6 @@ impl Emitter<'_> {
         self.line("\"scf.yield\"() : () -> ()");
         self.indent -= 1;
         self.line("}) : (i1) -> ()");
-        Ok(())
     }
 
     /// `scf.for`, `scf.if` and `scf.while`, in MLIR's generic syntax.

@@ -4,4 +4,4 @@
 mod lower;
 pub mod types;
 
-pub use lower::{lower_kernel, ConstArg, BUILTINS, MAX_BLOCK_ELEMS, MAX_STATIC_UNROLL};
+pub use lower::{builtins, lower_kernel, ConstArg, MAX_BLOCK_ELEMS, MAX_STATIC_UNROLL};

@@ -35,84 +35,27 @@ pub enum ConstArg {
     Bool(bool),
 }
 
-/// The builtins of the language, for "did you mean" suggestions.
-pub const BUILTINS: &[&str] = &[
-    "program_id",
-    "num_programs",
-    "arange",
-    "zeros",
-    "full",
-    "load",
-    "store",
-    "exp",
-    "exp2",
-    "log",
-    "log2",
-    "sqrt",
-    "rsqrt",
-    "sin",
-    "cos",
-    "tanh",
-    "erf",
-    "abs",
-    "floor",
-    "ceil",
-    "fma",
-    "maximum",
-    "minimum",
-    "select",
-    "cdiv",
-    "device_assert",
-    "static_assert",
-    "range",
-    "static_range",
-    "expand_dims",
-    "broadcast_to",
-    "reshape",
-    "trans",
-    "sum",
-    "max",
-    "min",
-    "argmax",
-    "argmin",
-    "xor_sum",
-    "cumsum",
-    "cumprod",
-    "atomic_add",
-    "atomic_max",
-    "atomic_min",
-    "atomic_xchg",
-    "atomic_cas",
-    "dot",
-    "rand",
-    "randn",
-    "randint",
+/// The builtins this compiler implements.
+#[rustfmt::skip]
+const IMPLEMENTED: &[&str] = &[
+    "program_id", "num_programs", "arange", "zeros", "full", "load", "store", "exp", "exp2", "log", "log2", "sqrt",
+    "rsqrt", "sin", "cos", "tanh", "erf", "abs", "floor", "ceil", "fma", "maximum", "minimum", "select", "cdiv",
+    "device_assert", "static_assert", "range", "static_range",
 ];
 
 /// Builtins of the language that this compiler does not implement yet.
+#[rustfmt::skip]
 const NOT_YET: &[&str] = &[
-    "expand_dims",
-    "broadcast_to",
-    "reshape",
-    "trans",
-    "sum",
-    "max",
-    "min",
-    "argmax",
-    "argmin",
-    "xor_sum",
-    "cumsum",
-    "cumprod",
-    "atomic_add",
-    "atomic_max",
-    "atomic_min",
-    "atomic_xchg",
-    "atomic_cas",
-    "dot",
-    "rand",
-    "randn",
+    "expand_dims", "broadcast_to", "reshape", "trans", "sum", "max", "min", "argmax", "argmin", "xor_sum", "cumsum",
+    "cumprod", "atomic_add", "atomic_max", "atomic_min", "atomic_xchg", "atomic_cas", "dot", "rand", "randn",
     "randint",
 ];
+
+/// Every builtin name of the language (for "did you mean" suggestions, and
+/// reserved: helpers cannot take these names).
+pub fn builtins() -> impl Iterator<Item = &'static str> {
+    IMPLEMENTED.iter().chain(NOT_YET).copied()
+}
 
 /// A value during lowering: typed IR, or a compile-time constant that
 /// adapts to the type of what it meets (Triton's "weak" literals).
@@ -176,7 +119,7 @@ fn check_duplicates(file: &ast::File) -> R<()> {
                 format!("function `{}` is defined twice", f.name.name),
             ));
         }
-        if BUILTINS.contains(&f.name.name.as_str()) {
+        if builtins().any(|b| b == f.name.name) {
             return Err(Diagnostic::new(
                 f.name.span,
                 format!("`{}` is a builtin and cannot be redefined", f.name.name),
@@ -1778,7 +1721,7 @@ impl Lowerer<'_, '_> {
             )),
             "to" | "bitcast" => self.convert(name, args, span),
             _ => {
-                let mut known: Vec<&str> = BUILTINS.to_vec();
+                let mut known: Vec<&str> = builtins().collect();
                 known.extend(self.ctx.file.functions.iter().map(|f| f.name.name.as_str()));
                 known.extend(["to", "bitcast"]);
                 let hint = closest(name, known)
