@@ -3,7 +3,7 @@
 # ../shared/docs/triton-reference.md counts Triton's: disassembled
 # instructions without s_nop, VGPRs and scratch from the metadata, 128-bit
 # global loads/stores, and llvm-mca cycles of the body without branches.
-#   usage: scripts/codequality.sh FILE.tk KERNEL "CONSTS" [TARGETS...]
+#   usage: [EXTRA="--divisible all"] scripts/codequality.sh FILE.tk KERNEL "CONSTS" [TARGETS...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 file=$1; kernel=$2; consts=$3; shift 3
@@ -15,7 +15,7 @@ printf '| kernel | arch | instrs | VGPR | scratch B | dword loads | 128-bit load
 for t in $targets; do
   args=()
   for c in $consts; do args+=(--const "$c"); done
-  $T compile "$file" --kernel "$kernel" --target "$t" "${args[@]}" -o "$out/k.hsaco" 2>/dev/null
+  $T compile "$file" --kernel "$kernel" --target "$t" "${args[@]}" ${EXTRA:-} -o "$out/k.hsaco" 2>/dev/null
   $LLVM/llvm-objdump -d --mcpu="$t" "$out/k.hsaco" | grep -E '^\s+[a-z_0-9]+(\s|$)' | grep -v 's_nop' > "$out/dis.txt" || true
   # Keep the mnemonic and operands, drop the trailing encoding comments.
   sed -E 's/^\s+//; s/\s*\/\/.*$//' "$out/dis.txt" > "$out/body.s"

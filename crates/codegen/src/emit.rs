@@ -22,6 +22,7 @@ use crate::{
     CodegenError,
 };
 use std::collections::HashMap;
+use tritonc_passes::axis::AxisInfo;
 use tritonc_ir::{
     print::float_literal, BinaryOp, BlockId, ConstValue, Elem, Function, MathFn, OpId, OpKind, ScalarType, Type, Value,
 };
@@ -70,6 +71,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<String, CodegenE
         indent: 2,
         lane_id: None,
         asserts: 0,
+        axis: tritonc_passes::axis::analyze(f),
     };
     let params: Vec<String> = f.params().iter().map(|p| e.mty(f.ty(*p))).collect();
     for (i, p) in f.params().iter().enumerate() {
@@ -92,6 +94,8 @@ struct Emitter<'a> {
     out: String,
     /// `device_assert`s emitted so far (their ids are 1-based, in order).
     asserts: u32,
+    /// Contiguity, divisibility and constancy of values (for vector access).
+    axis: HashMap<Value, AxisInfo>,
     names: HashMap<Value, String>,
     next: usize,
     indent: usize,
@@ -324,9 +328,9 @@ impl Emitter<'_> {
                     mem_ty(s)
                 )))
             }
-            OpKind::Load { mask, other } => Some(self.load(&ins, in_ty[0], *mask, *other)?),
+            OpKind::Load { mask, other } => Some(self.load(&ins, &d.operands, in_ty[0], *mask, *other)?),
             OpKind::Store { mask } => {
-                self.store(&ins, in_ty[0], *mask)?;
+                self.store(&ins, &d.operands, in_ty[0], *mask)?;
                 None
             }
             OpKind::Assert(_) => {
@@ -735,7 +739,38 @@ impl Emitter<'_> {
         self.splat_const("true", &ty)
     }
 
-    fn load(&mut self, ins: &[String], pt: &Type, mask: bool, other: bool) -> Result<String, CodegenError> {
+    /// How many contiguous elements each memory instruction may move.
+    ///
+    /// On AMDGPU: groups of a lane's consecutive registers whose addresses
+    /// the axis analysis proves contiguous and aligned (up to 16 bytes),
+    /// with a mask that is constant over the group. On the host: the whole
+    /// block when its addresses are contiguous (masks are per element
+    /// there). 1 means element by element (gather/scatter).
+    fn vector_width(&self, ptrs: Value, mask: Option<Value>, pt: &Type) -> u32 {
+        let Elem::Ptr(s) = pt.elem else { return 1 };
+        if !pt.is_block() {
+            return 1;
+        }
+        let eb = u64::from(s.bytes());
+        let lay = self.layout(pt);
+        let p = self.axis.get(&ptrs).copied().unwrap_or(AxisInfo::UNKNOWN);
+        if self.target.kind() == TargetKind::Host {
+            return if p.contiguity >= u64::from(lay.per_lane()) { lay.per_lane() } else { 1 };
+        }
+        let mut v = u64::from(lay.spt).min(p.contiguity).min(p.divisibility / eb).min(16 / eb);
+        if let Some(m) = mask {
+            v = v.min(self.axis.get(&m).map_or(1, |i| i.constancy));
+        }
+        // The largest power of two not above v.
+        let v = if v == 0 { 1 } else { 1u64 << (63 - v.leading_zeros()) };
+        if v < 2 {
+            1
+        } else {
+            v as u32
+        }
+    }
+
+    fn load(&mut self, ins: &[String], vals: &[Value], pt: &Type, mask: bool, other: bool) -> Result<String, CodegenError> {
         let Elem::Ptr(s) = pt.elem else {
             return Err(internal("load from non-pointers"));
         };
@@ -754,42 +789,63 @@ impl Emitter<'_> {
             None
         };
         let align = s.bytes();
+        let gp = self.target.global_ptr();
+        let zero = if s.is_float() { "0.0" } else { "0" };
+        let width = self.vector_width(vals[0], mask.then(|| vals[1]), pt);
         let raw = if pt.is_block() {
-            let m = if mask { ins[1].clone() } else { self.all_true_mask(pt) };
+            let k = self.layout(pt).per_lane();
             let pass = match other_mem {
                 Some(o) => o,
-                None => self.splat_const(if s.is_float() { "0.0" } else { "0" }, &vt),
+                None => self.splat_const(zero, &vt),
             };
             let ptr_ty = self.mty(pt);
             let mty = self.mty_as(pt, "i1");
-            self.def(&format!(
-                "llvm.intr.masked.gather {ptrs}, {m}, {pass} {{alignment = {align} : i32}} : ({ptr_ty}, {mty}, {vt}) -> {vt}"
-            ))
+            if width > 1 && self.target.kind() == TargetKind::Host {
+                let p0 = self.def(&format!("vector.extract {ptrs}[0] : {gp} from {ptr_ty}"));
+                if mask {
+                    self.def(&format!(
+                        "llvm.intr.masked.load {p0}, {}, {pass} {{alignment = {align} : i32}} : ({gp}, {mty}, {vt}) -> {vt}",
+                        ins[1]
+                    ))
+                } else {
+                    self.def(&format!("llvm.load {p0} {{alignment = {align} : i64}} : {gp} -> {vt}"))
+                }
+            } else if width > 1 {
+                let gt = format!("vector<{width}x{mt}>");
+                let mut acc = pass;
+                for r in (0..k).step_by(width as usize) {
+                    let p = self.def(&format!("vector.extract {ptrs}[{r}] : {gp} from {ptr_ty}"));
+                    let load = format!("llvm.load {p} {{alignment = {} : i64}} : {gp} -> {gt}", align * width);
+                    let x = if mask {
+                        let m = self.def(&format!("vector.extract {}[{r}] : i1 from {mty}", ins[1]));
+                        let o = self.def(&format!(
+                            "vector.extract_strided_slice {acc} {{offsets = [{r}], sizes = [{width}], strides = [1]}} : {vt} to {gt}"
+                        ));
+                        self.if_value(&m, &gt, |e| e.def(&load), &o)
+                    } else {
+                        self.def(&load)
+                    };
+                    acc = self.def(&format!(
+                        "vector.insert_strided_slice {x}, {acc} {{offsets = [{r}], strides = [1]}} : {gt} into {vt}"
+                    ));
+                }
+                acc
+            } else {
+                let m = if mask { ins[1].clone() } else { self.all_true_mask(pt) };
+                self.def(&format!(
+                    "llvm.intr.masked.gather {ptrs}, {m}, {pass} {{alignment = {align} : i32}} : ({ptr_ty}, {mty}, {vt}) -> {vt}"
+                ))
+            }
         } else {
-            let gp = self.target.global_ptr();
+            let load = format!("llvm.load {ptrs} {{alignment = {align} : i64}} : {gp} -> {mt}");
             if mask {
                 let pass = match other_mem {
                     Some(o) => o,
-                    None => self.splat_const(if s.is_float() { "0.0" } else { "0" }, mt),
+                    None => self.splat_const(zero, mt),
                 };
-                let r = self.fresh();
-                self.line(&format!("{r} = \"scf.if\"({}) ({{", ins[1]));
-                self.indent += 1;
-                let l = self.def(&format!(
-                    "llvm.load {ptrs} {{alignment = {align} : i64}} : {gp} -> {mt}"
-                ));
-                self.line(&format!("\"scf.yield\"({l}) : ({mt}) -> ()"));
-                self.indent -= 1;
-                self.line("}, {");
-                self.indent += 1;
-                self.line(&format!("\"scf.yield\"({pass}) : ({mt}) -> ()"));
-                self.indent -= 1;
-                self.line(&format!("}}) : (i1) -> ({mt})"));
-                r
+                self.if_value(&ins[1].clone(), mt, |e| e.def(&load), &pass)
             } else {
-                self.def(&format!(
-                    "llvm.load {ptrs} {{alignment = {align} : i64}} : {gp} -> {mt}"
-                ))
+                self.def(&load)
             }
         };
         if s.is_bool() {
@@ -799,7 +855,7 @@ impl Emitter<'_> {
         Ok(raw)
     }
 
-    fn store(&mut self, ins: &[String], pt: &Type, mask: bool) -> Result<(), CodegenError> {
+    fn store(&mut self, ins: &[String], vals: &[Value], pt: &Type, mask: bool) -> Result<(), CodegenError> {
         let Elem::Ptr(s) = pt.elem else {
             return Err(internal("store to non-pointers"));
         };
@@ -811,20 +867,46 @@ impl Emitter<'_> {
             val = self.def(&format!("arith.extui {val} : {bt} to {vt}"));
         }
         let align = s.bytes();
+        let gp = self.target.global_ptr();
+        let width = self.vector_width(vals[0], mask.then(|| vals[2]), pt);
         if pt.is_block() {
-            let m = if mask { ins[2].clone() } else { self.all_true_mask(pt) };
+            let k = self.layout(pt).per_lane();
             let ptr_ty = self.mty(pt);
             let mty = self.mty_as(pt, "i1");
-            self.line(&format!(
-                "llvm.intr.masked.scatter {val}, {}, {m} {{alignment = {align} : i32}} : {vt}, {mty} into {ptr_ty}",
-                ins[0]
-            ));
+            if width > 1 && self.target.kind() == TargetKind::Host {
+                let p0 = self.def(&format!("vector.extract {}[0] : {gp} from {ptr_ty}", ins[0]));
+                if mask {
+                    self.line(&format!(
+                        "llvm.intr.masked.store {val}, {p0}, {} {{alignment = {align} : i32}} : {vt}, {mty} into {gp}",
+                        ins[2]
+                    ));
+                } else {
+                    self.line(&format!("llvm.store {val}, {p0} {{alignment = {align} : i64}} : {vt}, {gp}"));
+                }
+            } else if width > 1 {
+                let gt = format!("vector<{width}x{mt}>");
+                for r in (0..k).step_by(width as usize) {
+                    let p = self.def(&format!("vector.extract {}[{r}] : {gp} from {ptr_ty}", ins[0]));
+                    let x = self.def(&format!(
+                        "vector.extract_strided_slice {val} {{offsets = [{r}], sizes = [{width}], strides = [1]}} : {vt} to {gt}"
+                    ));
+                    let store = format!("llvm.store {x}, {p} {{alignment = {} : i64}} : {gt}, {gp}", align * width);
+                    if mask {
+                        let m = self.def(&format!("vector.extract {}[{r}] : i1 from {mty}", ins[2]));
+                        self.if_then(&m, |e| e.line(&store));
+                    } else {
+                        self.line(&store);
+                    }
+                }
+            } else {
+                let m = if mask { ins[2].clone() } else { self.all_true_mask(pt) };
+                self.line(&format!(
+                    "llvm.intr.masked.scatter {val}, {}, {m} {{alignment = {align} : i32}} : {vt}, {mty} into {ptr_ty}",
+                    ins[0]
+                ));
+            }
         } else {
-            let gp = self.target.global_ptr();
-            let store = format!(
-                "llvm.store {val}, {} {{alignment = {align} : i64}} : {mt}, {gp}",
-                ins[0]
-            );
+            let store = format!("llvm.store {val}, {} {{alignment = {align} : i64}} : {mt}, {gp}", ins[0]);
             if mask {
                 self.if_then(&ins[2].clone(), |e| e.line(&store));
             } else {
@@ -832,6 +914,23 @@ impl Emitter<'_> {
             }
         }
         Ok(())
+    }
+
+    /// `scf.if` with one result: `then` emits the value of the taken branch,
+    /// `otherwise` is the value when the condition is false.
+    fn if_value(&mut self, cond: &str, ty: &str, then: impl FnOnce(&mut Self) -> String, otherwise: &str) -> String {
+        let r = self.fresh();
+        self.line(&format!("{r} = \"scf.if\"({cond}) ({{"));
+        self.indent += 1;
+        let v = then(self);
+        self.line(&format!("\"scf.yield\"({v}) : ({ty}) -> ()"));
+        self.indent -= 1;
+        self.line("}, {");
+        self.indent += 1;
+        self.line(&format!("\"scf.yield\"({otherwise}) : ({ty}) -> ()"));
+        self.indent -= 1;
+        self.line(&format!("}}) : (i1) -> ({ty})"));
+        r
     }
 
     fn assert(&mut self, c: &str, t: &Type) -> Result<(), CodegenError> {

@@ -91,6 +91,10 @@ pub struct Function {
     pub param_names: Vec<String>,
     pub result_types: Vec<Type>,
     pub options: LaunchOptions,
+    /// Per parameter: a power of two its value is known to be divisible by
+    /// (for pointers, the address in bytes). Triton's JIT learns 16 for
+    /// aligned arguments; `tritonc compile --divisible` says it ahead of time.
+    pub arg_divisibility: Vec<u32>,
     pub values: Vec<ValueData>,
     pub ops: Vec<OpData>,
     pub blocks: Vec<BlockData>,
@@ -106,12 +110,14 @@ impl Function {
             param_names: Vec::new(),
             result_types,
             options: LaunchOptions::default(),
+            arg_divisibility: Vec::new(),
             values: Vec::new(),
             ops: Vec::new(),
             blocks: Vec::new(),
             entry: BlockId(0),
         };
         let (names, types): (Vec<_>, Vec<_>) = params.into_iter().unzip();
+        f.arg_divisibility = vec![1; names.len()];
         f.param_names = names;
         f.entry = f.new_block(types);
         f

@@ -53,6 +53,10 @@ fn print_function_into(f: &Function, indent: usize, out: &mut String) {
         results.join(", "),
         f.name
     );
+    if f.arg_divisibility.iter().any(|d| *d > 1) {
+        let d: Vec<String> = f.arg_divisibility.iter().map(u32::to_string).collect();
+        let _ = write!(p.out, ", tk.divisibility = array<i32: {}>", d.join(", "));
+    }
     if f.is_kernel {
         let _ = write!(
             p.out,

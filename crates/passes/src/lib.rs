@@ -1,6 +1,7 @@
 //! Passes on tile IR, one file each, and the pipeline that runs them with
 //! the verifier as a gate between passes.
 
+pub mod axis;
 pub mod cse;
 pub mod dce;
 pub mod fold;

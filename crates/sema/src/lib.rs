@@ -4,4 +4,4 @@
 mod lower;
 pub mod types;
 
-pub use lower::{builtins, lower_kernel, ConstArg, MAX_BLOCK_ELEMS, MAX_STATIC_UNROLL};
+pub use lower::{builtins, lower_kernel, lower_kernel_assuming, ConstArg, MAX_BLOCK_ELEMS, MAX_STATIC_UNROLL};

@@ -79,6 +79,18 @@ struct Var {
 
 /// Lowers kernel `name` of `file` with the given const generic values.
 pub fn lower_kernel(file: &ast::File, name: &str, consts: &BTreeMap<String, ConstArg>) -> R<Module> {
+    lower_kernel_assuming(file, name, consts, &BTreeMap::new())
+}
+
+/// Like [`lower_kernel`], with integer parameters in `assume` specialized
+/// to known values (Triton does this for arguments equal to 1). The
+/// parameter stays in the signature; its uses see the constant.
+pub fn lower_kernel_assuming(
+    file: &ast::File,
+    name: &str,
+    consts: &BTreeMap<String, ConstArg>,
+    assume: &BTreeMap<String, i64>,
+) -> R<Module> {
     let Some(kernel) = file.function(name) else {
         let names: Vec<&str> = file.kernels().map(|k| k.name.name.as_str()).collect();
         let hint = closest(name, names.iter().copied())
@@ -104,7 +116,7 @@ pub fn lower_kernel(file: &ast::File, name: &str, consts: &BTreeMap<String, Cons
         instances: &mut instances,
         stack: Vec::new(),
     };
-    let f = ctx.lower_kernel_fn(kernel, consts)?;
+    let f = ctx.lower_kernel_fn(kernel, consts, assume)?;
     let mut functions = vec![f];
     functions.extend(module_fns);
     Ok(Module { functions })
@@ -162,7 +174,12 @@ fn loc(span: Span) -> Loc {
 }
 
 impl Ctx<'_> {
-    fn lower_kernel_fn(&mut self, k: &ast::Function, consts: &BTreeMap<String, ConstArg>) -> R<Function> {
+    fn lower_kernel_fn(
+        &mut self,
+        k: &ast::Function,
+        consts: &BTreeMap<String, ConstArg>,
+        assume: &BTreeMap<String, i64>,
+    ) -> R<Function> {
         let mut params = Vec::new();
         for p in &k.params {
             params.push((p.name.name.clone(), param_type(&p.ty)?));
@@ -241,7 +258,27 @@ impl Ctx<'_> {
             }
         }
         for (p, &v) in k.params.iter().zip(f.params().to_vec().iter()) {
-            env.bind(&p.name.name, Val::Ir(v), false);
+            let val = match assume.get(&p.name.name) {
+                None => Val::Ir(v),
+                Some(value) => {
+                    let t = f.ty(v);
+                    match t.scalar_elem() {
+                        Some(s) if s.is_int() && !s.is_bool() && int_fits(*value, s) => Val::Int(*value),
+                        _ => {
+                            return Err(Diagnostic::new(
+                                p.name.span,
+                                format!("cannot assume `{}` = {value}: it is {t} (only integer parameters can be specialized)", p.name.name),
+                            ))
+                        }
+                    }
+                }
+            };
+            env.bind(&p.name.name, val, false);
+        }
+        for known in assume.keys() {
+            if !k.params.iter().any(|p| &p.name.name == known) {
+                return Err(Diagnostic::new(k.name.span, format!("kernel `{}` has no parameter `{known}` to assume a value for", k.name.name)));
+            }
         }
         let entry = f.entry;
         let mut l = Lowerer {

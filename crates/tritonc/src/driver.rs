@@ -33,6 +33,21 @@ pub struct CompileRequest {
     pub num_stages: Option<u32>,
     /// AMDGPU code object version (4, 5 or 6).
     pub code_object_version: u32,
+    /// Pointer and integer parameters known to be divisible by 16 (pointers:
+    /// 16-byte aligned), as Triton's JIT learns at launch.
+    pub divisible: Divisible,
+    /// Integer parameters specialized to known values.
+    pub assume: BTreeMap<String, i64>,
+}
+
+/// Which parameters are divisible by 16.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Divisible {
+    #[default]
+    None,
+    /// Every pointer and integer parameter.
+    All,
+    Named(Vec<String>),
 }
 
 impl CompileRequest {
@@ -44,6 +59,8 @@ impl CompileRequest {
             num_warps: None,
             num_stages: None,
             code_object_version: 5,
+            divisible: Divisible::None,
+            assume: BTreeMap::new(),
         }
     }
 }
@@ -147,7 +164,9 @@ pub fn select_kernel(
 pub fn front_end(req: &CompileRequest) -> Result<(Module, String, String), Error> {
     let ast = parse(&req.file)?;
     let kernel = select_kernel(&ast, &req.file, req.kernel.as_deref())?;
-    let mut m = tritonc_sema::lower_kernel(&ast, &kernel, &req.consts).map_err(|d| diag(&req.file, d))?;
+    let mut m =
+        tritonc_sema::lower_kernel_assuming(&ast, &kernel, &req.consts, &req.assume).map_err(|d| diag(&req.file, d))?;
+    apply_divisibility(&mut m, &kernel, &req.divisible)?;
     for f in &mut m.functions {
         if let Some(w) = req.num_warps {
             f.options.num_warps = w;
@@ -159,6 +178,43 @@ pub fn front_end(req: &CompileRequest) -> Result<(Module, String, String), Error
     let before = print_module(&m);
     tritonc_passes::run_pipeline(&mut m)?;
     Ok((m, before, kernel))
+}
+
+/// Marks parameters divisible by 16 on the kernel.
+fn apply_divisibility(m: &mut Module, kernel: &str, divisible: &Divisible) -> Result<(), Error> {
+    let Some(f) = m.functions.iter_mut().find(|f| f.name == kernel) else {
+        return Ok(());
+    };
+    let eligible = |t: &tritonc_ir::Type| match t.elem {
+        tritonc_ir::Elem::Ptr(_) => true,
+        tritonc_ir::Elem::Scalar(s) => s.is_int() && !s.is_bool(),
+    };
+    let types: Vec<tritonc_ir::Type> = f.params().iter().map(|v| f.ty(*v).clone()).collect();
+    match divisible {
+        Divisible::None => {}
+        Divisible::All => {
+            for (i, t) in types.iter().enumerate() {
+                if eligible(t) {
+                    f.arg_divisibility[i] = 16;
+                }
+            }
+        }
+        Divisible::Named(names) => {
+            for n in names {
+                let i = f.param_names.iter().position(|p| p == n).ok_or_else(|| {
+                    Error::Usage(format!("--divisible {n}: `{kernel}` has no parameter `{n}` (it has {})", f.param_names.join(", ")))
+                })?;
+                if !eligible(&types[i]) {
+                    return Err(Error::Usage(format!(
+                        "--divisible {n}: `{n}` is {}, only pointers and integers can be divisible",
+                        types[i]
+                    )));
+                }
+                f.arg_divisibility[i] = 16;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Compiles one kernel for `target`.

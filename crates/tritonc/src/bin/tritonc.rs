@@ -39,6 +39,13 @@ struct KernelOpts {
     /// Write every stage (tile IR, MLIR, LLVM IR, assembly, binary) to DIR.
     #[arg(long, value_name = "DIR")]
     emit: Option<PathBuf>,
+    /// Pointer/integer parameters divisible by 16 (pointers 16-byte aligned):
+    /// `NAME[,NAME..]` or `all`. Enables 128-bit memory accesses.
+    #[arg(long, value_name = "NAMES|all")]
+    divisible: Option<String>,
+    /// Specialize an integer parameter to a known value, `NAME=VALUE` (repeatable).
+    #[arg(long, value_name = "NAME=VALUE")]
+    assume: Vec<String>,
 }
 
 #[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
@@ -184,6 +191,20 @@ fn request(opts: &KernelOpts) -> Result<CompileRequest, Error> {
     req.kernel = opts.kernel.clone();
     req.consts = parse_consts(&opts.consts)?;
     req.num_warps = opts.num_warps;
+    req.divisible = match opts.divisible.as_deref() {
+        None => driver::Divisible::None,
+        Some("all") => driver::Divisible::All,
+        Some(list) => driver::Divisible::Named(list.split(',').map(|s| s.trim().to_string()).collect()),
+    };
+    for item in &opts.assume {
+        let (k, v) = item
+            .split_once('=')
+            .ok_or_else(|| Error::Usage(format!("--assume expects NAME=VALUE, found `{item}`")))?;
+        let v = v.parse::<i64>().map_err(|_| Error::Usage(format!("--assume {k}: `{v}` is not an integer")))?;
+        if req.assume.insert(k.to_string(), v).is_some() {
+            return Err(Error::Usage(format!("--assume {k} is given twice")));
+        }
+    }
     Ok(req)
 }
 

@@ -1,0 +1,179 @@
+//! Axis analysis: for every value, facts about its elements along the
+//! (1-D) block axis that code generation uses to vectorize memory access.
+//!
+//! - `contiguity`: the values come in runs of this many consecutive
+//!   integers (pointers: consecutive elements), each run starting at an
+//!   index that is a multiple of it;
+//! - `divisibility`: the first value of every run is a multiple of this
+//!   (pointers: in bytes);
+//! - `constancy`: the values come in runs of this many equal values, each
+//!   starting at a multiple of it.
+//!
+//! All three are powers of two. Facts are conservative: a value about which
+//! nothing is known has 1, 1, 1. The rules follow Triton's axis analysis
+//! for the operations that make addresses and masks (`make_range`, `splat`,
+//! `+`, `*`, `<<`, `addptr`, comparisons); other operations keep only
+//! constancy. Arguments marked divisible by 16 (`Function::arg_divisibility`)
+//! are where alignment comes from.
+
+use std::collections::HashMap;
+use tritonc_ir::{BinaryOp, CmpPred, ConstValue, Elem, Function, OpKind, Value, ValueDef};
+
+/// The largest divisibility tracked (for zero and unknown large constants).
+pub const MAX_DIVISIBILITY: u64 = 1 << 30;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AxisInfo {
+    pub contiguity: u64,
+    pub divisibility: u64,
+    pub constancy: u64,
+}
+
+impl AxisInfo {
+    pub const UNKNOWN: AxisInfo = AxisInfo {
+        contiguity: 1,
+        divisibility: 1,
+        constancy: 1,
+    };
+}
+
+fn gcd(a: u64, b: u64) -> u64 {
+    // All facts are powers of two, so the gcd is the smaller one.
+    a.min(b).max(1)
+}
+
+/// The largest power of two dividing `v` (capped; zero is divisible by all).
+pub fn pow2_divisor(v: i64) -> u64 {
+    if v == 0 {
+        MAX_DIVISIBILITY
+    } else {
+        (1u64 << v.unsigned_abs().trailing_zeros()).min(MAX_DIVISIBILITY)
+    }
+}
+
+/// Facts for every value of `f` that they are known for.
+pub fn analyze(f: &Function) -> HashMap<Value, AxisInfo> {
+    let mut info: HashMap<Value, AxisInfo> = HashMap::new();
+    for (i, &p) in f.params().iter().enumerate() {
+        let d = f.arg_divisibility.get(i).copied().unwrap_or(1).max(1);
+        let natural = match f.ty(p).elem {
+            Elem::Ptr(s) => u64::from(s.bytes()),
+            Elem::Scalar(_) => 1,
+        };
+        info.insert(
+            p,
+            AxisInfo {
+                contiguity: 1,
+                divisibility: u64::from(d).max(natural),
+                constancy: 1,
+            },
+        );
+    }
+    let get = |info: &HashMap<Value, AxisInfo>, v: Value| info.get(&v).copied().unwrap_or(AxisInfo::UNKNOWN);
+    for op in f.walk() {
+        let d = f.op(op);
+        let Some(&result) = d.results.first() else { continue };
+        let rt = f.ty(result);
+        let n = rt.numel().max(1);
+        let ins: Vec<AxisInfo> = d.operands.iter().map(|v| get(&info, *v)).collect();
+        let all_const = || ins.iter().map(|i| i.constancy).fold(n, gcd);
+        let fact = match &d.kind {
+            OpKind::Constant(ConstValue::Int(c)) => AxisInfo {
+                contiguity: 1,
+                divisibility: pow2_divisor(*c),
+                constancy: 1,
+            },
+            OpKind::MakeRange { start, .. } => AxisInfo {
+                contiguity: n,
+                divisibility: pow2_divisor(i64::from(*start)),
+                constancy: 1,
+            },
+            OpKind::Splat | OpKind::Broadcast => AxisInfo {
+                contiguity: 1,
+                divisibility: ins[0].divisibility,
+                constancy: n,
+            },
+            OpKind::Binary(BinaryOp::Add | BinaryOp::Sub) | OpKind::AddPtr => {
+                let (a, b) = (ins[0], ins[1]);
+                let scale = match (&d.kind, f.ty(d.operands[0]).elem) {
+                    (OpKind::AddPtr, Elem::Ptr(s)) => u64::from(s.bytes()),
+                    _ => 1,
+                };
+                AxisInfo {
+                    contiguity: gcd(a.contiguity, b.constancy).max(gcd(a.constancy, b.contiguity)).min(n),
+                    divisibility: gcd(a.divisibility, b.divisibility.saturating_mul(scale)),
+                    constancy: gcd(a.constancy, b.constancy),
+                }
+            }
+            OpKind::Binary(BinaryOp::Mul) => {
+                let (a, b) = (ins[0], ins[1]);
+                AxisInfo {
+                    contiguity: 1,
+                    divisibility: a.divisibility.saturating_mul(b.divisibility).min(MAX_DIVISIBILITY),
+                    constancy: gcd(a.constancy, b.constancy),
+                }
+            }
+            OpKind::Binary(BinaryOp::Shl) => {
+                let shift = const_int(f, d.operands[1]);
+                AxisInfo {
+                    contiguity: 1,
+                    divisibility: match shift {
+                        Some(s) if (0..31).contains(&s) => ins[0].divisibility.saturating_mul(1 << s).min(MAX_DIVISIBILITY),
+                        _ => 1,
+                    },
+                    constancy: gcd(ins[0].constancy, ins[1].constancy),
+                }
+            }
+            OpKind::Cmp(p) => {
+                let (a, b) = (ins[0], ins[1]);
+                // `x < n` (or `n > x`) over runs of consecutive x whose
+                // starts and n share a divisor g is constant over runs of g.
+                let run = |x: AxisInfo, bound: AxisInfo| {
+                    if bound.constancy >= x.contiguity.min(n) {
+                        gcd(x.contiguity, gcd(x.divisibility, bound.divisibility))
+                    } else {
+                        1
+                    }
+                };
+                let extra = match p {
+                    CmpPred::Lt | CmpPred::Ge => run(a, b),
+                    CmpPred::Gt | CmpPred::Le => run(b, a),
+                    _ => 1,
+                };
+                AxisInfo {
+                    contiguity: 1,
+                    divisibility: 1,
+                    constancy: gcd(a.constancy, b.constancy).max(extra.min(n)),
+                }
+            }
+            // Widening an integer keeps its facts (narrowing could wrap).
+            OpKind::Cast
+                if matches!(
+                    (f.ty(d.operands[0]).scalar_elem(), rt.scalar_elem()),
+                    (Some(a), Some(b)) if a.is_int() && !a.is_bool() && b.is_int() && b.bits() >= a.bits()
+                ) =>
+            {
+                ins[0]
+            }
+            _ if d.operands.is_empty() => AxisInfo::UNKNOWN,
+            _ => AxisInfo {
+                contiguity: 1,
+                divisibility: 1,
+                constancy: all_const(),
+            },
+        };
+        info.insert(result, fact);
+    }
+    info
+}
+
+fn const_int(f: &Function, v: Value) -> Option<i64> {
+    match f.value(v).def {
+        ValueDef::Result(op, 0) => match f.op(op).kind {
+            OpKind::Constant(ConstValue::Int(c)) => Some(c),
+            OpKind::Splat => const_int(f, f.op(op).operands[0]),
+            _ => None,
+        },
+        _ => None,
+    }
+}
