@@ -17,15 +17,12 @@
 //! compile (f64 transcendentals on AMDGPU) are rejected with an error here,
 //! never left to LLVM, which would abort the process.
 
-use crate::{
-    target::{Target, TargetKind},
-    CodegenError,
-};
+use crate::{target::Target, CodegenError};
 use std::collections::HashMap;
-use tritonc_passes::axis::AxisInfo;
 use tritonc_ir::{
     print::float_literal, BinaryOp, BlockId, ConstValue, Elem, Function, MathFn, OpId, OpKind, ScalarType, Type, Value,
 };
+use tritonc_passes::axis::AxisInfo;
 
 /// How a 1-D block of `n` elements is spread over `lanes` lanes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +69,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<String, CodegenE
         lane_id: None,
         asserts: 0,
         axis: tritonc_passes::axis::analyze(f),
+        body_start: 0,
     };
     let params: Vec<String> = f.params().iter().map(|p| e.mty(f.ty(*p))).collect();
     for (i, p) in f.params().iter().enumerate() {
@@ -79,6 +77,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<String, CodegenE
     }
     let (head, prologue) = target.function_header(&f.name, &params, lanes);
     e.out.push_str(&prologue);
+    e.body_start = e.out.len();
     e.block(f.entry)?;
     let mut text = String::from("module {\n");
     text.push_str(&head);
@@ -96,6 +95,8 @@ struct Emitter<'a> {
     asserts: u32,
     /// Contiguity, divisibility and constancy of values (for vector access).
     axis: HashMap<Value, AxisInfo>,
+    /// Where the function body starts in `out` (after the target's prologue).
+    body_start: usize,
     names: HashMap<Value, String>,
     next: usize,
     indent: usize,
@@ -196,7 +197,7 @@ impl Emitter<'_> {
         // The lane id is emitted where first needed; it is defined at the
         // top of the function so that every region can see it.
         let text = self.target.lane_id(&out);
-        self.out.insert_str(0, &text);
+        self.out.insert_str(self.body_start, &text);
         let n = format!("%{out}");
         self.lane_id = Some(n.clone());
         n
@@ -370,7 +371,7 @@ impl Emitter<'_> {
         let lay = self.layout(t);
         let k = lay.per_lane();
         let vty = format!("vector<{k}xi32>");
-        let idx = if self.target.kind() == TargetKind::Host {
+        let idx = if self.lanes == 1 {
             let s = self.def(&format!("vector.step : vector<{k}xindex>"));
             self.def(&format!("arith.index_cast {s} : vector<{k}xindex> to {vty}"))
         } else {
@@ -474,7 +475,7 @@ impl Emitter<'_> {
             (false, true) => "remui",
             (false, false) => "remsi",
         };
-        if self.target.kind() != TargetKind::Host {
+        if !self.target.traps_on_integer_division() {
             return self.def(&format!("arith.{op} {x}, {y} : {ty}"));
         }
         let zero = self.splat_const("0", ty);
@@ -741,11 +742,11 @@ impl Emitter<'_> {
 
     /// How many contiguous elements each memory instruction may move.
     ///
-    /// On AMDGPU: groups of a lane's consecutive registers whose addresses
-    /// the axis analysis proves contiguous and aligned (up to 16 bytes),
-    /// with a mask that is constant over the group. On the host: the whole
-    /// block when its addresses are contiguous (masks are per element
-    /// there). 1 means element by element (gather/scatter).
+    /// With many lanes (GPUs): groups of a lane's consecutive registers
+    /// whose addresses the axis analysis proves contiguous and aligned (up
+    /// to 16 bytes), with a mask that is constant over the group. With one
+    /// lane (the host): the whole block when its addresses are contiguous
+    /// (masks are per element there). 1 means element by element.
     fn vector_width(&self, ptrs: Value, mask: Option<Value>, pt: &Type) -> u32 {
         let Elem::Ptr(s) = pt.elem else { return 1 };
         if !pt.is_block() {
@@ -754,10 +755,17 @@ impl Emitter<'_> {
         let eb = u64::from(s.bytes());
         let lay = self.layout(pt);
         let p = self.axis.get(&ptrs).copied().unwrap_or(AxisInfo::UNKNOWN);
-        if self.target.kind() == TargetKind::Host {
-            return if p.contiguity >= u64::from(lay.per_lane()) { lay.per_lane() } else { 1 };
+        if self.lanes == 1 {
+            return if p.contiguity >= u64::from(lay.per_lane()) {
+                lay.per_lane()
+            } else {
+                1
+            };
         }
-        let mut v = u64::from(lay.spt).min(p.contiguity).min(p.divisibility / eb).min(16 / eb);
+        let mut v = u64::from(lay.spt)
+            .min(p.contiguity)
+            .min(p.divisibility / eb)
+            .min(16 / eb);
         if let Some(m) = mask {
             v = v.min(self.axis.get(&m).map_or(1, |i| i.constancy));
         }
@@ -770,7 +778,14 @@ impl Emitter<'_> {
         }
     }
 
-    fn load(&mut self, ins: &[String], vals: &[Value], pt: &Type, mask: bool, other: bool) -> Result<String, CodegenError> {
+    fn load(
+        &mut self,
+        ins: &[String],
+        vals: &[Value],
+        pt: &Type,
+        mask: bool,
+        other: bool,
+    ) -> Result<String, CodegenError> {
         let Elem::Ptr(s) = pt.elem else {
             return Err(internal("load from non-pointers"));
         };
@@ -800,7 +815,7 @@ impl Emitter<'_> {
             };
             let ptr_ty = self.mty(pt);
             let mty = self.mty_as(pt, "i1");
-            if width > 1 && self.target.kind() == TargetKind::Host {
+            if width > 1 && self.lanes == 1 {
                 let p0 = self.def(&format!("vector.extract {ptrs}[0] : {gp} from {ptr_ty}"));
                 if mask {
                     self.def(&format!(
@@ -855,10 +870,51 @@ impl Emitter<'_> {
         Ok(raw)
     }
 
+    /// A lane-ownership mask for stores: when several lanes hold the same
+    /// element (a replicated layout, or a scalar), only the first of them
+    /// stores it, so that no element is written twice (a read-modify-write
+    /// by a later wave would otherwise see its own result). `None` when
+    /// every lane owns what it holds.
+    fn owner_mask(&mut self, pt: &Type) -> Option<String> {
+        if self.lanes == 1 {
+            return None;
+        }
+        let lane = self.lane();
+        if !pt.is_block() {
+            let z = self.splat_const("0", "i32");
+            return Some(self.def(&format!("arith.cmpi eq, {lane}, {z} : i32")));
+        }
+        let lay = self.layout(pt);
+        if !lay.replicated() {
+            return None;
+        }
+        // Lanes l * spt < n hold distinct elements; the rest repeat them.
+        let owners = (lay.n / lay.spt).max(1);
+        let c = self.splat_const(&owners.to_string(), "i32");
+        let own = self.def(&format!("arith.cmpi ult, {lane}, {c} : i32"));
+        let ty = self.mty_as(pt, "i1");
+        Some(self.def(&format!("vector.broadcast {own} : i1 to {ty}")))
+    }
+
     fn store(&mut self, ins: &[String], vals: &[Value], pt: &Type, mask: bool) -> Result<(), CodegenError> {
         let Elem::Ptr(s) = pt.elem else {
             return Err(internal("store to non-pointers"));
         };
+        // Replicated layouts have width 1, so ownership never splits a group.
+        let width = self.vector_width(vals[0], mask.then(|| vals[2]), pt);
+        // Fold lane ownership into the mask.
+        let mut ins = ins.to_vec();
+        let mut mask = mask;
+        if let Some(own) = self.owner_mask(pt) {
+            if mask {
+                let ty = self.mty_as(pt, "i1");
+                ins[2] = self.def(&format!("arith.andi {}, {own} : {ty}", ins[2]));
+            } else {
+                ins.push(own);
+                mask = true;
+            }
+        }
+        let ins = &ins[..];
         let mt = mem_ty(s);
         let vt = self.mty_as(pt, mt);
         let mut val = ins[1].clone();
@@ -868,12 +924,11 @@ impl Emitter<'_> {
         }
         let align = s.bytes();
         let gp = self.target.global_ptr();
-        let width = self.vector_width(vals[0], mask.then(|| vals[2]), pt);
         if pt.is_block() {
             let k = self.layout(pt).per_lane();
             let ptr_ty = self.mty(pt);
             let mty = self.mty_as(pt, "i1");
-            if width > 1 && self.target.kind() == TargetKind::Host {
+            if width > 1 && self.lanes == 1 {
                 let p0 = self.def(&format!("vector.extract {}[0] : {gp} from {ptr_ty}", ins[0]));
                 if mask {
                     self.line(&format!(
@@ -881,7 +936,9 @@ impl Emitter<'_> {
                         ins[2]
                     ));
                 } else {
-                    self.line(&format!("llvm.store {val}, {p0} {{alignment = {align} : i64}} : {vt}, {gp}"));
+                    self.line(&format!(
+                        "llvm.store {val}, {p0} {{alignment = {align} : i64}} : {vt}, {gp}"
+                    ));
                 }
             } else if width > 1 {
                 let gt = format!("vector<{width}x{mt}>");
@@ -890,7 +947,10 @@ impl Emitter<'_> {
                     let x = self.def(&format!(
                         "vector.extract_strided_slice {val} {{offsets = [{r}], sizes = [{width}], strides = [1]}} : {vt} to {gt}"
                     ));
-                    let store = format!("llvm.store {x}, {p} {{alignment = {} : i64}} : {gt}, {gp}", align * width);
+                    let store = format!(
+                        "llvm.store {x}, {p} {{alignment = {} : i64}} : {gt}, {gp}",
+                        align * width
+                    );
                     if mask {
                         let m = self.def(&format!("vector.extract {}[{r}] : i1 from {mty}", ins[2]));
                         self.if_then(&m, |e| e.line(&store));
@@ -906,7 +966,10 @@ impl Emitter<'_> {
                 ));
             }
         } else {
-            let store = format!("llvm.store {val}, {} {{alignment = {align} : i64}} : {mt}, {gp}", ins[0]);
+            let store = format!(
+                "llvm.store {val}, {} {{alignment = {align} : i64}} : {mt}, {gp}",
+                ins[0]
+            );
             if mask {
                 self.if_then(&ins[2].clone(), |e| e.line(&store));
             } else {

@@ -44,8 +44,11 @@ pub trait Target: Send + Sync {
     fn lane_id(&self, out: &str) -> String;
     /// Whether `device_assert` is checked in generated code.
     fn checks_asserts(&self) -> bool;
-    /// Whether the math function is available for f64 on this target.
+    /// Whether f64 `exp`, `log`, `sin`, ... are available on this target.
     fn has_f64_transcendentals(&self) -> bool;
+    /// Whether integer division by zero (or `MIN / -1`) traps, so that
+    /// generated code must avoid it even in masked-off elements.
+    fn traps_on_integer_division(&self) -> bool;
 }
 
 /// An AMD GPU architecture.
@@ -175,6 +178,9 @@ impl Target for AmdGpu {
     fn has_f64_transcendentals(&self) -> bool {
         false
     }
+    fn traps_on_integer_division(&self) -> bool {
+        false
+    }
 }
 
 fn axis_name(axis: u8) -> &'static str {
@@ -229,10 +235,11 @@ impl Target for Host {
     }
     fn function_header(&self, name: &str, params: &[String], _lanes: u32) -> (String, String) {
         // Every host kernel has one signature: a pointer to 8-byte argument
-        // slots, the program id, the grid size, and a status word where a
-        // failed `device_assert` records itself.
+        // slots, the program id, the grid size, a status word where a failed
+        // `device_assert` records itself, and the lane (always 0 on the
+        // host; the lane simulator calls once per lane).
         let head = format!(
-            "  llvm.func @{HOST_PREFIX}{name}(%args: !llvm.ptr, %pid0: i32, %pid1: i32, %pid2: i32, %np0: i32, %np1: i32, %np2: i32, %status: !llvm.ptr) {{\n"
+            "  llvm.func @{HOST_PREFIX}{name}(%args: !llvm.ptr, %pid0: i32, %pid1: i32, %pid2: i32, %np0: i32, %np1: i32, %np2: i32, %status: !llvm.ptr, %lane_arg: i32) {{\n"
         );
         let mut pro = String::from("    %c0_i32 = arith.constant 0 : i32\n");
         for (i, t) in params.iter().enumerate() {
@@ -251,7 +258,7 @@ impl Target for Host {
         format!("    %{out} = arith.addi %np{axis}, %c0_i32 : i32\n")
     }
     fn lane_id(&self, out: &str) -> String {
-        format!("    %{out} = arith.constant 0 : i32\n")
+        format!("    %{out} = arith.addi %lane_arg, %c0_i32 : i32\n")
     }
     fn checks_asserts(&self) -> bool {
         true
@@ -259,13 +266,89 @@ impl Target for Host {
     fn has_f64_transcendentals(&self) -> bool {
         true
     }
+    fn traps_on_integer_division(&self) -> bool {
+        true
+    }
 }
 
-/// Finds a target by name (`host`, or a `gfx` architecture, optionally
-/// with feature suffixes such as `gfx942:sramecc+:xnack-`).
+/// An AMD GPU's lane-level code run on the host: the same layouts, lane
+/// ids and vectorized accesses as the GPU, compiled for the host CPU, with
+/// the runtime calling the kernel once per lane of every program. Exact
+/// for kernels without cross-lane communication (all 1-D kernels today), so
+/// it checks the GPU code path's numbers without a GPU.
+#[derive(Debug, Clone, Copy)]
+pub struct LaneSimulator {
+    pub gpu: AmdGpu,
+    name: &'static str,
+}
+
+impl Target for LaneSimulator {
+    fn name(&self) -> &str {
+        self.name
+    }
+    fn kind(&self) -> TargetKind {
+        TargetKind::Host
+    }
+    fn description(&self) -> &str {
+        "an AMD GPU's lanes simulated on the host"
+    }
+    fn wave_size(&self) -> u32 {
+        self.gpu.wave
+    }
+    fn lds_bytes(&self) -> u32 {
+        self.gpu.lds
+    }
+    fn triple(&self) -> String {
+        Host.triple()
+    }
+    fn cpu(&self) -> String {
+        Host.cpu()
+    }
+    fn features(&self) -> String {
+        Host.features()
+    }
+    fn global_ptr(&self) -> &'static str {
+        Host.global_ptr()
+    }
+    fn lanes(&self, num_warps: u32) -> u32 {
+        self.gpu.lanes(num_warps)
+    }
+    fn function_header(&self, name: &str, params: &[String], lanes: u32) -> (String, String) {
+        Host.function_header(name, params, lanes)
+    }
+    fn program_id(&self, axis: u8, out: &str) -> String {
+        Host.program_id(axis, out)
+    }
+    fn num_programs(&self, axis: u8, out: &str) -> String {
+        Host.num_programs(axis, out)
+    }
+    fn lane_id(&self, out: &str) -> String {
+        Host.lane_id(out)
+    }
+    fn checks_asserts(&self) -> bool {
+        true
+    }
+    fn has_f64_transcendentals(&self) -> bool {
+        self.gpu.has_f64_transcendentals()
+    }
+    fn traps_on_integer_division(&self) -> bool {
+        true
+    }
+}
+
+/// Finds a target by name: `host`, a `gfx` architecture (optionally with
+/// feature suffixes such as `gfx942:sramecc+:xnack-`), or `sim:gfx942`
+/// for that GPU's lanes simulated on the host.
 pub fn lookup(name: &str) -> Result<Box<dyn Target>, CodegenError> {
     if name == "host" || name == "cpu" {
         return Ok(Box::new(Host));
+    }
+    if let Some(gpu) = name.strip_prefix("sim:") {
+        let arch = gpu.split(':').next().unwrap_or(gpu);
+        if let Some(g) = AMD_GPUS.iter().find(|g| g.arch == arch) {
+            let name: &'static str = Box::leak(format!("sim:{}", g.arch).into_boxed_str());
+            return Ok(Box::new(LaneSimulator { gpu: *g, name }));
+        }
     }
     let arch = name.split(':').next().unwrap_or(name);
     AMD_GPUS

@@ -100,7 +100,9 @@ pub fn analyze(f: &Function) -> HashMap<Value, AxisInfo> {
                     _ => 1,
                 };
                 AxisInfo {
-                    contiguity: gcd(a.contiguity, b.constancy).max(gcd(a.constancy, b.contiguity)).min(n),
+                    contiguity: gcd(a.contiguity, b.constancy)
+                        .max(gcd(a.constancy, b.contiguity))
+                        .min(n),
                     divisibility: gcd(a.divisibility, b.divisibility.saturating_mul(scale)),
                     constancy: gcd(a.constancy, b.constancy),
                 }
@@ -118,7 +120,9 @@ pub fn analyze(f: &Function) -> HashMap<Value, AxisInfo> {
                 AxisInfo {
                     contiguity: 1,
                     divisibility: match shift {
-                        Some(s) if (0..31).contains(&s) => ins[0].divisibility.saturating_mul(1 << s).min(MAX_DIVISIBILITY),
+                        Some(s) if (0..31).contains(&s) => {
+                            ins[0].divisibility.saturating_mul(1 << s).min(MAX_DIVISIBILITY)
+                        }
                         _ => 1,
                     },
                     constancy: gcd(ins[0].constancy, ins[1].constancy),

@@ -8,8 +8,8 @@ use std::{
     sync::atomic::{AtomicU64, Ordering},
 };
 
-/// `fn(args, pid_x, pid_y, pid_z, nprog_x, nprog_y, nprog_z, status)`.
-type HostKernelFn = unsafe extern "C" fn(*const u64, i32, i32, i32, i32, i32, i32, *mut u64);
+/// `fn(args, pid_x, pid_y, pid_z, nprog_x, nprog_y, nprog_z, status, lane)`.
+type HostKernelFn = unsafe extern "C" fn(*const u64, i32, i32, i32, i32, i32, i32, *mut u64, i32);
 
 /// A host kernel, loaded and ready to launch.
 pub struct CpuKernel {
@@ -58,7 +58,16 @@ impl CpuKernel {
     /// Every pointer argument must point to memory that stays valid during
     /// the launch and is large enough for every unmasked access the kernel
     /// makes; the compiler cannot check this in general.
-    pub unsafe fn launch(&self, grid: Grid, args: &[u64], threads: usize) -> Result<Option<(u32, u32)>, RuntimeError> {
+    ///
+    /// `lanes` is 1 for host kernels; the lane simulator passes the GPU's
+    /// lanes per program, and every lane of a program runs in turn.
+    pub unsafe fn launch(
+        &self,
+        grid: Grid,
+        args: &[u64],
+        threads: usize,
+        lanes: u32,
+    ) -> Result<Option<(u32, u32)>, RuntimeError> {
         grid.validate()?;
         let total = grid.programs();
         let [gx, gy, _] = grid.0;
@@ -78,18 +87,21 @@ impl CpuKernel {
             let z = (i / (u64::from(gx) * u64::from(gy))) as i32;
             // SAFETY: upheld by the caller (see above); the status word is
             // only written atomically by generated code.
-            unsafe {
-                func(
-                    args_ptr as *const u64,
-                    x,
-                    y,
-                    z,
-                    grid.0[0] as i32,
-                    grid.0[1] as i32,
-                    grid.0[2] as i32,
-                    status_ptr as *mut u64,
-                )
-            };
+            for lane in 0..lanes.max(1) {
+                unsafe {
+                    func(
+                        args_ptr as *const u64,
+                        x,
+                        y,
+                        z,
+                        grid.0[0] as i32,
+                        grid.0[1] as i32,
+                        grid.0[2] as i32,
+                        status_ptr as *mut u64,
+                        lane as i32,
+                    )
+                };
+            }
         };
         if threads <= 1 {
             run();

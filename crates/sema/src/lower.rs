@@ -267,7 +267,10 @@ impl Ctx<'_> {
                         _ => {
                             return Err(Diagnostic::new(
                                 p.name.span,
-                                format!("cannot assume `{}` = {value}: it is {t} (only integer parameters can be specialized)", p.name.name),
+                                format!(
+                                "cannot assume `{}` = {value}: it is {t} (only integer parameters can be specialized)",
+                                p.name.name
+                            ),
                             ))
                         }
                     }
@@ -277,7 +280,13 @@ impl Ctx<'_> {
         }
         for known in assume.keys() {
             if !k.params.iter().any(|p| &p.name.name == known) {
-                return Err(Diagnostic::new(k.name.span, format!("kernel `{}` has no parameter `{known}` to assume a value for", k.name.name)));
+                return Err(Diagnostic::new(
+                    k.name.span,
+                    format!(
+                        "kernel `{}` has no parameter `{known}` to assume a value for",
+                        k.name.name
+                    ),
+                ));
             }
         }
         let entry = f.entry;

@@ -82,6 +82,8 @@ pub struct Compiled {
     /// The messages of `device_assert`s, by id (1-based in generated code).
     pub assert_messages: Vec<String>,
     pub num_warps: u32,
+    /// Lanes per program (1 on the host).
+    pub lanes: u32,
     pub target: String,
     pub stages: Vec<Stage>,
     pub timings: Vec<(String, Duration)>,
@@ -202,7 +204,10 @@ fn apply_divisibility(m: &mut Module, kernel: &str, divisible: &Divisible) -> Re
         Divisible::Named(names) => {
             for n in names {
                 let i = f.param_names.iter().position(|p| p == n).ok_or_else(|| {
-                    Error::Usage(format!("--divisible {n}: `{kernel}` has no parameter `{n}` (it has {})", f.param_names.join(", ")))
+                    Error::Usage(format!(
+                        "--divisible {n}: `{kernel}` has no parameter `{n}` (it has {})",
+                        f.param_names.join(", ")
+                    ))
                 })?;
                 if !eligible(&types[i]) {
                     return Err(Error::Usage(format!(
@@ -318,6 +323,7 @@ pub fn compile_into(req: &CompileRequest, target: &dyn Target, sink: &mut Vec<St
         params,
         assert_messages,
         num_warps: f.options.num_warps,
+        lanes: target.lanes(f.options.num_warps),
         target: target.name().to_string(),
         stages: sink.clone(),
         timings: t.timings,

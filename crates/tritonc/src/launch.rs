@@ -93,8 +93,8 @@ pub fn parse_scalar(name: &str, text: &str, t: &Type) -> Result<u64, Error> {
     })
 }
 
-/// Runs `compiled` (built for the host) on the CPU backend. Buffers are
-/// updated in place.
+/// Runs `compiled` (built for the host, or for a lane simulator) on the
+/// CPU. Buffers are updated in place.
 pub fn run_cpu(compiled: &Compiled, grid: Grid, args: &mut [Arg], threads: usize) -> Result<(), Error> {
     check_arity(compiled, args)?;
     let symbol = format!("{}{}", tritonc_codegen::target::HOST_PREFIX, compiled.kernel);
@@ -109,13 +109,8 @@ pub fn run_cpu(compiled: &Compiled, grid: Grid, args: &mut [Arg], threads: usize
     // SAFETY: buffers live in `args` for the whole launch. Their sizes
     // cannot be checked against the kernel's indexing in general; this is
     // documented for `tritonc run`.
-    let status = unsafe {
-        kernel.launch(
-            grid,
-            &slots,
-            tritonc_runtime::cpu::default_threads().min(threads.max(1)),
-        )?
-    };
+    let threads = tritonc_runtime::cpu::default_threads().min(threads.max(1));
+    let status = unsafe { kernel.launch(grid, &slots, threads, compiled.lanes)? };
     if let Some((id, program)) = status {
         let message = compiled
             .assert_messages

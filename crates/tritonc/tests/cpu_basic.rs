@@ -1,4 +1,6 @@
 //! End-to-end tests on the CPU backend against plain Rust reference loops.
+//! `common::run` also runs every kernel on the lane simulators of a wave64
+//! and a wave32 GPU (the GPU code path) and requires bit-identical buffers.
 
 mod common;
 use common::*;
@@ -479,4 +481,30 @@ fn k<const B: i32>(x: Ptr<i32>, n: i32) {
         err.to_string(),
         "device_assert failed in program (1, ..): negative input"
     );
+}
+
+#[test]
+fn divisibility_hints_vectorize_and_keep_results() {
+    // With --divisible all, n must really be a multiple of 16.
+    for target in TARGETS {
+        for (n, block) in [(4096usize, 1024i64), (96, 32), (4096, 4096), (1024, 64)] {
+            let x: Vec<f32> = (0..n).map(|i| i as f32 * 0.25).collect();
+            let y: Vec<f32> = (0..n).map(|i| 1.0 - i as f32).collect();
+            let out = vec![-7.0f32; n + 16];
+            let mut req = request(VECTOR_ADD, "add", &[("BLOCK", block)]);
+            req.divisible = tritonc::driver::Divisible::All;
+            let grid = (n as u64).div_ceil(block as u64) as u32;
+            let args = run_with(
+                target,
+                req,
+                [grid, 1, 1],
+                vec![f32s(&x), f32s(&y), f32s(&out), scalar_i32(n as i32)],
+            );
+            let got = as_f32(&args[2]);
+            for i in 0..n {
+                assert_eq!(got[i], x[i] + y[i], "{target} n={n} i={i}");
+            }
+            assert!(got[n..].iter().all(|v| *v == -7.0), "{target}: wrote past n");
+        }
+    }
 }

@@ -50,8 +50,12 @@ struct KernelOpts {
 
 #[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
 enum Backend {
+    /// The host CPU, whole blocks as vectors.
     Cpu,
+    /// An AMD GPU through HIP.
     Hip,
+    /// The `--target` GPU's lanes simulated on the host (checks GPU code paths).
+    Sim,
 }
 
 #[derive(Subcommand)]
@@ -82,7 +86,7 @@ enum Command {
         opts: KernelOpts,
         #[arg(long, value_enum, default_value = "cpu")]
         backend: Backend,
-        /// The gfx target for `--backend hip`.
+        /// The gfx target for `--backend hip` and `--backend sim`.
         #[arg(long, default_value = "gfx942")]
         target: String,
         /// Programs along each axis: X[,Y[,Z]].
@@ -118,7 +122,7 @@ enum NpyAction {
         len: usize,
         #[arg(long, conflicts_with_all = ["fill", "random"])]
         arange: bool,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         fill: Option<f64>,
         #[arg(long)]
         random: Option<u64>,
@@ -200,7 +204,9 @@ fn request(opts: &KernelOpts) -> Result<CompileRequest, Error> {
         let (k, v) = item
             .split_once('=')
             .ok_or_else(|| Error::Usage(format!("--assume expects NAME=VALUE, found `{item}`")))?;
-        let v = v.parse::<i64>().map_err(|_| Error::Usage(format!("--assume {k}: `{v}` is not an integer")))?;
+        let v = v
+            .parse::<i64>()
+            .map_err(|_| Error::Usage(format!("--assume {k}: `{v}` is not an integer")))?;
         if req.assume.insert(k.to_string(), v).is_some() {
             return Err(Error::Usage(format!("--assume {k} is given twice")));
         }
@@ -309,6 +315,7 @@ fn run(cmd: Command) -> Result<(), Error> {
             let t = match backend {
                 Backend::Cpu => target::lookup("host")?,
                 Backend::Hip => target::lookup(&target)?,
+                Backend::Sim => target::lookup(&format!("sim:{target}"))?,
             };
             let c = compile_with_emit(&opts, &request(&opts)?, t.as_ref())?;
             report(&opts, &c, started)?;
@@ -316,7 +323,7 @@ fn run(cmd: Command) -> Result<(), Error> {
             let outs = parse_outs(&c, &outs)?;
             let run_started = Instant::now();
             match backend {
-                Backend::Cpu => launch::run_cpu(&c, grid, &mut bound, threads.unwrap_or(usize::MAX))?,
+                Backend::Cpu | Backend::Sim => launch::run_cpu(&c, grid, &mut bound, threads.unwrap_or(usize::MAX))?,
                 Backend::Hip => launch::run_hip(&c, grid, t.lanes(c.num_warps), &mut bound)?,
             }
             if opts.timings {

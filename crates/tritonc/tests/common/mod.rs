@@ -28,10 +28,49 @@ pub fn host() -> Box<dyn Target> {
     target::lookup("host").expect("host target")
 }
 
+/// Where end-to-end tests run: the host (whole blocks as vectors) and the
+/// lane simulators of a wave64 and a wave32 GPU (the GPU code path).
+pub const TARGETS: [&str; 3] = ["host", "sim:gfx942", "sim:gfx1100"];
+
 /// Compiles for the host and runs; returns the arguments after the run.
-pub fn run(src: &str, kernel: &str, consts: &[(&str, i64)], grid: [u32; 3], mut args: Vec<Arg>) -> Vec<Arg> {
-    let c = compile_for(src, kernel, consts, "host").unwrap_or_else(|e| panic!("compile failed:\n{e}"));
-    run_cpu(&c, Grid(grid), &mut args, 4).unwrap_or_else(|e| panic!("run failed: {e}"));
+/// The same kernel also runs on the lane simulators, whose buffers must
+/// equal the host's bit for bit (a target that refuses the kernel, such as
+/// f64 `exp` on a GPU, is skipped).
+pub fn run(src: &str, kernel: &str, consts: &[(&str, i64)], grid: [u32; 3], args: Vec<Arg>) -> Vec<Arg> {
+    let host = run_on("host", src, kernel, consts, grid, args.clone());
+    for target in &TARGETS[1..] {
+        let t = target::lookup(target).expect("known target");
+        let c = match compile(&request(src, kernel, consts), t.as_ref()) {
+            Ok(c) => c,
+            Err(Error::Codegen(tritonc::codegen::CodegenError::Unsupported(_))) => continue,
+            Err(e) => panic!("compile for {target} failed:\n{e}"),
+        };
+        let mut sim = args.clone();
+        run_cpu(&c, Grid(grid), &mut sim, 4).unwrap_or_else(|e| panic!("run on {target} failed: {e}"));
+        for (i, (h, s)) in host.iter().zip(&sim).enumerate() {
+            assert!(h == s, "argument {i}: {target} differs from the host");
+        }
+    }
+    host
+}
+
+/// Compiles for `target` (the host or a lane simulator) and runs.
+pub fn run_on(
+    target: &str,
+    src: &str,
+    kernel: &str,
+    consts: &[(&str, i64)],
+    grid: [u32; 3],
+    args: Vec<Arg>,
+) -> Vec<Arg> {
+    run_with(target, request(src, kernel, consts), grid, args)
+}
+
+/// Compiles `req` for `target` and runs.
+pub fn run_with(target: &str, req: CompileRequest, grid: [u32; 3], mut args: Vec<Arg>) -> Vec<Arg> {
+    let t = target::lookup(target).expect("known target");
+    let c = compile(&req, t.as_ref()).unwrap_or_else(|e| panic!("compile for {target} failed:\n{e}"));
+    run_cpu(&c, Grid(grid), &mut args, 4).unwrap_or_else(|e| panic!("run on {target} failed: {e}"));
     args
 }
 
