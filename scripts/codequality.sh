@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Code-quality figures of a kernel's AMDGPU code object, counted the way
 # ../shared/docs/triton-reference.md counts Triton's: disassembled
-# instructions without s_nop, VGPRs and scratch from the metadata, 128-bit
+# instructions without s_nop (nor gfx11's s_code_end padding after the
+# kernel), VGPRs and scratch from the metadata, 128-bit
 # global loads/stores, and llvm-mca cycles of the body without branches.
 #   usage: [EXTRA="--divisible all"] scripts/codequality.sh FILE.tk KERNEL "CONSTS" [TARGETS...]
 set -euo pipefail
@@ -16,7 +17,7 @@ for t in $targets; do
   args=()
   for c in $consts; do args+=(--const "$c"); done
   $T compile "$file" --kernel "$kernel" --target "$t" "${args[@]}" ${EXTRA:-} -o "$out/k.hsaco" 2>/dev/null
-  $LLVM/llvm-objdump -d --mcpu="$t" "$out/k.hsaco" | grep -E '^\s+[a-z_0-9]+(\s|$)' | grep -v 's_nop' > "$out/dis.txt" || true
+  $LLVM/llvm-objdump -d --mcpu="$t" "$out/k.hsaco" | grep -E '^\s+[a-z_0-9]+(\s|$)' | grep -vE '^\s*(s_nop|s_code_end)' > "$out/dis.txt" || true
   # Keep the mnemonic and operands, drop the trailing encoding comments.
   sed -E 's/^\s+//; s/\s*\/\/.*$//' "$out/dis.txt" > "$out/body.s"
   instrs=$(wc -l < "$out/body.s")
