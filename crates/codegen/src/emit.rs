@@ -445,7 +445,7 @@ impl Emitter<'_> {
             BinaryOp::Xor => "xori",
             BinaryOp::Max => {
                 if float {
-                    "maximumf"
+                    "maxnumf"
                 } else if unsigned {
                     "maxui"
                 } else {
@@ -454,7 +454,7 @@ impl Emitter<'_> {
             }
             BinaryOp::Min => {
                 if float {
-                    "minimumf"
+                    "minnumf"
                 } else if unsigned {
                     "minui"
                 } else {

@@ -40,7 +40,8 @@ pub enum BinaryOp {
     And,
     Or,
     Xor,
-    /// NaN-propagating maximum for floats (Triton's `maximum`).
+    /// Maximum; for floats IEEE `maxNum` as Triton's default `maximum`: a NaN
+    /// operand is ignored and the other returned (NaN only if both are).
     Max,
     Min,
 }

@@ -139,8 +139,9 @@ fn try_fold(f: &Function, op: OpId) -> Option<ConstValue> {
                 BinaryOp::Mul => x * y,
                 BinaryOp::Div => x / y,
                 BinaryOp::Rem => x % y,
-                BinaryOp::Max if x.is_nan() || y.is_nan() => f64::NAN,
-                BinaryOp::Min if x.is_nan() || y.is_nan() => f64::NAN,
+                // maxNum / minNum: a NaN operand is ignored. The sign of a
+                // zero result is unspecified there, so zeros are not folded.
+                BinaryOp::Max | BinaryOp::Min if *x == 0.0 && *y == 0.0 => return None,
                 BinaryOp::Max => x.max(*y),
                 BinaryOp::Min => x.min(*y),
                 _ => return None,

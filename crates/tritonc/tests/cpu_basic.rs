@@ -409,12 +409,13 @@ fn k<const B: i32>(a: Ptr<f32>, b: Ptr<f32>, mx: Ptr<f32>, mn: Ptr<f32>, sel: Pt
     let (mx, mn, sel) = (as_f32(&args[2]), as_f32(&args[3]), as_f32(&args[4]));
     for i in 0..8 {
         let (x, y) = (xs[i], ys[i]);
-        // Triton's maximum/minimum propagate NaN.
-        if x.is_nan() || y.is_nan() {
-            assert!(mx[i].is_nan() && mn[i].is_nan(), "i={i}");
+        // Triton's default maximum/minimum ignore a NaN operand (maxNum).
+        if x == 0.0 && y == 0.0 {
+            // The sign of a zero result is unspecified.
+            assert_eq!((mx[i], mn[i]), (0.0, 0.0), "i={i}");
         } else {
-            assert_eq!(mx[i], x.max(y));
-            assert_eq!(mn[i], x.min(y));
+            assert_eq!(mx[i].to_bits(), x.max(y).to_bits(), "i={i}");
+            assert_eq!(mn[i].to_bits(), x.min(y).to_bits(), "i={i}");
         }
         assert_eq!(
             sel[i].to_bits(),
@@ -422,9 +423,6 @@ fn k<const B: i32>(a: Ptr<f32>, b: Ptr<f32>, mx: Ptr<f32>, mn: Ptr<f32>, sel: Pt
             "i={i}"
         );
     }
-    // Signed zeros: maximum(-0, 0) is +0 and minimum is -0 (IEEE 754-2019).
-    assert_eq!(mx[4].to_bits(), 0.0f32.to_bits());
-    assert_eq!(mn[4].to_bits(), (-0.0f32).to_bits());
 }
 
 #[test]
