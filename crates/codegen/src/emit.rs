@@ -20,7 +20,8 @@
 use crate::{target::Target, CodegenError};
 use std::collections::HashMap;
 use tritonc_ir::{
-    print::float_literal, BinaryOp, BlockId, ConstValue, Elem, Function, MathFn, OpId, OpKind, ScalarType, Type, Value,
+    print::float_literal, BinaryOp, BlockId, ConstValue, Elem, Function, MathFn, OpId, OpKind, ReduceKind, ScalarType,
+    ScanKind, Type, Value,
 };
 use tritonc_passes::axis::AxisInfo;
 
@@ -251,14 +252,46 @@ impl Emitter<'_> {
                 let st = self.mty(in_ty[0]);
                 Some(self.def(&format!("vector.broadcast {} : {st} to {vt}", ins[0])))
             }
+            OpKind::Broadcast if in_ty[0].numel() != 1 => {
+                let t = out_ty.ok_or_else(|| internal("broadcast without result"))?;
+                let (from, to) = (in_ty[0].shape.clone(), t.shape.clone());
+                let map: Vec<u64> = (0..t.numel())
+                    .map(|e| {
+                        let idx = unravel(e, &to);
+                        let src: Vec<u64> = idx
+                            .iter()
+                            .zip(&from)
+                            .map(|(i, d)| if *d == 1 { 0 } else { *i })
+                            .collect();
+                        ravel(&src, &from)
+                    })
+                    .collect();
+                Some(self.gather_elements(&ins[0], in_ty[0], t, &map)?)
+            }
+            OpKind::Permute(order) => {
+                let t = out_ty.ok_or_else(|| internal("trans without result"))?;
+                let from = in_ty[0].shape.clone();
+                let map: Vec<u64> = (0..t.numel())
+                    .map(|e| {
+                        let idx = unravel(e, &t.shape);
+                        let mut src = vec![0u64; from.len()];
+                        for (i, o) in order.iter().enumerate() {
+                            src[*o as usize] = idx[i];
+                        }
+                        ravel(&src, &from)
+                    })
+                    .collect();
+                Some(self.gather_elements(&ins[0], in_ty[0], t, &map)?)
+            }
+            // Blocks are laid out by their row-major element order alone, so
+            // a reshape moves no data.
+            OpKind::Reshape => Some(ins[0].clone()),
+            OpKind::Reduce { .. } | OpKind::ArgReduce { .. } | OpKind::Scan { .. } => {
+                let t = out_ty.ok_or_else(|| internal("reduction without result"))?;
+                Some(self.reduce_or_scan(&d.kind, &ins[0], in_ty[0], t)?)
+            }
             OpKind::Broadcast => {
                 let t = out_ty.ok_or_else(|| internal("broadcast without result"))?;
-                if in_ty[0].numel() != 1 {
-                    return Err(CodegenError::Unsupported(format!(
-                        "broadcast from {} to {t} (multi-dimensional blocks are not supported yet)",
-                        in_ty[0]
-                    )));
-                }
                 let st = self.mty(in_ty[0]);
                 let elem = self.mty(&Type::block(in_ty[0].elem, Vec::new()));
                 let x = self.def(&format!("vector.extract {}[0] : {elem} from {st}", ins[0]));
@@ -400,6 +433,171 @@ impl Emitter<'_> {
             let s = self.splat_const(&start.to_string(), &vty);
             self.def(&format!("arith.addi {idx}, {s} : {vty}"))
         }
+    }
+
+    /// `out[e] = in[map[e]]` for every element: data movement between
+    /// elements (broadcasts, transpositions). With one lane this is a
+    /// shuffle of the block's vector.
+    fn gather_elements(&mut self, x: &str, from: &Type, to: &Type, map: &[u64]) -> Result<String, CodegenError> {
+        if self.lanes != 1 {
+            return Err(CodegenError::Unsupported(format!(
+                "moving elements between lanes ({from} to {to}) is not supported on {} yet",
+                self.target.name()
+            )));
+        }
+        let vt = self.mty(from);
+        let idx: Vec<String> = map.iter().map(u64::to_string).collect();
+        Ok(self.def(&format!("vector.shuffle {x}, {x} [{}] : {vt}, {vt}", idx.join(", "))))
+    }
+
+    /// Reductions, arg-reductions and scans along one axis, as loops over
+    /// the block's elements in index order (a left fold, so results are
+    /// deterministic and match a sequential reference).
+    fn reduce_or_scan(&mut self, kind: &OpKind, x: &str, from: &Type, to: &Type) -> Result<String, CodegenError> {
+        if self.lanes != 1 {
+            return Err(CodegenError::Unsupported(format!(
+                "reductions and scans are not supported on {} yet",
+                self.target.name()
+            )));
+        }
+        let s = from.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
+        let axis = match kind {
+            OpKind::Reduce { axis, .. } | OpKind::ArgReduce { axis, .. } | OpKind::Scan { axis, .. } => *axis as usize,
+            _ => return Err(internal("not a reduction")),
+        };
+        let shape = &from.shape;
+        let len: u64 = u64::from(shape[axis]);
+        let inner: u64 = shape[axis + 1..].iter().map(|d| u64::from(*d)).product();
+        let rows = from.numel() / len;
+        let et = sty(s).to_string();
+        let vt = self.mty(from);
+        let c = |e: &mut Self, v: u64| e.def(&format!("arith.constant {v} : i32"));
+        let (zero, one, len_c, inner_c, rows_c) = (c(self, 0), c(self, 1), c(self, len), c(self, inner), c(self, rows));
+        let is_scan = matches!(kind, OpKind::Scan { .. });
+        let is_arg = matches!(kind, OpKind::ArgReduce { .. });
+        // The collected output: a vector, or a scalar when the result is one.
+        let out_ty = if is_scan { vt.clone() } else { self.mty(to) };
+        let out_scalar = !to.is_block();
+        let init = if out_scalar {
+            self.splat_const(if is_arg || !s.is_float() { "0" } else { "0.0" }, &out_ty)
+        } else {
+            let z = if is_arg || !s.is_float() { "0" } else { "0.0" };
+            self.splat_const(z, &out_ty)
+        };
+        let out_elem = if is_arg { "i32".to_string() } else { et.clone() };
+        let o_var = self.fresh();
+        let acc_var = self.fresh();
+        let result = self.fresh();
+        self.line(&format!("{result} = \"scf.for\"({zero}, {rows_c}, {one}, {init}) ({{"));
+        self.line(&format!("^bb0({o_var}: i32, {acc_var}: {out_ty}):"));
+        self.indent += 1;
+        // base = (o / inner) * len * inner + o % inner
+        let oi = self.def(&format!("arith.divui {o_var}, {inner_c} : i32"));
+        let ii = self.def(&format!("arith.remui {o_var}, {inner_c} : i32"));
+        let span = self.def(&format!("arith.muli {len_c}, {inner_c} : i32"));
+        let ob = self.def(&format!("arith.muli {oi}, {span} : i32"));
+        let base = self.def(&format!("arith.addi {ob}, {ii} : i32"));
+        let bidx = self.def(&format!("arith.index_cast {base} : i32 to index"));
+        let first = self.def(&format!("vector.extract {x}[{bidx}] : {et} from {vt}"));
+        let mut acc = if is_scan {
+            self.def(&format!(
+                "vector.insert {first}, {acc_var} [{bidx}] : {et} into {out_ty}"
+            ))
+        } else {
+            acc_var.clone()
+        };
+        // The inner loop carries the running value (and index, and the
+        // scan's output).
+        let k = self.fresh();
+        let run = self.fresh();
+        let run_idx = self.fresh();
+        let scan_out = self.fresh();
+        let mut carried = vec![(run.clone(), first.clone(), et.clone())];
+        if is_arg {
+            carried.push((run_idx.clone(), zero.clone(), "i32".to_string()));
+        }
+        if is_scan {
+            carried.push((scan_out.clone(), acc.clone(), out_ty.clone()));
+        }
+        let inits: Vec<String> = carried.iter().map(|c| c.1.clone()).collect();
+        let types: Vec<String> = carried.iter().map(|c| c.2.clone()).collect();
+        let loop_res = self.fresh();
+        self.line(&format!(
+            "{loop_res}:{} = \"scf.for\"({one}, {len_c}, {one}, {}) ({{",
+            carried.len(),
+            inits.join(", ")
+        ));
+        let decl: Vec<String> = carried.iter().map(|c| format!("{}: {}", c.0, c.2)).collect();
+        self.line(&format!("^bb0({k}: i32, {}):", decl.join(", ")));
+        self.indent += 1;
+        let off = self.def(&format!("arith.muli {k}, {inner_c} : i32"));
+        let flat = self.def(&format!("arith.addi {base}, {off} : i32"));
+        let fidx = self.def(&format!("arith.index_cast {flat} : i32 to index"));
+        let v = self.def(&format!("vector.extract {x}[{fidx}] : {et} from {vt}"));
+        let mut yields: Vec<String> = Vec::new();
+        match kind {
+            OpKind::ArgReduce { max, .. } => {
+                // Take the new element when it is strictly better, or when
+                // the best so far is NaN and it is not (NaNs are ignored).
+                let better = if s.is_float() {
+                    let p = if *max { "ogt" } else { "olt" };
+                    let b = self.def(&format!("arith.cmpf {p}, {v}, {run} : {et}"));
+                    let run_nan = self.def(&format!("arith.cmpf uno, {run}, {run} : {et}"));
+                    let v_ok = self.def(&format!("arith.cmpf ord, {v}, {v} : {et}"));
+                    let nan_case = self.def(&format!("arith.andi {run_nan}, {v_ok} : i1"));
+                    self.def(&format!("arith.ori {b}, {nan_case} : i1"))
+                } else {
+                    let p = match (max, s.is_unsigned()) {
+                        (true, true) => "ugt",
+                        (true, false) => "sgt",
+                        (false, true) => "ult",
+                        (false, false) => "slt",
+                    };
+                    self.def(&format!("arith.cmpi {p}, {v}, {run} : {et}"))
+                };
+                let nv = self.def(&format!("arith.select {better}, {v}, {run} : {et}"));
+                let ni = self.def(&format!("arith.select {better}, {k}, {run_idx} : i32"));
+                yields.push(nv);
+                yields.push(ni);
+            }
+            _ => {
+                let op = combine_op(kind, s);
+                let nv = self.def(&format!("arith.{op} {run}, {v} : {et}"));
+                yields.push(nv.clone());
+                if is_scan {
+                    let so = self.def(&format!("vector.insert {nv}, {scan_out} [{fidx}] : {et} into {out_ty}"));
+                    yields.push(so);
+                }
+            }
+        }
+        self.line(&format!(
+            "\"scf.yield\"({}) : ({}) -> ()",
+            yields.join(", "),
+            types.join(", ")
+        ));
+        self.indent -= 1;
+        let mut in_types = vec!["i32".to_string(); 3];
+        in_types.extend(types.iter().cloned());
+        self.line(&format!("}}) : ({}) -> ({})", in_types.join(", "), types.join(", ")));
+        let value = if is_arg {
+            format!("{loop_res}#1")
+        } else {
+            format!("{loop_res}#0")
+        };
+        if is_scan {
+            acc = format!("{loop_res}#1");
+        } else if out_scalar {
+            acc = value;
+        } else {
+            let oidx = self.def(&format!("arith.index_cast {o_var} : i32 to index"));
+            acc = self.def(&format!(
+                "vector.insert {value}, {acc_var} [{oidx}] : {out_elem} into {out_ty}"
+            ));
+        }
+        self.line(&format!("\"scf.yield\"({acc}) : ({out_ty}) -> ()"));
+        self.indent -= 1;
+        self.line(&format!("}}) : (i32, i32, i32, {out_ty}) -> ({out_ty})"));
+        Ok(result)
     }
 
     fn binary(&mut self, b: BinaryOp, t: &Type, x: &str, y: &str) -> Result<String, CodegenError> {
@@ -1079,6 +1277,65 @@ impl Emitter<'_> {
         }
         Ok(())
     }
+}
+
+/// The `arith` operation that combines two elements of a reduction or scan.
+fn combine_op(kind: &OpKind, s: ScalarType) -> &'static str {
+    let float = s.is_float();
+    let unsigned = s.is_unsigned() || s.is_bool();
+    match kind {
+        OpKind::Reduce {
+            kind: ReduceKind::Sum, ..
+        }
+        | OpKind::Scan {
+            kind: ScanKind::Sum, ..
+        } => {
+            if float {
+                "addf"
+            } else {
+                "addi"
+            }
+        }
+        OpKind::Scan {
+            kind: ScanKind::Prod, ..
+        } => {
+            if float {
+                "mulf"
+            } else {
+                "muli"
+            }
+        }
+        OpKind::Reduce {
+            kind: ReduceKind::Max, ..
+        } => match (float, unsigned) {
+            (true, _) => "maxnumf",
+            (false, true) => "maxui",
+            (false, false) => "maxsi",
+        },
+        OpKind::Reduce {
+            kind: ReduceKind::Min, ..
+        } => match (float, unsigned) {
+            (true, _) => "minnumf",
+            (false, true) => "minui",
+            (false, false) => "minsi",
+        },
+        _ => "xori",
+    }
+}
+
+/// Row-major coordinates of flat index `e` in `shape`.
+fn unravel(mut e: u64, shape: &[u32]) -> Vec<u64> {
+    let mut idx = vec![0u64; shape.len()];
+    for (i, d) in shape.iter().enumerate().rev() {
+        idx[i] = e % u64::from(*d);
+        e /= u64::from(*d);
+    }
+    idx
+}
+
+/// Flat row-major index of coordinates `idx` in `shape`.
+fn ravel(idx: &[u64], shape: &[u32]) -> u64 {
+    idx.iter().zip(shape).fold(0, |acc, (i, d)| acc * u64::from(*d) + i)
 }
 
 /// The i1 type of the same shape as MLIR type `ty`.

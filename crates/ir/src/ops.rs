@@ -139,6 +139,35 @@ impl MathFn {
     }
 }
 
+/// How a reduction combines elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReduceKind {
+    Sum,
+    /// `maxNum` for floats (NaNs are ignored unless all are NaN).
+    Max,
+    Min,
+    /// Bitwise exclusive or (integers).
+    Xor,
+}
+
+impl ReduceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReduceKind::Sum => "sum",
+            ReduceKind::Max => "max",
+            ReduceKind::Min => "min",
+            ReduceKind::Xor => "xor_sum",
+        }
+    }
+}
+
+/// How a scan combines elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ScanKind {
+    Sum,
+    Prod,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum OpKind {
     /// A scalar constant.
@@ -154,6 +183,27 @@ pub enum OpKind {
     Splat,
     /// Block to a block of the result's shape (dimensions of size 1 grow).
     Broadcast,
+    /// The same elements in row-major order, in another shape.
+    Reshape,
+    /// Transposition: result dimension `i` is operand dimension `order[i]`.
+    Permute(Vec<u32>),
+    /// Combines the elements along `axis`; the result drops that dimension
+    /// (a 1-D block reduces to a scalar).
+    Reduce {
+        kind: ReduceKind,
+        axis: u32,
+    },
+    /// The index (i32) of the maximum (`max`) or minimum element along
+    /// `axis`, the lowest on ties; NaNs are ignored unless all are NaN.
+    ArgReduce {
+        max: bool,
+        axis: u32,
+    },
+    /// Inclusive prefix sums or products along `axis`.
+    Scan {
+        kind: ScanKind,
+        axis: u32,
+    },
     Binary(BinaryOp),
     Cmp(CmpPred),
     /// Arithmetic negation (ints and floats).

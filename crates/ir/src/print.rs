@@ -179,6 +179,11 @@ pub fn op_name(f: &Function, op: OpId) -> String {
         OpKind::MakeRange { .. } => "tk.make_range".into(),
         OpKind::Splat => "tk.splat".into(),
         OpKind::Broadcast => "tk.broadcast".into(),
+        OpKind::Reshape => "tk.reshape".into(),
+        OpKind::Permute(_) => "tk.trans".into(),
+        OpKind::Reduce { .. } => "tk.reduce".into(),
+        OpKind::ArgReduce { .. } => "tk.argreduce".into(),
+        OpKind::Scan { .. } => "tk.scan".into(),
         OpKind::Binary(b) => match b {
             BinaryOp::Add => pick("arith.addf", "arith.addi", "arith.addi"),
             BinaryOp::Sub => pick("arith.subf", "arith.subi", "arith.subi"),
@@ -259,6 +264,24 @@ fn attributes(f: &Function, op: OpId) -> Vec<String> {
         }
         OpKind::Store { mask } if *mask => vec!["mask".to_string()],
         OpKind::Call(callee) => vec![format!("callee = @{callee}")],
+        OpKind::Permute(order) => {
+            let o: Vec<String> = order.iter().map(u32::to_string).collect();
+            vec![format!("order = array<i32: {}>", o.join(", "))]
+        }
+        OpKind::Reduce { kind, axis } => vec![format!("axis = {axis} : i32"), format!("kind = \"{}\"", kind.name())],
+        OpKind::ArgReduce { max, axis } => {
+            vec![
+                format!("axis = {axis} : i32"),
+                format!("kind = \"{}\"", if *max { "argmax" } else { "argmin" }),
+            ]
+        }
+        OpKind::Scan { kind, axis } => {
+            let k = match kind {
+                crate::ops::ScanKind::Sum => "cumsum",
+                crate::ops::ScanKind::Prod => "cumprod",
+            };
+            vec![format!("axis = {axis} : i32"), format!("kind = \"{k}\"")]
+        }
         OpKind::Assert(msg) => vec![format!("message = \"{}\"", escape(msg))],
         _ => Vec::new(),
     }

@@ -238,6 +238,49 @@ impl Verifier<'_> {
                     return e("broadcast grows dimensions of size 1 only");
                 }
             }
+            OpKind::Reshape => {
+                arity(1, 1)?;
+                if ot[0].elem != rt[0].elem || ot[0].numel() != rt[0].numel() || !rt[0].is_block() {
+                    return e("reshape keeps the element type and the number of elements");
+                }
+            }
+            OpKind::Permute(order) => {
+                arity(1, 1)?;
+                let rank = ot[0].shape.len();
+                let mut sorted = order.clone();
+                sorted.sort_unstable();
+                let ok = sorted == (0..rank as u32).collect::<Vec<_>>()
+                    && ot[0].elem == rt[0].elem
+                    && rt[0].shape.len() == rank
+                    && order
+                        .iter()
+                        .enumerate()
+                        .all(|(i, o)| rt[0].shape[i] == ot[0].shape[*o as usize]);
+                if !ok {
+                    return e("trans permutes the dimensions of its operand");
+                }
+            }
+            OpKind::Reduce { axis, .. } | OpKind::ArgReduce { axis, .. } => {
+                arity(1, 1)?;
+                let a = *axis as usize;
+                if a >= ot[0].shape.len() || scalar_of(ot[0]).is_none() {
+                    return e("reduction axis out of range");
+                }
+                let mut shape = ot[0].shape.clone();
+                shape.remove(a);
+                if rt[0].shape != shape {
+                    return e("a reduction drops its axis from the shape");
+                }
+                if matches!(d.kind, OpKind::ArgReduce { .. }) && rt[0].elem != Elem::Scalar(ScalarType::I32) {
+                    return e("argmax/argmin give i32 indices");
+                }
+            }
+            OpKind::Scan { axis, .. } => {
+                arity(1, 1)?;
+                if *axis as usize >= ot[0].shape.len() || ot[0].shape != rt[0].shape || scalar_of(ot[0]).is_none() {
+                    return e("a scan keeps the shape; its axis must exist");
+                }
+            }
             OpKind::Binary(b) => {
                 arity(2, 1)?;
                 if ot[0] != ot[1] || ot[0] != rt[0] {

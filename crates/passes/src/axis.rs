@@ -88,11 +88,17 @@ pub fn analyze(f: &Function) -> HashMap<Value, AxisInfo> {
                 divisibility: pow2_divisor(i64::from(*start)),
                 constancy: 1,
             },
-            OpKind::Splat | OpKind::Broadcast => AxisInfo {
+            OpKind::Splat => AxisInfo {
                 contiguity: 1,
                 divisibility: ins[0].divisibility,
                 constancy: n,
             },
+            OpKind::Broadcast => broadcast_info(&f.ty(d.operands[0]).shape, &rt.shape, ins[0]),
+            // Row-major order is unchanged, and facts are about that order.
+            OpKind::Reshape => ins[0],
+            OpKind::Permute(_) | OpKind::Reduce { .. } | OpKind::ArgReduce { .. } | OpKind::Scan { .. } => {
+                AxisInfo::UNKNOWN
+            }
             OpKind::Binary(BinaryOp::Add | BinaryOp::Sub) | OpKind::AddPtr => {
                 let (a, b) = (ins[0], ins[1]);
                 let scale = match (&d.kind, f.ty(d.operands[0]).elem) {
@@ -169,6 +175,40 @@ pub fn analyze(f: &Function) -> HashMap<Value, AxisInfo> {
         info.insert(result, fact);
     }
     info
+}
+
+/// Facts of a broadcast, in row-major order: repeating each element
+/// (trailing dimensions grow) multiplies constancy; repeating the whole
+/// block (leading dimensions grow) keeps the operand's facts.
+fn broadcast_info(from: &[u32], to: &[u32], input: AxisInfo) -> AxisInfo {
+    let numel_in: u64 = from.iter().map(|d| u64::from(*d)).product();
+    if numel_in == 1 {
+        let n: u64 = to.iter().map(|d| u64::from(*d)).product();
+        return AxisInfo {
+            contiguity: 1,
+            divisibility: input.divisibility,
+            constancy: n.max(1),
+        };
+    }
+    let grows: Vec<bool> = from.iter().zip(to).map(|(a, b)| a != b).collect();
+    let first_grow = grows.iter().position(|g| *g).unwrap_or(grows.len());
+    let last_grow = grows.iter().rposition(|g| *g).unwrap_or(0);
+    let first_real = from.iter().position(|d| *d > 1).unwrap_or(from.len());
+    let last_real = from.iter().rposition(|d| *d > 1).unwrap_or(0);
+    if first_grow > last_real {
+        // Only trailing dimensions grow: each element repeats `factor` times.
+        let factor: u64 = to[first_grow..].iter().map(|d| u64::from(*d)).product();
+        AxisInfo {
+            contiguity: 1,
+            divisibility: input.divisibility,
+            constancy: input.constancy.saturating_mul(factor),
+        }
+    } else if last_grow < first_real {
+        // Only leading dimensions grow: the block repeats whole.
+        input
+    } else {
+        AxisInfo::UNKNOWN
+    }
 }
 
 fn const_int(f: &Function, v: Value) -> Option<i64> {

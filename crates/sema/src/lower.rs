@@ -12,7 +12,8 @@
 use crate::types::{broadcast_shapes, promote};
 use std::collections::{BTreeMap, HashMap};
 use tritonc_ir::{
-    BinaryOp, BlockId, CmpPred, ConstValue, Elem, Function, Loc, MathFn, Module, OpKind, ScalarType, Type, Value,
+    BinaryOp, BlockId, CmpPred, ConstValue, Elem, Function, Loc, MathFn, Module, OpKind, ReduceKind, ScalarType,
+    ScanKind, Type, Value,
 };
 use tritonc_syntax::{
     ast::{self, BinOp, ExprKind, ForIter, StmtKind, UnOp},
@@ -25,6 +26,8 @@ type R<T> = Result<T, Diagnostic>;
 pub const MAX_BLOCK_ELEMS: u64 = 1 << 20;
 /// Largest trip count of a `static_range` loop (it is unrolled).
 pub const MAX_STATIC_UNROLL: i64 = 1024;
+/// Most dimensions a block may have.
+pub const MAX_RANK: usize = 4;
 /// Deepest chain of helper calls.
 const MAX_CALL_DEPTH: usize = 64;
 
@@ -40,15 +43,14 @@ pub enum ConstArg {
 const IMPLEMENTED: &[&str] = &[
     "program_id", "num_programs", "arange", "zeros", "full", "load", "store", "exp", "exp2", "log", "log2", "sqrt",
     "rsqrt", "sin", "cos", "tanh", "erf", "abs", "floor", "ceil", "fma", "maximum", "minimum", "select", "cdiv",
-    "device_assert", "static_assert", "range", "static_range",
+    "device_assert", "static_assert", "range", "static_range", "expand_dims", "broadcast_to", "reshape", "trans",
+    "sum", "max", "min", "argmax", "argmin", "xor_sum", "cumsum", "cumprod",
 ];
 
 /// Builtins of the language that this compiler does not implement yet.
 #[rustfmt::skip]
 const NOT_YET: &[&str] = &[
-    "expand_dims", "broadcast_to", "reshape", "trans", "sum", "max", "min", "argmax", "argmin", "xor_sum", "cumsum",
-    "cumprod", "atomic_add", "atomic_max", "atomic_min", "atomic_xchg", "atomic_cas", "dot", "rand", "randn",
-    "randint",
+    "atomic_add", "atomic_max", "atomic_min", "atomic_xchg", "atomic_cas", "dot", "rand", "randn", "randint",
 ];
 
 /// Every builtin name of the language (for "did you mean" suggestions, and
@@ -1409,7 +1411,16 @@ impl Lowerer<'_, '_> {
         if t.shape.is_empty() {
             return self.emit(OpKind::Splat, vec![v], rt, span);
         }
-        // Blocks are 1-D for now, so ranks always agree here.
+        let mut v = v;
+        if t.shape.len() < shape.len() {
+            // Numpy broadcasting first adds leading unit dimensions.
+            let mut padded = vec![1; shape.len() - t.shape.len()];
+            padded.extend(&t.shape);
+            v = self.emit(OpKind::Reshape, vec![v], Type::block(t.elem, padded.clone()), span);
+            if padded == shape {
+                return v;
+            }
+        }
         self.emit(OpKind::Broadcast, vec![v], rt, span)
     }
 
@@ -1429,7 +1440,7 @@ impl Lowerer<'_, '_> {
         if NOT_YET.contains(&name) {
             return Err(Diagnostic::new(
                 func.span,
-                format!("builtin `{name}` is not implemented yet in this compiler (1-D blocks only for now)"),
+                format!("builtin `{name}` is not implemented yet in this compiler"),
             ));
         }
         let n = args.len();
@@ -1761,6 +1772,153 @@ impl Lowerer<'_, '_> {
                     )),
                 }
             }
+            "expand_dims" => {
+                arity(2, 2)?;
+                let (v, t) = self.block_arg(&args[0], name)?;
+                let rank = t.shape.len() as i64;
+                let axis = self.axis_arg(&args[1], rank + 1)?;
+                let mut shape = t.shape.clone();
+                shape.insert(axis as usize, 1);
+                self.check_shape(&shape, span)?;
+                Ok(Val::Ir(self.emit(
+                    OpKind::Reshape,
+                    vec![v],
+                    Type::block(t.elem, shape),
+                    span,
+                )))
+            }
+            "reshape" | "broadcast_to" => {
+                arity(2, 2)?;
+                let (v, t) = self.block_arg(&args[0], name)?;
+                let Val::Shape(shape) = self.expr(&args[1])? else {
+                    return Err(Diagnostic::new(args[1].span, "expected a shape such as `[M, N]`"));
+                };
+                self.check_shape(&shape, args[1].span)?;
+                if name == "reshape" {
+                    let numel: u64 = shape.iter().map(|d| u64::from(*d)).product();
+                    if numel != t.numel() {
+                        return Err(Diagnostic::new(
+                            span,
+                            format!(
+                                "cannot reshape {t} ({} elements) to {shape:?} ({numel} elements)",
+                                t.numel()
+                            ),
+                        ));
+                    }
+                    return Ok(Val::Ir(self.emit(
+                        OpKind::Reshape,
+                        vec![v],
+                        Type::block(t.elem, shape),
+                        span,
+                    )));
+                }
+                match broadcast_shapes(&t.shape, &shape) {
+                    Some(s) if s == shape => Ok(Val::Ir(self.broadcast_to(v, &shape, span))),
+                    _ => Err(Diagnostic::new(span, format!("cannot broadcast {t} to {shape:?}"))),
+                }
+            }
+            "trans" => {
+                arity(1, 1)?;
+                let (v, t) = self.block_arg(&args[0], name)?;
+                if t.shape.len() != 2 {
+                    return Err(Diagnostic::new(
+                        args[0].span,
+                        format!("`trans` takes a 2-D block, found {t}"),
+                    ));
+                }
+                let shape = vec![t.shape[1], t.shape[0]];
+                Ok(Val::Ir(self.emit(
+                    OpKind::Permute(vec![1, 0]),
+                    vec![v],
+                    Type::block(t.elem, shape),
+                    span,
+                )))
+            }
+            "sum" | "max" | "min" | "xor_sum" | "argmax" | "argmin" | "cumsum" | "cumprod" => {
+                arity(2, 2)?;
+                let (v, t) = self.block_arg(&args[0], name)?;
+                let s = t
+                    .scalar_elem()
+                    .ok_or_else(|| Diagnostic::new(args[0].span, format!("`{name}` of pointers")))?;
+                let axis = self.axis_arg(&args[1], t.shape.len() as i64)? as u32;
+                let bad = |what: &str| {
+                    Err(Diagnostic::new(
+                        args[0].span,
+                        format!("`{name}` does not apply to {what} ({t})"),
+                    ))
+                };
+                match name {
+                    "xor_sum" if s.is_float() => return bad("floats"),
+                    "max" | "min" | "argmax" | "argmin" if s.is_bool() => return bad("bools"),
+                    _ => {}
+                }
+                // Sums and products accumulate small integers in 32 bits and
+                // half-precision floats in f32.
+                let acc = match name {
+                    "sum" | "cumsum" | "cumprod" => match s {
+                        ScalarType::I1 | ScalarType::I8 | ScalarType::I16 => ScalarType::I32,
+                        ScalarType::U8 | ScalarType::U16 => ScalarType::U32,
+                        ScalarType::F16 | ScalarType::BF16 => ScalarType::F32,
+                        other => other,
+                    },
+                    _ => s,
+                };
+                let v = self.cast_to(v, acc, span);
+                let mut reduced = t.shape.clone();
+                reduced.remove(axis as usize);
+                let (kind, rt) = match name {
+                    "sum" => (
+                        OpKind::Reduce {
+                            kind: ReduceKind::Sum,
+                            axis,
+                        },
+                        Type::block(Elem::Scalar(acc), reduced),
+                    ),
+                    "max" => (
+                        OpKind::Reduce {
+                            kind: ReduceKind::Max,
+                            axis,
+                        },
+                        Type::block(Elem::Scalar(acc), reduced),
+                    ),
+                    "min" => (
+                        OpKind::Reduce {
+                            kind: ReduceKind::Min,
+                            axis,
+                        },
+                        Type::block(Elem::Scalar(acc), reduced),
+                    ),
+                    "xor_sum" => (
+                        OpKind::Reduce {
+                            kind: ReduceKind::Xor,
+                            axis,
+                        },
+                        Type::block(Elem::Scalar(acc), reduced),
+                    ),
+                    "argmax" | "argmin" => (
+                        OpKind::ArgReduce {
+                            max: name == "argmax",
+                            axis,
+                        },
+                        Type::block(Elem::Scalar(ScalarType::I32), reduced),
+                    ),
+                    "cumsum" => (
+                        OpKind::Scan {
+                            kind: ScanKind::Sum,
+                            axis,
+                        },
+                        Type::block(Elem::Scalar(acc), t.shape.clone()),
+                    ),
+                    _ => (
+                        OpKind::Scan {
+                            kind: ScanKind::Prod,
+                            axis,
+                        },
+                        Type::block(Elem::Scalar(acc), t.shape.clone()),
+                    ),
+                };
+                Ok(Val::Ir(self.emit(kind, vec![v], rt, span)))
+            }
             "range" | "static_range" => Err(Diagnostic::new(
                 func.span,
                 format!("`{name}` is only allowed as the iterator of a `for` loop"),
@@ -1778,6 +1936,29 @@ impl Lowerer<'_, '_> {
         }
     }
 
+    /// A block argument of a shape builtin or reduction.
+    fn block_arg(&mut self, arg: &ast::Expr, name: &str) -> R<(Value, Type)> {
+        let v = self.expr(arg)?;
+        let v = self.materialize(v, arg.span)?;
+        let t = self.ty(v);
+        if !t.is_block() {
+            return Err(Diagnostic::new(arg.span, format!("`{name}` takes a block, found {t}")));
+        }
+        Ok((v, t))
+    }
+
+    /// A compile-time axis in `0..rank` (negative counts from the end).
+    fn axis_arg(&mut self, arg: &ast::Expr, rank: i64) -> R<i64> {
+        match self.expr(arg)? {
+            Val::Int(a) if (-rank..rank).contains(&a) => Ok(if a < 0 { a + rank } else { a }),
+            Val::Int(a) => Err(Diagnostic::new(
+                arg.span,
+                format!("axis {a} is out of range for {rank} dimensions"),
+            )),
+            _ => Err(Diagnostic::new(arg.span, "the axis must be a compile-time integer")),
+        }
+    }
+
     fn check_shape(&self, shape: &[u32], span: Span) -> R<()> {
         let numel: u64 = shape.iter().map(|d| u64::from(*d)).product();
         if shape.is_empty() || shape.iter().any(|d| !d.is_power_of_two()) || numel > MAX_BLOCK_ELEMS {
@@ -1788,10 +1969,10 @@ impl Lowerer<'_, '_> {
                 ),
             ));
         }
-        if shape.len() > 1 {
+        if shape.len() > MAX_RANK {
             return Err(Diagnostic::new(
                 span,
-                "blocks of more than one dimension are not implemented yet",
+                format!("blocks have at most {MAX_RANK} dimensions"),
             ));
         }
         Ok(())
