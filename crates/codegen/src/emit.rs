@@ -56,9 +56,53 @@ impl BlockedLayout {
     }
 }
 
+/// A kernel in MLIR, with what launching it needs to know.
+#[derive(Debug, Clone)]
+pub struct EmittedKernel {
+    pub mlir: String,
+    /// Bytes of shared memory (LDS) one program uses; 0 when lanes never
+    /// exchange data.
+    pub shared_bytes: u32,
+}
+
+/// Bytes of shared memory the kernel's cross-lane operations need with
+/// `lanes` lanes: the largest block they move (one at a time).
+fn shared_bytes_needed(f: &Function, lanes: u32) -> u64 {
+    if lanes == 1 {
+        return 0;
+    }
+    f.walk()
+        .into_iter()
+        .filter_map(|op| {
+            let d = f.op(op);
+            let t = f.ty(*d.operands.first()?);
+            let moves = match d.kind {
+                OpKind::Broadcast => t.numel() != 1,
+                OpKind::Permute(_) | OpKind::Reduce { .. } | OpKind::ArgReduce { .. } | OpKind::Scan { .. } => true,
+                _ => false,
+            };
+            let bytes = match t.elem {
+                Elem::Scalar(s) => u64::from(s.bytes()),
+                Elem::Ptr(_) => 8,
+            };
+            moves.then(|| t.numel() * bytes)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// Emits the MLIR module for one kernel.
-pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<String, CodegenError> {
+pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, CodegenError> {
     let lanes = target.lanes(f.options.num_warps);
+    let shared_bytes = shared_bytes_needed(f, lanes);
+    if shared_bytes > u64::from(target.lds_bytes()) {
+        return Err(CodegenError::Unsupported(format!(
+            "a block of {shared_bytes} bytes must move between lanes, but {} has {} bytes of LDS",
+            target.name(),
+            target.lds_bytes()
+        )));
+    }
+    let shared_bytes = shared_bytes as u32;
     let mut e = Emitter {
         f,
         target,
@@ -71,6 +115,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<String, CodegenE
         asserts: 0,
         axis: tritonc_passes::axis::analyze(f),
         body_start: 0,
+        shared_mem: None,
     };
     let params: Vec<String> = f.params().iter().map(|p| e.mty(f.ty(*p))).collect();
     for (i, p) in f.params().iter().enumerate() {
@@ -78,13 +123,24 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<String, CodegenE
     }
     let (head, prologue) = target.function_header(&f.name, &params, lanes);
     e.out.push_str(&prologue);
+    let mut globals = String::new();
+    if shared_bytes > 0 {
+        let (decl, code, ptr_ty) = target.shared_memory(shared_bytes, "lds");
+        globals = decl;
+        e.out.push_str(&code);
+        e.shared_mem = Some(("%lds".to_string(), ptr_ty));
+    }
     e.body_start = e.out.len();
     e.block(f.entry)?;
     let mut text = String::from("module {\n");
+    text.push_str(&globals);
     text.push_str(&head);
     text.push_str(&e.out);
     text.push_str("  }\n}\n");
-    Ok(text)
+    Ok(EmittedKernel {
+        mlir: text,
+        shared_bytes,
+    })
 }
 
 struct Emitter<'a> {
@@ -98,6 +154,8 @@ struct Emitter<'a> {
     axis: HashMap<Value, AxisInfo>,
     /// Where the function body starts in `out` (after the target's prologue).
     body_start: usize,
+    /// The shared-memory base address and its pointer type, when used.
+    shared_mem: Option<(String, &'static str)>,
     names: HashMap<Value, String>,
     next: usize,
     indent: usize,
@@ -254,34 +312,13 @@ impl Emitter<'_> {
             }
             OpKind::Broadcast if in_ty[0].numel() != 1 => {
                 let t = out_ty.ok_or_else(|| internal("broadcast without result"))?;
-                let (from, to) = (in_ty[0].shape.clone(), t.shape.clone());
-                let map: Vec<u64> = (0..t.numel())
-                    .map(|e| {
-                        let idx = unravel(e, &to);
-                        let src: Vec<u64> = idx
-                            .iter()
-                            .zip(&from)
-                            .map(|(i, d)| if *d == 1 { 0 } else { *i })
-                            .collect();
-                        ravel(&src, &from)
-                    })
-                    .collect();
-                Some(self.gather_elements(&ins[0], in_ty[0], t, &map)?)
+                let map = IndexMap::broadcast(&in_ty[0].shape, &t.shape);
+                Some(self.move_elements(&ins[0], in_ty[0], t, &map)?)
             }
             OpKind::Permute(order) => {
                 let t = out_ty.ok_or_else(|| internal("trans without result"))?;
-                let from = in_ty[0].shape.clone();
-                let map: Vec<u64> = (0..t.numel())
-                    .map(|e| {
-                        let idx = unravel(e, &t.shape);
-                        let mut src = vec![0u64; from.len()];
-                        for (i, o) in order.iter().enumerate() {
-                            src[*o as usize] = idx[i];
-                        }
-                        ravel(&src, &from)
-                    })
-                    .collect();
-                Some(self.gather_elements(&ins[0], in_ty[0], t, &map)?)
+                let map = IndexMap::permute(&in_ty[0].shape, order, &t.shape);
+                Some(self.move_elements(&ins[0], in_ty[0], t, &map)?)
             }
             // Blocks are laid out by their row-major element order alone, so
             // a reshape moves no data.
@@ -435,107 +472,278 @@ impl Emitter<'_> {
         }
     }
 
-    /// `out[e] = in[map[e]]` for every element: data movement between
+    /// `out[e] = in[src(e)]` for every element: data movement between
     /// elements (broadcasts, transpositions). With one lane this is a
-    /// shuffle of the block's vector.
-    fn gather_elements(&mut self, x: &str, from: &Type, to: &Type, map: &[u64]) -> Result<String, CodegenError> {
-        if self.lanes != 1 {
-            return Err(CodegenError::Unsupported(format!(
-                "moving elements between lanes ({from} to {to}) is not supported on {} yet",
-                self.target.name()
-            )));
+    /// shuffle of the block's vector; with many, the block goes through
+    /// shared memory.
+    fn move_elements(&mut self, x: &str, from: &Type, to: &Type, src: &IndexMap) -> Result<String, CodegenError> {
+        if self.lanes == 1 {
+            let vt = self.mty(from);
+            let idx: Vec<String> = (0..to.numel()).map(|e| src.apply(e).to_string()).collect();
+            return Ok(self.def(&format!("vector.shuffle {x}, {x} [{}] : {vt}, {vt}", idx.join(", "))));
         }
-        let vt = self.mty(from);
-        let idx: Vec<String> = map.iter().map(u64::to_string).collect();
-        Ok(self.def(&format!("vector.shuffle {x}, {x} [{}] : {vt}, {vt}", idx.join(", "))))
+        self.write_shared(x, from)?;
+        let out_idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![to.numel() as u32]), 0);
+        let k = self.layout(to).per_lane();
+        let vi = format!("vector<{k}xi32>");
+        let src_idx = self.emit_index_map(&out_idx, &vi, src);
+        let r = self.gather_shared(&src_idx, to)?;
+        self.barrier();
+        Ok(r)
     }
 
-    /// Reductions, arg-reductions and scans along one axis, as loops over
-    /// the block's elements in index order (a left fold, so results are
-    /// deterministic and match a sequential reference).
-    fn reduce_or_scan(&mut self, kind: &OpKind, x: &str, from: &Type, to: &Type) -> Result<String, CodegenError> {
-        if self.lanes != 1 {
-            return Err(CodegenError::Unsupported(format!(
-                "reductions and scans are not supported on {} yet",
-                self.target.name()
-            )));
+    /// Emits `src(e)` for a vector of flat indices `e`, with shifts and
+    /// masks (every dimension is a power of two).
+    fn emit_index_map(&mut self, e: &str, vi: &str, map: &IndexMap) -> String {
+        let mut acc = self.splat_const("0", vi);
+        for (out_stride, out_dim, in_stride) in map.terms() {
+            let sh = self.splat_const(&out_stride.trailing_zeros().to_string(), vi);
+            let c = self.def(&format!("arith.shrui {e}, {sh} : {vi}"));
+            let m = self.splat_const(&(out_dim - 1).to_string(), vi);
+            let c = self.def(&format!("arith.andi {c}, {m} : {vi}"));
+            let sh2 = self.splat_const(&in_stride.trailing_zeros().to_string(), vi);
+            let c = self.def(&format!("arith.shli {c}, {sh2} : {vi}"));
+            acc = self.def(&format!("arith.ori {acc}, {c} : {vi}"));
         }
+        acc
+    }
+
+    fn shared(&self) -> Result<(String, &'static str), CodegenError> {
+        self.shared_mem
+            .clone()
+            .ok_or_else(|| internal("shared memory used but not allocated"))
+    }
+
+    /// Writes every element of block `x` to shared memory at its flat
+    /// index, then waits for all lanes.
+    fn write_shared(&mut self, x: &str, t: &Type) -> Result<(), CodegenError> {
+        let (lds, pty) = self.shared()?;
+        let mt = self.mem_elem(t);
+        let k = self.layout(t).per_lane();
+        let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![t.numel() as u32]), 0);
+        let vi = format!("vector<{k}xi32>");
+        let pv = format!("vector<{k}x{pty}>");
+        let ptrs = self.def(&format!(
+            "llvm.getelementptr {lds}[{idx}] : ({pty}, {vi}) -> {pv}, {mt}"
+        ));
+        let vt = format!("vector<{k}x{mt}>");
+        let val = if t.scalar_elem().is_some_and(ScalarType::is_bool) {
+            self.def(&format!("arith.extui {x} : vector<{k}xi1> to {vt}"))
+        } else {
+            x.to_string()
+        };
+        let all = self.splat_const("true", &format!("vector<{k}xi1>"));
+        let align = self.mem_bytes(t);
+        self.line(&format!(
+            "llvm.intr.masked.scatter {val}, {ptrs}, {all} {{alignment = {align} : i32}} : {vt}, vector<{k}xi1> into {pv}"
+        ));
+        self.barrier();
+        Ok(())
+    }
+
+    /// Reads the elements at flat indices `idx` (one per register) of the
+    /// block in shared memory, as a value of type `to`.
+    fn gather_shared(&mut self, idx: &str, to: &Type) -> Result<String, CodegenError> {
+        let (lds, pty) = self.shared()?;
+        let mt = self.mem_elem(to);
+        let k = self.layout(to).per_lane();
+        let vi = format!("vector<{k}xi32>");
+        let pv = format!("vector<{k}x{pty}>");
+        let ptrs = self.def(&format!(
+            "llvm.getelementptr {lds}[{idx}] : ({pty}, {vi}) -> {pv}, {mt}"
+        ));
+        let vt = format!("vector<{k}x{mt}>");
+        let all = self.splat_const("true", &format!("vector<{k}xi1>"));
+        let zero = match to.elem {
+            // Pointers have no `arith` zero; use the null pointer.
+            Elem::Ptr(_) => {
+                let null = self.def(&format!("llvm.mlir.zero : {mt}"));
+                self.def(&format!("vector.broadcast {null} : {mt} to {vt}"))
+            }
+            Elem::Scalar(s) => self.splat_const(if s.is_float() { "0.0" } else { "0" }, &vt),
+        };
+        let align = self.mem_bytes(to);
+        let r = self.def(&format!(
+            "llvm.intr.masked.gather {ptrs}, {all}, {zero} {{alignment = {align} : i32}} : ({pv}, vector<{k}xi1>, {vt}) -> {vt}"
+        ));
+        if to.scalar_elem().is_some_and(ScalarType::is_bool) {
+            let z = self.splat_const("0", &vt);
+            return Ok(self.def(&format!("arith.cmpi ne, {r}, {z} : {vt}")));
+        }
+        Ok(r)
+    }
+
+    fn barrier(&mut self) {
+        self.next += 1;
+        let text = self.target.barrier(&format!("bar{}", self.next));
+        for l in text.lines() {
+            self.line(l);
+        }
+    }
+
+    /// How an element of `t` is stored in memory (MLIR type).
+    fn mem_elem(&self, t: &Type) -> String {
+        match t.elem {
+            Elem::Scalar(s) => mem_ty(s).to_string(),
+            Elem::Ptr(_) => self.target.global_ptr().to_string(),
+        }
+    }
+
+    fn mem_bytes(&self, t: &Type) -> u32 {
+        match t.elem {
+            Elem::Scalar(s) => s.bytes(),
+            Elem::Ptr(_) => 8,
+        }
+    }
+
+    /// Reads element `flat` (an i32 value) of the reduced block.
+    fn read_element(&mut self, src: &str, from: &Type, flat: &str) -> Result<String, CodegenError> {
+        let s = from.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
+        let et = sty(s);
+        if self.lanes == 1 {
+            let vt = self.mty(from);
+            let i = self.def(&format!("arith.index_cast {flat} : i32 to index"));
+            return Ok(self.def(&format!("vector.extract {src}[{i}] : {et} from {vt}")));
+        }
+        let (lds, pty) = self.shared()?;
+        let mt = mem_ty(s);
+        let p = self.def(&format!(
+            "llvm.getelementptr {lds}[{flat}] : ({pty}, i32) -> {pty}, {mt}"
+        ));
+        let v = self.def(&format!(
+            "llvm.load {p} {{alignment = {} : i64}} : {pty} -> {mt}",
+            s.bytes()
+        ));
+        if s.is_bool() {
+            let z = self.splat_const("0", "i8");
+            return Ok(self.def(&format!("arith.cmpi ne, {v}, {z} : i8")));
+        }
+        Ok(v)
+    }
+
+    /// Reductions, arg-reductions and scans along one axis. Every output
+    /// element is a left fold over its elements in index order, so results
+    /// are deterministic, equal on every target, and match a sequential
+    /// reference. With one lane the block is read from its vector; with
+    /// many, from shared memory, each lane folding the elements it owns.
+    fn reduce_or_scan(&mut self, kind: &OpKind, x: &str, from: &Type, to: &Type) -> Result<String, CodegenError> {
         let s = from.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
         let axis = match kind {
             OpKind::Reduce { axis, .. } | OpKind::ArgReduce { axis, .. } | OpKind::Scan { axis, .. } => *axis as usize,
             _ => return Err(internal("not a reduction")),
         };
-        let shape = &from.shape;
-        let len: u64 = u64::from(shape[axis]);
-        let inner: u64 = shape[axis + 1..].iter().map(|d| u64::from(*d)).product();
-        let rows = from.numel() / len;
-        let et = sty(s).to_string();
-        let vt = self.mty(from);
-        let c = |e: &mut Self, v: u64| e.def(&format!("arith.constant {v} : i32"));
-        let (zero, one, len_c, inner_c, rows_c) = (c(self, 0), c(self, 1), c(self, len), c(self, inner), c(self, rows));
+        let len = u64::from(from.shape[axis]);
+        let inner: u64 = from.shape[axis + 1..].iter().map(|d| u64::from(*d)).product();
         let is_scan = matches!(kind, OpKind::Scan { .. });
         let is_arg = matches!(kind, OpKind::ArgReduce { .. });
-        // The collected output: a vector, or a scalar when the result is one.
-        let out_ty = if is_scan { vt.clone() } else { self.mty(to) };
-        let out_scalar = !to.is_block();
-        let init = if out_scalar {
-            self.splat_const(if is_arg || !s.is_float() { "0" } else { "0.0" }, &out_ty)
-        } else {
-            let z = if is_arg || !s.is_float() { "0" } else { "0.0" };
-            self.splat_const(z, &out_ty)
+        if self.lanes > 1 {
+            self.write_shared(x, from)?;
+        }
+        let c = |e: &mut Self, v: u64| e.splat_const(&v.to_string(), "i32");
+        let (one, len_c, inner_c) = (c(self, 1), c(self, len), c(self, inner));
+        let out_elem = if is_arg { "i32".to_string() } else { sty(s).to_string() };
+        let out_ty = self.mty(to);
+        // One output element at flat index `o`.
+        let element = |e: &mut Self, o: &str| -> Result<String, CodegenError> {
+            let (base, end) = if is_scan {
+                // o = (outer * len + k) * inner + i: fold k' in 0..=k.
+                let q = e.def(&format!("arith.divui {o}, {inner_c} : i32"));
+                let k = e.def(&format!("arith.remui {q}, {len_c} : i32"));
+                let ki = e.def(&format!("arith.muli {k}, {inner_c} : i32"));
+                let base = e.def(&format!("arith.subi {o}, {ki} : i32"));
+                let end = e.def(&format!("arith.addi {k}, {one} : i32"));
+                (base, end)
+            } else {
+                // o = outer * inner + i: fold k in 0..len of (outer * len + k) * inner + i.
+                let outer = e.def(&format!("arith.divui {o}, {inner_c} : i32"));
+                let i = e.def(&format!("arith.remui {o}, {inner_c} : i32"));
+                let span = e.def(&format!("arith.muli {len_c}, {inner_c} : i32"));
+                let ob = e.def(&format!("arith.muli {outer}, {span} : i32"));
+                (e.def(&format!("arith.addi {ob}, {i} : i32")), len_c.clone())
+            };
+            let first = e.read_element(x, from, &base)?;
+            e.fold_axis(kind, s, x, from, &base, &inner_c, &end, &first)
         };
-        let out_elem = if is_arg { "i32".to_string() } else { et.clone() };
-        let o_var = self.fresh();
-        let acc_var = self.fresh();
-        let result = self.fresh();
-        self.line(&format!("{result} = \"scf.for\"({zero}, {rows_c}, {one}, {init}) ({{"));
-        self.line(&format!("^bb0({o_var}: i32, {acc_var}: {out_ty}):"));
-        self.indent += 1;
-        // base = (o / inner) * len * inner + o % inner
-        let oi = self.def(&format!("arith.divui {o_var}, {inner_c} : i32"));
-        let ii = self.def(&format!("arith.remui {o_var}, {inner_c} : i32"));
-        let span = self.def(&format!("arith.muli {len_c}, {inner_c} : i32"));
-        let ob = self.def(&format!("arith.muli {oi}, {span} : i32"));
-        let base = self.def(&format!("arith.addi {ob}, {ii} : i32"));
-        let bidx = self.def(&format!("arith.index_cast {base} : i32 to index"));
-        let first = self.def(&format!("vector.extract {x}[{bidx}] : {et} from {vt}"));
-        let mut acc = if is_scan {
-            self.def(&format!(
-                "vector.insert {first}, {acc_var} [{bidx}] : {et} into {out_ty}"
-            ))
+        let result = if !to.is_block() {
+            // A scalar result: every lane folds the whole block.
+            let zero = c(self, 0);
+            element(self, &zero)?
+        } else if self.lanes == 1 {
+            // Every output element, in a loop.
+            let rows = c(self, to.numel());
+            let zero = c(self, 0);
+            let init = self.splat_const(if is_arg || !s.is_float() { "0" } else { "0.0" }, &out_ty);
+            let (o, acc, r) = (self.fresh(), self.fresh(), self.fresh());
+            self.line(&format!("{r} = \"scf.for\"({zero}, {rows}, {one}, {init}) ({{"));
+            self.line(&format!("^bb0({o}: i32, {acc}: {out_ty}):"));
+            self.indent += 1;
+            let v = element(self, &o)?;
+            let oi = self.def(&format!("arith.index_cast {o} : i32 to index"));
+            let next = self.def(&format!("vector.insert {v}, {acc} [{oi}] : {out_elem} into {out_ty}"));
+            self.line(&format!("\"scf.yield\"({next}) : ({out_ty}) -> ()"));
+            self.indent -= 1;
+            self.line(&format!("}}) : (i32, i32, i32, {out_ty}) -> ({out_ty})"));
+            r
         } else {
-            acc_var.clone()
+            // The elements this lane owns, register by register.
+            let k = self.layout(to).per_lane();
+            let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![to.numel() as u32]), 0);
+            let mut acc = self.splat_const(if is_arg || !s.is_float() { "0" } else { "0.0" }, &out_ty);
+            for r in 0..k {
+                let o = self.def(&format!("vector.extract {idx}[{r}] : i32 from vector<{k}xi32>"));
+                let v = element(self, &o)?;
+                acc = self.def(&format!("vector.insert {v}, {acc} [{r}] : {out_elem} into {out_ty}"));
+            }
+            acc
         };
-        // The inner loop carries the running value (and index, and the
-        // scan's output).
-        let k = self.fresh();
-        let run = self.fresh();
-        let run_idx = self.fresh();
-        let scan_out = self.fresh();
-        let mut carried = vec![(run.clone(), first.clone(), et.clone())];
+        if self.lanes > 1 {
+            // Nobody may overwrite shared memory before every lane has read it.
+            self.barrier();
+        }
+        Ok(result)
+    }
+
+    /// Folds elements `base + k * inner` for `k` in `1..end` into `first`;
+    /// returns the value (or, for arg-reductions, the index).
+    #[allow(clippy::too_many_arguments)]
+    fn fold_axis(
+        &mut self,
+        kind: &OpKind,
+        s: ScalarType,
+        x: &str,
+        from: &Type,
+        base: &str,
+        inner: &str,
+        end: &str,
+        first: &str,
+    ) -> Result<String, CodegenError> {
+        let et = sty(s).to_string();
+        let is_arg = matches!(kind, OpKind::ArgReduce { .. });
+        let one = self.splat_const("1", "i32");
+        let zero = self.splat_const("0", "i32");
+        let (k, run, run_idx, res) = (self.fresh(), self.fresh(), self.fresh(), self.fresh());
+        let mut carried = vec![(run.clone(), first.to_string(), et.clone())];
         if is_arg {
             carried.push((run_idx.clone(), zero.clone(), "i32".to_string()));
         }
-        if is_scan {
-            carried.push((scan_out.clone(), acc.clone(), out_ty.clone()));
-        }
         let inits: Vec<String> = carried.iter().map(|c| c.1.clone()).collect();
         let types: Vec<String> = carried.iter().map(|c| c.2.clone()).collect();
-        let loop_res = self.fresh();
+        let lhs = if carried.len() == 1 {
+            res.clone()
+        } else {
+            format!("{res}:{}", carried.len())
+        };
         self.line(&format!(
-            "{loop_res}:{} = \"scf.for\"({one}, {len_c}, {one}, {}) ({{",
-            carried.len(),
+            "{lhs} = \"scf.for\"({one}, {end}, {one}, {}) ({{",
             inits.join(", ")
         ));
         let decl: Vec<String> = carried.iter().map(|c| format!("{}: {}", c.0, c.2)).collect();
         self.line(&format!("^bb0({k}: i32, {}):", decl.join(", ")));
         self.indent += 1;
-        let off = self.def(&format!("arith.muli {k}, {inner_c} : i32"));
+        let off = self.def(&format!("arith.muli {k}, {inner} : i32"));
         let flat = self.def(&format!("arith.addi {base}, {off} : i32"));
-        let fidx = self.def(&format!("arith.index_cast {flat} : i32 to index"));
-        let v = self.def(&format!("vector.extract {x}[{fidx}] : {et} from {vt}"));
-        let mut yields: Vec<String> = Vec::new();
-        match kind {
+        let v = self.read_element(x, from, &flat)?;
+        let yields = match kind {
             OpKind::ArgReduce { max, .. } => {
                 // Take the new element when it is strictly better, or when
                 // the best so far is NaN and it is not (NaNs are ignored).
@@ -557,19 +765,13 @@ impl Emitter<'_> {
                 };
                 let nv = self.def(&format!("arith.select {better}, {v}, {run} : {et}"));
                 let ni = self.def(&format!("arith.select {better}, {k}, {run_idx} : i32"));
-                yields.push(nv);
-                yields.push(ni);
+                vec![nv, ni]
             }
             _ => {
                 let op = combine_op(kind, s);
-                let nv = self.def(&format!("arith.{op} {run}, {v} : {et}"));
-                yields.push(nv.clone());
-                if is_scan {
-                    let so = self.def(&format!("vector.insert {nv}, {scan_out} [{fidx}] : {et} into {out_ty}"));
-                    yields.push(so);
-                }
+                vec![self.def(&format!("arith.{op} {run}, {v} : {et}"))]
             }
-        }
+        };
         self.line(&format!(
             "\"scf.yield\"({}) : ({}) -> ()",
             yields.join(", "),
@@ -579,25 +781,7 @@ impl Emitter<'_> {
         let mut in_types = vec!["i32".to_string(); 3];
         in_types.extend(types.iter().cloned());
         self.line(&format!("}}) : ({}) -> ({})", in_types.join(", "), types.join(", ")));
-        let value = if is_arg {
-            format!("{loop_res}#1")
-        } else {
-            format!("{loop_res}#0")
-        };
-        if is_scan {
-            acc = format!("{loop_res}#1");
-        } else if out_scalar {
-            acc = value;
-        } else {
-            let oidx = self.def(&format!("arith.index_cast {o_var} : i32 to index"));
-            acc = self.def(&format!(
-                "vector.insert {value}, {acc_var} [{oidx}] : {out_elem} into {out_ty}"
-            ));
-        }
-        self.line(&format!("\"scf.yield\"({acc}) : ({out_ty}) -> ()"));
-        self.indent -= 1;
-        self.line(&format!("}}) : (i32, i32, i32, {out_ty}) -> ({out_ty})"));
-        Ok(result)
+        Ok(if is_arg { format!("{res}#1") } else { res })
     }
 
     fn binary(&mut self, b: BinaryOp, t: &Type, x: &str, y: &str) -> Result<String, CodegenError> {
@@ -1323,19 +1507,52 @@ fn combine_op(kind: &OpKind, s: ScalarType) -> &'static str {
     }
 }
 
-/// Row-major coordinates of flat index `e` in `shape`.
-fn unravel(mut e: u64, shape: &[u32]) -> Vec<u64> {
-    let mut idx = vec![0u64; shape.len()];
-    for (i, d) in shape.iter().enumerate().rev() {
-        idx[i] = e % u64::from(*d);
-        e /= u64::from(*d);
-    }
-    idx
+/// Where each element of a broadcast or transposition comes from:
+/// `src(e) = sum over output dimensions i of coord_i(e) * in_stride_i`,
+/// with every stride and dimension a power of two, so that the map is
+/// shifts and masks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexMap {
+    /// (output stride, output dimension, input stride) per contributing dimension.
+    terms: Vec<(u64, u64, u64)>,
 }
 
-/// Flat row-major index of coordinates `idx` in `shape`.
-fn ravel(idx: &[u64], shape: &[u32]) -> u64 {
-    idx.iter().zip(shape).fold(0, |acc, (i, d)| acc * u64::from(*d) + i)
+fn strides(shape: &[u32]) -> Vec<u64> {
+    let mut st = vec![1u64; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        st[i] = st[i + 1] * u64::from(shape[i + 1]);
+    }
+    st
+}
+
+impl IndexMap {
+    /// Broadcast `from` to `to` (same rank; unit dimensions grow).
+    pub fn broadcast(from: &[u32], to: &[u32]) -> IndexMap {
+        let (os, is) = (strides(to), strides(from));
+        let terms = (0..to.len())
+            .filter(|i| from[*i] != 1 && to[*i] > 1)
+            .map(|i| (os[i], u64::from(to[i]), is[i]))
+            .collect();
+        IndexMap { terms }
+    }
+
+    /// Output dimension `i` is input dimension `order[i]`.
+    pub fn permute(from: &[u32], order: &[u32], to: &[u32]) -> IndexMap {
+        let (os, is) = (strides(to), strides(from));
+        let terms = (0..to.len())
+            .filter(|i| to[*i] > 1)
+            .map(|i| (os[i], u64::from(to[i]), is[order[i] as usize]))
+            .collect();
+        IndexMap { terms }
+    }
+
+    pub fn terms(&self) -> Vec<(u64, u64, u64)> {
+        self.terms.clone()
+    }
+
+    pub fn apply(&self, e: u64) -> u64 {
+        self.terms.iter().map(|(os, d, is)| ((e / os) % d) * is).sum()
+    }
 }
 
 /// The i1 type of the same shape as MLIR type `ty`.

@@ -49,6 +49,14 @@ pub trait Target: Send + Sync {
     /// Whether integer division by zero (or `MIN / -1`) traps, so that
     /// generated code must avoid it even in masked-off elements.
     fn traps_on_integer_division(&self) -> bool;
+    /// Shared memory (LDS) of `bytes` bytes for one program: module-level
+    /// declarations, and function-entry code defining `%{out}` as its base
+    /// address, of the returned pointer type.
+    fn shared_memory(&self, bytes: u32, out: &str) -> (String, String, &'static str);
+    /// Code that waits until every lane of the program reached this point,
+    /// with shared-memory writes before it visible after it. `tag` makes
+    /// the names it defines unique.
+    fn barrier(&self, tag: &str) -> String;
 }
 
 /// An AMD GPU architecture.
@@ -181,6 +189,17 @@ impl Target for AmdGpu {
     fn traps_on_integer_division(&self) -> bool {
         false
     }
+    fn shared_memory(&self, bytes: u32, out: &str) -> (String, String, &'static str) {
+        let global = format!(
+            "  llvm.mlir.global internal @__tk_lds() {{addr_space = 3 : i32, alignment = 16 : i64}} : !llvm.array<{bytes} x i8> {{\n    %0 = llvm.mlir.undef : !llvm.array<{bytes} x i8>\n    llvm.return %0 : !llvm.array<{bytes} x i8>\n  }}\n"
+        );
+        let code = format!("    %{out} = llvm.mlir.addressof @__tk_lds : !llvm.ptr<3>\n");
+        (global, code, "!llvm.ptr<3>")
+    }
+    fn barrier(&self, _tag: &str) -> String {
+        "llvm.fence syncscope(\"workgroup\") release\nrocdl.s.barrier\nllvm.fence syncscope(\"workgroup\") acquire"
+            .into()
+    }
 }
 
 fn axis_name(axis: u8) -> &'static str {
@@ -236,10 +255,11 @@ impl Target for Host {
     fn function_header(&self, name: &str, params: &[String], _lanes: u32) -> (String, String) {
         // Every host kernel has one signature: a pointer to 8-byte argument
         // slots, the program id, the grid size, a status word where a failed
-        // `device_assert` records itself, and the lane (always 0 on the
-        // host; the lane simulator calls once per lane).
+        // `device_assert` records itself, the lane (always 0 on the host;
+        // the lane simulator calls once per lane) and the program's shared
+        // memory and barrier (lane simulator only).
         let head = format!(
-            "  llvm.func @{HOST_PREFIX}{name}(%args: !llvm.ptr, %pid0: i32, %pid1: i32, %pid2: i32, %np0: i32, %np1: i32, %np2: i32, %status: !llvm.ptr, %lane_arg: i32) {{\n"
+            "  llvm.func @{HOST_PREFIX}{name}(%args: !llvm.ptr, %pid0: i32, %pid1: i32, %pid2: i32, %np0: i32, %np1: i32, %np2: i32, %status: !llvm.ptr, %lane_arg: i32, %shared: !llvm.ptr) {{\n"
         );
         let mut pro = String::from("    %c0_i32 = arith.constant 0 : i32\n");
         for (i, t) in params.iter().enumerate() {
@@ -268,6 +288,22 @@ impl Target for Host {
     }
     fn traps_on_integer_division(&self) -> bool {
         true
+    }
+    fn shared_memory(&self, _bytes: u32, out: &str) -> (String, String, &'static str) {
+        // The runtime passes `%shared`: a pointer to { memory, barrier
+        // function, barrier context } for the program being run.
+        let code = format!("    %{out} = llvm.load %shared : !llvm.ptr -> !llvm.ptr\n");
+        (String::new(), code, "!llvm.ptr")
+    }
+    fn barrier(&self, tag: &str) -> String {
+        [
+            format!("%{tag}_fp = llvm.getelementptr %shared[1] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr"),
+            format!("%{tag}_f = llvm.load %{tag}_fp : !llvm.ptr -> !llvm.ptr"),
+            format!("%{tag}_cp = llvm.getelementptr %shared[2] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr"),
+            format!("%{tag}_c = llvm.load %{tag}_cp : !llvm.ptr -> !llvm.ptr"),
+            format!("llvm.call %{tag}_f(%{tag}_c) : !llvm.ptr, (!llvm.ptr) -> ()"),
+        ]
+        .join("\n")
     }
 }
 
@@ -333,6 +369,12 @@ impl Target for LaneSimulator {
     }
     fn traps_on_integer_division(&self) -> bool {
         true
+    }
+    fn shared_memory(&self, bytes: u32, out: &str) -> (String, String, &'static str) {
+        Host.shared_memory(bytes, out)
+    }
+    fn barrier(&self, tag: &str) -> String {
+        Host.barrier(tag)
     }
 }
 

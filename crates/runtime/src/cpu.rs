@@ -8,8 +8,24 @@ use std::{
     sync::atomic::{AtomicU64, Ordering},
 };
 
-/// `fn(args, pid_x, pid_y, pid_z, nprog_x, nprog_y, nprog_z, status, lane)`.
-type HostKernelFn = unsafe extern "C" fn(*const u64, i32, i32, i32, i32, i32, i32, *mut u64, i32);
+/// `fn(args, pid_x, pid_y, pid_z, nprog_x, nprog_y, nprog_z, status, lane, shared)`.
+type HostKernelFn = unsafe extern "C" fn(*const u64, i32, i32, i32, i32, i32, i32, *mut u64, i32, *const SharedCtx);
+
+/// What the lane simulator gives a program whose lanes exchange data: its
+/// shared memory and a barrier (the layout generated code reads).
+#[repr(C)]
+pub struct SharedCtx {
+    memory: *mut u8,
+    barrier: extern "C" fn(*const std::ffi::c_void),
+    barrier_ctx: *const std::ffi::c_void,
+}
+
+extern "C" fn barrier_wait(ctx: *const std::ffi::c_void) {
+    // SAFETY: `ctx` is the `Barrier` of the program being run, which
+    // outlives every lane's call (see `run_program_threaded`).
+    let barrier = unsafe { &*(ctx as *const std::sync::Barrier) };
+    barrier.wait();
+}
 
 /// A host kernel, loaded and ready to launch.
 pub struct CpuKernel {
@@ -60,19 +76,23 @@ impl CpuKernel {
     /// makes; the compiler cannot check this in general.
     ///
     /// `lanes` is 1 for host kernels; the lane simulator passes the GPU's
-    /// lanes per program, and every lane of a program runs in turn.
+    /// lanes per program, and every lane of a program runs in turn, or, when
+    /// the lanes exchange data through `shared_bytes` of shared memory, on
+    /// a thread each, meeting at barriers.
     pub unsafe fn launch(
         &self,
         grid: Grid,
         args: &[u64],
         threads: usize,
         lanes: u32,
+        shared_bytes: u32,
     ) -> Result<Option<(u32, u32)>, RuntimeError> {
         grid.validate()?;
         let total = grid.programs();
         let [gx, gy, _] = grid.0;
         let next = AtomicU64::new(0);
         let status = AtomicU64::new(0);
+        let failure = std::sync::Mutex::new(None::<RuntimeError>);
         let threads = threads.clamp(1, 256).min(total.min(256) as usize);
         let func = self.func;
         let args_ptr = args.as_ptr() as usize;
@@ -87,20 +107,30 @@ impl CpuKernel {
             let z = (i / (u64::from(gx) * u64::from(gy))) as i32;
             // SAFETY: upheld by the caller (see above); the status word is
             // only written atomically by generated code.
-            for lane in 0..lanes.max(1) {
-                unsafe {
-                    func(
-                        args_ptr as *const u64,
-                        x,
-                        y,
-                        z,
-                        grid.0[0] as i32,
-                        grid.0[1] as i32,
-                        grid.0[2] as i32,
-                        status_ptr as *mut u64,
-                        lane as i32,
-                    )
-                };
+            let call = |lane: u32, shared: *const SharedCtx| unsafe {
+                func(
+                    args_ptr as *const u64,
+                    x,
+                    y,
+                    z,
+                    grid.0[0] as i32,
+                    grid.0[1] as i32,
+                    grid.0[2] as i32,
+                    status_ptr as *mut u64,
+                    lane as i32,
+                    shared,
+                )
+            };
+            if shared_bytes > 0 && lanes > 1 {
+                if let Err(e) = run_program_threaded(lanes, shared_bytes, &call) {
+                    let mut slot = failure.lock().unwrap_or_else(|e| e.into_inner());
+                    slot.get_or_insert(e);
+                    break;
+                }
+            } else {
+                for lane in 0..lanes.max(1) {
+                    call(lane, std::ptr::null());
+                }
             }
         };
         if threads <= 1 {
@@ -112,9 +142,65 @@ impl CpuKernel {
                 }
             });
         }
+        if let Some(e) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            return Err(e);
+        }
         let word = status.load(Ordering::Relaxed);
         Ok((word != 0).then_some(((word >> 32) as u32, word as u32)))
     }
+}
+
+/// Runs one program's lanes on a thread each, with fresh shared memory and
+/// a barrier they all meet at. Lanes start only once every thread exists,
+/// so a failed spawn cannot leave the others waiting at a barrier forever.
+fn run_program_threaded(
+    lanes: u32,
+    shared_bytes: u32,
+    call: &(dyn Fn(u32, *const SharedCtx) + Sync),
+) -> Result<(), RuntimeError> {
+    use std::sync::{Condvar, Mutex};
+    let mut memory = vec![0u64; (shared_bytes as usize).div_ceil(8)];
+    let barrier = std::sync::Barrier::new(lanes as usize);
+    let ctx = SharedCtx {
+        memory: memory.as_mut_ptr() as *mut u8,
+        barrier: barrier_wait,
+        barrier_ctx: &barrier as *const std::sync::Barrier as *const std::ffi::c_void,
+    };
+    let ctx_addr = &ctx as *const SharedCtx as usize;
+    // None: wait; Some(true): run; Some(false): give up.
+    let gate = (Mutex::new(None::<bool>), Condvar::new());
+    let result = std::thread::scope(|s| {
+        let mut failed = None;
+        for lane in 0..lanes {
+            let gate = &gate;
+            let spawned = std::thread::Builder::new()
+                .stack_size(1 << 20)
+                .spawn_scoped(s, move || {
+                    let mut go = gate.0.lock().unwrap_or_else(|e| e.into_inner());
+                    while go.is_none() {
+                        go = gate.1.wait(go).unwrap_or_else(|e| e.into_inner());
+                    }
+                    if *go == Some(true) {
+                        drop(go);
+                        call(lane, ctx_addr as *const SharedCtx);
+                    }
+                });
+            if let Err(e) = spawned {
+                failed = Some(e);
+                break;
+            }
+        }
+        *gate.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(failed.is_none());
+        gate.1.notify_all();
+        match failed {
+            Some(e) => Err(RuntimeError::Launch(format!(
+                "cannot start a thread per lane ({lanes}): {e}"
+            ))),
+            None => Ok(()),
+        }
+    });
+    drop(memory);
+    result
 }
 
 /// Threads the CPU backend uses by default: the host's cores.

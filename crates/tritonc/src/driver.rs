@@ -84,6 +84,8 @@ pub struct Compiled {
     pub num_warps: u32,
     /// Lanes per program (1 on the host).
     pub lanes: u32,
+    /// Shared memory (LDS) bytes per program; lanes exchange data when > 0.
+    pub shared_bytes: u32,
     pub target: String,
     pub stages: Vec<Stage>,
     pub timings: Vec<(String, Duration)>,
@@ -261,7 +263,8 @@ pub fn compile_into(req: &CompileRequest, target: &dyn Target, sink: &mut Vec<St
     let f = m
         .function(&kernel)
         .ok_or_else(|| Error::Internal(format!("kernel `{kernel}` vanished in the passes")))?;
-    let mlir = emit_kernel(f, target)?;
+    let emitted = emit_kernel(f, target)?;
+    let mlir = emitted.mlir;
     t.lap("emit MLIR");
     stage("3-lowering.mlir", mlir.as_bytes());
     let llvm_ctx = LlvmContext::create();
@@ -324,6 +327,7 @@ pub fn compile_into(req: &CompileRequest, target: &dyn Target, sink: &mut Vec<St
         assert_messages,
         num_warps: f.options.num_warps,
         lanes: target.lanes(f.options.num_warps),
+        shared_bytes: emitted.shared_bytes,
         target: target.name().to_string(),
         stages: sink.clone(),
         timings: t.timings,

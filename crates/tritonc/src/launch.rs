@@ -110,7 +110,7 @@ pub fn run_cpu(compiled: &Compiled, grid: Grid, args: &mut [Arg], threads: usize
     // cannot be checked against the kernel's indexing in general; this is
     // documented for `tritonc run`.
     let threads = tritonc_runtime::cpu::default_threads().min(threads.max(1));
-    let status = unsafe { kernel.launch(grid, &slots, threads, compiled.lanes)? };
+    let status = unsafe { kernel.launch(grid, &slots, threads, compiled.lanes, compiled.shared_bytes)? };
     if let Some((id, program)) = status {
         let message = compiled
             .assert_messages
