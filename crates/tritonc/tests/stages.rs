@@ -21,6 +21,8 @@ const EXAMPLES: &[Example] = &[
     ("vector_add.tk", "add", &[("BLOCK", 1024)]),
     ("elementwise.tk", "activations", &[("BLOCK", 256), ("CLAMP", 1)]),
     ("elementwise.tk", "shifted_sum", &[("BLOCK", 128)]),
+    ("softmax.tk", "softmax", &[("BLOCK", 1024)]),
+    ("layer_norm.tk", "layer_norm", &[("BLOCK", 1024)]),
 ];
 
 fn example_request(file: &str, kernel: &str, consts: &[(&str, i64)]) -> CompileRequest {
@@ -46,7 +48,10 @@ fn example_request(file: &str, kernel: &str, consts: &[(&str, i64)]) -> CompileR
 fn snapshots_of_every_stage_for_gfx942() {
     let gfx942 = tritonc::codegen::target::lookup("gfx942").unwrap();
     for (file, kernel, consts) in EXAMPLES {
-        let c = compile(&example_request(file, kernel, consts), gfx942.as_ref()).unwrap();
+        // Snapshots show the code Triton's JIT would get: aligned arguments.
+        let mut req = example_request(file, kernel, consts);
+        req.divisible = tritonc::driver::Divisible::All;
+        let c = compile(&req, gfx942.as_ref()).unwrap();
         for stage in &c.stages {
             if stage.file_name.ends_with(".hsaco") {
                 continue;
