@@ -44,13 +44,13 @@ const IMPLEMENTED: &[&str] = &[
     "program_id", "num_programs", "arange", "zeros", "full", "load", "store", "exp", "exp2", "log", "log2", "sqrt",
     "rsqrt", "sin", "cos", "tanh", "erf", "abs", "floor", "ceil", "fma", "maximum", "minimum", "select", "cdiv",
     "device_assert", "static_assert", "range", "static_range", "expand_dims", "broadcast_to", "reshape", "trans",
-    "sum", "max", "min", "argmax", "argmin", "xor_sum", "cumsum", "cumprod",
+    "sum", "max", "min", "argmax", "argmin", "xor_sum", "cumsum", "cumprod", "rand", "randn", "randint",
 ];
 
 /// Builtins of the language that this compiler does not implement yet.
 #[rustfmt::skip]
 const NOT_YET: &[&str] = &[
-    "atomic_add", "atomic_max", "atomic_min", "atomic_xchg", "atomic_cas", "dot", "rand", "randn", "randint",
+    "atomic_add", "atomic_max", "atomic_min", "atomic_xchg", "atomic_cas", "dot",
 ];
 
 /// Every builtin name of the language (for "did you mean" suggestions, and
@@ -1919,6 +1919,32 @@ impl Lowerer<'_, '_> {
                 };
                 Ok(Val::Ir(self.emit(kind, vec![v], rt, span)))
             }
+            "rand" | "randn" | "randint" => {
+                arity(2, 2)?;
+                let seed = self.expr(&args[0])?;
+                let offsets = self.expr(&args[1])?;
+                let [c0, c1, _, _] = self.philox(seed, offsets, args[0].span, args[1].span)?;
+                match name {
+                    "randint" => Ok(Val::Ir(c0)),
+                    "rand" => Ok(Val::Ir(self.uint_to_uniform(c0, span)?)),
+                    _ => {
+                        // Box-Muller, as Triton's `pair_uniform_to_normal`.
+                        let u1 = self.uint_to_uniform(c0, span)?;
+                        let u2 = self.uint_to_uniform(c1, span)?;
+                        let t = self.ty(u1);
+                        let lo = self.materialize_like(Val::Float(1.0e-7), &t, span)?;
+                        let u1 = self.emit(OpKind::Binary(BinaryOp::Max), vec![lo, u1], t.clone(), span);
+                        let th = self.binary(BinOp::Mul, Val::Float(6.283_185_307_179_586), Val::Ir(u2), span, span)?;
+                        let lg = self.emit(OpKind::Math(MathFn::Log), vec![u1], t.clone(), span);
+                        let m2 = self.binary(BinOp::Mul, Val::Float(-2.0), Val::Ir(lg), span, span)?;
+                        let m2 = self.materialize(m2, span)?;
+                        let r = self.emit(OpKind::Math(MathFn::Sqrt), vec![m2], t.clone(), span);
+                        let th = self.materialize(th, span)?;
+                        let c = self.emit(OpKind::Math(MathFn::Cos), vec![th], t, span);
+                        self.binary(BinOp::Mul, Val::Ir(r), Val::Ir(c), span, span)
+                    }
+                }
+            }
             "range" | "static_range" => Err(Diagnostic::new(
                 func.span,
                 format!("`{name}` is only allowed as the iterator of a `for` loop"),
@@ -1934,6 +1960,77 @@ impl Lowerer<'_, '_> {
                 Err(Diagnostic::new(func.span, format!("unknown function `{name}`{hint}")))
             }
         }
+    }
+
+    /// Philox 4x32-10 on counters (offsets, 0, 0, 0) with the seed's low
+    /// and high words as the key, exactly as Triton's `randint4x`.
+    fn philox(&mut self, seed: Val, offsets: Val, seed_span: Span, span: Span) -> R<[Value; 4]> {
+        const KEY_A: i64 = 0x9E37_79B9;
+        const KEY_B: i64 = 0xBB67_AE85;
+        const ROUND_A: i64 = 0xD251_1F53;
+        const ROUND_B: i64 = 0xCD9E_8D57;
+        let seed = self.materialize(seed, seed_span)?;
+        let st = self.ty(seed);
+        if st.is_block() || !st.scalar_elem().is_some_and(|s| s.is_int() && !s.is_bool()) {
+            return Err(Diagnostic::new(seed_span, format!("the seed must be an integer scalar, found {st}")));
+        }
+        let seed = self.cast_to(seed, ScalarType::U64, seed_span);
+        let off = self.materialize(offsets, span)?;
+        let ot = self.ty(off);
+        let off = match ot.scalar_elem() {
+            Some(ScalarType::U32) => off,
+            Some(ScalarType::I32) => self.emit(OpKind::Bitcast, vec![off], ot.with_elem(Elem::Scalar(ScalarType::U32)), span),
+            _ => return Err(Diagnostic::new(span, format!("offsets must be i32 or u32, found {ot}"))),
+        };
+        let u32t = |v: &mut Self, x: Val| -> R<Value> { v.materialize_as(x, Elem::Scalar(ScalarType::U32), span) };
+        let bin = |v: &mut Self, op: BinOp, a: Value, b: Val| -> R<Value> {
+            let r = v.binary(op, Val::Ir(a), b, span, span)?;
+            v.materialize(r, span)
+        };
+        // The key: the seed's low and high 32 bits.
+        let lo = bin(self, BinOp::BitAnd, seed, Val::Int(0xffff_ffff))?;
+        let mut k0 = self.cast_to(lo, ScalarType::U32, span);
+        let hi = bin(self, BinOp::Shr, seed, Val::Int(32))?;
+        let mut k1 = self.cast_to(hi, ScalarType::U32, span);
+        let zero = bin(self, BinOp::Mul, off, Val::Int(0))?;
+        let (mut c0, mut c1, mut c2, mut c3) = (off, zero, zero, zero);
+        // umulhi(a, x) for a constant a: the high word of the 64-bit product.
+        let umulhi = |v: &mut Self, a: i64, x: Value| -> R<Value> {
+            let wide = v.cast_to(x, ScalarType::U64, span);
+            let p = bin(v, BinOp::Mul, wide, Val::Int(a))?;
+            let h = bin(v, BinOp::Shr, p, Val::Int(32))?;
+            Ok(v.cast_to(h, ScalarType::U32, span))
+        };
+        for _ in 0..10 {
+            let (p0, p2) = (c0, c2);
+            let h = umulhi(self, ROUND_B, p2)?;
+            let h = bin(self, BinOp::BitXor, h, Val::Ir(c1))?;
+            c0 = bin(self, BinOp::BitXor, h, Val::Ir(k0))?;
+            let h = umulhi(self, ROUND_A, p0)?;
+            let h = bin(self, BinOp::BitXor, h, Val::Ir(c3))?;
+            c2 = bin(self, BinOp::BitXor, h, Val::Ir(k1))?;
+            c1 = bin(self, BinOp::Mul, p2, Val::Int(ROUND_B))?;
+            c3 = bin(self, BinOp::Mul, p0, Val::Int(ROUND_A))?;
+            let ka = u32t(self, Val::Int(KEY_A))?;
+            k0 = bin(self, BinOp::Add, k0, Val::Ir(ka))?;
+            let kb = u32t(self, Val::Int(KEY_B))?;
+            k1 = bin(self, BinOp::Add, k1, Val::Ir(kb))?;
+        }
+        Ok([c0, c1, c2, c3])
+    }
+
+    /// Triton's `uint_to_uniform_float` for 32-bit words: a float in [0, 1).
+    fn uint_to_uniform(&mut self, x: Value, span: Span) -> R<Value> {
+        let t = self.ty(x);
+        let xi = self.emit(OpKind::Bitcast, vec![x], t.with_elem(Elem::Scalar(ScalarType::I32)), span);
+        let neg = self.binary(BinOp::Lt, Val::Ir(xi), Val::Int(0), span, span)?;
+        let minus = self.binary(BinOp::Sub, Val::Int(-1), Val::Ir(xi), span, span)?;
+        let (neg, minus) = (self.materialize(neg, span)?, self.materialize(minus, span)?);
+        let it = self.ty(xi);
+        let y = self.emit(OpKind::Select, vec![neg, minus, xi], it, span);
+        let f = self.cast_to(y, ScalarType::F32, span);
+        let r = self.binary(BinOp::Mul, Val::Ir(f), Val::Float(4.656_612_734_2e-10), span, span)?;
+        self.materialize(r, span)
     }
 
     /// A block argument of a shape builtin or reduction.
