@@ -20,8 +20,8 @@
 use crate::{target::Target, CodegenError};
 use std::collections::HashMap;
 use tritonc_ir::{
-    print::float_literal, BinaryOp, BlockId, ConstValue, Elem, Function, MathFn, OpId, OpKind, ReduceKind, ScalarType,
-    ScanKind, Type, Value,
+    print::float_literal, AtomicOp, BinaryOp, BlockId, ConstValue, Elem, Function, MathFn, OpId, OpKind, ReduceKind,
+    ScalarType, ScanKind, Type, Value,
 };
 use tritonc_passes::axis::AxisInfo;
 
@@ -404,6 +404,8 @@ impl Emitter<'_> {
                 self.store(&ins, &d.operands, in_ty[0], *mask)?;
                 None
             }
+            OpKind::Atomic { op: aop, mask } => Some(self.atomic(&ins, in_ty[0], Some(*aop), *mask)?),
+            OpKind::AtomicCas => Some(self.atomic(&ins, in_ty[0], None, false)?),
             OpKind::Assert(_) => {
                 // The message stays with the driver, which maps the id back.
                 if self.target.checks_asserts() {
@@ -1359,6 +1361,97 @@ impl Emitter<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Atomic read-modify-write (`op`) or compare-and-swap (`op` is None),
+    /// element by element; returns the old values. Lanes that hold copies
+    /// of an element leave it to its owner (and get zero).
+    fn atomic(&mut self, ins: &[String], pt: &Type, op: Option<AtomicOp>, mask: bool) -> Result<String, CodegenError> {
+        let Elem::Ptr(s) = pt.elem else {
+            return Err(internal("atomic on non-pointers"));
+        };
+        let et = sty(s).to_string();
+        let gp = self.target.global_ptr();
+        let scope = if self.lanes > 1 && self.target.global_ptr() == "!llvm.ptr<1>" {
+            " syncscope(\"agent\")"
+        } else {
+            ""
+        };
+        let zero = if s.is_float() { "0.0" } else { "0" };
+        let kind = op.map(|o| match (o, s.is_float(), s.is_unsigned()) {
+            (AtomicOp::Add, true, _) => "fadd",
+            (AtomicOp::Add, false, _) => "add",
+            (AtomicOp::Max, true, _) => "fmax",
+            (AtomicOp::Max, false, true) => "umax",
+            (AtomicOp::Max, false, false) => "max",
+            (AtomicOp::Min, true, _) => "fmin",
+            (AtomicOp::Min, false, true) => "umin",
+            (AtomicOp::Min, false, false) => "min",
+            (AtomicOp::Xchg, _, _) => "xchg",
+        });
+        // One element: pointer, value(s), guard -> old value.
+        let one = |e: &mut Self, p: &str, a: &str, b: &str, guard: Option<&str>| -> String {
+            let body = |e: &mut Self| match kind {
+                Some(k) => e.def(&format!("llvm.atomicrmw {k} {p}, {a}{scope} acq_rel : {gp}, {et}")),
+                None => {
+                    let pair = e.def(&format!(
+                        "llvm.cmpxchg {p}, {a}, {b}{scope} acq_rel acquire : {gp}, {et}"
+                    ));
+                    e.def(&format!("llvm.extractvalue {pair}[0] : !llvm.struct<({et}, i1)>"))
+                }
+            };
+            match guard {
+                Some(g) => {
+                    let z = e.splat_const(zero, &et);
+                    e.if_value(g, &et, body, &z)
+                }
+                None => body(e),
+            }
+        };
+        let owner = self.owner_mask(pt);
+        if !pt.is_block() {
+            return Ok(one(
+                self,
+                &ins[0],
+                &ins[1],
+                ins.get(2).map_or("", |s| s.as_str()),
+                owner.as_deref(),
+            ));
+        }
+        // Blocks: a loop over this lane's elements.
+        let k = self.layout(pt).per_lane();
+        let vt = self.mty_as(pt, &et);
+        let pv = self.mty(pt);
+        let mv = self.mty_as(pt, "i1");
+        let guard = match (mask, owner) {
+            (true, Some(o)) => Some(self.def(&format!("arith.andi {}, {o} : {mv}", ins[2]))),
+            (true, None) => Some(ins[2].clone()),
+            (false, o) => o,
+        };
+        let (lo, hi, step) = (
+            self.splat_const("0", "i32"),
+            self.splat_const(&k.to_string(), "i32"),
+            self.splat_const("1", "i32"),
+        );
+        let init = self.splat_const(zero, &vt);
+        let (i, acc, r) = (self.fresh(), self.fresh(), self.fresh());
+        self.line(&format!("{r} = \"scf.for\"({lo}, {hi}, {step}, {init}) ({{"));
+        self.line(&format!("^bb0({i}: i32, {acc}: {vt}):"));
+        self.indent += 1;
+        let ix = self.def(&format!("arith.index_cast {i} : i32 to index"));
+        let p = self.def(&format!("vector.extract {}[{ix}] : {gp} from {pv}", ins[0]));
+        let a = self.def(&format!("vector.extract {}[{ix}] : {et} from {vt}", ins[1]));
+        let b = match op {
+            None => self.def(&format!("vector.extract {}[{ix}] : {et} from {vt}", ins[2])),
+            Some(_) => String::new(),
+        };
+        let g = guard.map(|g| self.def(&format!("vector.extract {g}[{ix}] : i1 from {mv}")));
+        let old = one(self, &p, &a, &b, g.as_deref());
+        let next = self.def(&format!("vector.insert {old}, {acc} [{ix}] : {et} into {vt}"));
+        self.line(&format!("\"scf.yield\"({next}) : ({vt}) -> ()"));
+        self.indent -= 1;
+        self.line(&format!("}}) : (i32, i32, i32, {vt}) -> ({vt})"));
+        Ok(r)
     }
 
     /// `scf.if` with one result: `then` emits the value of the taken branch,

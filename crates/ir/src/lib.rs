@@ -12,7 +12,7 @@ pub mod types;
 pub mod verify;
 
 pub use func::{BlockData, BlockId, Function, LaunchOptions, Loc, Module, OpData, OpId, Value, ValueDef};
-pub use ops::{BinaryOp, CmpPred, ConstValue, MathFn, OpKind, ReduceKind, ScanKind};
+pub use ops::{AtomicOp, BinaryOp, CmpPred, ConstValue, MathFn, OpKind, ReduceKind, ScanKind};
 pub use print::{print_function, print_module};
 pub use types::{Elem, ScalarType, Type};
 pub use verify::{verify_function, verify_module, VerifyError};

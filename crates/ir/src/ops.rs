@@ -161,6 +161,27 @@ impl ReduceKind {
     }
 }
 
+/// The read-modify-write of an atomic operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AtomicOp {
+    Add,
+    /// `maxNum` for floats.
+    Max,
+    Min,
+    Xchg,
+}
+
+impl AtomicOp {
+    pub fn name(self) -> &'static str {
+        match self {
+            AtomicOp::Add => "add",
+            AtomicOp::Max => "max",
+            AtomicOp::Min => "min",
+            AtomicOp::Xchg => "xchg",
+        }
+    }
+}
+
 /// How a scan combines elements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ScanKind {
@@ -229,6 +250,16 @@ pub enum OpKind {
     Store {
         mask: bool,
     },
+    /// Atomic read-modify-write of every element (acquire-release, device
+    /// scope). Operands: pointers, values, then an optional mask. The result
+    /// is the old values (masked-off elements: zero).
+    Atomic {
+        op: AtomicOp,
+        mask: bool,
+    },
+    /// Atomic compare-and-swap. Operands: pointers, expected, new values.
+    /// The result is the old values.
+    AtomicCas,
     /// A call to another function of the module (removed by inlining).
     Call(String),
     /// Operands: lower bound, upper bound, step, initial carried values.
@@ -259,6 +290,8 @@ impl OpKind {
         matches!(
             self,
             OpKind::Store { .. }
+                | OpKind::Atomic { .. }
+                | OpKind::AtomicCas
                 | OpKind::Call(_)
                 | OpKind::For
                 | OpKind::If

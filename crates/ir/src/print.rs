@@ -211,6 +211,8 @@ pub fn op_name(f: &Function, op: OpId) -> String {
         OpKind::Load { .. } => "tk.load".into(),
         OpKind::Store { .. } => "tk.store".into(),
         OpKind::Call(_) => "tk.call".into(),
+        OpKind::Atomic { .. } => "tk.atomic_rmw".into(),
+        OpKind::AtomicCas => "tk.atomic_cas".into(),
         OpKind::For => "scf.for".into(),
         OpKind::If => "scf.if".into(),
         OpKind::While => "scf.while".into(),
@@ -264,6 +266,13 @@ fn attributes(f: &Function, op: OpId) -> Vec<String> {
         }
         OpKind::Store { mask } if *mask => vec!["mask".to_string()],
         OpKind::Call(callee) => vec![format!("callee = @{callee}")],
+        OpKind::Atomic { op, mask } => {
+            let mut a = vec![format!("kind = \"{}\"", op.name())];
+            if *mask {
+                a.push("mask".to_string());
+            }
+            a
+        }
         OpKind::Permute(order) => {
             let o: Vec<String> = order.iter().map(u32::to_string).collect();
             vec![format!("order = array<i32: {}>", o.join(", "))]

@@ -385,6 +385,29 @@ impl Verifier<'_> {
                     return e("store mask must be bool of the pointers' shape");
                 }
             }
+            OpKind::Atomic { mask, .. } => {
+                arity(2 + usize::from(*mask), 1)?;
+                let Elem::Ptr(s) = ot[0].elem else {
+                    return e("atomics take pointers");
+                };
+                let vt = ot[0].with_elem(Elem::Scalar(s));
+                if *ot[1] != vt || *rt[0] != vt || s.is_bool() {
+                    return e("atomic values and results must match the pointers' element type and shape");
+                }
+                if *mask && *ot[2] != ot[0].with_elem(Elem::Scalar(ScalarType::I1)) {
+                    return e("atomic mask must be bool of the pointers' shape");
+                }
+            }
+            OpKind::AtomicCas => {
+                arity(3, 1)?;
+                let Elem::Ptr(s) = ot[0].elem else {
+                    return e("atomics take pointers");
+                };
+                let vt = ot[0].with_elem(Elem::Scalar(s));
+                if *ot[1] != vt || *ot[2] != vt || *rt[0] != vt || s.is_float() || s.is_bool() {
+                    return e("atomic_cas takes integer values matching the pointers");
+                }
+            }
             OpKind::Call(_) => {}
             OpKind::Assert(_) => {
                 arity(1, 0)?;

@@ -96,9 +96,12 @@ pub fn analyze(f: &Function) -> HashMap<Value, AxisInfo> {
             OpKind::Broadcast => broadcast_info(&f.ty(d.operands[0]).shape, &rt.shape, ins[0]),
             // Row-major order is unchanged, and facts are about that order.
             OpKind::Reshape => ins[0],
-            OpKind::Permute(_) | OpKind::Reduce { .. } | OpKind::ArgReduce { .. } | OpKind::Scan { .. } => {
-                AxisInfo::UNKNOWN
-            }
+            OpKind::Permute(_)
+            | OpKind::Reduce { .. }
+            | OpKind::ArgReduce { .. }
+            | OpKind::Scan { .. }
+            | OpKind::Atomic { .. }
+            | OpKind::AtomicCas => AxisInfo::UNKNOWN,
             OpKind::Binary(BinaryOp::Add | BinaryOp::Sub) | OpKind::AddPtr => {
                 let (a, b) = (ins[0], ins[1]);
                 let scale = match (&d.kind, f.ty(d.operands[0]).elem) {

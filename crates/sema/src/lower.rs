@@ -12,8 +12,8 @@
 use crate::types::{broadcast_shapes, promote};
 use std::collections::{BTreeMap, HashMap};
 use tritonc_ir::{
-    BinaryOp, BlockId, CmpPred, ConstValue, Elem, Function, Loc, MathFn, Module, OpKind, ReduceKind, ScalarType,
-    ScanKind, Type, Value,
+    AtomicOp, BinaryOp, BlockId, CmpPred, ConstValue, Elem, Function, Loc, MathFn, Module, OpKind, ReduceKind,
+    ScalarType, ScanKind, Type, Value,
 };
 use tritonc_syntax::{
     ast::{self, BinOp, ExprKind, ForIter, StmtKind, UnOp},
@@ -45,13 +45,12 @@ const IMPLEMENTED: &[&str] = &[
     "rsqrt", "sin", "cos", "tanh", "erf", "abs", "floor", "ceil", "fma", "maximum", "minimum", "select", "cdiv",
     "device_assert", "static_assert", "range", "static_range", "expand_dims", "broadcast_to", "reshape", "trans",
     "sum", "max", "min", "argmax", "argmin", "xor_sum", "cumsum", "cumprod", "rand", "randn", "randint",
+    "atomic_add", "atomic_max", "atomic_min", "atomic_xchg", "atomic_cas",
 ];
 
 /// Builtins of the language that this compiler does not implement yet.
 #[rustfmt::skip]
-const NOT_YET: &[&str] = &[
-    "atomic_add", "atomic_max", "atomic_min", "atomic_xchg", "atomic_cas", "dot",
-];
+const NOT_YET: &[&str] = &["dot"];
 
 /// Every builtin name of the language (for "did you mean" suggestions, and
 /// reserved: helpers cannot take these names).
@@ -1919,6 +1918,60 @@ impl Lowerer<'_, '_> {
                 };
                 Ok(Val::Ir(self.emit(kind, vec![v], rt, span)))
             }
+            "atomic_add" | "atomic_max" | "atomic_min" | "atomic_xchg" | "atomic_cas" => {
+                let cas = name == "atomic_cas";
+                if cas {
+                    arity(3, 3)?
+                } else {
+                    arity(2, 3)?
+                }
+                let p = self.expr(&args[0])?;
+                let p = self.materialize(p, args[0].span)?;
+                let pt = self.ty(p);
+                let Elem::Ptr(s) = pt.elem else {
+                    return Err(Diagnostic::new(
+                        args[0].span,
+                        format!("`{name}` takes pointers, found {pt}"),
+                    ));
+                };
+                if s.is_bool() || (cas && s.is_float()) || s.bits() < 32 {
+                    return Err(Diagnostic::new(
+                        args[0].span,
+                        format!("`{name}` does not support Ptr<{s}> (32- and 64-bit elements)"),
+                    ));
+                }
+                let vt = pt.with_elem(Elem::Scalar(s));
+                let value = |l: &mut Self, a: &ast::Expr| -> R<Value> {
+                    let v = l.expr(a)?;
+                    let v = match v {
+                        Val::Ir(x) => {
+                            if l.ty(x).scalar_elem().is_none() {
+                                return Err(Diagnostic::new(a.span, "atomic values cannot be pointers"));
+                            }
+                            l.cast_to(x, s, a.span)
+                        }
+                        lit => l.materialize_like(lit, &vt.with_elem(Elem::Scalar(s)), a.span)?,
+                    };
+                    l.broadcast_checked(v, &vt, a.span)
+                };
+                let mut ops = vec![p, value(self, &args[1])?];
+                if cas {
+                    ops.push(value(self, &args[2])?);
+                    return Ok(Val::Ir(self.emit(OpKind::AtomicCas, ops, vt, span)));
+                }
+                let mask = n == 3;
+                if mask {
+                    let m = self.mask_arg(&args[2], &pt)?;
+                    ops.push(m);
+                }
+                let op = match name {
+                    "atomic_add" => AtomicOp::Add,
+                    "atomic_max" => AtomicOp::Max,
+                    "atomic_min" => AtomicOp::Min,
+                    _ => AtomicOp::Xchg,
+                };
+                Ok(Val::Ir(self.emit(OpKind::Atomic { op, mask }, ops, vt, span)))
+            }
             "rand" | "randn" | "randint" => {
                 arity(2, 2)?;
                 let seed = self.expr(&args[0])?;
@@ -1934,7 +1987,7 @@ impl Lowerer<'_, '_> {
                         let t = self.ty(u1);
                         let lo = self.materialize_like(Val::Float(1.0e-7), &t, span)?;
                         let u1 = self.emit(OpKind::Binary(BinaryOp::Max), vec![lo, u1], t.clone(), span);
-                        let th = self.binary(BinOp::Mul, Val::Float(6.283_185_307_179_586), Val::Ir(u2), span, span)?;
+                        let th = self.binary(BinOp::Mul, Val::Float(std::f64::consts::TAU), Val::Ir(u2), span, span)?;
                         let lg = self.emit(OpKind::Math(MathFn::Log), vec![u1], t.clone(), span);
                         let m2 = self.binary(BinOp::Mul, Val::Float(-2.0), Val::Ir(lg), span, span)?;
                         let m2 = self.materialize(m2, span)?;
@@ -1972,14 +2025,22 @@ impl Lowerer<'_, '_> {
         let seed = self.materialize(seed, seed_span)?;
         let st = self.ty(seed);
         if st.is_block() || !st.scalar_elem().is_some_and(|s| s.is_int() && !s.is_bool()) {
-            return Err(Diagnostic::new(seed_span, format!("the seed must be an integer scalar, found {st}")));
+            return Err(Diagnostic::new(
+                seed_span,
+                format!("the seed must be an integer scalar, found {st}"),
+            ));
         }
         let seed = self.cast_to(seed, ScalarType::U64, seed_span);
         let off = self.materialize(offsets, span)?;
         let ot = self.ty(off);
         let off = match ot.scalar_elem() {
             Some(ScalarType::U32) => off,
-            Some(ScalarType::I32) => self.emit(OpKind::Bitcast, vec![off], ot.with_elem(Elem::Scalar(ScalarType::U32)), span),
+            Some(ScalarType::I32) => self.emit(
+                OpKind::Bitcast,
+                vec![off],
+                ot.with_elem(Elem::Scalar(ScalarType::U32)),
+                span,
+            ),
             _ => return Err(Diagnostic::new(span, format!("offsets must be i32 or u32, found {ot}"))),
         };
         let u32t = |v: &mut Self, x: Val| -> R<Value> { v.materialize_as(x, Elem::Scalar(ScalarType::U32), span) };
@@ -2022,7 +2083,12 @@ impl Lowerer<'_, '_> {
     /// Triton's `uint_to_uniform_float` for 32-bit words: a float in [0, 1).
     fn uint_to_uniform(&mut self, x: Value, span: Span) -> R<Value> {
         let t = self.ty(x);
-        let xi = self.emit(OpKind::Bitcast, vec![x], t.with_elem(Elem::Scalar(ScalarType::I32)), span);
+        let xi = self.emit(
+            OpKind::Bitcast,
+            vec![x],
+            t.with_elem(Elem::Scalar(ScalarType::I32)),
+            span,
+        );
         let neg = self.binary(BinOp::Lt, Val::Ir(xi), Val::Int(0), span, span)?;
         let minus = self.binary(BinOp::Sub, Val::Int(-1), Val::Ir(xi), span, span)?;
         let (neg, minus) = (self.materialize(neg, span)?, self.materialize(minus, span)?);

@@ -30,7 +30,10 @@ fn uniform(x: u32) -> f32 {
 
 #[test]
 fn reference_matches_the_random123_known_answer() {
-    assert_eq!(philox4x32_10([0; 4], [0; 2]), [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8]);
+    assert_eq!(
+        philox4x32_10([0; 4], [0; 2]),
+        [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8]
+    );
 }
 
 #[test]
@@ -46,8 +49,23 @@ fn k<const B: i32>(ints: Ptr<u32>, unif: Ptr<f32>, norm: Ptr<f32>, seed: i64, ba
 "#;
     for (seed, base) in [(0i64, 0i32), (42, 1000), (0x1234_5678_9abc_def0, -77)] {
         let n = 512usize;
-        let args = run(src, "k", &[("B", 128)], [4, 1, 1], vec![buf(&vec![0u32; n], |x| x.to_le_bytes().to_vec()), f32s(&vec![0.0; n]), f32s(&vec![0.0; n]), tritonc::launch::Arg::Scalar(seed as u64), scalar_i32(base)]);
-        let ints: Vec<u32> = bytes_of(&args[0]).chunks(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let args = run(
+            src,
+            "k",
+            &[("B", 128)],
+            [4, 1, 1],
+            vec![
+                buf(&vec![0u32; n], |x| x.to_le_bytes().to_vec()),
+                f32s(&vec![0.0; n]),
+                f32s(&vec![0.0; n]),
+                tritonc::launch::Arg::Scalar(seed as u64),
+                scalar_i32(base),
+            ],
+        );
+        let ints: Vec<u32> = bytes_of(&args[0])
+            .chunks(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
         let unif = as_f32(&args[1]);
         let norm = as_f32(&args[2]);
         let key = [seed as u64 as u32, ((seed as u64) >> 32) as u32];
@@ -62,7 +80,11 @@ fn k<const B: i32>(ints: Ptr<u32>, unif: Ptr<f32>, norm: Ptr<f32>, seed: i64, ba
             let u1 = f64::from(uniform(r[0]).max(1.0e-7));
             let u2 = f64::from(uniform(r[1]));
             let want = (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-            assert!((f64::from(norm[i]) - want).abs() <= 1e-5 * want.abs().max(1.0), "randn at {i}: {} vs {want}", norm[i]);
+            assert!(
+                (f64::from(norm[i]) - want).abs() <= 1e-5 * want.abs().max(1.0),
+                "randn at {i}: {} vs {want}",
+                norm[i]
+            );
         }
     }
 }
@@ -73,7 +95,19 @@ fn dropout_keeps_elements_where_rand_exceeds_p() {
     let n = 1000usize;
     let x: Vec<f32> = (0..n).map(|i| i as f32 + 1.0).collect();
     let (p, seed) = (0.5f32, 123i32);
-    let args = run(src, "seeded_dropout", &[("BLOCK", 256)], [4, 1, 1], vec![f32s(&x), f32s(&vec![-1.0; n]), scalar_i32(n as i32), scalar_f32(p), scalar_i32(seed)]);
+    let args = run(
+        src,
+        "seeded_dropout",
+        &[("BLOCK", 256)],
+        [4, 1, 1],
+        vec![
+            f32s(&x),
+            f32s(&vec![-1.0; n]),
+            scalar_i32(n as i32),
+            scalar_f32(p),
+            scalar_i32(seed),
+        ],
+    );
     let out = as_f32(&args[1]);
     let mut kept = 0;
     for i in 0..n {
