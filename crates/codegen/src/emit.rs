@@ -20,41 +20,10 @@
 use crate::{target::Target, CodegenError};
 use std::collections::HashMap;
 use tritonc_ir::{
-    print::float_literal, AtomicOp, BinaryOp, BlockId, ConstValue, Elem, Function, MathFn, OpId, OpKind, ReduceKind,
-    ScalarType, ScanKind, Type, Value,
+    print::float_literal, AtomicOp, BinaryOp, BlockId, BlockedLayout, ConstValue, Elem, Function, MathFn, OpId, OpKind,
+    ReduceKind, ScalarType, ScanKind, Type, Value,
 };
 use tritonc_passes::axis::AxisInfo;
-
-/// How a 1-D block of `n` elements is spread over `lanes` lanes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BlockedLayout {
-    pub n: u32,
-    pub lanes: u32,
-    pub spt: u32,
-}
-
-impl BlockedLayout {
-    pub fn new(n: u32, lanes: u32) -> BlockedLayout {
-        let spt = if lanes == 1 { n } else { (n / lanes).clamp(1, 4) };
-        BlockedLayout { n, lanes, spt }
-    }
-
-    /// Elements each lane holds.
-    pub fn per_lane(&self) -> u32 {
-        self.spt.max(self.n / self.lanes)
-    }
-
-    /// The element lane `lane` holds in register `reg`.
-    pub fn element(&self, lane: u32, reg: u32) -> u32 {
-        let (l, r, s) = (u64::from(lane), u64::from(reg), u64::from(self.spt));
-        (((r / s) * u64::from(self.lanes) * s + l * s + r % s) % u64::from(self.n)) as u32
-    }
-
-    /// Whether several lanes hold the same element.
-    pub fn replicated(&self) -> bool {
-        u64::from(self.lanes) * u64::from(self.spt) > u64::from(self.n)
-    }
-}
 
 /// A kernel in MLIR, with what launching it needs to know.
 #[derive(Debug, Clone)]
@@ -65,36 +34,38 @@ pub struct EmittedKernel {
     pub shared_bytes: u32,
 }
 
-/// Bytes of shared memory the kernel's cross-lane operations need with
-/// `lanes` lanes: the largest block they move (one at a time).
-fn shared_bytes_needed(f: &Function, lanes: u32) -> u64 {
-    if lanes == 1 {
-        return 0;
-    }
+/// Bytes of shared memory a Dist IR function needs: the largest block a
+/// `tk.convert_layout` puts there (one at a time).
+fn shared_bytes_needed(f: &Function) -> u64 {
     f.walk()
         .into_iter()
-        .filter_map(|op| {
-            let d = f.op(op);
-            let t = f.ty(*d.operands.first()?);
-            let moves = match d.kind {
-                OpKind::Broadcast => t.numel() != 1,
-                OpKind::Permute(_) | OpKind::Reduce { .. } | OpKind::ArgReduce { .. } | OpKind::Scan { .. } => true,
-                _ => false,
-            };
+        .filter(|op| matches!(f.op(*op).kind, OpKind::ConvertLayout))
+        .map(|op| {
+            let t = f.ty(f.op(op).operands[0]);
             let bytes = match t.elem {
                 Elem::Scalar(s) => u64::from(s.bytes()),
                 Elem::Ptr(_) => 8,
             };
-            moves.then(|| t.numel() * bytes)
+            t.numel() * bytes
         })
         .max()
         .unwrap_or(0)
 }
 
-/// Emits the MLIR module for one kernel.
+/// Emits the MLIR module for one kernel, given in Dist IR (tile IR gets
+/// its layouts assigned first).
 pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, CodegenError> {
     let lanes = target.lanes(f.options.num_warps);
-    let shared_bytes = shared_bytes_needed(f, lanes);
+    let assigned;
+    let f = if f.layouts.is_some() {
+        f
+    } else {
+        let mut g = f.clone();
+        tritonc_passes::layouts::assign(&mut g, lanes).map_err(|e| CodegenError::Internal(e.to_string()))?;
+        assigned = g;
+        &assigned
+    };
+    let shared_bytes = shared_bytes_needed(f);
     if shared_bytes > u64::from(target.lds_bytes()) {
         return Err(CodegenError::Unsupported(format!(
             "a block of {shared_bytes} bytes must move between lanes, but {} has {} bytes of LDS",
@@ -413,6 +384,13 @@ impl Emitter<'_> {
                 }
                 None
             }
+            OpKind::ConvertLayout => {
+                // Wait until every lane is done with the previous contents,
+                // then fill shared memory (write_shared waits for all writes).
+                self.barrier();
+                self.write_shared(&ins[0], in_ty[0])?;
+                Some(self.shared()?.0)
+            }
             OpKind::Call(c) => return Err(internal(&format!("call to `{c}` survived inlining"))),
             OpKind::For | OpKind::If | OpKind::While => {
                 self.control(op)?;
@@ -484,14 +462,14 @@ impl Emitter<'_> {
             let idx: Vec<String> = (0..to.numel()).map(|e| src.apply(e).to_string()).collect();
             return Ok(self.def(&format!("vector.shuffle {x}, {x} [{}] : {vt}, {vt}", idx.join(", "))));
         }
-        self.write_shared(x, from)?;
+        // With many lanes, the operand is in shared memory (Dist IR put a
+        // conversion before this operation).
+        let _ = x;
         let out_idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![to.numel() as u32]), 0);
         let k = self.layout(to).per_lane();
         let vi = format!("vector<{k}xi32>");
         let src_idx = self.emit_index_map(&out_idx, &vi, src);
-        let r = self.gather_shared(&src_idx, to)?;
-        self.barrier();
-        Ok(r)
+        self.gather_shared(&src_idx, to)
     }
 
     /// Emits `src(e)` for a vector of flat indices `e`, with shifts and
@@ -517,7 +495,7 @@ impl Emitter<'_> {
     }
 
     /// Writes every element of block `x` to shared memory at its flat
-    /// index, then waits for all lanes.
+    /// index, then waits for all lanes (a `tk.convert_layout`).
     fn write_shared(&mut self, x: &str, t: &Type) -> Result<(), CodegenError> {
         let (lds, pty) = self.shared()?;
         let mt = self.mem_elem(t);
@@ -638,9 +616,6 @@ impl Emitter<'_> {
         let inner: u64 = from.shape[axis + 1..].iter().map(|d| u64::from(*d)).product();
         let is_scan = matches!(kind, OpKind::Scan { .. });
         let is_arg = matches!(kind, OpKind::ArgReduce { .. });
-        if self.lanes > 1 {
-            self.write_shared(x, from)?;
-        }
         let c = |e: &mut Self, v: u64| e.splat_const(&v.to_string(), "i32");
         let (one, len_c, inner_c) = (c(self, 1), c(self, len), c(self, inner));
         let out_elem = if is_arg { "i32".to_string() } else { sty(s).to_string() };
@@ -698,10 +673,6 @@ impl Emitter<'_> {
             }
             acc
         };
-        if self.lanes > 1 {
-            // Nobody may overwrite shared memory before every lane has read it.
-            self.barrier();
-        }
         Ok(result)
     }
 
@@ -1661,34 +1632,4 @@ fn bool_ty(ty: &str) -> String {
 
 fn internal(msg: &str) -> CodegenError {
     CodegenError::Internal(msg.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashSet;
-
-    #[test]
-    fn blocked_layout_is_a_bijection_or_a_replication() {
-        for lanes in [1u32, 32, 64, 128, 256, 512] {
-            for log_n in 0..14 {
-                let n = 1u32 << log_n;
-                let lay = BlockedLayout::new(n, lanes);
-                let mut seen = HashSet::new();
-                for l in 0..lanes {
-                    for r in 0..lay.per_lane() {
-                        let e = lay.element(l, r);
-                        assert!(e < n);
-                        seen.insert(e);
-                    }
-                }
-                assert_eq!(seen.len() as u32, n, "every element is owned (n={n}, lanes={lanes})");
-                let slots = u64::from(lanes) * u64::from(lay.per_lane());
-                assert_eq!(slots == u64::from(n), !lay.replicated() || slots == u64::from(n));
-            }
-        }
-        // Lanes own 4 contiguous elements when there are enough.
-        let lay = BlockedLayout::new(1024, 256);
-        assert_eq!((lay.per_lane(), lay.element(3, 0), lay.element(3, 3)), (4, 12, 15));
-    }
 }

@@ -95,6 +95,8 @@ pub struct Function {
     /// (for pointers, the address in bytes). Triton's JIT learns 16 for
     /// aligned arguments; `tritonc compile --divisible` says it ahead of time.
     pub arg_divisibility: Vec<u32>,
+    /// Dist IR: the layout of every value (None in tile IR).
+    pub layouts: Option<std::collections::HashMap<Value, crate::layout::Layout>>,
     pub values: Vec<ValueData>,
     pub ops: Vec<OpData>,
     pub blocks: Vec<BlockData>,
@@ -111,6 +113,7 @@ impl Function {
             result_types,
             options: LaunchOptions::default(),
             arg_divisibility: Vec::new(),
+            layouts: None,
             values: Vec::new(),
             ops: Vec::new(),
             blocks: Vec::new(),

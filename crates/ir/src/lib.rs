@@ -6,12 +6,14 @@
 
 pub mod fold_util;
 pub mod func;
+pub mod layout;
 pub mod ops;
 pub mod print;
 pub mod types;
 pub mod verify;
 
 pub use func::{BlockData, BlockId, Function, LaunchOptions, Loc, Module, OpData, OpId, Value, ValueDef};
+pub use layout::{BlockedLayout, Layout};
 pub use ops::{AtomicOp, BinaryOp, CmpPred, ConstValue, MathFn, OpKind, ReduceKind, ScanKind};
 pub use print::{print_function, print_module};
 pub use types::{Elem, ScalarType, Type};

@@ -260,6 +260,9 @@ pub enum OpKind {
     /// Atomic compare-and-swap. Operands: pointers, expected, new values.
     /// The result is the old values.
     AtomicCas,
+    /// Dist IR only: the operand's value with another layout (the result's
+    /// entry in `Function::layouts`); moving a block into shared memory.
+    ConvertLayout,
     /// A call to another function of the module (removed by inlining).
     Call(String),
     /// Operands: lower bound, upper bound, step, initial carried values.

@@ -30,11 +30,57 @@ pub fn print_function(f: &Function) -> String {
 }
 
 fn print_function_into(f: &Function, indent: usize, out: &mut String) {
+    // Dist IR: layouts get aliases (`#blocked0 = #tk.blocked<..>`) defined
+    // before the function, in order of first use.
+    let mut aliases: HashMap<crate::layout::Layout, String> = HashMap::new();
+    if let Some(layouts) = &f.layouts {
+        let mut order: Vec<crate::layout::Layout> = Vec::new();
+        let mut note = |v: Value| {
+            if let Some(l) = layouts.get(&v) {
+                if f.ty(v).is_block() && !order.contains(l) {
+                    order.push(*l);
+                }
+            }
+        };
+        for &a in f.params() {
+            note(a);
+        }
+        for op in f.walk() {
+            for &r in &f.op(op).regions {
+                for &a in &f.block(r).args {
+                    note(a);
+                }
+            }
+            for &r in &f.op(op).results {
+                note(r);
+            }
+        }
+        let (mut nb, mut ns) = (0, 0);
+        for l in order {
+            let name = match l {
+                crate::layout::Layout::Shared => {
+                    ns += 1;
+                    if ns == 1 {
+                        "#shared".to_string()
+                    } else {
+                        format!("#shared{ns}")
+                    }
+                }
+                _ => {
+                    nb += 1;
+                    format!("#blocked{}", nb - 1)
+                }
+            };
+            let _ = writeln!(out, "{name} = {l}");
+            aliases.insert(l, name);
+        }
+    }
     let mut p = Printer {
         f,
         names: HashMap::new(),
         next: 0,
         out,
+        aliases,
     };
     for (i, &a) in f.params().iter().enumerate() {
         p.names.insert(a, format!("%arg{i}"));
@@ -69,12 +115,27 @@ fn print_function_into(f: &Function, indent: usize, out: &mut String) {
 
 struct Printer<'a> {
     f: &'a Function,
+    aliases: HashMap<crate::layout::Layout, String>,
     names: HashMap<Value, String>,
     next: usize,
     out: &'a mut String,
 }
 
 impl Printer<'_> {
+    /// A value's MLIR type; in Dist IR, blocks carry their layout as the
+    /// tensor's encoding (`tensor<1024xf32, #blocked0>`).
+    fn value_type(&self, v: Value) -> String {
+        let t = self.f.ty(v);
+        let layout = self.f.layouts.as_ref().and_then(|l| l.get(&v));
+        match layout.and_then(|l| self.aliases.get(l)) {
+            Some(alias) if t.is_block() => {
+                let plain = t.mlir();
+                format!("{}, {alias}>", &plain[..plain.len() - 1])
+            }
+            _ => t.mlir(),
+        }
+    }
+
     fn name(&self, v: Value) -> String {
         self.names
             .get(&v)
@@ -101,7 +162,7 @@ impl Printer<'_> {
         let args: Vec<String> = data
             .args
             .iter()
-            .map(|a| format!("{}: {}", self.name(*a), f.ty(*a).mlir()))
+            .map(|a| format!("{}: {}", self.name(*a), self.value_type(*a)))
             .collect();
         let pad = "  ".repeat(indent);
         let _ = writeln!(self.out, "{{");
@@ -145,8 +206,8 @@ impl Printer<'_> {
         if !attrs.is_empty() {
             let _ = write!(self.out, " {{{}}}", attrs.join(", "));
         }
-        let in_types: Vec<String> = data.operands.iter().map(|v| f.ty(*v).mlir()).collect();
-        let out_types: Vec<String> = data.results.iter().map(|v| f.ty(*v).mlir()).collect();
+        let in_types: Vec<String> = data.operands.iter().map(|v| self.value_type(*v)).collect();
+        let out_types: Vec<String> = data.results.iter().map(|v| self.value_type(*v)).collect();
         let _ = writeln!(self.out, " : ({}) -> ({})", in_types.join(", "), out_types.join(", "));
     }
 }
@@ -211,6 +272,7 @@ pub fn op_name(f: &Function, op: OpId) -> String {
         OpKind::Load { .. } => "tk.load".into(),
         OpKind::Store { .. } => "tk.store".into(),
         OpKind::Call(_) => "tk.call".into(),
+        OpKind::ConvertLayout => "tk.convert_layout".into(),
         OpKind::Atomic { .. } => "tk.atomic_rmw".into(),
         OpKind::AtomicCas => "tk.atomic_cas".into(),
         OpKind::For => "scf.for".into(),

@@ -408,6 +408,12 @@ impl Verifier<'_> {
                     return e("atomic_cas takes integer values matching the pointers");
                 }
             }
+            OpKind::ConvertLayout => {
+                arity(1, 1)?;
+                if ot[0] != rt[0] || !ot[0].is_block() {
+                    return e("a layout conversion keeps the block's type");
+                }
+            }
             OpKind::Call(_) => {}
             OpKind::Assert(_) => {
                 arity(1, 0)?;

@@ -95,7 +95,7 @@ pub fn analyze(f: &Function) -> HashMap<Value, AxisInfo> {
             },
             OpKind::Broadcast => broadcast_info(&f.ty(d.operands[0]).shape, &rt.shape, ins[0]),
             // Row-major order is unchanged, and facts are about that order.
-            OpKind::Reshape => ins[0],
+            OpKind::Reshape | OpKind::ConvertLayout => ins[0],
             OpKind::Permute(_)
             | OpKind::Reduce { .. }
             | OpKind::ArgReduce { .. }

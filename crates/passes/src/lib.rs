@@ -6,6 +6,7 @@ pub mod cse;
 pub mod dce;
 pub mod fold;
 pub mod inline;
+pub mod layouts;
 
 use tritonc_ir::{verify_module, Module, VerifyError};
 

@@ -263,14 +263,19 @@ pub fn compile_into(req: &CompileRequest, target: &dyn Target, sink: &mut Vec<St
     let f = m
         .function(&kernel)
         .ok_or_else(|| Error::Internal(format!("kernel `{kernel}` vanished in the passes")))?;
-    let emitted = emit_kernel(f, target)?;
+    let mut dist = f.clone();
+    tritonc_passes::layouts::assign(&mut dist, target.lanes(f.options.num_warps))?;
+    tritonc_ir::verify_function(&dist).map_err(|e| Error::Internal(format!("Dist IR: {e}")))?;
+    t.lap("layouts (Dist IR)");
+    stage("3-dist.mlir", tritonc_ir::print_function(&dist).as_bytes());
+    let emitted = emit_kernel(&dist, target)?;
     let mlir = emitted.mlir;
     t.lap("emit MLIR");
-    stage("3-lowering.mlir", mlir.as_bytes());
+    stage("4-lowering.mlir", mlir.as_bytes());
     let llvm_ctx = LlvmContext::create();
     let (module, lowered) = llvm::mlir_to_llvm(&mlir, &llvm_ctx)?;
     t.lap("MLIR lowering + translation");
-    stage("4-llvm-dialect.mlir", lowered.as_bytes());
+    stage("5-llvm-dialect.mlir", lowered.as_bytes());
     let tm = llvm::target_machine(&target.triple(), &target.cpu(), &target.features())?;
     if target.kind() == TargetKind::Amdgpu {
         let version = llvm_ctx
@@ -281,17 +286,17 @@ pub fn compile_into(req: &CompileRequest, target: &dyn Target, sink: &mut Vec<St
     module.set_triple(&tm.get_triple());
     module.set_data_layout(&tm.get_target_data().get_data_layout());
     let llvm_before = module.print_to_string().to_string();
-    stage("5-llvm.ll", llvm_before.as_bytes());
+    stage("6-llvm.ll", llvm_before.as_bytes());
     llvm::optimize(&module, &tm)?;
     let llvm_after = module.print_to_string().to_string();
     t.lap("LLVM O3");
-    stage("6-llvm-opt.ll", llvm_after.as_bytes());
+    stage("7-llvm-opt.ll", llvm_after.as_bytes());
     let (asm, object) = llvm::emit(&module, &tm)?;
     t.lap("code generation");
     let asm_name = if target.kind() == TargetKind::Amdgpu {
-        "7-amdgpu.s"
+        "8-amdgpu.s"
     } else {
-        "7-host.s"
+        "8-host.s"
     };
     stage(asm_name, asm.as_bytes());
     let kind = if target.kind() == TargetKind::Amdgpu {
@@ -302,9 +307,9 @@ pub fn compile_into(req: &CompileRequest, target: &dyn Target, sink: &mut Vec<St
     let binary = link::link_shared(&object, kind)?;
     t.lap("link");
     let bin_name = if target.kind() == TargetKind::Amdgpu {
-        format!("8-{kernel}.hsaco")
+        format!("9-{kernel}.hsaco")
     } else {
-        format!("8-{kernel}.so")
+        format!("9-{kernel}.so")
     };
     stage(&bin_name, &binary);
     let params = f

@@ -149,17 +149,18 @@ fn compile_emits_every_stage() {
         [
             "1-tile.mlir",
             "2-tile-opt.mlir",
-            "3-lowering.mlir",
-            "4-llvm-dialect.mlir",
-            "5-llvm.ll",
-            "6-llvm-opt.ll",
-            "7-amdgpu.s",
-            "8-add.hsaco"
+            "3-dist.mlir",
+            "4-lowering.mlir",
+            "5-llvm-dialect.mlir",
+            "6-llvm.ll",
+            "7-llvm-opt.ll",
+            "8-amdgpu.s",
+            "9-add.hsaco"
         ]
     );
     assert_eq!(
         std::fs::read(d.join("add.hsaco")).unwrap(),
-        std::fs::read(d.join("stages/8-add.hsaco")).unwrap()
+        std::fs::read(d.join("stages/9-add.hsaco")).unwrap()
     );
 }
 

@@ -66,14 +66,14 @@ fn snapshots_of_every_stage_for_gfx942() {
 }
 
 #[test]
-fn tile_ir_dumps_parse_in_real_mlir() {
-    let host = host();
+fn tile_ir_and_dist_ir_dumps_parse_in_real_mlir() {
+    let host = tritonc::codegen::target::lookup("gfx942").unwrap();
     for (file, kernel, consts) in EXAMPLES {
         let c = compile(&example_request(file, kernel, consts), host.as_ref()).unwrap();
         for stage in c
             .stages
             .iter()
-            .filter(|s| s.file_name.starts_with("1-") || s.file_name.starts_with("2-"))
+            .filter(|s| ["1-", "2-", "3-"].iter().any(|p| s.file_name.starts_with(p)))
         {
             let text = String::from_utf8(stage.contents.clone()).unwrap();
             assert!(
