@@ -3,8 +3,6 @@
 //! parses in real MLIR, the code object's metadata is right, and output is
 //! deterministic.
 
-mod common;
-use common::*;
 use std::process::Command;
 use tritonc::{
     codegen::llvm::parse_unregistered,
