@@ -36,7 +36,17 @@ pub struct EmittedKernel {
 
 /// Bytes of shared memory a Dist IR function needs: the largest block a
 /// `tk.convert_layout` puts there (one at a time).
-fn shared_bytes_needed(f: &Function) -> u64 {
+fn shared_bytes_needed(f: &Function, lanes: u32) -> u64 {
+    // Tree reductions exchange one 8-byte slot per lane.
+    let exchange = if lanes > 1
+        && f.walk()
+            .into_iter()
+            .any(|op| tritonc_passes::layouts::tree_reduction(f, op))
+    {
+        u64::from(lanes) * 8
+    } else {
+        0
+    };
     f.walk()
         .into_iter()
         .filter(|op| matches!(f.op(*op).kind, OpKind::ConvertLayout))
@@ -50,6 +60,7 @@ fn shared_bytes_needed(f: &Function) -> u64 {
         })
         .max()
         .unwrap_or(0)
+        .max(exchange)
 }
 
 /// Emits the MLIR module for one kernel, given in Dist IR (tile IR gets
@@ -65,7 +76,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         assigned = g;
         &assigned
     };
-    let shared_bytes = shared_bytes_needed(f);
+    let shared_bytes = shared_bytes_needed(f, lanes);
     if shared_bytes > u64::from(target.lds_bytes()) {
         return Err(CodegenError::Unsupported(format!(
             "a block of {shared_bytes} bytes must move between lanes, but {} has {} bytes of LDS",
@@ -294,6 +305,9 @@ impl Emitter<'_> {
             // Blocks are laid out by their row-major element order alone, so
             // a reshape moves no data.
             OpKind::Reshape => Some(ins[0].clone()),
+            OpKind::Reduce { .. } if tritonc_passes::layouts::tree_reduction(f, op) => {
+                Some(self.tree_reduce(&d.kind, &ins[0], in_ty[0])?)
+            }
             OpKind::Reduce { .. } | OpKind::ArgReduce { .. } | OpKind::Scan { .. } => {
                 let t = out_ty.ok_or_else(|| internal("reduction without result"))?;
                 Some(self.reduce_or_scan(&d.kind, &ins[0], in_ty[0], t)?)
@@ -674,6 +688,86 @@ impl Emitter<'_> {
             acc
         };
         Ok(result)
+    }
+
+    /// Reduces a 1-D block to a scalar as a balanced pairwise tree over
+    /// the elements in index order: level `b` combines the partial results
+    /// of aligned neighbouring blocks of `2^b` elements, lower first. Every
+    /// target computes this same tree, so results agree bit for bit. With
+    /// one lane the levels are vector shuffles; with many, the low levels
+    /// combine a lane's own registers, the middle ones exchange partials
+    /// between lanes (lane bit `j` pairs lane `l` with `l ^ 2^j`), the top
+    /// ones combine the lane's repetitions; every lane ends with the total.
+    fn tree_reduce(&mut self, kind: &OpKind, x: &str, t: &Type) -> Result<String, CodegenError> {
+        let s = t.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
+        let et = sty(s).to_string();
+        let op = combine_op(kind, s);
+        let lay = self.layout(t);
+        let k = lay.per_lane();
+        if self.lanes == 1 {
+            let mut v = x.to_string();
+            let mut len = k;
+            while len > 1 {
+                let vt = format!("vector<{len}x{et}>");
+                let even: Vec<String> = (0..len / 2).map(|i| (2 * i).to_string()).collect();
+                let odd: Vec<String> = (0..len / 2).map(|i| (2 * i + 1).to_string()).collect();
+                let lo = self.def(&format!("vector.shuffle {v}, {v} [{}] : {vt}, {vt}", even.join(", ")));
+                let hi = self.def(&format!("vector.shuffle {v}, {v} [{}] : {vt}, {vt}", odd.join(", ")));
+                len /= 2;
+                v = self.def(&format!("arith.{op} {lo}, {hi} : vector<{len}x{et}>"));
+            }
+            return Ok(self.def(&format!("vector.extract {v}[0] : {et} from vector<1x{et}>")));
+        }
+        let vt = self.mty(t);
+        let spt = lay.spt.min(lay.n);
+        // Lanes holding distinct chunks; the rest hold copies and mirror them.
+        let lane_bits = (lay.n / spt).min(lay.lanes).trailing_zeros();
+        let lane = self.lane();
+        let mut reps = Vec::new();
+        for g in 0..k / spt {
+            // In-lane levels over the chunk's registers.
+            let mut level: Vec<String> = (0..spt)
+                .map(|r| self.def(&format!("vector.extract {x}[{}] : {et} from {vt}", g * spt + r)))
+                .collect();
+            while level.len() > 1 {
+                level = level
+                    .chunks(2)
+                    .map(|p| self.def(&format!("arith.{op} {}, {} : {et}", p[0], p[1])))
+                    .collect();
+            }
+            let mut mine = level.remove(0);
+            // Lane levels, through one shared-memory slot per lane.
+            let (lds, pty) = self.shared()?;
+            let my_slot = self.def(&format!(
+                "llvm.getelementptr {lds}[{lane}] : ({pty}, i32) -> {pty}, i64"
+            ));
+            for j in 0..lane_bits {
+                let bit = self.splat_const(&(1u32 << j).to_string(), "i32");
+                let partner = self.def(&format!("arith.xori {lane}, {bit} : i32"));
+                let slot = self.def(&format!(
+                    "llvm.getelementptr {lds}[{partner}] : ({pty}, i32) -> {pty}, i64"
+                ));
+                self.barrier();
+                self.line(&format!("llvm.store {mine}, {my_slot} : {et}, {pty}"));
+                self.barrier();
+                let other = self.def(&format!("llvm.load {slot} : {pty} -> {et}"));
+                let has = self.def(&format!("arith.andi {lane}, {bit} : i32"));
+                let zero = self.splat_const("0", "i32");
+                let is_lower = self.def(&format!("arith.cmpi eq, {has}, {zero} : i32"));
+                let lo = self.def(&format!("arith.select {is_lower}, {mine}, {other} : {et}"));
+                let hi = self.def(&format!("arith.select {is_lower}, {other}, {mine} : {et}"));
+                mine = self.def(&format!("arith.{op} {lo}, {hi} : {et}"));
+            }
+            reps.push(mine);
+        }
+        // Repetition levels, in-lane.
+        while reps.len() > 1 {
+            reps = reps
+                .chunks(2)
+                .map(|p| self.def(&format!("arith.{op} {}, {} : {et}", p[0], p[1])))
+                .collect();
+        }
+        Ok(reps.remove(0))
     }
 
     /// Folds elements `base + k * inner` for `k` in `1..end` into `first`;

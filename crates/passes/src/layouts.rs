@@ -15,14 +15,25 @@ use crate::PassError;
 use std::collections::HashMap;
 use tritonc_ir::{BlockId, BlockedLayout, Function, Layout, OpId, OpKind, Value};
 
-/// Whether `op` reads elements held by other lanes.
+/// Whether `op` reads its operand through shared memory. Reductions of a
+/// 1-D block to a scalar do not: they combine in registers and exchange
+/// partial results between lanes (a butterfly), see `tree_reduction`.
 pub fn moves_elements(f: &Function, op: OpId) -> bool {
     let d = f.op(op);
     match d.kind {
         OpKind::Broadcast => d.operands.first().is_some_and(|v| f.ty(*v).numel() != 1),
-        OpKind::Permute(_) | OpKind::Reduce { .. } | OpKind::ArgReduce { .. } | OpKind::Scan { .. } => true,
+        OpKind::Reduce { .. } => !tree_reduction(f, op),
+        OpKind::Permute(_) | OpKind::ArgReduce { .. } | OpKind::Scan { .. } => true,
         _ => false,
     }
+}
+
+/// Whether `op` reduces a whole 1-D block to a scalar, which every target
+/// does as a balanced pairwise tree over the elements in index order (so
+/// that the result is the same on every target).
+pub fn tree_reduction(f: &Function, op: OpId) -> bool {
+    let d = f.op(op);
+    matches!(d.kind, OpKind::Reduce { .. }) && d.operands.first().is_some_and(|v| f.ty(*v).shape.len() == 1)
 }
 
 /// Assigns layouts and inserts conversions; `f` becomes Dist IR.
@@ -59,8 +70,9 @@ fn insert_conversions(f: &mut Function, b: BlockId) {
     // The value the shared memory holds, and the conversion that put it there.
     let mut shared: Option<(Value, Value)> = None;
     for op in ops {
-        if !f.op(op).regions.is_empty() {
-            // Conversions inside regions may overwrite shared memory.
+        if !f.op(op).regions.is_empty() || tree_reduction(f, op) {
+            // Conversions inside regions, and the exchanges of tree
+            // reductions, overwrite shared memory.
             shared = None;
         }
         if moves_elements(f, op) {
