@@ -741,16 +741,22 @@ impl Emitter<'_> {
             let my_slot = self.def(&format!(
                 "llvm.getelementptr {lds}[{lane}] : ({pty}, i32) -> {pty}, i64"
             ));
+            let wave_bits = self.target.wave_size().trailing_zeros();
             for j in 0..lane_bits {
                 let bit = self.splat_const(&(1u32 << j).to_string(), "i32");
                 let partner = self.def(&format!("arith.xori {lane}, {bit} : i32"));
-                let slot = self.def(&format!(
-                    "llvm.getelementptr {lds}[{partner}] : ({pty}, i32) -> {pty}, i64"
-                ));
-                self.barrier();
-                self.line(&format!("llvm.store {mine}, {my_slot} : {et}, {pty}"));
-                self.barrier();
-                let other = self.def(&format!("llvm.load {slot} : {pty} -> {et}"));
+                let other = match self.wave_exchange(&mine, &partner, s, j < wave_bits) {
+                    Some(v) => v,
+                    None => {
+                        let slot = self.def(&format!(
+                            "llvm.getelementptr {lds}[{partner}] : ({pty}, i32) -> {pty}, i64"
+                        ));
+                        self.barrier();
+                        self.line(&format!("llvm.store {mine}, {my_slot} : {et}, {pty}"));
+                        self.barrier();
+                        self.def(&format!("llvm.load {slot} : {pty} -> {et}"))
+                    }
+                };
                 let has = self.def(&format!("arith.andi {lane}, {bit} : i32"));
                 let zero = self.splat_const("0", "i32");
                 let is_lower = self.def(&format!("arith.cmpi eq, {has}, {zero} : i32"));
@@ -768,6 +774,31 @@ impl Emitter<'_> {
                 .collect();
         }
         Ok(reps.remove(0))
+    }
+
+    /// `value` (of type `s`) from lane `partner` of the same wave, through
+    /// the target's wave shuffle, when it has one and the value is 32-bit.
+    fn wave_exchange(&mut self, value: &str, partner: &str, s: ScalarType, same_wave: bool) -> Option<String> {
+        if !same_wave || s.bits() != 32 {
+            return None;
+        }
+        if !self.target.has_wave_shuffle() {
+            return None;
+        }
+        let four = self.splat_const("4", "i32");
+        let addr = self.def(&format!("arith.muli {partner}, {four} : i32"));
+        let bits = if s.is_float() {
+            self.def(&format!("arith.bitcast {value} : f32 to i32"))
+        } else {
+            value.to_string()
+        };
+        let rhs = self.target.wave_shuffle(&addr, &bits)?;
+        let got = self.def(&rhs);
+        Some(if s.is_float() {
+            self.def(&format!("arith.bitcast {got} : i32 to f32"))
+        } else {
+            got
+        })
     }
 
     /// Folds elements `base + k * inner` for `k` in `1..end` into `first`;

@@ -53,6 +53,13 @@ pub trait Target: Send + Sync {
     /// declarations, and function-entry code defining `%{out}` as its base
     /// address, of the returned pointer type.
     fn shared_memory(&self, bytes: u32, out: &str) -> (String, String, &'static str);
+    /// An operation reading a 32-bit value from another lane of the same
+    /// wave (`byte_addr` = that lane's index times 4) without going through
+    /// shared memory, if the target has one (AMDGPU: `ds_bpermute`).
+    fn wave_shuffle(&self, byte_addr: &str, value: &str) -> Option<String>;
+    fn has_wave_shuffle(&self) -> bool {
+        self.wave_shuffle("%0", "%1").is_some()
+    }
     /// Code that waits until every lane of the program reached this point,
     /// with shared-memory writes before it visible after it. `tag` makes
     /// the names it defines unique.
@@ -196,6 +203,9 @@ impl Target for AmdGpu {
         let code = format!("    %{out} = llvm.mlir.addressof @__tk_lds : !llvm.ptr<3>\n");
         (global, code, "!llvm.ptr<3>")
     }
+    fn wave_shuffle(&self, byte_addr: &str, value: &str) -> Option<String> {
+        Some(format!("rocdl.ds_bpermute {byte_addr}, {value} : (i32, i32) -> i32"))
+    }
     fn barrier(&self, _tag: &str) -> String {
         "llvm.fence syncscope(\"workgroup\") release\nrocdl.s.barrier\nllvm.fence syncscope(\"workgroup\") acquire"
             .into()
@@ -295,6 +305,9 @@ impl Target for Host {
         let code = format!("    %{out} = llvm.load %shared : !llvm.ptr -> !llvm.ptr\n");
         (String::new(), code, "!llvm.ptr")
     }
+    fn wave_shuffle(&self, _byte_addr: &str, _value: &str) -> Option<String> {
+        None
+    }
     fn barrier(&self, tag: &str) -> String {
         [
             format!("%{tag}_fp = llvm.getelementptr %shared[1] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr"),
@@ -372,6 +385,11 @@ impl Target for LaneSimulator {
     }
     fn shared_memory(&self, bytes: u32, out: &str) -> (String, String, &'static str) {
         Host.shared_memory(bytes, out)
+    }
+    /// Lanes run on separate threads here, so exchanges go through
+    /// shared memory and barriers (the same values `ds_bpermute` gives).
+    fn wave_shuffle(&self, _byte_addr: &str, _value: &str) -> Option<String> {
+        None
     }
     fn barrier(&self, tag: &str) -> String {
         Host.barrier(tag)
