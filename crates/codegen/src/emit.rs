@@ -742,7 +742,7 @@ impl Emitter<'_> {
                 "llvm.getelementptr {lds}[{lane}] : ({pty}, i32) -> {pty}, i64"
             ));
             let wave_bits = self.target.wave_size().trailing_zeros();
-            for j in 0..lane_bits {
+            for j in 0..lane_bits.min(wave_bits) {
                 let bit = self.splat_const(&(1u32 << j).to_string(), "i32");
                 let partner = self.def(&format!("arith.xori {lane}, {bit} : i32"));
                 let other = match self.wave_exchange(&mine, &partner, s, j < wave_bits) {
@@ -763,6 +763,39 @@ impl Emitter<'_> {
                 let lo = self.def(&format!("arith.select {is_lower}, {mine}, {other} : {et}"));
                 let hi = self.def(&format!("arith.select {is_lower}, {other}, {mine} : {et}"));
                 mine = self.def(&format!("arith.{op} {lo}, {hi} : {et}"));
+            }
+            if lane_bits > wave_bits {
+                // Every lane of a wave now holds the wave's partial. One
+                // round through shared memory: the first lane of each wave
+                // writes its slot, then every lane combines all of them as
+                // the top levels of the tree.
+                let waves = 1u32 << (lane_bits - wave_bits);
+                let wb = self.splat_const(&wave_bits.to_string(), "i32");
+                let wave = self.def(&format!("arith.shrui {lane}, {wb} : i32"));
+                let mask = self.splat_const(&(self.target.wave_size() - 1).to_string(), "i32");
+                let in_wave = self.def(&format!("arith.andi {lane}, {mask} : i32"));
+                let zero = self.splat_const("0", "i32");
+                let first = self.def(&format!("arith.cmpi eq, {in_wave}, {zero} : i32"));
+                let slot = self.def(&format!(
+                    "llvm.getelementptr {lds}[{wave}] : ({pty}, i32) -> {pty}, i64"
+                ));
+                self.barrier();
+                let store = format!("llvm.store {mine}, {slot} : {et}, {pty}");
+                self.if_then(&first, |e| e.line(&store));
+                self.barrier();
+                let mut level: Vec<String> = (0..waves)
+                    .map(|w| {
+                        let p = self.def(&format!("llvm.getelementptr {lds}[{w}] : ({pty}) -> {pty}, i64"));
+                        self.def(&format!("llvm.load {p} : {pty} -> {et}"))
+                    })
+                    .collect();
+                while level.len() > 1 {
+                    level = level
+                        .chunks(2)
+                        .map(|p| self.def(&format!("arith.{op} {}, {} : {et}", p[0], p[1])))
+                        .collect();
+                }
+                mine = level.remove(0);
             }
             reps.push(mine);
         }
