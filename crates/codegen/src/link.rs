@@ -26,13 +26,23 @@ pub fn find_lld() -> PathBuf {
     PathBuf::from("ld.lld")
 }
 
-/// The linker's version line (part of the cache key).
+/// The linker's identity for the cache key: its resolved path, size and
+/// modification time (cheap, unlike running `ld.lld --version`, and it
+/// changes whenever the linker does).
 pub fn lld_version() -> String {
-    Command::new(find_lld())
-        .arg("--version")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_else(|_| "ld.lld not found".into())
+    let lld = find_lld();
+    let resolved = std::fs::canonicalize(&lld).unwrap_or(lld);
+    match std::fs::metadata(&resolved) {
+        Ok(md) => {
+            let mtime = md
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_secs());
+            format!("{} {} bytes {mtime}", resolved.display(), md.len())
+        }
+        Err(_) => format!("{} (not found)", resolved.display()),
+    }
 }
 
 /// What a relocatable object is linked into.

@@ -159,3 +159,11 @@ pub fn emit(module: &LlvmModule, tm: &TargetMachine) -> Result<(String, Vec<u8>)
         obj.as_slice().to_vec(),
     ))
 }
+
+/// The version of the LLVM library in use (part of the cache key).
+pub fn llvm_version() -> String {
+    let (mut major, mut minor, mut patch) = (0, 0, 0);
+    // SAFETY: plain out-parameters.
+    unsafe { llvm_sys::core::LLVMGetVersion(&mut major, &mut minor, &mut patch) };
+    format!("{major}.{minor}.{patch}")
+}

@@ -184,6 +184,61 @@ pub fn front_end(req: &CompileRequest) -> Result<(Module, String, String), Error
     Ok((m, before, kernel))
 }
 
+/// The names of the parts of a cache key, in order.
+pub const KEY_PART_NAMES: &[&str] = &[
+    "compiler", "llvm", "lld", "kernel", "target", "triple", "cpu", "options", "ir",
+];
+
+/// Everything that decides the code generated for `req` on `target`,
+/// given the specialized, optimized tile IR of the kernel.
+pub fn key_parts(req: &CompileRequest, target: &dyn Target, kernel: &str, tile_ir: &str) -> crate::cache::KeyParts {
+    static LLD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let lld = LLD.get_or_init(link::lld_version).clone();
+    let values = [
+        format!("{} {}", env!("CARGO_PKG_VERSION"), env!("TRITONC_BUILD_HASH")),
+        llvm::llvm_version(),
+        lld,
+        kernel.to_string(),
+        target.name().to_string(),
+        target.triple(),
+        format!("{} {}", target.cpu(), target.features()),
+        format!(
+            "num_warps={:?} num_stages={:?} code_object={}",
+            req.num_warps, req.num_stages, req.code_object_version
+        ),
+        tile_ir.to_string(),
+    ];
+    crate::cache::KeyParts(KEY_PART_NAMES.iter().copied().zip(values).collect())
+}
+
+/// [`compile_into`] through a cache: the front end runs, then the key
+/// decides whether the rest runs. Every stage is in `sink` either way.
+pub fn compile_cached(
+    req: &CompileRequest,
+    target: &dyn Target,
+    cache: &crate::cache::Cache,
+    sink: &mut Vec<Stage>,
+) -> Result<(Compiled, crate::cache::Lookup), Error> {
+    if !cache.enabled() {
+        let c = compile_into(req, target, sink)?;
+        return Ok((c, crate::cache::Lookup::Miss("the cache is off".into())));
+    }
+    let started = Instant::now();
+    let (m, _, kernel) = front_end(req)?;
+    let parts = key_parts(req, target, &kernel, &print_module(&m));
+    let (hit, how) = cache.get(&parts);
+    cache.report(&kernel, target.name(), &how);
+    if let Some(c) = hit {
+        let mut c = (*c).clone();
+        sink.extend(c.stages.iter().cloned());
+        c.timings = vec![("front end + cache lookup".to_string(), started.elapsed())];
+        return Ok((c, how));
+    }
+    let c = compile_into(req, target, sink)?;
+    cache.put(&parts, &c);
+    Ok((c, how))
+}
+
 /// Marks parameters divisible by 16 on the kernel.
 fn apply_divisibility(m: &mut Module, kernel: &str, divisible: &Divisible) -> Result<(), Error> {
     let Some(f) = m.functions.iter_mut().find(|f| f.name == kernel) else {

@@ -3,6 +3,7 @@
 //! This crate is the front door: the [`driver`] that runs the pipeline,
 //! the [`Error`] type, and re-exports of the stages.
 
+pub mod cache;
 pub mod driver;
 pub mod launch;
 pub mod npy;

@@ -3,7 +3,13 @@
 use std::{path::PathBuf, process::Command};
 
 fn tritonc() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_tritonc"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tritonc"));
+    // Tests never touch the user's cache.
+    c.env(
+        "TRITONC_CACHE_DIR",
+        std::env::temp_dir().join(format!("tritonc-cli-cache-{}", std::process::id())),
+    );
+    c
 }
 
 fn examples() -> PathBuf {
@@ -191,4 +197,38 @@ fn errors_have_locations_and_exit_codes() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn cache_commands_and_logging() {
+    let dir = scratch("cache-cmd").join("cache");
+    let file = examples().join("vector_add.tk").display().to_string();
+    let compile = |extra: &[&str]| {
+        tritonc()
+            .env("TRITONC_CACHE_DIR", &dir)
+            .env("TRITONC_LOG", "cache")
+            .args(["compile", &file, "--target", "gfx942", "--const", "BLOCK=256", "-o"])
+            .arg(dir.with_file_name("k.hsaco"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let first = String::from_utf8_lossy(&compile(&[]).stderr).to_string();
+    assert!(first.contains("tritonc cache: miss for `add` on gfx942"), "{first}");
+    let second = String::from_utf8_lossy(&compile(&[]).stderr).to_string();
+    assert!(
+        second.contains("tritonc cache: hit (disk) for `add` on gfx942"),
+        "{second}"
+    );
+    let bypass = String::from_utf8_lossy(&compile(&["--no-cache"]).stderr).to_string();
+    assert!(!bypass.contains("tritonc cache: hit"), "{bypass}");
+    let run = |args: &[&str]| {
+        let o = tritonc().env("TRITONC_CACHE_DIR", &dir).args(args).output().unwrap();
+        assert!(o.status.success());
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    assert!(run(&["cache", "stats"]).contains(": 1 entries,"));
+    assert!(run(&["cache", "list"]).starts_with("add "));
+    assert!(run(&["cache", "clear"]).starts_with("removed 1 entry"));
+    assert!(run(&["cache", "stats"]).contains(": 0 entries,"));
 }

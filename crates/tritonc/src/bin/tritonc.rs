@@ -46,6 +46,9 @@ struct KernelOpts {
     /// Specialize an integer parameter to a known value, `NAME=VALUE` (repeatable).
     #[arg(long, value_name = "NAME=VALUE")]
     assume: Vec<String>,
+    /// Compile even if the kernel cache has the result (and do not store it).
+    #[arg(long)]
+    no_cache: bool,
 }
 
 #[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
@@ -104,11 +107,26 @@ enum Command {
     },
     /// List the targets this compiler knows.
     Targets,
+    /// Inspect or clear the kernel cache.
+    Cache {
+        #[command(subcommand)]
+        action: CacheAction,
+    },
     /// Make or show `.npy` files (inputs for `tritonc run`).
     Npy {
         #[command(subcommand)]
         action: NpyAction,
     },
+}
+
+#[derive(Subcommand)]
+enum CacheAction {
+    /// Every entry: kernel, target, size.
+    List,
+    /// Remove every entry.
+    Clear,
+    /// Where the cache is, how many entries, how many bytes.
+    Stats,
 }
 
 #[derive(Subcommand)]
@@ -221,7 +239,12 @@ fn compile_with_emit(
     t: &dyn tritonc::codegen::target::Target,
 ) -> Result<Compiled, Error> {
     let mut stages = Vec::new();
-    let result = driver::compile_into(req, t, &mut stages);
+    let cache = if opts.no_cache {
+        tritonc::cache::Cache::disabled()
+    } else {
+        tritonc::cache::Cache::from_env()
+    };
+    let result = driver::compile_cached(req, t, &cache, &mut stages).map(|(c, _)| c);
     if let Some(dir) = &opts.emit {
         std::fs::create_dir_all(dir).map_err(|e| Error::Io(format!("cannot create {}: {e}", dir.display())))?;
         for s in &stages {
@@ -257,6 +280,7 @@ fn run(cmd: Command) -> Result<(), Error> {
             Ok(())
         }
         Command::Npy { action } => npy_command(action),
+        Command::Cache { action } => cache_command(action),
         Command::Check { file, consts } => {
             let src = read_source(&file)?;
             let names = driver::check(&src, &parse_consts(&consts)?)?;
@@ -510,4 +534,41 @@ fn npy_command(action: NpyAction) -> Result<(), Error> {
             Ok(())
         }
     }
+}
+
+fn cache_command(action: CacheAction) -> Result<(), Error> {
+    let cache = tritonc::cache::Cache::from_env();
+    let Some(dir) = cache.dir().map(|d| d.to_path_buf()) else {
+        println!("the kernel cache is off (TRITONC_CACHE=off)");
+        return Ok(());
+    };
+    match action {
+        CacheAction::List => {
+            for e in cache.entries() {
+                let (kernel, target) = e.describe().unwrap_or_else(|| ("?".into(), "(unreadable)".into()));
+                let name = e
+                    .path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                println!("{:<16} {:<14} {:>9} B  {}", kernel, target, e.bytes, name);
+            }
+        }
+        CacheAction::Clear => {
+            let n = cache
+                .clear()
+                .map_err(|e| Error::Io(format!("cannot clear {}: {e}", dir.display())))?;
+            println!(
+                "removed {n} entr{} from {}",
+                if n == 1 { "y" } else { "ies" },
+                dir.display()
+            );
+        }
+        CacheAction::Stats => {
+            let entries = cache.entries();
+            let bytes: u64 = entries.iter().map(|e| e.bytes).sum();
+            println!("{}: {} entries, {} bytes", dir.display(), entries.len(), bytes);
+        }
+    }
+    Ok(())
 }
