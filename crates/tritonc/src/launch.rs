@@ -97,8 +97,7 @@ pub fn parse_scalar(name: &str, text: &str, t: &Type) -> Result<u64, Error> {
 /// CPU. Buffers are updated in place.
 pub fn run_cpu(compiled: &Compiled, grid: Grid, args: &mut [Arg], threads: usize) -> Result<(), Error> {
     check_arity(compiled, args)?;
-    let symbol = format!("{}{}", tritonc_codegen::target::HOST_PREFIX, compiled.kernel);
-    let kernel = CpuKernel::load(&compiled.binary, &symbol)?;
+    let kernel = load_cpu(compiled)?;
     let slots: Vec<u64> = args
         .iter_mut()
         .map(|a| match a {
@@ -109,8 +108,30 @@ pub fn run_cpu(compiled: &Compiled, grid: Grid, args: &mut [Arg], threads: usize
     // SAFETY: buffers live in `args` for the whole launch. Their sizes
     // cannot be checked against the kernel's indexing in general; this is
     // documented for `tritonc run`.
+    unsafe { run_cpu_slots(compiled, &kernel, grid, &slots, threads) }
+}
+
+/// Loads a host (or lane-simulator) kernel.
+pub fn load_cpu(compiled: &Compiled) -> Result<CpuKernel, Error> {
+    let symbol = format!("{}{}", tritonc_codegen::target::HOST_PREFIX, compiled.kernel);
+    Ok(CpuKernel::load(&compiled.binary, &symbol)?)
+}
+
+/// Runs a loaded host kernel on packed argument slots and reports a failed
+/// `device_assert`.
+///
+/// # Safety
+/// Pointer slots must address memory valid for every access the kernel makes.
+pub unsafe fn run_cpu_slots(
+    compiled: &Compiled,
+    kernel: &CpuKernel,
+    grid: Grid,
+    slots: &[u64],
+    threads: usize,
+) -> Result<(), Error> {
     let threads = tritonc_runtime::cpu::default_threads().min(threads.max(1));
-    let status = unsafe { kernel.launch(grid, &slots, threads, compiled.lanes, compiled.shared_bytes)? };
+    // SAFETY: upheld by the caller.
+    let status = unsafe { kernel.launch(grid, slots, threads, compiled.lanes, compiled.shared_bytes)? };
     if let Some((id, program)) = status {
         let message = compiled
             .assert_messages

@@ -3,6 +3,7 @@
 //! This crate is the front door: the [`driver`] that runs the pipeline,
 //! the [`Error`] type, and re-exports of the stages.
 
+pub mod api;
 pub mod cache;
 pub mod driver;
 pub mod launch;
@@ -14,6 +15,16 @@ pub use tritonc_passes as passes;
 pub use tritonc_runtime as runtime;
 pub use tritonc_sema as sema;
 pub use tritonc_syntax as syntax;
+
+pub use tritonc_macros::kernel;
+
+/// What kernel code in Rust needs: `use tritonc::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        api::{Bf16, Buffer, Device, Grid, F16},
+        grid, kernel, Error,
+    };
+}
 
 /// Everything that can go wrong, from a typo in a kernel to a missing GPU.
 #[derive(Debug, thiserror::Error)]

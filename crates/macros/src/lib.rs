@@ -1,0 +1,219 @@
+//! `#[kernel]`: a kernel written as a Rust item.
+//!
+//! The item's tokens are turned back into kernel-language text and go
+//! through the same front end as `tritonc` (one language, one parser).
+//! Syntax errors and unknown names, functions and types become rustc
+//! errors on the user's token; errors that depend on const generic values
+//! (shapes) surface when the kernel is first launched with them.
+//!
+//! The macro generates `fn NAME<consts>() -> NAME_kernel<consts>` whose
+//! `launch(&device, grid, (args..))` is typed: `Ptr<T>` parameters take
+//! `&Buffer<T>`, scalars take their Rust type. Nothing about the target is
+//! decided at build time: the kernel text is embedded and JIT-compiled for
+//! the device at the first launch (and cached).
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2, TokenTree};
+use quote::{format_ident, quote};
+use tritonc_syntax::ast::{File, TypeExpr};
+
+/// Kernel text rebuilt from tokens, with the span of the token at each byte.
+struct Source {
+    text: String,
+    spans: Vec<(usize, usize, Span)>,
+}
+
+impl Source {
+    fn push(&mut self, s: &str, span: Span) {
+        let start = self.text.len();
+        self.text.push_str(s);
+        self.spans.push((start, self.text.len(), span));
+        self.text.push(' ');
+    }
+
+    fn tokens(&mut self, ts: TokenStream2) {
+        for tt in ts {
+            match tt {
+                TokenTree::Group(g) => {
+                    let (open, close) = match g.delimiter() {
+                        proc_macro2::Delimiter::Parenthesis => ("(", ")"),
+                        proc_macro2::Delimiter::Brace => ("{", "}"),
+                        proc_macro2::Delimiter::Bracket => ("[", "]"),
+                        proc_macro2::Delimiter::None => ("", ""),
+                    };
+                    self.push(open, g.span_open());
+                    self.tokens(g.stream());
+                    self.push(close, g.span_close());
+                }
+                // Joint punctuation (`<=`, `::`, `->`) stays together.
+                TokenTree::Punct(p) => {
+                    let start = self.text.len();
+                    self.text.push(p.as_char());
+                    self.spans.push((start, self.text.len(), p.span()));
+                    if p.spacing() == proc_macro2::Spacing::Alone {
+                        self.text.push(' ');
+                    }
+                }
+                TokenTree::Ident(i) => self.push(&i.to_string(), i.span()),
+                TokenTree::Literal(l) => self.push(&l.to_string(), l.span()),
+            }
+        }
+    }
+
+    /// The span of the token at byte `at` (or the nearest one before).
+    fn span_at(&self, at: usize) -> Span {
+        self.spans
+            .iter()
+            .rev()
+            .find(|(s, _, _)| *s <= at)
+            .map_or_else(Span::call_site, |(_, _, sp)| *sp)
+    }
+}
+
+fn error(span: Span, msg: &str) -> TokenStream2 {
+    quote::quote_spanned!(span=> ::core::compile_error!(#msg);)
+}
+
+/// Marks a kernel. Attributes: `num_warps = N`, `num_stages = N`.
+#[proc_macro_attribute]
+pub fn kernel(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand(attr.into(), item.into()).into()
+}
+
+fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
+    let mut src = Source {
+        text: String::new(),
+        spans: Vec::new(),
+    };
+    src.text.push_str("#[kernel");
+    if !attr.is_empty() {
+        src.text.push('(');
+        src.tokens(attr);
+        src.text.push(')');
+    }
+    src.text.push_str("] ");
+    src.tokens(item);
+    let ast: File = match tritonc_syntax::parse_file(&src.text) {
+        Ok(f) => f,
+        Err(d) => return error(src.span_at(d.span.start as usize), &d.message),
+    };
+    let Some(k) = ast.kernels().next() else {
+        return error(Span::call_site(), "#[kernel] expects a `fn` item");
+    };
+    // Check what does not depend on const values: names, functions, types.
+    let placeholder: std::collections::BTreeMap<String, tritonc_sema::ConstArg> = k
+        .const_params
+        .iter()
+        .map(|c| {
+            let v = if c.ty.name == "bool" {
+                tritonc_sema::ConstArg::Bool(false)
+            } else {
+                tritonc_sema::ConstArg::Int(64)
+            };
+            (c.name.name.clone(), v)
+        })
+        .collect();
+    if let Err(d) = tritonc_sema::lower_kernel(&ast, &k.name.name, &placeholder) {
+        if d.message.starts_with("unknown ") || d.message.contains("has no parameter") {
+            return error(src.span_at(d.span.start as usize), &d.message);
+        }
+    }
+    generate(k, &src.text)
+}
+
+/// The Rust type a launch takes for a kernel parameter.
+fn rust_type(t: &TypeExpr) -> Result<TokenStream2, (Span, String)> {
+    let elem = |name: &str| -> Result<TokenStream2, (Span, String)> {
+        Ok(match name {
+            "bool" | "i1" => quote!(bool),
+            "i8" => quote!(i8),
+            "i16" => quote!(i16),
+            "i32" => quote!(i32),
+            "i64" => quote!(i64),
+            "u8" => quote!(u8),
+            "u16" => quote!(u16),
+            "u32" => quote!(u32),
+            "u64" => quote!(u64),
+            "f16" => quote!(::tritonc::api::F16),
+            "bf16" => quote!(::tritonc::api::Bf16),
+            "f32" => quote!(f32),
+            "f64" => quote!(f64),
+            other => return Err((Span::call_site(), format!("unknown type `{other}`"))),
+        })
+    };
+    match t {
+        TypeExpr::Scalar(i) => elem(&i.name),
+        TypeExpr::Ptr(i, _) => {
+            let e = elem(&i.name)?;
+            Ok(quote!(&::tritonc::api::Buffer<#e>))
+        }
+    }
+}
+
+fn generate(k: &tritonc_syntax::ast::Function, text: &str) -> TokenStream2 {
+    let name = format_ident!("{}", k.name.name);
+    let launcher = format_ident!("{}_kernel", k.name.name);
+    let kname = &k.name.name;
+    let mut generics = Vec::new();
+    let mut const_values = Vec::new();
+    for c in &k.const_params {
+        let n = format_ident!("{}", c.name.name);
+        let cname = &c.name.name;
+        if c.ty.name == "bool" {
+            generics.push(quote!(const #n: bool));
+            const_values.push(quote!((#cname, ::tritonc::sema::ConstArg::Bool(#n))));
+        } else {
+            let t = format_ident!("{}", c.ty.name);
+            generics.push(quote!(const #n: #t));
+            const_values.push(quote!((#cname, ::tritonc::sema::ConstArg::Int(#n as i64))));
+        }
+    }
+    let const_names: Vec<_> = k
+        .const_params
+        .iter()
+        .map(|c| format_ident!("{}", c.name.name))
+        .collect();
+    let mut arg_types = Vec::new();
+    let mut packs = Vec::new();
+    for (i, p) in k.params.iter().enumerate() {
+        match rust_type(&p.ty) {
+            Ok(t) => arg_types.push(t),
+            Err((sp, m)) => return error(sp, &m),
+        }
+        let idx = syn_index(i);
+        packs.push(quote!(::tritonc::api::KernelArg::pack(args.#idx)));
+    }
+    quote! {
+        #[allow(non_camel_case_types)]
+        #[doc = concat!("The launcher of kernel `", #kname, "`.")]
+        pub struct #launcher<#(#generics),*>;
+
+        impl<#(#generics),*> #launcher<#(#const_names),*> {
+            /// Compiles the kernel for the device on first use (cached),
+            /// then runs it over `grid`.
+            pub fn launch(
+                &self,
+                device: &::tritonc::api::Device,
+                grid: ::tritonc::api::Grid,
+                args: (#(#arg_types,)*),
+            ) -> ::core::result::Result<(), ::tritonc::Error> {
+                static SOURCE: ::tritonc::api::KernelSource = ::tritonc::api::KernelSource {
+                    name: #kname,
+                    text: #text,
+                    file: ::core::file!(),
+                };
+                let packed = ::std::vec![#(#packs),*];
+                device.launch(&SOURCE, &[#(#const_values),*], grid, packed)
+            }
+        }
+
+        #[doc = concat!("Kernel `", #kname, "`: `", stringify!(#name), "::<consts>().launch(&device, grid, args)`.")]
+        pub fn #name<#(#generics),*>() -> #launcher<#(#const_names),*> {
+            #launcher
+        }
+    }
+}
+
+fn syn_index(i: usize) -> proc_macro2::Literal {
+    proc_macro2::Literal::usize_unsuffixed(i)
+}

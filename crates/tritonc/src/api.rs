@@ -1,0 +1,433 @@
+//! The Rust API behind `#[kernel]`: devices, typed buffers, launches.
+//!
+//! ```ignore
+//! use tritonc::prelude::*;
+//!
+//! #[kernel]
+//! fn add<const BLOCK: i32>(x: Ptr<f32>, y: Ptr<f32>, out: Ptr<f32>, n: i32) { .. }
+//!
+//! let dev = Device::default()?;            // the first AMD GPU, else the CPU
+//! let x = dev.upload(&xs)?;
+//! let out = dev.zeros::<f32>(n)?;
+//! add::<1024>().launch(&dev, grid![n.div_ceil(1024)], (&x, &y, &out, n as i32))?;
+//! let result: Vec<f32> = out.download()?;
+//! ```
+//!
+//! A kernel is compiled for the device the first time it is launched with
+//! a set of const values, then kept (in memory, and in the disk cache).
+//! As in Triton, a buffer too small for the grid cannot be detected in
+//! general: kernels must mask their accesses; on the CPU backend
+//! `device_assert` can check bounds.
+
+use crate::{
+    cache::Cache,
+    driver::{compile_cached, CompileRequest, Compiled},
+    launch::{load_cpu, run_cpu_slots},
+    Error,
+};
+use std::{
+    cell::{RefCell, UnsafeCell},
+    collections::HashMap,
+    marker::PhantomData,
+    rc::Rc,
+};
+use tritonc_codegen::target::{self, Target};
+use tritonc_ir::{fold_util, ScalarType};
+use tritonc_runtime::cpu::CpuKernel;
+use tritonc_sema::ConstArg;
+use tritonc_syntax::SourceFile;
+
+pub use tritonc_runtime::Grid;
+
+/// `grid![x]`, `grid![x, y]`, `grid![x, y, z]`: programs along each axis.
+#[macro_export]
+macro_rules! grid {
+    ($x:expr) => {
+        $crate::api::Grid([($x) as u32, 1, 1])
+    };
+    ($x:expr, $y:expr) => {
+        $crate::api::Grid([($x) as u32, ($y) as u32, 1])
+    };
+    ($x:expr, $y:expr, $z:expr) => {
+        $crate::api::Grid([($x) as u32, ($y) as u32, ($z) as u32])
+    };
+}
+
+/// IEEE half precision, stored as its bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct F16(pub u16);
+
+impl F16 {
+    pub fn from_f32(x: f32) -> F16 {
+        F16(fold_util::f32_to_f16_bits(x))
+    }
+    pub fn to_f32(self) -> f32 {
+        fold_util::f16_bits_to_f32(self.0)
+    }
+}
+
+/// bfloat16, stored as its bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Bf16(pub u16);
+
+impl Bf16 {
+    pub fn from_f32(x: f32) -> Bf16 {
+        Bf16(fold_util::f32_to_bf16_bits(x))
+    }
+    pub fn to_f32(self) -> f32 {
+        fold_util::bf16_bits_to_f32(self.0)
+    }
+}
+
+/// An element type of buffers: its kernel-language type and its bytes.
+pub trait Element: Copy + Default + 'static {
+    const TYPE: ScalarType;
+    fn write(self, out: &mut Vec<u8>);
+    fn read(bytes: &[u8]) -> Self;
+}
+
+macro_rules! element {
+    ($t:ty, $s:ident) => {
+        impl Element for $t {
+            const TYPE: ScalarType = ScalarType::$s;
+            fn write(self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn read(bytes: &[u8]) -> Self {
+                let mut b = [0u8; std::mem::size_of::<$t>()];
+                b.copy_from_slice(&bytes[..std::mem::size_of::<$t>()]);
+                <$t>::from_le_bytes(b)
+            }
+        }
+    };
+}
+element!(i8, I8);
+element!(i16, I16);
+element!(i32, I32);
+element!(i64, I64);
+element!(u8, U8);
+element!(u16, U16);
+element!(u32, U32);
+element!(u64, U64);
+element!(f32, F32);
+element!(f64, F64);
+
+impl Element for bool {
+    const TYPE: ScalarType = ScalarType::I1;
+    fn write(self, out: &mut Vec<u8>) {
+        out.push(u8::from(self));
+    }
+    fn read(bytes: &[u8]) -> Self {
+        bytes[0] != 0
+    }
+}
+
+impl Element for F16 {
+    const TYPE: ScalarType = ScalarType::F16;
+    fn write(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0.to_le_bytes());
+    }
+    fn read(bytes: &[u8]) -> Self {
+        F16(u16::from_le_bytes([bytes[0], bytes[1]]))
+    }
+}
+
+impl Element for Bf16 {
+    const TYPE: ScalarType = ScalarType::BF16;
+    fn write(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.0.to_le_bytes());
+    }
+    fn read(bytes: &[u8]) -> Self {
+        Bf16(u16::from_le_bytes([bytes[0], bytes[1]]))
+    }
+}
+
+/// A kernel's source, embedded by `#[kernel]`.
+#[derive(Debug)]
+pub struct KernelSource {
+    pub name: &'static str,
+    pub text: &'static str,
+    pub file: &'static str,
+}
+
+/// One packed launch argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelArg {
+    /// A buffer's address on the launching device.
+    Buffer(u64),
+    /// A scalar's bits (zero-extended) and its size in bytes.
+    Scalar(u64, usize),
+}
+
+/// What a launch argument can be: buffers and scalars.
+pub trait IntoKernelArg {
+    fn into_arg(self) -> KernelArg;
+}
+
+impl KernelArg {
+    pub fn pack(x: impl IntoKernelArg) -> KernelArg {
+        x.into_arg()
+    }
+}
+
+impl<T: Element> IntoKernelArg for &Buffer<T> {
+    fn into_arg(self) -> KernelArg {
+        KernelArg::Buffer(self.address())
+    }
+}
+
+impl<T: Element> IntoKernelArg for T {
+    fn into_arg(self) -> KernelArg {
+        let mut b = Vec::new();
+        self.write(&mut b);
+        let size = b.len();
+        b.resize(8, 0);
+        KernelArg::Scalar(u64::from_le_bytes(b.try_into().unwrap_or([0; 8])), size)
+    }
+}
+
+enum Storage {
+    Host(UnsafeCell<Vec<u64>>),
+    #[cfg(feature = "hip")]
+    Hip(tritonc_runtime::hip::DeviceBuffer),
+}
+
+/// A typed buffer on a device. Kernels write it through `&Buffer` (like
+/// GPU memory, it is shared with the device), so it is not `Sync`.
+pub struct Buffer<T: Element> {
+    storage: Storage,
+    len: usize,
+    _elem: PhantomData<T>,
+}
+
+impl<T: Element> std::fmt::Debug for Buffer<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Buffer<{}>[{}]", T::TYPE, self.len)
+    }
+}
+
+impl<T: Element> Buffer<T> {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    fn address(&self) -> u64 {
+        match &self.storage {
+            Storage::Host(cell) => {
+                // SAFETY: only the pointer is taken; kernels access the
+                // memory during a launch, never concurrently with `download`.
+                unsafe { (*cell.get()).as_mut_ptr() as u64 }
+            }
+            #[cfg(feature = "hip")]
+            Storage::Hip(b) => b.address(),
+        }
+    }
+
+    /// Copies the buffer back to the host.
+    pub fn download(&self) -> Result<Vec<T>, Error> {
+        let size = T::TYPE.bytes() as usize;
+        let bytes: Vec<u8> = match &self.storage {
+            Storage::Host(cell) => {
+                // SAFETY: no launch is running (launches are synchronous).
+                let words = unsafe { &*cell.get() };
+                words
+                    .iter()
+                    .flat_map(|w| w.to_le_bytes())
+                    .take(self.len * size)
+                    .collect()
+            }
+            #[cfg(feature = "hip")]
+            Storage::Hip(b) => {
+                let mut out = vec![0u8; self.len * size];
+                b.download(&mut out)?;
+                out
+            }
+        };
+        Ok(bytes.chunks(size).map(T::read).collect())
+    }
+}
+
+/// A kernel compiled for a device, loaded and ready.
+struct Loaded {
+    compiled: Compiled,
+    cpu: Option<CpuKernel>,
+    #[cfg(feature = "hip")]
+    gpu: Option<tritonc_runtime::hip::GpuKernel>,
+}
+
+/// Where kernels run. A device is used from one thread (like a stream).
+pub struct Device {
+    kind: DeviceKind,
+    target: Box<dyn Target>,
+    cache: Cache,
+    loaded: RefCell<HashMap<String, Rc<Loaded>>>,
+    threads: usize,
+}
+
+enum DeviceKind {
+    Cpu,
+    #[cfg(feature = "hip")]
+    Hip(tritonc_runtime::hip::Device),
+}
+
+impl std::fmt::Debug for Device {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Device({})", self.target.name())
+    }
+}
+
+impl Device {
+    /// The CPU backend: every core of the host.
+    pub fn cpu() -> Result<Device, Error> {
+        Ok(Device {
+            kind: DeviceKind::Cpu,
+            target: target::lookup("host")?,
+            cache: Cache::from_env(),
+            loaded: RefCell::new(HashMap::new()),
+            threads: tritonc_runtime::cpu::default_threads(),
+        })
+    }
+
+    /// The first AMD GPU if HIP finds one (its architecture from
+    /// `TRITONC_GPU_ARCH`, default gfx942), else the CPU backend.
+    // Named as in the design sketch; it can fail, so it is not `Default`.
+    #[allow(clippy::should_implement_trait)]
+    pub fn default() -> Result<Device, Error> {
+        #[cfg(feature = "hip")]
+        if let Ok(d) = tritonc_runtime::hip::Device::open(0) {
+            let arch = std::env::var("TRITONC_GPU_ARCH").unwrap_or_else(|_| "gfx942".into());
+            return Ok(Device {
+                kind: DeviceKind::Hip(d),
+                target: target::lookup(&arch)?,
+                cache: Cache::from_env(),
+                loaded: RefCell::new(HashMap::new()),
+                threads: 1,
+            });
+        }
+        Device::cpu()
+    }
+
+    /// The target kernels are compiled for.
+    pub fn target(&self) -> &str {
+        self.target.name()
+    }
+
+    /// A buffer holding a copy of `data`.
+    pub fn upload<T: Element>(&self, data: &[T]) -> Result<Buffer<T>, Error> {
+        let mut bytes = Vec::with_capacity(data.len() * T::TYPE.bytes() as usize);
+        for x in data {
+            x.write(&mut bytes);
+        }
+        let storage = match &self.kind {
+            DeviceKind::Cpu => {
+                let mut words = vec![0u64; bytes.len().div_ceil(8).max(1)];
+                for (i, chunk) in bytes.chunks(8).enumerate() {
+                    let mut w = [0u8; 8];
+                    w[..chunk.len()].copy_from_slice(chunk);
+                    words[i] = u64::from_le_bytes(w);
+                }
+                Storage::Host(UnsafeCell::new(words))
+            }
+            #[cfg(feature = "hip")]
+            DeviceKind::Hip(d) => Storage::Hip(d.upload(&bytes)?),
+        };
+        Ok(Buffer {
+            storage,
+            len: data.len(),
+            _elem: PhantomData,
+        })
+    }
+
+    /// A buffer of `len` zeros.
+    pub fn zeros<T: Element>(&self, len: usize) -> Result<Buffer<T>, Error> {
+        self.upload(&vec![T::default(); len])
+    }
+
+    /// Launches a kernel (used by the code `#[kernel]` generates).
+    pub fn launch(
+        &self,
+        source: &'static KernelSource,
+        consts: &[(&str, ConstArg)],
+        grid: Grid,
+        args: Vec<KernelArg>,
+    ) -> Result<(), Error> {
+        grid.validate().map_err(Error::from)?;
+        let loaded = self.load(source, consts)?;
+        let c = &loaded.compiled;
+        if args.len() != c.params.len() {
+            return Err(Error::Usage(format!(
+                "`{}` takes {} arguments",
+                c.kernel,
+                c.params.len()
+            )));
+        }
+        match &self.kind {
+            DeviceKind::Cpu => {
+                let slots: Vec<u64> = args
+                    .iter()
+                    .map(|a| match a {
+                        KernelArg::Buffer(p) => *p,
+                        KernelArg::Scalar(v, _) => *v,
+                    })
+                    .collect();
+                let kernel = loaded
+                    .cpu
+                    .as_ref()
+                    .ok_or_else(|| Error::Internal("kernel not loaded".into()))?;
+                // SAFETY: buffers are borrowed by the caller for the launch;
+                // their sizes are the kernel's responsibility (documented).
+                unsafe { run_cpu_slots(c, kernel, grid, &slots, self.threads) }
+            }
+            #[cfg(feature = "hip")]
+            DeviceKind::Hip(_) => {
+                let packed: Vec<Vec<u8>> = args
+                    .iter()
+                    .map(|a| match a {
+                        KernelArg::Buffer(p) => p.to_le_bytes().to_vec(),
+                        KernelArg::Scalar(v, size) => v.to_le_bytes()[..*size].to_vec(),
+                    })
+                    .collect();
+                let kernel = loaded
+                    .gpu
+                    .as_ref()
+                    .ok_or_else(|| Error::Internal("kernel not loaded".into()))?;
+                // SAFETY: as above, with device addresses.
+                unsafe { kernel.launch(grid, c.lanes, &packed) }.map_err(Error::from)
+            }
+        }
+    }
+
+    /// The kernel compiled for this device with these consts: from this
+    /// device's table, else the cache, else the compiler.
+    fn load(&self, source: &'static KernelSource, consts: &[(&str, ConstArg)]) -> Result<Rc<Loaded>, Error> {
+        let key = format!("{:p} {consts:?}", source);
+        if let Some(l) = self.loaded.borrow().get(&key) {
+            return Ok(l.clone());
+        }
+        let mut req = CompileRequest::new(SourceFile::new(source.file, source.text));
+        req.kernel = Some(source.name.to_string());
+        req.consts = consts.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        let (compiled, _) = compile_cached(&req, self.target.as_ref(), &self.cache, &mut Vec::new())?;
+        let loaded = match &self.kind {
+            DeviceKind::Cpu => Loaded {
+                cpu: Some(load_cpu(&compiled)?),
+                #[cfg(feature = "hip")]
+                gpu: None,
+                compiled,
+            },
+            #[cfg(feature = "hip")]
+            DeviceKind::Hip(d) => Loaded {
+                gpu: Some(d.load(&compiled.binary, &compiled.kernel)?),
+                cpu: None,
+                compiled,
+            },
+        };
+        let loaded = Rc::new(loaded);
+        self.loaded.borrow_mut().insert(key, loaded.clone());
+        Ok(loaded)
+    }
+}

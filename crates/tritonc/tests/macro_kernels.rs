@@ -1,0 +1,79 @@
+//! Kernels written with `#[kernel]` in Rust, launched through the typed API
+//! on the CPU backend, against plain Rust references.
+
+use tritonc::prelude::*;
+
+#[kernel]
+fn add<const BLOCK: i32>(x: Ptr<f32>, y: Ptr<f32>, out: Ptr<f32>, n: i32) {
+    let offs = program_id(0) * BLOCK + arange(0, BLOCK);
+    let mask = offs < n;
+    store(out + offs, load(x + offs, mask, 0.0) + load(y + offs, mask, 0.0), mask);
+}
+
+#[kernel(num_warps = 4)]
+fn softmax<const BLOCK: i32>(out: Ptr<f32>, inp: Ptr<f32>, stride: i32, n_cols: i32) {
+    let row = program_id(0);
+    let cols = arange(0, BLOCK);
+    let mask = cols < n_cols;
+    let x = load(inp + row * stride + cols, mask, f32::NEG_INFINITY);
+    let num = exp(x - max(x, 0));
+    store(out + row * stride + cols, num / sum(num, 0), mask);
+}
+
+#[kernel]
+fn scale_ints<const DOUBLE: bool>(x: Ptr<i64>, n: i32) {
+    let o = arange(0, 64);
+    let m = o < n;
+    let v = load(x + o, m, 0);
+    let mut r = v + 1;
+    if DOUBLE {
+        r = r * 2;
+    }
+    store(x + o, r, m);
+}
+
+#[test]
+fn vector_add_through_the_typed_api() -> Result<(), tritonc::Error> {
+    let dev = Device::cpu()?;
+    let n = 3000usize;
+    let xs: Vec<f32> = (0..n).map(|i| i as f32).collect();
+    let ys: Vec<f32> = (0..n).map(|i| 0.5 * i as f32).collect();
+    let x = dev.upload(&xs)?;
+    let y = dev.upload(&ys)?;
+    let out = dev.zeros::<f32>(n)?;
+    add::<1024>().launch(&dev, grid![n.div_ceil(1024)], (&x, &y, &out, n as i32))?;
+    let result = out.download()?;
+    for i in 0..n {
+        assert_eq!(result[i], xs[i] + ys[i]);
+    }
+    // A second launch reuses the loaded kernel; another BLOCK compiles anew.
+    add::<256>().launch(&dev, grid![n.div_ceil(256)], (&x, &x, &out, n as i32))?;
+    assert_eq!(out.download()?[2999], 2.0 * 2999.0);
+    Ok(())
+}
+
+#[test]
+fn softmax_and_const_bools_through_the_typed_api() -> Result<(), tritonc::Error> {
+    let dev = Device::default()?;
+    let (rows, cols) = (3usize, 100usize);
+    let data: Vec<f32> = (0..rows * cols).map(|i| ((i * 7) % 13) as f32 * 0.25).collect();
+    let inp = dev.upload(&data)?;
+    let out = dev.zeros::<f32>(rows * cols)?;
+    softmax::<128>().launch(&dev, grid![rows], (&out, &inp, cols as i32, cols as i32))?;
+    let got = out.download()?;
+    for r in 0..rows {
+        let row = &data[r * cols..(r + 1) * cols];
+        let m = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+        let den: f64 = row.iter().map(|v| f64::from(v - m).exp()).sum();
+        for c in 0..cols {
+            let want = f64::from(row[c] - m).exp() / den;
+            assert!((f64::from(got[r * cols + c]) - want).abs() < 1e-6, "({r}, {c})");
+        }
+    }
+    let v = dev.upload(&[1i64, -5, 7, 100])?;
+    scale_ints::<true>().launch(&dev, grid![1], (&v, 3))?;
+    assert_eq!(v.download()?, vec![4, -8, 16, 100]);
+    scale_ints::<false>().launch(&dev, grid![1], (&v, 4))?;
+    assert_eq!(v.download()?, vec![5, -7, 17, 101]);
+    Ok(())
+}
