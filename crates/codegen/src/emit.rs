@@ -268,17 +268,14 @@ impl Emitter<'_> {
                 };
                 Some(self.splat_const(&lit, sty(s)))
             }
-            OpKind::ProgramId(a) => {
+            OpKind::ProgramId(a) | OpKind::NumPrograms(a) => {
                 self.next += 1;
                 let n = format!("pid_{}", self.next);
-                let text = self.target.program_id(*a, &n);
-                self.out.push_str(&text);
-                Some(format!("%{n}"))
-            }
-            OpKind::NumPrograms(a) => {
-                self.next += 1;
-                let n = format!("nprog_{}", self.next);
-                let text = self.target.num_programs(*a, &n);
+                let text = if matches!(d.kind, OpKind::ProgramId(_)) {
+                    self.target.program_id(*a, &n)
+                } else {
+                    self.target.num_programs(*a, &n)
+                };
                 self.out.push_str(&text);
                 Some(format!("%{n}"))
             }

@@ -1562,23 +1562,7 @@ impl Lowerer<'_, '_> {
                 if other {
                     let o = self.expr(&args[2])?;
                     let vt = pt.with_elem(Elem::Scalar(s));
-                    let o = match o {
-                        Val::Ir(x) => {
-                            let xt = self.ty(x);
-                            if xt.scalar_elem().is_none() {
-                                return Err(Diagnostic::new(args[2].span, "`other` must be a value"));
-                            }
-                            let x = self.cast_to(x, s, args[2].span);
-                            self.broadcast_checked(x, &vt, args[2].span)?
-                        }
-                        Val::Float(x) if !s.is_float() => {
-                            return Err(Diagnostic::new(
-                                args[2].span,
-                                format!("`other` is the float {x}, but the pointers hold {s}"),
-                            ));
-                        }
-                        lit => self.materialize_like(lit, &vt, args[2].span)?,
-                    };
+                    let o = self.value_for(o, &vt, args[2].span, "`other`", false)?;
                     ops.push(o);
                 }
                 let rt = pt.with_elem(Elem::Scalar(s));
@@ -1597,23 +1581,8 @@ impl Lowerer<'_, '_> {
                 };
                 let vt = pt.with_elem(Elem::Scalar(s));
                 let v = self.expr(&args[1])?;
-                let v = match v {
-                    Val::Ir(x) => {
-                        let xt = self.ty(x);
-                        if xt.scalar_elem().is_none() {
-                            return Err(Diagnostic::new(args[1].span, "cannot store pointers"));
-                        }
-                        // Triton converts stored values to the pointee type.
-                        let x = self.cast_to(x, s, args[1].span);
-                        self.broadcast_checked(x, &vt, args[1].span)?
-                    }
-                    Val::Float(x) if !s.is_float() => {
-                        let c = self.constant(ConstValue::Float(x), ScalarType::F32, span);
-                        let c = self.cast_to(c, s, span);
-                        self.broadcast_to(c, &vt.shape, span)
-                    }
-                    lit => self.materialize_like(lit, &vt, args[1].span)?,
-                };
+                // Triton converts stored values to the pointee type.
+                let v = self.value_for(v, &vt, args[1].span, "the stored value", true)?;
                 let mut ops = vec![p, v];
                 let mask = n == 3;
                 if mask {
@@ -1943,16 +1912,7 @@ impl Lowerer<'_, '_> {
                 let vt = pt.with_elem(Elem::Scalar(s));
                 let value = |l: &mut Self, a: &ast::Expr| -> R<Value> {
                     let v = l.expr(a)?;
-                    let v = match v {
-                        Val::Ir(x) => {
-                            if l.ty(x).scalar_elem().is_none() {
-                                return Err(Diagnostic::new(a.span, "atomic values cannot be pointers"));
-                            }
-                            l.cast_to(x, s, a.span)
-                        }
-                        lit => l.materialize_like(lit, &vt.with_elem(Elem::Scalar(s)), a.span)?,
-                    };
-                    l.broadcast_checked(v, &vt, a.span)
+                    l.value_for(v, &vt, a.span, "an atomic value", false)
                 };
                 let mut ops = vec![p, value(self, &args[1])?];
                 if cas {
@@ -2097,6 +2057,33 @@ impl Lowerer<'_, '_> {
         let f = self.cast_to(y, ScalarType::F32, span);
         let r = self.binary(BinOp::Mul, Val::Ir(f), Val::Float(4.656_612_734_2e-10), span, span)?;
         self.materialize(r, span)
+    }
+
+    /// A value argument of a memory operation (`load`'s `other`, a stored
+    /// value, an atomic operand) converted to the pointee's type `vt` and
+    /// broadcast to its shape. `convert_float_literals`: a float literal
+    /// for an integer pointee converts (stores, as Triton) or is an error.
+    fn value_for(&mut self, v: Val, vt: &Type, span: Span, what: &str, convert_float_literals: bool) -> R<Value> {
+        let s = vt.scalar_elem().unwrap_or(ScalarType::I32);
+        match v {
+            Val::Ir(x) => {
+                if self.ty(x).scalar_elem().is_none() {
+                    return Err(Diagnostic::new(span, format!("{what} cannot be a pointer")));
+                }
+                let x = self.cast_to(x, s, span);
+                self.broadcast_checked(x, vt, span)
+            }
+            Val::Float(x) if !s.is_float() && convert_float_literals => {
+                let c = self.constant(ConstValue::Float(x), ScalarType::F32, span);
+                let c = self.cast_to(c, s, span);
+                Ok(self.broadcast_to(c, &vt.shape, span))
+            }
+            Val::Float(x) if !s.is_float() => Err(Diagnostic::new(
+                span,
+                format!("{what} is the float {x}, but the pointers hold {s}"),
+            )),
+            lit => self.materialize_like(lit, vt, span),
+        }
     }
 
     /// A block argument of a shape builtin or reduction.
