@@ -155,8 +155,9 @@ pub struct KernelSource {
 pub enum KernelArg {
     /// A buffer's address on the launching device.
     Buffer(u64),
-    /// A scalar's bits (zero-extended) and its size in bytes.
-    Scalar(u64, usize),
+    /// A scalar's bits (zero-extended), its size in bytes, and whether it
+    /// is an integer (which the JIT may specialize on).
+    Scalar(u64, usize, bool),
 }
 
 /// What a launch argument can be: buffers and scalars.
@@ -182,7 +183,8 @@ impl<T: Element> IntoKernelArg for T {
         self.write(&mut b);
         let size = b.len();
         b.resize(8, 0);
-        KernelArg::Scalar(u64::from_le_bytes(b.try_into().unwrap_or([0; 8])), size)
+        let is_int = T::TYPE.is_int() && !T::TYPE.is_bool();
+        KernelArg::Scalar(u64::from_le_bytes(b.try_into().unwrap_or([0; 8])), size, is_int)
     }
 }
 
@@ -248,6 +250,47 @@ impl<T: Element> Buffer<T> {
             }
         };
         Ok(bytes.chunks(size).map(T::read).collect())
+    }
+}
+
+/// What a launch's arguments let the JIT assume, as Triton does: pointers
+/// and integers divisible by 16, integers equal to 1. Part of the key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Specialization {
+    divisible: Vec<usize>,
+    ones: Vec<usize>,
+}
+
+impl Specialization {
+    fn of(args: &[KernelArg]) -> Specialization {
+        let mut s = Specialization {
+            divisible: Vec::new(),
+            ones: Vec::new(),
+        };
+        for (i, a) in args.iter().enumerate() {
+            match *a {
+                KernelArg::Buffer(p) if p % 16 == 0 => s.divisible.push(i),
+                KernelArg::Scalar(1, _, true) => s.ones.push(i),
+                KernelArg::Scalar(v, size, true) if v % 16 == 0 && (size == 8 || v >> (8 * size) == 0) => {
+                    s.divisible.push(i)
+                }
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// Sets the request's divisibility and assumed values, by parameter name.
+    fn apply(&self, req: &mut CompileRequest, source: &KernelSource) -> Result<(), Error> {
+        let ast = tritonc_syntax::parse(&req.file)?;
+        let k = ast
+            .function(source.name)
+            .ok_or_else(|| Error::Internal(format!("kernel `{}` not in its own source", source.name)))?;
+        let names: Vec<String> = k.params.iter().map(|p| p.name.name.clone()).collect();
+        let name = |i: &usize| names.get(*i).cloned();
+        req.divisible = crate::driver::Divisible::Named(self.divisible.iter().filter_map(name).collect());
+        req.assume = self.ones.iter().filter_map(name).map(|n| (n, 1)).collect();
+        Ok(())
     }
 }
 
@@ -356,7 +399,8 @@ impl Device {
         args: Vec<KernelArg>,
     ) -> Result<(), Error> {
         grid.validate().map_err(Error::from)?;
-        let loaded = self.load(source, consts)?;
+        let spec = Specialization::of(&args);
+        let loaded = self.load(source, consts, &spec)?;
         let c = &loaded.compiled;
         if args.len() != c.params.len() {
             return Err(Error::Usage(format!(
@@ -371,7 +415,7 @@ impl Device {
                     .iter()
                     .map(|a| match a {
                         KernelArg::Buffer(p) => *p,
-                        KernelArg::Scalar(v, _) => *v,
+                        KernelArg::Scalar(v, _, _) => *v,
                     })
                     .collect();
                 let kernel = loaded
@@ -388,7 +432,7 @@ impl Device {
                     .iter()
                     .map(|a| match a {
                         KernelArg::Buffer(p) => p.to_le_bytes().to_vec(),
-                        KernelArg::Scalar(v, size) => v.to_le_bytes()[..*size].to_vec(),
+                        KernelArg::Scalar(v, size, _) => v.to_le_bytes()[..*size].to_vec(),
                     })
                     .collect();
                 let kernel = loaded
@@ -403,14 +447,20 @@ impl Device {
 
     /// The kernel compiled for this device with these consts: from this
     /// device's table, else the cache, else the compiler.
-    fn load(&self, source: &'static KernelSource, consts: &[(&str, ConstArg)]) -> Result<Rc<Loaded>, Error> {
-        let key = format!("{:p} {consts:?}", source);
+    fn load(
+        &self,
+        source: &'static KernelSource,
+        consts: &[(&str, ConstArg)],
+        spec: &Specialization,
+    ) -> Result<Rc<Loaded>, Error> {
+        let key = format!("{:p} {consts:?} {spec:?}", source);
         if let Some(l) = self.loaded.borrow().get(&key) {
             return Ok(l.clone());
         }
         let mut req = CompileRequest::new(SourceFile::new(source.file, source.text));
         req.kernel = Some(source.name.to_string());
         req.consts = consts.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        spec.apply(&mut req, source)?;
         let (compiled, _) = compile_cached(&req, self.target.as_ref(), &self.cache, &mut Vec::new())?;
         let loaded = match &self.kind {
             DeviceKind::Cpu => Loaded {

@@ -77,3 +77,24 @@ fn softmax_and_const_bools_through_the_typed_api() -> Result<(), tritonc::Error>
     assert_eq!(v.download()?, vec![5, -7, 17, 101]);
     Ok(())
 }
+
+#[test]
+fn launches_specialize_on_aligned_pointers_and_unit_integers() -> Result<(), tritonc::Error> {
+    let dev = Device::cpu()?;
+    // n divisible by 16: `n` is marked divisible; n == 1: `n` is assumed 1.
+    for n in [4096usize, 1, 17, 16] {
+        let xs: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let x = dev.upload(&xs)?;
+        let out = dev.zeros::<f32>(n)?;
+        add::<256>().launch(&dev, grid![n.div_ceil(256)], (&x, &x, &out, n as i32))?;
+        assert_eq!(
+            out.download()?,
+            xs.iter().map(|v| 2.0 * v).collect::<Vec<_>>(),
+            "n = {n}"
+        );
+    }
+    let v = dev.upload(&[3i64, 4])?;
+    scale_ints::<true>().launch(&dev, grid![1], (&v, 1))?;
+    assert_eq!(v.download()?, vec![8, 4]);
+    Ok(())
+}
