@@ -203,7 +203,9 @@ fn run_program_threaded(
     result
 }
 
-/// Threads the CPU backend uses by default: the host's cores.
+/// Threads the CPU backend uses by default: the host's cores (asked once;
+/// the query reads cgroup files and costs microseconds).
 pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }

@@ -19,13 +19,18 @@ fn main() -> Result<(), tritonc::Error> {
     // The first launch compiles (or hits the disk cache) and loads.
     let t = Instant::now();
     empty::<64>().launch(&dev, grid![1], (&x, 0))?;
-    println!("first launch (compile or disk hit, load): {:.3} ms", t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "first launch (compile or disk hit, load): {:.3} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     for programs in [1u32, 64, 4096] {
         let runs = if programs > 64 { 200 } else { 2000 };
         let mut times: Vec<f64> = (0..runs)
             .map(|_| {
                 let t = Instant::now();
-                empty::<64>().launch(&dev, grid![programs], (&x, 0)).map(|_| t.elapsed().as_secs_f64() * 1e6)
+                empty::<64>()
+                    .launch(&dev, grid![programs], (&x, 0))
+                    .map(|_| t.elapsed().as_secs_f64() * 1e6)
             })
             .collect::<Result<_, _>>()?;
         times.sort_by(f64::total_cmp);

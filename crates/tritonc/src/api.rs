@@ -255,29 +255,32 @@ impl<T: Element> Buffer<T> {
 
 /// What a launch's arguments let the JIT assume, as Triton does: pointers
 /// and integers divisible by 16, integers equal to 1. Part of the key.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// (Bit `i` stands for argument `i`; arguments past the 64th are not
+/// specialized.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct Specialization {
-    divisible: Vec<usize>,
-    ones: Vec<usize>,
+    divisible: u64,
+    ones: u64,
 }
 
 impl Specialization {
     fn of(args: &[KernelArg]) -> Specialization {
-        let mut s = Specialization {
-            divisible: Vec::new(),
-            ones: Vec::new(),
-        };
-        for (i, a) in args.iter().enumerate() {
+        let mut s = Specialization { divisible: 0, ones: 0 };
+        for (i, a) in args.iter().enumerate().take(64) {
             match *a {
-                KernelArg::Buffer(p) if p % 16 == 0 => s.divisible.push(i),
-                KernelArg::Scalar(1, _, true) => s.ones.push(i),
+                KernelArg::Buffer(p) if p % 16 == 0 => s.divisible |= 1 << i,
+                KernelArg::Scalar(1, _, true) => s.ones |= 1 << i,
                 KernelArg::Scalar(v, size, true) if v % 16 == 0 && (size == 8 || v >> (8 * size) == 0) => {
-                    s.divisible.push(i)
+                    s.divisible |= 1 << i
                 }
                 _ => {}
             }
         }
         s
+    }
+
+    fn has(mask: u64, i: usize) -> bool {
+        i < 64 && (mask >> i) & 1 == 1
     }
 
     /// Sets the request's divisibility and assumed values, by parameter name.
@@ -286,12 +289,28 @@ impl Specialization {
         let k = ast
             .function(source.name)
             .ok_or_else(|| Error::Internal(format!("kernel `{}` not in its own source", source.name)))?;
-        let names: Vec<String> = k.params.iter().map(|p| p.name.name.clone()).collect();
-        let name = |i: &usize| names.get(*i).cloned();
-        req.divisible = crate::driver::Divisible::Named(self.divisible.iter().filter_map(name).collect());
-        req.assume = self.ones.iter().filter_map(name).map(|n| (n, 1)).collect();
+        let names = k.params.iter().map(|p| p.name.name.clone()).enumerate();
+        req.divisible = crate::driver::Divisible::Named(
+            names
+                .clone()
+                .filter(|(i, _)| Self::has(self.divisible, *i))
+                .map(|(_, n)| n)
+                .collect(),
+        );
+        req.assume = names
+            .filter(|(i, _)| Self::has(self.ones, *i))
+            .map(|(_, n)| (n, 1))
+            .collect();
         Ok(())
     }
+}
+
+/// Which compiled kernel a launch needs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct LoadKey {
+    source: usize,
+    consts: Vec<(String, ConstArg)>,
+    spec: Specialization,
 }
 
 /// A kernel compiled for a device, loaded and ready.
@@ -307,7 +326,7 @@ pub struct Device {
     kind: DeviceKind,
     target: Box<dyn Target>,
     cache: Cache,
-    loaded: RefCell<HashMap<String, Rc<Loaded>>>,
+    loaded: RefCell<HashMap<LoadKey, Rc<Loaded>>>,
     threads: usize,
 }
 
@@ -453,7 +472,11 @@ impl Device {
         consts: &[(&str, ConstArg)],
         spec: &Specialization,
     ) -> Result<Rc<Loaded>, Error> {
-        let key = format!("{:p} {consts:?} {spec:?}", source);
+        let key = LoadKey {
+            source: source as *const KernelSource as usize,
+            consts: consts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            spec: *spec,
+        };
         if let Some(l) = self.loaded.borrow().get(&key) {
             return Ok(l.clone());
         }
