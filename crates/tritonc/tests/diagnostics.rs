@@ -145,8 +145,21 @@ fn malformed_input_never_panics() {
     let seeds = [
         include_str!("../../../dsl-examples/vector_add.tk"),
         include_str!("../../../dsl-examples/elementwise.tk"),
+        include_str!("../../../dsl-examples/softmax.tk"),
+        include_str!("../../../dsl-examples/layer_norm.tk"),
+        include_str!("../../../dsl-examples/dropout.tk"),
+        include_str!("../../../dsl-examples/histogram.tk"),
     ];
     let tokens = [
+        "sum(x, 0)",
+        "expand_dims(",
+        "trans(",
+        "cumsum(",
+        "argmax(",
+        ", 1)",
+        "atomic_add(",
+        "rand(",
+        "[4, 4]",
         "{",
         "}",
         "(",
@@ -188,6 +201,7 @@ fn malformed_input_never_panics() {
     ];
     let mut rng = Rng(2024);
     let host = host();
+    let gpu = tritonc::codegen::target::lookup("gfx942").unwrap();
     for round in 0..300 {
         let seed = seeds[round % seeds.len()];
         let mut text: Vec<char> = seed.chars().collect();
@@ -218,10 +232,22 @@ fn malformed_input_never_panics() {
             }
         }
         let src: String = text.into_iter().collect();
-        for kernel in ["add", "activations", "shifted_sum"] {
+        for kernel in [
+            "add",
+            "activations",
+            "shifted_sum",
+            "softmax",
+            "layer_norm",
+            "seeded_dropout",
+            "histogram",
+        ] {
             let mut req = request(&src, kernel, &[("BLOCK", 128)]);
             req.consts.insert("CLAMP".into(), tritonc::sema::ConstArg::Bool(true));
             let _ = tritonc::driver::compile(&req, host.as_ref());
+            if round % 10 == 0 {
+                // The AMDGPU back end too (LLVM would abort on what it cannot select).
+                let _ = tritonc::driver::compile(&req, gpu.as_ref());
+            }
         }
     }
 }
