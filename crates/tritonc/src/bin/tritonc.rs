@@ -277,6 +277,7 @@ fn run(cmd: Command) -> Result<(), Error> {
                 "{:<8} {:>9} {:>9}  the host CPU (the CPU backend runs whole blocks as vectors)",
                 "host", "-", "-"
             );
+            println!("sim:<gfx>  that GPU's lane-level code run on the host, lane by lane (`run --backend sim`)");
             Ok(())
         }
         Command::Npy { action } => npy_command(action),
