@@ -723,16 +723,10 @@ impl Emitter<'_> {
         let mut reps = Vec::new();
         for g in 0..k / spt {
             // In-lane levels over the chunk's registers.
-            let mut level: Vec<String> = (0..spt)
+            let level: Vec<String> = (0..spt)
                 .map(|r| self.def(&format!("vector.extract {x}[{}] : {et} from {vt}", g * spt + r)))
                 .collect();
-            while level.len() > 1 {
-                level = level
-                    .chunks(2)
-                    .map(|p| self.def(&format!("arith.{op} {}, {} : {et}", p[0], p[1])))
-                    .collect();
-            }
-            let mut mine = level.remove(0);
+            let mut mine = self.pairwise(op, &et, level);
             // Lane levels, through one shared-memory slot per lane.
             let (lds, pty) = self.shared()?;
             let my_slot = self.def(&format!(
@@ -780,30 +774,33 @@ impl Emitter<'_> {
                 let store = format!("llvm.store {mine}, {slot} : {et}, {pty}");
                 self.if_then(&first, |e| e.line(&store));
                 self.barrier();
-                let mut level: Vec<String> = (0..waves)
+                let level: Vec<String> = (0..waves)
                     .map(|w| {
                         let p = self.def(&format!("llvm.getelementptr {lds}[{w}] : ({pty}) -> {pty}, i64"));
                         self.def(&format!("llvm.load {p} : {pty} -> {et}"))
                     })
                     .collect();
-                while level.len() > 1 {
-                    level = level
-                        .chunks(2)
-                        .map(|p| self.def(&format!("arith.{op} {}, {} : {et}", p[0], p[1])))
-                        .collect();
-                }
-                mine = level.remove(0);
+                mine = self.pairwise(op, &et, level);
             }
             reps.push(mine);
         }
         // Repetition levels, in-lane.
-        while reps.len() > 1 {
-            reps = reps
+        Ok(self.pairwise(op, &et, reps))
+    }
+
+    /// Combines values as a balanced pairwise tree, neighbours first.
+    fn pairwise(&mut self, op: &str, et: &str, mut level: Vec<String>) -> String {
+        while level.len() > 1 {
+            level = level
                 .chunks(2)
-                .map(|p| self.def(&format!("arith.{op} {}, {} : {et}", p[0], p[1])))
+                .map(|p| match p {
+                    [a, b] => self.def(&format!("arith.{op} {a}, {b} : {et}")),
+                    [a] => a.clone(),
+                    _ => String::new(),
+                })
                 .collect();
         }
-        Ok(reps.remove(0))
+        level.pop().unwrap_or_default()
     }
 
     /// `value` (of type `s`) from lane `partner` of the same wave, through

@@ -732,17 +732,7 @@ impl Lowerer<'_, '_> {
         let body_block = self.f.new_block(arg_types);
         let args = self.f.block(body_block).args.clone();
         let outer = std::mem::replace(&mut self.block, body_block);
-        self.env.push();
-        self.env.bind(&var.name, Val::Ir(args[0]), false);
-        for (n, a) in names.iter().zip(&args[1..]) {
-            self.rebind(n, Val::Ir(*a));
-        }
-        let r = self.block_inner(body);
-        let yields = self.collect_carried(&names, &init_types, span);
-        self.env.pop();
-        r?;
-        let yields = yields?;
-        self.emit0(OpKind::Yield, yields, span);
+        self.loop_body(body, Some((&var.name, args[0])), &names, &args[1..], &init_types, span)?;
         self.block = outer;
         let mut operands = vec![lo, hi, step];
         operands.extend(inits);
@@ -793,17 +783,8 @@ impl Lowerer<'_, '_> {
         self.emit0(OpKind::Condition, ops, cond.span);
         // After region: the body.
         self.block = after;
-        self.env.push();
         let aargs = self.f.block(after).args.clone();
-        for (n, a) in names.iter().zip(&aargs) {
-            self.rebind(n, Val::Ir(*a));
-        }
-        let r = self.block_inner(body);
-        let yields = self.collect_carried(&names, &types, span);
-        self.env.pop();
-        r?;
-        let yields = yields?;
-        self.emit0(OpKind::Yield, yields, span);
+        self.loop_body(body, None, &names, &aargs, &types, span)?;
         self.block = outer;
         let op = self
             .f
@@ -812,6 +793,34 @@ impl Lowerer<'_, '_> {
         for (n, r) in names.iter().zip(results) {
             self.rebind(n, Val::Ir(r));
         }
+        Ok(())
+    }
+
+    /// Lowers a loop body into the current block: binds the induction
+    /// variable (if any) and the carried variables to the block's
+    /// arguments, then yields the carried variables' new values.
+    fn loop_body(
+        &mut self,
+        body: &ast::Block,
+        induction: Option<(&str, Value)>,
+        names: &[String],
+        args: &[Value],
+        types: &[Type],
+        span: Span,
+    ) -> R<()> {
+        self.env.push();
+        if let Some((name, iv)) = induction {
+            self.env.bind(name, Val::Ir(iv), false);
+        }
+        for (n, a) in names.iter().zip(args) {
+            self.rebind(n, Val::Ir(*a));
+        }
+        let r = self.block_inner(body);
+        let yields = self.collect_carried(names, types, span);
+        self.env.pop();
+        r?;
+        let yields = yields?;
+        self.emit0(OpKind::Yield, yields, span);
         Ok(())
     }
 
