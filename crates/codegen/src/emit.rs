@@ -63,6 +63,10 @@ fn shared_bytes_needed(f: &Function, lanes: u32) -> u64 {
         .max(exchange)
 }
 
+/// The most elements one lane may hold: LLVM's code generators fail (and
+/// abort the process) on much longer vectors, and compile slowly before.
+pub const MAX_ELEMS_PER_LANE: u32 = 16384;
+
 /// Emits the MLIR module for one kernel, given in Dist IR (tile IR gets
 /// its layouts assigned first).
 pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, CodegenError> {
@@ -76,6 +80,19 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         assigned = g;
         &assigned
     };
+    for v in &f.values {
+        if v.ty.is_block() {
+            let per_lane = BlockedLayout::new(v.ty.numel().min(u64::from(u32::MAX)) as u32, lanes).per_lane();
+            if per_lane > MAX_ELEMS_PER_LANE {
+                return Err(CodegenError::Unsupported(format!(
+                    "a {} would put {per_lane} elements in each of the {lanes} lane(s) of {}; at most {MAX_ELEMS_PER_LANE} are supported (use a smaller block{})",
+                    v.ty,
+                    target.name(),
+                    if lanes > 1 { " or more warps" } else { "" }
+                )));
+            }
+        }
+    }
     let shared_bytes = shared_bytes_needed(f, lanes);
     if shared_bytes > u64::from(target.lds_bytes()) {
         return Err(CodegenError::Unsupported(format!(

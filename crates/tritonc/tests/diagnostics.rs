@@ -251,3 +251,19 @@ fn malformed_input_never_panics() {
         }
     }
 }
+
+/// Regression: a 65536-element block on the host made LLVM abort the
+/// process ("SmallVector unable to grow"); now it is a clear error.
+#[test]
+fn blocks_too_long_for_one_lane_are_refused_not_fatal() {
+    let src = include_str!("../../../dsl-examples/vector_add.tk");
+    let e = compile_for(src, "add", &[("BLOCK", 65536)], "host")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("would put 65536 elements in each of the 1 lane(s) of host; at most 16384"),
+        "{e}"
+    );
+    // The same block over a GPU's 256 lanes is fine.
+    compile_for(src, "add", &[("BLOCK", 65536)], "sim:gfx942").unwrap();
+}
