@@ -753,7 +753,7 @@ impl Emitter<'_> {
             for j in 0..lane_bits.min(wave_bits) {
                 let bit = self.splat_const(&(1u32 << j).to_string(), "i32");
                 let partner = self.def(&format!("arith.xori {lane}, {bit} : i32"));
-                let other = match self.wave_exchange(&mine, &partner, s, j < wave_bits) {
+                let other = match self.wave_exchange(&mine, &partner, j, s, j < wave_bits) {
                     Some(v) => v,
                     None => {
                         let slot = self.def(&format!(
@@ -820,23 +820,36 @@ impl Emitter<'_> {
         level.pop().unwrap_or_default()
     }
 
-    /// `value` (of type `s`) from lane `partner` of the same wave, through
-    /// the target's wave shuffle, when it has one and the value is 32-bit.
-    fn wave_exchange(&mut self, value: &str, partner: &str, s: ScalarType, same_wave: bool) -> Option<String> {
+    /// `value` (of type `s`) from lane `partner` (= lane ^ 2^bit) of the
+    /// same wave, through the target's row exchange (DPP) or wave shuffle,
+    /// when it has one and the value is 32-bit.
+    fn wave_exchange(
+        &mut self,
+        value: &str,
+        partner: &str,
+        bit: u32,
+        s: ScalarType,
+        same_wave: bool,
+    ) -> Option<String> {
         if !same_wave || s.bits() != 32 {
             return None;
         }
         if !self.target.has_wave_shuffle() {
             return None;
         }
-        let four = self.splat_const("4", "i32");
-        let addr = self.def(&format!("arith.muli {partner}, {four} : i32"));
         let bits = if s.is_float() {
             self.def(&format!("arith.bitcast {value} : f32 to i32"))
         } else {
             value.to_string()
         };
-        let rhs = self.target.wave_shuffle(&addr, &bits)?;
+        let rhs = match self.target.row_exchange(bit, &bits) {
+            Some(rhs) => rhs,
+            None => {
+                let four = self.splat_const("4", "i32");
+                let addr = self.def(&format!("arith.muli {partner}, {four} : i32"));
+                self.target.wave_shuffle(&addr, &bits)?
+            }
+        };
         let got = self.def(&rhs);
         Some(if s.is_float() {
             self.def(&format!("arith.bitcast {got} : i32 to f32"))

@@ -176,3 +176,15 @@ fn output_is_deterministic_in_every_stage() {
         }
     }
 }
+
+#[test]
+fn every_example_compiles_for_every_gpu() {
+    for target in ["gfx90a", "gfx942", "gfx1030", "gfx1100"] {
+        let t = tritonc::codegen::target::lookup(target).unwrap();
+        for (file, kernel, consts) in EXAMPLES {
+            let mut req = example_request(file, kernel, consts);
+            req.divisible = tritonc::driver::Divisible::All;
+            compile(&req, t.as_ref()).unwrap_or_else(|e| panic!("{kernel} on {target}: {e}"));
+        }
+    }
+}
