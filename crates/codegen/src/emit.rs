@@ -1366,7 +1366,7 @@ impl Emitter<'_> {
                 let gt = format!("vector<{width}x{mt}>");
                 let mut acc = pass;
                 for r in (0..k).step_by(width as usize) {
-                    let p = self.def(&format!("vector.extract {ptrs}[{r}] : {gp} from {ptr_ty}"));
+                    let p = self.group_pointer(vals[0], ptrs, &ptr_ty, r)?;
                     let load = format!("llvm.load {p} {{alignment = {} : i64}} : {gp} -> {gt}", align * width);
                     let x = if mask {
                         let m = self.def(&format!("vector.extract {}[{r}] : i1 from {mty}", ins[1]));
@@ -1480,7 +1480,7 @@ impl Emitter<'_> {
             } else if width > 1 {
                 let gt = format!("vector<{width}x{mt}>");
                 for r in (0..k).step_by(width as usize) {
-                    let p = self.def(&format!("vector.extract {}[{r}] : {gp} from {ptr_ty}", ins[0]));
+                    let p = self.group_pointer(vals[0], &ins[0], &ptr_ty, r)?;
                     let x = self.def(&format!(
                         "vector.extract_strided_slice {val} {{offsets = [{r}], sizes = [{width}], strides = [1]}} : {vt} to {gt}"
                     ));
@@ -1605,6 +1605,84 @@ impl Emitter<'_> {
         self.indent -= 1;
         self.line(&format!("}}) : (i32, i32, i32, {vt}) -> ({vt})"));
         Ok(r)
+    }
+
+    /// The address of register `r`'s element of pointer block `ptrs`. When
+    /// the block is a uniform base plus offsets known to be non-negative
+    /// 32-bit integers, and the kernel's buffers are known to be under
+    /// 4 GiB (`Function::small_buffers`), the address is the base plus the
+    /// zero-extended 32-bit byte offset, which AMDGPU turns into a scalar
+    /// base with a vector offset (fewer registers than 64-bit addresses).
+    fn group_pointer(&mut self, ptrs: Value, name: &str, ptr_ty: &str, r: u32) -> Result<String, CodegenError> {
+        let gp = self.target.global_ptr();
+        let f = self.f;
+        if !f.small_buffers {
+            return Ok(self.def(&format!("vector.extract {name}[{r}] : {gp} from {ptr_ty}")));
+        }
+        if let tritonc_ir::ValueDef::Result(op, 0) = f.value(ptrs).def {
+            let d = f.op(op);
+            if let (OpKind::AddPtr, [base, offs]) = (&d.kind, d.operands.as_slice()) {
+                let splat = match f.value(*base).def {
+                    tritonc_ir::ValueDef::Result(b, 0) if matches!(f.op(b).kind, OpKind::Splat) => {
+                        Some(f.op(b).operands[0])
+                    }
+                    _ => None,
+                };
+                let ot = f.ty(*offs);
+                if let (Some(base), Some(ScalarType::I32), Elem::Ptr(s)) = (splat, ot.scalar_elem(), f.ty(ptrs).elem) {
+                    if self.non_negative(*offs) {
+                        let (b, o) = (self.name(base)?, self.name(*offs)?);
+                        let ovt = self.mty(ot);
+                        let off = self.def(&format!("vector.extract {o}[{r}] : i32 from {ovt}"));
+                        // The byte offset in 32 bits, then zero-extended:
+                        // the form of a scalar base with a vector offset.
+                        let size = self.splat_const(&s.bytes().to_string(), "i32");
+                        let bytes = self.def(&format!("arith.muli {off}, {size} overflow<nsw, nuw> : i32"));
+                        let wide = self.def(&format!("arith.extui {bytes} : i32 to i64"));
+                        return Ok(self.def(&format!("llvm.getelementptr {b}[{wide}] : ({gp}, i64) -> {gp}, i8")));
+                    }
+                }
+            }
+        }
+        Ok(self.def(&format!("vector.extract {name}[{r}] : {gp} from {ptr_ty}")))
+    }
+
+    /// Whether every element of `v` is known to be non-negative: program
+    /// ids, ranges from a non-negative start, non-negative constants, and
+    /// sums, products, quotients and remainders of such values (wrapping
+    /// past `i32::MAX` is taken not to happen, as Triton does).
+    fn non_negative(&self, v: Value) -> bool {
+        let f = self.f;
+        let mut stack = vec![(v, 0u32)];
+        while let Some((v, depth)) = stack.pop() {
+            if depth > 64 {
+                return false;
+            }
+            if f.ty(v).scalar_elem().is_some_and(|s| s.is_unsigned() || s.is_bool()) {
+                continue;
+            }
+            let tritonc_ir::ValueDef::Result(op, 0) = f.value(v).def else {
+                return false;
+            };
+            let d = f.op(op);
+            match &d.kind {
+                OpKind::Constant(ConstValue::Int(c)) if *c >= 0 => {}
+                OpKind::MakeRange { start, .. } if *start >= 0 => {}
+                OpKind::ProgramId(_) | OpKind::NumPrograms(_) => {}
+                OpKind::Splat | OpKind::Broadcast | OpKind::Reshape | OpKind::ConvertLayout => {
+                    stack.push((d.operands[0], depth + 1));
+                }
+                OpKind::Binary(
+                    BinaryOp::Add | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem | BinaryOp::Max | BinaryOp::And,
+                ) => {
+                    for o in &d.operands {
+                        stack.push((*o, depth + 1));
+                    }
+                }
+                _ => return false,
+            }
+        }
+        true
     }
 
     /// `scf.if` with one result: `then` emits the value of the taken branch,

@@ -95,6 +95,11 @@ pub struct Function {
     /// (for pointers, the address in bytes). Triton's JIT learns 16 for
     /// aligned arguments; `tritonc compile --divisible` says it ahead of time.
     pub arg_divisibility: Vec<u32>,
+    /// Every buffer the kernel is launched with is smaller than 4 GiB, so a
+    /// byte offset from a buffer's start fits in 32 bits (Triton's
+    /// `pointer_range = 32`, learnt at launch). Lets AMDGPU address memory
+    /// as a scalar base plus a 32-bit vector offset.
+    pub small_buffers: bool,
     /// Dist IR: the layout of every value (None in tile IR).
     pub layouts: Option<std::collections::HashMap<Value, crate::layout::Layout>>,
     pub values: Vec<ValueData>,
@@ -113,6 +118,7 @@ impl Function {
             result_types,
             options: LaunchOptions::default(),
             arg_divisibility: Vec::new(),
+            small_buffers: false,
             layouts: None,
             values: Vec::new(),
             ops: Vec::new(),

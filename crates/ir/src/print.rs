@@ -103,6 +103,9 @@ fn print_function_into(f: &Function, indent: usize, out: &mut String) {
         let d: Vec<String> = f.arg_divisibility.iter().map(u32::to_string).collect();
         let _ = write!(p.out, ", tk.divisibility = array<i32: {}>", d.join(", "));
     }
+    if f.small_buffers {
+        p.out.push_str(", tk.pointer_range = 32 : i32");
+    }
     if f.is_kernel {
         let _ = write!(
             p.out,

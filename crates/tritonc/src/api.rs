@@ -153,8 +153,8 @@ pub struct KernelSource {
 /// One packed launch argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KernelArg {
-    /// A buffer's address on the launching device.
-    Buffer(u64),
+    /// A buffer's address on the launching device, and its size in bytes.
+    Buffer(u64, u64),
     /// A scalar's bits (zero-extended), its size in bytes, and whether it
     /// is an integer (which the JIT may specialize on).
     Scalar(u64, usize, bool),
@@ -173,7 +173,7 @@ impl KernelArg {
 
 impl<T: Element> IntoKernelArg for &Buffer<T> {
     fn into_arg(self) -> KernelArg {
-        KernelArg::Buffer(self.address())
+        KernelArg::Buffer(self.address(), (self.len * T::TYPE.bytes() as usize) as u64)
     }
 }
 
@@ -261,14 +261,24 @@ impl<T: Element> Buffer<T> {
 struct Specialization {
     divisible: u64,
     ones: u64,
+    /// Every buffer argument is under 4 GiB.
+    small_buffers: bool,
 }
 
 impl Specialization {
     fn of(args: &[KernelArg]) -> Specialization {
-        let mut s = Specialization { divisible: 0, ones: 0 };
+        let mut s = Specialization {
+            divisible: 0,
+            ones: 0,
+            small_buffers: true,
+        };
         for (i, a) in args.iter().enumerate().take(64) {
             match *a {
-                KernelArg::Buffer(p) if p % 16 == 0 => s.divisible |= 1 << i,
+                KernelArg::Buffer(p, bytes) if p % 16 == 0 => {
+                    s.divisible |= 1 << i;
+                    s.small_buffers &= bytes < 1 << 32;
+                }
+                KernelArg::Buffer(_, bytes) => s.small_buffers &= bytes < 1 << 32,
                 KernelArg::Scalar(1, _, true) => s.ones |= 1 << i,
                 KernelArg::Scalar(v, size, true) if v % 16 == 0 && (size == 8 || v >> (8 * size) == 0) => {
                     s.divisible |= 1 << i
@@ -433,7 +443,7 @@ impl Device {
                 let slots: Vec<u64> = args
                     .iter()
                     .map(|a| match a {
-                        KernelArg::Buffer(p) => *p,
+                        KernelArg::Buffer(p, _) => *p,
                         KernelArg::Scalar(v, _, _) => *v,
                     })
                     .collect();
@@ -450,7 +460,7 @@ impl Device {
                 let packed: Vec<Vec<u8>> = args
                     .iter()
                     .map(|a| match a {
-                        KernelArg::Buffer(p) => p.to_le_bytes().to_vec(),
+                        KernelArg::Buffer(p, _) => p.to_le_bytes().to_vec(),
                         KernelArg::Scalar(v, size, _) => v.to_le_bytes()[..*size].to_vec(),
                     })
                     .collect();

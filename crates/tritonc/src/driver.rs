@@ -38,6 +38,9 @@ pub struct CompileRequest {
     pub divisible: Divisible,
     /// Integer parameters specialized to known values.
     pub assume: BTreeMap<String, i64>,
+    /// Every buffer passed is smaller than 4 GiB (Triton's
+    /// `pointer_range = 32`): enables 32-bit offsets from a scalar base.
+    pub small_buffers: bool,
 }
 
 /// Which parameters are divisible by 16.
@@ -61,6 +64,7 @@ impl CompileRequest {
             code_object_version: 5,
             divisible: Divisible::None,
             assume: BTreeMap::new(),
+            small_buffers: false,
         }
     }
 }
@@ -172,6 +176,7 @@ pub fn front_end(req: &CompileRequest) -> Result<(Module, String, String), Error
         tritonc_sema::lower_kernel_assuming(&ast, &kernel, &req.consts, &req.assume).map_err(|d| diag(&req.file, d))?;
     apply_divisibility(&mut m, &kernel, &req.divisible)?;
     for f in &mut m.functions {
+        f.small_buffers = req.small_buffers;
         if let Some(w) = req.num_warps {
             f.options.num_warps = w;
         }

@@ -491,6 +491,7 @@ fn divisibility_hints_vectorize_and_keep_results() {
             let out = vec![-7.0f32; n + 16];
             let mut req = request(VECTOR_ADD, "add", &[("BLOCK", block)]);
             req.divisible = tritonc::driver::Divisible::All;
+            req.small_buffers = true;
             let grid = (n as u64).div_ceil(block as u64) as u32;
             let args = run_with(
                 target,

@@ -46,9 +46,11 @@ fn example_request(file: &str, kernel: &str, consts: &[(&str, i64)]) -> CompileR
 fn snapshots_of_every_stage_for_gfx942() {
     let gfx942 = tritonc::codegen::target::lookup("gfx942").unwrap();
     for (file, kernel, consts) in EXAMPLES {
-        // Snapshots show the code Triton's JIT would get: aligned arguments.
+        // Snapshots show the code Triton's JIT would get: aligned arguments
+        // and buffers under 4 GiB.
         let mut req = example_request(file, kernel, consts);
         req.divisible = tritonc::driver::Divisible::All;
+        req.small_buffers = true;
         let c = compile(&req, gfx942.as_ref()).unwrap();
         for stage in &c.stages {
             if stage.file_name.ends_with(".hsaco") {

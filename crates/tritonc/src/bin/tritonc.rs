@@ -46,6 +46,10 @@ struct KernelOpts {
     /// Specialize an integer parameter to a known value, `NAME=VALUE` (repeatable).
     #[arg(long, value_name = "NAME=VALUE")]
     assume: Vec<String>,
+    /// Promise that every buffer passed is smaller than 4 GiB (as Triton's
+    /// JIT learns at launch); lets AMDGPU use 32-bit offsets from a scalar base.
+    #[arg(long)]
+    small_buffers: bool,
     /// Compile even if the kernel cache has the result (and do not store it).
     #[arg(long)]
     no_cache: bool,
@@ -213,6 +217,7 @@ fn request(opts: &KernelOpts) -> Result<CompileRequest, Error> {
     req.kernel = opts.kernel.clone();
     req.consts = parse_consts(&opts.consts)?;
     req.num_warps = opts.num_warps;
+    req.small_buffers = opts.small_buffers;
     req.divisible = match opts.divisible.as_deref() {
         None => driver::Divisible::None,
         Some("all") => driver::Divisible::All,
