@@ -52,6 +52,33 @@ impl Device {
         Ok(Device { index })
     }
 
+    /// The device's architecture (`gfx942`, ...), read from its properties.
+    /// The properties structure differs between ROCm releases, so the call
+    /// writes into an oversized buffer and the name is accepted only if it
+    /// looks like one; otherwise `None`.
+    pub fn arch(&self) -> Option<String> {
+        let offset = std::mem::offset_of!(hip::hipDeviceProp_t, gcnArchName);
+        let size = std::mem::size_of::<hip::hipDeviceProp_t>();
+        // Room for a larger structure of newer ROCm releases.
+        let mut buf = vec![0u64; (size * 4).div_ceil(8)];
+        // SAFETY: the buffer is zeroed, aligned for the structure and four
+        // times its size.
+        let e = unsafe { hip::hipGetDeviceProperties(buf.as_mut_ptr() as *mut hip::hipDeviceProp_t, self.index) };
+        if e != hip::hipError_t::hipSuccess {
+            return None;
+        }
+        let bytes: Vec<u8> = buf
+            .iter()
+            .flat_map(|w| w.to_le_bytes())
+            .skip(offset)
+            .take(256)
+            .collect();
+        let name: String = bytes.iter().take_while(|b| **b != 0).map(|b| *b as char).collect();
+        // `gfx90a:sramecc+:xnack-`: the architecture is the first part.
+        let arch = name.split(':').next().unwrap_or("").to_string();
+        (arch.starts_with("gfx") && arch.len() <= 16 && arch.chars().all(|c| c.is_ascii_alphanumeric())).then_some(arch)
+    }
+
     /// Copies `bytes` to a new device allocation.
     pub fn upload(&self, bytes: &[u8]) -> Result<DeviceBuffer, RuntimeError> {
         let mut ptr: *mut c_void = std::ptr::null_mut();

@@ -364,14 +364,21 @@ impl Device {
         })
     }
 
-    /// The first AMD GPU if HIP finds one (its architecture from
-    /// `TRITONC_GPU_ARCH`, default gfx942), else the CPU backend.
+    /// The first AMD GPU if HIP finds one (its architecture as the device
+    /// reports it, or `TRITONC_GPU_ARCH` to override), else the CPU backend.
     // Named as in the design sketch; it can fail, so it is not `Default`.
     #[allow(clippy::should_implement_trait)]
     pub fn default() -> Result<Device, Error> {
         #[cfg(feature = "hip")]
         if let Ok(d) = tritonc_runtime::hip::Device::open(0) {
-            let arch = std::env::var("TRITONC_GPU_ARCH").unwrap_or_else(|_| "gfx942".into());
+            let arch = match std::env::var("TRITONC_GPU_ARCH") {
+                Ok(a) => a,
+                Err(_) => d.arch().ok_or_else(|| {
+                    Error::Usage(
+                        "cannot read the GPU's architecture from HIP; set TRITONC_GPU_ARCH (e.g. gfx942)".into(),
+                    )
+                })?,
+            };
             return Ok(Device {
                 kind: DeviceKind::Hip(d),
                 target: target::lookup(&arch)?,

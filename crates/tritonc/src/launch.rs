@@ -211,6 +211,20 @@ pub fn hip_device_check() -> Result<(), Error> {
     Ok(())
 }
 
+/// The architecture of the first AMD GPU, as HIP reports it.
+#[cfg(feature = "hip")]
+pub fn hip_device_arch() -> Result<String, Error> {
+    tritonc_runtime::hip::Device::open(0)?
+        .arch()
+        .ok_or_else(|| Error::Usage("cannot read the GPU's architecture from HIP; pass --target gfxNNN".into()))
+}
+
+/// Without the `hip` feature there is no GPU.
+#[cfg(not(feature = "hip"))]
+pub fn hip_device_arch() -> Result<String, Error> {
+    Err(RuntimeError::NoDevice("this tritonc was built without the `hip` feature; use `--backend cpu`".into()).into())
+}
+
 /// Without the `hip` feature there is never a device.
 #[cfg(not(feature = "hip"))]
 pub fn hip_device_check() -> Result<(), Error> {

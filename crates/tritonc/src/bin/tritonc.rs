@@ -93,9 +93,10 @@ enum Command {
         opts: KernelOpts,
         #[arg(long, value_enum, default_value = "cpu")]
         backend: Backend,
-        /// The gfx target for `--backend hip` and `--backend sim`.
-        #[arg(long, default_value = "gfx942")]
-        target: String,
+        /// The gfx target for `--backend hip` (default: the GPU's own) and
+        /// `--backend sim` (default: gfx942).
+        #[arg(long)]
+        target: Option<String>,
         /// Programs along each axis: X[,Y[,Z]].
         #[arg(long)]
         grid: String,
@@ -344,8 +345,11 @@ fn run(cmd: Command) -> Result<(), Error> {
             }
             let t = match backend {
                 Backend::Cpu => target::lookup("host")?,
-                Backend::Hip => target::lookup(&target)?,
-                Backend::Sim => target::lookup(&format!("sim:{target}"))?,
+                Backend::Hip => target::lookup(&match target {
+                    Some(t) => t,
+                    None => launch::hip_device_arch()?,
+                })?,
+                Backend::Sim => target::lookup(&format!("sim:{}", target.as_deref().unwrap_or("gfx942")))?,
             };
             let c = compile_with_emit(&opts, &request(&opts)?, t.as_ref())?;
             report(&opts, &c, started)?;
