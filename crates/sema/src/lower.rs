@@ -1552,15 +1552,7 @@ impl Lowerer<'_, '_> {
             }
             "load" => {
                 arity(1, 3)?;
-                let p = self.expr(&args[0])?;
-                let p = self.materialize(p, args[0].span)?;
-                let pt = self.ty(p);
-                let Elem::Ptr(s) = pt.elem else {
-                    return Err(Diagnostic::new(
-                        args[0].span,
-                        format!("`load` takes pointers, found {pt}"),
-                    ));
-                };
+                let (p, pt, s) = self.pointer_arg(&args[0], name)?;
                 let mut ops = vec![p];
                 let mask = n >= 2;
                 if mask {
@@ -1579,15 +1571,7 @@ impl Lowerer<'_, '_> {
             }
             "store" => {
                 arity(2, 3)?;
-                let p = self.expr(&args[0])?;
-                let p = self.materialize(p, args[0].span)?;
-                let pt = self.ty(p);
-                let Elem::Ptr(s) = pt.elem else {
-                    return Err(Diagnostic::new(
-                        args[0].span,
-                        format!("`store` takes pointers, found {pt}"),
-                    ));
-                };
+                let (p, pt, s) = self.pointer_arg(&args[0], name)?;
                 let vt = pt.with_elem(Elem::Scalar(s));
                 let v = self.expr(&args[1])?;
                 // Triton converts stored values to the pointee type.
@@ -1903,15 +1887,7 @@ impl Lowerer<'_, '_> {
                 } else {
                     arity(2, 3)?
                 }
-                let p = self.expr(&args[0])?;
-                let p = self.materialize(p, args[0].span)?;
-                let pt = self.ty(p);
-                let Elem::Ptr(s) = pt.elem else {
-                    return Err(Diagnostic::new(
-                        args[0].span,
-                        format!("`{name}` takes pointers, found {pt}"),
-                    ));
-                };
+                let (p, pt, s) = self.pointer_arg(&args[0], name)?;
                 if s.is_bool() || (cas && s.is_float()) || s.bits() < 32 {
                     return Err(Diagnostic::new(
                         args[0].span,
@@ -2066,6 +2042,21 @@ impl Lowerer<'_, '_> {
         let f = self.cast_to(y, ScalarType::F32, span);
         let r = self.binary(BinOp::Mul, Val::Ir(f), Val::Float(4.656_612_734_2e-10), span, span)?;
         self.materialize(r, span)
+    }
+
+    /// A pointer argument of a memory operation: the value, its type and
+    /// the pointee type.
+    fn pointer_arg(&mut self, arg: &ast::Expr, name: &str) -> R<(Value, Type, ScalarType)> {
+        let p = self.expr(arg)?;
+        let p = self.materialize(p, arg.span)?;
+        let pt = self.ty(p);
+        match pt.elem {
+            Elem::Ptr(s) => Ok((p, pt, s)),
+            Elem::Scalar(_) => Err(Diagnostic::new(
+                arg.span,
+                format!("`{name}` takes pointers, found {pt}"),
+            )),
+        }
     }
 
     /// A value argument of a memory operation (`load`'s `other`, a stored
