@@ -1,13 +1,13 @@
 # Everyday commands; each is a thin wrapper (the scripts work without just).
 
 setup:
-    bash scripts/setup.sh
+    bash ./scripts/setup.sh
 
 demo:
-    bash scripts/demo.sh
+    bash ./scripts/demo.sh
 
 test:
-    bash scripts/test.sh
+    bash ./scripts/test.sh
 
 # Review and accept changed snapshots.
 bless:
