@@ -842,15 +842,22 @@ impl Emitter<'_> {
         } else {
             value.to_string()
         };
-        let rhs = match self.target.row_exchange(bit, &bits) {
-            Some(rhs) => rhs,
+        self.next += 1;
+        let out = format!("xch{}", self.next);
+        let got = match self.target.row_exchange(bit, &bits, &out) {
+            Some(code) => {
+                for l in code.lines() {
+                    self.line(l);
+                }
+                format!("%{out}")
+            }
             None => {
                 let four = self.splat_const("4", "i32");
                 let addr = self.def(&format!("arith.muli {partner}, {four} : i32"));
-                self.target.wave_shuffle(&addr, &bits)?
+                let rhs = self.target.wave_shuffle(&addr, &bits)?;
+                self.def(&rhs)
             }
         };
-        let got = self.def(&rhs);
         Some(if s.is_float() {
             self.def(&format!("arith.bitcast {got} : i32 to f32"))
         } else {

@@ -60,13 +60,14 @@ pub trait Target: Send + Sync {
     fn has_wave_shuffle(&self) -> bool {
         self.wave_shuffle("%0", "%1").is_some()
     }
-    /// An operation giving each lane a 32-bit value from another lane of
-    /// its row of 16, for the low levels of a butterfly: level `bit` reads
-    /// the lane whose index differs in that bit, assuming (for bits 2 and
-    /// 3) that the aligned groups below are already uniform, so that a
-    /// mirror within the row reads the same values as an exchange would.
-    /// AMDGPU: DPP `quad_perm` and row mirrors, no LDS traffic.
-    fn row_exchange(&self, _bit: u32, _value: &str) -> Option<String> {
+    /// Code defining `%{out}` as a 32-bit value from another lane of the
+    /// same wave, without shared memory, for the low levels of a butterfly:
+    /// level `bit` reads the lane whose index differs in that bit, assuming
+    /// (for bits 2 and 3) that the aligned groups below are already
+    /// uniform, so that a mirror within the row reads the same values as an
+    /// exchange would. AMDGPU: DPP `quad_perm` and row mirrors for bits 0-3,
+    /// `ds_swizzle` for bit 4.
+    fn row_exchange(&self, _bit: u32, _value: &str, _out: &str) -> Option<String> {
         None
     }
     /// Code that waits until every lane of the program reached this point,
@@ -215,12 +216,20 @@ impl Target for AmdGpu {
     fn wave_shuffle(&self, byte_addr: &str, value: &str) -> Option<String> {
         Some(format!("rocdl.ds_bpermute {byte_addr}, {value} : (i32, i32) -> i32"))
     }
-    fn row_exchange(&self, bit: u32, value: &str) -> Option<String> {
+    fn row_exchange(&self, bit: u32, value: &str, out: &str) -> Option<String> {
         // quad_perm [1,0,3,2], quad_perm [2,3,0,1], row_half_mirror, row_mirror.
-        let ctrl = [177, 78, 0x141, 0x140].get(bit as usize)?;
-        Some(format!(
-            "rocdl.update.dpp {value}, {value} with {ctrl}, 15, 15, false : i32"
-        ))
+        if let Some(ctrl) = [177, 78, 0x141, 0x140].get(bit as usize) {
+            return Some(format!(
+                "%{out} = rocdl.update.dpp {value}, {value} with {ctrl}, 15, 15, false : i32"
+            ));
+        }
+        // ds_swizzle in bit mode: and 0x1f, or 0, xor 0x10 (lanes 16 apart).
+        (bit == 4).then(|| {
+            format!(
+                "%{out}_pattern = llvm.mlir.constant({} : i32) : i32\n%{out} = rocdl.ds_swizzle {value}, %{out}_pattern : (i32, i32) -> i32",
+                0x1f | (0x10 << 10)
+            )
+        })
     }
     fn barrier(&self, _tag: &str) -> String {
         "llvm.fence syncscope(\"workgroup\") release\nrocdl.s.barrier\nllvm.fence syncscope(\"workgroup\") acquire"
