@@ -170,6 +170,19 @@ pub fn select_kernel(
 
 /// Front half: source to optimized tile IR (with the IR before passes).
 pub fn front_end(req: &CompileRequest) -> Result<(Module, String, String), Error> {
+    if let Some(w) = req.num_warps {
+        if !(1..=16).contains(&w) || !w.is_power_of_two() {
+            return Err(Error::Usage(format!(
+                "--num-warps must be a power of two from 1 to 16, found {w}"
+            )));
+        }
+    }
+    if !(4..=6).contains(&req.code_object_version) {
+        return Err(Error::Usage(format!(
+            "--code-object-version must be 4, 5 or 6, found {}",
+            req.code_object_version
+        )));
+    }
     let ast = parse(&req.file)?;
     let kernel = select_kernel(&ast, &req.file, req.kernel.as_deref())?;
     let mut m =
@@ -229,8 +242,9 @@ pub fn compile_cached(
         return Ok((c, crate::cache::Lookup::Miss("the cache is off".into())));
     }
     let started = Instant::now();
-    let (m, _, kernel) = front_end(req)?;
-    let parts = key_parts(req, target, &kernel, &print_module(&m));
+    let (m, before, kernel) = front_end(req)?;
+    let after = print_module(&m);
+    let parts = key_parts(req, target, &kernel, &after);
     let (hit, how) = cache.get(&parts);
     cache.report(&kernel, target.name(), &how);
     if let Some(c) = hit {
@@ -239,7 +253,8 @@ pub fn compile_cached(
         c.timings = vec![("front end + cache lookup".to_string(), started.elapsed())];
         return Ok((c, how));
     }
-    let c = compile_into(req, target, sink)?;
+    // A miss goes on from the front end's result; it is not run twice.
+    let c = back_end(req, target, m, before, after, kernel, started, sink)?;
     cache.put(&parts, &c);
     Ok((c, how))
 }
@@ -292,26 +307,30 @@ pub fn compile(req: &CompileRequest, target: &dyn Target) -> Result<Compiled, Er
 /// Like [`compile`], but every stage is also pushed to `sink` as soon as it
 /// exists, so that `--emit` shows how far a failing compilation got.
 pub fn compile_into(req: &CompileRequest, target: &dyn Target, sink: &mut Vec<Stage>) -> Result<Compiled, Error> {
-    if let Some(w) = req.num_warps {
-        if !(1..=16).contains(&w) || !w.is_power_of_two() {
-            return Err(Error::Usage(format!(
-                "--num-warps must be a power of two from 1 to 16, found {w}"
-            )));
-        }
-    }
-    if !(4..=6).contains(&req.code_object_version) {
-        return Err(Error::Usage(format!(
-            "--code-object-version must be 4, 5 or 6, found {}",
-            req.code_object_version
-        )));
-    }
+    let started = Instant::now();
+    let (m, before, kernel) = front_end(req)?;
+    let after = print_module(&m);
+    back_end(req, target, m, before, after, kernel, started, sink)
+}
+
+/// The rest of [`compile_into`], from the optimized tile IR (`after` is its
+/// text) to the binary; `started` is when the front end began.
+#[allow(clippy::too_many_arguments)]
+fn back_end(
+    req: &CompileRequest,
+    target: &dyn Target,
+    m: Module,
+    before: String,
+    after: String,
+    kernel: String,
+    started: Instant,
+    sink: &mut Vec<Stage>,
+) -> Result<Compiled, Error> {
     let mut t = Timer {
         timings: Vec::new(),
-        at: Instant::now(),
+        at: started,
     };
-    let (m, before, kernel) = front_end(req)?;
     t.lap("front end (parse, check, tile IR)");
-    let after = print_module(&m);
     let mut stage = |name: &str, contents: &[u8]| {
         sink.push(Stage {
             file_name: name.to_string(),
