@@ -33,11 +33,26 @@ pub const PIPELINE: &[(&str, Pass)] = &[
     ("dce", dce::run),
 ];
 
+/// Passes that may be switched off: code generation needs calls inlined,
+/// every other pass only makes the code better.
+pub fn optional(name: &str) -> bool {
+    name != "inline" && PIPELINE.iter().any(|(n, _)| *n == name)
+}
+
 /// Runs the pipeline, verifying the module before the first pass and after
 /// every pass.
 pub fn run_pipeline(module: &mut Module) -> Result<(), PassError> {
+    run_pipeline_without(module, &[])
+}
+
+/// Runs the pipeline without the passes named in `skip` (which the caller
+/// has checked with [`optional`]), verifying as [`run_pipeline`] does.
+pub fn run_pipeline_without(module: &mut Module, skip: &[String]) -> Result<(), PassError> {
     verify_module(module).map_err(|source| PassError::Verify { pass: "input", source })?;
     for (name, pass) in PIPELINE {
+        if skip.iter().any(|s| s == name) {
+            continue;
+        }
         pass(module)?;
         verify_module(module).map_err(|source| PassError::Verify { pass: name, source })?;
     }

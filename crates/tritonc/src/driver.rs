@@ -41,6 +41,9 @@ pub struct CompileRequest {
     /// Every buffer passed is smaller than 4 GiB (Triton's
     /// `pointer_range = 32`): enables 32-bit offsets from a scalar base.
     pub small_buffers: bool,
+    /// Optional passes to leave out (`--disable-pass`), for bisecting a
+    /// suspected miscompile and for the differential tests.
+    pub disabled_passes: Vec<String>,
 }
 
 /// Which parameters are divisible by 16.
@@ -65,6 +68,7 @@ impl CompileRequest {
             divisible: Divisible::None,
             assume: BTreeMap::new(),
             small_buffers: false,
+            disabled_passes: Vec::new(),
         }
     }
 }
@@ -170,6 +174,29 @@ pub fn select_kernel(
 
 /// Front half: source to optimized tile IR (with the IR before passes).
 pub fn front_end(req: &CompileRequest) -> Result<(Module, String, String), Error> {
+    let (mut m, kernel) = tile_ir(req)?;
+    let before = print_module(&m);
+    tritonc_passes::run_pipeline_without(&mut m, &req.disabled_passes)?;
+    Ok((m, before, kernel))
+}
+
+/// Source to tile IR as the front end lowers it, specialized as `req` says,
+/// before any pass (what the reference interpreter runs); with the
+/// kernel's name.
+pub fn tile_ir(req: &CompileRequest) -> Result<(Module, String), Error> {
+    for p in &req.disabled_passes {
+        if !tritonc_passes::optional(p) {
+            let names: Vec<&str> = tritonc_passes::PIPELINE
+                .iter()
+                .map(|(n, _)| *n)
+                .filter(|n| tritonc_passes::optional(n))
+                .collect();
+            return Err(Error::Usage(format!(
+                "--disable-pass {p}: not a pass that can be switched off (those are: {})",
+                names.join(", ")
+            )));
+        }
+    }
     if let Some(w) = req.num_warps {
         if !(1..=16).contains(&w) || !w.is_power_of_two() {
             return Err(Error::Usage(format!(
@@ -197,9 +224,8 @@ pub fn front_end(req: &CompileRequest) -> Result<(Module, String, String), Error
             f.options.num_stages = s;
         }
     }
-    let before = print_module(&m);
-    tritonc_passes::run_pipeline(&mut m)?;
-    Ok((m, before, kernel))
+    tritonc_ir::verify_module(&m).map_err(|source| tritonc_passes::PassError::Verify { pass: "input", source })?;
+    Ok((m, kernel))
 }
 
 /// The names of the parts of a cache key, in order.
@@ -221,8 +247,8 @@ pub fn key_parts(req: &CompileRequest, target: &dyn Target, kernel: &str, tile_i
         target.triple(),
         format!("{} {}", target.cpu(), target.features()),
         format!(
-            "num_warps={:?} num_stages={:?} code_object={}",
-            req.num_warps, req.num_stages, req.code_object_version
+            "num_warps={:?} num_stages={:?} code_object={} disabled_passes={:?}",
+            req.num_warps, req.num_stages, req.code_object_version, req.disabled_passes
         ),
         tile_ir.to_string(),
     ];

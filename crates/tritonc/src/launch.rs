@@ -2,7 +2,8 @@
 //! backend or through HIP, reporting `device_assert` failures.
 
 use crate::{driver::Compiled, Error};
-use tritonc_ir::{Elem, ScalarType, Type};
+use tritonc_ir::{Elem, Module, ScalarType, Type};
+use tritonc_syntax::SourceFile;
 use tritonc_runtime::{cpu::CpuKernel, Grid, RuntimeError};
 
 /// Host memory with 8-byte alignment (so that f64 and i64 accesses are aligned).
@@ -144,19 +145,70 @@ pub unsafe fn run_cpu_slots(
 }
 
 fn check_arity(compiled: &Compiled, args: &[Arg]) -> Result<(), Error> {
-    if args.len() != compiled.params.len() {
+    check_args(&compiled.kernel, &compiled.params, args)
+}
+
+fn check_args(kernel: &str, params: &[(String, Type)], args: &[Arg]) -> Result<(), Error> {
+    if args.len() != params.len() {
         return Err(Error::Usage(format!(
-            "`{}` takes {} arguments, {} given",
-            compiled.kernel,
-            compiled.params.len(),
+            "`{kernel}` takes {} arguments, {} given",
+            params.len(),
             args.len()
         )));
     }
-    for ((name, t), a) in compiled.params.iter().zip(args) {
+    for ((name, t), a) in params.iter().zip(args) {
         match (&t.elem, a) {
             (Elem::Ptr(_), Arg::Buffer(_)) | (Elem::Scalar(_), Arg::Scalar(_)) => {}
             (Elem::Ptr(_), _) => return Err(Error::Usage(format!("`{name}` is a pointer and needs a buffer"))),
             (Elem::Scalar(_), _) => return Err(Error::Usage(format!("`{name}` is a scalar and needs a value"))),
+        }
+    }
+    Ok(())
+}
+
+/// Runs `kernel` of `module` (tile IR, from [`crate::driver::tile_ir`] or
+/// after passes) in the reference interpreter, every memory access checked
+/// against the buffer it was meant for. Buffers are updated in place. A
+/// failure in the kernel (an access out of bounds, a failed
+/// `device_assert`) is reported at its place in `file`.
+pub fn run_interp(file: &SourceFile, module: &Module, kernel: &str, grid: Grid, args: &mut [Arg]) -> Result<(), Error> {
+    use tritonc_interp::{ArgValue, InterpError, Memory};
+    let f = module
+        .function(kernel)
+        .ok_or_else(|| Error::Internal(format!("no kernel `{kernel}` in the module")))?;
+    let params: Vec<(String, Type)> = f
+        .param_names
+        .iter()
+        .cloned()
+        .zip(f.params().iter().map(|v| f.ty(*v).clone()))
+        .collect();
+    check_args(kernel, &params, args)?;
+    let mut memory = Memory::new();
+    let bound: Vec<ArgValue> = params
+        .iter()
+        .zip(args.iter())
+        .map(|((name, _), a)| match a {
+            Arg::Buffer(b) => ArgValue::Buffer(memory.add(name.clone(), b.bytes())),
+            Arg::Scalar(v) => ArgValue::Scalar(*v),
+        })
+        .collect();
+    tritonc_interp::run_kernel(module, kernel, grid.0, &bound, &mut memory).map_err(|e| match e {
+        InterpError::Invalid { .. } => Error::Internal(e.to_string()),
+        located => {
+            let loc = located.loc();
+            Error::Diagnostics(tritonc_syntax::Diagnostics {
+                file: file.clone(),
+                items: vec![tritonc_syntax::Diagnostic::new(
+                    tritonc_syntax::Span::new(loc.start as usize, loc.end as usize),
+                    located.to_string(),
+                )],
+            })
+        }
+    })?;
+    let mut contents = memory.into_buffers().into_iter();
+    for a in args.iter_mut() {
+        if let Arg::Buffer(b) = a {
+            *b = HostBuffer::from_bytes(&contents.next().unwrap_or_default());
         }
     }
     Ok(())

@@ -10,6 +10,7 @@ pub mod launch;
 pub mod npy;
 
 pub use tritonc_codegen as codegen;
+pub use tritonc_interp as interp;
 pub use tritonc_ir as ir;
 pub use tritonc_passes as passes;
 pub use tritonc_runtime as runtime;

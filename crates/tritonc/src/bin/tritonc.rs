@@ -53,6 +53,16 @@ struct KernelOpts {
     /// Compile even if the kernel cache has the result (and do not store it).
     #[arg(long)]
     no_cache: bool,
+    /// Leave out an optional pass (`fold`, `cse`, `dce`; repeatable), to
+    /// find the pass behind a suspected miscompile.
+    #[arg(long = "disable-pass", value_name = "PASS")]
+    disable_passes: Vec<String>,
+}
+
+/// A kernel's name and parameters: what binding arguments needs.
+struct Signature<'a> {
+    kernel: &'a str,
+    params: &'a [(String, tritonc::ir::Type)],
 }
 
 #[derive(Copy, Clone, PartialEq, Eq, ValueEnum)]
@@ -63,6 +73,9 @@ enum Backend {
     Hip,
     /// The `--target` GPU's lanes simulated on the host (checks GPU code paths).
     Sim,
+    /// The reference interpreter of tile IR: slow, no compilation, every
+    /// memory access checked against its buffer (reports the source line).
+    Interp,
 }
 
 #[derive(Subcommand)]
@@ -219,6 +232,7 @@ fn request(opts: &KernelOpts) -> Result<CompileRequest, Error> {
     req.consts = parse_consts(&opts.consts)?;
     req.num_warps = opts.num_warps;
     req.small_buffers = opts.small_buffers;
+    req.disabled_passes = opts.disable_passes.clone();
     req.divisible = match opts.divisible.as_deref() {
         None => driver::Divisible::None,
         Some("all") => driver::Divisible::All,
@@ -339,12 +353,37 @@ fn run(cmd: Command) -> Result<(), Error> {
         } => {
             let started = Instant::now();
             let grid = parse_grid(&grid)?;
+            if backend == Backend::Interp {
+                let req = request(&opts)?;
+                let (module, kernel) = driver::tile_ir(&req)?;
+                let f = module
+                    .function(&kernel)
+                    .ok_or_else(|| Error::Internal(format!("kernel `{kernel}` is missing")))?;
+                let params: Vec<(String, tritonc::ir::Type)> = f
+                    .param_names
+                    .iter()
+                    .cloned()
+                    .zip(f.params().iter().map(|v| f.ty(*v).clone()))
+                    .collect();
+                let sig = Signature {
+                    kernel: &kernel,
+                    params: &params,
+                };
+                let (mut bound, shapes) = bind_args(&sig, &args)?;
+                let outs = parse_outs(&sig, &outs)?;
+                let run_started = Instant::now();
+                launch::run_interp(&req.file, &module, &kernel, grid, &mut bound)?;
+                if opts.timings {
+                    eprintln!("  {:<36} {:>9.3} ms", "interpret", run_started.elapsed().as_secs_f64() * 1e3);
+                }
+                return write_outs(&sig, &bound, &shapes, outs);
+            }
             if backend == Backend::Hip {
                 // Say "no device" before spending time compiling.
                 launch::hip_device_check()?;
             }
             let t = match backend {
-                Backend::Cpu => target::lookup("host")?,
+                Backend::Cpu | Backend::Interp => target::lookup("host")?,
                 Backend::Hip => target::lookup(&match target {
                     Some(t) => t,
                     None => launch::hip_device_arch()?,
@@ -353,28 +392,39 @@ fn run(cmd: Command) -> Result<(), Error> {
             };
             let c = compile_with_emit(&opts, &request(&opts)?, t.as_ref())?;
             report(&opts, &c, started)?;
-            let (mut bound, shapes) = bind_args(&c, &args)?;
-            let outs = parse_outs(&c, &outs)?;
+            let sig = Signature {
+                kernel: &c.kernel,
+                params: &c.params,
+            };
+            let (mut bound, shapes) = bind_args(&sig, &args)?;
+            let outs = parse_outs(&sig, &outs)?;
             let run_started = Instant::now();
             match backend {
-                Backend::Cpu | Backend::Sim => launch::run_cpu(&c, grid, &mut bound, threads.unwrap_or(usize::MAX))?,
+                Backend::Cpu | Backend::Sim | Backend::Interp => {
+                    launch::run_cpu(&c, grid, &mut bound, threads.unwrap_or(usize::MAX))?
+                }
                 Backend::Hip => launch::run_hip(&c, grid, t.lanes(c.num_warps), &mut bound)?,
             }
             if opts.timings {
                 eprintln!("  {:<36} {:>9.3} ms", "run", run_started.elapsed().as_secs_f64() * 1e3);
             }
-            for (name, path) in outs {
-                let i = c.params.iter().position(|(n, _)| *n == name).unwrap_or(0);
-                let (Arg::Buffer(b), Some((descr, shape))) = (&bound[i], &shapes[i]) else {
-                    return Err(Error::Usage(format!("--out {name}: not a buffer argument")));
-                };
-                let bytes = npy::write(descr, shape, &b.bytes());
-                std::fs::write(&path, bytes).map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))?;
-                eprintln!("wrote {} ({name})", path.display());
-            }
-            Ok(())
+            write_outs(&sig, &bound, &shapes, outs)
         }
     }
+}
+
+/// Writes the `--out` buffers after a run.
+fn write_outs(sig: &Signature, bound: &[Arg], shapes: &Shapes, outs: Vec<(String, PathBuf)>) -> Result<(), Error> {
+    for (name, path) in outs {
+        let i = sig.params.iter().position(|(n, _)| *n == name).unwrap_or(0);
+        let (Arg::Buffer(b), Some((descr, shape))) = (&bound[i], &shapes[i]) else {
+            return Err(Error::Usage(format!("--out {name}: not a buffer argument")));
+        };
+        let bytes = npy::write(descr, shape, &b.bytes());
+        std::fs::write(&path, bytes).map_err(|e| Error::Io(format!("cannot write {}: {e}", path.display())))?;
+        eprintln!("wrote {} ({name})", path.display());
+    }
+    Ok(())
 }
 
 fn parse_grid(text: &str) -> Result<Grid, Error> {
@@ -396,7 +446,7 @@ fn parse_grid(text: &str) -> Result<Grid, Error> {
 
 type Shapes = Vec<Option<(String, Vec<usize>)>>;
 
-fn bind_args(c: &Compiled, items: &[String]) -> Result<(Vec<Arg>, Shapes), Error> {
+fn bind_args(c: &Signature, items: &[String]) -> Result<(Vec<Arg>, Shapes), Error> {
     let mut bound: Vec<Option<Arg>> = vec![None; c.params.len()];
     let mut shapes: Shapes = vec![None; c.params.len()];
     for item in items {
@@ -455,7 +505,7 @@ fn bind_args(c: &Compiled, items: &[String]) -> Result<(Vec<Arg>, Shapes), Error
     Ok((bound.into_iter().flatten().collect(), shapes))
 }
 
-fn parse_outs(c: &Compiled, items: &[String]) -> Result<Vec<(String, PathBuf)>, Error> {
+fn parse_outs(c: &Signature, items: &[String]) -> Result<Vec<(String, PathBuf)>, Error> {
     items
         .iter()
         .map(|item| {

@@ -4,8 +4,10 @@
 
 use tritonc::{
     codegen::target::{self, Target},
-    driver::{compile, CompileRequest, Compiled},
-    launch::{run_cpu, Arg, HostBuffer},
+    driver::{compile, tile_ir, CompileRequest, Compiled},
+    interp::scalar::float_value,
+    ir::{Elem, ScalarType},
+    launch::{decode_scalar, run_cpu, run_interp as run_interp_module, Arg, HostBuffer},
     runtime::Grid,
     sema::ConstArg,
     syntax::SourceFile,
@@ -35,9 +37,13 @@ pub const TARGETS: [&str; 3] = ["host", "sim:gfx942", "sim:gfx1100"];
 /// Compiles for the host and runs; returns the arguments after the run.
 /// The same kernel also runs on the lane simulators, whose buffers must
 /// equal the host's bit for bit (a target that refuses the kernel, such as
-/// f64 `exp` on a GPU, is skipped).
+/// f64 `exp` on a GPU, is skipped), and in the reference interpreter, whose
+/// buffers must agree with the host's (see [`assert_agree`]).
 pub fn run(src: &str, kernel: &str, consts: &[(&str, i64)], grid: [u32; 3], args: Vec<Arg>) -> Vec<Arg> {
     let host = run_on("host", src, kernel, consts, grid, args.clone());
+    let req = request(src, kernel, consts);
+    let interp = run_interp(&req, grid, args.clone());
+    assert_agree(&req, &interp, &host, "the host");
     for target in &TARGETS[1..] {
         let t = target::lookup(target).expect("known target");
         let c = match compile(&request(src, kernel, consts), t.as_ref()) {
@@ -52,6 +58,71 @@ pub fn run(src: &str, kernel: &str, consts: &[(&str, i64)], grid: [u32; 3], args
         }
     }
     host
+}
+
+/// Runs the kernel's unoptimized tile IR in the reference interpreter.
+pub fn run_interp(req: &CompileRequest, grid: [u32; 3], mut args: Vec<Arg>) -> Vec<Arg> {
+    let (module, kernel) = tile_ir(req).unwrap_or_else(|e| panic!("front end failed:\n{e}"));
+    run_interp_module(&req.file, &module, &kernel, Grid(grid), &mut args)
+        .unwrap_or_else(|e| panic!("the interpreter failed:\n{e}"));
+    args
+}
+
+/// How far a float computed by compiled code may be from the
+/// interpreter's, relative to the larger magnitude: math functions are
+/// few-ulp approximations on the back ends and correctly rounded in the
+/// interpreter, and a difference can grow through later arithmetic.
+pub fn float_tolerance(s: ScalarType) -> f64 {
+    match s {
+        ScalarType::F16 | ScalarType::BF16 => 1e-2,
+        ScalarType::F32 => 2e-5,
+        _ => 1e-12,
+    }
+}
+
+/// Whether two floats agree: the same bits, both NaN, or within
+/// [`float_tolerance`] relative to the larger magnitude (with an absolute
+/// floor of the tolerance times the type's smallest normal, for values
+/// that cancel to near zero).
+pub fn floats_agree(s: ScalarType, a: f64, b: f64) -> bool {
+    if a.is_nan() || b.is_nan() {
+        return a.is_nan() && b.is_nan();
+    }
+    if a == b {
+        return true;
+    }
+    let tol = float_tolerance(s);
+    (a - b).abs() <= tol * a.abs().max(b.abs()).max(1e-6)
+}
+
+/// Asserts that every buffer of `other` agrees with the interpreter's:
+/// integers bit for bit, floats by [`floats_agree`].
+pub fn assert_agree(req: &CompileRequest, interp: &[Arg], other: &[Arg], what: &str) {
+    let (module, kernel) = tile_ir(req).expect("front end");
+    let f = module.function(&kernel).expect("kernel");
+    for (i, p) in f.params().iter().enumerate() {
+        let Elem::Ptr(s) = f.ty(*p).elem else { continue };
+        let (a, b) = (bytes_of(&interp[i]), bytes_of(&other[i]));
+        assert_eq!(a.len(), b.len());
+        let n = s.bytes() as usize;
+        for (k, (x, y)) in a.chunks(n).zip(b.chunks(n)).enumerate() {
+            if x == y {
+                continue;
+            }
+            let value = |c: &[u8]| {
+                let mut w = [0u8; 8];
+                w[..n].copy_from_slice(c);
+                float_value(s, u64::from_le_bytes(w))
+            };
+            assert!(
+                s.is_float() && floats_agree(s, value(x), value(y)),
+                "`{}`[{k}] ({s}): the interpreter has {}, {what} has {}",
+                f.param_names[i],
+                decode_scalar(x, s),
+                decode_scalar(y, s)
+            );
+        }
+    }
 }
 
 /// Compiles for `target` (the host or a lane simulator) and runs.
