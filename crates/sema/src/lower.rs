@@ -1293,6 +1293,18 @@ impl Lowerer<'_, '_> {
                 let x = self.literal_against(lit, y, lhs_span)?;
                 (x, y)
             }
+            (a @ (Val::Int(_) | Val::Float(_) | Val::Bool(_)), b @ (Val::Int(_) | Val::Float(_) | Val::Bool(_))) => {
+                // Two untyped numbers where a value is needed (`select(c,
+                // 1.0, 2)`): both take the type a literal alone has, f32 if
+                // either is a float.
+                let a = match (&a, &b) {
+                    (Val::Int(i), Val::Float(_)) => Val::Float(*i as f64),
+                    _ => a,
+                };
+                let x = self.materialize(a, lhs_span)?;
+                let y = self.literal_against(b, x, span)?;
+                (x, y)
+            }
             (a, b) => {
                 return Err(Diagnostic::new(
                     span,
@@ -1635,6 +1647,17 @@ impl Lowerer<'_, '_> {
                 if let (Val::Int(x), Val::Int(y)) = (&a, &b) {
                     return Ok(Val::Int(if name == "maximum" { *x.max(y) } else { *x.min(y) }));
                 }
+                if let (Val::Int(_) | Val::Float(_), Val::Int(_) | Val::Float(_)) = (&a, &b) {
+                    // Two compile-time numbers, one a float: fold (a NaN is
+                    // ignored, as at run time).
+                    let f = |v: &Val| match v {
+                        Val::Int(i) => *i as f64,
+                        Val::Float(x) => *x,
+                        _ => f64::NAN,
+                    };
+                    let (x, y) = (f(&a), f(&b));
+                    return Ok(Val::Float(if name == "maximum" { x.max(y) } else { x.min(y) }));
+                }
                 let (x, y) = self.unify(a, b, args[0].span, span)?;
                 let t = self.ty(x);
                 if t.scalar_elem().is_some_and(ScalarType::is_bool) {
@@ -1750,7 +1773,14 @@ impl Lowerer<'_, '_> {
             }
             "reshape" | "broadcast_to" => {
                 arity(2, 2)?;
-                let (v, t) = self.block_arg(&args[0], name)?;
+                let (v, t) = if name == "broadcast_to" {
+                    // A scalar broadcasts too (a splat).
+                    let v = self.expr(&args[0])?;
+                    let v = self.materialize(v, args[0].span)?;
+                    (v, self.ty(v))
+                } else {
+                    self.block_arg(&args[0], name)?
+                };
                 let Val::Shape(shape) = self.expr(&args[1])? else {
                     return Err(Diagnostic::new(args[1].span, "expected a shape such as `[M, N]`"));
                 };
