@@ -6,8 +6,7 @@ use crate::{
     scalar, InterpError,
 };
 use tritonc_ir::{
-    BinaryOp, BlockId, Elem, Function, Loc, Module, OpData, OpId, OpKind, ReduceKind, ScalarType, ScanKind, Type,
-    Value,
+    BinaryOp, BlockId, Elem, Function, Loc, Module, OpData, OpId, OpKind, ReduceKind, ScalarType, ScanKind, Type, Value,
 };
 
 /// A value bound to a kernel parameter.
@@ -185,7 +184,10 @@ impl Machine<'_> {
             message,
             loc: Loc::default(),
         };
-        let data = f.blocks.get(b.index()).ok_or_else(|| bad(format!("{b} is out of range")))?;
+        let data = f
+            .blocks
+            .get(b.index())
+            .ok_or_else(|| bad(format!("{b} is out of range")))?;
         if data.args.len() != args.len() {
             return Err(bad(format!("{b} takes {} arguments", data.args.len())));
         }
@@ -193,7 +195,10 @@ impl Machine<'_> {
             fr.set(*v, t, Loc::default())?;
         }
         for &op in &data.ops {
-            let d = f.ops.get(op.index()).ok_or_else(|| bad(format!("{op} is out of range")))?;
+            let d = f
+                .ops
+                .get(op.index())
+                .ok_or_else(|| bad(format!("{op} is out of range")))?;
             if d.kind.is_terminator() {
                 return d.operands.iter().map(|v| fr.get(*v, d.loc).cloned()).collect();
             }
@@ -222,7 +227,11 @@ impl Machine<'_> {
             message: format!("{op}: {what}"),
             loc,
         };
-        let ins: Vec<Tensor> = d.operands.iter().map(|v| fr.get(*v, loc).cloned()).collect::<Result<_, _>>()?;
+        let ins: Vec<Tensor> = d
+            .operands
+            .iter()
+            .map(|v| fr.get(*v, loc).cloned())
+            .collect::<Result<_, _>>()?;
         let arg = |i: usize| ins.get(i).ok_or_else(|| invalid("missing operand"));
         let elem = |i: usize| {
             d.operands
@@ -238,7 +247,10 @@ impl Machine<'_> {
                 .ok_or_else(|| invalid("missing result"))
         };
         let same_shape = |ts: &[&Tensor]| -> Result<(), InterpError> {
-            if ts.windows(2).all(|w| w[0].shape == w[1].shape && w[0].data.len() == w[1].data.len()) {
+            if ts
+                .windows(2)
+                .all(|w| w[0].shape == w[1].shape && w[0].data.len() == w[1].data.len())
+            {
                 Ok(())
             } else {
                 Err(invalid("operand shapes differ"))
@@ -256,7 +268,9 @@ impl Machine<'_> {
                 } else {
                     self.grid
                 };
-                let v = *source.get(usize::from(*a)).ok_or_else(|| invalid("axis out of range"))?;
+                let v = *source
+                    .get(usize::from(*a))
+                    .ok_or_else(|| invalid("axis out of range"))?;
                 one(Tensor::scalar(u64::from(v)))
             }
             OpKind::MakeRange { start, end } => one(Tensor {
@@ -336,7 +350,11 @@ impl Machine<'_> {
             OpKind::ArgReduce { max, axis } => {
                 let s = elem(0)?;
                 let better = |v: u64, best: u64| {
-                    let p = if *max { tritonc_ir::CmpPred::Gt } else { tritonc_ir::CmpPred::Lt };
+                    let p = if *max {
+                        tritonc_ir::CmpPred::Gt
+                    } else {
+                        tritonc_ir::CmpPred::Lt
+                    };
                     let nan = |x: u64| s.is_float() && scalar::float_value(s, x).is_nan();
                     scalar::compare(p, s, v, best) || (nan(best) && !nan(v))
                 };
@@ -445,12 +463,15 @@ impl Machine<'_> {
                         data.push(o.and_then(|o| o.data.get(i).copied()).unwrap_or(0));
                         continue;
                     }
-                    let raw = self.memory.read(*addr, s.bytes()).map_err(|access| InterpError::OutOfBounds {
-                        what: "load",
-                        access,
-                        program: self.program,
-                        loc,
-                    })?;
+                    let raw = self
+                        .memory
+                        .read(*addr, s.bytes())
+                        .map_err(|access| InterpError::OutOfBounds {
+                            what: "load",
+                            access,
+                            program: self.program,
+                            loc,
+                        })?;
                     data.push(if s.is_bool() { u64::from(raw != 0) } else { raw });
                 }
                 one(Tensor {

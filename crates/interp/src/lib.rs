@@ -39,9 +39,17 @@ pub enum InterpError {
         loc: Loc,
     },
     #[error("device_assert failed in program {program:?}: {message}")]
-    Assert { message: String, program: [u32; 3], loc: Loc },
+    Assert {
+        message: String,
+        program: [u32; 3],
+        loc: Loc,
+    },
     #[error("{message} (program {program:?})")]
-    Runtime { message: String, program: [u32; 3], loc: Loc },
+    Runtime {
+        message: String,
+        program: [u32; 3],
+        loc: Loc,
+    },
     /// The IR is not something the verifier accepts.
     #[error("invalid tile IR: {message}")]
     Invalid { message: String, loc: Loc },

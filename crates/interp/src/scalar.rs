@@ -280,8 +280,17 @@ mod tests {
         assert_eq!(int_value(U8, binary(BinaryOp::Sub, U8, 0, 1)), 255);
         assert_eq!(int_value(I32, binary(BinaryOp::Shr, I32, i(I32, -8), 1)), -4);
         assert_eq!(int_value(U32, binary(BinaryOp::Shr, U32, i(U32, 0x8000_0000), 31)), 1);
-        assert_eq!(int_value(I32, binary(BinaryOp::Div, I32, i(I32, i128::from(i32::MIN)), i(I32, -1))), i128::from(i32::MIN));
-        assert_eq!(int_value(I64, binary(BinaryOp::Mul, I64, i(I64, i128::from(i64::MAX)), i(I64, 2))), -2);
+        assert_eq!(
+            int_value(
+                I32,
+                binary(BinaryOp::Div, I32, i(I32, i128::from(i32::MIN)), i(I32, -1))
+            ),
+            i128::from(i32::MIN)
+        );
+        assert_eq!(
+            int_value(I64, binary(BinaryOp::Mul, I64, i(I64, i128::from(i64::MAX)), i(I64, 2))),
+            -2
+        );
         assert!(compare(CmpPred::Lt, I32, i(I32, -1), i(I32, 0)));
         assert!(!compare(CmpPred::Lt, U32, i(U32, -1), i(U32, 0)));
         assert_eq!(not(I1, 1), 0);

@@ -3,8 +3,8 @@
 
 use crate::{driver::Compiled, Error};
 use tritonc_ir::{Elem, Module, ScalarType, Type};
-use tritonc_syntax::SourceFile;
 use tritonc_runtime::{cpu::CpuKernel, Grid, RuntimeError};
+use tritonc_syntax::SourceFile;
 
 /// Host memory with 8-byte alignment (so that f64 and i64 accesses are aligned).
 #[derive(Debug, Clone, PartialEq)]

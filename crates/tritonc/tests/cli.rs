@@ -100,6 +100,62 @@ fn run_on_the_cpu_backend_reads_and_writes_npy() {
 }
 
 #[test]
+fn interp_backend_runs_and_checks_every_access() {
+    let d = scratch("interp");
+    let p = |f: &str| d.join(f).display().to_string();
+    for (name, fill) in [("x.npy", "--arange"), ("y.npy", "--fill")] {
+        let mut args = vec!["npy", "create", name, "--dtype", "f32", "--len", "1000", fill];
+        if fill == "--fill" {
+            args.push("0.5");
+        }
+        let o = tritonc().current_dir(&d).args(&args).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let file = examples().join("vector_add.tk").display().to_string();
+    let run = |n: &str, extra: &[&str]| {
+        let mut c = tritonc();
+        c.args([
+            "run",
+            &file,
+            "--backend",
+            "interp",
+            "--grid",
+            "4",
+            "--const",
+            "BLOCK=256",
+        ]);
+        c.args([
+            "--arg",
+            &format!("x=@{}", p("x.npy")),
+            "--arg",
+            &format!("y=@{}", p("y.npy")),
+        ]);
+        c.args(["--arg", &format!("out=@{}", p("y.npy")), "--arg", &format!("n={n}")]);
+        c.args(["--out", &format!("out={}", p("r.npy"))]);
+        c.args(extra).output().unwrap()
+    };
+    let ok = run("1000", &[]);
+    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
+    let a = tritonc::npy::parse(&std::fs::read(d.join("r.npy")).unwrap()).unwrap();
+    for (i, c) in a.data.chunks(4).enumerate() {
+        assert_eq!(f32::from_le_bytes([c[0], c[1], c[2], c[3]]), i as f32 + 0.5);
+    }
+    // n larger than the buffers: the first access past `x` is reported
+    // where it is in the source, with the program and the offset.
+    let oob = run("1024", &[]);
+    let err = String::from_utf8_lossy(&oob.stderr);
+    assert_eq!(oob.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("vector_add.tk:8:13: error: load out of bounds in program [3, 0, 0]")
+            && err.contains("4 bytes at byte offset 4000 of `x`, which has 4000 bytes"),
+        "{err}"
+    );
+    let bad = run("1000", &["--disable-pass", "inline"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("(those are: fold, cse, dce)"));
+}
+
+#[test]
 fn hip_backend_without_a_device_says_so_in_one_line() {
     let d = scratch("hip");
     let file = examples().join("vector_add.tk").display().to_string();

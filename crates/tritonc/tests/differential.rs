@@ -13,66 +13,9 @@
 //! (see docs/fuzzing.md) runs the same check on endless seeds.
 
 mod common;
-#[path = "common/gen.rs"]
-mod gen;
 
-use common::{assert_agree, bytes_of, f32s, i32s, run_interp, scalar_f32, scalar_i32, Rng};
-use tritonc::{
-    codegen::{target, CodegenError},
-    driver::{compile, front_end, CompileRequest},
-    launch::{run_cpu, run_interp as run_interp_module, Arg},
-    runtime::Grid,
-    sema::ConstArg,
-    syntax::SourceFile,
-    Error,
-};
-
-/// Pipelines to check: the default, each optional pass off, all off.
-const VARIANTS: &[&[&str]] = &[&[], &["fold"], &["cse"], &["dce"], &["fold", "cse", "dce"]];
-
-/// Checks one kernel with one set of arguments; `what` names it in failures.
-fn check(base: &CompileRequest, grid: [u32; 3], args: Vec<Arg>, what: &str) {
-    let oracle = run_interp(base, grid, args.clone());
-    for (i, variant) in VARIANTS.iter().enumerate() {
-        let mut req = base.clone();
-        req.disabled_passes = variant.iter().map(|s| s.to_string()).collect();
-        let pipeline = if variant.is_empty() {
-            "the default pipeline".to_string()
-        } else {
-            format!("--disable-pass {}", variant.join(","))
-        };
-        let (module, _, kernel) = front_end(&req).unwrap_or_else(|e| panic!("{what}: front end failed:\n{e}"));
-        let mut after = args.clone();
-        run_interp_module(&req.file, &module, &kernel, Grid(grid), &mut after)
-            .unwrap_or_else(|e| panic!("{what}: the interpreter failed after passes ({pipeline}):\n{e}"));
-        for (k, (a, b)) in oracle.iter().zip(&after).enumerate() {
-            if let (Arg::Buffer(_), Arg::Buffer(_)) = (a, b) {
-                assert!(
-                    bytes_of(a) == bytes_of(b),
-                    "{what}: argument {k} differs in the interpreter after the passes ({pipeline})"
-                );
-            }
-        }
-        // The lane simulators take the default pipeline and the one with
-        // every optional pass off; the host takes them all.
-        let targets: &[&str] = if i == 0 || i == VARIANTS.len() - 1 {
-            &common::TARGETS
-        } else {
-            &common::TARGETS[..1]
-        };
-        for t in targets {
-            let tgt = target::lookup(t).expect("known target");
-            let c = match compile(&req, tgt.as_ref()) {
-                Ok(c) => c,
-                Err(Error::Codegen(CodegenError::Unsupported(_))) => continue,
-                Err(e) => panic!("{what}: compiling for {t} ({pipeline}) failed:\n{e}"),
-            };
-            let mut out = args.clone();
-            run_cpu(&c, Grid(grid), &mut out, 4).unwrap_or_else(|e| panic!("{what}: run on {t} failed: {e}"));
-            assert_agree(&req, &oracle, &out, &format!("{t} ({pipeline}) for {what}"));
-        }
-    }
-}
+use common::{differential_check, f32s, gen, i32s, scalar_f32, scalar_i32, Rng};
+use tritonc::{driver::CompileRequest, launch::Arg, sema::ConstArg, syntax::SourceFile};
 
 fn example(file: &str, kernel: &str, consts: &[(&str, i64)]) -> CompileRequest {
     let path = format!("{}/../../dsl-examples/{file}", env!("CARGO_MANIFEST_DIR"));
@@ -103,17 +46,32 @@ fn every_example_agrees_with_the_interpreter() {
         (
             example("vector_add.tk", "add", &[("BLOCK", 256)]),
             [4, 1, 1],
-            vec![random_f32(&mut rng, n), random_f32(&mut rng, n), f32s(&vec![0.0; n]), scalar_i32(n as i32)],
+            vec![
+                random_f32(&mut rng, n),
+                random_f32(&mut rng, n),
+                f32s(&vec![0.0; n]),
+                scalar_i32(n as i32),
+            ],
         ),
         (
             example("elementwise.tk", "activations", &[("BLOCK", 256), ("CLAMP", 1)]),
             [4, 1, 1],
-            vec![random_f32(&mut rng, n), f32s(&vec![0.0; n]), scalar_i32(n as i32), scalar_f32(0.75)],
+            vec![
+                random_f32(&mut rng, n),
+                f32s(&vec![0.0; n]),
+                scalar_i32(n as i32),
+                scalar_f32(0.75),
+            ],
         ),
         (
             example("elementwise.tk", "activations", &[("BLOCK", 64), ("CLAMP", 0)]),
             [16, 1, 1],
-            vec![random_f32(&mut rng, n), f32s(&vec![0.0; n]), scalar_i32(n as i32), scalar_f32(-1.5)],
+            vec![
+                random_f32(&mut rng, n),
+                f32s(&vec![0.0; n]),
+                scalar_i32(n as i32),
+                scalar_f32(-1.5),
+            ],
         ),
         (
             example("elementwise.tk", "shifted_sum", &[("BLOCK", 128)]),
@@ -175,28 +133,8 @@ fn every_example_agrees_with_the_interpreter() {
     ];
     for (req, grid, args) in cases {
         let what = format!("{} in {}", req.kernel.clone().unwrap_or_default(), req.file.name);
-        check(&req, grid, args, &what);
+        differential_check(&req, grid, args, &what);
     }
-}
-
-/// Runs the random kernel of `seed` through [`check`].
-fn check_seed(seed: u64) {
-    let k = gen::generate(seed);
-    let mut req = CompileRequest::new(SourceFile::new(format!("random-{seed}.tk"), k.source.clone()));
-    req.kernel = Some("fuzz".into());
-    let (red_rows, red_cols) = k.red_lens();
-    let args = vec![
-        f32s(&k.xf),
-        i32s(&k.xi),
-        f32s(&vec![0.0; k.len()]),
-        i32s(&vec![0; k.len()]),
-        f32s(&vec![0.0; red_rows]),
-        i32s(&vec![0; red_cols.max(k.grid as usize)]),
-        scalar_i32(k.n),
-        scalar_i32(k.k),
-        scalar_f32(k.s),
-    ];
-    check(&req, [k.grid, 1, 1], args, &format!("random kernel {seed}:\n{}\n", k.source));
 }
 
 /// The fixed seed list CI runs (reproducible); `TRITONC_DIFF_SEEDS=a..b`
@@ -211,6 +149,30 @@ fn random_kernels_agree_with_the_interpreter() {
         })
         .unwrap_or(0..24);
     for seed in range {
-        check_seed(seed);
+        common::check_generated(&gen::generate(seed), &format!("random-{seed}.tk"));
     }
+}
+
+/// What the generator found, minimized: `select` and `maximum` of two
+/// literals were refused ("operator does not apply to the float -2 and the
+/// float -1000"), and so was `broadcast_to` of a scalar.
+#[test]
+fn generator_findings_stay_fixed() {
+    let src = "#[kernel]\nfn k(out: Ptr<f32>, n: i32) {\n    let offs = arange(0, 16);\n    let m = offs < n;\n    let a = select(m, 1.5, 2);\n    let b = broadcast_to(maximum(-2.0, -1000.0) + minimum(3, 4.5), [16]);\n    store(out + offs, a + b);\n}\n";
+    let out = common::run(src, "k", &[], [1, 1, 1], vec![f32s(&[0.0; 16]), scalar_i32(5)]);
+    let want: Vec<f32> = (0..16).map(|i| if i < 5 { 1.5 } else { 2.0 } + (-2.0 + 3.0)).collect();
+    assert_eq!(common::as_f32(&out[0]), want);
+}
+
+/// Prints the kernel of `TRITONC_SHOW_SEED` (for reading what the
+/// generator makes): `cargo test --test differential show -- --nocapture`.
+#[test]
+fn show_a_generated_kernel() {
+    let seed = std::env::var("TRITONC_SHOW_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
+    let k = gen::generate(seed);
+    assert!(k.source.contains("fn fuzz("));
+    println!("{}", k.source);
 }

@@ -374,7 +374,11 @@ fn run(cmd: Command) -> Result<(), Error> {
                 let run_started = Instant::now();
                 launch::run_interp(&req.file, &module, &kernel, grid, &mut bound)?;
                 if opts.timings {
-                    eprintln!("  {:<36} {:>9.3} ms", "interpret", run_started.elapsed().as_secs_f64() * 1e3);
+                    eprintln!(
+                        "  {:<36} {:>9.3} ms",
+                        "interpret",
+                        run_started.elapsed().as_secs_f64() * 1e3
+                    );
                 }
                 return write_outs(&sig, &bound, &shapes, outs);
             }

@@ -16,18 +16,44 @@
 //! differences are not amplified by later arithmetic.
 #![allow(dead_code)]
 
-/// splitmix64: small, deterministic, good enough to pick programs.
+/// Where the generator's choices come from: bytes first (so that a fuzzer
+/// mutating them mutates the kernel), then splitmix64 (small,
+/// deterministic, good enough to pick programs).
 #[derive(Debug, Clone)]
-pub struct GenRng(u64);
+pub struct GenRng {
+    state: u64,
+    bytes: Vec<u8>,
+    at: usize,
+}
 
 impl GenRng {
     pub fn new(seed: u64) -> GenRng {
-        GenRng(seed)
+        GenRng {
+            state: seed,
+            bytes: Vec::new(),
+            at: 0,
+        }
+    }
+
+    /// Choices read from `data`, 8 bytes each, then from a splitmix64
+    /// stream seeded by `data`'s length.
+    pub fn from_bytes(data: &[u8]) -> GenRng {
+        GenRng {
+            state: data.len() as u64,
+            bytes: data.to_vec(),
+            at: 0,
+        }
     }
 
     pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
+        if self.at + 8 <= self.bytes.len() {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&self.bytes[self.at..self.at + 8]);
+            self.at += 8;
+            return u64::from_le_bytes(w);
+        }
+        self.state = self.state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
@@ -93,6 +119,9 @@ struct Gen {
     next: usize,
     /// The main block's shape, as the language writes it (`[4, 16]`).
     shape: String,
+    two_d: bool,
+    rows: u32,
+    cols: u32,
 }
 
 impl Gen {
@@ -200,7 +229,7 @@ impl Gen {
 
     fn statement(&mut self) {
         let ty = *self.rng.pick(&[Ty::F32, Ty::F32, Ty::I32, Ty::I32, Ty::Bool]);
-        match self.rng.below(10) {
+        match self.rng.below(12) {
             0 => {
                 // An `if` expression on a runtime scalar.
                 let (a, b) = (self.expr(ty, 2), self.expr(ty, 2));
@@ -218,8 +247,9 @@ impl Gen {
                     _ => ("j", "^"),
                 };
                 self.lines.push(format!("    let mut {name} = {init};"));
-                self.lines
-                    .push(format!("    for j in 0..(k & 3) {{ {name} = {name} {combine} ({step} + {j}); }}"));
+                self.lines.push(format!(
+                    "    for j in 0..(k & 3) {{ {name} = {name} {combine} ({step} + {j}); }}"
+                ));
                 self.vars.push((name, ty));
             }
             2 if ty == Ty::I32 => {
@@ -234,9 +264,72 @@ impl Gen {
                 ));
                 self.vars.push((name, ty));
             }
+            3 | 4 if ty != Ty::Bool => {
+                // Data moving between lanes: reductions broadcast back,
+                // transposes, reshapes, scans.
+                let v = self.var(ty);
+                let rhs = self.shape_op(ty, &v);
+                self.let_(ty, rhs);
+            }
+            5 if ty == Ty::I32 => {
+                // A while loop with a carried block and a scalar counter.
+                let name = self.fresh();
+                let init = self.expr(ty, 2);
+                let init = self.block(init);
+                let step = self.expr(ty, 1);
+                self.lines.push(format!("    let mut {name} = {init};"));
+                self.lines.push(format!(
+                    "    let mut w{name} = k;\n    while w{name} < 4 {{ {name} = ({name} + {step}) & 0xffff; w{name} += 1; }}"
+                ));
+                self.vars.push((name, ty));
+            }
+            6 if ty == Ty::I32 => {
+                // Narrow and wide integer types on the way.
+                let v = self.var(ty);
+                let rhs = match self.rng.below(4) {
+                    0 => format!("({v}.to(u8).to(i32) + {v}.to(i8).to(i32))"),
+                    1 => format!("({v}.to(i64) * 3000000).to(i32)"),
+                    2 => format!("(({v}.to(u32) / 7).to(i32) ^ ({v}.to(i16) >> 2).to(i32))"),
+                    _ => format!("({v}.to(u64) % 1000).to(i32)"),
+                };
+                self.let_(ty, rhs);
+            }
             _ => {
                 let rhs = self.expr(ty, 3);
                 self.let_(ty, rhs);
+            }
+        }
+    }
+
+    /// An expression that moves `v`'s elements between lanes.
+    fn shape_op(&mut self, ty: Ty, v: &str) -> String {
+        let (rows, cols, block) = (self.rows, self.cols, self.rows * self.cols);
+        let red = match ty {
+            Ty::F32 => *self.rng.pick(&["max", "min", "sum"]),
+            _ => *self.rng.pick(&["max", "min", "sum", "xor_sum"]),
+        };
+        if self.two_d {
+            match self.rng.below(6) {
+                0 => format!("({v} - expand_dims({red}({v}, 1), 1))"),
+                1 => format!("(expand_dims({red}({v}, 0), 0) + {v})"),
+                2 => format!("reshape(trans({v}), [{rows}, {cols}])"),
+                3 if ty == Ty::I32 => format!("cumsum({v}, {})", self.rng.below(2)),
+                4 if ty == Ty::I32 => format!("(expand_dims(argmax({v}, 1), 1) + {v})"),
+                _ => format!("broadcast_to(expand_dims({red}({v}, 1), 1), [{rows}, {cols}])"),
+            }
+        } else {
+            let half = (block / 2).max(1);
+            match self.rng.below(5) {
+                0 => format!("({v} - {red}({v}, 0))"),
+                1 if block >= 2 => format!(
+                    "reshape(broadcast_to(expand_dims({red}(reshape({v}, [{half}, 2]), 1), 1), [{half}, 2]), [{block}])"
+                ),
+                2 if ty == Ty::I32 => format!("cumsum({v}, 0)"),
+                3 if block >= 2 => format!("reshape(trans(reshape({v}, [2, {half}])), [{block}])"),
+                _ => format!(
+                    "({v} * 2 + argmin({v}, 0){})",
+                    if ty == Ty::F32 { ".to(f32)" } else { "" }
+                ),
             }
         }
     }
@@ -244,7 +337,11 @@ impl Gen {
 
 /// The kernel and inputs for `seed`.
 pub fn generate(seed: u64) -> GenKernel {
-    let mut rng = GenRng::new(seed);
+    generate_from(GenRng::new(seed))
+}
+
+/// The kernel and inputs `rng`'s choices make.
+pub fn generate_from(mut rng: GenRng) -> GenKernel {
     let two_d = rng.chance(40);
     let (rows, cols) = if two_d {
         (1u32 << rng.below(4), 1u32 << (1 + rng.below(5)))
@@ -272,6 +369,9 @@ pub fn generate(seed: u64) -> GenKernel {
         } else {
             format!("[{block}]")
         },
+        two_d,
+        rows,
+        cols,
     };
     let offs = if two_d {
         format!("expand_dims(pid * {rows} + arange(0, {rows}), 1) * {cols} + expand_dims(arange(0, {cols}), 0)")
@@ -300,11 +400,18 @@ pub fn generate(seed: u64) -> GenKernel {
     };
     g.lines.push(format!("    store(of + offs, {stored}, mask);"));
     g.lines.push(format!("    store(oi + offs, {iv}, mask);"));
+    // Atomics whose final values do not depend on the order programs run.
+    let ia = g.var(Ty::I32);
+    let aop = g.rng.pick(&["atomic_add", "atomic_max", "atomic_min"]).to_string();
+    g.lines.push(format!("    {aop}(acc + ({ia} & 7), {iv}, mask);"));
     // Reductions: along the rows (one value per row) and the columns.
     let fr = g.var(Ty::F32);
     let ir = g.var(Ty::I32);
     let f_red = g.rng.pick(&["sum", "max", "min"]).to_string();
-    let i_red = g.rng.pick(&["sum", "max", "min", "xor_sum", "argmax", "argmin"]).to_string();
+    let i_red = g
+        .rng
+        .pick(&["sum", "max", "min", "xor_sum", "argmax", "argmin"])
+        .to_string();
     if two_d {
         let fr_axis = format!("{f_red}(select(mask, {fr}, 0.0), 1)");
         let ir_axis = format!("{i_red}({ir}, 0)");
@@ -322,7 +429,8 @@ pub fn generate(seed: u64) -> GenKernel {
             ));
         }
     } else {
-        g.lines.push(format!("    store(ored + pid, {f_red}(select(mask, {fr}, 0.0), 0));"));
+        g.lines
+            .push(format!("    store(ored + pid, {f_red}(select(mask, {fr}, 0.0), 0));"));
         if g.rng.chance(60) {
             g.lines.push(format!("    store(oredi + pid, {i_red}({ir}, 0));"));
         } else {
@@ -334,7 +442,7 @@ pub fn generate(seed: u64) -> GenKernel {
     let mut source = String::new();
     source.push_str("fn clamp_add(a: f32, b: f32) -> f32 {\n    minimum(maximum(a + b, -8.0), 8.0)\n}\n\n");
     source.push_str(&format!(
-        "#[kernel(num_warps = {num_warps})]\nfn fuzz(xf: Ptr<f32>, xi: Ptr<i32>, of: Ptr<f32>, oi: Ptr<i32>, ored: Ptr<f32>, oredi: Ptr<i32>, n: i32, k: i32, s: f32) {{\n"
+        "#[kernel(num_warps = {num_warps})]\nfn fuzz(xf: Ptr<f32>, xi: Ptr<i32>, of: Ptr<f32>, oi: Ptr<i32>, ored: Ptr<f32>, oredi: Ptr<i32>, acc: Ptr<i32>, n: i32, k: i32, s: f32) {{\n"
     ));
     for l in &g.lines {
         source.push_str(l);

@@ -2,9 +2,12 @@
 //! text for the host and run it on the CPU backend.
 #![allow(dead_code)]
 
+pub mod gen;
+
 use tritonc::{
     codegen::target::{self, Target},
-    driver::{compile, tile_ir, CompileRequest, Compiled},
+    codegen::CodegenError,
+    driver::{compile, front_end, tile_ir, CompileRequest, Compiled},
     interp::scalar::float_value,
     ir::{Elem, ScalarType},
     launch::{decode_scalar, run_cpu, run_interp as run_interp_module, Arg, HostBuffer},
@@ -229,4 +232,71 @@ pub fn ulp_diff_f32(a: f32, b: f32) -> u64 {
         }
     };
     (key(a) - key(b)).unsigned_abs()
+}
+
+/// Pipelines to check: the default, each optional pass off, all off.
+pub const VARIANTS: &[&[&str]] = &[&[], &["fold"], &["cse"], &["dce"], &["fold", "cse", "dce"]];
+
+/// Checks one kernel with one set of arguments; `what` names it in failures.
+pub fn differential_check(base: &CompileRequest, grid: [u32; 3], args: Vec<Arg>, what: &str) {
+    let oracle = run_interp(base, grid, args.clone());
+    for (i, variant) in VARIANTS.iter().enumerate() {
+        let mut req = base.clone();
+        req.disabled_passes = variant.iter().map(|s| s.to_string()).collect();
+        let pipeline = if variant.is_empty() {
+            "the default pipeline".to_string()
+        } else {
+            format!("--disable-pass {}", variant.join(","))
+        };
+        let (module, _, kernel) = front_end(&req).unwrap_or_else(|e| panic!("{what}: front end failed:\n{e}"));
+        let mut after = args.clone();
+        run_interp_module(&req.file, &module, &kernel, Grid(grid), &mut after)
+            .unwrap_or_else(|e| panic!("{what}: the interpreter failed after passes ({pipeline}):\n{e}"));
+        for (k, (a, b)) in oracle.iter().zip(&after).enumerate() {
+            if let (Arg::Buffer(_), Arg::Buffer(_)) = (a, b) {
+                assert!(
+                    bytes_of(a) == bytes_of(b),
+                    "{what}: argument {k} differs in the interpreter after the passes ({pipeline})"
+                );
+            }
+        }
+        // The lane simulators take the default pipeline and the one with
+        // every optional pass off; the host takes them all.
+        let targets: &[&str] = if i == 0 || i == VARIANTS.len() - 1 {
+            &TARGETS
+        } else {
+            &TARGETS[..1]
+        };
+        for t in targets {
+            let tgt = target::lookup(t).expect("known target");
+            let c = match compile(&req, tgt.as_ref()) {
+                Ok(c) => c,
+                Err(Error::Codegen(CodegenError::Unsupported(_))) => continue,
+                Err(e) => panic!("{what}: compiling for {t} ({pipeline}) failed:\n{e}"),
+            };
+            let mut out = args.clone();
+            run_cpu(&c, Grid(grid), &mut out, 4).unwrap_or_else(|e| panic!("{what}: run on {t} failed: {e}"));
+            assert_agree(&req, &oracle, &out, &format!("{t} ({pipeline}) for {what}"));
+        }
+    }
+}
+
+/// Runs a generated kernel through [`differential_check`].
+pub fn check_generated(k: &gen::GenKernel, name: &str) {
+    let mut req = CompileRequest::new(SourceFile::new(name, k.source.clone()));
+    req.kernel = Some("fuzz".into());
+    let (red_rows, red_cols) = k.red_lens();
+    let args = vec![
+        f32s(&k.xf),
+        i32s(&k.xi),
+        f32s(&vec![0.0; k.len()]),
+        i32s(&vec![0; k.len()]),
+        f32s(&vec![0.0; red_rows]),
+        i32s(&vec![0; red_cols.max(k.grid as usize)]),
+        i32s(&[0; 8]),
+        scalar_i32(k.n),
+        scalar_i32(k.k),
+        scalar_f32(k.s),
+    ];
+    differential_check(&req, [k.grid, 1, 1], args, &format!("{name}:\n{}\n", k.source));
 }
