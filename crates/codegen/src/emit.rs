@@ -17,7 +17,10 @@
 //! compile (f64 transcendentals on AMDGPU) are rejected with an error here,
 //! never left to LLVM, which would abort the process.
 
-use crate::{target::Target, CodegenError};
+use crate::{
+    target::{Exchange, Target},
+    CodegenError,
+};
 use std::collections::HashMap;
 use tritonc_ir::{
     print::float_literal, AtomicOp, BinaryOp, BlockId, BlockedLayout, ConstValue, Elem, Function, MathFn, OpId, OpKind,
@@ -753,7 +756,7 @@ impl Emitter<'_> {
             for j in 0..lane_bits.min(wave_bits) {
                 let bit = self.splat_const(&(1u32 << j).to_string(), "i32");
                 let partner = self.def(&format!("arith.xori {lane}, {bit} : i32"));
-                let other = match self.wave_exchange(&mine, &partner, j, s, j < wave_bits) {
+                let other = match self.wave_exchange(&mine, &lane, &partner, j, s, (&lds, pty)) {
                     Some(v) => v,
                     None => {
                         let slot = self.def(&format!(
@@ -821,20 +824,19 @@ impl Emitter<'_> {
     }
 
     /// `value` (of type `s`) from lane `partner` (= lane ^ 2^bit) of the
-    /// same wave, through the target's row exchange (DPP) or wave shuffle,
-    /// when it has one and the value is 32-bit.
+    /// same wave, through the target's lane exchange (DPP, swizzle,
+    /// bpermute), when it has one and the value is 32-bit.
+    #[allow(clippy::too_many_arguments)]
     fn wave_exchange(
         &mut self,
         value: &str,
+        lane: &str,
         partner: &str,
         bit: u32,
         s: ScalarType,
-        same_wave: bool,
+        (scratch, scratch_ty): (&str, &str),
     ) -> Option<String> {
-        if !same_wave || s.bits() != 32 {
-            return None;
-        }
-        if !self.target.has_wave_shuffle() {
+        if s.bits() != 32 {
             return None;
         }
         let bits = if s.is_float() {
@@ -844,20 +846,19 @@ impl Emitter<'_> {
         };
         self.next += 1;
         let out = format!("xch{}", self.next);
-        let got = match self.target.row_exchange(bit, &bits, &out) {
-            Some(code) => {
-                for l in code.lines() {
-                    self.line(l);
-                }
-                format!("%{out}")
-            }
-            None => {
-                let four = self.splat_const("4", "i32");
-                let addr = self.def(&format!("arith.muli {partner}, {four} : i32"));
-                let rhs = self.target.wave_shuffle(&addr, &bits)?;
-                self.def(&rhs)
-            }
-        };
+        let code = self.target.lane_exchange(&Exchange {
+            bit,
+            value: &bits,
+            out: &out,
+            lane,
+            partner,
+            scratch,
+            scratch_ty,
+        })?;
+        for l in code.lines() {
+            self.line(l);
+        }
+        let got = format!("%{out}");
         Some(if s.is_float() {
             self.def(&format!("arith.bitcast {got} : i32 to f32"))
         } else {

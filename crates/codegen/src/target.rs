@@ -53,27 +53,136 @@ pub trait Target: Send + Sync {
     /// declarations, and function-entry code defining `%{out}` as its base
     /// address, of the returned pointer type.
     fn shared_memory(&self, bytes: u32, out: &str) -> (String, String, &'static str);
-    /// An operation reading a 32-bit value from another lane of the same
-    /// wave (`byte_addr` = that lane's index times 4) without going through
-    /// shared memory, if the target has one (AMDGPU: `ds_bpermute`).
-    fn wave_shuffle(&self, byte_addr: &str, value: &str) -> Option<String>;
-    fn has_wave_shuffle(&self) -> bool {
-        self.wave_shuffle("%0", "%1").is_some()
-    }
-    /// Code defining `%{out}` as a 32-bit value from another lane of the
-    /// same wave, without shared memory, for the low levels of a butterfly:
-    /// level `bit` reads the lane whose index differs in that bit, assuming
-    /// (for bits 2 and 3) that the aligned groups below are already
-    /// uniform, so that a mirror within the row reads the same values as an
-    /// exchange would. AMDGPU: DPP `quad_perm` and row mirrors for bits 0-3,
-    /// `ds_swizzle` for bit 4.
-    fn row_exchange(&self, _bit: u32, _value: &str, _out: &str) -> Option<String> {
+    /// Code defining `%{out}` as the 32-bit value lane `partner` (= this
+    /// lane ^ 2^`bit`, in the same wave) holds, for level `bit` of a
+    /// butterfly, without a round through shared memory, if the target can
+    /// (AMDGPU: the instruction [`LaneOp::for_level`] picks). Mirrors
+    /// assume, as a butterfly guarantees, that the aligned groups of
+    /// 2^`bit` lanes already hold one value each.
+    fn lane_exchange(&self, _x: &Exchange) -> Option<String> {
         None
     }
     /// Code that waits until every lane of the program reached this point,
     /// with shared-memory writes before it visible after it. `tag` makes
     /// the names it defines unique.
     fn barrier(&self, tag: &str) -> String;
+}
+
+/// Where a lane exchange happens: names of values in the emitted code.
+#[derive(Debug, Clone, Copy)]
+pub struct Exchange<'a> {
+    /// The level of the butterfly: the partner's index differs in this bit.
+    pub bit: u32,
+    /// This lane's 32-bit value.
+    pub value: &'a str,
+    /// The name (without `%`) the result gets.
+    pub out: &'a str,
+    /// This lane's index in the program, and the partner's (i32 values).
+    pub lane: &'a str,
+    pub partner: &'a str,
+    /// Shared memory with one 8-byte slot per lane, and its pointer type
+    /// (used only where an exchange must go through memory).
+    pub scratch: &'a str,
+    pub scratch_ty: &'a str,
+}
+
+/// The cross-lane instruction AMDGPU uses for each level of a butterfly,
+/// with its documented lane mapping (which lane each lane reads).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaneOp {
+    /// `v_mov_b32_dpp` (`rocdl.update.dpp`) with this control word:
+    /// `quad_perm` (lane `l` reads `(l & !3) | perm[l & 3]`),
+    /// `row_half_mirror` (within 8 lanes: `l ^ 7`), `row_mirror` (within
+    /// 16 lanes: `l ^ 15`). `xor` is the mapping as an exclusive or.
+    Dpp { ctrl: u32, xor: u32 },
+    /// `ds_swizzle_b32` in bit mode: within each 32 lanes, lane `i` reads
+    /// `((i & and) | or) ^ xor`; `pattern` is the offset field encoding it.
+    Swizzle { pattern: u32, and: u32, or: u32, xor: u32 },
+    /// `ds_bpermute_b32`: reads the lane whose index times 4 is the
+    /// address, modulo the wave.
+    Bpermute,
+}
+
+impl LaneOp {
+    /// The instruction for butterfly level `bit`: DPP for lanes 1, 2, 4
+    /// and 8 apart (the mirrors read a lane in the other group of the same
+    /// row, which holds the same value once the groups below are uniform),
+    /// `ds_swizzle` for 16 apart, `ds_bpermute` beyond.
+    pub fn for_level(bit: u32) -> LaneOp {
+        match bit {
+            // quad_perm [1,0,3,2] and [2,3,0,1].
+            0 => LaneOp::Dpp {
+                ctrl: 0b10_11_00_01,
+                xor: 1,
+            },
+            1 => LaneOp::Dpp {
+                ctrl: 0b01_00_11_10,
+                xor: 2,
+            },
+            // row_half_mirror, row_mirror.
+            2 => LaneOp::Dpp { ctrl: 0x141, xor: 7 },
+            3 => LaneOp::Dpp { ctrl: 0x140, xor: 15 },
+            4 => LaneOp::Swizzle {
+                pattern: 0x1f | (0x10 << 10),
+                and: 0x1f,
+                or: 0,
+                xor: 0x10,
+            },
+            _ => LaneOp::Bpermute,
+        }
+    }
+
+    /// MLIR defining `%{out}` as the lane that `lane` reads, computed from
+    /// the instruction's documented mapping (not from the partner a
+    /// butterfly wants: that they agree is what a simulation checks).
+    pub fn source_lane(self, lane: &str, partner: &str, wave: u32, out: &str) -> String {
+        let c = |name: &str, v: i64| format!("%{out}_{name} = llvm.mlir.constant({v} : i32) : i32");
+        match self {
+            LaneOp::Dpp { ctrl, xor } => {
+                let mut code = vec![c("x", i64::from(xor))];
+                if ctrl < 0x100 {
+                    // quad_perm: the source within the quad is
+                    // perm[l & 3], two bits each of the control word.
+                    code.clear();
+                    code.push(c("three", 3));
+                    code.push(format!("%{out}_q = arith.andi {lane}, %{out}_three : i32"));
+                    code.push(c("two", 2));
+                    code.push(format!("%{out}_sh = arith.muli %{out}_q, %{out}_two : i32"));
+                    code.push(c("ctrl", i64::from(ctrl)));
+                    code.push(format!("%{out}_p0 = arith.shrui %{out}_ctrl, %{out}_sh : i32"));
+                    code.push(format!("%{out}_p = arith.andi %{out}_p0, %{out}_three : i32"));
+                    code.push(c("nq", !3));
+                    code.push(format!("%{out}_base = arith.andi {lane}, %{out}_nq : i32"));
+                    code.push(format!("%{out} = arith.ori %{out}_base, %{out}_p : i32"));
+                } else {
+                    code.push(format!("%{out} = arith.xori {lane}, %{out}_x : i32"));
+                }
+                code.join("\n")
+            }
+            LaneOp::Swizzle { and, or, xor, .. } => [
+                c("lo", 31),
+                format!("%{out}_i = arith.andi {lane}, %{out}_lo : i32"),
+                c("and", i64::from(and)),
+                c("or", i64::from(or)),
+                c("xor", i64::from(xor)),
+                format!("%{out}_a = arith.andi %{out}_i, %{out}_and : i32"),
+                format!("%{out}_o = arith.ori %{out}_a, %{out}_or : i32"),
+                format!("%{out}_j = arith.xori %{out}_o, %{out}_xor : i32"),
+                c("hi", !31),
+                format!("%{out}_g = arith.andi {lane}, %{out}_hi : i32"),
+                format!("%{out} = arith.ori %{out}_g, %{out}_j : i32"),
+            ]
+            .join("\n"),
+            LaneOp::Bpermute => [
+                c("in_wave", i64::from(wave - 1)),
+                c("wave_base", !i64::from(wave - 1)),
+                format!("%{out}_w = arith.andi {lane}, %{out}_wave_base : i32"),
+                format!("%{out}_p = arith.andi {partner}, %{out}_in_wave : i32"),
+                format!("%{out} = arith.ori %{out}_w, %{out}_p : i32"),
+            ]
+            .join("\n"),
+        }
+    }
 }
 
 /// An AMD GPU architecture.
@@ -213,22 +322,19 @@ impl Target for AmdGpu {
         let code = format!("    %{out} = llvm.mlir.addressof @__tk_lds : !llvm.ptr<3>\n");
         (global, code, "!llvm.ptr<3>")
     }
-    fn wave_shuffle(&self, byte_addr: &str, value: &str) -> Option<String> {
-        Some(format!("rocdl.ds_bpermute {byte_addr}, {value} : (i32, i32) -> i32"))
-    }
-    fn row_exchange(&self, bit: u32, value: &str, out: &str) -> Option<String> {
-        // quad_perm [1,0,3,2], quad_perm [2,3,0,1], row_half_mirror, row_mirror.
-        if let Some(ctrl) = [177, 78, 0x141, 0x140].get(bit as usize) {
-            return Some(format!(
-                "%{out} = rocdl.update.dpp {value}, {value} with {ctrl}, 15, 15, false : i32"
-            ));
-        }
-        // ds_swizzle in bit mode: and 0x1f, or 0, xor 0x10 (lanes 16 apart).
-        (bit == 4).then(|| {
-            format!(
-                "%{out}_pattern = llvm.mlir.constant({} : i32) : i32\n%{out} = rocdl.ds_swizzle {value}, %{out}_pattern : (i32, i32) -> i32",
-                0x1f | (0x10 << 10)
-            )
+    fn lane_exchange(&self, x: &Exchange) -> Option<String> {
+        let (value, out) = (x.value, x.out);
+        Some(match LaneOp::for_level(x.bit) {
+            LaneOp::Dpp { ctrl, .. } => {
+                format!("%{out} = rocdl.update.dpp {value}, {value} with {ctrl}, 15, 15, false : i32")
+            }
+            LaneOp::Swizzle { pattern, .. } => format!(
+                "%{out}_pattern = llvm.mlir.constant({pattern} : i32) : i32\n%{out} = rocdl.ds_swizzle {value}, %{out}_pattern : (i32, i32) -> i32"
+            ),
+            LaneOp::Bpermute => format!(
+                "%{out}_four = llvm.mlir.constant(4 : i32) : i32\n%{out}_addr = arith.muli {}, %{out}_four : i32\n%{out} = rocdl.ds_bpermute %{out}_addr, {value} : (i32, i32) -> i32",
+                x.partner
+            ),
         })
     }
     fn barrier(&self, _tag: &str) -> String {
@@ -330,9 +436,6 @@ impl Target for Host {
         let code = format!("    %{out} = llvm.load %shared : !llvm.ptr -> !llvm.ptr\n");
         (String::new(), code, "!llvm.ptr")
     }
-    fn wave_shuffle(&self, _byte_addr: &str, _value: &str) -> Option<String> {
-        None
-    }
     fn barrier(&self, tag: &str) -> String {
         [
             format!("%{tag}_fp = llvm.getelementptr %shared[1] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr"),
@@ -411,10 +514,29 @@ impl Target for LaneSimulator {
     fn shared_memory(&self, bytes: u32, out: &str) -> (String, String, &'static str) {
         Host.shared_memory(bytes, out)
     }
-    /// Lanes run on separate threads here, so exchanges go through
-    /// shared memory and barriers (the same values `ds_bpermute` gives).
-    fn wave_shuffle(&self, _byte_addr: &str, _value: &str) -> Option<String> {
-        None
+    /// The instruction the GPU would use, simulated: every lane puts its
+    /// value in its scratch slot, and after a barrier reads the slot of
+    /// the lane that instruction's documented lane mapping names (lanes run
+    /// on threads here). So the GPU's choice of instruction, and the
+    /// uniformity its mirrors rely on, are checked on the host.
+    fn lane_exchange(&self, x: &Exchange) -> Option<String> {
+        let (out, pty) = (x.out, x.scratch_ty);
+        let mut code = vec![
+            self.barrier(&format!("{out}_b0")),
+            format!(
+                "%{out}_mine = llvm.getelementptr {}[{}] : ({pty}, i32) -> {pty}, i64",
+                x.scratch, x.lane
+            ),
+            format!("llvm.store {}, %{out}_mine : i32, {pty}", x.value),
+            self.barrier(&format!("{out}_b1")),
+        ];
+        code.push(LaneOp::for_level(x.bit).source_lane(x.lane, x.partner, self.gpu.wave, &format!("{out}_src")));
+        code.push(format!(
+            "%{out}_slot = llvm.getelementptr {}[%{out}_src] : ({pty}, i32) -> {pty}, i64",
+            x.scratch
+        ));
+        code.push(format!("%{out} = llvm.load %{out}_slot : {pty} -> i32"));
+        Some(code.join("\n"))
     }
     fn barrier(&self, tag: &str) -> String {
         Host.barrier(tag)
