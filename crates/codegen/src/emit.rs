@@ -18,7 +18,7 @@
 //! never left to LLVM, which would abort the process.
 
 use crate::{
-    target::{Exchange, Target},
+    target::{Exchange, ReadLanes, Target},
     CodegenError,
 };
 use std::collections::HashMap;
@@ -114,6 +114,8 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         next: 0,
         indent: 2,
         lane_id: None,
+        lds_pending: [false; 2],
+        next_round_half: 0,
         asserts: 0,
         axis: tritonc_passes::axis::analyze(f),
         body_start: 0,
@@ -162,6 +164,13 @@ struct Emitter<'a> {
     next: usize,
     indent: usize,
     lane_id: Option<String>,
+    /// Per half of the tree reductions' cross-wave slots: whether lanes
+    /// may still be reading it (so a write must wait for a barrier).
+    /// Successive rounds alternate halves, so one round's write need not
+    /// wait for the previous round's readers.
+    lds_pending: [bool; 2],
+    /// The half the next cross-wave round uses.
+    next_round_half: usize,
 }
 
 /// MLIR spelling of a scalar type (signless).
@@ -420,6 +429,8 @@ impl Emitter<'_> {
                 // then fill shared memory (write_shared waits for all writes).
                 self.barrier();
                 self.write_shared(&ins[0], in_ty[0])?;
+                // Its readers come later, anywhere.
+                self.lds_pending = [true; 2];
                 Some(self.shared()?.0)
             }
             OpKind::Call(c) => return Err(internal(&format!("call to `{c}` survived inlining"))),
@@ -585,6 +596,7 @@ impl Emitter<'_> {
     }
 
     fn barrier(&mut self) {
+        self.lds_pending = [false; 2];
         self.next += 1;
         let text = self.target.barrier(&format!("bar{}", self.next));
         for l in text.lines() {
@@ -753,7 +765,15 @@ impl Emitter<'_> {
                 "llvm.getelementptr {lds}[{lane}] : ({pty}, i32) -> {pty}, i64"
             ));
             let wave_bits = self.target.wave_size().trailing_zeros();
-            for j in 0..lane_bits.min(wave_bits) {
+            let in_wave_bits = lane_bits.min(wave_bits);
+            // Rows of 16 lanes: once each holds one value (after four
+            // levels), the levels above read the rows' values directly.
+            let row_bits = 4;
+            let mut done = in_wave_bits;
+            if in_wave_bits > row_bits && s.bits() == 32 {
+                done = row_bits;
+            }
+            for j in 0..done {
                 let bit = self.splat_const(&(1u32 << j).to_string(), "i32");
                 let partner = self.def(&format!("arith.xori {lane}, {bit} : i32"));
                 let other = match self.wave_exchange(&mine, &lane, &partner, j, s, (&lds, pty)) {
@@ -765,6 +785,7 @@ impl Emitter<'_> {
                         self.barrier();
                         self.line(&format!("llvm.store {mine}, {my_slot} : {et}, {pty}"));
                         self.barrier();
+                        self.lds_pending = [true; 2];
                         self.def(&format!("llvm.load {slot} : {pty} -> {et}"))
                     }
                 };
@@ -774,6 +795,53 @@ impl Emitter<'_> {
                 let lo = self.def(&format!("arith.select {is_lower}, {mine}, {other} : {et}"));
                 let hi = self.def(&format!("arith.select {is_lower}, {other}, {mine} : {et}"));
                 mine = self.def(&format!("arith.{op} {lo}, {hi} : {et}"));
+            }
+            if done < in_wave_bits {
+                let rows: Vec<u32> = (0..1u32 << (in_wave_bits - done)).map(|r| r << row_bits).collect();
+                self.next += 1;
+                let out = format!("rows{}", self.next);
+                let read = ReadLanes {
+                    value: &mine,
+                    ty: &et,
+                    lanes: &rows,
+                    out: &out,
+                    lane: &lane,
+                    scratch: &lds,
+                    scratch_ty: pty,
+                };
+                match self.target.read_lanes(&read) {
+                    Some(code) => {
+                        for l in code.lines() {
+                            self.line(l);
+                        }
+                        if self.target.exchanges_use_shared_memory() {
+                            self.lds_pending = [true; 2];
+                        }
+                        let level = (0..rows.len()).map(|i| format!("%{out}_{i}")).collect();
+                        mine = self.pairwise(op, &et, level);
+                    }
+                    None => {
+                        // No direct reads: the remaining levels as exchanges.
+                        for j in done..in_wave_bits {
+                            let bit = self.splat_const(&(1u32 << j).to_string(), "i32");
+                            let partner = self.def(&format!("arith.xori {lane}, {bit} : i32"));
+                            let slot = self.def(&format!(
+                                "llvm.getelementptr {lds}[{partner}] : ({pty}, i32) -> {pty}, i64"
+                            ));
+                            self.barrier();
+                            self.line(&format!("llvm.store {mine}, {my_slot} : {et}, {pty}"));
+                            self.barrier();
+                            self.lds_pending = [true; 2];
+                            let other = self.def(&format!("llvm.load {slot} : {pty} -> {et}"));
+                            let has = self.def(&format!("arith.andi {lane}, {bit} : i32"));
+                            let zero = self.splat_const("0", "i32");
+                            let is_lower = self.def(&format!("arith.cmpi eq, {has}, {zero} : i32"));
+                            let lo = self.def(&format!("arith.select {is_lower}, {mine}, {other} : {et}"));
+                            let hi = self.def(&format!("arith.select {is_lower}, {other}, {mine} : {et}"));
+                            mine = self.def(&format!("arith.{op} {lo}, {hi} : {et}"));
+                        }
+                    }
+                }
             }
             if lane_bits > wave_bits {
                 // Every lane of a wave now holds the wave's partial. One
@@ -787,19 +855,31 @@ impl Emitter<'_> {
                 let in_wave = self.def(&format!("arith.andi {lane}, {mask} : i32"));
                 let zero = self.splat_const("0", "i32");
                 let first = self.def(&format!("arith.cmpi eq, {in_wave}, {zero} : i32"));
+                // Contiguous slots of the element type, so the reads merge.
+                let half = self.next_round_half;
+                self.next_round_half ^= 1;
+                let base = half as u32 * waves;
+                let at = self.splat_const(&base.to_string(), "i32");
+                let index = self.def(&format!("arith.addi {wave}, {at} : i32"));
                 let slot = self.def(&format!(
-                    "llvm.getelementptr {lds}[{wave}] : ({pty}, i32) -> {pty}, i64"
+                    "llvm.getelementptr {lds}[{index}] : ({pty}, i32) -> {pty}, {et}"
                 ));
-                self.barrier();
+                if self.lds_pending[half] {
+                    self.barrier();
+                }
                 let store = format!("llvm.store {mine}, {slot} : {et}, {pty}");
                 self.if_then(&first, |e| e.line(&store));
                 self.barrier();
                 let level: Vec<String> = (0..waves)
                     .map(|w| {
-                        let p = self.def(&format!("llvm.getelementptr {lds}[{w}] : ({pty}) -> {pty}, i64"));
+                        let p = self.def(&format!(
+                            "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, {et}",
+                            base + w
+                        ));
                         self.def(&format!("llvm.load {p} : {pty} -> {et}"))
                     })
                     .collect();
+                self.lds_pending[half] = true;
                 mine = self.pairwise(op, &et, level);
             }
             reps.push(mine);
@@ -857,6 +937,9 @@ impl Emitter<'_> {
         })?;
         for l in code.lines() {
             self.line(l);
+        }
+        if self.target.exchanges_use_shared_memory() {
+            self.lds_pending = [true; 2];
         }
         let got = format!("%{out}");
         Some(if s.is_float() {
@@ -1779,10 +1862,14 @@ impl Emitter<'_> {
             }
             self.line(&format!("^bb0({}):", decl.join(", ")));
             self.indent += 1;
+            // A body may run after itself or after anything before the
+            // operation: nothing is known about shared memory's readers.
+            self.lds_pending = [true; 2];
             self.block(r)?;
             self.indent -= 1;
         }
         self.line(&format!("}}) : ({}) -> ({})", in_tys.join(", "), out_tys.join(", ")));
+        self.lds_pending = [true; 2];
         for (i, &r) in d.results.iter().enumerate() {
             let n = if d.results.len() == 1 {
                 base.clone()

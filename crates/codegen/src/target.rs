@@ -62,6 +62,19 @@ pub trait Target: Send + Sync {
     fn lane_exchange(&self, _x: &Exchange) -> Option<String> {
         None
     }
+    /// Code defining `%{out}_{i}` as the value lane `lanes[i]` of this
+    /// lane's wave holds, for every `i`, if the target reads other lanes'
+    /// registers directly (AMDGPU: `v_readlane_b32` into a scalar
+    /// register; the lane indices are constants).
+    fn read_lanes(&self, _x: &ReadLanes) -> Option<String> {
+        None
+    }
+    /// Whether [`Target::lane_exchange`] and [`Target::read_lanes`] go
+    /// through the scratch slots (then they begin with a barrier, and the
+    /// slots have readers after them).
+    fn exchanges_use_shared_memory(&self) -> bool {
+        false
+    }
     /// Code that waits until every lane of the program reached this point,
     /// with shared-memory writes before it visible after it. `tag` makes
     /// the names it defines unique.
@@ -82,6 +95,22 @@ pub struct Exchange<'a> {
     pub partner: &'a str,
     /// Shared memory with one 8-byte slot per lane, and its pointer type
     /// (used only where an exchange must go through memory).
+    pub scratch: &'a str,
+    pub scratch_ty: &'a str,
+}
+
+/// Reads of other lanes' values by lane index: names in the emitted code.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadLanes<'a> {
+    /// This lane's value, of the 32-bit type `ty` (`f32`, `i32`).
+    pub value: &'a str,
+    pub ty: &'a str,
+    /// Lane indices within the wave to read.
+    pub lanes: &'a [u32],
+    /// Results are `%{out}_0`, `%{out}_1`, ...
+    pub out: &'a str,
+    /// This lane's index in the program, and scratch as in [`Exchange`].
+    pub lane: &'a str,
     pub scratch: &'a str,
     pub scratch_ty: &'a str,
 }
@@ -265,7 +294,7 @@ impl Target for AmdGpu {
             .map(|(i, t)| format!("%arg{i}: {t}"))
             .collect();
         let head = format!(
-            "  llvm.func @{name}({}) attributes {{rocdl.kernel, rocdl.flat_work_group_size = \"{lanes},{lanes}\", rocdl.reqd_work_group_size = array<i32: {lanes}, 1, 1>}} {{\n",
+            "  llvm.func @{name}({}) attributes {{rocdl.kernel, rocdl.flat_work_group_size = \"{lanes},{lanes}\", rocdl.reqd_work_group_size = array<i32: {lanes}, 1, 1>, passthrough = [[\"amdgpu-ieee\", \"false\"]]}} {{\n",
             args.join(", ")
         );
         (head, String::new())
@@ -325,9 +354,12 @@ impl Target for AmdGpu {
     fn lane_exchange(&self, x: &Exchange) -> Option<String> {
         let (value, out) = (x.value, x.out);
         Some(match LaneOp::for_level(x.bit) {
-            LaneOp::Dpp { ctrl, .. } => {
-                format!("%{out} = rocdl.update.dpp {value}, {value} with {ctrl}, 15, 15, false : i32")
-            }
+            // Every lane is active and reads a lane that is, so the "old"
+            // value is never used: poison (with bound_ctrl) lets LLVM fold
+            // the move into the instruction that uses it (`v_add_f32_dpp`).
+            LaneOp::Dpp { ctrl, .. } => format!(
+                "%{out}_old = llvm.mlir.poison : i32\n%{out} = rocdl.update.dpp %{out}_old, {value} with {ctrl}, 15, 15, true : i32"
+            ),
             LaneOp::Swizzle { pattern, .. } => format!(
                 "%{out}_pattern = llvm.mlir.constant({pattern} : i32) : i32\n%{out} = rocdl.ds_swizzle {value}, %{out}_pattern : (i32, i32) -> i32"
             ),
@@ -336,6 +368,21 @@ impl Target for AmdGpu {
                 x.partner
             ),
         })
+    }
+    fn read_lanes(&self, x: &ReadLanes) -> Option<String> {
+        let (out, ty) = (x.out, x.ty);
+        let code: Vec<String> = x
+            .lanes
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                format!(
+                    "%{out}_{i}_lane = llvm.mlir.constant({l} : i32) : i32\n%{out}_{i} = rocdl.readlane {}, %{out}_{i}_lane : ({ty}, i32) -> {ty}",
+                    x.value
+                )
+            })
+            .collect();
+        Some(code.join("\n"))
     }
     fn barrier(&self, _tag: &str) -> String {
         "llvm.fence syncscope(\"workgroup\") release\nrocdl.s.barrier\nllvm.fence syncscope(\"workgroup\") acquire"
@@ -536,6 +583,38 @@ impl Target for LaneSimulator {
             x.scratch
         ));
         code.push(format!("%{out} = llvm.load %{out}_slot : {pty} -> i32"));
+        Some(code.join("\n"))
+    }
+    fn exchanges_use_shared_memory(&self) -> bool {
+        true
+    }
+    /// `v_readlane_b32` simulated: every lane puts its value in its slot;
+    /// after a barrier each reads the named lanes of its own wave.
+    fn read_lanes(&self, x: &ReadLanes) -> Option<String> {
+        let (out, pty, ty) = (x.out, x.scratch_ty, x.ty);
+        let mut code = vec![
+            self.barrier(&format!("{out}_b0")),
+            format!(
+                "%{out}_mine = llvm.getelementptr {}[{}] : ({pty}, i32) -> {pty}, i64",
+                x.scratch, x.lane
+            ),
+            format!("llvm.store {}, %{out}_mine : {ty}, {pty}", x.value),
+            self.barrier(&format!("{out}_b1")),
+            format!(
+                "%{out}_hi = llvm.mlir.constant({} : i32) : i32",
+                !(self.gpu.wave as i32 - 1)
+            ),
+            format!("%{out}_wave = arith.andi {}, %{out}_hi : i32", x.lane),
+        ];
+        for (i, l) in x.lanes.iter().enumerate() {
+            code.push(format!("%{out}_{i}_lane = llvm.mlir.constant({l} : i32) : i32"));
+            code.push(format!("%{out}_{i}_src = arith.ori %{out}_wave, %{out}_{i}_lane : i32"));
+            code.push(format!(
+                "%{out}_{i}_slot = llvm.getelementptr {}[%{out}_{i}_src] : ({pty}, i32) -> {pty}, i64",
+                x.scratch
+            ));
+            code.push(format!("%{out}_{i} = llvm.load %{out}_{i}_slot : {pty} -> {ty}"));
+        }
         Some(code.join("\n"))
     }
     fn barrier(&self, tag: &str) -> String {

@@ -158,7 +158,10 @@ impl Gen {
             9 => format!("{}({})", self.rng.pick(&["floor", "ceil", "abs"]), self.float(d)),
             10 => format!("(-{})", self.float(d)),
             11 => format!("fma({}, {}, {})", self.float(d), self.float(d), self.float(d)),
-            12 => format!("({}.to(f16) * {}.to(f16)).to(f32)", self.float(d), self.float(d)),
+            12 => {
+                let t = *self.rng.pick(&["f16", "bf16", "f64"]);
+                format!("({}.to({t}) * {}.to({t})).to(f32)", self.float(d), self.float(d))
+            }
             13 => format!("clamp_add({}, {})", self.float(d), self.float(d)),
             _ => format!("({} % {})", self.float(d), self.float(d)),
         }
