@@ -64,6 +64,71 @@ fn shared_bytes_needed(f: &Function, lanes: u32) -> u64 {
         .max()
         .unwrap_or(0)
         .max(exchange)
+        .max(if lanes > 1 { dot_shared_bytes(f) } else { 0 })
+}
+
+/// Where `tk.dot` puts its second operand in shared memory (after the
+/// first, 16-byte aligned), and how many bytes it needs, for `a` and `b`.
+fn dot_staging(a: &Type, b: &Type) -> (u64, u64) {
+    let bytes = |t: &Type| t.numel() * u64::from(t.scalar_elem().map_or(8, ScalarType::bytes));
+    let b_offset = bytes(a).div_ceil(16) * 16;
+    (b_offset, b_offset + bytes(b))
+}
+
+/// Host gathers and scatters of more elements than this run as a loop
+/// (see `host_element_loop`); LLVM expands `masked.gather` element by
+/// element, which for long blocks takes the x86 back end seconds.
+const HOST_GATHER_MAX: u32 = 64;
+
+/// Bytes of stack the host may need as scratch: a `tk.dot`'s operands and
+/// accumulator (see [`dot_staging`]), or a long gather's or scatter's
+/// pointers, elements and mask.
+fn host_scratch_bytes(f: &Function) -> u64 {
+    f.walk()
+        .into_iter()
+        .map(|op| {
+            let d = f.op(op);
+            match d.kind {
+                OpKind::Dot => {
+                    let (at, bt, ct) = (f.ty(d.operands[0]), f.ty(d.operands[1]), f.ty(d.operands[2]));
+                    let c_offset = dot_staging(at, bt).1.div_ceil(16) * 16;
+                    c_offset + ct.numel() * u64::from(ct.scalar_elem().map_or(8, ScalarType::bytes))
+                }
+                OpKind::Load { .. } | OpKind::Store { .. } => host_loop_layout(f.ty(d.operands[0]).numel(), 8).2,
+                _ => 0,
+            }
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Where a host element loop over `n` elements of `elem_bytes` keeps its
+/// pointers (at 0), elements, and masks: (elements, masks, end).
+fn host_loop_layout(n: u64, elem_bytes: u64) -> (u64, u64, u64) {
+    let data = n * 8;
+    let masks = (data + n * elem_bytes).div_ceil(16) * 16;
+    (data, masks, masks + n)
+}
+
+/// What a host element loop does at each element whose mask is set.
+#[derive(Clone, Copy)]
+enum HostAccess<'a> {
+    /// Load it; elements whose mask is clear keep `pass`'s.
+    Gather { pass: &'a str },
+    /// Store `values`' element there.
+    Scatter { values: &'a str },
+}
+
+fn dot_shared_bytes(f: &Function) -> u64 {
+    f.walk()
+        .into_iter()
+        .filter(|op| matches!(f.op(*op).kind, OpKind::Dot))
+        .map(|op| {
+            let d = f.op(op);
+            dot_staging(f.ty(d.operands[0]), f.ty(d.operands[1])).1
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// The most elements one lane may hold: LLVM's code generators fail (and
@@ -116,6 +181,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         lane_id: None,
         lds_pending: [false; 2],
         next_round_half: 0,
+        host_scratch: None,
         asserts: 0,
         axis: tritonc_passes::axis::analyze(f),
         body_start: 0,
@@ -171,6 +237,9 @@ struct Emitter<'a> {
     lds_pending: [bool; 2],
     /// The half the next cross-wave round uses.
     next_round_half: usize,
+    /// The host's stack scratch (for `tk.dot` and long gathers), once
+    /// allocated.
+    host_scratch: Option<String>,
 }
 
 /// MLIR spelling of a scalar type (signless).
@@ -417,6 +486,10 @@ impl Emitter<'_> {
             }
             OpKind::Atomic { op: aop, mask } => Some(self.atomic(&ins, in_ty[0], Some(*aop), *mask)?),
             OpKind::AtomicCas => Some(self.atomic(&ins, in_ty[0], None, false)?),
+            OpKind::Dot => {
+                let t = out_ty.ok_or_else(|| internal("dot without result"))?;
+                Some(self.dot(&ins, in_ty[0], in_ty[1], t)?)
+            }
             OpKind::Assert(_) => {
                 // The message stays with the driver, which maps the id back.
                 if self.target.checks_asserts() {
@@ -539,7 +612,16 @@ impl Emitter<'_> {
     /// Writes every element of block `x` to shared memory at its flat
     /// index, then waits for all lanes (a `tk.convert_layout`).
     fn write_shared(&mut self, x: &str, t: &Type) -> Result<(), CodegenError> {
-        let (lds, pty) = self.shared()?;
+        let (lds, _) = self.shared()?;
+        self.scatter_shared(x, t, &lds)?;
+        self.barrier();
+        Ok(())
+    }
+
+    /// Writes every element of block `x` this lane holds to shared memory
+    /// at `lds` plus its flat index (no barrier).
+    fn scatter_shared(&mut self, x: &str, t: &Type, lds: &str) -> Result<(), CodegenError> {
+        let (_, pty) = self.shared()?;
         let mt = self.mem_elem(t);
         let k = self.layout(t).per_lane();
         let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![t.numel() as u32]), 0);
@@ -559,7 +641,6 @@ impl Emitter<'_> {
         self.line(&format!(
             "llvm.intr.masked.scatter {val}, {ptrs}, {all} {{alignment = {align} : i32}} : {vt}, vector<{k}xi1> into {pv}"
         ));
-        self.barrier();
         Ok(())
     }
 
@@ -617,6 +698,259 @@ impl Emitter<'_> {
             Elem::Scalar(s) => s.bytes(),
             Elem::Ptr(_) => 8,
         }
+    }
+
+    /// `acc + a @ b` (`ins` = a, b, acc), each output a chain of fused
+    /// multiply-adds in increasing `k`, as the language defines it. With
+    /// one lane: loops over the outputs and `k` through stack memory. With
+    /// many: `a` and `b` are staged in shared memory (both at once) and
+    /// every lane computes the outputs it holds, in a loop over `k`. This
+    /// is the general path, correct on every target; matrix instructions
+    /// (MFMA/WMMA) are not used yet.
+    fn dot(&mut self, ins: &[String], at: &Type, bt: &Type, out: &Type) -> Result<String, CodegenError> {
+        let (sa, so) = (
+            at.scalar_elem().ok_or_else(|| internal("dot of pointers"))?,
+            out.scalar_elem().ok_or_else(|| internal("dot of pointers"))?,
+        );
+        let (k, n) = match (&at.shape[..], &bt.shape[..]) {
+            ([_, k], [_, n]) => (*k, *n),
+            _ => return Err(internal("dot of non-matrices")),
+        };
+        let (ein, eout) = (sty(sa), sty(so));
+        let step = |e: &mut Self, x: &str, y: &str, s: &str| -> String {
+            if so.is_float() {
+                let (x, y) = if sa == so {
+                    (x.to_string(), y.to_string())
+                } else {
+                    (
+                        e.def(&format!("arith.extf {x} : {ein} to {eout}")),
+                        e.def(&format!("arith.extf {y} : {ein} to {eout}")),
+                    )
+                };
+                e.def(&format!("math.fma {x}, {y}, {s} : {eout}"))
+            } else {
+                let x = e.def(&format!("arith.extsi {x} : {ein} to {eout}"));
+                let y = e.def(&format!("arith.extsi {y} : {ein} to {eout}"));
+                let p = e.def(&format!("arith.muli {x}, {y} : {eout}"));
+                e.def(&format!("arith.addi {s}, {p} : {eout}"))
+            }
+        };
+        let c = |e: &mut Self, v: u64| e.splat_const(&v.to_string(), "i32");
+        let (zero, one, kc) = (c(self, 0), c(self, 1), c(self, u64::from(k)));
+        let (log_k, log_n, n_mask) = (
+            c(self, u64::from(k.trailing_zeros())),
+            c(self, u64::from(n.trailing_zeros())),
+            c(self, u64::from(n - 1)),
+        );
+        let ot = self.mty(out);
+        if self.lanes == 1 {
+            // Through stack memory: dynamic indexing of long vectors makes
+            // LLVM's code generators slow.
+            let scratch = self.host_scratch();
+            let (b_offset, c_offset) = dot_staging(at, bt);
+            let c_offset = c_offset.div_ceil(16) * 16;
+            let pty = "!llvm.ptr";
+            let (avt, bvt) = (self.mty(at), self.mty(bt));
+            let a_base = scratch.clone();
+            let b_base = self.def(&format!(
+                "llvm.getelementptr {scratch}[{b_offset}] : ({pty}) -> {pty}, i8"
+            ));
+            let c_base = self.def(&format!(
+                "llvm.getelementptr {scratch}[{c_offset}] : ({pty}) -> {pty}, i8"
+            ));
+            // Explicit alignment: a long vector's natural one is its size.
+            self.line(&format!(
+                "llvm.store {}, {a_base} {{alignment = 16 : i64}} : {avt}, {pty}",
+                ins[0]
+            ));
+            self.line(&format!(
+                "llvm.store {}, {b_base} {{alignment = 16 : i64}} : {bvt}, {pty}",
+                ins[1]
+            ));
+            self.line(&format!(
+                "llvm.store {}, {c_base} {{alignment = 16 : i64}} : {ot}, {pty}",
+                ins[2]
+            ));
+            let outputs = c(self, out.numel());
+            let o = self.fresh();
+            self.line(&format!("\"scf.for\"({zero}, {outputs}, {one}) ({{"));
+            self.line(&format!("^bb0({o}: i32):"));
+            self.indent += 1;
+            let i = self.def(&format!("arith.shrui {o}, {log_n} : i32"));
+            let j = self.def(&format!("arith.andi {o}, {n_mask} : i32"));
+            let cp = self.def(&format!(
+                "llvm.getelementptr {c_base}[{o}] : ({pty}, i32) -> {pty}, {eout}"
+            ));
+            let s0 = self.def(&format!("llvm.load {cp} : {pty} -> {eout}"));
+            let row = self.def(&format!("arith.shli {i}, {log_k} : i32"));
+            let (kk, s, sum) = (self.fresh(), self.fresh(), self.fresh());
+            self.line(&format!("{sum} = \"scf.for\"({zero}, {kc}, {one}, {s0}) ({{"));
+            self.line(&format!("^bb0({kk}: i32, {s}: {eout}):"));
+            self.indent += 1;
+            let ai = self.def(&format!("arith.addi {row}, {kk} : i32"));
+            let ap = self.def(&format!(
+                "llvm.getelementptr {a_base}[{ai}] : ({pty}, i32) -> {pty}, {ein}"
+            ));
+            let x = self.def(&format!("llvm.load {ap} : {pty} -> {ein}"));
+            let bk = self.def(&format!("arith.shli {kk}, {log_n} : i32"));
+            let bi = self.def(&format!("arith.addi {bk}, {j} : i32"));
+            let bp = self.def(&format!(
+                "llvm.getelementptr {b_base}[{bi}] : ({pty}, i32) -> {pty}, {ein}"
+            ));
+            let y = self.def(&format!("llvm.load {bp} : {pty} -> {ein}"));
+            let next = step(self, &x, &y, &s);
+            self.line(&format!("\"scf.yield\"({next}) : ({eout}) -> ()"));
+            self.indent -= 1;
+            self.line(&format!("}}) : (i32, i32, i32, {eout}) -> {eout}"));
+            self.line(&format!("llvm.store {sum}, {cp} : {eout}, {pty}"));
+            self.line("\"scf.yield\"() : () -> ()");
+            self.indent -= 1;
+            self.line("}) : (i32, i32, i32) -> ()");
+            return Ok(self.def(&format!("llvm.load {c_base} {{alignment = 16 : i64}} : {pty} -> {ot}")));
+        }
+        // Stage both operands; wait for the previous readers first.
+        let (lds, pty) = self.shared()?;
+        let (b_offset, _) = dot_staging(at, bt);
+        self.barrier();
+        self.scatter_shared(&ins[0], at, &lds)?;
+        let b_base = self.def(&format!("llvm.getelementptr {lds}[{b_offset}] : ({pty}) -> {pty}, i8"));
+        self.scatter_shared(&ins[1], bt, &b_base)?;
+        self.barrier();
+        let regs = self.layout(out).per_lane();
+        let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![out.numel() as u32]), 0);
+        let vi = format!("vector<{regs}xi32>");
+        // Per register: where its row of `a` and its column of `b` start.
+        let mut rows = Vec::new();
+        let mut cols = Vec::new();
+        for r in 0..regs {
+            let o = self.def(&format!("vector.extract {idx}[{r}] : i32 from {vi}"));
+            let i = self.def(&format!("arith.shrui {o}, {log_n} : i32"));
+            rows.push(self.def(&format!("arith.shli {i}, {log_k} : i32")));
+            cols.push(self.def(&format!("arith.andi {o}, {n_mask} : i32")));
+        }
+        let (kk, res, r) = (self.fresh(), self.fresh(), self.fresh());
+        self.line(&format!("{r} = \"scf.for\"({zero}, {kc}, {one}, {}) ({{", ins[2]));
+        self.line(&format!("^bb0({kk}: i32, {res}: {ot}):"));
+        self.indent += 1;
+        let bk = self.def(&format!("arith.shli {kk}, {log_n} : i32"));
+        let mut acc = res.clone();
+        for reg in 0..regs as usize {
+            let ai = self.def(&format!("arith.addi {}, {kk} : i32", rows[reg]));
+            let ap = self.def(&format!(
+                "llvm.getelementptr {lds}[{ai}] : ({pty}, i32) -> {pty}, {ein}"
+            ));
+            let x = self.def(&format!("llvm.load {ap} : {pty} -> {ein}"));
+            let bi = self.def(&format!("arith.addi {bk}, {} : i32", cols[reg]));
+            let bp = self.def(&format!(
+                "llvm.getelementptr {b_base}[{bi}] : ({pty}, i32) -> {pty}, {ein}"
+            ));
+            let y = self.def(&format!("llvm.load {bp} : {pty} -> {ein}"));
+            let s = self.def(&format!("vector.extract {acc}[{reg}] : {eout} from {ot}"));
+            let next = step(self, &x, &y, &s);
+            acc = self.def(&format!("vector.insert {next}, {acc} [{reg}] : {eout} into {ot}"));
+        }
+        self.line(&format!("\"scf.yield\"({acc}) : ({ot}) -> ()"));
+        self.indent -= 1;
+        self.line(&format!("}}) : (i32, i32, i32, {ot}) -> {ot}"));
+        self.lds_pending = [true; 2];
+        Ok(r)
+    }
+
+    /// A gather or scatter of `k` elements of memory type `mt` on the
+    /// host, one element at a time in a loop: the pointers, elements and
+    /// mask go to stack scratch first. Gives the gathered block.
+    fn host_element_loop(&mut self, k: u32, ptrs: &str, mask: &str, mt: &str, access: HostAccess) -> String {
+        let scratch = self.host_scratch();
+        let pty = "!llvm.ptr";
+        let gp = self.target.global_ptr();
+        let elem_bytes: u64 = match mt {
+            "i8" => 1,
+            "f16" | "bf16" | "i16" => 2,
+            "f32" | "i32" => 4,
+            _ => 8,
+        };
+        let (data_off, mask_off, _) = host_loop_layout(u64::from(k), elem_bytes);
+        let (vp, vt, vm) = (
+            format!("vector<{k}x{gp}>"),
+            format!("vector<{k}x{mt}>"),
+            format!("vector<{k}xi8>"),
+        );
+        self.line(&format!(
+            "llvm.store {ptrs}, {scratch} {{alignment = 8 : i64}} : {vp}, {pty}"
+        ));
+        let data = self.def(&format!(
+            "llvm.getelementptr {scratch}[{data_off}] : ({pty}) -> {pty}, i8"
+        ));
+        let masks = self.def(&format!(
+            "llvm.getelementptr {scratch}[{mask_off}] : ({pty}) -> {pty}, i8"
+        ));
+        let m8 = self.def(&format!("arith.extui {mask} : vector<{k}xi1> to {vm}"));
+        self.line(&format!(
+            "llvm.store {m8}, {masks} {{alignment = 1 : i64}} : {vm}, {pty}"
+        ));
+        let init = match access {
+            HostAccess::Gather { pass } => pass,
+            HostAccess::Scatter { values } => values,
+        };
+        self.line(&format!(
+            "llvm.store {init}, {data} {{alignment = {elem_bytes} : i64}} : {vt}, {pty}"
+        ));
+        let c = |e: &mut Self, v: u32| e.splat_const(&v.to_string(), "i32");
+        let (zero, one, n) = (c(self, 0), c(self, 1), c(self, k));
+        let i = self.fresh();
+        self.line(&format!("\"scf.for\"({zero}, {n}, {one}) ({{"));
+        self.line(&format!("^bb0({i}: i32):"));
+        self.indent += 1;
+        let pp = self.def(&format!(
+            "llvm.getelementptr {scratch}[{i}] : ({pty}, i32) -> {pty}, {gp}"
+        ));
+        let p = self.def(&format!("llvm.load {pp} : {pty} -> {gp}"));
+        let mp = self.def(&format!("llvm.getelementptr {masks}[{i}] : ({pty}, i32) -> {pty}, i8"));
+        let mv = self.def(&format!("llvm.load {mp} : {pty} -> i8"));
+        let z8 = self.splat_const("0", "i8");
+        let on = self.def(&format!("arith.cmpi ne, {mv}, {z8} : i8"));
+        let dp = self.def(&format!("llvm.getelementptr {data}[{i}] : ({pty}, i32) -> {pty}, {mt}"));
+        let v = format!("{i}_v");
+        let body = match access {
+            HostAccess::Gather { .. } => [
+                format!("{v} = llvm.load {p} {{alignment = {elem_bytes} : i64}} : {gp} -> {mt}"),
+                format!("llvm.store {v}, {dp} : {mt}, {pty}"),
+            ],
+            HostAccess::Scatter { .. } => [
+                format!("{v} = llvm.load {dp} : {pty} -> {mt}"),
+                format!("llvm.store {v}, {p} {{alignment = {elem_bytes} : i64}} : {mt}, {gp}"),
+            ],
+        };
+        self.if_then(&on, |e| {
+            for l in &body {
+                e.line(l);
+            }
+        });
+        self.line("\"scf.yield\"() : () -> ()");
+        self.indent -= 1;
+        self.line("}) : (i32, i32, i32) -> ()");
+        match access {
+            HostAccess::Gather { .. } => self.def(&format!(
+                "llvm.load {data} {{alignment = {elem_bytes} : i64}} : {pty} -> {vt}"
+            )),
+            HostAccess::Scatter { .. } => String::new(),
+        }
+    }
+
+    /// Stack memory on the host (for `tk.dot` and long gathers), allocated
+    /// once at function entry (an allocation in a loop body would grow the
+    /// stack at every iteration).
+    fn host_scratch(&mut self) -> String {
+        if let Some(s) = &self.host_scratch {
+            return s.clone();
+        }
+        let bytes = host_scratch_bytes(self.f).max(16);
+        let text = format!(
+            "    %scratch_n = llvm.mlir.constant({bytes} : i64) : i64\n    %scratch = llvm.alloca %scratch_n x i8 {{alignment = 64 : i64}} : (i64) -> !llvm.ptr\n"
+        );
+        self.out.insert_str(self.body_start, &text);
+        self.host_scratch = Some("%scratch".to_string());
+        "%scratch".to_string()
     }
 
     /// Reads element `flat` (an i32 value) of the reduced block.
@@ -1475,9 +1809,13 @@ impl Emitter<'_> {
                 acc
             } else {
                 let m = if mask { ins[1].clone() } else { self.all_true_mask(pt) };
-                self.def(&format!(
-                    "llvm.intr.masked.gather {ptrs}, {m}, {pass} {{alignment = {align} : i32}} : ({ptr_ty}, {mty}, {vt}) -> {vt}"
-                ))
+                if self.lanes == 1 && k > HOST_GATHER_MAX {
+                    self.host_element_loop(k, ptrs, &m, mt, HostAccess::Gather { pass: &pass })
+                } else {
+                    self.def(&format!(
+                        "llvm.intr.masked.gather {ptrs}, {m}, {pass} {{alignment = {align} : i32}} : ({ptr_ty}, {mty}, {vt}) -> {vt}"
+                    ))
+                }
             }
         } else {
             let load = format!("llvm.load {ptrs} {{alignment = {align} : i64}} : {gp} -> {mt}");
@@ -1588,10 +1926,14 @@ impl Emitter<'_> {
                 }
             } else {
                 let m = if mask { ins[2].clone() } else { self.all_true_mask(pt) };
-                self.line(&format!(
-                    "llvm.intr.masked.scatter {val}, {}, {m} {{alignment = {align} : i32}} : {vt}, {mty} into {ptr_ty}",
-                    ins[0]
-                ));
+                if self.lanes == 1 && k > HOST_GATHER_MAX {
+                    self.host_element_loop(k, &ins[0], &m, mt, HostAccess::Scatter { values: &val });
+                } else {
+                    self.line(&format!(
+                        "llvm.intr.masked.scatter {val}, {}, {m} {{alignment = {align} : i32}} : {vt}, {mty} into {ptr_ty}",
+                        ins[0]
+                    ));
+                }
             }
         } else {
             let store = format!(

@@ -561,6 +561,37 @@ impl Machine<'_> {
                     data: old,
                 })
             }
+            OpKind::Dot => {
+                let s = elem(0)?;
+                let out = result_ty()?.scalar_elem().ok_or_else(|| invalid("dot of pointers"))?;
+                let (a, b, acc) = (arg(0)?, arg(1)?, arg(2)?);
+                let (m, k, n) = match (&a.shape[..], &b.shape[..]) {
+                    ([m, k], [k2, n]) if k == k2 && acc.shape == [*m, *n] => (*m as usize, *k as usize, *n as usize),
+                    _ => return Err(invalid("dot shapes do not match")),
+                };
+                let mut data = acc.data.clone();
+                for i in 0..m {
+                    for j in 0..n {
+                        let mut sum = data[i * n + j];
+                        for kk in 0..k {
+                            let (x, y) = (a.data[i * k + kk], b.data[kk * n + j]);
+                            sum = if out.is_float() {
+                                // In f32, fused, one rounding per step.
+                                let (x, y) = (scalar::cast(s, out, x), scalar::cast(s, out, y));
+                                scalar::fma(out, x, y, sum)
+                            } else {
+                                let p = scalar::int_value(s, x) * scalar::int_value(s, y);
+                                scalar::int_bits(out, scalar::int_value(out, sum) + p)
+                            };
+                        }
+                        data[i * n + j] = sum;
+                    }
+                }
+                one(Tensor {
+                    shape: acc.shape.clone(),
+                    data,
+                })
+            }
             OpKind::Assert(message) => {
                 if arg(0)?.data.contains(&0) {
                     return Err(InterpError::Assert {

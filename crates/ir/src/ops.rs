@@ -260,6 +260,11 @@ pub enum OpKind {
     /// Atomic compare-and-swap. Operands: pointers, expected, new values.
     /// The result is the old values.
     AtomicCas,
+    /// `acc + a @ b` for `a: [M, K]`, `b: [K, N]`, `acc: [M, N]`: each
+    /// output is `acc[i, j]` with the products `a[i, k] * b[k, j]` added in
+    /// increasing `k`, each by a fused multiply-add in the accumulator's
+    /// type (f16/bf16/f32 inputs accumulate in f32, i8 in i32).
+    Dot,
     /// Dist IR only: the operand's value with another layout (the result's
     /// entry in `Function::layouts`); moving a block into shared memory.
     ConvertLayout,

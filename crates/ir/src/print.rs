@@ -278,6 +278,7 @@ pub fn op_name(f: &Function, op: OpId) -> String {
         OpKind::ConvertLayout => "tk.convert_layout".into(),
         OpKind::Atomic { .. } => "tk.atomic_rmw".into(),
         OpKind::AtomicCas => "tk.atomic_cas".into(),
+        OpKind::Dot => "tk.dot".into(),
         OpKind::For => "scf.for".into(),
         OpKind::If => "scf.if".into(),
         OpKind::While => "scf.while".into(),

@@ -408,6 +408,29 @@ impl Verifier<'_> {
                     return e("atomic_cas takes integer values matching the pointers");
                 }
             }
+            OpKind::Dot => {
+                arity(3, 1)?;
+                let (a, b, acc) = (ot[0], ot[1], ot[2]);
+                let shapes_ok = a.shape.len() == 2
+                    && b.shape.len() == 2
+                    && a.shape[1] == b.shape[0]
+                    && acc.shape == [a.shape[0], b.shape[1]]
+                    && rt[0] == acc;
+                if !shapes_ok {
+                    return e("dot takes [M, K] and [K, N] blocks and an [M, N] accumulator of the result type");
+                }
+                let ok = match (scalar_of(a), scalar_of(b), scalar_of(acc)) {
+                    (Some(x), Some(y), Some(z)) if x == y => matches!(
+                        (x, z),
+                        (ScalarType::F16 | ScalarType::BF16 | ScalarType::F32, ScalarType::F32)
+                            | (ScalarType::I8, ScalarType::I32)
+                    ),
+                    _ => false,
+                };
+                if !ok {
+                    return e("dot takes two f16, bf16 or f32 blocks with an f32 accumulator, or two i8 blocks with an i32 one");
+                }
+            }
             OpKind::ConvertLayout => {
                 arity(1, 1)?;
                 if ot[0] != rt[0] || !ot[0].is_block() {

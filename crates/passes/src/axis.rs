@@ -101,7 +101,8 @@ pub fn analyze(f: &Function) -> HashMap<Value, AxisInfo> {
             | OpKind::ArgReduce { .. }
             | OpKind::Scan { .. }
             | OpKind::Atomic { .. }
-            | OpKind::AtomicCas => AxisInfo::UNKNOWN,
+            | OpKind::AtomicCas
+            | OpKind::Dot => AxisInfo::UNKNOWN,
             OpKind::Binary(BinaryOp::Add | BinaryOp::Sub) | OpKind::AddPtr => {
                 let (a, b) = (ins[0], ins[1]);
                 let scale = match (&d.kind, f.ty(d.operands[0]).elem) {

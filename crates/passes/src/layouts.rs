@@ -9,6 +9,9 @@
 //! previous conversion in the same block, with no other conversion in
 //! between, is redundant (the shared copy is still there) and is removed.
 //!
+//! `tk.dot` reads its operands through shared memory too, but stages them
+//! itself (both at once, at different offsets); it gets no conversion.
+//!
 //! With one lane (the host) nothing moves between lanes: no conversions.
 
 use crate::PassError;
@@ -70,9 +73,10 @@ fn insert_conversions(f: &mut Function, b: BlockId) {
     // The value the shared memory holds, and the conversion that put it there.
     let mut shared: Option<(Value, Value)> = None;
     for op in ops {
-        if !f.op(op).regions.is_empty() || tree_reduction(f, op) {
-            // Conversions inside regions, and the exchanges of tree
-            // reductions, overwrite shared memory.
+        if !f.op(op).regions.is_empty() || tree_reduction(f, op) || matches!(f.op(op).kind, OpKind::Dot) {
+            // Conversions inside regions, the exchanges of tree
+            // reductions, and `dot` (which stages its operands there)
+            // overwrite shared memory.
             shared = None;
         }
         if moves_elements(f, op) {

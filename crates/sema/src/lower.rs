@@ -45,12 +45,12 @@ const IMPLEMENTED: &[&str] = &[
     "rsqrt", "sin", "cos", "tanh", "erf", "abs", "floor", "ceil", "fma", "maximum", "minimum", "select", "cdiv",
     "device_assert", "static_assert", "range", "static_range", "expand_dims", "broadcast_to", "reshape", "trans",
     "sum", "max", "min", "argmax", "argmin", "xor_sum", "cumsum", "cumprod", "rand", "randn", "randint",
-    "atomic_add", "atomic_max", "atomic_min", "atomic_xchg", "atomic_cas",
+    "atomic_add", "atomic_max", "atomic_min", "atomic_xchg", "atomic_cas", "dot",
 ];
 
 /// Builtins of the language that this compiler does not implement yet.
 #[rustfmt::skip]
-const NOT_YET: &[&str] = &["dot"];
+const NOT_YET: &[&str] = &[];
 
 /// Every builtin name of the language (for "did you mean" suggestions, and
 /// reserved: helpers cannot take these names).
@@ -1620,6 +1620,74 @@ impl Lowerer<'_, '_> {
                     ));
                 }
                 Ok(Val::Ir(self.emit(OpKind::Math(m), vec![v], t, span)))
+            }
+            "dot" => {
+                arity(2, 3)?;
+                let (a, at) = self.block_arg(&args[0], name)?;
+                let (b, bt) = self.block_arg(&args[1], name)?;
+                let (m, k, n) = match (&at.shape[..], &bt.shape[..]) {
+                    ([m, k], [k2, n]) if k == k2 => (*m, *k, *n),
+                    ([_, _], [_, _]) => {
+                        return Err(Diagnostic::new(
+                            span,
+                            format!("`dot` of {at} and {bt}: the inner dimensions differ"),
+                        ))
+                    }
+                    _ => {
+                        return Err(Diagnostic::new(
+                            span,
+                            format!("`dot` takes two 2-D blocks, found {at} and {bt}"),
+                        ))
+                    }
+                };
+                // Triton's rule: matrix instructions need every dimension
+                // to be at least 16.
+                if m < 16 || n < 16 || k < 16 {
+                    return Err(Diagnostic::new(
+                        span,
+                        format!("`dot` needs every dimension to be at least 16, found [{m}, {k}] x [{k}, {n}]"),
+                    ));
+                }
+                let (sa, sb) = (at.scalar_elem(), bt.scalar_elem());
+                let acc_elem = match (sa, sb) {
+                    (Some(x), Some(y))
+                        if x == y && matches!(x, ScalarType::F16 | ScalarType::BF16 | ScalarType::F32) =>
+                    {
+                        ScalarType::F32
+                    }
+                    (Some(ScalarType::I8), Some(ScalarType::I8)) => ScalarType::I32,
+                    _ => {
+                        return Err(Diagnostic::new(
+                            span,
+                            format!(
+                                "`dot` takes two blocks of one type among f16, bf16, f32 and i8, found {} and {}",
+                                at.elem, bt.elem
+                            ),
+                        ))
+                    }
+                };
+                let out = Type::block(Elem::Scalar(acc_elem), vec![m, n]);
+                let acc = if args.len() == 3 {
+                    let v = self.expr(&args[2])?;
+                    let acc = self.materialize(v, args[2].span)?;
+                    let t = self.ty(acc);
+                    if t != out {
+                        return Err(Diagnostic::new(
+                            args[2].span,
+                            format!("the accumulator of this `dot` must be {out}, found {t}"),
+                        ));
+                    }
+                    acc
+                } else {
+                    let zero = if acc_elem.is_float() {
+                        ConstValue::Float(0.0)
+                    } else {
+                        ConstValue::Int(0)
+                    };
+                    let z = self.constant(zero, acc_elem, span);
+                    self.broadcast_to(z, &out.shape, span)
+                };
+                Ok(Val::Ir(self.emit(OpKind::Dot, vec![a, b, acc], out, span)))
             }
             "fma" => {
                 arity(3, 3)?;

@@ -115,7 +115,7 @@ fn statements_are_checked() {
         "{e}"
     );
     let e = error_of(&body("    let s = dot(arange(0, B), arange(0, B));"), "k", &[("B", 64)]);
-    assert!(e.contains("builtin `dot` is not implemented yet"), "{e}");
+    assert!(e.contains("`dot` takes two 2-D blocks, found block<i32, [64]>"), "{e}");
     let e = error_of(&body("    static_assert(B > 100, \"B too small\");"), "k", &[("B", 64)]);
     assert!(e.contains("static assertion failed: B too small"), "{e}");
     let e = error_of(&body("    for i in static_range(0, n) { }"), "k", &[("B", 64)]);

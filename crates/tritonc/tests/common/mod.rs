@@ -43,13 +43,17 @@ pub const TARGETS: [&str; 3] = ["host", "sim:gfx942", "sim:gfx1100"];
 /// f64 `exp` on a GPU, is skipped), and in the reference interpreter, whose
 /// buffers must agree with the host's (see [`assert_agree`]).
 pub fn run(src: &str, kernel: &str, consts: &[(&str, i64)], grid: [u32; 3], args: Vec<Arg>) -> Vec<Arg> {
-    let host = run_on("host", src, kernel, consts, grid, args.clone());
-    let req = request(src, kernel, consts);
+    run_request(request(src, kernel, consts), grid, args)
+}
+
+/// [`run`] for a prepared request.
+pub fn run_request(req: CompileRequest, grid: [u32; 3], args: Vec<Arg>) -> Vec<Arg> {
+    let host = run_with("host", req.clone(), grid, args.clone());
     let interp = run_interp(&req, grid, args.clone());
     assert_agree(&req, &interp, &host, "the host");
     for target in &TARGETS[1..] {
         let t = target::lookup(target).expect("known target");
-        let c = match compile(&request(src, kernel, consts), t.as_ref()) {
+        let c = match compile(&req, t.as_ref()) {
             Ok(c) => c,
             Err(Error::Codegen(tritonc::codegen::CodegenError::Unsupported(_))) => continue,
             Err(e) => panic!("compile for {target} failed:\n{e}"),

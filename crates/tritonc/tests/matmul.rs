@@ -1,0 +1,206 @@
+//! `dot` and the matmul tutorial: results against plain Rust loops, for
+//! ragged shapes, K smaller than a block, every input type, on the host,
+//! the lane simulators and the interpreter (`common::run`).
+
+mod common;
+
+use common::{buf, bytes_of, run, scalar_i32, Rng};
+use tritonc::{
+    driver::CompileRequest,
+    ir::fold_util::{bf16_bits_to_f32, f16_bits_to_f32, f32_to_bf16_bits, f32_to_f16_bits},
+    launch::Arg,
+    sema::ConstArg,
+    syntax::SourceFile,
+};
+
+fn f16s(data: &[f32]) -> Arg {
+    buf(data, |x| f32_to_f16_bits(x).to_le_bytes().to_vec())
+}
+
+fn as_f16(a: &Arg) -> Vec<f32> {
+    bytes_of(a)
+        .chunks(2)
+        .map(|c| f16_bits_to_f32(u16::from_le_bytes([c[0], c[1]])))
+        .collect()
+}
+
+/// Values exactly representable in f16 (so the reference sees the same
+/// inputs as the kernel).
+fn halves(rng: &mut Rng, n: usize) -> Vec<f32> {
+    (0..n)
+        .map(|_| f16_bits_to_f32(f32_to_f16_bits(rng.uniform(-1.0, 1.0) as f32)))
+        .collect()
+}
+
+fn matmul_tutorial(m: usize, n: usize, k: usize, activation: bool, seed: u64) {
+    let path = format!("{}/../../dsl-examples/matmul.tk", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path).unwrap();
+    let (bm, bn, bk) = (32usize, 32usize, 16usize);
+    let mut rng = Rng(seed);
+    let a = halves(&mut rng, m * k);
+    let b = halves(&mut rng, k * n);
+    let grid = (m.div_ceil(bm) * n.div_ceil(bn)) as u32;
+    let mut req = CompileRequest::new(SourceFile::new("matmul.tk", text));
+    req.kernel = Some("matmul".into());
+    for (name, v) in [("BLOCK_M", bm), ("BLOCK_N", bn), ("BLOCK_K", bk), ("GROUP_M", 2)] {
+        req.consts.insert(name.into(), ConstArg::Int(v as i64));
+    }
+    req.consts.insert("ACTIVATION".into(), ConstArg::Bool(activation));
+    let args = vec![
+        f16s(&a),
+        f16s(&b),
+        f16s(&vec![0.0; m * n]),
+        scalar_i32(m as i32),
+        scalar_i32(n as i32),
+        scalar_i32(k as i32),
+        scalar_i32(k as i32),
+        scalar_i32(1),
+        scalar_i32(n as i32),
+        scalar_i32(1),
+        scalar_i32(n as i32),
+        scalar_i32(1),
+    ];
+    let out = common::run_request(req, [grid, 1, 1], args);
+    let c = as_f16(&out[2]);
+    for i in 0..m {
+        for j in 0..n {
+            let mut want: f32 = (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum();
+            if activation && want < 0.0 {
+                want *= 0.01;
+            }
+            let got = c[i * n + j];
+            assert!(
+                (got - want).abs() <= 1e-3 * want.abs().max(1.0),
+                "{m}x{n}x{k}: c[{i}][{j}] = {got}, want {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn matmul_tutorial_matches_a_plain_reference() {
+    // Whole tiles; ragged M, N and K; K smaller than BLOCK_K; one tile.
+    for (i, &(m, n, k)) in [(64, 64, 64), (70, 45, 50), (40, 96, 9), (16, 16, 16)]
+        .iter()
+        .enumerate()
+    {
+        matmul_tutorial(m, n, k, i % 2 == 1, 10 + i as u64);
+    }
+}
+
+/// `dot(a, b, acc)` for one input type `t` and accumulator `acc_t`, on a
+/// single [M, K] x [K, N] tile, against a Rust loop in f64 (floats) or
+/// wrapping i32 (i8).
+fn dot_kernel(t: &str, acc_t: &str) -> String {
+    format!(
+        "#[kernel(num_warps = 2)]
+fn k<const M: i32, const N: i32, const K: i32>(a: Ptr<{t}>, b: Ptr<{t}>, c: Ptr<{acc_t}>) {{
+    let rm = expand_dims(arange(0, M), 1);
+    let rn = expand_dims(arange(0, N), 0);
+    let rk = arange(0, K);
+    let x = load(a + rm * K + expand_dims(rk, 0));
+    let y = load(b + expand_dims(rk, 1) * N + rn);
+    let acc = load(c + rm * N + rn);
+    store(c + rm * N + rn, dot(x, y, acc));
+}}
+"
+    )
+}
+
+#[test]
+fn dot_of_every_input_type() {
+    let (m, n, k) = (16usize, 32usize, 64usize);
+    let consts = [("M", m as i64), ("N", n as i64), ("K", k as i64)];
+    let mut rng = Rng(3);
+    let values: Vec<f32> = (0..m * k + k * n).map(|_| rng.uniform(-2.0, 2.0) as f32).collect();
+    let acc0: Vec<f32> = (0..m * n).map(|i| i as f32 * 0.25).collect();
+    type Enc = fn(f32) -> (f32, Vec<u8>);
+    let types: [(&str, Enc); 3] = [
+        ("f16", |x| {
+            let h = f32_to_f16_bits(x);
+            (f16_bits_to_f32(h), h.to_le_bytes().to_vec())
+        }),
+        ("bf16", |x| {
+            let h = f32_to_bf16_bits(x);
+            (bf16_bits_to_f32(h), h.to_le_bytes().to_vec())
+        }),
+        ("f32", |x| (x, x.to_le_bytes().to_vec())),
+    ];
+    for (t, enc) in types {
+        let (exact, bytes): (Vec<f32>, Vec<Vec<u8>>) = values.iter().map(|x| enc(*x)).unzip();
+        let (a, b) = exact.split_at(m * k);
+        let (ab, bb) = bytes.split_at(m * k);
+        let arg = |v: &[Vec<u8>]| Arg::Buffer(tritonc::launch::HostBuffer::from_bytes(&v.concat()));
+        let out = run(
+            &dot_kernel(t, "f32"),
+            "k",
+            &consts,
+            [1, 1, 1],
+            vec![arg(ab), arg(bb), common::f32s(&acc0)],
+        );
+        let c = common::as_f32(&out[2]);
+        for i in 0..m {
+            for j in 0..n {
+                let want = f64::from(acc0[i * n + j])
+                    + (0..k)
+                        .map(|p| f64::from(a[i * k + p]) * f64::from(b[p * n + j]))
+                        .sum::<f64>();
+                let got = f64::from(c[i * n + j]);
+                assert!(
+                    (got - want).abs() <= 1e-4 * want.abs().max(1.0),
+                    "{t}: c[{i}][{j}] = {got}, want {want}"
+                );
+            }
+        }
+    }
+    // i8 x i8 -> i32, with wrapping products at the extremes.
+    let ints: Vec<i8> = (0..m * k + k * n)
+        .map(|i| match i % 7 {
+            0 => i8::MIN,
+            1 => i8::MAX,
+            _ => (rng.uniform(-128.0, 128.0) as i32).clamp(-128, 127) as i8,
+        })
+        .collect();
+    let (a, b) = ints.split_at(m * k);
+    let acc0: Vec<i32> = (0..m * n).map(|i| i as i32 - 100).collect();
+    let out = run(
+        &dot_kernel("i8", "i32"),
+        "k",
+        &consts,
+        [1, 1, 1],
+        vec![
+            buf(a, |x| vec![x as u8]),
+            buf(b, |x| vec![x as u8]),
+            common::i32s(&acc0),
+        ],
+    );
+    let c = common::as_i32(&out[2]);
+    for i in 0..m {
+        for j in 0..n {
+            let want = (0..k).fold(acc0[i * n + j], |s, p| {
+                s.wrapping_add(i32::from(a[i * k + p]) * i32::from(b[p * n + j]))
+            });
+            assert_eq!(c[i * n + j], want, "i8: c[{i}][{j}]");
+        }
+    }
+}
+
+#[test]
+fn dot_errors_name_the_problem() {
+    let err = |body: &str| {
+        let src = format!("#[kernel]\nfn k(p: Ptr<f16>, q: Ptr<i8>) {{\n{body}\n}}\n");
+        match tritonc::driver::front_end(&common::request(&src, "k", &[])) {
+            Ok(_) => panic!("accepted: {body}"),
+            Err(e) => e.to_string(),
+        }
+    };
+    let z = "let a = zeros([16, 32], f16); let b = zeros([32, 16], f16);";
+    assert!(err(&format!("{z} let c = dot(a, a);")).contains("the inner dimensions differ"));
+    assert!(
+        err("let a = zeros([8, 16], f16); let c = dot(a, zeros([16, 16], f16));")
+            .contains("at least 16, found [8, 16] x [16, 16]")
+    );
+    assert!(err(&format!("{z} let c = dot(a, zeros([32, 16], f32));")).contains("one type among f16, bf16, f32 and i8"));
+    assert!(err(&format!("{z} let c = dot(a, b, zeros([16, 16], f16));"))
+        .contains("the accumulator of this `dot` must be block<f32, [16, 16]>"));
+}
