@@ -130,6 +130,38 @@ fn every_example_agrees_with_the_interpreter() {
                 scalar_i32(37),
             ],
         ),
+        (
+            example(
+                "matmul.tk",
+                "matmul",
+                &[
+                    ("BLOCK_M", 32),
+                    ("BLOCK_N", 16),
+                    ("BLOCK_K", 16),
+                    ("GROUP_M", 2),
+                    ("ACTIVATION", 1),
+                ],
+            ),
+            [6, 1, 1],
+            {
+                let (m, n, k) = (40usize, 40usize, 24usize);
+                let halves = |rng: &mut Rng, len: usize| {
+                    let v: Vec<u16> = (0..len)
+                        .map(|_| tritonc::ir::fold_util::f32_to_f16_bits(rng.uniform(-1.0, 1.0) as f32))
+                        .collect();
+                    common::buf(&v, |h| h.to_le_bytes().to_vec())
+                };
+                let mut a = vec![
+                    halves(&mut rng, m * k),
+                    halves(&mut rng, k * n),
+                    common::buf(&vec![0u16; m * n], |h| h.to_le_bytes().to_vec()),
+                ];
+                for s in [m, n, k, k, 1, n, 1, n, 1] {
+                    a.push(scalar_i32(s as i32));
+                }
+                a
+            },
+        ),
     ];
     for (req, grid, args) in cases {
         let what = format!("{} in {}", req.kernel.clone().unwrap_or_default(), req.file.name);
