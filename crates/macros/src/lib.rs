@@ -153,6 +153,9 @@ fn rust_type(t: &TypeExpr) -> Result<TokenStream2, (Span, String)> {
 fn generate(k: &tritonc_syntax::ast::Function, text: &str) -> TokenStream2 {
     let name = format_ident!("{}", k.name.name);
     let launcher = format_ident!("{}_kernel", k.name.name);
+    let tuned = format_ident!("{}_tuned", k.name.name);
+    let tuned_launcher = format_ident!("{}_tuned_kernel", k.name.name);
+    let source = format_ident!("__TRITONC_SOURCE_{}", k.name.name);
     let kname = &k.name.name;
     let mut generics = Vec::new();
     let mut const_values = Vec::new();
@@ -184,6 +187,14 @@ fn generate(k: &tritonc_syntax::ast::Function, text: &str) -> TokenStream2 {
         packs.push(quote!(::tritonc::api::KernelArg::pack(args.#idx)));
     }
     quote! {
+        #[allow(non_upper_case_globals)]
+        #[doc(hidden)]
+        static #source: ::tritonc::api::KernelSource = ::tritonc::api::KernelSource {
+            name: #kname,
+            text: #text,
+            file: ::core::file!(),
+        };
+
         #[allow(non_camel_case_types)]
         #[doc = concat!("The launcher of kernel `", #kname, "`.")]
         pub struct #launcher<#(#generics),*>;
@@ -197,19 +208,56 @@ fn generate(k: &tritonc_syntax::ast::Function, text: &str) -> TokenStream2 {
                 grid: ::tritonc::api::Grid,
                 args: (#(#arg_types,)*),
             ) -> ::core::result::Result<(), ::tritonc::Error> {
-                static SOURCE: ::tritonc::api::KernelSource = ::tritonc::api::KernelSource {
-                    name: #kname,
-                    text: #text,
-                    file: ::core::file!(),
-                };
+                self.launch_with(device, grid, args, ::tritonc::api::LaunchOptions::default())
+            }
+
+            /// [`Self::launch`] with launch options (`num_warps`, ...)
+            /// overriding the kernel's attributes.
+            pub fn launch_with(
+                &self,
+                device: &::tritonc::api::Device,
+                grid: ::tritonc::api::Grid,
+                args: (#(#arg_types,)*),
+                options: ::tritonc::api::LaunchOptions,
+            ) -> ::core::result::Result<(), ::tritonc::Error> {
                 let packed = ::std::vec![#(#packs),*];
-                device.launch(&SOURCE, &[#(#const_values),*], grid, packed)
+                device.launch_with(&#source, &[#(#const_values),*], grid, packed, options)
             }
         }
 
         #[doc = concat!("Kernel `", #kname, "`: `", stringify!(#name), "::<consts>().launch(&device, grid, args)`.")]
         pub fn #name<#(#generics),*>() -> #launcher<#(#const_names),*> {
             #launcher
+        }
+
+        #[allow(non_camel_case_types)]
+        #[doc = concat!("The autotuned launcher of kernel `", #kname, "`: const values come from the tuner's configs.")]
+        pub struct #tuned_launcher;
+
+        impl #tuned_launcher {
+            /// Runs with the config `tuner` chose for these arguments'
+            /// key (tuning on the device first if the key is new); `grid`
+            /// gives the grid for a config.
+            pub fn launch(
+                &self,
+                device: &::tritonc::api::Device,
+                tuner: &::tritonc::autotune::Autotuner,
+                grid: impl Fn(&::tritonc::autotune::Config) -> ::tritonc::api::Grid,
+                args: (#(#arg_types,)*),
+            ) -> ::core::result::Result<(), ::tritonc::Error> {
+                let packed = ::std::vec![#(#packs),*];
+                device.launch_tuned(&#source, tuner, &grid, packed)
+            }
+
+            /// The kernel's embedded source (to ask a tuner what it chose).
+            pub fn source(&self) -> &'static ::tritonc::api::KernelSource {
+                &#source
+            }
+        }
+
+        #[doc = concat!("Kernel `", #kname, "` launched through an autotuner: `", stringify!(#tuned), "().launch(&device, &tuner, grid_fn, args)`.")]
+        pub fn #tuned() -> #tuned_launcher {
+            #tuned_launcher
         }
     }
 }

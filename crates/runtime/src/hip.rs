@@ -116,6 +116,36 @@ impl Device {
     }
 }
 
+/// Copies `out.len()` bytes from device address `addr`.
+///
+/// # Safety
+/// `addr` must be device memory holding at least `out.len()` bytes.
+pub unsafe fn read_device(addr: u64, out: &mut [u8]) -> Result<(), RuntimeError> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    // SAFETY: upheld by the caller; `out` holds `out.len()` bytes.
+    check(
+        unsafe { hip::hipMemcpyDtoH(out.as_mut_ptr() as *mut c_void, addr as *mut c_void, out.len()) },
+        "hipMemcpyDtoH",
+    )
+}
+
+/// Copies `data` to device address `addr`.
+///
+/// # Safety
+/// `addr` must be device memory holding at least `data.len()` bytes.
+pub unsafe fn write_device(addr: u64, data: &[u8]) -> Result<(), RuntimeError> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    // SAFETY: upheld by the caller; HIP only reads the source.
+    check(
+        unsafe { hip::hipMemcpyHtoD(addr as *mut c_void, data.as_ptr() as *mut c_void, data.len()) },
+        "hipMemcpyHtoD",
+    )
+}
+
 /// Device memory, freed on drop.
 #[derive(Debug)]
 pub struct DeviceBuffer {

@@ -20,6 +20,7 @@
 //! `device_assert` can check bounds.
 
 use crate::{
+    autotune::{fastest, read_record, write_record, Autotuner, Config},
     cache::Cache,
     driver::{compile_cached, CompileRequest, Compiled},
     launch::{load_cpu, run_cpu_slots},
@@ -30,6 +31,7 @@ use std::{
     collections::HashMap,
     marker::PhantomData,
     rc::Rc,
+    time::{Duration, Instant},
 };
 use tritonc_codegen::target::{self, Target};
 use tritonc_ir::{fold_util, ScalarType};
@@ -321,6 +323,17 @@ struct LoadKey {
     source: usize,
     consts: Vec<(String, ConstArg)>,
     spec: Specialization,
+    options: LaunchOptions,
+}
+
+/// Launch options that override the kernel's own attributes for one
+/// launch (each combination is compiled once and cached).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct LaunchOptions {
+    /// Waves per program (a power of two from 1 to 16).
+    pub num_warps: Option<u32>,
+    /// Software-pipelining depth of loops (recorded; not used yet).
+    pub num_stages: Option<u32>,
 }
 
 /// A kernel compiled for a device, loaded and ready.
@@ -390,6 +403,14 @@ impl Device {
         Device::cpu()
     }
 
+    /// This device with another kernel cache (by default the one the
+    /// environment names, see [`Cache::from_env`]).
+    pub fn with_cache(mut self, cache: Cache) -> Device {
+        self.cache = cache;
+        self.loaded.borrow_mut().clear();
+        self
+    }
+
     /// The target kernels are compiled for.
     pub fn target(&self) -> &str {
         self.target.name()
@@ -434,9 +455,21 @@ impl Device {
         grid: Grid,
         args: Vec<KernelArg>,
     ) -> Result<(), Error> {
+        self.launch_with(source, consts, grid, args, LaunchOptions::default())
+    }
+
+    /// [`Device::launch`] with launch options overriding the kernel's.
+    pub fn launch_with(
+        &self,
+        source: &'static KernelSource,
+        consts: &[(&str, ConstArg)],
+        grid: Grid,
+        args: Vec<KernelArg>,
+        options: LaunchOptions,
+    ) -> Result<(), Error> {
         grid.validate().map_err(Error::from)?;
         let spec = Specialization::of(&args);
-        let loaded = self.load(source, consts, &spec)?;
+        let loaded = self.load(source, consts, &spec, options)?;
         let c = &loaded.compiled;
         if args.len() != c.params.len() {
             return Err(Error::Usage(format!(
@@ -481,6 +514,118 @@ impl Device {
         }
     }
 
+    /// Launches through an autotuner: with the config tuned for the key of
+    /// these arguments, tuning first if the key is new (see
+    /// [`crate::autotune`]). `grid` gives the grid for a config.
+    pub fn launch_tuned(
+        &self,
+        source: &'static KernelSource,
+        tuner: &Autotuner,
+        grid: &dyn Fn(&Config) -> Grid,
+        args: Vec<KernelArg>,
+    ) -> Result<(), Error> {
+        let configs = tuner.configs();
+        if configs.is_empty() {
+            return Err(Error::Usage(format!(
+                "the autotuner of `{}` has no configs",
+                source.name
+            )));
+        }
+        let id = source as *const KernelSource as usize;
+        let key = tuner.key_of(&args);
+        let run = |i: usize, args: Vec<KernelArg>| -> Result<(), Error> {
+            let c = &configs[i];
+            let consts: Vec<(&str, ConstArg)> = c.consts().iter().map(|(n, v)| (n.as_str(), *v)).collect();
+            self.launch_with(source, &consts, grid(c), args, c.options)
+        };
+        if let Some(i) = tuner.remembered(id, &key) {
+            return run(i, args);
+        }
+        let record = self
+            .cache
+            .dir()
+            .map(|d| d.join(tuner.record_name(source.text, source.name, self.target.name(), &key)));
+        if let Some(i) = record.as_deref().and_then(|p| read_record(p, configs)) {
+            tuner.remember(id, &key, i);
+            tuner.log(|| format!("`{}` key {key:?}: {} (remembered on disk)", source.name, configs[i]));
+            return run(i, args);
+        }
+        // Every trial's side effects are undone: buffers are restored.
+        let saved = self.save_buffers(&args)?;
+        let mut times = Vec::with_capacity(configs.len());
+        let mut first_error = None;
+        for (i, c) in configs.iter().enumerate() {
+            let mut best: Option<Duration> = None;
+            let mut failed = false;
+            // The first run compiles and warms up; the others are timed.
+            for rep in 0..=tuner.reps_per_config() {
+                let started = Instant::now();
+                let result = run(i, args.clone());
+                let took = started.elapsed();
+                self.restore_buffers(&saved)?;
+                match result {
+                    Err(e) => {
+                        tuner.log(|| format!("`{}` {c}: failed: {e}", source.name));
+                        first_error.get_or_insert(e);
+                        failed = true;
+                        break;
+                    }
+                    Ok(()) if rep > 0 => best = Some(best.map_or(took, |b| b.min(took))),
+                    Ok(()) => {}
+                }
+            }
+            if let (false, Some(t)) = (failed, best) {
+                tuner.log(|| format!("`{}` key {key:?}: {c}: {:.3} ms", source.name, t.as_secs_f64() * 1e3));
+            }
+            times.push(if failed { None } else { best });
+        }
+        let Some(win) = fastest(&times) else {
+            return Err(first_error.unwrap_or_else(|| Error::Internal("no config ran".into())));
+        };
+        tuner.remember(id, &key, win);
+        if let Some(p) = &record {
+            write_record(p, win, &configs[win]);
+        }
+        tuner.log(|| format!("`{}` key {key:?}: chose {}", source.name, configs[win]));
+        run(win, args)
+    }
+
+    /// Copies of every buffer argument's contents.
+    fn save_buffers(&self, args: &[KernelArg]) -> Result<Vec<(u64, Vec<u8>)>, Error> {
+        let mut saved = Vec::new();
+        for a in args {
+            let KernelArg::Buffer(addr, bytes) = *a else { continue };
+            let mut copy = vec![0u8; bytes as usize];
+            match &self.kind {
+                // SAFETY: the launcher borrows every buffer for the whole
+                // launch; `bytes` is its size.
+                DeviceKind::Cpu => unsafe {
+                    std::ptr::copy_nonoverlapping(addr as *const u8, copy.as_mut_ptr(), copy.len())
+                },
+                #[cfg(feature = "hip")]
+                // SAFETY: as above, in device memory.
+                DeviceKind::Hip(_) => unsafe { tritonc_runtime::hip::read_device(addr, &mut copy)? },
+            }
+            saved.push((addr, copy));
+        }
+        Ok(saved)
+    }
+
+    fn restore_buffers(&self, saved: &[(u64, Vec<u8>)]) -> Result<(), Error> {
+        for (addr, copy) in saved {
+            match &self.kind {
+                // SAFETY: as in `save_buffers`.
+                DeviceKind::Cpu => unsafe {
+                    std::ptr::copy_nonoverlapping(copy.as_ptr(), *addr as *mut u8, copy.len())
+                },
+                #[cfg(feature = "hip")]
+                // SAFETY: as in `save_buffers`.
+                DeviceKind::Hip(_) => unsafe { tritonc_runtime::hip::write_device(*addr, copy)? },
+            }
+        }
+        Ok(())
+    }
+
     /// The kernel compiled for this device with these consts: from this
     /// device's table, else the cache, else the compiler.
     fn load(
@@ -488,11 +633,13 @@ impl Device {
         source: &'static KernelSource,
         consts: &[(&str, ConstArg)],
         spec: &Specialization,
+        options: LaunchOptions,
     ) -> Result<Rc<Loaded>, Error> {
         let key = LoadKey {
             source: source as *const KernelSource as usize,
             consts: consts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             spec: *spec,
+            options,
         };
         if let Some(l) = self.loaded.borrow().get(&key) {
             return Ok(l.clone());
@@ -500,6 +647,8 @@ impl Device {
         let mut req = CompileRequest::new(SourceFile::new(source.file, source.text));
         req.kernel = Some(source.name.to_string());
         req.consts = consts.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        req.num_warps = options.num_warps;
+        req.num_stages = options.num_stages;
         spec.apply(&mut req, source)?;
         let (compiled, _) = compile_cached(&req, self.target.as_ref(), &self.cache, &mut Vec::new())?;
         let loaded = match &self.kind {

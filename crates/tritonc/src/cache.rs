@@ -226,11 +226,19 @@ impl Cache {
         out
     }
 
-    /// Removes every entry; returns how many.
+    /// Removes every entry (and remembered autotuning results); returns
+    /// how many entries.
     pub fn clear(&self) -> std::io::Result<usize> {
         let entries = self.entries();
         for e in &entries {
             std::fs::remove_file(&e.path)?;
+        }
+        if let Some(Ok(read)) = self.dir.as_ref().map(std::fs::read_dir) {
+            for e in read.flatten() {
+                if e.path().extension().is_some_and(|x| x == "tkt") {
+                    std::fs::remove_file(e.path())?;
+                }
+            }
         }
         self.memory.lock().unwrap_or_else(|e| e.into_inner()).clear();
         Ok(entries.len())

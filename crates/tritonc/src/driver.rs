@@ -200,7 +200,7 @@ pub fn tile_ir(req: &CompileRequest) -> Result<(Module, String), Error> {
     if let Some(w) = req.num_warps {
         if !(1..=16).contains(&w) || !w.is_power_of_two() {
             return Err(Error::Usage(format!(
-                "--num-warps must be a power of two from 1 to 16, found {w}"
+                "num_warps (--num-warps) must be a power of two from 1 to 16, found {w}"
             )));
         }
     }

@@ -4,6 +4,7 @@
 //! the [`Error`] type, and re-exports of the stages.
 
 pub mod api;
+pub mod autotune;
 pub mod cache;
 pub mod driver;
 pub mod launch;
@@ -22,7 +23,8 @@ pub use tritonc_macros::kernel;
 /// What kernel code in Rust needs: `use tritonc::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        api::{Bf16, Buffer, Device, Grid, F16},
+        api::{Bf16, Buffer, Device, Grid, LaunchOptions, F16},
+        autotune::{Autotuner, Config},
         grid, kernel, Error,
     };
 }

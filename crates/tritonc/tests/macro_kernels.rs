@@ -98,3 +98,93 @@ fn launches_specialize_on_aligned_pointers_and_unit_integers() -> Result<(), tri
     assert_eq!(v.download()?, vec![8, 4]);
     Ok(())
 }
+
+#[kernel]
+fn count<const BLOCK: i32>(x: Ptr<i32>, bins: Ptr<i32>, n: i32) {
+    let offs = program_id(0) * BLOCK + arange(0, BLOCK);
+    let m = offs < n;
+    atomic_add(bins + load(x + offs, m, 0), 1, m);
+}
+
+#[test]
+fn autotuning_picks_a_working_config_and_side_effects_happen_once() -> Result<(), tritonc::Error> {
+    let dir = std::env::temp_dir().join(format!("tritonc-tune-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let dev = Device::cpu()?.with_cache(tritonc::cache::Cache::at(&dir));
+    let n = 5000usize;
+    let xs: Vec<i32> = (0..n).map(|i| ((i * 31) % 17) as i32).collect();
+    let x = dev.upload(&xs)?;
+    let bins = dev.zeros::<i32>(17)?;
+    let configs = vec![
+        Config::new().constant("BLOCK", 64),
+        Config::new().constant("BLOCK", 512).num_warps(8),
+        // Too long a block for one host lane: refused, so never chosen.
+        Config::new().constant("BLOCK", 1 << 20),
+    ];
+    let tuner = Autotuner::new(configs.clone()).key(&[2]);
+    let grid = |c: &Config| grid![n.div_ceil(c.get("BLOCK").unwrap_or(1) as usize)];
+    count_tuned().launch(&dev, &tuner, grid, (&x, &bins, n as i32))?;
+    let mut want = vec![0i32; 17];
+    for v in &xs {
+        want[*v as usize] += 1;
+    }
+    // Every trial ran the atomics; the buffers were restored after each,
+    // so the counts are those of exactly one run.
+    assert_eq!(bins.download()?, want);
+    let chosen = tuner.chosen(count_tuned().source(), &[n as u64]).cloned();
+    let chosen = chosen.expect("tuned for this key");
+    assert_ne!(chosen.get("BLOCK"), Some(1 << 20));
+    // Remembered: the same key launches with the winner at once.
+    count_tuned().launch(&dev, &tuner, grid, (&x, &bins, n as i32))?;
+    assert_eq!(bins.download()?, want.iter().map(|c| 2 * c).collect::<Vec<_>>());
+    // And on disk, for a new process (a new tuner reads it back).
+    let records: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| tritonc::Error::Io(e.to_string()))?
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "tkt"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+        .collect();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert!(
+        records[0].trim_end().ends_with(&chosen.to_string()),
+        "{records:?} vs {chosen}"
+    );
+    let again = Autotuner::new(configs).key(&[2]);
+    count_tuned().launch(&dev, &again, grid, (&x, &bins, n as i32))?;
+    assert_eq!(again.chosen(count_tuned().source(), &[n as u64]), Some(&chosen));
+    // Every config failing is an error, not a silent fallback.
+    let broken = Autotuner::new(vec![Config::new().constant("BLOCK", 1 << 20)]);
+    assert!(count_tuned()
+        .launch(&dev, &broken, grid, (&x, &bins, n as i32))
+        .is_err());
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+#[test]
+fn launch_options_override_the_kernels_attributes() -> Result<(), tritonc::Error> {
+    let dev = Device::cpu()?;
+    let n = 100usize;
+    let xs: Vec<f32> = (0..n).map(|i| i as f32).collect();
+    let x = dev.upload(&xs)?;
+    let out = dev.zeros::<f32>(n)?;
+    let opts = LaunchOptions {
+        num_warps: Some(8),
+        num_stages: Some(3),
+    };
+    add::<64>().launch_with(&dev, grid![2], (&x, &x, &out, n as i32), opts)?;
+    assert_eq!(out.download()?[99], 198.0);
+    let bad = LaunchOptions {
+        num_warps: Some(3),
+        num_stages: None,
+    };
+    let e = add::<64>()
+        .launch_with(&dev, grid![2], (&x, &x, &out, n as i32), bad)
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("num_warps (--num-warps) must be a power of two from 1 to 16, found 3"),
+        "{e}"
+    );
+    Ok(())
+}
