@@ -223,6 +223,25 @@ fn generate(k: &tritonc_syntax::ast::Function, text: &str) -> TokenStream2 {
                 let packed = ::std::vec![#(#packs),*];
                 device.launch_with(&#source, &[#(#const_values),*], grid, packed, options)
             }
+
+            /// Queues the launch on `stream` (asynchronous on a GPU; the
+            /// buffers are shared with the device until it has run).
+            pub fn launch_on(
+                &self,
+                stream: &::tritonc::api::Stream,
+                grid: ::tritonc::api::Grid,
+                args: (#(#arg_types,)*),
+            ) -> ::core::result::Result<(), ::tritonc::Error> {
+                let packed = ::std::vec![#(#packs),*];
+                stream.device().launch_on(
+                    ::core::option::Option::Some(stream),
+                    &#source,
+                    &[#(#const_values),*],
+                    grid,
+                    packed,
+                    ::tritonc::api::LaunchOptions::default(),
+                )
+            }
         }
 
         #[doc = concat!("Kernel `", #kname, "`: `", stringify!(#name), "::<consts>().launch(&device, grid, args)`.")]

@@ -195,6 +195,24 @@ impl GpuKernel {
     /// Pointer arguments must be device addresses of buffers large enough
     /// for every access the kernel makes.
     pub unsafe fn launch(&self, grid: Grid, lanes: u32, args: &[Vec<u8>]) -> Result<(), RuntimeError> {
+        // SAFETY: upheld by the caller.
+        unsafe { self.launch_on(None, grid, lanes, args) }
+    }
+
+    /// Launches on `stream` without waiting (HIP copies the arguments at
+    /// the call), or, with no stream, on the null stream and waits.
+    ///
+    /// # Safety
+    /// As [`GpuKernel::launch`]; the buffers must also stay allocated until
+    /// the stream has run the kernel (freeing device memory waits for the
+    /// device in HIP, so dropping a buffer early is safe, only slow).
+    pub unsafe fn launch_on(
+        &self,
+        stream: Option<&Stream>,
+        grid: Grid,
+        lanes: u32,
+        args: &[Vec<u8>],
+    ) -> Result<(), RuntimeError> {
         grid.validate()?;
         let mut storage: Vec<Vec<u8>> = args.to_vec();
         let mut params: Vec<*mut c_void> = storage.iter_mut().map(|a| a.as_mut_ptr() as *mut c_void).collect();
@@ -209,14 +227,49 @@ impl GpuKernel {
                 1,
                 1,
                 0,
-                std::ptr::null_mut(),
+                stream.map_or(std::ptr::null_mut(), |s| s.raw),
                 params.as_mut_ptr(),
                 std::ptr::null_mut(),
             )
         };
         check(e, "hipModuleLaunchKernel")?;
+        if stream.is_some() {
+            return Ok(());
+        }
         // SAFETY: no arguments.
         check(unsafe { hip::hipDeviceSynchronize() }, "hipDeviceSynchronize")
+    }
+}
+
+/// A HIP stream: kernels launched on it run in order, asynchronously to
+/// the host. It is a blocking stream, so copies on the null stream (buffer
+/// downloads) wait for it.
+#[derive(Debug)]
+pub struct Stream {
+    raw: hip::hipStream_t,
+}
+
+impl Stream {
+    pub fn new(_device: &Device) -> Result<Stream, RuntimeError> {
+        let mut raw: hip::hipStream_t = std::ptr::null_mut();
+        // SAFETY: valid out pointer.
+        check(unsafe { hip::hipStreamCreate(&mut raw) }, "hipStreamCreate")?;
+        Ok(Stream { raw })
+    }
+
+    /// Waits until every launch on the stream has finished.
+    pub fn synchronize(&self) -> Result<(), RuntimeError> {
+        // SAFETY: the stream is alive.
+        check(unsafe { hip::hipStreamSynchronize(self.raw) }, "hipStreamSynchronize")
+    }
+}
+
+impl Drop for Stream {
+    fn drop(&mut self) {
+        // SAFETY: created once, destroyed once (HIP finishes its work first).
+        unsafe {
+            hip::hipStreamDestroy(self.raw);
+        }
     }
 }
 

@@ -317,6 +317,39 @@ impl Specialization {
     }
 }
 
+/// An ordered queue of launches on one device. On an AMD GPU a launch on
+/// a stream returns at once and runs asynchronously, in order with the
+/// stream's other launches; [`Stream::synchronize`] waits for them, and
+/// [`Buffer::download`] waits too (streams are blocking). On the CPU
+/// backend launches run at once, so a stream only orders them.
+pub struct Stream<'d> {
+    device: &'d Device,
+    #[cfg(feature = "hip")]
+    raw: Option<tritonc_runtime::hip::Stream>,
+}
+
+impl std::fmt::Debug for Stream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Stream({:?})", self.device)
+    }
+}
+
+impl Stream<'_> {
+    /// The device the stream runs on.
+    pub fn device(&self) -> &Device {
+        self.device
+    }
+
+    /// Waits until every launch on the stream has finished.
+    pub fn synchronize(&self) -> Result<(), Error> {
+        #[cfg(feature = "hip")]
+        if let Some(s) = &self.raw {
+            s.synchronize()?;
+        }
+        Ok(())
+    }
+}
+
 /// Which compiled kernel a launch needs.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct LoadKey {
@@ -467,6 +500,36 @@ impl Device {
         args: Vec<KernelArg>,
         options: LaunchOptions,
     ) -> Result<(), Error> {
+        self.launch_on(None, source, consts, grid, args, options)
+    }
+
+    /// A stream of launches on this device (see [`Stream`]).
+    pub fn stream(&self) -> Result<Stream<'_>, Error> {
+        Ok(Stream {
+            device: self,
+            #[cfg(feature = "hip")]
+            raw: match &self.kind {
+                DeviceKind::Cpu => None,
+                DeviceKind::Hip(d) => Some(tritonc_runtime::hip::Stream::new(d)?),
+            },
+        })
+    }
+
+    /// Launches on `stream` (or, with none, synchronously).
+    pub fn launch_on(
+        &self,
+        stream: Option<&Stream>,
+        source: &'static KernelSource,
+        consts: &[(&str, ConstArg)],
+        grid: Grid,
+        args: Vec<KernelArg>,
+        options: LaunchOptions,
+    ) -> Result<(), Error> {
+        if let Some(s) = stream {
+            if !std::ptr::eq(s.device, self) {
+                return Err(Error::Usage("a stream can only run launches on its own device".into()));
+            }
+        }
         grid.validate().map_err(Error::from)?;
         let spec = Specialization::of(&args);
         let loaded = self.load(source, consts, &spec, options)?;
@@ -508,8 +571,9 @@ impl Device {
                     .gpu
                     .as_ref()
                     .ok_or_else(|| Error::Internal("kernel not loaded".into()))?;
+                let raw = stream.and_then(|s| s.raw.as_ref());
                 // SAFETY: as above, with device addresses.
-                unsafe { kernel.launch(grid, c.lanes, &packed) }.map_err(Error::from)
+                unsafe { kernel.launch_on(raw, grid, c.lanes, &packed) }.map_err(Error::from)
             }
         }
     }

@@ -188,3 +188,17 @@ fn launch_options_override_the_kernels_attributes() -> Result<(), tritonc::Error
     );
     Ok(())
 }
+
+#[test]
+fn streams_order_launches() -> Result<(), tritonc::Error> {
+    let dev = Device::cpu()?;
+    let n = 256usize;
+    let x = dev.upload(&vec![1.0f32; n])?;
+    let out = dev.zeros::<f32>(n)?;
+    let stream = dev.stream()?;
+    add::<64>().launch_on(&stream, grid![4], (&x, &x, &out, n as i32))?;
+    add::<64>().launch_on(&stream, grid![4], (&out, &out, &out, n as i32))?;
+    stream.synchronize()?;
+    assert!(out.download()?.iter().all(|v| *v == 4.0));
+    Ok(())
+}
