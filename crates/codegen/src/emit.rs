@@ -18,13 +18,13 @@
 //! never left to LLVM, which would abort the process.
 
 use crate::{
-    target::{Exchange, ReadLanes, Target},
+    target::{Exchange, MfmaCall, ReadLanes, Target},
     CodegenError,
 };
 use std::collections::HashMap;
 use tritonc_ir::{
-    print::float_literal, AtomicOp, BinaryOp, BlockId, BlockedLayout, ConstValue, Elem, Function, MathFn, OpId, OpKind,
-    ReduceKind, ScalarType, ScanKind, Type, Value,
+    print::float_literal, AtomicOp, BinaryOp, BlockId, BlockedLayout, ConstValue, Elem, Function, Layout, MathFn,
+    MfmaLayout, OpId, OpKind, ReduceKind, ScalarType, ScanKind, Type, Value,
 };
 use tritonc_passes::axis::AxisInfo;
 
@@ -39,7 +39,26 @@ pub struct EmittedKernel {
 
 /// Bytes of shared memory a Dist IR function needs: the largest block a
 /// `tk.convert_layout` puts there (one at a time).
-fn shared_bytes_needed(f: &Function, lanes: u32) -> u64 {
+fn shared_bytes_needed(f: &Function, lanes: u32, target: &dyn Target) -> u64 {
+    // MFMA dots on a simulator also need the instruction's scratch.
+    let mfma_scratch = f
+        .walk()
+        .into_iter()
+        .filter(|op| {
+            let d = f.op(*op);
+            matches!(d.kind, OpKind::Dot)
+                && matches!(
+                    f.layouts.as_ref().and_then(|l| l.get(&d.results[0])),
+                    Some(Layout::Mfma(_))
+                )
+        })
+        .map(|op| {
+            let d = f.op(op);
+            let end = dot_staging(f.ty(d.operands[0]), f.ty(d.operands[1])).1.div_ceil(16) * 16;
+            end + u64::from(lanes) * u64::from(target.mfma_scratch_per_lane())
+        })
+        .max()
+        .unwrap_or(0);
     // Tree reductions exchange one 8-byte slot per lane.
     let exchange = if lanes > 1
         && f.walk()
@@ -65,6 +84,7 @@ fn shared_bytes_needed(f: &Function, lanes: u32) -> u64 {
         .unwrap_or(0)
         .max(exchange)
         .max(if lanes > 1 { dot_shared_bytes(f) } else { 0 })
+        .max(mfma_scratch)
 }
 
 /// Where `tk.dot` puts its second operand in shared memory (after the
@@ -144,7 +164,8 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         f
     } else {
         let mut g = f.clone();
-        tritonc_passes::layouts::assign(&mut g, lanes).map_err(|e| CodegenError::Internal(e.to_string()))?;
+        tritonc_passes::layouts::assign_for(&mut g, lanes, target.has_mfma())
+            .map_err(|e| CodegenError::Internal(e.to_string()))?;
         assigned = g;
         &assigned
     };
@@ -161,7 +182,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
             }
         }
     }
-    let shared_bytes = shared_bytes_needed(f, lanes);
+    let shared_bytes = shared_bytes_needed(f, lanes, target);
     if shared_bytes > u64::from(target.lds_bytes()) {
         return Err(CodegenError::Unsupported(format!(
             "a block of {shared_bytes} bytes must move between lanes, but {} has {} bytes of LDS",
@@ -352,6 +373,18 @@ impl Emitter<'_> {
     fn op(&mut self, op: OpId) -> Result<(), CodegenError> {
         let f = self.f;
         let d = f.op(op);
+        if !matches!(
+            d.kind,
+            OpKind::Dot | OpKind::ConvertLayout | OpKind::For | OpKind::Yield
+        ) && d
+            .operands
+            .iter()
+            .any(|v| matches!(self.value_layout(*v), Some(Layout::Mfma(_))))
+        {
+            return Err(internal(
+                "an MFMA-layout value reached an operation that needs the blocked layout",
+            ));
+        }
         let ins: Vec<String> = d.operands.iter().map(|v| self.name(*v)).collect::<Result<_, _>>()?;
         let in_ty: Vec<&Type> = d.operands.iter().map(|v| f.ty(*v)).collect();
         let out_ty: Option<&Type> = d.results.first().map(|v| f.ty(*v));
@@ -488,7 +521,10 @@ impl Emitter<'_> {
             OpKind::AtomicCas => Some(self.atomic(&ins, in_ty[0], None, false)?),
             OpKind::Dot => {
                 let t = out_ty.ok_or_else(|| internal("dot without result"))?;
-                Some(self.dot(&ins, in_ty[0], in_ty[1], t)?)
+                match self.value_layout(d.results[0]) {
+                    Some(Layout::Mfma(m)) => Some(self.mfma_dot(&ins, in_ty[0], in_ty[1], t, m)?),
+                    _ => Some(self.dot(&ins, in_ty[0], in_ty[1], t)?),
+                }
             }
             OpKind::Assert(_) => {
                 // The message stays with the driver, which maps the id back.
@@ -496,6 +532,12 @@ impl Emitter<'_> {
                     self.assert(&ins[0], in_ty[0])?;
                 }
                 None
+            }
+            OpKind::ConvertLayout
+                if matches!(self.value_layout(d.operands[0]), Some(Layout::Mfma(_)))
+                    || matches!(self.value_layout(d.results[0]), Some(Layout::Mfma(_))) =>
+            {
+                Some(self.convert_mfma(&ins[0], d.operands[0], d.results[0], in_ty[0])?)
             }
             OpKind::ConvertLayout => {
                 // Wait until every lane is done with the previous contents,
@@ -854,6 +896,228 @@ impl Emitter<'_> {
         self.line(&format!("}}) : (i32, i32, i32, {ot}) -> {ot}"));
         self.lds_pending = [true; 2];
         Ok(r)
+    }
+
+    /// The layout Dist IR gives `v`.
+    fn value_layout(&self, v: Value) -> Option<Layout> {
+        self.f.layouts.as_ref().and_then(|l| l.get(&v)).copied()
+    }
+
+    /// This lane's flat element indices (one per register) in an MFMA
+    /// layout, as a `vector<K x i32>`.
+    fn mfma_indices(&mut self, m: MfmaLayout) -> String {
+        let k = m.per_lane();
+        let lane = self.lane();
+        // Lane part: wave (wm, wn) and the lane's place in a tile.
+        let c = |e: &mut Self, v: u32| e.splat_const(&v.to_string(), "i32");
+        let (six, m63, five, m31) = (c(self, 6), c(self, 63), c(self, 5), c(self, 31));
+        let wave = self.def(&format!("arith.shrui {lane}, {six} : i32"));
+        let l = self.def(&format!("arith.andi {lane}, {m63} : i32"));
+        let wn_c = c(self, m.waves_n);
+        let wm = self.def(&format!("arith.divui {wave}, {wn_c} : i32"));
+        let wn = self.def(&format!("arith.remui {wave}, {wn_c} : i32"));
+        let h = self.def(&format!("arith.shrui {l}, {five} : i32"));
+        let j = self.def(&format!("arith.andi {l}, {m31} : i32"));
+        // row0 = wm * tiles_m * 32 + 4 * h; col0 = wn * tiles_n * 32 + j.
+        let rows_per_wave = c(self, m.tiles_m() * 32);
+        let cols_per_wave = c(self, m.tiles_n() * 32);
+        let four = c(self, 4);
+        let r0 = self.def(&format!("arith.muli {wm}, {rows_per_wave} : i32"));
+        let h4 = self.def(&format!("arith.muli {h}, {four} : i32"));
+        let row0 = self.def(&format!("arith.addi {r0}, {h4} : i32"));
+        let c0 = self.def(&format!("arith.muli {wn}, {cols_per_wave} : i32"));
+        let col0 = self.def(&format!("arith.addi {c0}, {j} : i32"));
+        let n = c(self, m.n);
+        let rn = self.def(&format!("arith.muli {row0}, {n} : i32"));
+        let base = self.def(&format!("arith.addi {rn}, {col0} : i32"));
+        let vty = format!("vector<{k}xi32>");
+        let basev = self.def(&format!("vector.broadcast {base} : i32 to {vty}"));
+        let offsets: Vec<String> = (0..k)
+            .map(|reg| {
+                let (tile, r) = (reg / 16, reg % 16);
+                let (tm, tn) = (tile / m.tiles_n(), tile % m.tiles_n());
+                ((tm * 32 + 8 * (r / 4) + r % 4) * m.n + tn * 32).to_string()
+            })
+            .collect();
+        let cv = self.def(&format!("arith.constant dense<[{}]> : {vty}", offsets.join(", ")));
+        self.def(&format!("arith.addi {basev}, {cv} : {vty}"))
+    }
+
+    /// A conversion into or out of an MFMA layout, through shared memory:
+    /// every lane writes what it holds at the elements' flat indices, then
+    /// reads what the other layout gives it.
+    fn convert_mfma(&mut self, x: &str, from: Value, to: Value, t: &Type) -> Result<String, CodegenError> {
+        let (lds, pty) = self.shared()?;
+        let mt = self.mem_elem(t);
+        let from_idx = match self.value_layout(from) {
+            Some(Layout::Mfma(m)) => self.mfma_indices(m),
+            _ => self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![t.numel() as u32]), 0),
+        };
+        let to_idx = match self.value_layout(to) {
+            Some(Layout::Mfma(m)) => self.mfma_indices(m),
+            _ => self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![t.numel() as u32]), 0),
+        };
+        let k = self.layout(t).per_lane();
+        let (vi, pv, vt, vm) = (
+            format!("vector<{k}xi32>"),
+            format!("vector<{k}x{pty}>"),
+            format!("vector<{k}x{mt}>"),
+            format!("vector<{k}xi1>"),
+        );
+        let align = self.mem_bytes(t);
+        self.barrier();
+        let ptrs = self.def(&format!(
+            "llvm.getelementptr {lds}[{from_idx}] : ({pty}, {vi}) -> {pv}, {mt}"
+        ));
+        let all = self.splat_const("true", &vm);
+        self.line(&format!(
+            "llvm.intr.masked.scatter {x}, {ptrs}, {all} {{alignment = {align} : i32}} : {vt}, {vm} into {pv}"
+        ));
+        self.barrier();
+        let src = self.def(&format!(
+            "llvm.getelementptr {lds}[{to_idx}] : ({pty}, {vi}) -> {pv}, {mt}"
+        ));
+        let zero = self.splat_const("0.0", &vt);
+        let r = self.def(&format!(
+            "llvm.intr.masked.gather {src}, {all}, {zero} {{alignment = {align} : i32}} : ({pv}, {vm}, {vt}) -> {vt}"
+        ));
+        self.lds_pending = [true; 2];
+        Ok(r)
+    }
+
+    /// `acc + a @ b` with 32×32×8 matrix instructions, the accumulator
+    /// (`ins[2]`, already in `m`'s layout or a splat) and the result in
+    /// MFMA layout `m`. Both operands are staged in shared memory; at each
+    /// step of 8 along `k`, every wave reads the fragments of its tiles
+    /// (a row of `a` as one 8-byte read per lane, a column of `b` as four
+    /// 2-byte reads) and issues one instruction per tile.
+    fn mfma_dot(
+        &mut self,
+        ins: &[String],
+        at: &Type,
+        bt: &Type,
+        out: &Type,
+        m: MfmaLayout,
+    ) -> Result<String, CodegenError> {
+        let sa = at.scalar_elem().ok_or_else(|| internal("dot of pointers"))?;
+        let (k, n) = match (&at.shape[..], &bt.shape[..]) {
+            ([_, k], [_, n]) => (*k, *n),
+            _ => return Err(internal("dot of non-matrices")),
+        };
+        let e = sty(sa);
+        let (lds, pty) = self.shared()?;
+        let (b_offset, end) = dot_staging(at, bt);
+        self.barrier();
+        self.scatter_shared(&ins[0], at, &lds)?;
+        let b_base = self.def(&format!("llvm.getelementptr {lds}[{b_offset}] : ({pty}) -> {pty}, i8"));
+        self.scatter_shared(&ins[1], bt, &b_base)?;
+        self.barrier();
+        let scratch_off = end.div_ceil(16) * 16;
+        let scratch = self.def(&format!(
+            "llvm.getelementptr {lds}[{scratch_off}] : ({pty}) -> {pty}, i8"
+        ));
+        let lane = self.lane();
+        let c = |s: &mut Self, v: u32| s.splat_const(&v.to_string(), "i32");
+        let (six, m63, five, m31, four) = (c(self, 6), c(self, 63), c(self, 5), c(self, 31), c(self, 4));
+        let wave = self.def(&format!("arith.shrui {lane}, {six} : i32"));
+        let l = self.def(&format!("arith.andi {lane}, {m63} : i32"));
+        let wn_c = c(self, m.waves_n);
+        let wm = self.def(&format!("arith.divui {wave}, {wn_c} : i32"));
+        let wn = self.def(&format!("arith.remui {wave}, {wn_c} : i32"));
+        let h = self.def(&format!("arith.shrui {l}, {five} : i32"));
+        let lk = self.def(&format!("arith.muli {h}, {four} : i32"));
+        let li = self.def(&format!("arith.andi {l}, {m31} : i32"));
+        let (tiles_m, tiles_n) = (m.tiles_m(), m.tiles_n());
+        let rows_c = c(self, tiles_m * 32);
+        let cols_c = c(self, tiles_n * 32);
+        let wrow = self.def(&format!("arith.muli {wm}, {rows_c} : i32"));
+        let wcol = self.def(&format!("arith.muli {wn}, {cols_c} : i32"));
+        // Row of `a` (times k) and column of `b` this lane reads, per tile.
+        let (kc, nc) = (c(self, k), c(self, n));
+        let mut a_rows = Vec::new();
+        for tm in 0..tiles_m {
+            let t = c(self, tm * 32);
+            let r = self.def(&format!("arith.addi {wrow}, {t} : i32"));
+            let r = self.def(&format!("arith.addi {r}, {li} : i32"));
+            let rk = self.def(&format!("arith.muli {r}, {kc} : i32"));
+            a_rows.push(self.def(&format!("arith.addi {rk}, {lk} : i32")));
+        }
+        let mut b_cols = Vec::new();
+        for tn in 0..tiles_n {
+            let t = c(self, tn * 32);
+            let col = self.def(&format!("arith.addi {wcol}, {t} : i32"));
+            let col = self.def(&format!("arith.addi {col}, {li} : i32"));
+            let lkn = self.def(&format!("arith.muli {lk}, {nc} : i32"));
+            b_cols.push(self.def(&format!("arith.addi {lkn}, {col} : i32")));
+        }
+        let ot = self.mty(out);
+        let mut acc = ins[2].clone();
+        let v4 = format!("vector<4x{e}>");
+        for k0 in (0..k).step_by(8) {
+            let a_frags: Vec<String> = a_rows
+                .iter()
+                .map(|base| {
+                    let off = self.const_i32(k0);
+                    let at_k = self.def(&format!("arith.addi {base}, {off} : i32"));
+                    let p = self.def(&format!(
+                        "llvm.getelementptr {lds}[{at_k}] : ({pty}, i32) -> {pty}, {e}"
+                    ));
+                    self.def(&format!("llvm.load {p} {{alignment = 8 : i64}} : {pty} -> {v4}"))
+                })
+                .collect();
+            let mut b_frags = Vec::new();
+            for base in &b_cols {
+                let mut frag = self.def(&format!("llvm.mlir.undef : {v4}"));
+                for i in 0..4 {
+                    let off = self.const_i32((k0 + i) * n);
+                    let at_k = self.def(&format!("arith.addi {base}, {off} : i32"));
+                    let p = self.def(&format!(
+                        "llvm.getelementptr {b_base}[{at_k}] : ({pty}, i32) -> {pty}, {e}"
+                    ));
+                    let x = self.def(&format!("llvm.load {p} : {pty} -> {e}"));
+                    frag = self.def(&format!("vector.insert {x}, {frag} [{i}] : {e} into {v4}"));
+                }
+                b_frags.push(frag);
+            }
+            for tm in 0..tiles_m as usize {
+                for tn in 0..tiles_n as usize {
+                    let first = (tm * tiles_n as usize + tn) * 16;
+                    let tile = self.def(&format!(
+                        "vector.extract_strided_slice {acc} {{offsets = [{first}], sizes = [16], strides = [1]}} : {ot} to vector<16xf32>"
+                    ));
+                    self.next += 1;
+                    let name = format!("mfma{}", self.next);
+                    let code = self
+                        .target
+                        .mfma(&MfmaCall {
+                            elem: e,
+                            a: &a_frags[tm],
+                            b: &b_frags[tn],
+                            c: &tile,
+                            out: &name,
+                            lane: &lane,
+                            scratch: &scratch,
+                            scratch_ty: pty,
+                        })
+                        .ok_or_else(|| internal("MFMA layout on a target without matrix instructions"))?;
+                    for line in code.lines() {
+                        self.line(line);
+                    }
+                    if self.target.exchanges_use_shared_memory() {
+                        self.lds_pending = [true; 2];
+                    }
+                    acc = self.def(&format!(
+                        "vector.insert_strided_slice %{name}, {acc} {{offsets = [{first}], strides = [1]}} : vector<16xf32> into {ot}"
+                    ));
+                }
+            }
+        }
+        self.lds_pending = [true; 2];
+        Ok(acc)
+    }
+
+    fn const_i32(&mut self, v: u32) -> String {
+        self.splat_const(&v.to_string(), "i32")
     }
 
     /// A gather or scatter of `k` elements of memory type `mt` on the

@@ -75,6 +75,23 @@ pub trait Target: Send + Sync {
     fn exchanges_use_shared_memory(&self) -> bool {
         false
     }
+    /// Whether the target has the 32×32×8 f16/bf16 matrix instructions
+    /// (MFMA) on waves of 64 lanes.
+    fn has_mfma(&self) -> bool {
+        false
+    }
+    /// Code defining `%{out}` as `c + a × b` for one 32×32×8 matrix
+    /// instruction of a wave: `a` and `b` are this lane's `vector<4xT>`
+    /// fragments (lane `l` holds `A[l % 32][4 * (l / 32) ..][..4]` and
+    /// `B[4 * (l / 32) ..][..4][l % 32]`), `c` its `vector<16xf32>` of the
+    /// tile as [`tritonc_ir::MfmaLayout`] lays it out.
+    fn mfma(&self, _x: &MfmaCall) -> Option<String> {
+        None
+    }
+    /// Shared-memory scratch bytes per lane that [`Target::mfma`] needs.
+    fn mfma_scratch_per_lane(&self) -> u32 {
+        0
+    }
     /// Code that waits until every lane of the program reached this point,
     /// with shared-memory writes before it visible after it. `tag` makes
     /// the names it defines unique.
@@ -95,6 +112,23 @@ pub struct Exchange<'a> {
     pub partner: &'a str,
     /// Shared memory with one 8-byte slot per lane, and its pointer type
     /// (used only where an exchange must go through memory).
+    pub scratch: &'a str,
+    pub scratch_ty: &'a str,
+}
+
+/// One matrix instruction: names in the emitted code.
+#[derive(Debug, Clone, Copy)]
+pub struct MfmaCall<'a> {
+    /// `f16` or `bf16`: the fragments' element type.
+    pub elem: &'a str,
+    pub a: &'a str,
+    pub b: &'a str,
+    pub c: &'a str,
+    /// The name (without `%`) the result gets.
+    pub out: &'a str,
+    /// This lane's index in the program, and scratch shared memory of
+    /// [`Target::mfma_scratch_per_lane`] bytes per lane (for simulators).
+    pub lane: &'a str,
     pub scratch: &'a str,
     pub scratch_ty: &'a str,
 }
@@ -384,6 +418,26 @@ impl Target for AmdGpu {
             .collect();
         Some(code.join("\n"))
     }
+    fn has_mfma(&self) -> bool {
+        matches!(self.arch, "gfx90a" | "gfx942")
+    }
+    fn mfma(&self, x: &MfmaCall) -> Option<String> {
+        if !self.has_mfma() {
+            return None;
+        }
+        let out = x.out;
+        let z = format!("%{out}_z = llvm.mlir.constant(0 : i32) : i32");
+        Some(match x.elem {
+            "f16" => format!(
+                "{z}\n%{out} = rocdl.mfma.f32.32x32x8f16 {}, {}, {}, %{out}_z, %{out}_z, %{out}_z : (vector<4xf16>, vector<4xf16>, vector<16xf32>, i32, i32, i32) -> vector<16xf32>",
+                x.a, x.b, x.c
+            ),
+            _ => format!(
+                "{z}\n%{out}_a = llvm.bitcast {} : vector<4xbf16> to vector<4xi16>\n%{out}_b = llvm.bitcast {} : vector<4xbf16> to vector<4xi16>\n%{out} = rocdl.mfma.f32.32x32x8bf16.1k %{out}_a, %{out}_b, {}, %{out}_z, %{out}_z, %{out}_z : (vector<4xi16>, vector<4xi16>, vector<16xf32>, i32, i32, i32) -> vector<16xf32>",
+                x.a, x.b, x.c
+            ),
+        })
+    }
     fn barrier(&self, _tag: &str) -> String {
         "llvm.fence syncscope(\"workgroup\") release\nrocdl.s.barrier\nllvm.fence syncscope(\"workgroup\") acquire"
             .into()
@@ -587,6 +641,109 @@ impl Target for LaneSimulator {
     }
     fn exchanges_use_shared_memory(&self) -> bool {
         true
+    }
+    fn has_mfma(&self) -> bool {
+        self.gpu.has_mfma()
+    }
+    fn mfma_scratch_per_lane(&self) -> u32 {
+        16
+    }
+    /// The instruction simulated by its documented lane mapping: every
+    /// lane puts its two fragments in its 16-byte slot; after a barrier,
+    /// each computes the 16 results it holds from the fragments of the
+    /// lanes that hold its rows of A and columns of B, adding the eight
+    /// products in increasing k by fused multiply-adds.
+    fn mfma(&self, x: &MfmaCall) -> Option<String> {
+        if !self.has_mfma() {
+            return None;
+        }
+        let (out, pty, e) = (x.out, x.scratch_ty, x.elem);
+        let c = |name: &str, v: i64| format!("%{out}_{name} = llvm.mlir.constant({v} : i32) : i32");
+        let mut code = vec![
+            self.barrier(&format!("{out}_b0")),
+            c("sixteen", 16),
+            format!("%{out}_off = arith.muli {}, %{out}_sixteen : i32", x.lane),
+            format!(
+                "%{out}_slot = llvm.getelementptr {}[%{out}_off] : ({pty}, i32) -> {pty}, i8",
+                x.scratch
+            ),
+            format!(
+                "llvm.store {}, %{out}_slot {{alignment = 8 : i64}} : vector<4x{e}>, {pty}",
+                x.a
+            ),
+            format!("%{out}_bslot = llvm.getelementptr %{out}_slot[8] : ({pty}) -> {pty}, i8"),
+            format!(
+                "llvm.store {}, %{out}_bslot {{alignment = 8 : i64}} : vector<4x{e}>, {pty}",
+                x.b
+            ),
+            self.barrier(&format!("{out}_b1")),
+            c("m63", 63),
+            c("n63", !63),
+            c("m31", 31),
+            c("five", 5),
+            c("four", 4),
+            format!("%{out}_l = arith.andi {}, %{out}_m63 : i32", x.lane),
+            format!("%{out}_wave = arith.andi {}, %{out}_n63 : i32", x.lane),
+            format!("%{out}_j = arith.andi %{out}_l, %{out}_m31 : i32"),
+            format!("%{out}_h = arith.shrui %{out}_l, %{out}_five : i32"),
+            format!("%{out}_h4 = arith.muli %{out}_h, %{out}_four : i32"),
+        ];
+        let mut acc = x.c.to_string();
+        for r in 0..16u32 {
+            let row_c = 8 * (r / 4) + r % 4;
+            code.push(c(&format!("r{r}"), i64::from(row_c)));
+            code.push(format!("%{out}_i{r} = arith.addi %{out}_r{r}, %{out}_h4 : i32"));
+            code.push(format!(
+                "%{out}_s{r}_0 = vector.extract {acc}[{r}] : f32 from vector<16xf32>"
+            ));
+            for k in 0..8u32 {
+                let (half, elem) = (k / 4, k % 4);
+                // A[i][k] is in lane wave + i + 32 * (k / 4), element k % 4;
+                // B[k][j] in lane wave + j + 32 * (k / 4), element k % 4.
+                let t = format!("{out}_{r}_{k}");
+                code.push(c(&format!("{r}_{k}_half"), i64::from(32 * half)));
+                code.push(format!("%{t}_ai = arith.addi %{out}_i{r}, %{out}_{r}_{k}_half : i32"));
+                code.push(format!("%{t}_al = arith.addi %{t}_ai, %{out}_wave : i32"));
+                code.push(format!("%{t}_ao = arith.muli %{t}_al, %{out}_sixteen : i32"));
+                code.push(format!(
+                    "%{t}_ap0 = llvm.getelementptr {}[%{t}_ao] : ({pty}, i32) -> {pty}, i8",
+                    x.scratch
+                ));
+                code.push(format!(
+                    "%{t}_ap = llvm.getelementptr %{t}_ap0[{}] : ({pty}) -> {pty}, i8",
+                    2 * elem
+                ));
+                code.push(format!("%{t}_a = llvm.load %{t}_ap : {pty} -> {e}"));
+                code.push(format!("%{t}_bj = arith.addi %{out}_j, %{out}_{r}_{k}_half : i32"));
+                code.push(format!("%{t}_bl = arith.addi %{t}_bj, %{out}_wave : i32"));
+                code.push(format!("%{t}_bo = arith.muli %{t}_bl, %{out}_sixteen : i32"));
+                code.push(format!(
+                    "%{t}_bp0 = llvm.getelementptr {}[%{t}_bo] : ({pty}, i32) -> {pty}, i8",
+                    x.scratch
+                ));
+                code.push(format!(
+                    "%{t}_bp = llvm.getelementptr %{t}_bp0[{}] : ({pty}) -> {pty}, i8",
+                    8 + 2 * elem
+                ));
+                code.push(format!("%{t}_b = llvm.load %{t}_bp : {pty} -> {e}"));
+                code.push(format!("%{t}_af = arith.extf %{t}_a : {e} to f32"));
+                code.push(format!("%{t}_bf = arith.extf %{t}_b : {e} to f32"));
+                code.push(format!(
+                    "%{out}_s{r}_{} = math.fma %{t}_af, %{t}_bf, %{out}_s{r}_{k} : f32",
+                    k + 1
+                ));
+            }
+            let next = if r == 15 {
+                format!("%{out}")
+            } else {
+                format!("%{out}_acc{}", r + 1)
+            };
+            code.push(format!(
+                "{next} = vector.insert %{out}_s{r}_8, {acc} [{r}] : f32 into vector<16xf32>"
+            ));
+            acc = next;
+        }
+        Some(code.join("\n"))
     }
     /// `v_readlane_b32` simulated: every lane puts its value in its slot;
     /// after a barrier each reads the named lanes of its own wave.

@@ -226,6 +226,13 @@ impl Function {
         out
     }
 
+    /// Every block reachable from the entry block (the entry first).
+    pub fn walk_blocks(&self) -> Vec<BlockId> {
+        std::iter::once(self.entry)
+            .chain(self.walk().iter().flat_map(|op| self.op(*op).regions.clone()))
+            .collect()
+    }
+
     fn walk_block(&self, b: BlockId, out: &mut Vec<OpId>) {
         for &op in &self.blocks[b.index()].ops {
             out.push(op);

@@ -50,12 +50,80 @@ impl BlockedLayout {
     }
 }
 
+/// The accumulator layout of AMD's 32×32×8 matrix instructions
+/// (`v_mfma_f32_32x32x8f16` and its bf16 sibling) for an `[m, n]` block
+/// over waves of 64 lanes arranged `waves_m × waves_n`. Wave `(wm, wn)`
+/// holds `tiles_m × tiles_n` tiles of 32×32: tile `(tm, tn)` covers rows
+/// `(wm * tiles_m + tm) * 32 ..` and columns `(wn * tiles_n + tn) * 32 ..`
+/// and sits in registers `(tm * tiles_n + tn) * 16 ..`. Within a tile,
+/// lane `l` register `r` holds row `8 * (r / 4) + 4 * (l / 32) + r % 4`,
+/// column `l % 32` (AMD's documented mapping of the instruction's result).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MfmaLayout {
+    pub m: u32,
+    pub n: u32,
+    pub waves_m: u32,
+    pub waves_n: u32,
+}
+
+impl MfmaLayout {
+    /// The layout for an `[m, n]` accumulator over `waves` waves of 64
+    /// lanes, if every wave gets whole 32×32 tiles.
+    pub fn for_block(m: u32, n: u32, waves: u32) -> Option<MfmaLayout> {
+        if m % 32 != 0 || n % 32 != 0 || !waves.is_power_of_two() {
+            return None;
+        }
+        // As square as the block allows, more waves along the rows.
+        let mut waves_m = 1;
+        let mut waves_n = 1;
+        while waves_m * waves_n < waves {
+            if waves_m <= waves_n && m / 32 >= waves_m * 2 {
+                waves_m *= 2;
+            } else if n / 32 >= waves_n * 2 {
+                waves_n *= 2;
+            } else if m / 32 >= waves_m * 2 {
+                waves_m *= 2;
+            } else {
+                return None;
+            }
+        }
+        Some(MfmaLayout { m, n, waves_m, waves_n })
+    }
+
+    pub fn tiles_m(&self) -> u32 {
+        self.m / 32 / self.waves_m
+    }
+
+    pub fn tiles_n(&self) -> u32 {
+        self.n / 32 / self.waves_n
+    }
+
+    /// Registers per lane.
+    pub fn per_lane(&self) -> u32 {
+        self.tiles_m() * self.tiles_n() * 16
+    }
+
+    /// The (row, column) lane `lane` (of the program) holds in `reg`.
+    pub fn element(&self, lane: u32, reg: u32) -> (u32, u32) {
+        let (wave, l) = (lane / 64, lane % 64);
+        let (wm, wn) = (wave / self.waves_n, wave % self.waves_n);
+        let (tile, r) = (reg / 16, reg % 16);
+        let (tm, tn) = (tile / self.tiles_n(), tile % self.tiles_n());
+        let row = (wm * self.tiles_m() + tm) * 32 + 8 * (r / 4) + 4 * (l / 32) + r % 4;
+        let col = (wn * self.tiles_n() + tn) * 32 + l % 32;
+        (row, col)
+    }
+}
+
 /// The layout of a value in Dist IR.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Layout {
     /// A scalar: every lane holds the same value.
     Uniform,
     Blocked(BlockedLayout),
+    /// A matrix-instruction accumulator (only `tk.dot` results, the loop
+    /// values that carry them, and conversions back to blocked).
+    Mfma(MfmaLayout),
     /// The whole block in the program's shared memory (LDS), at each
     /// element's row-major index; valid until the next conversion.
     Shared,
@@ -73,6 +141,14 @@ impl fmt::Display for Layout {
                 b.lanes,
                 b.replicated()
             ),
+            Layout::Mfma(m) => write!(
+                f,
+                "#tk.mfma<{{instr = [32, 32, 8], waves = [{}, {}], tiles_per_wave = [{}, {}]}}>",
+                m.waves_m,
+                m.waves_n,
+                m.tiles_m(),
+                m.tiles_n()
+            ),
             Layout::Shared => write!(f, "#tk.shared"),
         }
     }
@@ -81,6 +157,39 @@ impl fmt::Display for Layout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mfma_layouts_are_bijections() {
+        for (m, n, waves) in [
+            (32, 32, 1),
+            (64, 64, 4),
+            (128, 128, 4),
+            (128, 64, 8),
+            (256, 32, 4),
+            (32, 128, 2),
+        ] {
+            let lay = MfmaLayout::for_block(m, n, waves).expect("fits");
+            assert_eq!(lay.waves_m * lay.waves_n, waves);
+            assert_eq!(lay.per_lane() * 64 * waves, m * n);
+            let mut seen = vec![false; (m * n) as usize];
+            for lane in 0..64 * waves {
+                for reg in 0..lay.per_lane() {
+                    let (i, j) = lay.element(lane, reg);
+                    assert!(i < m && j < n);
+                    let e = (i * n + j) as usize;
+                    assert!(!seen[e], "[{m}, {n}] over {waves} waves: ({i}, {j}) twice");
+                    seen[e] = true;
+                }
+            }
+        }
+        // The instruction's own mapping: lane 33, register 5 of a single
+        // tile is row 8 + 4 + 1, column 1.
+        let one = MfmaLayout::for_block(32, 32, 1).unwrap();
+        assert_eq!(one.element(33, 5), (13, 1));
+        // Too small a block for the waves: no layout.
+        assert_eq!(MfmaLayout::for_block(32, 32, 4), None);
+        assert_eq!(MfmaLayout::for_block(48, 32, 1), None);
+    }
 
     #[test]
     fn blocked_layouts_are_bijections_or_owned_replications() {

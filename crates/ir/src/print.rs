@@ -55,9 +55,13 @@ fn print_function_into(f: &Function, indent: usize, out: &mut String) {
                 note(r);
             }
         }
-        let (mut nb, mut ns) = (0, 0);
+        let (mut nb, mut ns, mut nm) = (0, 0, 0);
         for l in order {
             let name = match l {
+                crate::layout::Layout::Mfma(_) => {
+                    nm += 1;
+                    format!("#mfma{}", nm - 1)
+                }
                 crate::layout::Layout::Shared => {
                     ns += 1;
                     if ns == 1 {

@@ -12,11 +12,23 @@
 //! `tk.dot` reads its operands through shared memory too, but stages them
 //! itself (both at once, at different offsets); it gets no conversion.
 //!
+//! On targets with 32×32×8 matrix instructions ([`assign_for`] with
+//! `mfma`), a `tk.dot` of f16 or bf16 blocks whose accumulator tiles the
+//! waves ([`MfmaLayout::for_block`]) produces its result in the MFMA
+//! layout, and so do the `scf.for` values that carry it from one
+//! iteration to the next (the accumulator of a K loop stays in registers).
+//! Every other use of such a value gets a `tk.convert_layout` to the
+//! blocked layout right before it; an initial value that is neither a
+//! splat (which is the same in every layout) nor already MFMA gets one to
+//! the MFMA layout before the loop.
+//!
 //! With one lane (the host) nothing moves between lanes: no conversions.
 
 use crate::PassError;
 use std::collections::HashMap;
-use tritonc_ir::{BlockId, BlockedLayout, Function, Layout, OpId, OpKind, Value};
+use tritonc_ir::{
+    BlockId, BlockedLayout, Elem, Function, Layout, MfmaLayout, OpId, OpKind, ScalarType, Value, ValueDef,
+};
 
 /// Whether `op` reads its operand through shared memory. Reductions of a
 /// 1-D block to a scalar do not: they combine in registers and exchange
@@ -41,6 +53,17 @@ pub fn tree_reduction(f: &Function, op: OpId) -> bool {
 
 /// Assigns layouts and inserts conversions; `f` becomes Dist IR.
 pub fn assign(f: &mut Function, lanes: u32) -> Result<(), PassError> {
+    assign_for(f, lanes, false)
+}
+
+/// [`assign`] for a target that has (`mfma`) or lacks 32×32×8 matrix
+/// instructions on waves of 64 lanes.
+pub fn assign_for(f: &mut Function, lanes: u32, mfma: bool) -> Result<(), PassError> {
+    let matrix = if mfma && lanes % 64 == 0 {
+        matrix_layouts(f, lanes / 64)
+    } else {
+        HashMap::new()
+    };
     if lanes > 1 {
         let blocks: Vec<BlockId> = std::iter::once(f.entry)
             .chain(f.walk().iter().flat_map(|op| f.op(*op).regions.clone()))
@@ -60,11 +83,158 @@ pub fn assign(f: &mut Function, lanes: u32) -> Result<(), PassError> {
     }
     for op in f.walk() {
         if matches!(f.op(op).kind, OpKind::ConvertLayout) {
-            layouts.insert(f.op(op).results[0], Layout::Shared);
+            let r = f.op(op).results[0];
+            let src = f.op(op).operands[0];
+            let layout = match (matrix.get(&r), matrix.get(&src)) {
+                // Into the MFMA layout (before a loop).
+                (Some(m), _) => Layout::Mfma(*m),
+                // Out of it, back to the blocked layout.
+                (None, Some(_)) => Layout::Blocked(BlockedLayout::new(f.ty(r).numel() as u32, lanes)),
+                (None, None) => Layout::Shared,
+            };
+            layouts.insert(r, layout);
         }
+    }
+    for (v, m) in &matrix {
+        layouts.insert(*v, Layout::Mfma(*m));
     }
     f.layouts = Some(layouts);
     Ok(())
+}
+
+/// Whether `op` is a `tk.dot` the MFMA instructions can run, and its
+/// accumulator's layout.
+fn mfma_dot(f: &Function, op: OpId, waves: u32) -> Option<MfmaLayout> {
+    let d = f.op(op);
+    if !matches!(d.kind, OpKind::Dot) {
+        return None;
+    }
+    let (a, out) = (f.ty(d.operands[0]), f.ty(d.results[0]));
+    let elem_ok = matches!(a.elem, Elem::Scalar(ScalarType::F16 | ScalarType::BF16));
+    if !elem_ok || a.shape[1] % 8 != 0 {
+        return None;
+    }
+    MfmaLayout::for_block(out.shape[0], out.shape[1], waves)
+}
+
+/// Chooses the MFMA values (dot results and the loop values carrying
+/// them) and inserts the conversions into and out of that layout.
+fn matrix_layouts(f: &mut Function, waves: u32) -> HashMap<Value, MfmaLayout> {
+    let mut matrix: HashMap<Value, MfmaLayout> = HashMap::new();
+    for op in f.walk() {
+        if let Some(m) = mfma_dot(f, op, waves) {
+            matrix.insert(f.op(op).results[0], m);
+        }
+    }
+    if matrix.is_empty() {
+        return matrix;
+    }
+    // Loop-carried accumulators: a `for` whose body yields an MFMA value
+    // carries it in that layout (initial value converted if needed).
+    loop {
+        let mut changed = false;
+        for op in f.walk() {
+            if !matches!(f.op(op).kind, OpKind::For) {
+                continue;
+            }
+            let body = f.op(op).regions[0];
+            let Some(&yield_op) = f.block(body).ops.last() else {
+                continue;
+            };
+            let yielded = f.op(yield_op).operands.clone();
+            for (i, y) in yielded.iter().enumerate() {
+                let Some(m) = matrix.get(y).copied() else { continue };
+                let arg = f.block(body).args[i + 1];
+                let result = f.op(op).results[i];
+                if matrix.contains_key(&arg) {
+                    continue;
+                }
+                matrix.insert(arg, m);
+                matrix.insert(result, m);
+                changed = true;
+                let init = f.op(op).operands[3 + i];
+                if !matrix.contains_key(&init) && !is_splat(f, init) {
+                    let conv = convert_before(f, op, init);
+                    f.op_mut(op).operands[3 + i] = conv;
+                    matrix.insert(conv, m);
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    // A dot's accumulator must be in its layout too.
+    for op in f.walk() {
+        let Some(m) = mfma_dot(f, op, waves) else { continue };
+        let acc = f.op(op).operands[2];
+        if !matrix.contains_key(&acc) && !is_splat(f, acc) {
+            let conv = convert_before(f, op, acc);
+            f.op_mut(op).operands[2] = conv;
+            matrix.insert(conv, m);
+        }
+    }
+    // Every other use reads the blocked layout.
+    for op in f.walk() {
+        let operands = f.op(op).operands.clone();
+        for (i, v) in operands.iter().enumerate() {
+            if !matrix.contains_key(v) || mfma_use_allowed(f, op, i, &matrix) {
+                continue;
+            }
+            let conv = convert_before(f, op, *v);
+            f.op_mut(op).operands[i] = conv;
+        }
+    }
+    matrix
+}
+
+fn is_splat(f: &Function, v: Value) -> bool {
+    matches!(f.value(v).def, ValueDef::Result(op, _) if matches!(f.op(op).kind, OpKind::Splat))
+}
+
+/// Whether operand `i` of `op` may stay in the MFMA layout: a dot's
+/// accumulator, a loop's initial value or yielded value for a slot that
+/// carries MFMA values, a conversion's operand.
+fn mfma_use_allowed(f: &Function, op: OpId, i: usize, matrix: &HashMap<Value, MfmaLayout>) -> bool {
+    let d = f.op(op);
+    match d.kind {
+        OpKind::Dot => i == 2 && matrix.contains_key(&d.results[0]),
+        OpKind::ConvertLayout => true,
+        OpKind::For => i >= 3 && matrix.contains_key(&d.results[i - 3]),
+        OpKind::Yield => parent_for(f, op).is_some_and(|(parent, body)| {
+            f.block(body).args.get(i + 1).is_some_and(|a| matrix.contains_key(a))
+                && matches!(f.op(parent).kind, OpKind::For)
+        }),
+        _ => false,
+    }
+}
+
+/// The `for` whose body ends with `yield_op`, and that body.
+fn parent_for(f: &Function, yield_op: OpId) -> Option<(OpId, BlockId)> {
+    f.walk().into_iter().find_map(|op| {
+        let d = f.op(op);
+        if !matches!(d.kind, OpKind::For) {
+            return None;
+        }
+        let body = d.regions[0];
+        (f.block(body).ops.last() == Some(&yield_op)).then_some((op, body))
+    })
+}
+
+/// Inserts `tk.convert_layout(v)` right before `op` (in `op`'s block);
+/// gives the converted value.
+fn convert_before(f: &mut Function, op: OpId, v: Value) -> Value {
+    let ty = f.ty(v).clone();
+    let loc = f.op(op).loc;
+    let conv = f.create_op(OpKind::ConvertLayout, vec![v], vec![ty], Vec::new(), loc);
+    let block = f
+        .walk_blocks()
+        .into_iter()
+        .find(|b| f.block(*b).ops.contains(&op))
+        .unwrap_or(f.entry);
+    let at = f.block(block).ops.iter().position(|o| *o == op).unwrap_or(0);
+    f.block_mut(block).ops.insert(at, conv);
+    f.op(conv).results[0]
 }
 
 fn insert_conversions(f: &mut Function, b: BlockId) {
@@ -73,7 +243,8 @@ fn insert_conversions(f: &mut Function, b: BlockId) {
     // The value the shared memory holds, and the conversion that put it there.
     let mut shared: Option<(Value, Value)> = None;
     for op in ops {
-        if !f.op(op).regions.is_empty() || tree_reduction(f, op) || matches!(f.op(op).kind, OpKind::Dot) {
+        let clobbers = matches!(f.op(op).kind, OpKind::Dot | OpKind::ConvertLayout);
+        if !f.op(op).regions.is_empty() || tree_reduction(f, op) || clobbers {
             // Conversions inside regions, the exchanges of tree
             // reductions, and `dot` (which stages its operands there)
             // overwrite shared memory.

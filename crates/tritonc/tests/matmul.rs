@@ -33,9 +33,22 @@ fn halves(rng: &mut Rng, n: usize) -> Vec<f32> {
 }
 
 fn matmul_tutorial(m: usize, n: usize, k: usize, activation: bool, seed: u64) {
+    matmul_tiles(m, n, k, activation, seed, (32, 32, 16), None);
+}
+
+/// The tutorial with tiles `bm × bn × bk` and optionally another number of
+/// waves.
+fn matmul_tiles(
+    m: usize,
+    n: usize,
+    k: usize,
+    activation: bool,
+    seed: u64,
+    (bm, bn, bk): (usize, usize, usize),
+    num_warps: Option<u32>,
+) {
     let path = format!("{}/../../dsl-examples/matmul.tk", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(path).unwrap();
-    let (bm, bn, bk) = (32usize, 32usize, 16usize);
     let mut rng = Rng(seed);
     let a = halves(&mut rng, m * k);
     let b = halves(&mut rng, k * n);
@@ -46,6 +59,7 @@ fn matmul_tutorial(m: usize, n: usize, k: usize, activation: bool, seed: u64) {
         req.consts.insert(name.into(), ConstArg::Int(v as i64));
     }
     req.consts.insert("ACTIVATION".into(), ConstArg::Bool(activation));
+    req.num_warps = num_warps;
     let args = vec![
         f16s(&a),
         f16s(&b),
@@ -75,6 +89,16 @@ fn matmul_tutorial(m: usize, n: usize, k: usize, activation: bool, seed: u64) {
             );
         }
     }
+}
+
+/// Tiles the waves can share as 32×32 matrix-instruction tiles: the MFMA
+/// path on gfx942 (simulated lane by lane on `sim:gfx942`), the general
+/// path elsewhere; all must agree with the host bit for bit.
+#[test]
+fn matmul_on_matrix_instructions_matches_the_reference() {
+    matmul_tiles(100, 72, 40, false, 21, (64, 64, 16), None);
+    matmul_tiles(64, 64, 32, true, 22, (32, 32, 32), Some(1));
+    matmul_tiles(130, 64, 24, false, 23, (128, 64, 16), Some(8));
 }
 
 #[test]
