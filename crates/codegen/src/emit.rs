@@ -420,6 +420,11 @@ impl Emitter<'_> {
                 let st = self.mty(in_ty[0]);
                 Some(self.def(&format!("vector.broadcast {} : {st} to {vt}", ins[0])))
             }
+            OpKind::Broadcast if tritonc_passes::remat::range_broadcast(f, op).is_some() => {
+                let t = out_ty.ok_or_else(|| internal("broadcast without result"))?;
+                let (start, axis) = tritonc_passes::remat::range_broadcast(f, op).unwrap_or((0, 0));
+                Some(self.range_along(t, axis, start))
+            }
             OpKind::Broadcast if in_ty[0].numel() != 1 => {
                 let t = out_ty.ok_or_else(|| internal("broadcast without result"))?;
                 let map = IndexMap::broadcast(&in_ty[0].shape, &t.shape);
@@ -607,6 +612,29 @@ impl Emitter<'_> {
             let s = self.splat_const(&start.to_string(), &vty);
             self.def(&format!("arith.addi {idx}, {s} : {vty}"))
         }
+    }
+
+    /// `start +` every element's coordinate along `axis` of block type `t`,
+    /// computed from the element's flat index (no data moves).
+    fn range_along(&mut self, t: &Type, axis: usize, start: i32) -> String {
+        let flat = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![t.numel() as u32]), 0);
+        let k = self.layout(t).per_lane();
+        let vi = format!("vector<{k}xi32>");
+        let inner: u64 = t.shape[axis + 1..].iter().map(|d| u64::from(*d)).product();
+        let mut e = flat;
+        if inner > 1 {
+            let sh = self.splat_const(&inner.trailing_zeros().to_string(), &vi);
+            e = self.def(&format!("arith.shrui {e}, {sh} : {vi}"));
+        }
+        if axis > 0 {
+            let m = self.splat_const(&(t.shape[axis] - 1).to_string(), &vi);
+            e = self.def(&format!("arith.andi {e}, {m} : {vi}"));
+        }
+        if start != 0 {
+            let s = self.splat_const(&start.to_string(), &vi);
+            e = self.def(&format!("arith.addi {e}, {s} : {vi}"));
+        }
+        e
     }
 
     /// `out[e] = in[src(e)]` for every element: data movement between

@@ -36,7 +36,9 @@ use tritonc_ir::{
 pub fn moves_elements(f: &Function, op: OpId) -> bool {
     let d = f.op(op);
     match d.kind {
-        OpKind::Broadcast => d.operands.first().is_some_and(|v| f.ty(*v).numel() != 1),
+        OpKind::Broadcast => {
+            d.operands.first().is_some_and(|v| f.ty(*v).numel() != 1) && crate::remat::range_broadcast(f, op).is_none()
+        }
         OpKind::Reduce { .. } => !tree_reduction(f, op),
         OpKind::Permute(_) | OpKind::ArgReduce { .. } | OpKind::Scan { .. } => true,
         _ => false,

@@ -7,6 +7,7 @@ pub mod dce;
 pub mod fold;
 pub mod inline;
 pub mod layouts;
+pub mod remat;
 
 use tritonc_ir::{verify_module, Module, VerifyError};
 
@@ -29,6 +30,7 @@ pub type Pass = fn(&mut Module) -> Result<(), PassError>;
 pub const PIPELINE: &[(&str, Pass)] = &[
     ("inline", inline::run),
     ("fold", fold::run),
+    ("remat", remat::run),
     ("cse", cse::run),
     ("dce", dce::run),
 ];

@@ -239,7 +239,14 @@ pub fn ulp_diff_f32(a: f32, b: f32) -> u64 {
 }
 
 /// Pipelines to check: the default, each optional pass off, all off.
-pub const VARIANTS: &[&[&str]] = &[&[], &["fold"], &["cse"], &["dce"], &["fold", "cse", "dce"]];
+pub const VARIANTS: &[&[&str]] = &[
+    &[],
+    &["fold"],
+    &["remat"],
+    &["cse"],
+    &["dce"],
+    &["fold", "remat", "cse", "dce"],
+];
 
 /// Checks one kernel with one set of arguments; `what` names it in failures.
 pub fn differential_check(base: &CompileRequest, grid: [u32; 3], args: Vec<Arg>, what: &str) {
