@@ -171,7 +171,12 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
     };
     for v in &f.values {
         if v.ty.is_block() {
-            let per_lane = BlockedLayout::new(v.ty.numel().min(u64::from(u32::MAX)) as u32, lanes).per_lane();
+            let per_lane = BlockedLayout::with_max(
+                v.ty.numel().min(u64::from(u32::MAX)) as u32,
+                lanes,
+                tritonc_passes::layouts::max_contiguous(f),
+            )
+            .per_lane();
             if per_lane > MAX_ELEMS_PER_LANE {
                 return Err(CodegenError::Unsupported(format!(
                     "a {} would put {per_lane} elements in each of the {lanes} lane(s) of {}; at most {MAX_ELEMS_PER_LANE} are supported (use a smaller block{})",
@@ -203,6 +208,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         lds_pending: [false; 2],
         next_round_half: 0,
         host_scratch: None,
+        max_spt: tritonc_passes::layouts::max_contiguous(f),
         asserts: 0,
         axis: tritonc_passes::axis::analyze(f),
         body_start: 0,
@@ -261,6 +267,8 @@ struct Emitter<'a> {
     /// The host's stack scratch (for `tk.dot` and long gathers), once
     /// allocated.
     host_scratch: Option<String>,
+    /// Contiguous elements per lane at most (see `max_contiguous`).
+    max_spt: u32,
 }
 
 /// MLIR spelling of a scalar type (signless).
@@ -306,7 +314,7 @@ impl Emitter<'_> {
     }
 
     fn layout(&self, t: &Type) -> BlockedLayout {
-        BlockedLayout::new(t.numel().max(1) as u32, self.lanes)
+        BlockedLayout::with_max(t.numel().max(1) as u32, self.lanes, self.max_spt)
     }
 
     /// Per-lane MLIR type of a tile IR type.

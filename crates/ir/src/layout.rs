@@ -24,7 +24,17 @@ pub struct BlockedLayout {
 
 impl BlockedLayout {
     pub fn new(n: u32, lanes: u32) -> BlockedLayout {
-        let spt = if lanes == 1 { n } else { (n / lanes).clamp(1, 4) };
+        BlockedLayout::with_max(n, lanes, 4)
+    }
+
+    /// At most `max_spt` contiguous elements per lane (16 bytes of the
+    /// function's narrowest memory element: 8 for f16, 16 for i8).
+    pub fn with_max(n: u32, lanes: u32, max_spt: u32) -> BlockedLayout {
+        let spt = if lanes == 1 {
+            n
+        } else {
+            (n / lanes).clamp(1, max_spt.max(1))
+        };
         BlockedLayout { n, lanes, spt }
     }
 

@@ -51,8 +51,59 @@ pub fn pow2_divisor(v: i64) -> u64 {
     }
 }
 
+fn meet(a: AxisInfo, b: AxisInfo) -> AxisInfo {
+    AxisInfo {
+        contiguity: gcd(a.contiguity, b.contiguity),
+        divisibility: gcd(a.divisibility, b.divisibility),
+        constancy: gcd(a.constancy, b.constancy),
+    }
+}
+
 /// Facts for every value of `f` that they are known for.
+///
+/// Values a loop carries (`scf.for`) start optimistic, with the facts of
+/// their initial value, and are met with the facts of what the body
+/// yields until nothing changes: a pointer advanced by a uniform step
+/// stays contiguous, as Triton's analysis finds.
 pub fn analyze(f: &Function) -> HashMap<Value, AxisInfo> {
+    let mut carried: HashMap<Value, AxisInfo> = HashMap::new();
+    for _ in 0..8 {
+        let info = analyze_once(f, &carried);
+        let mut changed = false;
+        for op in f.walk() {
+            let d = f.op(op);
+            if !matches!(d.kind, OpKind::For) {
+                continue;
+            }
+            let body = d.regions[0];
+            let Some(&last) = f.block(body).ops.last() else {
+                continue;
+            };
+            for (i, y) in f.op(last).operands.iter().enumerate() {
+                let (arg, result) = (f.block(body).args[i + 1], d.results[i]);
+                let get = |v: &Value| info.get(v).copied().unwrap_or(AxisInfo::UNKNOWN);
+                let now = meet(get(&d.operands[3 + i]), get(y));
+                if carried.get(&arg) != Some(&now) {
+                    carried.insert(arg, now);
+                    carried.insert(result, now);
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            return info;
+        }
+    }
+    // Not settled: nothing is assumed about carried values.
+    for v in carried.values_mut() {
+        *v = AxisInfo::UNKNOWN;
+    }
+    analyze_once(f, &carried)
+}
+
+/// One forward pass; `carried` gives the facts of loop-carried values
+/// (their initial value's facts when absent).
+fn analyze_once(f: &Function, carried: &HashMap<Value, AxisInfo>) -> HashMap<Value, AxisInfo> {
     let mut info: HashMap<Value, AxisInfo> = HashMap::new();
     for (i, &p) in f.params().iter().enumerate() {
         let d = f.arg_divisibility.get(i).copied().unwrap_or(1).max(1);
@@ -72,6 +123,16 @@ pub fn analyze(f: &Function) -> HashMap<Value, AxisInfo> {
     let get = |info: &HashMap<Value, AxisInfo>, v: Value| info.get(&v).copied().unwrap_or(AxisInfo::UNKNOWN);
     for op in f.walk() {
         let d = f.op(op);
+        if matches!(d.kind, OpKind::For) {
+            let body = d.regions[0];
+            for (i, init) in d.operands.iter().skip(3).enumerate() {
+                let (arg, result) = (f.block(body).args[i + 1], d.results[i]);
+                let fact = carried.get(&arg).copied().unwrap_or_else(|| get(&info, *init));
+                info.insert(arg, fact);
+                info.insert(result, carried.get(&result).copied().unwrap_or(fact));
+            }
+            continue;
+        }
         let Some(&result) = d.results.first() else { continue };
         let rt = f.ty(result);
         let n = rt.numel().max(1);

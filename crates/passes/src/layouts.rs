@@ -74,10 +74,11 @@ pub fn assign_for(f: &mut Function, lanes: u32, mfma: bool) -> Result<(), PassEr
             insert_conversions(f, b);
         }
     }
+    let spt = max_contiguous(f);
     let mut layouts = HashMap::new();
     for (i, v) in f.values.iter().enumerate() {
         let layout = if v.ty.is_block() {
-            Layout::Blocked(BlockedLayout::new(v.ty.numel() as u32, lanes))
+            Layout::Blocked(BlockedLayout::with_max(v.ty.numel() as u32, lanes, spt))
         } else {
             Layout::Uniform
         };
@@ -91,7 +92,7 @@ pub fn assign_for(f: &mut Function, lanes: u32, mfma: bool) -> Result<(), PassEr
                 // Into the MFMA layout (before a loop).
                 (Some(m), _) => Layout::Mfma(*m),
                 // Out of it, back to the blocked layout.
-                (None, Some(_)) => Layout::Blocked(BlockedLayout::new(f.ty(r).numel() as u32, lanes)),
+                (None, Some(_)) => Layout::Blocked(BlockedLayout::with_max(f.ty(r).numel() as u32, lanes, spt)),
                 (None, None) => Layout::Shared,
             };
             layouts.insert(r, layout);
@@ -102,6 +103,25 @@ pub fn assign_for(f: &mut Function, lanes: u32, mfma: bool) -> Result<(), PassEr
     }
     f.layouts = Some(layouts);
     Ok(())
+}
+
+/// How many contiguous elements a lane holds at most: as many as make 16
+/// bytes of the narrowest element the function loads or stores (so those
+/// accesses can be 128-bit), from 4 (32-bit elements) to 16 (bytes). One
+/// number for the whole function, so that elementwise operations between
+/// blocks of different element types stay within lanes.
+pub fn max_contiguous(f: &Function) -> u32 {
+    let narrowest = f
+        .walk()
+        .into_iter()
+        .filter(|op| matches!(f.op(*op).kind, OpKind::Load { .. } | OpKind::Store { .. }))
+        .filter_map(|op| match f.ty(f.op(op).operands[0]).elem {
+            Elem::Ptr(s) => Some(s.bytes()),
+            Elem::Scalar(_) => None,
+        })
+        .min()
+        .unwrap_or(4);
+    (16 / narrowest.max(1)).clamp(4, 16)
 }
 
 /// Whether `op` is a `tk.dot` the MFMA instructions can run, and its
