@@ -705,17 +705,39 @@ impl Emitter<'_> {
         let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![t.numel() as u32]), 0);
         let vi = format!("vector<{k}xi32>");
         let pv = format!("vector<{k}x{pty}>");
-        let ptrs = self.def(&format!(
-            "llvm.getelementptr {lds}[{idx}] : ({pty}, {vi}) -> {pv}, {mt}"
-        ));
         let vt = format!("vector<{k}x{mt}>");
         let val = if t.scalar_elem().is_some_and(ScalarType::is_bool) {
             self.def(&format!("arith.extui {x} : vector<{k}xi1> to {vt}"))
         } else {
             x.to_string()
         };
-        let all = self.splat_const("true", &format!("vector<{k}xi1>"));
         let align = self.mem_bytes(t);
+        let lay = self.layout(t);
+        if self.lanes > 1 && lay.spt > 1 {
+            // Each run of `spt` registers is contiguous in the block: one
+            // vector store per run (`ds_write_b128` for 16 bytes).
+            let spt = lay.spt;
+            let gt = format!("vector<{spt}x{mt}>");
+            for g in 0..k / spt {
+                let first = self.def(&format!("vector.extract {idx}[{}] : i32 from {vi}", g * spt));
+                let p = self.def(&format!(
+                    "llvm.getelementptr {lds}[{first}] : ({pty}, i32) -> {pty}, {mt}"
+                ));
+                let run = self.def(&format!(
+                    "vector.extract_strided_slice {val} {{offsets = [{}], sizes = [{spt}], strides = [1]}} : {vt} to {gt}",
+                    g * spt
+                ));
+                self.line(&format!(
+                    "llvm.store {run}, {p} {{alignment = {} : i64}} : {gt}, {pty}",
+                    align * spt
+                ));
+            }
+            return Ok(());
+        }
+        let ptrs = self.def(&format!(
+            "llvm.getelementptr {lds}[{idx}] : ({pty}, {vi}) -> {pv}, {mt}"
+        ));
+        let all = self.splat_const("true", &format!("vector<{k}xi1>"));
         self.line(&format!(
             "llvm.intr.masked.scatter {val}, {ptrs}, {all} {{alignment = {align} : i32}} : {vt}, vector<{k}xi1> into {pv}"
         ));
