@@ -1137,8 +1137,8 @@ impl Emitter<'_> {
                 }
                 b_frags.push(frag);
             }
-            for tm in 0..tiles_m as usize {
-                for tn in 0..tiles_n as usize {
+            for (tm, a_frag) in a_frags.iter().enumerate() {
+                for (tn, b_frag) in b_frags.iter().enumerate() {
                     let first = (tm * tiles_n as usize + tn) * 16;
                     let tile = self.def(&format!(
                         "vector.extract_strided_slice {acc} {{offsets = [{first}], sizes = [16], strides = [1]}} : {ot} to vector<16xf32>"
@@ -1149,8 +1149,8 @@ impl Emitter<'_> {
                         .target
                         .mfma(&MfmaCall {
                             elem: e,
-                            a: &a_frags[tm],
-                            b: &b_frags[tn],
+                            a: a_frag,
+                            b: b_frag,
                             c: &tile,
                             out: &name,
                             lane: &lane,

@@ -80,7 +80,7 @@ impl MfmaLayout {
     /// The layout for an `[m, n]` accumulator over `waves` waves of 64
     /// lanes, if every wave gets whole 32×32 tiles.
     pub fn for_block(m: u32, n: u32, waves: u32) -> Option<MfmaLayout> {
-        if m % 32 != 0 || n % 32 != 0 || !waves.is_power_of_two() {
+        if !m.is_multiple_of(32) || !n.is_multiple_of(32) || !waves.is_power_of_two() {
             return None;
         }
         // As square as the block allows, more waves along the rows.

@@ -61,7 +61,7 @@ pub fn assign(f: &mut Function, lanes: u32) -> Result<(), PassError> {
 /// [`assign`] for a target that has (`mfma`) or lacks 32×32×8 matrix
 /// instructions on waves of 64 lanes.
 pub fn assign_for(f: &mut Function, lanes: u32, mfma: bool) -> Result<(), PassError> {
-    let matrix = if mfma && lanes % 64 == 0 {
+    let matrix = if mfma && lanes.is_multiple_of(64) {
         matrix_layouts(f, lanes / 64)
     } else {
         HashMap::new()
@@ -133,7 +133,7 @@ fn mfma_dot(f: &Function, op: OpId, waves: u32) -> Option<MfmaLayout> {
     }
     let (a, out) = (f.ty(d.operands[0]), f.ty(d.results[0]));
     let elem_ok = matches!(a.elem, Elem::Scalar(ScalarType::F16 | ScalarType::BF16));
-    if !elem_ok || a.shape[1] % 8 != 0 {
+    if !elem_ok || !a.shape[1].is_multiple_of(8) {
         return None;
     }
     MfmaLayout::for_block(out.shape[0], out.shape[1], waves)

@@ -61,9 +61,9 @@ impl Config {
     /// The value of an integer const (for grid functions: the number of
     /// programs usually depends on a block size).
     pub fn get(&self, name: &str) -> Option<i64> {
-        self.consts.iter().find(|(n, _)| n == name).and_then(|(_, v)| match v {
-            ConstArg::Int(i) => Some(*i),
-            ConstArg::Bool(b) => Some(i64::from(*b)),
+        self.consts.iter().find(|(n, _)| n == name).map(|(_, v)| match v {
+            ConstArg::Int(i) => *i,
+            ConstArg::Bool(b) => i64::from(*b),
         })
     }
 
