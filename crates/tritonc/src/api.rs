@@ -475,6 +475,12 @@ impl Device {
         })
     }
 
+    /// A new buffer on this device with `src`'s contents (`src` may live on
+    /// another device: the copy goes through the host).
+    pub fn copy<T: Element>(&self, src: &Buffer<T>) -> Result<Buffer<T>, Error> {
+        self.upload(&src.download()?)
+    }
+
     /// A buffer of `len` zeros.
     pub fn zeros<T: Element>(&self, len: usize) -> Result<Buffer<T>, Error> {
         self.upload(&vec![T::default(); len])

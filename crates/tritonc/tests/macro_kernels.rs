@@ -202,3 +202,19 @@ fn streams_order_launches() -> Result<(), tritonc::Error> {
     assert!(out.download()?.iter().all(|v| *v == 4.0));
     Ok(())
 }
+
+#[test]
+fn buffers_copy_between_devices() -> Result<(), tritonc::Error> {
+    let (a, b) = (Device::cpu()?, Device::cpu()?);
+    let x = a.upload(&[1i32, 2, 3])?;
+    let y = b.copy(&x)?;
+    add_ints::<4>().launch(&b, grid![1], (&y, 3))?;
+    assert_eq!((x.download()?, y.download()?), (vec![1, 2, 3], vec![2, 3, 4]));
+    Ok(())
+}
+
+#[kernel]
+fn add_ints<const B: i32>(x: Ptr<i32>, n: i32) {
+    let o = arange(0, B);
+    store(x + o, load(x + o, o < n, 0) + 1, o < n);
+}
