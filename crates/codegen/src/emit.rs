@@ -908,14 +908,7 @@ impl Emitter<'_> {
             self.line("}) : (i32, i32, i32) -> ()");
             return Ok(self.def(&format!("llvm.load {c_base} {{alignment = 16 : i64}} : {pty} -> {ot}")));
         }
-        // Stage both operands; wait for the previous readers first.
-        let (lds, pty) = self.shared()?;
-        let (b_offset, _) = dot_staging(at, bt);
-        self.barrier();
-        self.scatter_shared(&ins[0], at, &lds)?;
-        let b_base = self.def(&format!("llvm.getelementptr {lds}[{b_offset}] : ({pty}) -> {pty}, i8"));
-        self.scatter_shared(&ins[1], bt, &b_base)?;
-        self.barrier();
+        let (lds, pty, b_base) = self.stage_dot_operands(ins, at, bt)?;
         let regs = self.layout(out).per_lane();
         let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![out.numel() as u32]), 0);
         let vi = format!("vector<{regs}xi32>");
@@ -965,17 +958,9 @@ impl Emitter<'_> {
     /// layout, as a `vector<K x i32>`.
     fn mfma_indices(&mut self, m: MfmaLayout) -> String {
         let k = m.per_lane();
-        let lane = self.lane();
         // Lane part: wave (wm, wn) and the lane's place in a tile.
         let c = |e: &mut Self, v: u32| e.splat_const(&v.to_string(), "i32");
-        let (six, m63, five, m31) = (c(self, 6), c(self, 63), c(self, 5), c(self, 31));
-        let wave = self.def(&format!("arith.shrui {lane}, {six} : i32"));
-        let l = self.def(&format!("arith.andi {lane}, {m63} : i32"));
-        let wn_c = c(self, m.waves_n);
-        let wm = self.def(&format!("arith.divui {wave}, {wn_c} : i32"));
-        let wn = self.def(&format!("arith.remui {wave}, {wn_c} : i32"));
-        let h = self.def(&format!("arith.shrui {l}, {five} : i32"));
-        let j = self.def(&format!("arith.andi {l}, {m31} : i32"));
+        let (wm, wn, h, j) = self.mfma_lane(m);
         // row0 = wm * tiles_m * 32 + 4 * h; col0 = wn * tiles_n * 32 + j.
         let rows_per_wave = c(self, m.tiles_m() * 32);
         let cols_per_wave = c(self, m.tiles_n() * 32);
@@ -1063,28 +1048,16 @@ impl Emitter<'_> {
             _ => return Err(internal("dot of non-matrices")),
         };
         let e = sty(sa);
-        let (lds, pty) = self.shared()?;
-        let (b_offset, end) = dot_staging(at, bt);
-        self.barrier();
-        self.scatter_shared(&ins[0], at, &lds)?;
-        let b_base = self.def(&format!("llvm.getelementptr {lds}[{b_offset}] : ({pty}) -> {pty}, i8"));
-        self.scatter_shared(&ins[1], bt, &b_base)?;
-        self.barrier();
-        let scratch_off = end.div_ceil(16) * 16;
+        let (lds, pty, b_base) = self.stage_dot_operands(ins, at, bt)?;
+        let scratch_off = dot_staging(at, bt).1.div_ceil(16) * 16;
         let scratch = self.def(&format!(
             "llvm.getelementptr {lds}[{scratch_off}] : ({pty}) -> {pty}, i8"
         ));
         let lane = self.lane();
         let c = |s: &mut Self, v: u32| s.splat_const(&v.to_string(), "i32");
-        let (six, m63, five, m31, four) = (c(self, 6), c(self, 63), c(self, 5), c(self, 31), c(self, 4));
-        let wave = self.def(&format!("arith.shrui {lane}, {six} : i32"));
-        let l = self.def(&format!("arith.andi {lane}, {m63} : i32"));
-        let wn_c = c(self, m.waves_n);
-        let wm = self.def(&format!("arith.divui {wave}, {wn_c} : i32"));
-        let wn = self.def(&format!("arith.remui {wave}, {wn_c} : i32"));
-        let h = self.def(&format!("arith.shrui {l}, {five} : i32"));
+        let (wm, wn, h, li) = self.mfma_lane(m);
+        let four = c(self, 4);
         let lk = self.def(&format!("arith.muli {h}, {four} : i32"));
-        let li = self.def(&format!("arith.andi {l}, {m31} : i32"));
         let (tiles_m, tiles_n) = (m.tiles_m(), m.tiles_n());
         let rows_c = c(self, tiles_m * 32);
         let cols_c = c(self, tiles_n * 32);
@@ -1176,6 +1149,42 @@ impl Emitter<'_> {
 
     fn const_i32(&mut self, v: u32) -> String {
         self.splat_const(&v.to_string(), "i32")
+    }
+
+    /// Puts a dot's operands (`ins[0]`, `ins[1]`) in shared memory at the
+    /// offsets [`dot_staging`] gives, after the previous readers are done;
+    /// gives the shared memory, its pointer type and `b`'s start.
+    fn stage_dot_operands(
+        &mut self,
+        ins: &[String],
+        at: &Type,
+        bt: &Type,
+    ) -> Result<(String, &'static str, String), CodegenError> {
+        let (lds, pty) = self.shared()?;
+        let (b_offset, _) = dot_staging(at, bt);
+        self.barrier();
+        self.scatter_shared(&ins[0], at, &lds)?;
+        let b_base = self.def(&format!("llvm.getelementptr {lds}[{b_offset}] : ({pty}) -> {pty}, i8"));
+        self.scatter_shared(&ins[1], bt, &b_base)?;
+        self.barrier();
+        Ok((lds, pty, b_base))
+    }
+
+    /// This lane's place in an MFMA layout: its wave's row and column in
+    /// the wave grid, its half of the wave (`l / 32`) and its lane within
+    /// the half (`l % 32`).
+    fn mfma_lane(&mut self, m: MfmaLayout) -> (String, String, String, String) {
+        let lane = self.lane();
+        let c = |e: &mut Self, v: u32| e.splat_const(&v.to_string(), "i32");
+        let (six, m63, five, m31) = (c(self, 6), c(self, 63), c(self, 5), c(self, 31));
+        let wave = self.def(&format!("arith.shrui {lane}, {six} : i32"));
+        let l = self.def(&format!("arith.andi {lane}, {m63} : i32"));
+        let wn_c = c(self, m.waves_n);
+        let wm = self.def(&format!("arith.divui {wave}, {wn_c} : i32"));
+        let wn = self.def(&format!("arith.remui {wave}, {wn_c} : i32"));
+        let h = self.def(&format!("arith.shrui {l}, {five} : i32"));
+        let j = self.def(&format!("arith.andi {l}, {m31} : i32"));
+        (wm, wn, h, j)
     }
 
     /// A gather or scatter of `k` elements of memory type `mt` on the

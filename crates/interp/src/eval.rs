@@ -257,6 +257,13 @@ impl Machine<'_> {
             }
         };
         let one = |t: Tensor| Ok(vec![t]);
+        // The element type behind a memory operation's pointers.
+        let pointee = |what: &str| {
+            d.operands
+                .first()
+                .and_then(|v| fr.pointee(*v))
+                .ok_or_else(|| invalid(what))
+        };
         match &d.kind {
             OpKind::Constant(c) => {
                 let s = result_ty()?.scalar_elem().ok_or_else(|| invalid("pointer constant"))?;
@@ -435,11 +442,7 @@ impl Machine<'_> {
                 })
             }
             OpKind::AddPtr => {
-                let s = d
-                    .operands
-                    .first()
-                    .and_then(|v| fr.pointee(*v))
-                    .ok_or_else(|| invalid("addptr of non-pointers"))?;
+                let s = pointee("addptr of non-pointers")?;
                 let off_ty = elem(1)?;
                 let (p, o) = (arg(0)?, arg(1)?);
                 same_shape(&[p, o])?;
@@ -449,11 +452,7 @@ impl Machine<'_> {
                 }))
             }
             OpKind::Load { mask, other } => {
-                let s = d
-                    .operands
-                    .first()
-                    .and_then(|v| fr.pointee(*v))
-                    .ok_or_else(|| invalid("load from non-pointers"))?;
+                let s = pointee("load from non-pointers")?;
                 let p = arg(0)?;
                 let m = if *mask { Some(arg(1)?) } else { None };
                 let o = if *other { Some(arg(ins.len() - 1)?) } else { None };
@@ -480,11 +479,7 @@ impl Machine<'_> {
                 })
             }
             OpKind::Store { mask } => {
-                let s = d
-                    .operands
-                    .first()
-                    .and_then(|v| fr.pointee(*v))
-                    .ok_or_else(|| invalid("store to non-pointers"))?;
+                let s = pointee("store to non-pointers")?;
                 let (p, v) = (arg(0)?, arg(1)?);
                 same_shape(&[p, v])?;
                 let m = if *mask { Some(arg(2)?) } else { None };
@@ -504,11 +499,7 @@ impl Machine<'_> {
                 Ok(Vec::new())
             }
             OpKind::Atomic { op: aop, mask } => {
-                let s = d
-                    .operands
-                    .first()
-                    .and_then(|v| fr.pointee(*v))
-                    .ok_or_else(|| invalid("atomic on non-pointers"))?;
+                let s = pointee("atomic on non-pointers")?;
                 let (p, v) = (arg(0)?, arg(1)?);
                 same_shape(&[p, v])?;
                 let m = if *mask { Some(arg(2)?) } else { None };
@@ -535,11 +526,7 @@ impl Machine<'_> {
                 })
             }
             OpKind::AtomicCas => {
-                let s = d
-                    .operands
-                    .first()
-                    .and_then(|v| fr.pointee(*v))
-                    .ok_or_else(|| invalid("atomic on non-pointers"))?;
+                let s = pointee("atomic on non-pointers")?;
                 let (p, expected, new) = (arg(0)?, arg(1)?, arg(2)?);
                 same_shape(&[p, expected, new])?;
                 let mut old = Vec::with_capacity(p.data.len());

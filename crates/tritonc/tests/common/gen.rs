@@ -39,9 +39,9 @@ impl GenRng {
     /// stream seeded by a hash of all of `data` (so that short inputs,
     /// which a fuzzer tries first, still give distinct kernels).
     pub fn from_bytes(data: &[u8]) -> GenRng {
-        let hash = data
-            .iter()
-            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3));
+        let hash = data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+        });
         GenRng {
             state: hash,
             bytes: data.to_vec(),
