@@ -228,3 +228,39 @@ fn dot_errors_name_the_problem() {
     assert!(err(&format!("{z} let c = dot(a, b, zeros([16, 16], f16));"))
         .contains("the accumulator of this `dot` must be block<f32, [16, 16]>"));
 }
+
+/// Every matrix instruction the compiler picks assembles for its target,
+/// and the general path is used where there is none.
+#[test]
+fn every_mfma_variant_assembles_for_its_target() {
+    // (The assembler spells them differently per architecture.)
+    let spelling = |t: &str, target: &str| match (t, target) {
+        ("f16", "gfx90a") => "v_mfma_f32_32x32x8f16",
+        ("f16", _) => "v_mfma_f32_32x32x8_f16",
+        (_, "gfx90a") => "v_mfma_f32_32x32x8bf16_1k",
+        _ => "v_mfma_f32_32x32x8_bf16",
+    };
+    for t in ["f16", "bf16"] {
+        let src = dot_kernel(t, "f32");
+        for target in ["gfx90a", "gfx942", "gfx1100"] {
+            let mut req = common::request(&src, "k", &[("M", 64), ("N", 64), ("K", 32)]);
+            req.num_warps = Some(4);
+            let c = common::compile_for_request(&req, target).unwrap_or_else(|e| panic!("{t} on {target}: {e}"));
+            let asm = c
+                .stages
+                .iter()
+                .find(|s| s.file_name.ends_with(".s"))
+                .map(|s| String::from_utf8_lossy(&s.contents).to_string())
+                .unwrap_or_default();
+            let mfma = asm.lines().filter(|l| l.trim_start().starts_with("v_mfma")).count();
+            if target == "gfx1100" {
+                assert_eq!(mfma, 0, "{t} on {target}: no matrix instructions there");
+            } else {
+                // 4 waves, one 32x32 tile each, K = 32: 4 instructions a wave.
+                assert_eq!(mfma, 4, "{t} on {target}:\n{asm}");
+                let want = spelling(t, target);
+                assert!(asm.contains(want), "{t} on {target}: expected {want}");
+            }
+        }
+    }
+}

@@ -29,6 +29,11 @@ pub fn compile_for(src: &str, kernel: &str, consts: &[(&str, i64)], target: &str
     compile(&request(src, kernel, consts), t.as_ref())
 }
 
+pub fn compile_for_request(req: &CompileRequest, target: &str) -> Result<Compiled, Error> {
+    let t = target::lookup(target).expect("known target");
+    compile(req, t.as_ref())
+}
+
 pub fn host() -> Box<dyn Target> {
     target::lookup("host").expect("host target")
 }
