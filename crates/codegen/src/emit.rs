@@ -1073,12 +1073,12 @@ impl Emitter<'_> {
             let rk = self.def(&format!("arith.muli {r}, {kc} : i32"));
             a_rows.push(self.def(&format!("arith.addi {rk}, {lk} : i32")));
         }
+        let lkn = self.def(&format!("arith.muli {lk}, {nc} : i32"));
         let mut b_cols = Vec::new();
         for tn in 0..tiles_n {
             let t = c(self, tn * 32);
             let col = self.def(&format!("arith.addi {wcol}, {t} : i32"));
             let col = self.def(&format!("arith.addi {col}, {li} : i32"));
-            let lkn = self.def(&format!("arith.muli {lk}, {nc} : i32"));
             b_cols.push(self.def(&format!("arith.addi {lkn}, {col} : i32")));
         }
         let ot = self.mty(out);
@@ -1190,16 +1190,12 @@ impl Emitter<'_> {
     /// A gather or scatter of `k` elements of memory type `mt` on the
     /// host, one element at a time in a loop: the pointers, elements and
     /// mask go to stack scratch first. Gives the gathered block.
-    fn host_element_loop(&mut self, k: u32, ptrs: &str, mask: &str, mt: &str, access: HostAccess) -> String {
+    fn host_element_loop(&mut self, k: u32, ptrs: &str, mask: &str, s: ScalarType, access: HostAccess) -> String {
         let scratch = self.host_scratch();
         let pty = "!llvm.ptr";
         let gp = self.target.global_ptr();
-        let elem_bytes: u64 = match mt {
-            "i8" => 1,
-            "f16" | "bf16" | "i16" => 2,
-            "f32" | "i32" => 4,
-            _ => 8,
-        };
+        let mt = mem_ty(s);
+        let elem_bytes = u64::from(s.bytes());
         let (data_off, mask_off, _) = host_loop_layout(u64::from(k), elem_bytes);
         let (vp, vt, vm) = (
             format!("vector<{k}x{gp}>"),
@@ -1439,27 +1435,7 @@ impl Emitter<'_> {
                 done = row_bits;
             }
             for j in 0..done {
-                let bit = self.splat_const(&(1u32 << j).to_string(), "i32");
-                let partner = self.def(&format!("arith.xori {lane}, {bit} : i32"));
-                let other = match self.wave_exchange(&mine, &lane, &partner, j, s, (&lds, pty)) {
-                    Some(v) => v,
-                    None => {
-                        let slot = self.def(&format!(
-                            "llvm.getelementptr {lds}[{partner}] : ({pty}, i32) -> {pty}, i64"
-                        ));
-                        self.barrier();
-                        self.line(&format!("llvm.store {mine}, {my_slot} : {et}, {pty}"));
-                        self.barrier();
-                        self.lds_pending = [true; 2];
-                        self.def(&format!("llvm.load {slot} : {pty} -> {et}"))
-                    }
-                };
-                let has = self.def(&format!("arith.andi {lane}, {bit} : i32"));
-                let zero = self.splat_const("0", "i32");
-                let is_lower = self.def(&format!("arith.cmpi eq, {has}, {zero} : i32"));
-                let lo = self.def(&format!("arith.select {is_lower}, {mine}, {other} : {et}"));
-                let hi = self.def(&format!("arith.select {is_lower}, {other}, {mine} : {et}"));
-                mine = self.def(&format!("arith.{op} {lo}, {hi} : {et}"));
+                mine = self.butterfly_level(j, &mine, &lane, &my_slot, s, op)?;
             }
             if done < in_wave_bits {
                 let rows: Vec<u32> = (0..1u32 << (in_wave_bits - done)).map(|r| r << row_bits).collect();
@@ -1488,22 +1464,7 @@ impl Emitter<'_> {
                     None => {
                         // No direct reads: the remaining levels as exchanges.
                         for j in done..in_wave_bits {
-                            let bit = self.splat_const(&(1u32 << j).to_string(), "i32");
-                            let partner = self.def(&format!("arith.xori {lane}, {bit} : i32"));
-                            let slot = self.def(&format!(
-                                "llvm.getelementptr {lds}[{partner}] : ({pty}, i32) -> {pty}, i64"
-                            ));
-                            self.barrier();
-                            self.line(&format!("llvm.store {mine}, {my_slot} : {et}, {pty}"));
-                            self.barrier();
-                            self.lds_pending = [true; 2];
-                            let other = self.def(&format!("llvm.load {slot} : {pty} -> {et}"));
-                            let has = self.def(&format!("arith.andi {lane}, {bit} : i32"));
-                            let zero = self.splat_const("0", "i32");
-                            let is_lower = self.def(&format!("arith.cmpi eq, {has}, {zero} : i32"));
-                            let lo = self.def(&format!("arith.select {is_lower}, {mine}, {other} : {et}"));
-                            let hi = self.def(&format!("arith.select {is_lower}, {other}, {mine} : {et}"));
-                            mine = self.def(&format!("arith.{op} {lo}, {hi} : {et}"));
+                            mine = self.butterfly_level(j, &mine, &lane, &my_slot, s, op)?;
                         }
                     }
                 }
@@ -1568,15 +1529,52 @@ impl Emitter<'_> {
         level.pop().unwrap_or_default()
     }
 
-    /// `value` (of type `s`) from lane `partner` (= lane ^ 2^bit) of the
-    /// same wave, through the target's lane exchange (DPP, swizzle,
-    /// bpermute), when it has one and the value is 32-bit.
-    #[allow(clippy::too_many_arguments)]
+    /// Level `j` of a butterfly: combines `mine` (of type `s`) with the
+    /// value of lane `lane ^ 2^j`, which comes through the target's lane
+    /// exchange, else through the lanes' slots in shared memory (`my_slot`
+    /// is this lane's). The lower lane's value goes first, so that both
+    /// partners compute the same bits.
+    fn butterfly_level(
+        &mut self,
+        j: u32,
+        mine: &str,
+        lane: &str,
+        my_slot: &str,
+        s: ScalarType,
+        op: &str,
+    ) -> Result<String, CodegenError> {
+        let (lds, pty) = self.shared()?;
+        let et = sty(s);
+        let bit = self.splat_const(&(1u32 << j).to_string(), "i32");
+        let other = match self.wave_exchange(mine, lane, j, s, (&lds, pty)) {
+            Some(v) => v,
+            None => {
+                let partner = self.def(&format!("arith.xori {lane}, {bit} : i32"));
+                let slot = self.def(&format!(
+                    "llvm.getelementptr {lds}[{partner}] : ({pty}, i32) -> {pty}, i64"
+                ));
+                self.barrier();
+                self.line(&format!("llvm.store {mine}, {my_slot} : {et}, {pty}"));
+                self.barrier();
+                self.lds_pending = [true; 2];
+                self.def(&format!("llvm.load {slot} : {pty} -> {et}"))
+            }
+        };
+        let has = self.def(&format!("arith.andi {lane}, {bit} : i32"));
+        let zero = self.splat_const("0", "i32");
+        let is_lower = self.def(&format!("arith.cmpi eq, {has}, {zero} : i32"));
+        let lo = self.def(&format!("arith.select {is_lower}, {mine}, {other} : {et}"));
+        let hi = self.def(&format!("arith.select {is_lower}, {other}, {mine} : {et}"));
+        Ok(self.def(&format!("arith.{op} {lo}, {hi} : {et}")))
+    }
+
+    /// `value` (of type `s`) from lane `lane ^ 2^bit` of the same wave,
+    /// through the target's lane exchange (DPP), when it has one for this
+    /// level and the value is 32-bit.
     fn wave_exchange(
         &mut self,
         value: &str,
         lane: &str,
-        partner: &str,
         bit: u32,
         s: ScalarType,
         (scratch, scratch_ty): (&str, &str),
@@ -1596,7 +1594,6 @@ impl Emitter<'_> {
             value: &bits,
             out: &out,
             lane,
-            partner,
             scratch,
             scratch_ty,
         })?;
@@ -2141,7 +2138,7 @@ impl Emitter<'_> {
             } else {
                 let m = if mask { ins[1].clone() } else { self.all_true_mask(pt) };
                 if self.lanes == 1 && k > HOST_GATHER_MAX {
-                    self.host_element_loop(k, ptrs, &m, mt, HostAccess::Gather { pass: &pass })
+                    self.host_element_loop(k, ptrs, &m, s, HostAccess::Gather { pass: &pass })
                 } else {
                     self.def(&format!(
                         "llvm.intr.masked.gather {ptrs}, {m}, {pass} {{alignment = {align} : i32}} : ({ptr_ty}, {mty}, {vt}) -> {vt}"
@@ -2258,7 +2255,7 @@ impl Emitter<'_> {
             } else {
                 let m = if mask { ins[2].clone() } else { self.all_true_mask(pt) };
                 if self.lanes == 1 && k > HOST_GATHER_MAX {
-                    self.host_element_loop(k, &ins[0], &m, mt, HostAccess::Scatter { values: &val });
+                    self.host_element_loop(k, &ins[0], &m, s, HostAccess::Scatter { values: &val });
                 } else {
                     self.line(&format!(
                         "llvm.intr.masked.scatter {val}, {}, {m} {{alignment = {align} : i32}} : {vt}, {mty} into {ptr_ty}",

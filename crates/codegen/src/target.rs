@@ -53,12 +53,12 @@ pub trait Target: Send + Sync {
     /// declarations, and function-entry code defining `%{out}` as its base
     /// address, of the returned pointer type.
     fn shared_memory(&self, bytes: u32, out: &str) -> (String, String, &'static str);
-    /// Code defining `%{out}` as the 32-bit value lane `partner` (= this
-    /// lane ^ 2^`bit`, in the same wave) holds, for level `bit` of a
-    /// butterfly, without a round through shared memory, if the target can
-    /// (AMDGPU: the instruction [`LaneOp::for_level`] picks). Mirrors
-    /// assume, as a butterfly guarantees, that the aligned groups of
-    /// 2^`bit` lanes already hold one value each.
+    /// Code defining `%{out}` as the 32-bit value lane `lane ^ 2^bit` (in
+    /// the same wave) holds, for level `bit` of a butterfly, without a
+    /// round through shared memory, if the target can (AMDGPU: the DPP
+    /// move [`Dpp::for_level`] picks, for bits 0 to 3). Mirrors assume, as
+    /// a butterfly guarantees, that the aligned groups of 2^`bit` lanes
+    /// already hold one value each.
     fn lane_exchange(&self, _x: &Exchange) -> Option<String> {
         None
     }
@@ -107,9 +107,8 @@ pub struct Exchange<'a> {
     pub value: &'a str,
     /// The name (without `%`) the result gets.
     pub out: &'a str,
-    /// This lane's index in the program, and the partner's (i32 values).
+    /// This lane's index in the program (an i32 value).
     pub lane: &'a str,
-    pub partner: &'a str,
     /// Shared memory with one 8-byte slot per lane, and its pointer type
     /// (used only where an exchange must go through memory).
     pub scratch: &'a str,
@@ -149,102 +148,69 @@ pub struct ReadLanes<'a> {
     pub scratch_ty: &'a str,
 }
 
-/// The cross-lane instruction AMDGPU uses for each level of a butterfly,
-/// with its documented lane mapping (which lane each lane reads).
+/// The DPP move AMDGPU uses for the four lowest levels of a butterfly,
+/// with its documented lane mapping (which lane each lane reads). Above a
+/// row of 16 lanes, butterflies read the rows' values directly
+/// ([`Target::read_lanes`]), so no other cross-lane instruction is needed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LaneOp {
-    /// `v_mov_b32_dpp` (`rocdl.update.dpp`) with this control word:
-    /// `quad_perm` (lane `l` reads `(l & !3) | perm[l & 3]`),
-    /// `row_half_mirror` (within 8 lanes: `l ^ 7`), `row_mirror` (within
-    /// 16 lanes: `l ^ 15`). `xor` is the mapping as an exclusive or.
-    Dpp { ctrl: u32, xor: u32 },
-    /// `ds_swizzle_b32` in bit mode: within each 32 lanes, lane `i` reads
-    /// `((i & and) | or) ^ xor`; `pattern` is the offset field encoding it.
-    Swizzle { pattern: u32, and: u32, or: u32, xor: u32 },
-    /// `ds_bpermute_b32`: reads the lane whose index times 4 is the
-    /// address, modulo the wave.
-    Bpermute,
+pub struct Dpp {
+    /// `v_mov_b32_dpp` (`rocdl.update.dpp`) control word: `quad_perm`
+    /// (lane `l` reads `(l & !3) | perm[l & 3]`), `row_half_mirror` (within
+    /// 8 lanes: `l ^ 7`), `row_mirror` (within 16 lanes: `l ^ 15`).
+    pub ctrl: u32,
+    /// The mapping as an exclusive or of the lane index.
+    pub xor: u32,
 }
 
-impl LaneOp {
-    /// The instruction for butterfly level `bit`: DPP for lanes 1, 2, 4
-    /// and 8 apart (the mirrors read a lane in the other group of the same
-    /// row, which holds the same value once the groups below are uniform),
-    /// `ds_swizzle` for 16 apart, `ds_bpermute` beyond.
-    pub fn for_level(bit: u32) -> LaneOp {
+impl Dpp {
+    /// The move for butterfly level `bit` (lanes `2^bit` apart), for bits
+    /// 0 to 3; the mirrors read a lane in the other group of the same row,
+    /// which holds the same value once the groups below are uniform.
+    pub fn for_level(bit: u32) -> Option<Dpp> {
         match bit {
             // quad_perm [1,0,3,2] and [2,3,0,1].
-            0 => LaneOp::Dpp {
+            0 => Some(Dpp {
                 ctrl: 0b10_11_00_01,
                 xor: 1,
-            },
-            1 => LaneOp::Dpp {
+            }),
+            1 => Some(Dpp {
                 ctrl: 0b01_00_11_10,
                 xor: 2,
-            },
+            }),
             // row_half_mirror, row_mirror.
-            2 => LaneOp::Dpp { ctrl: 0x141, xor: 7 },
-            3 => LaneOp::Dpp { ctrl: 0x140, xor: 15 },
-            4 => LaneOp::Swizzle {
-                pattern: 0x1f | (0x10 << 10),
-                and: 0x1f,
-                or: 0,
-                xor: 0x10,
-            },
-            _ => LaneOp::Bpermute,
+            2 => Some(Dpp { ctrl: 0x141, xor: 7 }),
+            3 => Some(Dpp { ctrl: 0x140, xor: 15 }),
+            _ => None,
         }
     }
 
     /// MLIR defining `%{out}` as the lane that `lane` reads, computed from
     /// the instruction's documented mapping (not from the partner a
     /// butterfly wants: that they agree is what a simulation checks).
-    pub fn source_lane(self, lane: &str, partner: &str, wave: u32, out: &str) -> String {
+    pub fn source_lane(self, lane: &str, out: &str) -> String {
         let c = |name: &str, v: i64| format!("%{out}_{name} = llvm.mlir.constant({v} : i32) : i32");
-        match self {
-            LaneOp::Dpp { ctrl, xor } => {
-                let mut code = vec![c("x", i64::from(xor))];
-                if ctrl < 0x100 {
-                    // quad_perm: the source within the quad is
-                    // perm[l & 3], two bits each of the control word.
-                    code.clear();
-                    code.push(c("three", 3));
-                    code.push(format!("%{out}_q = arith.andi {lane}, %{out}_three : i32"));
-                    code.push(c("two", 2));
-                    code.push(format!("%{out}_sh = arith.muli %{out}_q, %{out}_two : i32"));
-                    code.push(c("ctrl", i64::from(ctrl)));
-                    code.push(format!("%{out}_p0 = arith.shrui %{out}_ctrl, %{out}_sh : i32"));
-                    code.push(format!("%{out}_p = arith.andi %{out}_p0, %{out}_three : i32"));
-                    code.push(c("nq", !3));
-                    code.push(format!("%{out}_base = arith.andi {lane}, %{out}_nq : i32"));
-                    code.push(format!("%{out} = arith.ori %{out}_base, %{out}_p : i32"));
-                } else {
-                    code.push(format!("%{out} = arith.xori {lane}, %{out}_x : i32"));
-                }
-                code.join("\n")
-            }
-            LaneOp::Swizzle { and, or, xor, .. } => [
-                c("lo", 31),
-                format!("%{out}_i = arith.andi {lane}, %{out}_lo : i32"),
-                c("and", i64::from(and)),
-                c("or", i64::from(or)),
-                c("xor", i64::from(xor)),
-                format!("%{out}_a = arith.andi %{out}_i, %{out}_and : i32"),
-                format!("%{out}_o = arith.ori %{out}_a, %{out}_or : i32"),
-                format!("%{out}_j = arith.xori %{out}_o, %{out}_xor : i32"),
-                c("hi", !31),
-                format!("%{out}_g = arith.andi {lane}, %{out}_hi : i32"),
-                format!("%{out} = arith.ori %{out}_g, %{out}_j : i32"),
+        if self.ctrl >= 0x100 {
+            return [
+                c("x", i64::from(self.xor)),
+                format!("%{out} = arith.xori {lane}, %{out}_x : i32"),
             ]
-            .join("\n"),
-            LaneOp::Bpermute => [
-                c("in_wave", i64::from(wave - 1)),
-                c("wave_base", !i64::from(wave - 1)),
-                format!("%{out}_w = arith.andi {lane}, %{out}_wave_base : i32"),
-                format!("%{out}_p = arith.andi {partner}, %{out}_in_wave : i32"),
-                format!("%{out} = arith.ori %{out}_w, %{out}_p : i32"),
-            ]
-            .join("\n"),
+            .join("\n");
         }
+        // quad_perm: the source within the quad is perm[l & 3], two bits
+        // each of the control word.
+        [
+            c("three", 3),
+            format!("%{out}_q = arith.andi {lane}, %{out}_three : i32"),
+            c("two", 2),
+            format!("%{out}_sh = arith.muli %{out}_q, %{out}_two : i32"),
+            c("ctrl", i64::from(self.ctrl)),
+            format!("%{out}_p0 = arith.shrui %{out}_ctrl, %{out}_sh : i32"),
+            format!("%{out}_p = arith.andi %{out}_p0, %{out}_three : i32"),
+            c("nq", !3),
+            format!("%{out}_base = arith.andi {lane}, %{out}_nq : i32"),
+            format!("%{out} = arith.ori %{out}_base, %{out}_p : i32"),
+        ]
+        .join("\n")
     }
 }
 
@@ -387,21 +353,13 @@ impl Target for AmdGpu {
     }
     fn lane_exchange(&self, x: &Exchange) -> Option<String> {
         let (value, out) = (x.value, x.out);
-        Some(match LaneOp::for_level(x.bit) {
-            // Every lane is active and reads a lane that is, so the "old"
-            // value is never used: poison (with bound_ctrl) lets LLVM fold
-            // the move into the instruction that uses it (`v_add_f32_dpp`).
-            LaneOp::Dpp { ctrl, .. } => format!(
-                "%{out}_old = llvm.mlir.poison : i32\n%{out} = rocdl.update.dpp %{out}_old, {value} with {ctrl}, 15, 15, true : i32"
-            ),
-            LaneOp::Swizzle { pattern, .. } => format!(
-                "%{out}_pattern = llvm.mlir.constant({pattern} : i32) : i32\n%{out} = rocdl.ds_swizzle {value}, %{out}_pattern : (i32, i32) -> i32"
-            ),
-            LaneOp::Bpermute => format!(
-                "%{out}_four = llvm.mlir.constant(4 : i32) : i32\n%{out}_addr = arith.muli {}, %{out}_four : i32\n%{out} = rocdl.ds_bpermute %{out}_addr, {value} : (i32, i32) -> i32",
-                x.partner
-            ),
-        })
+        let ctrl = Dpp::for_level(x.bit)?.ctrl;
+        // Every lane is active and reads a lane that is, so the "old" value
+        // is never used: poison (with bound_ctrl) lets LLVM fold the move
+        // into the instruction that uses it (`v_add_f32_dpp`).
+        Some(format!(
+            "%{out}_old = llvm.mlir.poison : i32\n%{out} = rocdl.update.dpp %{out}_old, {value} with {ctrl}, 15, 15, true : i32"
+        ))
     }
     fn read_lanes(&self, x: &ReadLanes) -> Option<String> {
         let (out, ty) = (x.out, x.ty);
@@ -622,6 +580,7 @@ impl Target for LaneSimulator {
     /// uniformity its mirrors rely on, are checked on the host.
     fn lane_exchange(&self, x: &Exchange) -> Option<String> {
         let (out, pty) = (x.out, x.scratch_ty);
+        let dpp = Dpp::for_level(x.bit)?;
         let mut code = vec![
             self.barrier(&format!("{out}_b0")),
             format!(
@@ -631,7 +590,7 @@ impl Target for LaneSimulator {
             format!("llvm.store {}, %{out}_mine : i32, {pty}", x.value),
             self.barrier(&format!("{out}_b1")),
         ];
-        code.push(LaneOp::for_level(x.bit).source_lane(x.lane, x.partner, self.gpu.wave, &format!("{out}_src")));
+        code.push(dpp.source_lane(x.lane, &format!("{out}_src")));
         code.push(format!(
             "%{out}_slot = llvm.getelementptr {}[%{out}_src] : ({pty}, i32) -> {pty}, i64",
             x.scratch

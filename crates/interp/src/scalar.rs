@@ -140,25 +140,21 @@ pub fn binary(op: BinaryOp, s: ScalarType, a: u64, b: u64) -> u64 {
 
 /// `a pred b` for elements of type `s`: floats compare ordered except `!=`.
 pub fn compare(p: CmpPred, s: ScalarType, a: u64, b: u64) -> bool {
-    if s.is_float() {
-        let (x, y) = (float_value(s, a), float_value(s, b));
-        return match p {
+    // Rust's float comparisons are these: false with a NaN, except `!=`.
+    fn by<T: PartialOrd>(p: CmpPred, x: T, y: T) -> bool {
+        match p {
             CmpPred::Eq => x == y,
             CmpPred::Ne => x != y,
             CmpPred::Lt => x < y,
             CmpPred::Le => x <= y,
             CmpPred::Gt => x > y,
             CmpPred::Ge => x >= y,
-        };
+        }
     }
-    let (x, y) = (int_value(s, a), int_value(s, b));
-    match p {
-        CmpPred::Eq => x == y,
-        CmpPred::Ne => x != y,
-        CmpPred::Lt => x < y,
-        CmpPred::Le => x <= y,
-        CmpPred::Gt => x > y,
-        CmpPred::Ge => x >= y,
+    if s.is_float() {
+        by(p, float_value(s, a), float_value(s, b))
+    } else {
+        by(p, int_value(s, a), int_value(s, b))
     }
 }
 

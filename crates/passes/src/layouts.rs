@@ -223,23 +223,22 @@ fn mfma_use_allowed(f: &Function, op: OpId, i: usize, matrix: &HashMap<Value, Mf
         OpKind::Dot => i == 2 && matrix.contains_key(&d.results[0]),
         OpKind::ConvertLayout => true,
         OpKind::For => i >= 3 && matrix.contains_key(&d.results[i - 3]),
-        OpKind::Yield => parent_for(f, op).is_some_and(|(parent, body)| {
-            f.block(body).args.get(i + 1).is_some_and(|a| matrix.contains_key(a))
-                && matches!(f.op(parent).kind, OpKind::For)
-        }),
+        OpKind::Yield => {
+            parent_for(f, op).is_some_and(|body| f.block(body).args.get(i + 1).is_some_and(|a| matrix.contains_key(a)))
+        }
         _ => false,
     }
 }
 
-/// The `for` whose body ends with `yield_op`, and that body.
-fn parent_for(f: &Function, yield_op: OpId) -> Option<(OpId, BlockId)> {
+/// The body of the `for` that `yield_op` ends, if a `for`'s.
+fn parent_for(f: &Function, yield_op: OpId) -> Option<BlockId> {
     f.walk().into_iter().find_map(|op| {
         let d = f.op(op);
         if !matches!(d.kind, OpKind::For) {
             return None;
         }
         let body = d.regions[0];
-        (f.block(body).ops.last() == Some(&yield_op)).then_some((op, body))
+        (f.block(body).ops.last() == Some(&yield_op)).then_some(body)
     })
 }
 

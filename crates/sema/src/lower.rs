@@ -72,6 +72,17 @@ enum Val {
     Unit,
 }
 
+impl Val {
+    /// A compile-time number's value as a float (for folding with floats).
+    fn number(&self) -> Option<f64> {
+        match self {
+            Val::Int(i) => Some(*i as f64),
+            Val::Float(x) => Some(*x),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Var {
     val: Val,
@@ -1144,12 +1155,7 @@ impl Lowerer<'_, '_> {
                 }
             },
             (Val::Int(_) | Val::Float(_), Val::Int(_) | Val::Float(_)) => {
-                let f = |v: &Val| match v {
-                    Val::Int(i) => *i as f64,
-                    Val::Float(x) => *x,
-                    _ => 0.0,
-                };
-                let (x, y) = (f(a), f(b));
+                let (x, y) = (a.number().unwrap_or(0.0), b.number().unwrap_or(0.0));
                 match op {
                     Add => Val::Float(x + y),
                     Sub => Val::Float(x - y),
@@ -1715,15 +1721,9 @@ impl Lowerer<'_, '_> {
                 if let (Val::Int(x), Val::Int(y)) = (&a, &b) {
                     return Ok(Val::Int(if name == "maximum" { *x.max(y) } else { *x.min(y) }));
                 }
-                if let (Val::Int(_) | Val::Float(_), Val::Int(_) | Val::Float(_)) = (&a, &b) {
+                if let (Some(x), Some(y)) = (a.number(), b.number()) {
                     // Two compile-time numbers, one a float: fold (a NaN is
                     // ignored, as at run time).
-                    let f = |v: &Val| match v {
-                        Val::Int(i) => *i as f64,
-                        Val::Float(x) => *x,
-                        _ => f64::NAN,
-                    };
-                    let (x, y) = (f(&a), f(&b));
                     return Ok(Val::Float(if name == "maximum" { x.max(y) } else { x.min(y) }));
                 }
                 let (x, y) = self.unify(a, b, args[0].span, span)?;

@@ -14,24 +14,8 @@
 
 mod common;
 
-use common::{differential_check, f32s, gen, i32s, scalar_f32, scalar_i32, Rng};
-use tritonc::{driver::CompileRequest, launch::Arg, sema::ConstArg, syntax::SourceFile};
-
-fn example(file: &str, kernel: &str, consts: &[(&str, i64)]) -> CompileRequest {
-    let path = format!("{}/../../dsl-examples/{file}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut req = CompileRequest::new(SourceFile::new(file, text.clone()));
-    req.kernel = Some(kernel.to_string());
-    for (k, v) in consts {
-        let value = if text.contains(&format!("const {k}: bool")) {
-            ConstArg::Bool(*v != 0)
-        } else {
-            ConstArg::Int(*v)
-        };
-        req.consts.insert(k.to_string(), value);
-    }
-    req
-}
+use common::{differential_check, example_request as example, f32s, gen, i32s, scalar_f32, scalar_i32, Rng};
+use tritonc::{driver::CompileRequest, launch::Arg};
 
 fn random_f32(rng: &mut Rng, n: usize) -> Arg {
     f32s(&(0..n).map(|_| rng.uniform(-3.0, 3.0) as f32).collect::<Vec<_>>())

@@ -3,13 +3,11 @@
 //! parses in real MLIR, the code object's metadata is right, and output is
 //! deterministic.
 
+mod common;
+
+use common::example_request;
 use std::process::Command;
-use tritonc::{
-    codegen::llvm::parse_unregistered,
-    driver::{compile, CompileRequest},
-    sema::ConstArg,
-    syntax::SourceFile,
-};
+use tritonc::{codegen::llvm::parse_unregistered, driver::compile};
 
 /// A file of `dsl-examples/`, a kernel in it, and its const values.
 type Example = (&'static str, &'static str, &'static [(&'static str, i64)]);
@@ -33,25 +31,6 @@ const EXAMPLES: &[Example] = &[
         ],
     ),
 ];
-
-fn example_request(file: &str, kernel: &str, consts: &[(&str, i64)]) -> CompileRequest {
-    let path = format!("{}/../../dsl-examples/{file}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut req = CompileRequest::new(SourceFile::new(file, text));
-    req.kernel = Some(kernel.to_string());
-    let src = req.file.text.clone();
-    for (k, v) in consts {
-        // Bool consts are declared `: bool` in the source.
-        let is_bool = src.contains(&format!("const {k}: bool"));
-        let value = if is_bool {
-            ConstArg::Bool(*v != 0)
-        } else {
-            ConstArg::Int(*v)
-        };
-        req.consts.insert(k.to_string(), value);
-    }
-    req
-}
 
 #[test]
 fn snapshots_of_every_stage_for_gfx942() {

@@ -24,9 +24,26 @@ pub fn request(src: &str, kernel: &str, consts: &[(&str, i64)]) -> CompileReques
     req
 }
 
+/// A request for kernel `kernel` of `dsl-examples/{file}` with these const
+/// values (bool consts, declared `: bool`, take 0 or 1).
+pub fn example_request(file: &str, kernel: &str, consts: &[(&str, i64)]) -> CompileRequest {
+    let path = format!("{}/../../dsl-examples/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let mut req = CompileRequest::new(SourceFile::new(file, text.clone()));
+    req.kernel = Some(kernel.to_string());
+    for (k, v) in consts {
+        let value = if text.contains(&format!("const {k}: bool")) {
+            ConstArg::Bool(*v != 0)
+        } else {
+            ConstArg::Int(*v)
+        };
+        req.consts.insert(k.to_string(), value);
+    }
+    req
+}
+
 pub fn compile_for(src: &str, kernel: &str, consts: &[(&str, i64)], target: &str) -> Result<Compiled, Error> {
-    let t = target::lookup(target).expect("known target");
-    compile(&request(src, kernel, consts), t.as_ref())
+    compile_for_request(&request(src, kernel, consts), target)
 }
 
 pub fn compile_for_request(req: &CompileRequest, target: &str) -> Result<Compiled, Error> {
