@@ -18,13 +18,13 @@
 //! never left to LLVM, which would abort the process.
 
 use crate::{
-    target::{Exchange, MfmaCall, ReadLanes, Target},
+    target::{Exchange, MatrixCall, ReadLanes, Target},
     CodegenError,
 };
 use std::collections::HashMap;
 use tritonc_ir::{
     print::float_literal, AtomicOp, BinaryOp, BlockId, BlockedLayout, ConstValue, Elem, Function, Layout, MathFn,
-    MfmaLayout, OpId, OpKind, ReduceKind, ScalarType, ScanKind, Type, Value,
+    MatrixLayout, OpId, OpKind, ReduceKind, ScalarType, ScanKind, Type, Value,
 };
 use tritonc_passes::axis::AxisInfo;
 
@@ -40,8 +40,8 @@ pub struct EmittedKernel {
 /// Bytes of shared memory a Dist IR function needs: the largest block a
 /// `tk.convert_layout` puts there (one at a time).
 fn shared_bytes_needed(f: &Function, lanes: u32, target: &dyn Target) -> u64 {
-    // MFMA dots on a simulator also need the instruction's scratch.
-    let mfma_scratch = f
+    // Matrix-instruction dots on a simulator also need the instruction's scratch.
+    let matrix_scratch = f
         .walk()
         .into_iter()
         .filter(|op| {
@@ -49,13 +49,13 @@ fn shared_bytes_needed(f: &Function, lanes: u32, target: &dyn Target) -> u64 {
             matches!(d.kind, OpKind::Dot)
                 && matches!(
                     f.layouts.as_ref().and_then(|l| l.get(&d.results[0])),
-                    Some(Layout::Mfma(_))
+                    Some(Layout::Matrix(_))
                 )
         })
         .map(|op| {
             let d = f.op(op);
             let end = dot_staging(f.ty(d.operands[0]), f.ty(d.operands[1])).1.div_ceil(16) * 16;
-            end + u64::from(lanes) * u64::from(target.mfma_scratch_per_lane())
+            end + u64::from(lanes) * u64::from(target.matrix_scratch_per_lane())
         })
         .max()
         .unwrap_or(0);
@@ -84,7 +84,7 @@ fn shared_bytes_needed(f: &Function, lanes: u32, target: &dyn Target) -> u64 {
         .unwrap_or(0)
         .max(exchange)
         .max(if lanes > 1 { dot_shared_bytes(f) } else { 0 })
-        .max(mfma_scratch)
+        .max(matrix_scratch)
 }
 
 /// Where `tk.dot` puts its second operand in shared memory (after the
@@ -164,7 +164,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         f
     } else {
         let mut g = f.clone();
-        tritonc_passes::layouts::assign_for(&mut g, lanes, target.has_mfma())
+        tritonc_passes::layouts::assign_for(&mut g, lanes, &|s| target.matrix_instr(s))
             .map_err(|e| CodegenError::Internal(e.to_string()))?;
         assigned = g;
         &assigned
@@ -387,10 +387,10 @@ impl Emitter<'_> {
         ) && d
             .operands
             .iter()
-            .any(|v| matches!(self.value_layout(*v), Some(Layout::Mfma(_))))
+            .any(|v| matches!(self.value_layout(*v), Some(Layout::Matrix(_))))
         {
             return Err(internal(
-                "an MFMA-layout value reached an operation that needs the blocked layout",
+                "a matrix-layout value reached an operation that needs the blocked layout",
             ));
         }
         let ins: Vec<String> = d.operands.iter().map(|v| self.name(*v)).collect::<Result<_, _>>()?;
@@ -535,7 +535,7 @@ impl Emitter<'_> {
             OpKind::Dot => {
                 let t = out_ty.ok_or_else(|| internal("dot without result"))?;
                 match self.value_layout(d.results[0]) {
-                    Some(Layout::Mfma(m)) => Some(self.mfma_dot(&ins, in_ty[0], in_ty[1], t, m)?),
+                    Some(Layout::Matrix(m)) => Some(self.matrix_dot(&ins, in_ty[0], in_ty[1], t, m)?),
                     _ => Some(self.dot(&ins, in_ty[0], in_ty[1], t)?),
                 }
             }
@@ -547,10 +547,10 @@ impl Emitter<'_> {
                 None
             }
             OpKind::ConvertLayout
-                if matches!(self.value_layout(d.operands[0]), Some(Layout::Mfma(_)))
-                    || matches!(self.value_layout(d.results[0]), Some(Layout::Mfma(_))) =>
+                if matches!(self.value_layout(d.operands[0]), Some(Layout::Matrix(_)))
+                    || matches!(self.value_layout(d.results[0]), Some(Layout::Matrix(_))) =>
             {
-                Some(self.convert_mfma(&ins[0], d.operands[0], d.results[0], in_ty[0])?)
+                Some(self.convert_matrix(&ins[0], d.operands[0], d.results[0], in_ty[0])?)
             }
             OpKind::ConvertLayout => {
                 // Wait until every lane is done with the previous contents,
@@ -954,20 +954,21 @@ impl Emitter<'_> {
         self.f.layouts.as_ref().and_then(|l| l.get(&v)).copied()
     }
 
-    /// This lane's flat element indices (one per register) in an MFMA
+    /// This lane's flat element indices (one per register) in a matrix
     /// layout, as a `vector<K x i32>`.
-    fn mfma_indices(&mut self, m: MfmaLayout) -> String {
+    fn matrix_indices(&mut self, m: MatrixLayout) -> String {
         let k = m.per_lane();
-        // Lane part: wave (wm, wn) and the lane's place in a tile.
+        let fam = m.family();
+        let (t, regs) = (fam.tile(), fam.regs());
         let c = |e: &mut Self, v: u32| e.splat_const(&v.to_string(), "i32");
-        let (wm, wn, h, j) = self.mfma_lane(m);
-        // row0 = wm * tiles_m * 32 + 4 * h; col0 = wn * tiles_n * 32 + j.
-        let rows_per_wave = c(self, m.tiles_m() * 32);
-        let cols_per_wave = c(self, m.tiles_n() * 32);
-        let four = c(self, 4);
+        let (wm, wn, h, j) = self.matrix_lane(m);
+        // row0 = wm * tiles_m * T + row_of_half(h); col0 = wn * tiles_n * T + j.
+        let rows_per_wave = c(self, m.tiles_m() * t);
+        let cols_per_wave = c(self, m.tiles_n() * t);
+        let half_rows = c(self, fam.row_of_half(1));
         let r0 = self.def(&format!("arith.muli {wm}, {rows_per_wave} : i32"));
-        let h4 = self.def(&format!("arith.muli {h}, {four} : i32"));
-        let row0 = self.def(&format!("arith.addi {r0}, {h4} : i32"));
+        let hr = self.def(&format!("arith.muli {h}, {half_rows} : i32"));
+        let row0 = self.def(&format!("arith.addi {r0}, {hr} : i32"));
         let c0 = self.def(&format!("arith.muli {wn}, {cols_per_wave} : i32"));
         let col0 = self.def(&format!("arith.addi {c0}, {j} : i32"));
         let n = c(self, m.n);
@@ -977,27 +978,27 @@ impl Emitter<'_> {
         let basev = self.def(&format!("vector.broadcast {base} : i32 to {vty}"));
         let offsets: Vec<String> = (0..k)
             .map(|reg| {
-                let (tile, r) = (reg / 16, reg % 16);
+                let (tile, r) = (reg / regs, reg % regs);
                 let (tm, tn) = (tile / m.tiles_n(), tile % m.tiles_n());
-                ((tm * 32 + 8 * (r / 4) + r % 4) * m.n + tn * 32).to_string()
+                ((tm * t + fam.row_of_reg(r)) * m.n + tn * t).to_string()
             })
             .collect();
         let cv = self.def(&format!("arith.constant dense<[{}]> : {vty}", offsets.join(", ")));
         self.def(&format!("arith.addi {basev}, {cv} : {vty}"))
     }
 
-    /// A conversion into or out of an MFMA layout, through shared memory:
+    /// A conversion into or out of a matrix layout, through shared memory:
     /// every lane writes what it holds at the elements' flat indices, then
     /// reads what the other layout gives it.
-    fn convert_mfma(&mut self, x: &str, from: Value, to: Value, t: &Type) -> Result<String, CodegenError> {
+    fn convert_matrix(&mut self, x: &str, from: Value, to: Value, t: &Type) -> Result<String, CodegenError> {
         let (lds, pty) = self.shared()?;
         let mt = self.mem_elem(t);
         let from_idx = match self.value_layout(from) {
-            Some(Layout::Mfma(m)) => self.mfma_indices(m),
+            Some(Layout::Matrix(m)) => self.matrix_indices(m),
             _ => self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![t.numel() as u32]), 0),
         };
         let to_idx = match self.value_layout(to) {
-            Some(Layout::Mfma(m)) => self.mfma_indices(m),
+            Some(Layout::Matrix(m)) => self.matrix_indices(m),
             _ => self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![t.numel() as u32]), 0),
         };
         let k = self.layout(t).per_lane();
@@ -1020,7 +1021,7 @@ impl Emitter<'_> {
         let src = self.def(&format!(
             "llvm.getelementptr {lds}[{to_idx}] : ({pty}, {vi}) -> {pv}, {mt}"
         ));
-        let zero = self.splat_const("0.0", &vt);
+        let zero = self.def(&format!("llvm.mlir.zero : {vt}"));
         let r = self.def(&format!(
             "llvm.intr.masked.gather {src}, {all}, {zero} {{alignment = {align} : i32}} : ({pv}, {vm}, {vt}) -> {vt}"
         ));
@@ -1028,26 +1029,29 @@ impl Emitter<'_> {
         Ok(r)
     }
 
-    /// `acc + a @ b` with 32×32×8 matrix instructions, the accumulator
-    /// (`ins[2]`, already in `m`'s layout or a splat) and the result in
-    /// MFMA layout `m`. Both operands are staged in shared memory; at each
-    /// step of 8 along `k`, every wave reads the fragments of its tiles
-    /// (a row of `a` as one 8-byte read per lane, a column of `b` as four
-    /// 2-byte reads) and issues one instruction per tile.
-    fn mfma_dot(
+    /// `acc + a @ b` with matrix instructions, the accumulator (`ins[2]`,
+    /// already in `m`'s layout or a splat) and the result in matrix layout
+    /// `m`. Both operands are staged in shared memory; at each step of the
+    /// instruction's `k`, every wave reads the fragments of its tiles (a
+    /// row of `a` as one contiguous read per lane, a column of `b` element
+    /// by element) and issues one instruction per tile.
+    fn matrix_dot(
         &mut self,
         ins: &[String],
         at: &Type,
         bt: &Type,
         out: &Type,
-        m: MfmaLayout,
+        m: MatrixLayout,
     ) -> Result<String, CodegenError> {
         let sa = at.scalar_elem().ok_or_else(|| internal("dot of pointers"))?;
         let (k, n) = match (&at.shape[..], &bt.shape[..]) {
             ([_, k], [_, n]) => (*k, *n),
             _ => return Err(internal("dot of non-matrices")),
         };
+        let (fam, ik) = (m.family(), m.instr.k);
+        let (t, regs, len) = (fam.tile(), fam.regs(), fam.fragment(ik));
         let e = sty(sa);
+        let acc_ty = if sa.is_float() { "f32" } else { "i32" };
         let (lds, pty, b_base) = self.stage_dot_operands(ins, at, bt)?;
         let scratch_off = dot_staging(at, bt).1.div_ceil(16) * 16;
         let scratch = self.def(&format!(
@@ -1055,20 +1059,21 @@ impl Emitter<'_> {
         ));
         let lane = self.lane();
         let c = |s: &mut Self, v: u32| s.splat_const(&v.to_string(), "i32");
-        let (wm, wn, h, li) = self.mfma_lane(m);
-        let four = c(self, 4);
-        let lk = self.def(&format!("arith.muli {h}, {four} : i32"));
+        let (wm, wn, h, li) = self.matrix_lane(m);
+        // The first `k` of this lane's fragments.
+        let half_k = c(self, fam.fragment_k(t, ik));
+        let lk = self.def(&format!("arith.muli {h}, {half_k} : i32"));
         let (tiles_m, tiles_n) = (m.tiles_m(), m.tiles_n());
-        let rows_c = c(self, tiles_m * 32);
-        let cols_c = c(self, tiles_n * 32);
+        let rows_c = c(self, tiles_m * t);
+        let cols_c = c(self, tiles_n * t);
         let wrow = self.def(&format!("arith.muli {wm}, {rows_c} : i32"));
         let wcol = self.def(&format!("arith.muli {wn}, {cols_c} : i32"));
         // Row of `a` (times k) and column of `b` this lane reads, per tile.
         let (kc, nc) = (c(self, k), c(self, n));
         let mut a_rows = Vec::new();
         for tm in 0..tiles_m {
-            let t = c(self, tm * 32);
-            let r = self.def(&format!("arith.addi {wrow}, {t} : i32"));
+            let tc = c(self, tm * t);
+            let r = self.def(&format!("arith.addi {wrow}, {tc} : i32"));
             let r = self.def(&format!("arith.addi {r}, {li} : i32"));
             let rk = self.def(&format!("arith.muli {r}, {kc} : i32"));
             a_rows.push(self.def(&format!("arith.addi {rk}, {lk} : i32")));
@@ -1076,15 +1081,17 @@ impl Emitter<'_> {
         let lkn = self.def(&format!("arith.muli {lk}, {nc} : i32"));
         let mut b_cols = Vec::new();
         for tn in 0..tiles_n {
-            let t = c(self, tn * 32);
-            let col = self.def(&format!("arith.addi {wcol}, {t} : i32"));
+            let tc = c(self, tn * t);
+            let col = self.def(&format!("arith.addi {wcol}, {tc} : i32"));
             let col = self.def(&format!("arith.addi {col}, {li} : i32"));
             b_cols.push(self.def(&format!("arith.addi {lkn}, {col} : i32")));
         }
         let ot = self.mty(out);
         let mut acc = ins[2].clone();
-        let v4 = format!("vector<4x{e}>");
-        for k0 in (0..k).step_by(8) {
+        let vf = format!("vector<{len}x{e}>");
+        let tile_ty = format!("vector<{regs}x{acc_ty}>");
+        let a_align = (len * sa.bytes()).min(16);
+        for k0 in (0..k).step_by(ik as usize) {
             let a_frags: Vec<String> = a_rows
                 .iter()
                 .map(|base| {
@@ -1093,44 +1100,45 @@ impl Emitter<'_> {
                     let p = self.def(&format!(
                         "llvm.getelementptr {lds}[{at_k}] : ({pty}, i32) -> {pty}, {e}"
                     ));
-                    self.def(&format!("llvm.load {p} {{alignment = 8 : i64}} : {pty} -> {v4}"))
+                    self.def(&format!(
+                        "llvm.load {p} {{alignment = {a_align} : i64}} : {pty} -> {vf}"
+                    ))
                 })
                 .collect();
-            let mut b_frags = Vec::new();
-            for base in &b_cols {
-                let mut frag = self.def(&format!("llvm.mlir.undef : {v4}"));
-                for i in 0..4 {
+            // One column fragment of `b` at a time, used by every row
+            // tile before the next is read (fewer live registers).
+            for (tn, base) in b_cols.iter().enumerate() {
+                let mut b_frag = self.def(&format!("llvm.mlir.undef : {vf}"));
+                for i in 0..len {
                     let off = self.const_i32((k0 + i) * n);
                     let at_k = self.def(&format!("arith.addi {base}, {off} : i32"));
                     let p = self.def(&format!(
                         "llvm.getelementptr {b_base}[{at_k}] : ({pty}, i32) -> {pty}, {e}"
                     ));
                     let x = self.def(&format!("llvm.load {p} : {pty} -> {e}"));
-                    frag = self.def(&format!("vector.insert {x}, {frag} [{i}] : {e} into {v4}"));
+                    b_frag = self.def(&format!("vector.insert {x}, {b_frag} [{i}] : {e} into {vf}"));
                 }
-                b_frags.push(frag);
-            }
-            for (tm, a_frag) in a_frags.iter().enumerate() {
-                for (tn, b_frag) in b_frags.iter().enumerate() {
-                    let first = (tm * tiles_n as usize + tn) * 16;
+                for (tm, a_frag) in a_frags.iter().enumerate() {
+                    let first = (tm * tiles_n as usize + tn) * regs as usize;
                     let tile = self.def(&format!(
-                        "vector.extract_strided_slice {acc} {{offsets = [{first}], sizes = [16], strides = [1]}} : {ot} to vector<16xf32>"
+                        "vector.extract_strided_slice {acc} {{offsets = [{first}], sizes = [{regs}], strides = [1]}} : {ot} to {tile_ty}"
                     ));
                     self.next += 1;
-                    let name = format!("mfma{}", self.next);
+                    let name = format!("mma{}", self.next);
                     let code = self
                         .target
-                        .mfma(&MfmaCall {
-                            elem: e,
+                        .matrix(&MatrixCall {
+                            instr: m.instr,
+                            elem: sa,
                             a: a_frag,
-                            b: b_frag,
+                            b: &b_frag,
                             c: &tile,
                             out: &name,
                             lane: &lane,
                             scratch: &scratch,
                             scratch_ty: pty,
                         })
-                        .ok_or_else(|| internal("MFMA layout on a target without matrix instructions"))?;
+                        .ok_or_else(|| internal("matrix layout on a target without that instruction"))?;
                     for line in code.lines() {
                         self.line(line);
                     }
@@ -1138,7 +1146,7 @@ impl Emitter<'_> {
                         self.lds_pending = [true; 2];
                     }
                     acc = self.def(&format!(
-                        "vector.insert_strided_slice %{name}, {acc} {{offsets = [{first}], strides = [1]}} : vector<16xf32> into {ot}"
+                        "vector.insert_strided_slice %{name}, {acc} {{offsets = [{first}], strides = [1]}} : {tile_ty} into {ot}"
                     ));
                 }
             }
@@ -1170,20 +1178,22 @@ impl Emitter<'_> {
         Ok((lds, pty, b_base))
     }
 
-    /// This lane's place in an MFMA layout: its wave's row and column in
-    /// the wave grid, its half of the wave (`l / 32`) and its lane within
-    /// the half (`l % 32`).
-    fn mfma_lane(&mut self, m: MfmaLayout) -> (String, String, String, String) {
+    /// This lane's place in a matrix layout: its wave's row and column in
+    /// the wave grid, its half of the wave (`l / T`, `T` the tile) and its
+    /// lane within the half (`l % T`).
+    fn matrix_lane(&mut self, m: MatrixLayout) -> (String, String, String, String) {
         let lane = self.lane();
+        let fam = m.family();
         let c = |e: &mut Self, v: u32| e.splat_const(&v.to_string(), "i32");
-        let (six, m63, five, m31) = (c(self, 6), c(self, 63), c(self, 5), c(self, 31));
-        let wave = self.def(&format!("arith.shrui {lane}, {six} : i32"));
-        let l = self.def(&format!("arith.andi {lane}, {m63} : i32"));
+        let (wave_shift, lane_mask) = (c(self, fam.wave().trailing_zeros()), c(self, fam.wave() - 1));
+        let (tile_shift, tile_mask) = (c(self, fam.tile().trailing_zeros()), c(self, fam.tile() - 1));
+        let wave = self.def(&format!("arith.shrui {lane}, {wave_shift} : i32"));
+        let l = self.def(&format!("arith.andi {lane}, {lane_mask} : i32"));
         let wn_c = c(self, m.waves_n);
         let wm = self.def(&format!("arith.divui {wave}, {wn_c} : i32"));
         let wn = self.def(&format!("arith.remui {wave}, {wn_c} : i32"));
-        let h = self.def(&format!("arith.shrui {l}, {five} : i32"));
-        let j = self.def(&format!("arith.andi {l}, {m31} : i32"));
+        let h = self.def(&format!("arith.shrui {l}, {tile_shift} : i32"));
+        let j = self.def(&format!("arith.andi {l}, {tile_mask} : i32"));
         (wm, wn, h, j)
     }
 

@@ -7,6 +7,7 @@
 
 use crate::CodegenError;
 use std::fmt::Write;
+use tritonc_ir::{MatrixFamily, MatrixInstr, ScalarType};
 
 /// What kind of code a target gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,21 +76,21 @@ pub trait Target: Send + Sync {
     fn exchanges_use_shared_memory(&self) -> bool {
         false
     }
-    /// Whether the target has the 32×32×8 f16/bf16 matrix instructions
-    /// (MFMA) on waves of 64 lanes.
-    fn has_mfma(&self) -> bool {
-        false
-    }
-    /// Code defining `%{out}` as `c + a × b` for one 32×32×8 matrix
-    /// instruction of a wave: `a` and `b` are this lane's `vector<4xT>`
-    /// fragments (lane `l` holds `A[l % 32][4 * (l / 32) ..][..4]` and
-    /// `B[4 * (l / 32) ..][..4][l % 32]`), `c` its `vector<16xf32>` of the
-    /// tile as [`tritonc_ir::MfmaLayout`] lays it out.
-    fn mfma(&self, _x: &MfmaCall) -> Option<String> {
+    /// The matrix instruction (MFMA, WMMA) a `dot` of `input` elements
+    /// uses on this target, if it has one.
+    fn matrix_instr(&self, _input: ScalarType) -> Option<MatrixInstr> {
         None
     }
-    /// Shared-memory scratch bytes per lane that [`Target::mfma`] needs.
-    fn mfma_scratch_per_lane(&self) -> u32 {
+    /// Code defining `%{out}` as `c + a × b` for one matrix instruction of
+    /// a wave (one of [`Target::matrix_instr`]'s): `a` and `b` are this
+    /// lane's fragments (`vector<F x T>`, `F` the family's
+    /// [`tritonc_ir::MatrixFamily::fragment`]), `c` its accumulator tile
+    /// (`vector<R x f32>` or `i32`) as [`tritonc_ir::MatrixLayout`] lays it out.
+    fn matrix(&self, _x: &MatrixCall) -> Option<String> {
+        None
+    }
+    /// Shared-memory scratch bytes per lane that [`Target::matrix`] needs.
+    fn matrix_scratch_per_lane(&self) -> u32 {
         0
     }
     /// Code that waits until every lane of the program reached this point,
@@ -117,16 +118,17 @@ pub struct Exchange<'a> {
 
 /// One matrix instruction: names in the emitted code.
 #[derive(Debug, Clone, Copy)]
-pub struct MfmaCall<'a> {
-    /// `f16` or `bf16`: the fragments' element type.
-    pub elem: &'a str,
+pub struct MatrixCall<'a> {
+    pub instr: MatrixInstr,
+    /// The fragments' element type.
+    pub elem: ScalarType,
     pub a: &'a str,
     pub b: &'a str,
     pub c: &'a str,
     /// The name (without `%`) the result gets.
     pub out: &'a str,
     /// This lane's index in the program, and scratch shared memory of
-    /// [`Target::mfma_scratch_per_lane`] bytes per lane (for simulators).
+    /// [`Target::matrix_scratch_per_lane`] bytes per lane (for simulators).
     pub lane: &'a str,
     pub scratch: &'a str,
     pub scratch_ty: &'a str,
@@ -376,25 +378,79 @@ impl Target for AmdGpu {
             .collect();
         Some(code.join("\n"))
     }
-    fn has_mfma(&self) -> bool {
-        matches!(self.arch, "gfx90a" | "gfx942")
+    fn matrix_instr(&self, input: ScalarType) -> Option<MatrixInstr> {
+        use ScalarType::*;
+        let (family, k) = match (self.arch, input) {
+            ("gfx90a" | "gfx942", F16 | BF16) => (MatrixFamily::Mfma32, 8),
+            ("gfx90a" | "gfx942", F32) => (MatrixFamily::Mfma32, 2),
+            ("gfx90a", I8) => (MatrixFamily::Mfma32, 8),
+            ("gfx942", I8) => (MatrixFamily::Mfma32, 16),
+            ("gfx1100", F16 | BF16 | I8) => (MatrixFamily::Wmma16, 16),
+            _ => return None,
+        };
+        Some(MatrixInstr { family, k })
     }
-    fn mfma(&self, x: &MfmaCall) -> Option<String> {
-        if !self.has_mfma() {
+    fn matrix(&self, x: &MatrixCall) -> Option<String> {
+        if self.matrix_instr(x.elem) != Some(x.instr) {
             return None;
         }
         let out = x.out;
-        let z = format!("%{out}_z = llvm.mlir.constant(0 : i32) : i32");
-        Some(match x.elem {
-            "f16" => format!(
-                "{z}\n%{out} = rocdl.mfma.f32.32x32x8f16 {}, {}, {}, %{out}_z, %{out}_z, %{out}_z : (vector<4xf16>, vector<4xf16>, vector<16xf32>, i32, i32, i32) -> vector<16xf32>",
-                x.a, x.b, x.c
+        let regs = x.instr.family.regs();
+        let acc = if x.elem.is_float() { "f32" } else { "i32" };
+        let cty = format!("vector<{regs}x{acc}>");
+        let frag = x.instr.family.fragment(x.instr.k);
+        let e = x.elem.signless();
+        // The operands as the intrinsic takes them: bf16 as i16, i8 packed
+        // in 32- or 64-bit integers, a single f32 as a scalar.
+        let (op_ty, convert) = match x.elem {
+            ScalarType::F16 => (format!("vector<{frag}xf16>"), None),
+            ScalarType::F32 => ("f32".to_string(), Some("vector.extract")),
+            ScalarType::BF16 => (format!("vector<{frag}xi16>"), Some("llvm.bitcast")),
+            _ if frag == 4 => ("i32".to_string(), Some("llvm.bitcast")),
+            _ if frag == 8 => ("i64".to_string(), Some("llvm.bitcast")),
+            _ => (format!("vector<{}xi32>", frag / 4), Some("llvm.bitcast")),
+        };
+        let mut code = Vec::new();
+        let (a, b) = match convert {
+            None => (x.a.to_string(), x.b.to_string()),
+            Some(how) => {
+                for (side, v) in [("a", x.a), ("b", x.b)] {
+                    code.push(if how == "vector.extract" {
+                        format!("%{out}_{side} = vector.extract {v}[0] : f32 from vector<1xf32>")
+                    } else {
+                        format!("%{out}_{side} = llvm.bitcast {v} : vector<{frag}x{e}> to {op_ty}")
+                    });
+                }
+                (format!("%{out}_a"), format!("%{out}_b"))
+            }
+        };
+        let name = match (x.instr.family, x.elem, x.instr.k) {
+            (MatrixFamily::Mfma32, ScalarType::F16, _) => "mfma.f32.32x32x8f16",
+            (MatrixFamily::Mfma32, ScalarType::BF16, _) => "mfma.f32.32x32x8bf16.1k",
+            (MatrixFamily::Mfma32, ScalarType::F32, _) => "mfma.f32.32x32x2f32",
+            (MatrixFamily::Mfma32, _, 8) => "mfma.i32.32x32x8i8",
+            (MatrixFamily::Mfma32, _, _) => "mfma.i32.32x32x16.i8",
+            (MatrixFamily::Wmma16, ScalarType::F16, _) => "wmma.f32.16x16x16.f16",
+            (MatrixFamily::Wmma16, ScalarType::BF16, _) => "wmma.f32.16x16x16.bf16",
+            (MatrixFamily::Wmma16, _, _) => "wmma.i32.16x16x16.iu8",
+        };
+        code.push(match x.instr.family {
+            // cbsz, abid, blgp: no broadcasting between blocks.
+            MatrixFamily::Mfma32 => format!(
+                "%{out}_z = llvm.mlir.constant(0 : i32) : i32\n%{out} = rocdl.{name} {a}, {b}, {}, %{out}_z, %{out}_z, %{out}_z : ({op_ty}, {op_ty}, {cty}, i32, i32, i32) -> {cty}",
+                x.c
             ),
-            _ => format!(
-                "{z}\n%{out}_a = llvm.bitcast {} : vector<4xbf16> to vector<4xi16>\n%{out}_b = llvm.bitcast {} : vector<4xbf16> to vector<4xi16>\n%{out} = rocdl.mfma.f32.32x32x8bf16.1k %{out}_a, %{out}_b, {}, %{out}_z, %{out}_z, %{out}_z : (vector<4xi16>, vector<4xi16>, vector<16xf32>, i32, i32, i32) -> vector<16xf32>",
-                x.a, x.b, x.c
+            // Signed 8-bit operands; wrapping (not clamping) sums.
+            MatrixFamily::Wmma16 if !x.elem.is_float() => format!(
+                "%{out} = rocdl.{name} {a}, {b}, {} {{signA = true, signB = true}} : ({op_ty}, {op_ty}, {cty}) -> {cty}",
+                x.c
             ),
-        })
+            MatrixFamily::Wmma16 => format!(
+                "%{out} = rocdl.{name} {a}, {b}, {} : ({op_ty}, {op_ty}, {cty}) -> {cty}",
+                x.c
+            ),
+        });
+        Some(code.join("\n"))
     }
     fn barrier(&self, _tag: &str) -> String {
         "llvm.fence syncscope(\"workgroup\") release\nrocdl.s.barrier\nllvm.fence syncscope(\"workgroup\") acquire"
@@ -601,104 +657,124 @@ impl Target for LaneSimulator {
     fn exchanges_use_shared_memory(&self) -> bool {
         true
     }
-    fn has_mfma(&self) -> bool {
-        self.gpu.has_mfma()
+    fn matrix_instr(&self, input: ScalarType) -> Option<MatrixInstr> {
+        self.gpu.matrix_instr(input)
     }
-    fn mfma_scratch_per_lane(&self) -> u32 {
-        16
+    /// Two fragments per lane, of the widest instruction.
+    fn matrix_scratch_per_lane(&self) -> u32 {
+        [ScalarType::F16, ScalarType::BF16, ScalarType::F32, ScalarType::I8]
+            .into_iter()
+            .filter_map(|s| Some(2 * self.matrix_instr(s)?.fragment_bytes(s)))
+            .max()
+            .unwrap_or(0)
     }
-    /// The instruction simulated by its documented lane mapping: every
-    /// lane puts its two fragments in its 16-byte slot; after a barrier,
-    /// each computes the 16 results it holds from the fragments of the
-    /// lanes that hold its rows of A and columns of B, adding the eight
-    /// products in increasing k by fused multiply-adds.
-    fn mfma(&self, x: &MfmaCall) -> Option<String> {
-        if !self.has_mfma() {
+    /// The instruction simulated by its documented lane mapping
+    /// ([`MatrixFamily`]): every lane puts its two fragments in its slot;
+    /// after a barrier, each computes the results it holds from the
+    /// fragments of the lanes that hold their rows of `a` and columns of
+    /// `b`, adding the products in increasing `k` (fused multiply-adds for
+    /// floats, wrapping for integers).
+    fn matrix(&self, x: &MatrixCall) -> Option<String> {
+        if self.matrix_instr(x.elem) != Some(x.instr) {
             return None;
         }
-        let (out, pty, e) = (x.out, x.scratch_ty, x.elem);
+        let (out, pty, e) = (x.out, x.scratch_ty, x.elem.signless());
+        let (fam, k) = (x.instr.family, x.instr.k);
+        let (tile, wave, len) = (fam.tile(), fam.wave(), fam.fragment(k));
+        let bytes = x.elem.bytes();
+        let frag_bytes = x.instr.fragment_bytes(x.elem);
+        let slot = 2 * frag_bytes;
+        let float = x.elem.is_float();
+        let acc_ty = if float { "f32" } else { "i32" };
+        let cty = format!("vector<{}x{acc_ty}>", fam.regs());
         let c = |name: &str, v: i64| format!("%{out}_{name} = llvm.mlir.constant({v} : i32) : i32");
         let mut code = vec![
             self.barrier(&format!("{out}_b0")),
-            c("sixteen", 16),
-            format!("%{out}_off = arith.muli {}, %{out}_sixteen : i32", x.lane),
+            c("slot_bytes", i64::from(slot)),
+            format!("%{out}_off = arith.muli {}, %{out}_slot_bytes : i32", x.lane),
             format!(
                 "%{out}_slot = llvm.getelementptr {}[%{out}_off] : ({pty}, i32) -> {pty}, i8",
                 x.scratch
             ),
             format!(
-                "llvm.store {}, %{out}_slot {{alignment = 8 : i64}} : vector<4x{e}>, {pty}",
+                "llvm.store {}, %{out}_slot {{alignment = {bytes} : i64}} : vector<{len}x{e}>, {pty}",
                 x.a
             ),
-            format!("%{out}_bslot = llvm.getelementptr %{out}_slot[8] : ({pty}) -> {pty}, i8"),
+            format!("%{out}_bslot = llvm.getelementptr %{out}_slot[{frag_bytes}] : ({pty}) -> {pty}, i8"),
             format!(
-                "llvm.store {}, %{out}_bslot {{alignment = 8 : i64}} : vector<4x{e}>, {pty}",
+                "llvm.store {}, %{out}_bslot {{alignment = {bytes} : i64}} : vector<{len}x{e}>, {pty}",
                 x.b
             ),
             self.barrier(&format!("{out}_b1")),
-            c("m63", 63),
-            c("n63", !63),
-            c("m31", 31),
-            c("five", 5),
-            c("four", 4),
-            format!("%{out}_l = arith.andi {}, %{out}_m63 : i32", x.lane),
-            format!("%{out}_wave = arith.andi {}, %{out}_n63 : i32", x.lane),
-            format!("%{out}_j = arith.andi %{out}_l, %{out}_m31 : i32"),
-            format!("%{out}_h = arith.shrui %{out}_l, %{out}_five : i32"),
-            format!("%{out}_h4 = arith.muli %{out}_h, %{out}_four : i32"),
+            c("lane_mask", i64::from(wave - 1)),
+            c("wave_mask", !i64::from(wave - 1)),
+            c("tile_mask", i64::from(tile - 1)),
+            c("tile_shift", i64::from(tile.trailing_zeros())),
+            c("half_rows", i64::from(fam.row_of_half(1))),
+            format!("%{out}_l = arith.andi {}, %{out}_lane_mask : i32", x.lane),
+            format!("%{out}_wave = arith.andi {}, %{out}_wave_mask : i32", x.lane),
+            format!("%{out}_j = arith.andi %{out}_l, %{out}_tile_mask : i32"),
+            format!("%{out}_h = arith.shrui %{out}_l, %{out}_tile_shift : i32"),
+            format!("%{out}_hr = arith.muli %{out}_h, %{out}_half_rows : i32"),
+            format!("%{out}_i0 = arith.addi %{out}_hr, %{out}_wave : i32"),
+            format!("%{out}_j0 = arith.addi %{out}_j, %{out}_wave : i32"),
         ];
-        let mut acc = x.c.to_string();
-        for r in 0..16u32 {
-            let row_c = 8 * (r / 4) + r % 4;
-            code.push(c(&format!("r{r}"), i64::from(row_c)));
-            code.push(format!("%{out}_i{r} = arith.addi %{out}_r{r}, %{out}_h4 : i32"));
+        // Loads element `elem` of the fragment of lane `lane_expr + lane_c`
+        // (a if `second` is 0, b if `frag_bytes`), widened to `acc_ty`.
+        let load = |code: &mut Vec<String>, t: &str, lane_expr: &str, lane_c: u32, elem: u32, second: u32| {
+            code.push(c(&format!("{t}_c"), i64::from(lane_c)));
+            code.push(format!("%{t}_l = arith.addi {lane_expr}, %{out}_{t}_c : i32"));
+            code.push(format!("%{t}_o = arith.muli %{t}_l, %{out}_slot_bytes : i32"));
             code.push(format!(
-                "%{out}_s{r}_0 = vector.extract {acc}[{r}] : f32 from vector<16xf32>"
+                "%{t}_p0 = llvm.getelementptr {}[%{t}_o] : ({pty}, i32) -> {pty}, i8",
+                x.scratch
             ));
-            for k in 0..8u32 {
-                let (half, elem) = (k / 4, k % 4);
-                // A[i][k] is in lane wave + i + 32 * (k / 4), element k % 4;
-                // B[k][j] in lane wave + j + 32 * (k / 4), element k % 4.
-                let t = format!("{out}_{r}_{k}");
-                code.push(c(&format!("{r}_{k}_half"), i64::from(32 * half)));
-                code.push(format!("%{t}_ai = arith.addi %{out}_i{r}, %{out}_{r}_{k}_half : i32"));
-                code.push(format!("%{t}_al = arith.addi %{t}_ai, %{out}_wave : i32"));
-                code.push(format!("%{t}_ao = arith.muli %{t}_al, %{out}_sixteen : i32"));
-                code.push(format!(
-                    "%{t}_ap0 = llvm.getelementptr {}[%{t}_ao] : ({pty}, i32) -> {pty}, i8",
-                    x.scratch
-                ));
-                code.push(format!(
-                    "%{t}_ap = llvm.getelementptr %{t}_ap0[{}] : ({pty}) -> {pty}, i8",
-                    2 * elem
-                ));
-                code.push(format!("%{t}_a = llvm.load %{t}_ap : {pty} -> {e}"));
-                code.push(format!("%{t}_bj = arith.addi %{out}_j, %{out}_{r}_{k}_half : i32"));
-                code.push(format!("%{t}_bl = arith.addi %{t}_bj, %{out}_wave : i32"));
-                code.push(format!("%{t}_bo = arith.muli %{t}_bl, %{out}_sixteen : i32"));
-                code.push(format!(
-                    "%{t}_bp0 = llvm.getelementptr {}[%{t}_bo] : ({pty}, i32) -> {pty}, i8",
-                    x.scratch
-                ));
-                code.push(format!(
-                    "%{t}_bp = llvm.getelementptr %{t}_bp0[{}] : ({pty}) -> {pty}, i8",
-                    8 + 2 * elem
-                ));
-                code.push(format!("%{t}_b = llvm.load %{t}_bp : {pty} -> {e}"));
-                code.push(format!("%{t}_af = arith.extf %{t}_a : {e} to f32"));
-                code.push(format!("%{t}_bf = arith.extf %{t}_b : {e} to f32"));
-                code.push(format!(
-                    "%{out}_s{r}_{} = math.fma %{t}_af, %{t}_bf, %{out}_s{r}_{k} : f32",
-                    k + 1
-                ));
+            code.push(format!(
+                "%{t}_p = llvm.getelementptr %{t}_p0[{}] : ({pty}) -> {pty}, i8",
+                second + elem * bytes
+            ));
+            if x.elem == ScalarType::F32 {
+                code.push(format!("%{t} = llvm.load %{t}_p : {pty} -> f32"));
+            } else {
+                code.push(format!("%{t}_x = llvm.load %{t}_p : {pty} -> {e}"));
+                let widen = if float { "arith.extf" } else { "arith.extsi" };
+                code.push(format!("%{t} = {widen} %{t}_x : {e} to {acc_ty}"));
             }
-            let next = if r == 15 {
+        };
+        let mut acc = x.c.to_string();
+        for r in 0..fam.regs() {
+            code.push(format!(
+                "%{out}_s{r}_0 = vector.extract {acc}[{r}] : {acc_ty} from {cty}"
+            ));
+            for kk in 0..k {
+                let (lane_off, elem) = fam.operand_lane(0, kk, k);
+                let t = format!("{out}_{r}_{kk}");
+                let (ta, tb) = (format!("{t}_a"), format!("{t}_b"));
+                // Row `row_of_half + row_of_reg(r)` of `a`, column `j` of `b`.
+                load(
+                    &mut code,
+                    &ta,
+                    &format!("%{out}_i0"),
+                    lane_off + fam.row_of_reg(r),
+                    elem,
+                    0,
+                );
+                load(&mut code, &tb, &format!("%{out}_j0"), lane_off, elem, frag_bytes);
+                let (sum, next) = (format!("%{out}_s{r}_{kk}"), format!("%{out}_s{r}_{}", kk + 1));
+                if float {
+                    code.push(format!("{next} = math.fma %{ta}, %{tb}, {sum} : f32"));
+                } else {
+                    code.push(format!("%{t}_p = arith.muli %{ta}, %{tb} : i32"));
+                    code.push(format!("{next} = arith.addi {sum}, %{t}_p : i32"));
+                }
+            }
+            let next = if r + 1 == fam.regs() {
                 format!("%{out}")
             } else {
                 format!("%{out}_acc{}", r + 1)
             };
             code.push(format!(
-                "{next} = vector.insert %{out}_s{r}_8, {acc} [{r}] : f32 into vector<16xf32>"
+                "{next} = vector.insert %{out}_s{r}_{k}, {acc} [{r}] : {acc_ty} into {cty}"
             ));
             acc = next;
         }

@@ -60,67 +60,188 @@ impl BlockedLayout {
     }
 }
 
-/// The accumulator layout of AMD's 32×32×8 matrix instructions
-/// (`v_mfma_f32_32x32x8f16` and its bf16 sibling) for an `[m, n]` block
-/// over waves of 64 lanes arranged `waves_m × waves_n`. Wave `(wm, wn)`
-/// holds `tiles_m × tiles_n` tiles of 32×32: tile `(tm, tn)` covers rows
-/// `(wm * tiles_m + tm) * 32 ..` and columns `(wn * tiles_n + tn) * 32 ..`
-/// and sits in registers `(tm * tiles_n + tn) * 16 ..`. Within a tile,
-/// lane `l` register `r` holds row `8 * (r / 4) + 4 * (l / 32) + r % 4`,
-/// column `l % 32` (AMD's documented mapping of the instruction's result).
+/// A family of AMD matrix instructions, by the accumulator tile one
+/// instruction computes per wave and how that tile and the operand
+/// fragments are spread over the wave's lanes (AMD's documented mappings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct MfmaLayout {
+pub enum MatrixFamily {
+    /// CDNA `v_mfma_*_32x32xK` on waves of 64 lanes: lane `l` register `r`
+    /// of the 32×32 tile holds row `8 * (r / 4) + 4 * (l / 32) + r % 4`,
+    /// column `l % 32`; lane `l` holds `K / 2` consecutive `k` of row
+    /// `l % 32` of `a` (and column `l % 32` of `b`), from `k = (K / 2) * (l / 32)`.
+    Mfma32,
+    /// RDNA3 `v_wmma_*_16x16x16` on waves of 32 lanes: lane `l` register
+    /// `r` of the 16×16 tile holds row `2 * r + l / 16`, column `l % 16`;
+    /// lane `l` holds all 16 `k` of row `l % 16` of `a` (and column
+    /// `l % 16` of `b`), both halves of the wave the same.
+    Wmma16,
+}
+
+impl MatrixFamily {
+    /// `mfma` or `wmma`, as Dist IR prints the layout.
+    pub fn name(self) -> &'static str {
+        match self {
+            MatrixFamily::Mfma32 => "mfma",
+            MatrixFamily::Wmma16 => "wmma",
+        }
+    }
+
+    /// Rows (and columns) of the accumulator tile.
+    pub fn tile(self) -> u32 {
+        match self {
+            MatrixFamily::Mfma32 => 32,
+            MatrixFamily::Wmma16 => 16,
+        }
+    }
+
+    /// Lanes of the wave the instruction runs on.
+    pub fn wave(self) -> u32 {
+        match self {
+            MatrixFamily::Mfma32 => 64,
+            MatrixFamily::Wmma16 => 32,
+        }
+    }
+
+    /// Accumulator registers per lane per tile.
+    pub fn regs(self) -> u32 {
+        self.tile() * self.tile() / self.wave()
+    }
+
+    /// The tile row of lane `l` (of its wave), register `r`: a part from
+    /// the lane's half of the wave plus a part from the register.
+    pub fn row(self, l: u32, r: u32) -> u32 {
+        self.row_of_half(l / self.tile()) + self.row_of_reg(r)
+    }
+
+    /// The lane half's part of [`MatrixFamily::row`].
+    pub fn row_of_half(self, half: u32) -> u32 {
+        match self {
+            MatrixFamily::Mfma32 => 4 * half,
+            MatrixFamily::Wmma16 => half,
+        }
+    }
+
+    /// The register's part of [`MatrixFamily::row`].
+    pub fn row_of_reg(self, r: u32) -> u32 {
+        match self {
+            MatrixFamily::Mfma32 => 8 * (r / 4) + r % 4,
+            MatrixFamily::Wmma16 => 2 * r,
+        }
+    }
+
+    /// Operand elements per lane (its fragment) of an instruction with
+    /// `k` products per output.
+    pub fn fragment(self, k: u32) -> u32 {
+        match self {
+            MatrixFamily::Mfma32 => k / 2,
+            MatrixFamily::Wmma16 => k,
+        }
+    }
+
+    /// The first `k` of lane `l`'s fragment.
+    pub fn fragment_k(self, l: u32, k: u32) -> u32 {
+        match self {
+            MatrixFamily::Mfma32 => (k / 2) * (l / 32),
+            MatrixFamily::Wmma16 => 0,
+        }
+    }
+
+    /// The lane (of the wave) and fragment element holding row (of `a`;
+    /// column of `b`) `i`, step `kk` of an instruction with `k` products.
+    pub fn operand_lane(self, i: u32, kk: u32, k: u32) -> (u32, u32) {
+        let len = self.fragment(k);
+        (i + self.tile() * (kk / len), kk % len)
+    }
+}
+
+/// One matrix instruction: its family and products per output (`K`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MatrixInstr {
+    pub family: MatrixFamily,
+    pub k: u32,
+}
+
+impl MatrixInstr {
+    /// Bytes of one lane's fragment of `input` elements.
+    pub fn fragment_bytes(&self, input: crate::ScalarType) -> u32 {
+        self.family.fragment(self.k) * input.bytes()
+    }
+}
+
+/// The accumulator layout of matrix instruction `instr` for an `[m, n]`
+/// block over waves arranged `waves_m × waves_n`. Wave `(wm, wn)` holds
+/// `tiles_m × tiles_n` tiles: tile `(tm, tn)` covers rows
+/// `(wm * tiles_m + tm) * T ..` and columns `(wn * tiles_n + tn) * T ..`
+/// (`T` the family's tile) and sits in registers
+/// `(tm * tiles_n + tn) * R ..` (`R` its registers per tile); within a
+/// tile, the family's mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MatrixLayout {
+    pub instr: MatrixInstr,
     pub m: u32,
     pub n: u32,
     pub waves_m: u32,
     pub waves_n: u32,
 }
 
-impl MfmaLayout {
-    /// The layout for an `[m, n]` accumulator over `waves` waves of 64
-    /// lanes, if every wave gets whole 32×32 tiles.
-    pub fn for_block(m: u32, n: u32, waves: u32) -> Option<MfmaLayout> {
-        if !m.is_multiple_of(32) || !n.is_multiple_of(32) || !waves.is_power_of_two() {
+impl MatrixLayout {
+    /// The layout for an `[m, n]` accumulator over `waves` waves, if every
+    /// wave gets whole tiles.
+    pub fn for_block(instr: MatrixInstr, m: u32, n: u32, waves: u32) -> Option<MatrixLayout> {
+        let t = instr.family.tile();
+        if !m.is_multiple_of(t) || !n.is_multiple_of(t) || !waves.is_power_of_two() {
             return None;
         }
         // As square as the block allows, more waves along the rows.
         let mut waves_m = 1;
         let mut waves_n = 1;
         while waves_m * waves_n < waves {
-            if waves_m <= waves_n && m / 32 >= waves_m * 2 {
+            if waves_m <= waves_n && m / t >= waves_m * 2 {
                 waves_m *= 2;
-            } else if n / 32 >= waves_n * 2 {
+            } else if n / t >= waves_n * 2 {
                 waves_n *= 2;
-            } else if m / 32 >= waves_m * 2 {
+            } else if m / t >= waves_m * 2 {
                 waves_m *= 2;
             } else {
                 return None;
             }
         }
-        Some(MfmaLayout { m, n, waves_m, waves_n })
+        Some(MatrixLayout {
+            instr,
+            m,
+            n,
+            waves_m,
+            waves_n,
+        })
+    }
+
+    pub fn family(&self) -> MatrixFamily {
+        self.instr.family
     }
 
     pub fn tiles_m(&self) -> u32 {
-        self.m / 32 / self.waves_m
+        self.m / self.family().tile() / self.waves_m
     }
 
     pub fn tiles_n(&self) -> u32 {
-        self.n / 32 / self.waves_n
+        self.n / self.family().tile() / self.waves_n
     }
 
     /// Registers per lane.
     pub fn per_lane(&self) -> u32 {
-        self.tiles_m() * self.tiles_n() * 16
+        self.tiles_m() * self.tiles_n() * self.family().regs()
     }
 
     /// The (row, column) lane `lane` (of the program) holds in `reg`.
     pub fn element(&self, lane: u32, reg: u32) -> (u32, u32) {
-        let (wave, l) = (lane / 64, lane % 64);
+        let fam = self.family();
+        let (t, regs) = (fam.tile(), fam.regs());
+        let (wave, l) = (lane / fam.wave(), lane % fam.wave());
         let (wm, wn) = (wave / self.waves_n, wave % self.waves_n);
-        let (tile, r) = (reg / 16, reg % 16);
+        let (tile, r) = (reg / regs, reg % regs);
         let (tm, tn) = (tile / self.tiles_n(), tile % self.tiles_n());
-        let row = (wm * self.tiles_m() + tm) * 32 + 8 * (r / 4) + 4 * (l / 32) + r % 4;
-        let col = (wn * self.tiles_n() + tn) * 32 + l % 32;
+        let row = (wm * self.tiles_m() + tm) * t + fam.row(l, r);
+        let col = (wn * self.tiles_n() + tn) * t + l % t;
         (row, col)
     }
 }
@@ -133,7 +254,7 @@ pub enum Layout {
     Blocked(BlockedLayout),
     /// A matrix-instruction accumulator (only `tk.dot` results, the loop
     /// values that carry them, and conversions back to blocked).
-    Mfma(MfmaLayout),
+    Matrix(MatrixLayout),
     /// The whole block in the program's shared memory (LDS), at each
     /// element's row-major index; valid until the next conversion.
     Shared,
@@ -151,13 +272,16 @@ impl fmt::Display for Layout {
                 b.lanes,
                 b.replicated()
             ),
-            Layout::Mfma(m) => write!(
+            Layout::Matrix(m) => write!(
                 f,
-                "#tk.mfma<{{instr = [32, 32, 8], waves = [{}, {}], tiles_per_wave = [{}, {}]}}>",
+                "#tk.{}<{{instr = [{t}, {t}, {}], waves = [{}, {}], tiles_per_wave = [{}, {}]}}>",
+                m.family().name(),
+                m.instr.k,
                 m.waves_m,
                 m.waves_n,
                 m.tiles_m(),
-                m.tiles_n()
+                m.tiles_n(),
+                t = m.family().tile(),
             ),
             Layout::Shared => write!(f, "#tk.shared"),
         }
@@ -168,37 +292,75 @@ impl fmt::Display for Layout {
 mod tests {
     use super::*;
 
+    const MFMA: MatrixInstr = MatrixInstr {
+        family: MatrixFamily::Mfma32,
+        k: 8,
+    };
+    const WMMA: MatrixInstr = MatrixInstr {
+        family: MatrixFamily::Wmma16,
+        k: 16,
+    };
+
     #[test]
-    fn mfma_layouts_are_bijections() {
-        for (m, n, waves) in [
-            (32, 32, 1),
-            (64, 64, 4),
-            (128, 128, 4),
-            (128, 64, 8),
-            (256, 32, 4),
-            (32, 128, 2),
-        ] {
-            let lay = MfmaLayout::for_block(m, n, waves).expect("fits");
-            assert_eq!(lay.waves_m * lay.waves_n, waves);
-            assert_eq!(lay.per_lane() * 64 * waves, m * n);
-            let mut seen = vec![false; (m * n) as usize];
-            for lane in 0..64 * waves {
-                for reg in 0..lay.per_lane() {
-                    let (i, j) = lay.element(lane, reg);
-                    assert!(i < m && j < n);
-                    let e = (i * n + j) as usize;
-                    assert!(!seen[e], "[{m}, {n}] over {waves} waves: ({i}, {j}) twice");
-                    seen[e] = true;
+    fn matrix_layouts_are_bijections() {
+        for instr in [MFMA, WMMA] {
+            let wave = instr.family.wave();
+            for (m, n, waves) in [
+                (32, 32, 1),
+                (64, 64, 4),
+                (128, 128, 4),
+                (128, 64, 8),
+                (256, 32, 4),
+                (32, 128, 2),
+            ] {
+                let lay = MatrixLayout::for_block(instr, m, n, waves).expect("fits");
+                assert_eq!(lay.waves_m * lay.waves_n, waves);
+                assert_eq!(lay.per_lane() * wave * waves, m * n);
+                let mut seen = vec![false; (m * n) as usize];
+                for lane in 0..wave * waves {
+                    for reg in 0..lay.per_lane() {
+                        let (i, j) = lay.element(lane, reg);
+                        assert!(i < m && j < n);
+                        let e = (i * n + j) as usize;
+                        assert!(!seen[e], "[{m}, {n}] over {waves} waves: ({i}, {j}) twice");
+                        seen[e] = true;
+                    }
                 }
             }
         }
-        // The instruction's own mapping: lane 33, register 5 of a single
-        // tile is row 8 + 4 + 1, column 1.
-        let one = MfmaLayout::for_block(32, 32, 1).unwrap();
+        // The instructions' own mappings: MFMA lane 33, register 5 of a
+        // single tile is row 8 + 4 + 1, column 1; WMMA lane 17, register 3
+        // is row 2 * 3 + 1, column 1.
+        let one = MatrixLayout::for_block(MFMA, 32, 32, 1).unwrap();
         assert_eq!(one.element(33, 5), (13, 1));
+        let one = MatrixLayout::for_block(WMMA, 16, 16, 1).unwrap();
+        assert_eq!(one.element(17, 3), (7, 1));
         // Too small a block for the waves: no layout.
-        assert_eq!(MfmaLayout::for_block(32, 32, 4), None);
-        assert_eq!(MfmaLayout::for_block(48, 32, 1), None);
+        assert_eq!(MatrixLayout::for_block(MFMA, 32, 32, 4), None);
+        assert_eq!(MatrixLayout::for_block(MFMA, 48, 32, 1), None);
+        assert!(MatrixLayout::for_block(WMMA, 48, 32, 1).is_some());
+    }
+
+    #[test]
+    fn operand_fragments_cover_each_row_once_per_wave_half() {
+        // Every (row, k) of an instruction's `a` is in exactly the lanes
+        // the family says, at the element it says.
+        for (family, k) in [
+            (MatrixFamily::Mfma32, 2),
+            (MatrixFamily::Mfma32, 8),
+            (MatrixFamily::Mfma32, 16),
+            (MatrixFamily::Wmma16, 16),
+        ] {
+            let t = family.tile();
+            for i in 0..t {
+                for kk in 0..k {
+                    let (lane, e) = family.operand_lane(i, kk, k);
+                    assert!(lane < family.wave() && e < family.fragment(k));
+                    assert_eq!(lane % t, i);
+                    assert_eq!(family.fragment_k(lane, k) + e, kk);
+                }
+            }
+        }
     }
 
     #[test]

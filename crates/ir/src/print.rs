@@ -58,9 +58,9 @@ fn print_function_into(f: &Function, indent: usize, out: &mut String) {
         let (mut nb, mut ns, mut nm) = (0, 0, 0);
         for l in order {
             let name = match l {
-                crate::layout::Layout::Mfma(_) => {
+                crate::layout::Layout::Matrix(m) => {
                     nm += 1;
-                    format!("#mfma{}", nm - 1)
+                    format!("#{}{}", m.family().name(), nm - 1)
                 }
                 crate::layout::Layout::Shared => {
                     ns += 1;

@@ -12,22 +12,24 @@
 //! `tk.dot` reads its operands through shared memory too, but stages them
 //! itself (both at once, at different offsets); it gets no conversion.
 //!
-//! On targets with 32×32×8 matrix instructions ([`assign_for`] with
-//! `mfma`), a `tk.dot` of f16 or bf16 blocks whose accumulator tiles the
-//! waves ([`MfmaLayout::for_block`]) produces its result in the MFMA
-//! layout, and so do the `scf.for` values that carry it from one
-//! iteration to the next (the accumulator of a K loop stays in registers).
-//! Every other use of such a value gets a `tk.convert_layout` to the
-//! blocked layout right before it; an initial value that is neither a
-//! splat (which is the same in every layout) nor already MFMA gets one to
-//! the MFMA layout before the loop.
+//! On targets with matrix instructions ([`assign_for`] with a
+//! `matrix_instr` that gives one for the dot's input type), a `tk.dot`
+//! whose accumulator tiles the waves ([`MatrixLayout::for_block`]) and
+//! whose `k` is a multiple of the instruction's produces its result in
+//! the instruction's matrix layout (MFMA or WMMA), and so do the `scf.for`
+//! values that carry it from one iteration to the next (the accumulator of
+//! a K loop stays in registers). Every other use of such a value gets a
+//! `tk.convert_layout` to the blocked layout right before it; an initial
+//! value that is neither a splat (which is the same in every layout) nor
+//! already in the matrix layout gets one to it before the loop.
 //!
 //! With one lane (the host) nothing moves between lanes: no conversions.
 
 use crate::PassError;
 use std::collections::HashMap;
 use tritonc_ir::{
-    BlockId, BlockedLayout, Elem, Function, Layout, MfmaLayout, OpId, OpKind, ScalarType, Value, ValueDef,
+    BlockId, BlockedLayout, Elem, Function, Layout, MatrixInstr, MatrixLayout, OpId, OpKind, ScalarType, Value,
+    ValueDef,
 };
 
 /// Whether `op` reads its operand through shared memory. Reductions of a
@@ -55,14 +57,17 @@ pub fn tree_reduction(f: &Function, op: OpId) -> bool {
 
 /// Assigns layouts and inserts conversions; `f` becomes Dist IR.
 pub fn assign(f: &mut Function, lanes: u32) -> Result<(), PassError> {
-    assign_for(f, lanes, false)
+    assign_for(f, lanes, &|_| None)
 }
 
-/// [`assign`] for a target that has (`mfma`) or lacks 32×32×8 matrix
-/// instructions on waves of 64 lanes.
-pub fn assign_for(f: &mut Function, lanes: u32, mfma: bool) -> Result<(), PassError> {
-    let matrix = if mfma && lanes.is_multiple_of(64) {
-        matrix_layouts(f, lanes / 64)
+/// The matrix instruction a target runs `dot`s of an input type with.
+pub type MatrixInstrs<'a> = &'a dyn Fn(ScalarType) -> Option<MatrixInstr>;
+
+/// [`assign`] for a target whose `dot`s of each input type use the
+/// matrix instruction `matrix_instr` gives (if any).
+pub fn assign_for(f: &mut Function, lanes: u32, matrix_instr: MatrixInstrs) -> Result<(), PassError> {
+    let matrix = if lanes > 1 {
+        matrix_layouts(f, lanes, matrix_instr)
     } else {
         HashMap::new()
     };
@@ -89,8 +94,8 @@ pub fn assign_for(f: &mut Function, lanes: u32, mfma: bool) -> Result<(), PassEr
             let r = f.op(op).results[0];
             let src = f.op(op).operands[0];
             let layout = match (matrix.get(&r), matrix.get(&src)) {
-                // Into the MFMA layout (before a loop).
-                (Some(m), _) => Layout::Mfma(*m),
+                // Into the matrix layout (before a loop).
+                (Some(m), _) => Layout::Matrix(*m),
                 // Out of it, back to the blocked layout.
                 (None, Some(_)) => Layout::Blocked(BlockedLayout::with_max(f.ty(r).numel() as u32, lanes, spt)),
                 (None, None) => Layout::Shared,
@@ -99,7 +104,7 @@ pub fn assign_for(f: &mut Function, lanes: u32, mfma: bool) -> Result<(), PassEr
         }
     }
     for (v, m) in &matrix {
-        layouts.insert(*v, Layout::Mfma(*m));
+        layouts.insert(*v, Layout::Matrix(*m));
     }
     f.layouts = Some(layouts);
     Ok(())
@@ -124,34 +129,35 @@ pub fn max_contiguous(f: &Function) -> u32 {
     (16 / narrowest.max(1)).clamp(4, 16)
 }
 
-/// Whether `op` is a `tk.dot` the MFMA instructions can run, and its
+/// Whether `op` is a `tk.dot` a matrix instruction can run, and its
 /// accumulator's layout.
-fn mfma_dot(f: &Function, op: OpId, waves: u32) -> Option<MfmaLayout> {
+fn matrix_dot(f: &Function, op: OpId, lanes: u32, matrix_instr: MatrixInstrs) -> Option<MatrixLayout> {
     let d = f.op(op);
     if !matches!(d.kind, OpKind::Dot) {
         return None;
     }
     let (a, out) = (f.ty(d.operands[0]), f.ty(d.results[0]));
-    let elem_ok = matches!(a.elem, Elem::Scalar(ScalarType::F16 | ScalarType::BF16));
-    if !elem_ok || !a.shape[1].is_multiple_of(8) {
+    let instr = matrix_instr(a.scalar_elem()?)?;
+    let wave = instr.family.wave();
+    if !a.shape[1].is_multiple_of(instr.k) || !lanes.is_multiple_of(wave) {
         return None;
     }
-    MfmaLayout::for_block(out.shape[0], out.shape[1], waves)
+    MatrixLayout::for_block(instr, out.shape[0], out.shape[1], lanes / wave)
 }
 
-/// Chooses the MFMA values (dot results and the loop values carrying
-/// them) and inserts the conversions into and out of that layout.
-fn matrix_layouts(f: &mut Function, waves: u32) -> HashMap<Value, MfmaLayout> {
-    let mut matrix: HashMap<Value, MfmaLayout> = HashMap::new();
+/// Chooses the matrix-layout values (dot results and the loop values
+/// carrying them) and inserts the conversions into and out of that layout.
+fn matrix_layouts(f: &mut Function, lanes: u32, matrix_instr: MatrixInstrs) -> HashMap<Value, MatrixLayout> {
+    let mut matrix: HashMap<Value, MatrixLayout> = HashMap::new();
     for op in f.walk() {
-        if let Some(m) = mfma_dot(f, op, waves) {
+        if let Some(m) = matrix_dot(f, op, lanes, matrix_instr) {
             matrix.insert(f.op(op).results[0], m);
         }
     }
     if matrix.is_empty() {
         return matrix;
     }
-    // Loop-carried accumulators: a `for` whose body yields an MFMA value
+    // Loop-carried accumulators: a `for` whose body yields a matrix value
     // carries it in that layout (initial value converted if needed).
     loop {
         let mut changed = false;
@@ -188,7 +194,9 @@ fn matrix_layouts(f: &mut Function, waves: u32) -> HashMap<Value, MfmaLayout> {
     }
     // A dot's accumulator must be in its layout too.
     for op in f.walk() {
-        let Some(m) = mfma_dot(f, op, waves) else { continue };
+        let Some(m) = matrix_dot(f, op, lanes, matrix_instr) else {
+            continue;
+        };
         let acc = f.op(op).operands[2];
         if !matrix.contains_key(&acc) && !is_splat(f, acc) {
             let conv = convert_before(f, op, acc);
@@ -200,7 +208,7 @@ fn matrix_layouts(f: &mut Function, waves: u32) -> HashMap<Value, MfmaLayout> {
     for op in f.walk() {
         let operands = f.op(op).operands.clone();
         for (i, v) in operands.iter().enumerate() {
-            if !matrix.contains_key(v) || mfma_use_allowed(f, op, i, &matrix) {
+            if !matrix.contains_key(v) || matrix_use_allowed(f, op, i, &matrix) {
                 continue;
             }
             let conv = convert_before(f, op, *v);
@@ -214,10 +222,10 @@ fn is_splat(f: &Function, v: Value) -> bool {
     matches!(f.value(v).def, ValueDef::Result(op, _) if matches!(f.op(op).kind, OpKind::Splat))
 }
 
-/// Whether operand `i` of `op` may stay in the MFMA layout: a dot's
+/// Whether operand `i` of `op` may stay in the matrix layout: a dot's
 /// accumulator, a loop's initial value or yielded value for a slot that
-/// carries MFMA values, a conversion's operand.
-fn mfma_use_allowed(f: &Function, op: OpId, i: usize, matrix: &HashMap<Value, MfmaLayout>) -> bool {
+/// carries matrix values, a conversion's operand.
+fn matrix_use_allowed(f: &Function, op: OpId, i: usize, matrix: &HashMap<Value, MatrixLayout>) -> bool {
     let d = f.op(op);
     match d.kind {
         OpKind::Dot => i == 2 && matrix.contains_key(&d.results[0]),

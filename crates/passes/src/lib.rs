@@ -7,6 +7,7 @@ pub mod dce;
 pub mod fold;
 pub mod inline;
 pub mod layouts;
+pub mod loop_ptrs;
 pub mod remat;
 
 use tritonc_ir::{verify_module, Module, VerifyError};
@@ -31,6 +32,7 @@ pub const PIPELINE: &[(&str, Pass)] = &[
     ("inline", inline::run),
     ("fold", fold::run),
     ("remat", remat::run),
+    ("loop_ptrs", loop_ptrs::run),
     ("cse", cse::run),
     ("dce", dce::run),
 ];

@@ -131,11 +131,18 @@ fn k<const M: i32, const N: i32, const K: i32>(a: Ptr<{t}>, b: Ptr<{t}>, c: Ptr<
     )
 }
 
+/// Every input type on a tile too small for 32×32 MFMA tiles (the general
+/// path on gfx942, WMMA on gfx1100) and on one that fits them (every MFMA
+/// variant, simulated lane by lane on `sim:gfx942`, and WMMA).
 #[test]
 fn dot_of_every_input_type() {
-    let (m, n, k) = (16usize, 32usize, 64usize);
+    dot_of_every_input_type_at(16, 32, 64, 3);
+    dot_of_every_input_type_at(32, 64, 32, 4);
+}
+
+fn dot_of_every_input_type_at(m: usize, n: usize, k: usize, seed: u64) {
     let consts = [("M", m as i64), ("N", n as i64), ("K", k as i64)];
-    let mut rng = Rng(3);
+    let mut rng = Rng(seed);
     let values: Vec<f32> = (0..m * k + k * n).map(|_| rng.uniform(-2.0, 2.0) as f32).collect();
     let acc0: Vec<f32> = (0..m * n).map(|i| i as f32 * 0.25).collect();
     type Enc = fn(f32) -> (f32, Vec<u8>);
@@ -230,18 +237,36 @@ fn dot_errors_name_the_problem() {
 }
 
 /// Every matrix instruction the compiler picks assembles for its target,
-/// and the general path is used where there is none.
+/// as many times as the layout says, and the general path is used where
+/// there is none (f32 on gfx1100).
 #[test]
-fn every_mfma_variant_assembles_for_its_target() {
+fn every_matrix_variant_assembles_for_its_target() {
     // (The assembler spells them differently per architecture.)
     let spelling = |t: &str, target: &str| match (t, target) {
-        ("f16", "gfx90a") => "v_mfma_f32_32x32x8f16",
-        ("f16", _) => "v_mfma_f32_32x32x8_f16",
-        (_, "gfx90a") => "v_mfma_f32_32x32x8bf16_1k",
-        _ => "v_mfma_f32_32x32x8_bf16",
+        ("f16", "gfx90a") => Some("v_mfma_f32_32x32x8f16"),
+        ("f16", "gfx942") => Some("v_mfma_f32_32x32x8_f16"),
+        ("bf16", "gfx90a") => Some("v_mfma_f32_32x32x8bf16_1k"),
+        ("bf16", "gfx942") => Some("v_mfma_f32_32x32x8_bf16"),
+        ("f32", "gfx90a") => Some("v_mfma_f32_32x32x2f32"),
+        ("f32", "gfx942") => Some("v_mfma_f32_32x32x2_f32"),
+        ("i8", "gfx90a") => Some("v_mfma_i32_32x32x8i8"),
+        ("i8", "gfx942") => Some("v_mfma_i32_32x32x16_i8"),
+        ("f16", _) => Some("v_wmma_f32_16x16x16_f16"),
+        ("bf16", _) => Some("v_wmma_f32_16x16x16_bf16"),
+        ("i8", _) => Some("v_wmma_i32_16x16x16_iu8"),
+        _ => None,
     };
-    for t in ["f16", "bf16"] {
-        let src = dot_kernel(t, "f32");
+    // 64x64 over 4 waves, K = 32: per wave one 32x32 MFMA tile (K / k
+    // instructions, k = 8, or 2 for f32, 16 for i8 on gfx942) or four
+    // 16x16 WMMA tiles (k = 16).
+    let expected = |t: &str, target: &str| match (t, target) {
+        (_, "gfx1100") => 4 * 2,
+        ("f32", _) => 16,
+        ("i8", "gfx942") => 2,
+        _ => 4,
+    };
+    for (t, acc) in [("f16", "f32"), ("bf16", "f32"), ("f32", "f32"), ("i8", "i32")] {
+        let src = dot_kernel(t, acc);
         for target in ["gfx90a", "gfx942", "gfx1100"] {
             let mut req = common::request(&src, "k", &[("M", 64), ("N", 64), ("K", 32)]);
             req.num_warps = Some(4);
@@ -252,14 +277,17 @@ fn every_mfma_variant_assembles_for_its_target() {
                 .find(|s| s.file_name.ends_with(".s"))
                 .map(|s| String::from_utf8_lossy(&s.contents).to_string())
                 .unwrap_or_default();
-            let mfma = asm.lines().filter(|l| l.trim_start().starts_with("v_mfma")).count();
-            if target == "gfx1100" {
-                assert_eq!(mfma, 0, "{t} on {target}: no matrix instructions there");
-            } else {
-                // 4 waves, one 32x32 tile each, K = 32: 4 instructions a wave.
-                assert_eq!(mfma, 4, "{t} on {target}:\n{asm}");
-                let want = spelling(t, target);
-                assert!(asm.contains(want), "{t} on {target}: expected {want}");
+            let count = |prefix: &str| asm.lines().filter(|l| l.trim_start().starts_with(prefix)).count();
+            match spelling(t, target) {
+                Some(want) => {
+                    assert_eq!(count(want), expected(t, target), "{t} on {target}:\n{asm}");
+                    assert_eq!(
+                        count("v_mfma") + count("v_wmma"),
+                        expected(t, target),
+                        "{t} on {target}"
+                    );
+                }
+                None => assert_eq!(count("v_mfma") + count("v_wmma"), 0, "{t} on {target}"),
             }
         }
     }
