@@ -18,6 +18,7 @@
 //! never left to LLVM, which would abort the process.
 
 use crate::{
+    staging::MatrixStaging,
     target::{Exchange, MatrixCall, ReadLanes, Target},
     CodegenError,
 };
@@ -40,22 +41,21 @@ pub struct EmittedKernel {
 /// Bytes of shared memory a Dist IR function needs: the largest block a
 /// `tk.convert_layout` puts there (one at a time).
 fn shared_bytes_needed(f: &Function, lanes: u32, target: &dyn Target) -> u64 {
-    // Matrix-instruction dots on a simulator also need the instruction's scratch.
-    let matrix_scratch = f
+    // Matrix-instruction dots stage their operands in their own layout
+    // (and on a simulator also need the instruction's scratch).
+    let matrix_staging = f
         .walk()
         .into_iter()
-        .filter(|op| {
-            let d = f.op(*op);
-            matches!(d.kind, OpKind::Dot)
-                && matches!(
-                    f.layouts.as_ref().and_then(|l| l.get(&d.results[0])),
-                    Some(Layout::Matrix(_))
-                )
-        })
-        .map(|op| {
+        .filter_map(|op| {
             let d = f.op(op);
-            let end = dot_staging(f.ty(d.operands[0]), f.ty(d.operands[1])).1.div_ceil(16) * 16;
-            end + u64::from(lanes) * u64::from(target.matrix_scratch_per_lane())
+            if !matches!(d.kind, OpKind::Dot) {
+                return None;
+            }
+            let Some(Layout::Matrix(m)) = f.layouts.as_ref().and_then(|l| l.get(d.results.first()?)) else {
+                return None;
+            };
+            let staging = matrix_staging(f.ty(d.operands[0]), f.ty(d.operands[1]), *m)?;
+            Some(u64::from(staging.end) + u64::from(lanes) * u64::from(target.matrix_scratch_per_lane()))
         })
         .max()
         .unwrap_or(0);
@@ -84,7 +84,16 @@ fn shared_bytes_needed(f: &Function, lanes: u32, target: &dyn Target) -> u64 {
         .unwrap_or(0)
         .max(exchange)
         .max(if lanes > 1 { dot_shared_bytes(f) } else { 0 })
-        .max(matrix_scratch)
+        .max(matrix_staging)
+}
+
+/// Where a matrix-instruction dot of `a` and `b` stages them.
+fn matrix_staging(a: &Type, b: &Type, m: MatrixLayout) -> Option<MatrixStaging> {
+    let input = a.scalar_elem()?;
+    match (&a.shape[..], &b.shape[..]) {
+        ([rows, k], [_, n]) => Some(MatrixStaging::new(m.instr, input, (*rows, *k, *n), true)),
+        _ => None,
+    }
 }
 
 /// Where `tk.dot` puts its second operand in shared memory (after the
@@ -698,6 +707,62 @@ impl Emitter<'_> {
 
     /// Writes every element of block `x` this lane holds to shared memory
     /// at `lds` plus its flat index (no barrier).
+    /// Writes the `[rows, cols]` block `x` to shared memory at `base`,
+    /// element `(r, c)` at `r * row + c`, or with `transposed` at
+    /// `c * row + r`. A lane's runs of contiguous elements within a row
+    /// become one vector store each (not transposed) or stores at constant
+    /// distances from one address (transposed).
+    fn scatter_rows(&mut self, x: &str, t: &Type, base: &str, row: u32, transposed: bool) -> Result<(), CodegenError> {
+        let (_, pty) = self.shared()?;
+        let mt = self.mem_elem(t);
+        let cols = match t.shape[..] {
+            [_, c] => c,
+            _ => return Err(internal("staging a non-matrix")),
+        };
+        let lay = self.layout(t);
+        let k = lay.per_lane();
+        // Runs of `spt` elements stay within a row when rows hold whole runs.
+        let run = if cols.is_multiple_of(lay.spt) { lay.spt } else { 1 };
+        let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![t.numel() as u32]), 0);
+        let (vi, vt) = (format!("vector<{k}xi32>"), format!("vector<{k}x{mt}>"));
+        let c = |e: &mut Self, v: u32| e.splat_const(&v.to_string(), "i32");
+        let (cols_c, row_c) = (c(self, cols), c(self, row));
+        let bytes = self.mem_bytes(t);
+        for g in 0..k / run {
+            let first = self.def(&format!("vector.extract {idx}[{}] : i32 from {vi}", g * run));
+            let r = self.def(&format!("arith.divui {first}, {cols_c} : i32"));
+            let col = self.def(&format!("arith.remui {first}, {cols_c} : i32"));
+            let (major, minor) = if transposed { (col, r) } else { (r, col) };
+            let at = self.def(&format!("arith.muli {major}, {row_c} : i32"));
+            let at = self.def(&format!("arith.addi {at}, {minor} : i32"));
+            let p = self.def(&format!(
+                "llvm.getelementptr {base}[{at}] : ({pty}, i32) -> {pty}, {mt}"
+            ));
+            if transposed || run == 1 {
+                for i in 0..run {
+                    let q = self.def(&format!(
+                        "llvm.getelementptr {p}[{}] : ({pty}) -> {pty}, {mt}",
+                        i * if transposed { row } else { 1 }
+                    ));
+                    let v = self.def(&format!("vector.extract {x}[{}] : {mt} from {vt}", g * run + i));
+                    self.line(&format!("llvm.store {v}, {q} : {mt}, {pty}"));
+                }
+            } else {
+                let gt = format!("vector<{run}x{mt}>");
+                let v = self.def(&format!(
+                    "vector.extract_strided_slice {x} {{offsets = [{}], sizes = [{run}], strides = [1]}} : {vt} to {gt}",
+                    g * run
+                ));
+                // Runs start at multiples of their size within a row.
+                let align = 1u32 << ((row * bytes) | (run * bytes)).trailing_zeros();
+                self.line(&format!(
+                    "llvm.store {v}, {p} {{alignment = {align} : i64}} : {gt}, {pty}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     fn scatter_shared(&mut self, x: &str, t: &Type, lds: &str) -> Result<(), CodegenError> {
         let (_, pty) = self.shared()?;
         let mt = self.mem_elem(t);
@@ -1044,18 +1109,27 @@ impl Emitter<'_> {
         m: MatrixLayout,
     ) -> Result<String, CodegenError> {
         let sa = at.scalar_elem().ok_or_else(|| internal("dot of pointers"))?;
-        let (k, n) = match (&at.shape[..], &bt.shape[..]) {
-            ([_, k], [_, n]) => (*k, *n),
+        let k = match (&at.shape[..], &bt.shape[..]) {
+            ([_, k], [_, _]) => *k,
             _ => return Err(internal("dot of non-matrices")),
         };
         let (fam, ik) = (m.family(), m.instr.k);
         let (t, regs, len) = (fam.tile(), fam.regs(), fam.fragment(ik));
         let e = sty(sa);
         let acc_ty = if sa.is_float() { "f32" } else { "i32" };
-        let (lds, pty, b_base) = self.stage_dot_operands(ins, at, bt)?;
-        let scratch_off = dot_staging(at, bt).1.div_ceil(16) * 16;
+        let staging = matrix_staging(at, bt, m).ok_or_else(|| internal("dot of non-matrices"))?;
+        let (lds, pty) = self.shared()?;
+        self.barrier();
+        self.scatter_rows(&ins[0], at, &lds, staging.a_row, false)?;
+        let b_base = self.def(&format!(
+            "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, i8",
+            staging.b_offset
+        ));
+        self.scatter_rows(&ins[1], bt, &b_base, staging.b_row, true)?;
+        self.barrier();
         let scratch = self.def(&format!(
-            "llvm.getelementptr {lds}[{scratch_off}] : ({pty}) -> {pty}, i8"
+            "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, i8",
+            staging.end
         ));
         let lane = self.lane();
         let c = |s: &mut Self, v: u32| s.splat_const(&v.to_string(), "i32");
@@ -1068,29 +1142,34 @@ impl Emitter<'_> {
         let cols_c = c(self, tiles_n * t);
         let wrow = self.def(&format!("arith.muli {wm}, {rows_c} : i32"));
         let wcol = self.def(&format!("arith.muli {wn}, {cols_c} : i32"));
-        // Row of `a` (times k) and column of `b` this lane reads, per tile.
-        let (kc, nc) = (c(self, k), c(self, n));
+        // Where this lane's fragments start, per tile: its row of `a`
+        // and its column of `b` (a row of the transposed copy).
+        let (a_row, b_row) = (c(self, staging.a_row), c(self, staging.b_row));
         let mut a_rows = Vec::new();
         for tm in 0..tiles_m {
             let tc = c(self, tm * t);
             let r = self.def(&format!("arith.addi {wrow}, {tc} : i32"));
             let r = self.def(&format!("arith.addi {r}, {li} : i32"));
-            let rk = self.def(&format!("arith.muli {r}, {kc} : i32"));
+            let rk = self.def(&format!("arith.muli {r}, {a_row} : i32"));
             a_rows.push(self.def(&format!("arith.addi {rk}, {lk} : i32")));
         }
-        let lkn = self.def(&format!("arith.muli {lk}, {nc} : i32"));
         let mut b_cols = Vec::new();
         for tn in 0..tiles_n {
             let tc = c(self, tn * t);
             let col = self.def(&format!("arith.addi {wcol}, {tc} : i32"));
             let col = self.def(&format!("arith.addi {col}, {li} : i32"));
-            b_cols.push(self.def(&format!("arith.addi {lkn}, {col} : i32")));
+            let ck = self.def(&format!("arith.muli {col}, {b_row} : i32"));
+            b_cols.push(self.def(&format!("arith.addi {ck}, {lk} : i32")));
         }
         let ot = self.mty(out);
         let mut acc = ins[2].clone();
         let vf = format!("vector<{len}x{e}>");
         let tile_ty = format!("vector<{regs}x{acc_ty}>");
-        let a_align = (len * sa.bytes()).min(16);
+        // Fragments start at multiples of their size within a row; rows
+        // at multiples of the padded row's bytes.
+        let frag_bytes = len * sa.bytes();
+        let align = |row: u32| (1u32 << ((row * sa.bytes()) | frag_bytes).trailing_zeros()).min(16);
+        let (a_align, b_align) = (align(staging.a_row), align(staging.b_row));
         for k0 in (0..k).step_by(ik as usize) {
             let a_frags: Vec<String> = a_rows
                 .iter()
@@ -1108,16 +1187,14 @@ impl Emitter<'_> {
             // One column fragment of `b` at a time, used by every row
             // tile before the next is read (fewer live registers).
             for (tn, base) in b_cols.iter().enumerate() {
-                let mut b_frag = self.def(&format!("llvm.mlir.undef : {vf}"));
-                for i in 0..len {
-                    let off = self.const_i32((k0 + i) * n);
-                    let at_k = self.def(&format!("arith.addi {base}, {off} : i32"));
-                    let p = self.def(&format!(
-                        "llvm.getelementptr {b_base}[{at_k}] : ({pty}, i32) -> {pty}, {e}"
-                    ));
-                    let x = self.def(&format!("llvm.load {p} : {pty} -> {e}"));
-                    b_frag = self.def(&format!("vector.insert {x}, {b_frag} [{i}] : {e} into {vf}"));
-                }
+                let off = self.const_i32(k0);
+                let at_k = self.def(&format!("arith.addi {base}, {off} : i32"));
+                let p = self.def(&format!(
+                    "llvm.getelementptr {b_base}[{at_k}] : ({pty}, i32) -> {pty}, {e}"
+                ));
+                let b_frag = self.def(&format!(
+                    "llvm.load {p} {{alignment = {b_align} : i64}} : {pty} -> {vf}"
+                ));
                 for (tm, a_frag) in a_frags.iter().enumerate() {
                     let first = (tm * tiles_n as usize + tn) * regs as usize;
                     let tile = self.def(&format!(

@@ -19,6 +19,7 @@
 pub mod emit;
 pub mod link;
 pub mod llvm;
+pub mod staging;
 pub mod target;
 
 #[derive(Debug, thiserror::Error)]

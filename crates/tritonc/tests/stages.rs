@@ -55,6 +55,44 @@ fn snapshots_of_every_stage_for_gfx942() {
     }
 }
 
+/// The matmul tutorial on the matrix-instruction path: one wave holding
+/// the whole 32×32 tile (one MFMA tile on gfx942, four WMMA tiles on
+/// gfx1100), every stage.
+#[test]
+fn snapshots_of_every_stage_on_matrix_instructions() {
+    for (target, family) in [("gfx942", "mfma"), ("gfx1100", "wmma")] {
+        let t = tritonc::codegen::target::lookup(target).unwrap();
+        let mut req = example_request(
+            "matmul.tk",
+            "matmul",
+            &[
+                ("BLOCK_M", 32),
+                ("BLOCK_N", 32),
+                ("BLOCK_K", 16),
+                ("GROUP_M", 2),
+                ("ACTIVATION", 1),
+            ],
+        );
+        req.num_warps = Some(1);
+        req.divisible = tritonc::driver::Divisible::All;
+        req.small_buffers = true;
+        let c = compile(&req, t.as_ref()).unwrap();
+        for stage in &c.stages {
+            if stage.file_name.ends_with(".hsaco") {
+                continue;
+            }
+            let text = String::from_utf8(stage.contents.clone()).unwrap();
+            if stage.file_name.starts_with("3-dist") {
+                assert!(text.contains(&format!("#tk.{family}<")), "{target}: {text}");
+            }
+            let name = format!("matmul-{family}-{target}-{}", stage.file_name);
+            insta::with_settings!({ snapshot_suffix => name.clone(), prepend_module_to_snapshot => false, omit_expression => true }, {
+                insta::assert_snapshot!("stage", text);
+            });
+        }
+    }
+}
+
 #[test]
 fn tile_ir_and_dist_ir_dumps_parse_in_real_mlir() {
     let host = tritonc::codegen::target::lookup("gfx942").unwrap();

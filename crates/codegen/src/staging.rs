@@ -1,0 +1,230 @@
+//! Where a matrix-instruction `dot` puts its operands in shared memory
+//! (LDS), and the bank model that layout is checked against.
+//!
+//! Both operands are stored so that every lane's fragment is contiguous:
+//! `a` (`[M, K]`) row by row, `b` (`[K, N]`) transposed, column by column
+//! (`b[k][n]` at `n * row + k`), so a fragment is one vector read (a
+//! column of a row-major `b` would be `len` separate 2-byte reads). Rows
+//! are padded so that the lanes reading the same `k` of consecutive rows
+//! hit different banks: with reads of `w` bytes (a fragment, at most 16
+//! bytes per instruction), a row of an odd number of `w`-byte units puts
+//! the `128 / w` lanes served together on `128 / w` different bank groups.
+//!
+//! The bank model ([`bank_conflicts`]): LDS has 32 banks of 4 bytes; one
+//! access instruction of a wave is served in groups of consecutive lanes
+//! moving 128 bytes together (`128 / w` lanes for `w`-byte accesses);
+//! within a group, different dwords in one bank are served one after the
+//! other. This is the documented CDNA/RDNA organization of LDS (32 banks,
+//! 128 bytes per clock); it is a model, checked here against the
+//! addresses the compiler emits, not measured on hardware.
+
+use tritonc_ir::{MatrixFamily, MatrixInstr, ScalarType};
+
+/// Offsets and row strides (in elements) of a dot's staged operands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MatrixStaging {
+    /// Elements between rows of `a`.
+    pub a_row: u32,
+    /// Byte offset of `b` (transposed), and elements between its rows
+    /// (columns of `b`).
+    pub b_offset: u32,
+    pub b_row: u32,
+    /// Bytes used, 16-byte aligned.
+    pub end: u32,
+}
+
+/// The bytes one LDS instruction of a fragment read moves per lane.
+pub fn read_width(instr: MatrixInstr, input: ScalarType) -> u32 {
+    instr.fragment_bytes(input).min(16)
+}
+
+impl MatrixStaging {
+    /// The layout for `[m, k] x [k, n]` operands of `input` elements read
+    /// by `instr`; `padded` = false gives unpadded rows (for comparison).
+    pub fn new(instr: MatrixInstr, input: ScalarType, (m, k, n): (u32, u32, u32), padded: bool) -> MatrixStaging {
+        let bytes = input.bytes();
+        let w = read_width(instr, input);
+        let row = |len: u32| {
+            let row_bytes = len * bytes;
+            if padded && row_bytes.is_multiple_of(w) && (row_bytes / w).is_multiple_of(2) {
+                len + w / bytes
+            } else {
+                len
+            }
+        };
+        let (a_row, b_row) = (row(k), row(k));
+        let b_offset = (m * a_row * bytes).div_ceil(16) * 16;
+        let end = (b_offset + n * b_row * bytes).div_ceil(16) * 16;
+        MatrixStaging {
+            a_row,
+            b_offset,
+            b_row,
+            end,
+        }
+    }
+
+    /// Element index of `a[i][kk]` (from the start of `a`).
+    pub fn a_index(&self, i: u32, kk: u32) -> u32 {
+        i * self.a_row + kk
+    }
+
+    /// Element index of `b[kk][j]` (from the start of `b`).
+    pub fn b_index(&self, kk: u32, j: u32) -> u32 {
+        j * self.b_row + kk
+    }
+
+    /// Byte addresses the lanes of one wave read for the fragments of `a`
+    /// at step `k0` for row tile `first_row..` (one access instruction:
+    /// `part` selects which `read_width` bytes of the fragment).
+    pub fn a_fragment_addresses(
+        &self,
+        instr: MatrixInstr,
+        input: ScalarType,
+        first_row: u32,
+        k0: u32,
+        part: u32,
+    ) -> Vec<u32> {
+        let fam = instr.family;
+        let w = read_width(instr, input);
+        (0..fam.wave())
+            .map(|l| {
+                let kk = k0 + fam.fragment_k(l, instr.k);
+                self.a_index(first_row + l % fam.tile(), kk) * input.bytes() + part * w
+            })
+            .collect()
+    }
+
+    /// As [`MatrixStaging::a_fragment_addresses`], for `b`'s column tile
+    /// `first_col..`.
+    pub fn b_fragment_addresses(
+        &self,
+        instr: MatrixInstr,
+        input: ScalarType,
+        first_col: u32,
+        k0: u32,
+        part: u32,
+    ) -> Vec<u32> {
+        let fam = instr.family;
+        let w = read_width(instr, input);
+        (0..fam.wave())
+            .map(|l| {
+                let kk = k0 + fam.fragment_k(l, instr.k);
+                self.b_offset + self.b_index(kk, first_col + l % fam.tile()) * input.bytes() + part * w
+            })
+            .collect()
+    }
+}
+
+/// The worst bank conflict of one access instruction of a wave: lane `i`
+/// accesses `width` bytes at `addresses[i]`. 1 means conflict-free; `d`
+/// means some group of lanes needs `d` passes for one bank.
+pub fn bank_conflicts(addresses: &[u32], width: u32) -> u32 {
+    let per_group = (128 / width.max(1)).max(1) as usize;
+    addresses
+        .chunks(per_group)
+        .map(|group| {
+            let mut dwords: Vec<Vec<u32>> = vec![Vec::new(); 32];
+            for &a in group {
+                for d in (a / 4)..(a + width).div_ceil(4) {
+                    let bank = &mut dwords[(d % 32) as usize];
+                    if !bank.contains(&d) {
+                        bank.push(d);
+                    }
+                }
+            }
+            dwords.iter().map(|b| b.len() as u32).max().unwrap_or(0).max(1)
+        })
+        .max()
+        .unwrap_or(1)
+}
+
+/// Every (family, k) pair a target may pick with its input type.
+pub const MATRIX_VARIANTS: &[(MatrixFamily, u32, ScalarType)] = &[
+    (MatrixFamily::Mfma32, 8, ScalarType::F16),
+    (MatrixFamily::Mfma32, 8, ScalarType::BF16),
+    (MatrixFamily::Mfma32, 2, ScalarType::F32),
+    (MatrixFamily::Mfma32, 8, ScalarType::I8),
+    (MatrixFamily::Mfma32, 16, ScalarType::I8),
+    (MatrixFamily::Wmma16, 16, ScalarType::F16),
+    (MatrixFamily::Wmma16, 16, ScalarType::BF16),
+    (MatrixFamily::Wmma16, 16, ScalarType::I8),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The worst conflict over every fragment read of a `[m, k] x [k, n]`
+    /// dot (one wave's tiles at the origin; others differ by whole rows).
+    fn worst(instr: MatrixInstr, input: ScalarType, (m, k, n): (u32, u32, u32), padded: bool) -> u32 {
+        let s = MatrixStaging::new(instr, input, (m, k, n), padded);
+        let w = read_width(instr, input);
+        let parts = instr.fragment_bytes(input) / w;
+        let t = instr.family.tile();
+        let mut worst = 1;
+        for k0 in (0..k).step_by(instr.k as usize) {
+            for part in 0..parts {
+                for first in (0..m).step_by(t as usize) {
+                    let a = s.a_fragment_addresses(instr, input, first, k0, part);
+                    worst = worst.max(bank_conflicts(&a, w));
+                }
+                for first in (0..n).step_by(t as usize) {
+                    let b = s.b_fragment_addresses(instr, input, first, k0, part);
+                    worst = worst.max(bank_conflicts(&b, w));
+                }
+            }
+        }
+        worst
+    }
+
+    #[test]
+    fn fragment_reads_are_free_of_bank_conflicts() {
+        for &(family, k, input) in MATRIX_VARIANTS {
+            let instr = MatrixInstr { family, k };
+            for shape in [
+                (128u32, 64u32, 128u32),
+                (64, 32, 64),
+                (32, 16, 32),
+                (128, 128, 64),
+                (64, 48, 32),
+            ] {
+                if !shape.1.is_multiple_of(k) || !shape.0.is_multiple_of(family.tile()) {
+                    continue;
+                }
+                assert_eq!(
+                    worst(instr, input, shape, true),
+                    1,
+                    "{family:?} k={k} {input:?} {shape:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn unpadded_rows_would_conflict() {
+        // The model sees the conflicts padding removes: f16 rows of 128
+        // bytes put every lane of a group in the same banks.
+        let mfma = MatrixInstr {
+            family: MatrixFamily::Mfma32,
+            k: 8,
+        };
+        assert!(worst(mfma, ScalarType::F16, (128, 64, 128), false) >= 8);
+        let wmma = MatrixInstr {
+            family: MatrixFamily::Wmma16,
+            k: 16,
+        };
+        assert!(worst(wmma, ScalarType::F16, (128, 64, 128), false) >= 4);
+    }
+
+    #[test]
+    fn the_bank_model_counts_distinct_dwords_per_bank() {
+        // 16 lanes reading consecutive 8-byte chunks: conflict-free.
+        let linear: Vec<u32> = (0..64).map(|l| l * 8).collect();
+        assert_eq!(bank_conflicts(&linear, 8), 1);
+        // The same dword read by every lane is a broadcast, not a conflict.
+        assert_eq!(bank_conflicts(&[0; 64], 4), 1);
+        // A stride of 128 bytes: all 32 lanes of a group in bank 0.
+        let strided: Vec<u32> = (0..64).map(|l| l * 128).collect();
+        assert_eq!(bank_conflicts(&strided, 4), 32);
+    }
+}
