@@ -172,6 +172,22 @@ impl Function {
         id
     }
 
+    /// Appends an argument of type `ty` to `block`.
+    pub fn add_block_arg(&mut self, block: BlockId, ty: Type) -> Value {
+        let i = self.blocks[block.index()].args.len() as u32;
+        let v = self.new_value(ty, ValueDef::Arg(block, i));
+        self.blocks[block.index()].args.push(v);
+        v
+    }
+
+    /// Appends a result of type `ty` to `op`.
+    pub fn add_result(&mut self, op: OpId, ty: Type) -> Value {
+        let i = self.ops[op.index()].results.len() as u32;
+        let v = self.new_value(ty, ValueDef::Result(op, i));
+        self.ops[op.index()].results.push(v);
+        v
+    }
+
     fn new_value(&mut self, ty: Type, def: ValueDef) -> Value {
         let v = Value(self.values.len() as u32);
         self.values.push(ValueData { ty, def });

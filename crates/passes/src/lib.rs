@@ -8,6 +8,7 @@ pub mod fold;
 pub mod inline;
 pub mod layouts;
 pub mod loop_ptrs;
+pub mod pipeline;
 pub mod remat;
 
 use tritonc_ir::{verify_module, Module, VerifyError};
@@ -33,6 +34,7 @@ pub const PIPELINE: &[(&str, Pass)] = &[
     ("fold", fold::run),
     ("remat", remat::run),
     ("loop_ptrs", loop_ptrs::run),
+    ("pipeline", pipeline::run),
     ("cse", cse::run),
     ("dce", dce::run),
 ];

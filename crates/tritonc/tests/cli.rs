@@ -152,7 +152,7 @@ fn interp_backend_runs_and_checks_every_access() {
     );
     let bad = run("1000", &["--disable-pass", "inline"]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("(those are: fold, remat, loop_ptrs, cse, dce)"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("(those are: fold, remat, loop_ptrs, pipeline, cse, dce)"));
 }
 
 #[test]

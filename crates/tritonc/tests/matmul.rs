@@ -36,6 +36,19 @@ fn matmul_tutorial(m: usize, n: usize, k: usize, activation: bool, seed: u64) {
     matmul_tiles(m, n, k, activation, seed, (32, 32, 16), None);
 }
 
+/// Pipelined K loops (`num_stages` 2 to 4 issue the loads of 1 to 3
+/// iterations ahead, predicated on those iterations existing) compute
+/// what the plain loop (`num_stages` 1) does, for loops of 0 to 5
+/// iterations, on the host, the interpreter and both lane simulators.
+#[test]
+fn pipelined_matmul_loops_match_the_reference() {
+    for stages in 1..=4 {
+        for (i, k) in [0usize, 9, 16, 40, 80].into_iter().enumerate() {
+            matmul_staged(40, 36, k, i % 2 == 0, 30 + i as u64, (32, 32, 16), None, Some(stages));
+        }
+    }
+}
+
 /// The tutorial with tiles `bm × bn × bk` and optionally another number of
 /// waves.
 fn matmul_tiles(
@@ -44,8 +57,23 @@ fn matmul_tiles(
     k: usize,
     activation: bool,
     seed: u64,
+    tiles: (usize, usize, usize),
+    num_warps: Option<u32>,
+) {
+    matmul_staged(m, n, k, activation, seed, tiles, num_warps, None);
+}
+
+/// [`matmul_tiles`] with `num_stages` too.
+#[allow(clippy::too_many_arguments)]
+fn matmul_staged(
+    m: usize,
+    n: usize,
+    k: usize,
+    activation: bool,
+    seed: u64,
     (bm, bn, bk): (usize, usize, usize),
     num_warps: Option<u32>,
+    num_stages: Option<u32>,
 ) {
     let path = format!("{}/../../dsl-examples/matmul.tk", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(path).unwrap();
@@ -60,6 +88,7 @@ fn matmul_tiles(
     }
     req.consts.insert("ACTIVATION".into(), ConstArg::Bool(activation));
     req.num_warps = num_warps;
+    req.num_stages = num_stages;
     let args = vec![
         f16s(&a),
         f16s(&b),
@@ -291,4 +320,47 @@ fn every_matrix_variant_assembles_for_its_target() {
             }
         }
     }
+}
+
+/// How many loads the optimized tile IR of `src` has with `stages`.
+fn loads_after_passes(src: &str, consts: &[(&str, i64)], stages: u32) -> usize {
+    let mut req = common::request(src, "k", consts);
+    req.num_stages = Some(stages);
+    let (module, _, _) = tritonc::driver::front_end(&req).unwrap();
+    let f = module.function("k").unwrap();
+    f.walk()
+        .into_iter()
+        .filter(|op| matches!(f.op(*op).kind, tritonc::ir::OpKind::Load { .. }))
+        .count()
+}
+
+#[test]
+fn pipelining_issues_loads_ahead_only_where_it_is_safe() {
+    let looped = |extra: &str| {
+        format!(
+            "#[kernel(num_warps = 1)]
+fn k(a: Ptr<f16>, b: Ptr<f16>, c: Ptr<f32>, k: i32) {{
+    let r = arange(0, 32);
+    let mut pa = a + expand_dims(r, 1) * 16 + expand_dims(arange(0, 16), 0);
+    let pb = b + expand_dims(arange(0, 16), 1) * 32 + expand_dims(r, 0);
+    let mut acc = zeros([32, 32], f32);
+    for i in 0..k {{
+        acc = dot(load(pa), load(pb), acc);
+        pa += 512;
+        {extra}
+    }}
+    store(c + expand_dims(r, 1) * 32 + expand_dims(r, 0), acc);
+}}
+"
+        )
+    };
+    let plain = looped("");
+    // Two loads in the loop; each stage beyond the first adds a prologue
+    // copy of both.
+    assert_eq!(loads_after_passes(&plain, &[], 1), 2);
+    assert_eq!(loads_after_passes(&plain, &[], 2), 4);
+    assert_eq!(loads_after_passes(&plain, &[], 4), 8);
+    // A store in the body could feed a later iteration's load: untouched.
+    let storing = looped("store(c, 1.0);");
+    assert_eq!(loads_after_passes(&storing, &[], 3), 2);
 }

@@ -53,7 +53,7 @@ struct KernelOpts {
     /// Compile even if the kernel cache has the result (and do not store it).
     #[arg(long)]
     no_cache: bool,
-    /// Leave out an optional pass (`fold`, `remat`, `loop_ptrs`, `cse`, `dce`; repeatable), to
+    /// Leave out an optional pass (`fold`, `remat`, `loop_ptrs`, `pipeline`, `cse`, `dce`; repeatable), to
     /// find the pass behind a suspected miscompile.
     #[arg(long = "disable-pass", value_name = "PASS")]
     disable_passes: Vec<String>,

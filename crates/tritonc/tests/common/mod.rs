@@ -266,9 +266,10 @@ pub const VARIANTS: &[&[&str]] = &[
     &["fold"],
     &["remat"],
     &["loop_ptrs"],
+    &["pipeline"],
     &["cse"],
     &["dce"],
-    &["fold", "remat", "loop_ptrs", "cse", "dce"],
+    &["fold", "remat", "loop_ptrs", "pipeline", "cse", "dce"],
 ];
 
 /// Checks one kernel with one set of arguments; `what` names it in failures.
