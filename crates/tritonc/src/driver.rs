@@ -204,6 +204,13 @@ pub fn tile_ir(req: &CompileRequest) -> Result<(Module, String), Error> {
             )));
         }
     }
+    if let Some(s) = req.num_stages {
+        if !(1..=8).contains(&s) {
+            return Err(Error::Usage(format!(
+                "num_stages (--num-stages) must be from 1 to 8, found {s}"
+            )));
+        }
+    }
     if !(4..=6).contains(&req.code_object_version) {
         return Err(Error::Usage(format!(
             "--code-object-version must be 4, 5 or 6, found {}",

@@ -153,6 +153,10 @@ fn interp_backend_runs_and_checks_every_access() {
     let bad = run("1000", &["--disable-pass", "inline"]);
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("(those are: fold, remat, loop_ptrs, pipeline, cse, dce)"));
+    let stages = run("1000", &["--num-stages", "9"]);
+    assert_eq!(stages.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&stages.stderr).contains("num_stages (--num-stages) must be from 1 to 8, found 9"));
+    assert_eq!(run("1000", &["--num-stages", "3"]).status.code(), Some(0));
 }
 
 #[test]

@@ -33,6 +33,10 @@ struct KernelOpts {
     /// Override the kernel's `num_warps`.
     #[arg(long)]
     num_warps: Option<u32>,
+    /// Override the kernel's `num_stages` (1: no software pipelining; N:
+    /// loops feeding `dot` load N - 1 iterations ahead).
+    #[arg(long)]
+    num_stages: Option<u32>,
     /// Print the time of every stage.
     #[arg(long)]
     timings: bool,
@@ -231,6 +235,7 @@ fn request(opts: &KernelOpts) -> Result<CompileRequest, Error> {
     req.kernel = opts.kernel.clone();
     req.consts = parse_consts(&opts.consts)?;
     req.num_warps = opts.num_warps;
+    req.num_stages = opts.num_stages;
     req.small_buffers = opts.small_buffers;
     req.disabled_passes = opts.disable_passes.clone();
     req.divisible = match opts.divisible.as_deref() {
