@@ -173,7 +173,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         f
     } else {
         let mut g = f.clone();
-        tritonc_passes::layouts::assign_for(&mut g, lanes, &|s| target.matrix_instr(s))
+        tritonc_passes::layouts::assign_for(&mut g, lanes, &|s| target.matrix_instrs(s))
             .map_err(|e| CodegenError::Internal(e.to_string()))?;
         assigned = g;
         &assigned

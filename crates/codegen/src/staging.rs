@@ -8,7 +8,9 @@
 //! are padded so that the lanes reading the same `k` of consecutive rows
 //! hit different banks: with reads of `w` bytes (a fragment, at most 16
 //! bytes per instruction), a row of an odd number of `w`-byte units puts
-//! the `128 / w` lanes served together on `128 / w` different bank groups.
+//! the `128 / w` lanes served together on `128 / w` different bank groups
+//! (an odd multiple of `q` units when those lanes span `q` fragments of a
+//! row, as 4-byte reads of 16×16 MFMAs do).
 //!
 //! The bank model ([`bank_conflicts`]): LDS has 32 banks of 4 bytes; one
 //! access instruction of a wave is served in groups of consecutive lanes
@@ -44,13 +46,21 @@ impl MatrixStaging {
     pub fn new(instr: MatrixInstr, input: ScalarType, (m, k, n): (u32, u32, u32), padded: bool) -> MatrixStaging {
         let bytes = input.bytes();
         let w = read_width(instr, input);
+        // A group of 128 / w lanes is served together; it spans `q` groups
+        // of `k` (lanes l and l + tile read the same row, q fragments
+        // apart). Rows of L units of w bytes, L / q odd, put the group's
+        // reads on distinct banks: row r, k-group g at unit r L + g.
+        let q = (128 / w / instr.family.tile()).max(1);
         let row = |len: u32| {
-            let row_bytes = len * bytes;
-            if padded && row_bytes.is_multiple_of(w) && (row_bytes / w).is_multiple_of(2) {
-                len + w / bytes
-            } else {
-                len
+            let units = (len * bytes).div_ceil(w);
+            if !padded || !(len * bytes).is_multiple_of(w) {
+                return len;
             }
+            let mut l = units.div_ceil(q) * q;
+            if (l / q).is_multiple_of(2) {
+                l += q;
+            }
+            l * w / bytes
         };
         let (a_row, b_row) = (row(k), row(k));
         let b_offset = (m * a_row * bytes).div_ceil(16) * 16;
@@ -145,6 +155,11 @@ pub const MATRIX_VARIANTS: &[(MatrixFamily, u32, ScalarType)] = &[
     (MatrixFamily::Mfma32, 2, ScalarType::F32),
     (MatrixFamily::Mfma32, 8, ScalarType::I8),
     (MatrixFamily::Mfma32, 16, ScalarType::I8),
+    (MatrixFamily::Mfma16, 16, ScalarType::F16),
+    (MatrixFamily::Mfma16, 16, ScalarType::BF16),
+    (MatrixFamily::Mfma16, 4, ScalarType::F32),
+    (MatrixFamily::Mfma16, 16, ScalarType::I8),
+    (MatrixFamily::Mfma16, 32, ScalarType::I8),
     (MatrixFamily::Wmma16, 16, ScalarType::F16),
     (MatrixFamily::Wmma16, 16, ScalarType::BF16),
     (MatrixFamily::Wmma16, 16, ScalarType::I8),

@@ -76,13 +76,14 @@ pub trait Target: Send + Sync {
     fn exchanges_use_shared_memory(&self) -> bool {
         false
     }
-    /// The matrix instruction (MFMA, WMMA) a `dot` of `input` elements
-    /// uses on this target, if it has one.
-    fn matrix_instr(&self, _input: ScalarType) -> Option<MatrixInstr> {
-        None
+    /// The matrix instructions (MFMA, WMMA) a `dot` of `input` elements
+    /// may use on this target, preferred first (the layout pass takes the
+    /// first whose tiles the block fits).
+    fn matrix_instrs(&self, _input: ScalarType) -> Vec<MatrixInstr> {
+        Vec::new()
     }
     /// Code defining `%{out}` as `c + a × b` for one matrix instruction of
-    /// a wave (one of [`Target::matrix_instr`]'s): `a` and `b` are this
+    /// a wave (one of [`Target::matrix_instrs`]'): `a` and `b` are this
     /// lane's fragments (`vector<F x T>`, `F` the family's
     /// [`tritonc_ir::MatrixFamily::fragment`]), `c` its accumulator tile
     /// (`vector<R x f32>` or `i32`) as [`tritonc_ir::MatrixLayout`] lays it out.
@@ -378,20 +379,23 @@ impl Target for AmdGpu {
             .collect();
         Some(code.join("\n"))
     }
-    fn matrix_instr(&self, input: ScalarType) -> Option<MatrixInstr> {
+    fn matrix_instrs(&self, input: ScalarType) -> Vec<MatrixInstr> {
+        use MatrixFamily::*;
         use ScalarType::*;
-        let (family, k) = match (self.arch, input) {
-            ("gfx90a" | "gfx942", F16 | BF16) => (MatrixFamily::Mfma32, 8),
-            ("gfx90a" | "gfx942", F32) => (MatrixFamily::Mfma32, 2),
-            ("gfx90a", I8) => (MatrixFamily::Mfma32, 8),
-            ("gfx942", I8) => (MatrixFamily::Mfma32, 16),
-            ("gfx1100", F16 | BF16 | I8) => (MatrixFamily::Wmma16, 16),
-            _ => return None,
+        // (family, k): 32×32 tiles first (fewer instructions per output),
+        // 16×16 where a block is too small to give every wave 32×32 tiles.
+        let list: &[(MatrixFamily, u32)] = match (self.arch, input) {
+            ("gfx90a" | "gfx942", F16 | BF16) => &[(Mfma32, 8), (Mfma16, 16)],
+            ("gfx90a" | "gfx942", F32) => &[(Mfma32, 2), (Mfma16, 4)],
+            ("gfx90a", I8) => &[(Mfma32, 8), (Mfma16, 16)],
+            ("gfx942", I8) => &[(Mfma32, 16), (Mfma16, 32)],
+            ("gfx1100", F16 | BF16 | I8) => &[(Wmma16, 16)],
+            _ => &[],
         };
-        Some(MatrixInstr { family, k })
+        list.iter().map(|&(family, k)| MatrixInstr { family, k }).collect()
     }
     fn matrix(&self, x: &MatrixCall) -> Option<String> {
-        if self.matrix_instr(x.elem) != Some(x.instr) {
+        if !self.matrix_instrs(x.elem).contains(&x.instr) {
             return None;
         }
         let out = x.out;
@@ -430,13 +434,18 @@ impl Target for AmdGpu {
             (MatrixFamily::Mfma32, ScalarType::F32, _) => "mfma.f32.32x32x2f32",
             (MatrixFamily::Mfma32, _, 8) => "mfma.i32.32x32x8i8",
             (MatrixFamily::Mfma32, _, _) => "mfma.i32.32x32x16.i8",
+            (MatrixFamily::Mfma16, ScalarType::F16, _) => "mfma.f32.16x16x16f16",
+            (MatrixFamily::Mfma16, ScalarType::BF16, _) => "mfma.f32.16x16x16bf16.1k",
+            (MatrixFamily::Mfma16, ScalarType::F32, _) => "mfma.f32.16x16x4f32",
+            (MatrixFamily::Mfma16, _, 16) => "mfma.i32.16x16x16i8",
+            (MatrixFamily::Mfma16, _, _) => "mfma.i32.16x16x32.i8",
             (MatrixFamily::Wmma16, ScalarType::F16, _) => "wmma.f32.16x16x16.f16",
             (MatrixFamily::Wmma16, ScalarType::BF16, _) => "wmma.f32.16x16x16.bf16",
             (MatrixFamily::Wmma16, _, _) => "wmma.i32.16x16x16.iu8",
         };
         code.push(match x.instr.family {
             // cbsz, abid, blgp: no broadcasting between blocks.
-            MatrixFamily::Mfma32 => format!(
+            MatrixFamily::Mfma32 | MatrixFamily::Mfma16 => format!(
                 "%{out}_z = llvm.mlir.constant(0 : i32) : i32\n%{out} = rocdl.{name} {a}, {b}, {}, %{out}_z, %{out}_z, %{out}_z : ({op_ty}, {op_ty}, {cty}, i32, i32, i32) -> {cty}",
                 x.c
             ),
@@ -657,14 +666,14 @@ impl Target for LaneSimulator {
     fn exchanges_use_shared_memory(&self) -> bool {
         true
     }
-    fn matrix_instr(&self, input: ScalarType) -> Option<MatrixInstr> {
-        self.gpu.matrix_instr(input)
+    fn matrix_instrs(&self, input: ScalarType) -> Vec<MatrixInstr> {
+        self.gpu.matrix_instrs(input)
     }
     /// Two fragments per lane, of the widest instruction.
     fn matrix_scratch_per_lane(&self) -> u32 {
         [ScalarType::F16, ScalarType::BF16, ScalarType::F32, ScalarType::I8]
             .into_iter()
-            .filter_map(|s| Some(2 * self.matrix_instr(s)?.fragment_bytes(s)))
+            .flat_map(|s| self.matrix_instrs(s).into_iter().map(move |i| 2 * i.fragment_bytes(s)))
             .max()
             .unwrap_or(0)
     }
@@ -675,7 +684,7 @@ impl Target for LaneSimulator {
     /// `b`, adding the products in increasing `k` (fused multiply-adds for
     /// floats, wrapping for integers).
     fn matrix(&self, x: &MatrixCall) -> Option<String> {
-        if self.matrix_instr(x.elem) != Some(x.instr) {
+        if !self.matrix_instrs(x.elem).contains(&x.instr) {
             return None;
         }
         let (out, pty, e) = (x.out, x.scratch_ty, x.elem.signless());

@@ -70,6 +70,11 @@ pub enum MatrixFamily {
     /// column `l % 32`; lane `l` holds `K / 2` consecutive `k` of row
     /// `l % 32` of `a` (and column `l % 32` of `b`), from `k = (K / 2) * (l / 32)`.
     Mfma32,
+    /// CDNA `v_mfma_*_16x16xK` on waves of 64 lanes: lane `l` register `r`
+    /// of the 16×16 tile holds row `4 * (l / 16) + r`, column `l % 16`;
+    /// lane `l` holds `K / 4` consecutive `k` of row `l % 16` of `a` (and
+    /// column `l % 16` of `b`), from `k = (K / 4) * (l / 16)`.
+    Mfma16,
     /// RDNA3 `v_wmma_*_16x16x16` on waves of 32 lanes: lane `l` register
     /// `r` of the 16×16 tile holds row `2 * r + l / 16`, column `l % 16`;
     /// lane `l` holds all 16 `k` of row `l % 16` of `a` (and column
@@ -81,7 +86,7 @@ impl MatrixFamily {
     /// `mfma` or `wmma`, as Dist IR prints the layout.
     pub fn name(self) -> &'static str {
         match self {
-            MatrixFamily::Mfma32 => "mfma",
+            MatrixFamily::Mfma32 | MatrixFamily::Mfma16 => "mfma",
             MatrixFamily::Wmma16 => "wmma",
         }
     }
@@ -90,14 +95,14 @@ impl MatrixFamily {
     pub fn tile(self) -> u32 {
         match self {
             MatrixFamily::Mfma32 => 32,
-            MatrixFamily::Wmma16 => 16,
+            MatrixFamily::Mfma16 | MatrixFamily::Wmma16 => 16,
         }
     }
 
     /// Lanes of the wave the instruction runs on.
     pub fn wave(self) -> u32 {
         match self {
-            MatrixFamily::Mfma32 => 64,
+            MatrixFamily::Mfma32 | MatrixFamily::Mfma16 => 64,
             MatrixFamily::Wmma16 => 32,
         }
     }
@@ -108,7 +113,8 @@ impl MatrixFamily {
     }
 
     /// The tile row of lane `l` (of its wave), register `r`: a part from
-    /// the lane's half of the wave plus a part from the register.
+    /// the lane's group of `tile` lanes ("half" of the wave for 32×32 and
+    /// WMMA, quarter for 16×16 MFMA) plus a part from the register.
     pub fn row(self, l: u32, r: u32) -> u32 {
         self.row_of_half(l / self.tile()) + self.row_of_reg(r)
     }
@@ -116,7 +122,7 @@ impl MatrixFamily {
     /// The lane half's part of [`MatrixFamily::row`].
     pub fn row_of_half(self, half: u32) -> u32 {
         match self {
-            MatrixFamily::Mfma32 => 4 * half,
+            MatrixFamily::Mfma32 | MatrixFamily::Mfma16 => 4 * half,
             MatrixFamily::Wmma16 => half,
         }
     }
@@ -125,6 +131,7 @@ impl MatrixFamily {
     pub fn row_of_reg(self, r: u32) -> u32 {
         match self {
             MatrixFamily::Mfma32 => 8 * (r / 4) + r % 4,
+            MatrixFamily::Mfma16 => r,
             MatrixFamily::Wmma16 => 2 * r,
         }
     }
@@ -134,6 +141,7 @@ impl MatrixFamily {
     pub fn fragment(self, k: u32) -> u32 {
         match self {
             MatrixFamily::Mfma32 => k / 2,
+            MatrixFamily::Mfma16 => k / 4,
             MatrixFamily::Wmma16 => k,
         }
     }
@@ -142,6 +150,7 @@ impl MatrixFamily {
     pub fn fragment_k(self, l: u32, k: u32) -> u32 {
         match self {
             MatrixFamily::Mfma32 => (k / 2) * (l / 32),
+            MatrixFamily::Mfma16 => (k / 4) * (l / 16),
             MatrixFamily::Wmma16 => 0,
         }
     }
@@ -300,10 +309,14 @@ mod tests {
         family: MatrixFamily::Wmma16,
         k: 16,
     };
+    const MFMA16: MatrixInstr = MatrixInstr {
+        family: MatrixFamily::Mfma16,
+        k: 16,
+    };
 
     #[test]
     fn matrix_layouts_are_bijections() {
-        for instr in [MFMA, WMMA] {
+        for instr in [MFMA, WMMA, MFMA16] {
             let wave = instr.family.wave();
             for (m, n, waves) in [
                 (32, 32, 1),
@@ -335,6 +348,9 @@ mod tests {
         assert_eq!(one.element(33, 5), (13, 1));
         let one = MatrixLayout::for_block(WMMA, 16, 16, 1).unwrap();
         assert_eq!(one.element(17, 3), (7, 1));
+        // 16×16 MFMA: lane 37, register 2 is row 4 * 2 + 2, column 5.
+        let one = MatrixLayout::for_block(MFMA16, 16, 16, 1).unwrap();
+        assert_eq!(one.element(37, 2), (10, 5));
         // Too small a block for the waves: no layout.
         assert_eq!(MatrixLayout::for_block(MFMA, 32, 32, 4), None);
         assert_eq!(MatrixLayout::for_block(MFMA, 48, 32, 1), None);
@@ -349,6 +365,9 @@ mod tests {
             (MatrixFamily::Mfma32, 2),
             (MatrixFamily::Mfma32, 8),
             (MatrixFamily::Mfma32, 16),
+            (MatrixFamily::Mfma16, 4),
+            (MatrixFamily::Mfma16, 16),
+            (MatrixFamily::Mfma16, 32),
             (MatrixFamily::Wmma16, 16),
         ] {
             let t = family.tile();

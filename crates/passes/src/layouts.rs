@@ -13,15 +13,16 @@
 //! itself (both at once, at different offsets); it gets no conversion.
 //!
 //! On targets with matrix instructions ([`assign_for`] with a
-//! `matrix_instr` that gives one for the dot's input type), a `tk.dot`
+//! `matrix_instrs` that gives some for the dot's input type), a `tk.dot`
 //! whose accumulator tiles the waves ([`MatrixLayout::for_block`]) and
 //! whose `k` is a multiple of the instruction's produces its result in
-//! the instruction's matrix layout (MFMA or WMMA), and so do the `scf.for`
+//! the matrix layout (MFMA or WMMA) of the first such instruction, and so do the `scf.for`
 //! values that carry it from one iteration to the next (the accumulator of
 //! a K loop stays in registers). Every other use of such a value gets a
 //! `tk.convert_layout` to the blocked layout right before it; an initial
-//! value that is neither a splat (which is the same in every layout) nor
-//! already in the matrix layout gets one to it before the loop.
+//! value not already in the matrix layout gets one to it before the loop
+//! (a splat is instead splat again there, in the matrix layout: it is the
+//! same in every layout).
 //!
 //! With one lane (the host) nothing moves between lanes: no conversions.
 
@@ -57,17 +58,18 @@ pub fn tree_reduction(f: &Function, op: OpId) -> bool {
 
 /// Assigns layouts and inserts conversions; `f` becomes Dist IR.
 pub fn assign(f: &mut Function, lanes: u32) -> Result<(), PassError> {
-    assign_for(f, lanes, &|_| None)
+    assign_for(f, lanes, &|_| Vec::new())
 }
 
-/// The matrix instruction a target runs `dot`s of an input type with.
-pub type MatrixInstrs<'a> = &'a dyn Fn(ScalarType) -> Option<MatrixInstr>;
+/// The matrix instructions a target may run `dot`s of an input type
+/// with, preferred first.
+pub type MatrixInstrs<'a> = &'a dyn Fn(ScalarType) -> Vec<MatrixInstr>;
 
-/// [`assign`] for a target whose `dot`s of each input type use the
-/// matrix instruction `matrix_instr` gives (if any).
-pub fn assign_for(f: &mut Function, lanes: u32, matrix_instr: MatrixInstrs) -> Result<(), PassError> {
+/// [`assign`] for a target whose `dot`s of each input type may use the
+/// matrix instructions `matrix_instrs` gives.
+pub fn assign_for(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> Result<(), PassError> {
     let matrix = if lanes > 1 {
-        matrix_layouts(f, lanes, matrix_instr)
+        matrix_layouts(f, lanes, matrix_instrs)
     } else {
         HashMap::new()
     };
@@ -131,26 +133,27 @@ pub fn max_contiguous(f: &Function) -> u32 {
 
 /// Whether `op` is a `tk.dot` a matrix instruction can run, and its
 /// accumulator's layout.
-fn matrix_dot(f: &Function, op: OpId, lanes: u32, matrix_instr: MatrixInstrs) -> Option<MatrixLayout> {
+fn matrix_dot(f: &Function, op: OpId, lanes: u32, matrix_instrs: MatrixInstrs) -> Option<MatrixLayout> {
     let d = f.op(op);
     if !matches!(d.kind, OpKind::Dot) {
         return None;
     }
     let (a, out) = (f.ty(d.operands[0]), f.ty(d.results[0]));
-    let instr = matrix_instr(a.scalar_elem()?)?;
-    let wave = instr.family.wave();
-    if !a.shape[1].is_multiple_of(instr.k) || !lanes.is_multiple_of(wave) {
-        return None;
-    }
-    MatrixLayout::for_block(instr, out.shape[0], out.shape[1], lanes / wave)
+    matrix_instrs(a.scalar_elem()?).into_iter().find_map(|instr| {
+        let wave = instr.family.wave();
+        if !a.shape[1].is_multiple_of(instr.k) || !lanes.is_multiple_of(wave) {
+            return None;
+        }
+        MatrixLayout::for_block(instr, out.shape[0], out.shape[1], lanes / wave)
+    })
 }
 
 /// Chooses the matrix-layout values (dot results and the loop values
 /// carrying them) and inserts the conversions into and out of that layout.
-fn matrix_layouts(f: &mut Function, lanes: u32, matrix_instr: MatrixInstrs) -> HashMap<Value, MatrixLayout> {
+fn matrix_layouts(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> HashMap<Value, MatrixLayout> {
     let mut matrix: HashMap<Value, MatrixLayout> = HashMap::new();
     for op in f.walk() {
-        if let Some(m) = matrix_dot(f, op, lanes, matrix_instr) {
+        if let Some(m) = matrix_dot(f, op, lanes, matrix_instrs) {
             matrix.insert(f.op(op).results[0], m);
         }
     }
@@ -181,8 +184,8 @@ fn matrix_layouts(f: &mut Function, lanes: u32, matrix_instr: MatrixInstrs) -> H
                 matrix.insert(result, m);
                 changed = true;
                 let init = f.op(op).operands[3 + i];
-                if !matrix.contains_key(&init) && !is_splat(f, init) {
-                    let conv = convert_before(f, op, init);
+                if !matrix.contains_key(&init) {
+                    let conv = into_matrix_before(f, op, init);
                     f.op_mut(op).operands[3 + i] = conv;
                     matrix.insert(conv, m);
                 }
@@ -194,32 +197,55 @@ fn matrix_layouts(f: &mut Function, lanes: u32, matrix_instr: MatrixInstrs) -> H
     }
     // A dot's accumulator must be in its layout too.
     for op in f.walk() {
-        let Some(m) = matrix_dot(f, op, lanes, matrix_instr) else {
+        let Some(m) = matrix_dot(f, op, lanes, matrix_instrs) else {
             continue;
         };
         let acc = f.op(op).operands[2];
-        if !matrix.contains_key(&acc) && !is_splat(f, acc) {
-            let conv = convert_before(f, op, acc);
+        if !matrix.contains_key(&acc) {
+            let conv = into_matrix_before(f, op, acc);
             f.op_mut(op).operands[2] = conv;
             matrix.insert(conv, m);
         }
     }
-    // Every other use reads the blocked layout.
-    for op in f.walk() {
-        let operands = f.op(op).operands.clone();
-        for (i, v) in operands.iter().enumerate() {
-            if !matrix.contains_key(v) || matrix_use_allowed(f, op, i, &matrix) {
-                continue;
+    // Every other use reads the blocked layout: one conversion per value
+    // and block, before its first use there (a conversion moves the whole
+    // block through shared memory).
+    let mut converted: HashMap<(Value, BlockId), Value> = HashMap::new();
+    for b in f.walk_blocks() {
+        for op in f.block(b).ops.clone() {
+            let operands = f.op(op).operands.clone();
+            for (i, v) in operands.iter().enumerate() {
+                if !matrix.contains_key(v) || matrix_use_allowed(f, op, i, &matrix) {
+                    continue;
+                }
+                let conv = match converted.get(&(*v, b)) {
+                    Some(c) => *c,
+                    None => {
+                        let c = convert_before(f, op, *v);
+                        converted.insert((*v, b), c);
+                        c
+                    }
+                };
+                f.op_mut(op).operands[i] = conv;
             }
-            let conv = convert_before(f, op, *v);
-            f.op_mut(op).operands[i] = conv;
         }
     }
     matrix
 }
 
-fn is_splat(f: &Function, v: Value) -> bool {
-    matches!(f.value(v).def, ValueDef::Result(op, _) if matches!(f.op(op).kind, OpKind::Splat))
+/// `v` in a matrix layout, right before `op`: a splat (the same in every
+/// layout) is splat again there, anything else converted.
+fn into_matrix_before(f: &mut Function, op: OpId, v: Value) -> Value {
+    let ValueDef::Result(def, _) = f.value(v).def else {
+        return convert_before(f, op, v);
+    };
+    if !matches!(f.op(def).kind, OpKind::Splat) {
+        return convert_before(f, op, v);
+    }
+    let (scalar, ty, loc) = (f.op(def).operands[0], f.ty(v).clone(), f.op(op).loc);
+    let splat = f.create_op(OpKind::Splat, vec![scalar], vec![ty], Vec::new(), loc);
+    insert_before(f, op, splat);
+    f.op(splat).results[0]
 }
 
 /// Whether operand `i` of `op` may stay in the matrix layout: a dot's
@@ -256,14 +282,19 @@ fn convert_before(f: &mut Function, op: OpId, v: Value) -> Value {
     let ty = f.ty(v).clone();
     let loc = f.op(op).loc;
     let conv = f.create_op(OpKind::ConvertLayout, vec![v], vec![ty], Vec::new(), loc);
+    insert_before(f, op, conv);
+    f.op(conv).results[0]
+}
+
+/// Puts `new` right before `op` in `op`'s block.
+fn insert_before(f: &mut Function, op: OpId, new: OpId) {
     let block = f
         .walk_blocks()
         .into_iter()
         .find(|b| f.block(*b).ops.contains(&op))
         .unwrap_or(f.entry);
     let at = f.block(block).ops.iter().position(|o| *o == op).unwrap_or(0);
-    f.block_mut(block).ops.insert(at, conv);
-    f.op(conv).results[0]
+    f.block_mut(block).ops.insert(at, new);
 }
 
 fn insert_conversions(f: &mut Function, b: BlockId) {

@@ -377,7 +377,7 @@ fn back_end(
         .ok_or_else(|| Error::Internal(format!("kernel `{kernel}` vanished in the passes")))?;
     let mut dist = f.clone();
     tritonc_passes::layouts::assign_for(&mut dist, target.lanes(f.options.num_warps), &|s| {
-        target.matrix_instr(s)
+        target.matrix_instrs(s)
     })?;
     tritonc_ir::verify_function(&dist).map_err(|e| Error::Internal(format!("Dist IR: {e}")))?;
     t.lap("layouts (Dist IR)");

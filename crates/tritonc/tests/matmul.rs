@@ -160,9 +160,9 @@ fn k<const M: i32, const N: i32, const K: i32>(a: Ptr<{t}>, b: Ptr<{t}>, c: Ptr<
     )
 }
 
-/// Every input type on a tile too small for 32×32 MFMA tiles (the general
-/// path on gfx942, WMMA on gfx1100) and on one that fits them (every MFMA
-/// variant, simulated lane by lane on `sim:gfx942`, and WMMA).
+/// Every input type on a tile too small for 32×32 MFMA tiles (16×16 MFMA
+/// on gfx942, WMMA on gfx1100) and on one that fits them (every matrix
+/// variant, simulated lane by lane on `sim:gfx942` and `sim:gfx1100`).
 #[test]
 fn dot_of_every_input_type() {
     dot_of_every_input_type_at(16, 32, 64, 3);
@@ -270,53 +270,67 @@ fn dot_errors_name_the_problem() {
 /// there is none (f32 on gfx1100).
 #[test]
 fn every_matrix_variant_assembles_for_its_target() {
-    // (The assembler spells them differently per architecture.)
-    let spelling = |t: &str, target: &str| match (t, target) {
-        ("f16", "gfx90a") => Some("v_mfma_f32_32x32x8f16"),
-        ("f16", "gfx942") => Some("v_mfma_f32_32x32x8_f16"),
-        ("bf16", "gfx90a") => Some("v_mfma_f32_32x32x8bf16_1k"),
-        ("bf16", "gfx942") => Some("v_mfma_f32_32x32x8_bf16"),
-        ("f32", "gfx90a") => Some("v_mfma_f32_32x32x2f32"),
-        ("f32", "gfx942") => Some("v_mfma_f32_32x32x2_f32"),
-        ("i8", "gfx90a") => Some("v_mfma_i32_32x32x8i8"),
-        ("i8", "gfx942") => Some("v_mfma_i32_32x32x16_i8"),
-        ("f16", _) => Some("v_wmma_f32_16x16x16_f16"),
-        ("bf16", _) => Some("v_wmma_f32_16x16x16_bf16"),
-        ("i8", _) => Some("v_wmma_i32_16x16x16_iu8"),
+    // (The assembler spells them differently per architecture.) 64x64
+    // blocks give each of 4 waves a 32x32 tile; 32x32 blocks are too small
+    // for that and take the 16x16 instructions.
+    let spelling = |t: &str, target: &str, big: bool| match (t, target, big) {
+        ("f16", "gfx90a", true) => Some("v_mfma_f32_32x32x8f16"),
+        ("f16", "gfx942", true) => Some("v_mfma_f32_32x32x8_f16"),
+        ("bf16", "gfx90a", true) => Some("v_mfma_f32_32x32x8bf16_1k"),
+        ("bf16", "gfx942", true) => Some("v_mfma_f32_32x32x8_bf16"),
+        ("f32", "gfx90a", true) => Some("v_mfma_f32_32x32x2f32"),
+        ("f32", "gfx942", true) => Some("v_mfma_f32_32x32x2_f32"),
+        ("i8", "gfx90a", true) => Some("v_mfma_i32_32x32x8i8"),
+        ("i8", "gfx942", true) => Some("v_mfma_i32_32x32x16_i8"),
+        ("f16", "gfx90a", false) => Some("v_mfma_f32_16x16x16f16"),
+        ("f16", "gfx942", false) => Some("v_mfma_f32_16x16x16_f16"),
+        ("bf16", "gfx90a", false) => Some("v_mfma_f32_16x16x16bf16_1k"),
+        ("bf16", "gfx942", false) => Some("v_mfma_f32_16x16x16_bf16"),
+        ("f32", "gfx90a", false) => Some("v_mfma_f32_16x16x4f32"),
+        ("f32", "gfx942", false) => Some("v_mfma_f32_16x16x4_f32"),
+        ("i8", "gfx90a", false) => Some("v_mfma_i32_16x16x16i8"),
+        ("i8", "gfx942", false) => Some("v_mfma_i32_16x16x32_i8"),
+        ("f16", _, _) => Some("v_wmma_f32_16x16x16_f16"),
+        ("bf16", _, _) => Some("v_wmma_f32_16x16x16_bf16"),
+        ("i8", _, _) => Some("v_wmma_i32_16x16x16_iu8"),
         _ => None,
     };
-    // 64x64 over 4 waves, K = 32: per wave one 32x32 MFMA tile (K / k
-    // instructions, k = 8, or 2 for f32, 16 for i8 on gfx942) or four
-    // 16x16 WMMA tiles (k = 16).
-    let expected = |t: &str, target: &str| match (t, target) {
-        (_, "gfx1100") => 4 * 2,
-        ("f32", _) => 16,
-        ("i8", "gfx942") => 2,
-        _ => 4,
+    // Per wave: tiles x (K = 32) / k. 64x64: one 32x32 MFMA tile (k = 8,
+    // 2 for f32, 16 for i8 on gfx942) or four 16x16 WMMA tiles (k = 16);
+    // 32x32: one 16x16 tile (k = 16, 4 for f32, 32 for i8 on gfx942).
+    let expected = |t: &str, target: &str, big: bool| match (t, target, big) {
+        (_, "gfx1100", true) => 4 * 2,
+        (_, "gfx1100", false) => 2,
+        ("f32", _, true) => 16,
+        ("i8", "gfx942", true) => 2,
+        (_, _, true) => 4,
+        ("f32", _, false) => 8,
+        ("i8", "gfx942", false) => 1,
+        (_, _, false) => 2,
     };
     for (t, acc) in [("f16", "f32"), ("bf16", "f32"), ("f32", "f32"), ("i8", "i32")] {
         let src = dot_kernel(t, acc);
-        for target in ["gfx90a", "gfx942", "gfx1100"] {
-            let mut req = common::request(&src, "k", &[("M", 64), ("N", 64), ("K", 32)]);
-            req.num_warps = Some(4);
-            let c = common::compile_for_request(&req, target).unwrap_or_else(|e| panic!("{t} on {target}: {e}"));
-            let asm = c
-                .stages
-                .iter()
-                .find(|s| s.file_name.ends_with(".s"))
-                .map(|s| String::from_utf8_lossy(&s.contents).to_string())
-                .unwrap_or_default();
-            let count = |prefix: &str| asm.lines().filter(|l| l.trim_start().starts_with(prefix)).count();
-            match spelling(t, target) {
-                Some(want) => {
-                    assert_eq!(count(want), expected(t, target), "{t} on {target}:\n{asm}");
-                    assert_eq!(
-                        count("v_mfma") + count("v_wmma"),
-                        expected(t, target),
-                        "{t} on {target}"
-                    );
+        for big in [true, false] {
+            let size = if big { 64 } else { 32 };
+            for target in ["gfx90a", "gfx942", "gfx1100"] {
+                let mut req = common::request(&src, "k", &[("M", size), ("N", size), ("K", 32)]);
+                req.num_warps = Some(4);
+                let c = common::compile_for_request(&req, target).unwrap_or_else(|e| panic!("{t} on {target}: {e}"));
+                let asm = c
+                    .stages
+                    .iter()
+                    .find(|s| s.file_name.ends_with(".s"))
+                    .map(|s| String::from_utf8_lossy(&s.contents).to_string())
+                    .unwrap_or_default();
+                let count = |prefix: &str| asm.lines().filter(|l| l.trim_start().starts_with(prefix)).count();
+                let what = format!("{t} {size}x{size} on {target}");
+                match spelling(t, target, big) {
+                    Some(want) => {
+                        assert_eq!(count(want), expected(t, target, big), "{what}:\n{asm}");
+                        assert_eq!(count("v_mfma") + count("v_wmma"), expected(t, target, big), "{what}");
+                    }
+                    None => assert_eq!(count("v_mfma") + count("v_wmma"), 0, "{what}"),
                 }
-                None => assert_eq!(count("v_mfma") + count("v_wmma"), 0, "{t} on {target}"),
             }
         }
     }
