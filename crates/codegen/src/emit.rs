@@ -522,18 +522,7 @@ impl Emitter<'_> {
                 let ty = self.mty(in_ty[0]);
                 Some(self.def(&format!("math.fma {}, {}, {} : {ty}", ins[0], ins[1], ins[2])))
             }
-            OpKind::AddPtr => {
-                let Elem::Ptr(s) = in_ty[0].elem else {
-                    return Err(internal("addptr on non-pointers"));
-                };
-                let (pt, it) = (self.mty(in_ty[0]), self.mty(in_ty[1]));
-                Some(self.def(&format!(
-                    "llvm.getelementptr {}[{}] : ({pt}, {it}) -> {pt}, {}",
-                    ins[0],
-                    ins[1],
-                    mem_ty(s)
-                )))
-            }
+            OpKind::AddPtr => Some(self.add_ptr(&d.operands, &ins, in_ty[0], in_ty[1])?),
             OpKind::Load { mask, other } => Some(self.load(&ins, &d.operands, in_ty[0], *mask, *other)?),
             OpKind::Store { mask } => {
                 self.store(&ins, &d.operands, in_ty[0], *mask)?;
@@ -594,6 +583,40 @@ impl Emitter<'_> {
             self.names.insert(r, name);
         }
         Ok(())
+    }
+
+    /// `p + o`. `(p + o1) + o2` of 32-bit offset blocks becomes
+    /// `p + (o1 + o2)` with the sum in 64 bits (exact: the same address),
+    /// so that when the offsets are loop invariants and `p` is not (a
+    /// pointer block rebuilt from a loop's scalar base) one 64-bit offset
+    /// per element is kept across the loop instead of two.
+    fn add_ptr(&mut self, operands: &[Value], ins: &[String], pt_ty: &Type, ot: &Type) -> Result<String, CodegenError> {
+        let Elem::Ptr(s) = pt_ty.elem else {
+            return Err(internal("addptr on non-pointers"));
+        };
+        let (pt, it) = (self.mty(pt_ty), self.mty(ot));
+        let f = self.f;
+        if let tritonc_ir::ValueDef::Result(inner_op, 0) = f.value(operands[0]).def {
+            let d = f.op(inner_op);
+            let same = matches!(d.kind, OpKind::AddPtr) && f.ty(d.operands[1]) == ot;
+            if same && pt_ty.is_block() && ot.scalar_elem() == Some(ScalarType::I32) {
+                let (p, a) = (self.name(d.operands[0])?, self.name(d.operands[1])?);
+                let wt = format!("vector<{}xi64>", self.layout(ot).per_lane());
+                let a64 = self.def(&format!("arith.extsi {a} : {it} to {wt}"));
+                let b64 = self.def(&format!("arith.extsi {} : {it} to {wt}", ins[1]));
+                let sum = self.def(&format!("arith.addi {a64}, {b64} : {wt}"));
+                return Ok(self.def(&format!(
+                    "llvm.getelementptr {p}[{sum}] : ({pt}, {wt}) -> {pt}, {}",
+                    mem_ty(s)
+                )));
+            }
+        }
+        Ok(self.def(&format!(
+            "llvm.getelementptr {}[{}] : ({pt}, {it}) -> {pt}, {}",
+            ins[0],
+            ins[1],
+            mem_ty(s)
+        )))
     }
 
     fn make_range(&mut self, t: &Type, start: i32) -> String {
@@ -936,38 +959,63 @@ impl Emitter<'_> {
                 "llvm.store {}, {c_base} {{alignment = 16 : i64}} : {ot}, {pty}",
                 ins[2]
             ));
-            let outputs = c(self, out.numel());
-            let o = self.fresh();
-            self.line(&format!("\"scf.for\"({zero}, {outputs}, {one}) ({{"));
-            self.line(&format!("^bb0({o}: i32):"));
+            // Row by row of the result, vectorized across its columns:
+            // `c[i, :] = fma(a[i, k], b[k, :], c[i, :])` for k = 0, 1, ..,
+            // so each output still adds its products in increasing `k`.
+            let rows = c(self, u64::from(out.shape[0]));
+            let (vin, vout) = (format!("vector<{n}x{ein}>"), format!("vector<{n}x{eout}>"));
+            let (align_in, align_out) = (sa.bytes(), so.bytes());
+            let i = self.fresh();
+            self.line(&format!("\"scf.for\"({zero}, {rows}, {one}) ({{"));
+            self.line(&format!("^bb0({i}: i32):"));
             self.indent += 1;
-            let i = self.def(&format!("arith.shrui {o}, {log_n} : i32"));
-            let j = self.def(&format!("arith.andi {o}, {n_mask} : i32"));
+            let first = self.def(&format!("arith.shli {i}, {log_n} : i32"));
             let cp = self.def(&format!(
-                "llvm.getelementptr {c_base}[{o}] : ({pty}, i32) -> {pty}, {eout}"
+                "llvm.getelementptr {c_base}[{first}] : ({pty}, i32) -> {pty}, {eout}"
             ));
-            let s0 = self.def(&format!("llvm.load {cp} : {pty} -> {eout}"));
-            let row = self.def(&format!("arith.shli {i}, {log_k} : i32"));
-            let (kk, s, sum) = (self.fresh(), self.fresh(), self.fresh());
-            self.line(&format!("{sum} = \"scf.for\"({zero}, {kc}, {one}, {s0}) ({{"));
-            self.line(&format!("^bb0({kk}: i32, {s}: {eout}):"));
+            let row0 = self.def(&format!(
+                "llvm.load {cp} {{alignment = {align_out} : i64}} : {pty} -> {vout}"
+            ));
+            let a_row = self.def(&format!("arith.shli {i}, {log_k} : i32"));
+            let (kk, acc, sum) = (self.fresh(), self.fresh(), self.fresh());
+            self.line(&format!("{sum} = \"scf.for\"({zero}, {kc}, {one}, {row0}) ({{"));
+            self.line(&format!("^bb0({kk}: i32, {acc}: {vout}):"));
             self.indent += 1;
-            let ai = self.def(&format!("arith.addi {row}, {kk} : i32"));
+            let ai = self.def(&format!("arith.addi {a_row}, {kk} : i32"));
             let ap = self.def(&format!(
                 "llvm.getelementptr {a_base}[{ai}] : ({pty}, i32) -> {pty}, {ein}"
             ));
             let x = self.def(&format!("llvm.load {ap} : {pty} -> {ein}"));
+            let xs = self.def(&format!("vector.broadcast {x} : {ein} to {vin}"));
             let bk = self.def(&format!("arith.shli {kk}, {log_n} : i32"));
-            let bi = self.def(&format!("arith.addi {bk}, {j} : i32"));
             let bp = self.def(&format!(
-                "llvm.getelementptr {b_base}[{bi}] : ({pty}, i32) -> {pty}, {ein}"
+                "llvm.getelementptr {b_base}[{bk}] : ({pty}, i32) -> {pty}, {ein}"
             ));
-            let y = self.def(&format!("llvm.load {bp} : {pty} -> {ein}"));
-            let next = step(self, &x, &y, &s);
-            self.line(&format!("\"scf.yield\"({next}) : ({eout}) -> ()"));
+            let y = self.def(&format!(
+                "llvm.load {bp} {{alignment = {align_in} : i64}} : {pty} -> {vin}"
+            ));
+            let next = if so.is_float() {
+                let (xs, y) = if sa == so {
+                    (xs, y)
+                } else {
+                    (
+                        self.def(&format!("arith.extf {xs} : {vin} to {vout}")),
+                        self.def(&format!("arith.extf {y} : {vin} to {vout}")),
+                    )
+                };
+                self.def(&format!("math.fma {xs}, {y}, {acc} : {vout}"))
+            } else {
+                let xs = self.def(&format!("arith.extsi {xs} : {vin} to {vout}"));
+                let y = self.def(&format!("arith.extsi {y} : {vin} to {vout}"));
+                let p = self.def(&format!("arith.muli {xs}, {y} : {vout}"));
+                self.def(&format!("arith.addi {acc}, {p} : {vout}"))
+            };
+            self.line(&format!("\"scf.yield\"({next}) : ({vout}) -> ()"));
             self.indent -= 1;
-            self.line(&format!("}}) : (i32, i32, i32, {eout}) -> {eout}"));
-            self.line(&format!("llvm.store {sum}, {cp} : {eout}, {pty}"));
+            self.line(&format!("}}) : (i32, i32, i32, {vout}) -> {vout}"));
+            self.line(&format!(
+                "llvm.store {sum}, {cp} {{alignment = {align_out} : i64}} : {vout}, {pty}"
+            ));
             self.line("\"scf.yield\"() : () -> ()");
             self.indent -= 1;
             self.line("}) : (i32, i32, i32) -> ()");
@@ -2456,43 +2504,67 @@ impl Emitter<'_> {
     }
 
     /// The address of register `r`'s element of pointer block `ptrs`. When
-    /// the block is a uniform base plus offsets known to be non-negative
-    /// 32-bit integers, and the kernel's buffers are known to be under
-    /// 4 GiB (`Function::small_buffers`), the address is the base plus the
-    /// zero-extended 32-bit byte offset, which AMDGPU turns into a scalar
-    /// base with a vector offset (fewer registers than 64-bit addresses).
+    /// the block is a uniform base plus offsets (`splat(base) + o1 + ..`)
+    /// known to be non-negative 32-bit integers, and the kernel's buffers
+    /// are known to be under 4 GiB (`Function::small_buffers`), the address
+    /// is the base plus the zero-extended 32-bit byte offset, which AMDGPU
+    /// turns into a scalar base with a vector offset (fewer registers than
+    /// 64-bit addresses). Within a buffer under 4 GiB, non-negative offsets
+    /// and their byte sum stay below 2^32, so the 32-bit sums are exact.
     fn group_pointer(&mut self, ptrs: Value, name: &str, ptr_ty: &str, r: u32) -> Result<String, CodegenError> {
         let gp = self.target.global_ptr();
         let f = self.f;
-        if !f.small_buffers {
-            return Ok(self.def(&format!("vector.extract {name}[{r}] : {gp} from {ptr_ty}")));
-        }
-        if let tritonc_ir::ValueDef::Result(op, 0) = f.value(ptrs).def {
-            let d = f.op(op);
-            if let (OpKind::AddPtr, [base, offs]) = (&d.kind, d.operands.as_slice()) {
-                let splat = match f.value(*base).def {
-                    tritonc_ir::ValueDef::Result(b, 0) if matches!(f.op(b).kind, OpKind::Splat) => {
-                        Some(f.op(b).operands[0])
-                    }
-                    _ => None,
-                };
-                let ot = f.ty(*offs);
-                if let (Some(base), Some(ScalarType::I32), Elem::Ptr(s)) = (splat, ot.scalar_elem(), f.ty(ptrs).elem) {
-                    if self.non_negative(*offs) {
-                        let (b, o) = (self.name(base)?, self.name(*offs)?);
-                        let ovt = self.mty(ot);
-                        let off = self.def(&format!("vector.extract {o}[{r}] : i32 from {ovt}"));
-                        // The byte offset in 32 bits, then zero-extended:
-                        // the form of a scalar base with a vector offset.
-                        let size = self.splat_const(&s.bytes().to_string(), "i32");
-                        let bytes = self.def(&format!("arith.muli {off}, {size} overflow<nsw, nuw> : i32"));
-                        let wide = self.def(&format!("arith.extui {bytes} : i32 to i64"));
-                        return Ok(self.def(&format!("llvm.getelementptr {b}[{wide}] : ({gp}, i64) -> {gp}, i8")));
-                    }
+        let Elem::Ptr(s) = f.ty(ptrs).elem else {
+            return Err(internal("addresses of non-pointers"));
+        };
+        if f.small_buffers {
+            if let Some((base, offsets)) = self.scalar_base(ptrs) {
+                let size = self.splat_const(&s.bytes().to_string(), "i32");
+                let mut bytes: Option<String> = None;
+                for o in offsets {
+                    let (name, ovt) = (self.name(o)?, self.mty(f.ty(o)));
+                    let off = self.def(&format!("vector.extract {name}[{r}] : i32 from {ovt}"));
+                    let b = self.def(&format!("arith.muli {off}, {size} overflow<nuw> : i32"));
+                    bytes = Some(match bytes {
+                        None => b,
+                        Some(sum) => self.def(&format!("arith.addi {sum}, {b} overflow<nuw> : i32")),
+                    });
                 }
+                let base = self.name(base)?;
+                let Some(bytes) = bytes else {
+                    return Ok(base);
+                };
+                // Zero-extended: the form of a scalar base with a vector offset.
+                let wide = self.def(&format!("arith.extui {bytes} : i32 to i64"));
+                return Ok(self.def(&format!("llvm.getelementptr {base}[{wide}] : ({gp}, i64) -> {gp}, i8")));
             }
         }
         Ok(self.def(&format!("vector.extract {name}[{r}] : {gp} from {ptr_ty}")))
+    }
+
+    /// `ptrs = splat(base) + o1 + .. + on` with every offset a non-negative
+    /// `i32` block: the scalar base and the offsets.
+    fn scalar_base(&self, ptrs: Value) -> Option<(Value, Vec<Value>)> {
+        let f = self.f;
+        let mut offsets = Vec::new();
+        let mut at = ptrs;
+        loop {
+            let tritonc_ir::ValueDef::Result(op, 0) = f.value(at).def else {
+                return None;
+            };
+            let d = f.op(op);
+            match (&d.kind, d.operands.as_slice()) {
+                (OpKind::AddPtr, [inner, offs]) => {
+                    if f.ty(*offs).scalar_elem() != Some(ScalarType::I32) || !self.non_negative(*offs) {
+                        return None;
+                    }
+                    offsets.push(*offs);
+                    at = *inner;
+                }
+                (OpKind::Splat, [base]) => return Some((*base, offsets)),
+                _ => return None,
+            }
+        }
     }
 
     /// Whether every element of `v` is known to be non-negative: program

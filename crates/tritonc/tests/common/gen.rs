@@ -5,8 +5,9 @@
 //! arithmetic (with the language's edge cases: wrapping, C division,
 //! shifts, NaN-ignoring `maximum`, f16 round trips, casts), `if`
 //! expressions on a runtime scalar, runtime and unrolled loops with carried
-//! blocks, helpers, reductions, arg-reductions and scans, and masked
-//! stores. The same seed always gives the same kernel and inputs.
+//! blocks, loops walking pointer blocks over the input, `dot`s accumulated
+//! over loops of tiles, helpers, reductions, arg-reductions and scans, and
+//! masked stores. The same seed always gives the same kernel and inputs.
 //!
 //! It avoids what the language leaves unspecified, so that every back end
 //! must agree with the interpreter: integer divisors are made nonzero,
@@ -238,7 +239,43 @@ impl Gen {
 
     fn statement(&mut self) {
         let ty = *self.rng.pick(&[Ty::F32, Ty::F32, Ty::I32, Ty::I32, Ty::Bool]);
-        match self.rng.below(12) {
+        match self.rng.below(14) {
+            12 if ty != Ty::Bool => {
+                // A pointer block walking the input in a runtime loop, its
+                // mask depending on the iteration (loop-carried pointers).
+                let (name, p) = (self.fresh(), self.fresh());
+                let step = *self.rng.pick(&[1u32, 3, self.rows * self.cols]);
+                let (buf, zero, combine) = match ty {
+                    Ty::F32 => ("xf", "0.0", "clamp_add"),
+                    _ => ("xi", "0", "bit_xor"),
+                };
+                self.lines.push(format!("    let mut {p} = {buf} + offs;"));
+                self.lines
+                    .push(format!("    let mut {name} = {};", self.block(zero.to_string())));
+                let load = format!("load({p}, offs + t * {step} < n, {zero})");
+                let update = if combine == "bit_xor" {
+                    format!("{name} ^ {load}")
+                } else {
+                    format!("clamp_add({name}, {load})")
+                };
+                self.lines
+                    .push(format!("    for t in 0..k {{ {name} = {update}; {p} += {step}; }}"));
+                self.vars.push((name, ty));
+            }
+            13 if ty == Ty::F32 => {
+                // A 16x16x16 `dot` accumulated over a runtime loop of
+                // tiles, one operand through a carried pointer block, one
+                // addressed from the iteration (software pipelining).
+                let (d, q) = (self.fresh(), self.fresh());
+                let tile = "expand_dims(arange(0, 16), 1) * 16 + expand_dims(arange(0, 16), 0)";
+                self.lines.push(format!("    let mut {q} = xf + {tile};"));
+                self.lines.push(format!("    let mut {d} = zeros([16, 16], f32);"));
+                self.lines.push(format!(
+                    "    for t in 0..k {{ let o = {tile} + t * 16; {d} = dot(load({q}, o < n, 0.0), load(xf + o, o < n, 1.0), {d}); {q} += 16; }}"
+                ));
+                let total = format!("minimum(maximum(sum(sum({d}, 1), 0), -8.0), 8.0)");
+                self.let_(ty, total);
+            }
             0 => {
                 // An `if` expression on a runtime scalar.
                 let (a, b) = (self.expr(ty, 2), self.expr(ty, 2));
