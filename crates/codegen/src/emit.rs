@@ -215,6 +215,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         indent: 2,
         lane_id: None,
         lds_pending: [false; 2],
+        staged: HashMap::new(),
         next_round_half: 0,
         host_scratch: None,
         max_spt: tritonc_passes::layouts::max_contiguous(f),
@@ -278,6 +279,10 @@ struct Emitter<'a> {
     host_scratch: Option<String>,
     /// Contiguous elements per lane at most (see `max_contiguous`).
     max_spt: u32,
+    /// Matrix dots whose operands were already staged in shared memory at
+    /// the top of their loop body (see `stage_early`): the shared memory,
+    /// its pointer type and `b`'s start.
+    staged: HashMap<OpId, (String, &'static str, String)>,
 }
 
 /// MLIR spelling of a scalar type (signless).
@@ -533,7 +538,7 @@ impl Emitter<'_> {
             OpKind::Dot => {
                 let t = out_ty.ok_or_else(|| internal("dot without result"))?;
                 match self.value_layout(d.results[0]) {
-                    Some(Layout::Matrix(m)) => Some(self.matrix_dot(&ins, in_ty[0], in_ty[1], t, m)?),
+                    Some(Layout::Matrix(m)) => Some(self.matrix_dot(op, &ins, in_ty[0], in_ty[1], t, m)?),
                     _ => Some(self.dot(&ins, in_ty[0], in_ty[1], t)?),
                 }
             }
@@ -1150,6 +1155,7 @@ impl Emitter<'_> {
     /// by element) and issues one instruction per tile.
     fn matrix_dot(
         &mut self,
+        op: OpId,
         ins: &[String],
         at: &Type,
         bt: &Type,
@@ -1166,15 +1172,10 @@ impl Emitter<'_> {
         let e = sty(sa);
         let acc_ty = if sa.is_float() { "f32" } else { "i32" };
         let staging = matrix_staging(at, bt, m).ok_or_else(|| internal("dot of non-matrices"))?;
-        let (lds, pty) = self.shared()?;
-        self.barrier();
-        self.scatter_rows(&ins[0], at, &lds, staging.a_row, false)?;
-        let b_base = self.def(&format!(
-            "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, i8",
-            staging.b_offset
-        ));
-        self.scatter_rows(&ins[1], bt, &b_base, staging.b_row, true)?;
-        self.barrier();
+        let (lds, pty, b_base) = match self.staged.remove(&op) {
+            Some(staged) => staged,
+            None => self.stage_matrix_operands(ins, at, bt, staging)?,
+        };
         let scratch = self.def(&format!(
             "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, i8",
             staging.end
@@ -1278,6 +1279,69 @@ impl Emitter<'_> {
         }
         self.lds_pending = [true; 2];
         Ok(acc)
+    }
+
+    /// Writes a matrix dot's operands to shared memory in `staging`'s
+    /// layout, after the previous readers are done; gives the shared
+    /// memory, its pointer type and `b`'s start.
+    fn stage_matrix_operands(
+        &mut self,
+        ins: &[String],
+        at: &Type,
+        bt: &Type,
+        staging: MatrixStaging,
+    ) -> Result<(String, &'static str, String), CodegenError> {
+        let (lds, pty) = self.shared()?;
+        self.barrier();
+        self.scatter_rows(&ins[0], at, &lds, staging.a_row, false)?;
+        let b_base = self.def(&format!(
+            "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, i8",
+            staging.b_offset
+        ));
+        self.scatter_rows(&ins[1], bt, &b_base, staging.b_row, true)?;
+        self.barrier();
+        Ok((lds, pty, b_base))
+    }
+
+    /// At the top of loop body `body`: stages the operands of its first
+    /// matrix dot when they are carried values (or come from before the
+    /// loop) and nothing before the dot uses shared memory. Software
+    /// pipelining leaves a K loop in that form: the operands loaded by
+    /// the previous iteration are written out before this iteration's
+    /// loads are issued, so they are dead by then and the new loads can
+    /// take their registers (no copies at the back edge).
+    fn stage_early(&mut self, body: BlockId) -> Result<(), CodegenError> {
+        let f = self.f;
+        for &op in &f.block(body).ops {
+            let d = f.op(op);
+            let is_matrix_dot =
+                matches!(d.kind, OpKind::Dot) && matches!(self.value_layout(d.results[0]), Some(Layout::Matrix(_)));
+            if is_matrix_dot {
+                let ready = d.operands[..2].iter().all(|v| match f.value(*v).def {
+                    tritonc_ir::ValueDef::Arg(b, _) => b == body,
+                    tritonc_ir::ValueDef::Result(def, _) => !f.block(body).ops.contains(&def),
+                });
+                let Some(Layout::Matrix(m)) = self.value_layout(d.results[0]) else {
+                    return Ok(());
+                };
+                if ready {
+                    let (at, bt) = (f.ty(d.operands[0]), f.ty(d.operands[1]));
+                    let staging = matrix_staging(at, bt, m).ok_or_else(|| internal("dot of non-matrices"))?;
+                    let ins = [self.name(d.operands[0])?, self.name(d.operands[1])?];
+                    let staged = self.stage_matrix_operands(&ins, at, bt, staging)?;
+                    self.staged.insert(op, staged);
+                }
+                return Ok(());
+            }
+            let uses_shared = !d.regions.is_empty()
+                || matches!(d.kind, OpKind::Dot | OpKind::ConvertLayout)
+                || tritonc_passes::layouts::moves_elements(f, op)
+                || tritonc_passes::layouts::tree_reduction(f, op);
+            if uses_shared {
+                return Ok(());
+            }
+        }
+        Ok(())
     }
 
     fn const_i32(&mut self, v: u32) -> String {
@@ -2694,6 +2758,9 @@ impl Emitter<'_> {
             // A body may run after itself or after anything before the
             // operation: nothing is known about shared memory's readers.
             self.lds_pending = [true; 2];
+            if matches!(d.kind, OpKind::For) {
+                self.stage_early(r)?;
+            }
             self.block(r)?;
             self.indent -= 1;
         }
