@@ -910,22 +910,25 @@ impl Emitter<'_> {
             _ => return Err(internal("dot of non-matrices")),
         };
         let (ein, eout) = (sty(sa), sty(so));
-        let step = |e: &mut Self, x: &str, y: &str, s: &str| -> String {
+        // `s + x * y` (one fused multiply-add for floats, wrapping for
+        // integers) of inputs of type `tin` into the accumulator's `tout`
+        // (scalars or vectors of the dot's element types).
+        let step = |e: &mut Self, x: &str, y: &str, s: &str, tin: &str, tout: &str| -> String {
             if so.is_float() {
                 let (x, y) = if sa == so {
                     (x.to_string(), y.to_string())
                 } else {
                     (
-                        e.def(&format!("arith.extf {x} : {ein} to {eout}")),
-                        e.def(&format!("arith.extf {y} : {ein} to {eout}")),
+                        e.def(&format!("arith.extf {x} : {tin} to {tout}")),
+                        e.def(&format!("arith.extf {y} : {tin} to {tout}")),
                     )
                 };
-                e.def(&format!("math.fma {x}, {y}, {s} : {eout}"))
+                e.def(&format!("math.fma {x}, {y}, {s} : {tout}"))
             } else {
-                let x = e.def(&format!("arith.extsi {x} : {ein} to {eout}"));
-                let y = e.def(&format!("arith.extsi {y} : {ein} to {eout}"));
-                let p = e.def(&format!("arith.muli {x}, {y} : {eout}"));
-                e.def(&format!("arith.addi {s}, {p} : {eout}"))
+                let x = e.def(&format!("arith.extsi {x} : {tin} to {tout}"));
+                let y = e.def(&format!("arith.extsi {y} : {tin} to {tout}"));
+                let p = e.def(&format!("arith.muli {x}, {y} : {tout}"));
+                e.def(&format!("arith.addi {s}, {p} : {tout}"))
             }
         };
         let c = |e: &mut Self, v: u64| e.splat_const(&v.to_string(), "i32");
@@ -999,22 +1002,7 @@ impl Emitter<'_> {
             let y = self.def(&format!(
                 "llvm.load {bp} {{alignment = {align_in} : i64}} : {pty} -> {vin}"
             ));
-            let next = if so.is_float() {
-                let (xs, y) = if sa == so {
-                    (xs, y)
-                } else {
-                    (
-                        self.def(&format!("arith.extf {xs} : {vin} to {vout}")),
-                        self.def(&format!("arith.extf {y} : {vin} to {vout}")),
-                    )
-                };
-                self.def(&format!("math.fma {xs}, {y}, {acc} : {vout}"))
-            } else {
-                let xs = self.def(&format!("arith.extsi {xs} : {vin} to {vout}"));
-                let y = self.def(&format!("arith.extsi {y} : {vin} to {vout}"));
-                let p = self.def(&format!("arith.muli {xs}, {y} : {vout}"));
-                self.def(&format!("arith.addi {acc}, {p} : {vout}"))
-            };
+            let next = step(self, &xs, &y, &acc, &vin, &vout);
             self.line(&format!("\"scf.yield\"({next}) : ({vout}) -> ()"));
             self.indent -= 1;
             self.line(&format!("}}) : (i32, i32, i32, {vout}) -> {vout}"));
@@ -1057,7 +1045,7 @@ impl Emitter<'_> {
             ));
             let y = self.def(&format!("llvm.load {bp} : {pty} -> {ein}"));
             let s = self.def(&format!("vector.extract {acc}[{reg}] : {eout} from {ot}"));
-            let next = step(self, &x, &y, &s);
+            let next = step(self, &x, &y, &s, ein, eout);
             acc = self.def(&format!("vector.insert {next}, {acc} [{reg}] : {eout} into {ot}"));
         }
         self.line(&format!("\"scf.yield\"({acc}) : ({ot}) -> ()"));

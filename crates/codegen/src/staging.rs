@@ -83,46 +83,37 @@ impl MatrixStaging {
         j * self.b_row + kk
     }
 
-    /// Byte addresses the lanes of one wave read for the fragments of `a`
-    /// at step `k0` for row tile `first_row..` (one access instruction:
-    /// `part` selects which `read_width` bytes of the fragment).
-    pub fn a_fragment_addresses(
+    /// Byte addresses the lanes of one wave read for their fragments of
+    /// `operand` at step `k0` for the tile of rows of `a` (columns of `b`)
+    /// from `first`, in one access instruction: `part` selects which
+    /// `read_width` bytes of the fragment.
+    pub fn fragment_addresses(
         &self,
+        operand: Operand,
         instr: MatrixInstr,
         input: ScalarType,
-        first_row: u32,
-        k0: u32,
-        part: u32,
+        (first, k0, part): (u32, u32, u32),
     ) -> Vec<u32> {
         let fam = instr.family;
         let w = read_width(instr, input);
         (0..fam.wave())
             .map(|l| {
-                let kk = k0 + fam.fragment_k(l, instr.k);
-                self.a_index(first_row + l % fam.tile(), kk) * input.bytes() + part * w
+                let (kk, i) = (k0 + fam.fragment_k(l, instr.k), first + l % fam.tile());
+                let at = match operand {
+                    Operand::A => self.a_index(i, kk) * input.bytes(),
+                    Operand::B => self.b_offset + self.b_index(kk, i) * input.bytes(),
+                };
+                at + part * w
             })
             .collect()
     }
+}
 
-    /// As [`MatrixStaging::a_fragment_addresses`], for `b`'s column tile
-    /// `first_col..`.
-    pub fn b_fragment_addresses(
-        &self,
-        instr: MatrixInstr,
-        input: ScalarType,
-        first_col: u32,
-        k0: u32,
-        part: u32,
-    ) -> Vec<u32> {
-        let fam = instr.family;
-        let w = read_width(instr, input);
-        (0..fam.wave())
-            .map(|l| {
-                let kk = k0 + fam.fragment_k(l, instr.k);
-                self.b_offset + self.b_index(kk, first_col + l % fam.tile()) * input.bytes() + part * w
-            })
-            .collect()
-    }
+/// A dot's first or second operand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operand {
+    A,
+    B,
 }
 
 /// The worst bank conflict of one access instruction of a wave: lane `i`
@@ -179,13 +170,11 @@ mod tests {
         let mut worst = 1;
         for k0 in (0..k).step_by(instr.k as usize) {
             for part in 0..parts {
-                for first in (0..m).step_by(t as usize) {
-                    let a = s.a_fragment_addresses(instr, input, first, k0, part);
-                    worst = worst.max(bank_conflicts(&a, w));
-                }
-                for first in (0..n).step_by(t as usize) {
-                    let b = s.b_fragment_addresses(instr, input, first, k0, part);
-                    worst = worst.max(bank_conflicts(&b, w));
+                for (operand, size) in [(Operand::A, m), (Operand::B, n)] {
+                    for first in (0..size).step_by(t as usize) {
+                        let at = s.fragment_addresses(operand, instr, input, (first, k0, part));
+                        worst = worst.max(bank_conflicts(&at, w));
+                    }
                 }
             }
         }

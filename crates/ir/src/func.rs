@@ -242,6 +242,13 @@ impl Function {
         out
     }
 
+    /// The reachable block that holds `op`.
+    pub fn block_of(&self, op: OpId) -> Option<BlockId> {
+        self.walk_blocks()
+            .into_iter()
+            .find(|b| self.block(*b).ops.contains(&op))
+    }
+
     /// Every block reachable from the entry block (the entry first).
     pub fn walk_blocks(&self) -> Vec<BlockId> {
         std::iter::once(self.entry)

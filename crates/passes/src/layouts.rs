@@ -288,11 +288,7 @@ fn convert_before(f: &mut Function, op: OpId, v: Value) -> Value {
 
 /// Puts `new` right before `op` in `op`'s block.
 fn insert_before(f: &mut Function, op: OpId, new: OpId) {
-    let block = f
-        .walk_blocks()
-        .into_iter()
-        .find(|b| f.block(*b).ops.contains(&op))
-        .unwrap_or(f.entry);
+    let block = f.block_of(op).unwrap_or(f.entry);
     let at = f.block(block).ops.iter().position(|o| *o == op).unwrap_or(0);
     f.block_mut(block).ops.insert(at, new);
 }

@@ -139,11 +139,7 @@ fn rewrite_slot(f: &mut Function, for_op: OpId, slot: usize) {
     f.op_mut(yield_op).operands[slot] = advanced;
     // After: uses of the result get the rebuilt block.
     let (ops, outer) = rebuild(f, result, &offsets, &ty, for_op);
-    let parent = f
-        .walk_blocks()
-        .into_iter()
-        .find(|b| f.block(*b).ops.contains(&for_op))
-        .unwrap_or(f.entry);
+    let parent = f.block_of(for_op).unwrap_or(f.entry);
     let at = f
         .block(parent)
         .ops

@@ -340,11 +340,7 @@ fn pipeline_loop(f: &mut Function, for_op: OpId, distance: u32) {
         f.op_mut(yield_op).operands.extend(values);
     }
     f.block_mut(body).ops.splice(0..0, top_ops);
-    let parent = f
-        .walk_blocks()
-        .into_iter()
-        .find(|b| f.block(*b).ops.contains(&for_op))
-        .unwrap_or(f.entry);
+    let parent = f.block_of(for_op).unwrap_or(f.entry);
     let at = f.block(parent).ops.iter().position(|o| *o == for_op).unwrap_or(0);
     f.block_mut(parent).ops.splice(at..at, prologue);
 }

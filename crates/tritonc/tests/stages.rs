@@ -32,6 +32,29 @@ const EXAMPLES: &[Example] = &[
     ),
 ];
 
+/// Pins every text stage of `c` as snapshot `stage@{prefix}-{stage}`.
+fn snapshot_stages(c: &tritonc::driver::Compiled, prefix: &str) {
+    for stage in &c.stages {
+        if stage.file_name.ends_with(".hsaco") {
+            continue;
+        }
+        let text = String::from_utf8(stage.contents.clone()).unwrap();
+        let name = format!("{prefix}-{}", stage.file_name);
+        insta::with_settings!({ snapshot_suffix => name.clone(), prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_snapshot!("stage", text);
+        });
+    }
+}
+
+/// The text of stage `prefix*` of `c`.
+fn stage_text(c: &tritonc::driver::Compiled, prefix: &str) -> String {
+    c.stages
+        .iter()
+        .find(|s| s.file_name.starts_with(prefix))
+        .map(|s| String::from_utf8_lossy(&s.contents).to_string())
+        .unwrap_or_default()
+}
+
 #[test]
 fn snapshots_of_every_stage_for_gfx942() {
     let gfx942 = tritonc::codegen::target::lookup("gfx942").unwrap();
@@ -42,16 +65,7 @@ fn snapshots_of_every_stage_for_gfx942() {
         req.divisible = tritonc::driver::Divisible::All;
         req.small_buffers = true;
         let c = compile(&req, gfx942.as_ref()).unwrap();
-        for stage in &c.stages {
-            if stage.file_name.ends_with(".hsaco") {
-                continue;
-            }
-            let text = String::from_utf8(stage.contents.clone()).unwrap();
-            let name = format!("{kernel}-gfx942-{}", stage.file_name);
-            insta::with_settings!({ snapshot_suffix => name.clone(), prepend_module_to_snapshot => false, omit_expression => true }, {
-                insta::assert_snapshot!("stage", text);
-            });
-        }
+        snapshot_stages(&c, &format!("{kernel}-gfx942"));
     }
 }
 
@@ -62,34 +76,15 @@ fn snapshots_of_every_stage_for_gfx942() {
 fn snapshots_of_every_stage_on_matrix_instructions() {
     for (target, family) in [("gfx942", "mfma"), ("gfx1100", "wmma")] {
         let t = tritonc::codegen::target::lookup(target).unwrap();
-        let mut req = example_request(
-            "matmul.tk",
-            "matmul",
-            &[
-                ("BLOCK_M", 32),
-                ("BLOCK_N", 32),
-                ("BLOCK_K", 16),
-                ("GROUP_M", 2),
-                ("ACTIVATION", 1),
-            ],
-        );
+        let (file, kernel, consts) = EXAMPLES.iter().find(|e| e.1 == "matmul").expect("the matmul example");
+        let mut req = example_request(file, kernel, consts);
         req.num_warps = Some(1);
         req.divisible = tritonc::driver::Divisible::All;
         req.small_buffers = true;
         let c = compile(&req, t.as_ref()).unwrap();
-        for stage in &c.stages {
-            if stage.file_name.ends_with(".hsaco") {
-                continue;
-            }
-            let text = String::from_utf8(stage.contents.clone()).unwrap();
-            if stage.file_name.starts_with("3-dist") {
-                assert!(text.contains(&format!("#tk.{family}<")), "{target}: {text}");
-            }
-            let name = format!("matmul-{family}-{target}-{}", stage.file_name);
-            insta::with_settings!({ snapshot_suffix => name.clone(), prepend_module_to_snapshot => false, omit_expression => true }, {
-                insta::assert_snapshot!("stage", text);
-            });
-        }
+        let dist = stage_text(&c, "3-dist");
+        assert!(dist.contains(&format!("#tk.{family}<")), "{target}: {dist}");
+        snapshot_stages(&c, &format!("matmul-{family}-{target}"));
     }
 }
 
