@@ -397,6 +397,8 @@ pub fn generate_from(mut rng: GenRng) -> GenKernel {
     let block = rows * cols;
     let grid = 1 + rng.below(3) as u32;
     let num_warps = *rng.pick(&[1u32, 2, 4, 8]);
+    // Software pipelining of the loops with a `dot`, 0 to 2 iterations ahead.
+    let num_stages = *rng.pick(&[1u32, 2, 2, 3]);
     let cap = (grid * block) as i32;
     let n = if rng.chance(30) {
         cap
@@ -488,7 +490,7 @@ pub fn generate_from(mut rng: GenRng) -> GenKernel {
     let mut source = String::new();
     source.push_str("fn clamp_add(a: f32, b: f32) -> f32 {\n    minimum(maximum(a + b, -8.0), 8.0)\n}\n\n");
     source.push_str(&format!(
-        "#[kernel(num_warps = {num_warps})]\nfn fuzz(xf: Ptr<f32>, xi: Ptr<i32>, of: Ptr<f32>, oi: Ptr<i32>, ored: Ptr<f32>, oredi: Ptr<i32>, acc: Ptr<i32>, n: i32, k: i32, s: f32) {{\n"
+        "#[kernel(num_warps = {num_warps}, num_stages = {num_stages})]\nfn fuzz(xf: Ptr<f32>, xi: Ptr<i32>, of: Ptr<f32>, oi: Ptr<i32>, ored: Ptr<f32>, oredi: Ptr<i32>, acc: Ptr<i32>, n: i32, k: i32, s: f32) {{\n"
     ));
     for l in &g.lines {
         source.push_str(l);
