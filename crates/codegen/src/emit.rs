@@ -895,11 +895,11 @@ impl Emitter<'_> {
 
     /// `acc + a @ b` (`ins` = a, b, acc), each output a chain of fused
     /// multiply-adds in increasing `k`, as the language defines it. With
-    /// one lane: loops over the outputs and `k` through stack memory. With
-    /// many: `a` and `b` are staged in shared memory (both at once) and
-    /// every lane computes the outputs it holds, in a loop over `k`. This
-    /// is the general path, correct on every target; matrix instructions
-    /// (MFMA/WMMA) are not used yet.
+    /// one lane: through stack memory, a row of outputs at a time as one
+    /// vector, in a loop over `k`. With many: `a` and `b` are staged in
+    /// shared memory (both at once) and every lane computes the outputs it
+    /// holds, in a loop over `k`. This is the general path, correct on
+    /// every target; dots in a matrix layout go to `matrix_dot` instead.
     fn dot(&mut self, ins: &[String], at: &Type, bt: &Type, out: &Type) -> Result<String, CodegenError> {
         let (sa, so) = (
             at.scalar_elem().ok_or_else(|| internal("dot of pointers"))?,
