@@ -378,3 +378,40 @@ fn k(a: Ptr<f16>, b: Ptr<f16>, c: Ptr<f32>, k: i32) {{
     let storing = looped("store(c, 1.0);");
     assert_eq!(loads_after_passes(&storing, &[], 3), 2);
 }
+
+/// `loop_ptrs`: the tutorial's K loop carries its two pointer blocks as
+/// scalar base pointers once the passes ran (and as blocks without them).
+#[test]
+fn loop_pointer_blocks_are_carried_as_scalar_bases() {
+    let carried = |disabled: &[&str]| {
+        let mut req = common::example_request(
+            "matmul.tk",
+            "matmul",
+            &[
+                ("BLOCK_M", 32),
+                ("BLOCK_N", 32),
+                ("BLOCK_K", 16),
+                ("GROUP_M", 2),
+                ("ACTIVATION", 0),
+            ],
+        );
+        req.disabled_passes = disabled.iter().map(|s| s.to_string()).collect();
+        let (module, _, _) = tritonc::driver::front_end(&req).unwrap();
+        let f = module.function("matmul").unwrap();
+        let for_op = f
+            .walk()
+            .into_iter()
+            .find(|op| matches!(f.op(*op).kind, tritonc::ir::OpKind::For))
+            .expect("the K loop");
+        let ptr = |blocks: bool| {
+            f.op(for_op)
+                .results
+                .iter()
+                .filter(|v| matches!(f.ty(**v).elem, tritonc::ir::Elem::Ptr(_)) && f.ty(**v).is_block() == blocks)
+                .count()
+        };
+        (ptr(false), ptr(true))
+    };
+    assert_eq!(carried(&[]), (2, 0));
+    assert_eq!(carried(&["loop_ptrs"]), (0, 2));
+}
