@@ -384,17 +384,7 @@ fn k(a: Ptr<f16>, b: Ptr<f16>, c: Ptr<f32>, k: i32) {{
 #[test]
 fn loop_pointer_blocks_are_carried_as_scalar_bases() {
     let carried = |disabled: &[&str]| {
-        let mut req = common::example_request(
-            "matmul.tk",
-            "matmul",
-            &[
-                ("BLOCK_M", 32),
-                ("BLOCK_N", 32),
-                ("BLOCK_K", 16),
-                ("GROUP_M", 2),
-                ("ACTIVATION", 0),
-            ],
-        );
+        let mut req = common::example_request("matmul.tk", "matmul", common::MATMUL_32);
         req.disabled_passes = disabled.iter().map(|s| s.to_string()).collect();
         let (module, _, _) = tritonc::driver::front_end(&req).unwrap();
         let f = module.function("matmul").unwrap();

@@ -19,17 +19,7 @@ const EXAMPLES: &[Example] = &[
     ("elementwise.tk", "shifted_sum", &[("BLOCK", 128)]),
     ("softmax.tk", "softmax", &[("BLOCK", 1024)]),
     ("layer_norm.tk", "layer_norm", &[("BLOCK", 1024)]),
-    (
-        "matmul.tk",
-        "matmul",
-        &[
-            ("BLOCK_M", 32),
-            ("BLOCK_N", 32),
-            ("BLOCK_K", 16),
-            ("GROUP_M", 2),
-            ("ACTIVATION", 1),
-        ],
-    ),
+    ("matmul.tk", "matmul", common::MATMUL_32),
 ];
 
 /// Pins every text stage of `c` as snapshot `stage@{prefix}-{stage}`.

@@ -26,6 +26,16 @@ pub fn request(src: &str, kernel: &str, consts: &[(&str, i64)]) -> CompileReques
 
 /// A request for kernel `kernel` of `dsl-examples/{file}` with these const
 /// values (bool consts, declared `: bool`, take 0 or 1).
+/// The matmul tutorial's constants for 32×32×16 tiles (with the fused
+/// activation), as the stage snapshots pin it.
+pub const MATMUL_32: &[(&str, i64)] = &[
+    ("BLOCK_M", 32),
+    ("BLOCK_N", 32),
+    ("BLOCK_K", 16),
+    ("GROUP_M", 2),
+    ("ACTIVATION", 1),
+];
+
 pub fn example_request(file: &str, kernel: &str, consts: &[(&str, i64)]) -> CompileRequest {
     let path = format!("{}/../../dsl-examples/{file}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
