@@ -1180,24 +1180,22 @@ impl Emitter<'_> {
         let wrow = self.def(&format!("arith.muli {wm}, {rows_c} : i32"));
         let wcol = self.def(&format!("arith.muli {wn}, {cols_c} : i32"));
         // Where this lane's fragments start, per tile: its row of `a`
-        // and its column of `b` (a row of the transposed copy).
-        let (a_row, b_row) = (c(self, staging.a_row), c(self, staging.b_row));
-        let mut a_rows = Vec::new();
-        for tm in 0..tiles_m {
-            let tc = c(self, tm * t);
-            let r = self.def(&format!("arith.addi {wrow}, {tc} : i32"));
-            let r = self.def(&format!("arith.addi {r}, {li} : i32"));
-            let rk = self.def(&format!("arith.muli {r}, {a_row} : i32"));
-            a_rows.push(self.def(&format!("arith.addi {rk}, {lk} : i32")));
-        }
-        let mut b_cols = Vec::new();
-        for tn in 0..tiles_n {
-            let tc = c(self, tn * t);
-            let col = self.def(&format!("arith.addi {wcol}, {tc} : i32"));
-            let col = self.def(&format!("arith.addi {col}, {li} : i32"));
-            let ck = self.def(&format!("arith.muli {col}, {b_row} : i32"));
-            b_cols.push(self.def(&format!("arith.addi {ck}, {lk} : i32")));
-        }
+        // and its column of `b` (a row of the transposed copy), times the
+        // padded row length, plus its first `k`.
+        let starts = |s: &mut Self, wave_first: &str, tiles: u32, row: u32| -> Vec<String> {
+            let row = c(s, row);
+            (0..tiles)
+                .map(|tile| {
+                    let tc = c(s, tile * t);
+                    let r = s.def(&format!("arith.addi {wave_first}, {tc} : i32"));
+                    let r = s.def(&format!("arith.addi {r}, {li} : i32"));
+                    let rk = s.def(&format!("arith.muli {r}, {row} : i32"));
+                    s.def(&format!("arith.addi {rk}, {lk} : i32"))
+                })
+                .collect()
+        };
+        let a_rows = starts(self, &wrow, tiles_m, staging.a_row);
+        let b_cols = starts(self, &wcol, tiles_n, staging.b_row);
         let ot = self.mty(out);
         let mut acc = ins[2].clone();
         let vf = format!("vector<{len}x{e}>");
@@ -1207,31 +1205,21 @@ impl Emitter<'_> {
         let frag_bytes = len * sa.bytes();
         let align = |row: u32| (1u32 << ((row * sa.bytes()) | frag_bytes).trailing_zeros()).min(16);
         let (a_align, b_align) = (align(staging.a_row), align(staging.b_row));
+        // The fragment at `start + k0` of the operand staged at `base`.
+        let fragment = |s: &mut Self, base: &str, start: &str, k0: u32, align: u32| -> String {
+            let off = s.const_i32(k0);
+            let at_k = s.def(&format!("arith.addi {start}, {off} : i32"));
+            let p = s.def(&format!(
+                "llvm.getelementptr {base}[{at_k}] : ({pty}, i32) -> {pty}, {e}"
+            ));
+            s.def(&format!("llvm.load {p} {{alignment = {align} : i64}} : {pty} -> {vf}"))
+        };
         for k0 in (0..k).step_by(ik as usize) {
-            let a_frags: Vec<String> = a_rows
-                .iter()
-                .map(|base| {
-                    let off = self.const_i32(k0);
-                    let at_k = self.def(&format!("arith.addi {base}, {off} : i32"));
-                    let p = self.def(&format!(
-                        "llvm.getelementptr {lds}[{at_k}] : ({pty}, i32) -> {pty}, {e}"
-                    ));
-                    self.def(&format!(
-                        "llvm.load {p} {{alignment = {a_align} : i64}} : {pty} -> {vf}"
-                    ))
-                })
-                .collect();
+            let a_frags: Vec<String> = a_rows.iter().map(|r| fragment(self, &lds, r, k0, a_align)).collect();
             // One column fragment of `b` at a time, used by every row
             // tile before the next is read (fewer live registers).
-            for (tn, base) in b_cols.iter().enumerate() {
-                let off = self.const_i32(k0);
-                let at_k = self.def(&format!("arith.addi {base}, {off} : i32"));
-                let p = self.def(&format!(
-                    "llvm.getelementptr {b_base}[{at_k}] : ({pty}, i32) -> {pty}, {e}"
-                ));
-                let b_frag = self.def(&format!(
-                    "llvm.load {p} {{alignment = {b_align} : i64}} : {pty} -> {vf}"
-                ));
+            for (tn, start) in b_cols.iter().enumerate() {
+                let b_frag = fragment(self, &b_base, start, k0, b_align);
                 for (tm, a_frag) in a_frags.iter().enumerate() {
                     let first = (tm * tiles_n as usize + tn) * regs as usize;
                     let tile = self.def(&format!(
