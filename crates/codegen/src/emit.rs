@@ -2586,25 +2586,11 @@ impl Emitter<'_> {
     /// `i32` block: the scalar base and the offsets.
     fn scalar_base(&self, ptrs: Value) -> Option<(Value, Vec<Value>)> {
         let f = self.f;
-        let mut offsets = Vec::new();
-        let mut at = ptrs;
-        loop {
-            let tritonc_ir::ValueDef::Result(op, 0) = f.value(at).def else {
-                return None;
-            };
-            let d = f.op(op);
-            match (&d.kind, d.operands.as_slice()) {
-                (OpKind::AddPtr, [inner, offs]) => {
-                    if f.ty(*offs).scalar_elem() != Some(ScalarType::I32) || !self.non_negative(*offs) {
-                        return None;
-                    }
-                    offsets.push(*offs);
-                    at = *inner;
-                }
-                (OpKind::Splat, [base]) => return Some((*base, offsets)),
-                _ => return None,
-            }
-        }
+        let (base, offsets) = tritonc_passes::loop_ptrs::based_block(f, ptrs)?;
+        let ok = offsets
+            .iter()
+            .all(|o| f.ty(*o).scalar_elem() == Some(ScalarType::I32) && self.non_negative(*o));
+        ok.then_some((base, offsets))
     }
 
     /// Whether every element of `v` is known to be non-negative: program

@@ -242,6 +242,14 @@ impl Function {
         out
     }
 
+    /// The operation whose result `v` is (None for block arguments).
+    pub fn def_op(&self, v: Value) -> Option<OpId> {
+        match self.value(v).def {
+            ValueDef::Result(op, _) => Some(op),
+            ValueDef::Arg(..) => None,
+        }
+    }
+
     /// The reachable block that holds `op`.
     pub fn block_of(&self, op: OpId) -> Option<BlockId> {
         self.walk_blocks()

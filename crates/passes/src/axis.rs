@@ -276,7 +276,8 @@ fn broadcast_info(from: &[u32], to: &[u32], input: AxisInfo) -> AxisInfo {
     }
 }
 
-fn const_int(f: &Function, v: Value) -> Option<i64> {
+/// The integer every element of `v` equals: a constant, or a splat of one.
+pub(crate) fn const_int(f: &Function, v: Value) -> Option<i64> {
     match f.value(v).def {
         ValueDef::Result(op, 0) => match f.op(op).kind {
             OpKind::Constant(ConstValue::Int(c)) => Some(c),

@@ -30,7 +30,6 @@ use crate::PassError;
 use std::collections::HashMap;
 use tritonc_ir::{
     BlockId, BlockedLayout, Elem, Function, Layout, MatrixInstr, MatrixLayout, OpId, OpKind, ScalarType, Value,
-    ValueDef,
 };
 
 /// Whether `op` reads its operand through shared memory. Reductions of a
@@ -236,7 +235,7 @@ fn matrix_layouts(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> 
 /// `v` in a matrix layout, right before `op`: a splat (the same in every
 /// layout) is splat again there, anything else converted.
 fn into_matrix_before(f: &mut Function, op: OpId, v: Value) -> Value {
-    let ValueDef::Result(def, _) = f.value(v).def else {
+    let Some(def) = f.def_op(v) else {
         return convert_before(f, op, v);
     };
     if !matches!(f.op(def).kind, OpKind::Splat) {

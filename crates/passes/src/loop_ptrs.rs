@@ -21,7 +21,7 @@
 
 use crate::PassError;
 use std::collections::HashMap;
-use tritonc_ir::{Elem, Function, Module, OpId, OpKind, Type, Value, ValueDef};
+use tritonc_ir::{Elem, Function, Module, OpId, OpKind, Type, Value};
 
 pub fn run(m: &mut Module) -> Result<(), PassError> {
     for f in &mut m.functions {
@@ -37,21 +37,13 @@ pub fn run(m: &mut Module) -> Result<(), PassError> {
     Ok(())
 }
 
-/// The op defining `v`, if `v` is an op result.
-fn def(f: &Function, v: Value) -> Option<OpId> {
-    match f.value(v).def {
-        ValueDef::Result(op, _) => Some(op),
-        ValueDef::Arg(..) => None,
-    }
-}
-
 /// `v = splat(base) + o1 + .. + on`: the scalar base and the offsets
 /// (innermost first).
-fn based_block(f: &Function, v: Value) -> Option<(Value, Vec<Value>)> {
+pub fn based_block(f: &Function, v: Value) -> Option<(Value, Vec<Value>)> {
     let mut offsets = Vec::new();
     let mut at = v;
     loop {
-        let d = f.op(def(f, at)?);
+        let d = f.op(f.def_op(at)?);
         match d.kind {
             OpKind::AddPtr => {
                 offsets.push(d.operands[1]);
@@ -68,11 +60,11 @@ fn based_block(f: &Function, v: Value) -> Option<(Value, Vec<Value>)> {
 
 /// `y = p + splat(d)`: the scalar `d`.
 fn uniform_step(f: &Function, y: Value, p: Value) -> Option<Value> {
-    let d = f.op(def(f, y)?);
+    let d = f.op(f.def_op(y)?);
     if !matches!(d.kind, OpKind::AddPtr) || d.operands[0] != p {
         return None;
     }
-    let s = f.op(def(f, d.operands[1])?);
+    let s = f.op(f.def_op(d.operands[1])?);
     matches!(s.kind, OpKind::Splat).then(|| s.operands[0])
 }
 
@@ -123,8 +115,9 @@ fn rewrite_slot(f: &mut Function, for_op: OpId, slot: usize) {
     f.values[result.index()].ty = scalar.clone();
     // Inside: the block rebuilt first, the base advanced last.
     let (ops, inner) = rebuild(f, arg, &offsets, &ty, for_op);
-    let users: HashMap<Value, Value> = HashMap::from([(arg, inner)]);
-    substitute_in(f, body, &users);
+    // (`arg` is only used in the body; the rebuilding ops are in no block
+    // yet, so they keep it.)
+    f.substitute(&HashMap::from([(arg, inner)]));
     f.block_mut(body).ops.splice(0..0, ops);
     let advanced = match step {
         Some(s) => {
@@ -149,19 +142,4 @@ fn rewrite_slot(f: &mut Function, for_op: OpId, slot: usize) {
     // (The rebuilding ops are in no block yet, so they keep `result`.)
     f.substitute(&HashMap::from([(result, outer)]));
     f.block_mut(parent).ops.splice(at..at, ops);
-}
-
-/// Replaces uses of values in the ops of `block` and its nested regions.
-fn substitute_in(f: &mut Function, block: tritonc_ir::BlockId, map: &HashMap<Value, Value>) {
-    let ops = f.block(block).ops.clone();
-    for op in ops {
-        for operand in &mut f.op_mut(op).operands {
-            if let Some(n) = map.get(operand) {
-                *operand = *n;
-            }
-        }
-        for r in f.op(op).regions.clone() {
-            substitute_in(f, r, map);
-        }
-    }
 }

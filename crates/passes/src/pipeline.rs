@@ -104,16 +104,6 @@ fn slice(f: &Function, body: BlockId, roots: &[Value], allowed: &HashSet<Value>)
     )
 }
 
-fn const_int(f: &Function, v: Value) -> Option<i64> {
-    match f.value(v).def {
-        ValueDef::Result(op, _) => match f.op(op).kind {
-            OpKind::Constant(ConstValue::Int(c)) => Some(c),
-            _ => None,
-        },
-        ValueDef::Arg(..) => None,
-    }
-}
-
 /// Builds new ops into a list, mapping cloned values.
 struct Builder<'a> {
     f: &'a mut Function,
@@ -189,7 +179,7 @@ fn pipeline_loop(f: &mut Function, for_op: OpId, distance: u32) {
     if f.ty(lb) != &Type::scalar(ScalarType::I32) {
         return;
     }
-    let Some(s) = const_int(f, step).filter(|s| *s > 0) else {
+    let Some(s) = crate::axis::const_int(f, step).filter(|s| *s > 0) else {
         return;
     };
     let body_ops = f.block(body).ops.clone();
@@ -205,20 +195,19 @@ fn pipeline_loop(f: &mut Function, for_op: OpId, distance: u32) {
     let args = f.block(body).args.clone();
     let (iv, carried) = (args[0], &args[1..]);
     let yielded = f.op(yield_op).operands.clone();
-    // Early carried values: next values computed from early values only.
-    let mut early: HashSet<Value> = carried.iter().copied().collect();
+    // Early carried values (by slot): next values computed from early
+    // values only.
+    let allowed_with = |slots: &[usize]| -> HashSet<Value> { slots.iter().map(|j| carried[*j]).chain([iv]).collect() };
+    let mut early_slots: Vec<usize> = (0..carried.len()).collect();
     loop {
-        let allowed: HashSet<Value> = early.iter().copied().chain([iv]).collect();
-        let before = early.len();
-        early.retain(|a| {
-            let j = carried.iter().position(|c| c == a).unwrap_or(0);
-            slice(f, body, &[yielded[j]], &allowed).is_some()
-        });
-        if early.len() == before {
+        let allowed = allowed_with(&early_slots);
+        let before = early_slots.len();
+        early_slots.retain(|j| slice(f, body, &[yielded[*j]], &allowed).is_some());
+        if early_slots.len() == before {
             break;
         }
     }
-    let allowed: HashSet<Value> = early.iter().copied().chain([iv]).collect();
+    let allowed = allowed_with(&early_slots);
     let dot_operands: HashSet<Value> = rest
         .iter()
         .filter(|op| matches!(f.op(**op).kind, OpKind::Dot))
@@ -242,7 +231,6 @@ fn pipeline_loop(f: &mut Function, for_op: OpId, distance: u32) {
         return;
     };
     // The early values' next values, in body order.
-    let early_slots: Vec<usize> = (0..carried.len()).filter(|j| early.contains(&carried[*j])).collect();
     let early_next: Vec<Value> = early_slots.iter().map(|j| yielded[*j]).collect();
     let Some(advance_ops) = slice(f, body, &early_next, &allowed) else {
         return;
@@ -324,13 +312,9 @@ fn pipeline_loop(f: &mut Function, for_op: OpId, distance: u32) {
         .zip(&slot_args[0])
         .map(|(l, a)| (f.op(*l).results[0], *a))
         .collect();
-    for op in rest {
-        for operand in &mut f.op_mut(*op).operands {
-            if let Some(n) = current.get(operand) {
-                *operand = *n;
-            }
-        }
-    }
+    // (The loads' results are used only in the body; the new ops at its
+    // top are in no block yet and do not use them.)
+    f.substitute(&current);
     for t in 0..distance as usize {
         let values = if t + 1 < distance as usize {
             slot_args[t + 1].clone()

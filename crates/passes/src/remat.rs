@@ -23,7 +23,7 @@
 
 use crate::PassError;
 use std::collections::HashMap;
-use tritonc_ir::{ConstValue, Elem, Function, Loc, Module, OpId, OpKind, ScalarType, Type, Value, ValueDef};
+use tritonc_ir::{ConstValue, Elem, Function, Loc, Module, OpId, OpKind, ScalarType, Type, Value};
 
 /// The most operations one broadcast is rematerialized through.
 pub const MAX_NODES: usize = 24;
@@ -63,13 +63,6 @@ fn rematerialize(f: &mut Function) {
             i += n + 1;
             f.substitute(&HashMap::from([(result, v)]));
         }
-    }
-}
-
-fn def(f: &Function, v: Value) -> Option<OpId> {
-    match f.value(v).def {
-        ValueDef::Result(op, _) => Some(op),
-        ValueDef::Arg(..) => None,
     }
 }
 
@@ -119,7 +112,7 @@ fn plan(f: &Function, v: Value, shape: &[u32], axes: &[usize], nodes: &mut usize
     if *nodes > MAX_NODES || !fits(&t.shape, shape, axes) {
         return false;
     }
-    let Some(op) = def(f, v) else { return false };
+    let Some(op) = f.def_op(v) else { return false };
     let d = f.op(op);
     match &d.kind {
         OpKind::Splat => true,
@@ -156,7 +149,7 @@ fn build(
         // A scalar operand stays as it is.
         return v;
     }
-    let op = def(f, v).expect("planned values are operation results");
+    let op = f.def_op(v).expect("planned values are operation results");
     let d = f.op(op).clone();
     let new_ty = Type::block(t.elem, shape.to_vec());
     let r = match &d.kind {
@@ -256,12 +249,12 @@ pub fn range_broadcast(f: &Function, op: OpId) -> Option<(i32, usize)> {
 
 /// For a range made N-D by unit dimensions: its start and its axis.
 fn range_axis(f: &Function, v: Value) -> Option<(i32, usize)> {
-    let op = def(f, v)?;
+    let op = f.def_op(v)?;
     let d = f.op(op);
     if !matches!(d.kind, OpKind::Reshape) {
         return None;
     }
-    let range = def(f, d.operands[0])?;
+    let range = f.def_op(d.operands[0])?;
     let OpKind::MakeRange { start, end } = f.op(range).kind else {
         return None;
     };
