@@ -29,6 +29,8 @@ use tritonc_ir::{
 };
 use tritonc_passes::axis::AxisInfo;
 
+mod reduce;
+
 /// A kernel in MLIR, with what launching it needs to know.
 #[derive(Debug, Clone)]
 pub struct EmittedKernel {
@@ -59,13 +61,43 @@ fn shared_bytes_needed(f: &Function, lanes: u32, target: &dyn Target) -> u64 {
         })
         .max()
         .unwrap_or(0);
-    // Tree reductions exchange one 8-byte slot per lane.
-    let exchange = if lanes > 1
-        && f.walk()
+    // Reductions exchange one 8-byte slot per lane; along an axis they
+    // also need a round across waves and the reduced block.
+    let spt = tritonc_passes::layouts::max_contiguous(f);
+    let wave_bits = target.wave_size().trailing_zeros();
+    let exchange = if lanes > 1 {
+        f.walk()
             .into_iter()
-            .any(|op| tritonc_passes::layouts::tree_reduction(f, op))
-    {
-        u64::from(lanes) * 8
+            .filter(|op| matches!(f.op(*op).kind, OpKind::Reduce { .. } | OpKind::ArgReduce { .. }))
+            .map(|op| {
+                let d = f.op(op);
+                let slots = u64::from(lanes) * 8;
+                if tritonc_passes::layouts::tree_reduction(f, op) {
+                    return slots;
+                }
+                let (from, to) = (f.ty(d.operands[0]), f.ty(d.results[0]));
+                let Some(s) = from.scalar_elem() else { return slots };
+                let layout = BlockedLayout::with_max(from.numel() as u32, lanes, spt);
+                let Ok(plan) = reduce::AxisPlan::new(&d.kind, from, layout) else {
+                    return slots;
+                };
+                let arg = matches!(d.kind, OpKind::ArgReduce { .. });
+                let across_waves = plan
+                    .levels()
+                    .iter()
+                    .any(|b| matches!(b, tritonc_ir::IndexBit::Lane(j) if *j >= wave_bits));
+                let round = if across_waves {
+                    u64::from(plan.partials_across_waves())
+                        * u64::from(lanes)
+                        * u64::from(s.bytes() + if arg { 4 } else { 0 })
+                } else {
+                    0
+                };
+                let out = to.numel() * if arg { 4 } else { u64::from(s.bytes()) };
+                slots.max(round).max(out)
+            })
+            .max()
+            .unwrap_or(0)
     } else {
         0
     };
@@ -462,6 +494,12 @@ impl Emitter<'_> {
             OpKind::Reshape => Some(ins[0].clone()),
             OpKind::Reduce { .. } if tritonc_passes::layouts::tree_reduction(f, op) => {
                 Some(self.tree_reduce(&d.kind, &ins[0], in_ty[0])?)
+            }
+            OpKind::Reduce { .. } if self.lanes == 1 => Some(self.host_axis_reduce(&d.kind, &ins[0], in_ty[0])?),
+            OpKind::Reduce { .. } | OpKind::ArgReduce { .. } if self.lanes > 1 => {
+                let t = out_ty.ok_or_else(|| internal("reduction without result"))?;
+                let reduced = self.axis_reduce(&d.kind, &ins[0], in_ty[0], t)?;
+                Some(reduced.result)
             }
             OpKind::Reduce { .. } | OpKind::ArgReduce { .. } | OpKind::Scan { .. } => {
                 let t = out_ty.ok_or_else(|| internal("reduction without result"))?;
@@ -1455,418 +1493,6 @@ impl Emitter<'_> {
         "%scratch".to_string()
     }
 
-    /// Reads element `flat` (an i32 value) of the reduced block.
-    fn read_element(&mut self, src: &str, from: &Type, flat: &str) -> Result<String, CodegenError> {
-        let s = from.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
-        let et = sty(s);
-        if self.lanes == 1 {
-            let vt = self.mty(from);
-            let i = self.def(&format!("arith.index_cast {flat} : i32 to index"));
-            return Ok(self.def(&format!("vector.extract {src}[{i}] : {et} from {vt}")));
-        }
-        let (lds, pty) = self.shared()?;
-        let mt = mem_ty(s);
-        let p = self.def(&format!(
-            "llvm.getelementptr {lds}[{flat}] : ({pty}, i32) -> {pty}, {mt}"
-        ));
-        let v = self.def(&format!(
-            "llvm.load {p} {{alignment = {} : i64}} : {pty} -> {mt}",
-            s.bytes()
-        ));
-        if s.is_bool() {
-            let z = self.splat_const("0", "i8");
-            return Ok(self.def(&format!("arith.cmpi ne, {v}, {z} : i8")));
-        }
-        Ok(v)
-    }
-
-    /// Reductions, arg-reductions and scans along one axis. Every output
-    /// element is a left fold over its elements in index order, so results
-    /// are deterministic, equal on every target, and match a sequential
-    /// reference. With one lane the block is read from its vector; with
-    /// many, from shared memory, each lane folding the elements it owns.
-    fn reduce_or_scan(&mut self, kind: &OpKind, x: &str, from: &Type, to: &Type) -> Result<String, CodegenError> {
-        let s = from.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
-        let axis = match kind {
-            OpKind::Reduce { axis, .. } | OpKind::ArgReduce { axis, .. } | OpKind::Scan { axis, .. } => *axis as usize,
-            _ => return Err(internal("not a reduction")),
-        };
-        let len = u64::from(from.shape[axis]);
-        let inner: u64 = from.shape[axis + 1..].iter().map(|d| u64::from(*d)).product();
-        let is_scan = matches!(kind, OpKind::Scan { .. });
-        let is_arg = matches!(kind, OpKind::ArgReduce { .. });
-        let c = |e: &mut Self, v: u64| e.splat_const(&v.to_string(), "i32");
-        let (one, len_c, inner_c) = (c(self, 1), c(self, len), c(self, inner));
-        let out_elem = if is_arg { "i32".to_string() } else { sty(s).to_string() };
-        let out_ty = self.mty(to);
-        // One output element at flat index `o`.
-        let element = |e: &mut Self, o: &str| -> Result<String, CodegenError> {
-            let (base, end) = if is_scan {
-                // o = (outer * len + k) * inner + i: fold k' in 0..=k.
-                let q = e.def(&format!("arith.divui {o}, {inner_c} : i32"));
-                let k = e.def(&format!("arith.remui {q}, {len_c} : i32"));
-                let ki = e.def(&format!("arith.muli {k}, {inner_c} : i32"));
-                let base = e.def(&format!("arith.subi {o}, {ki} : i32"));
-                let end = e.def(&format!("arith.addi {k}, {one} : i32"));
-                (base, end)
-            } else {
-                // o = outer * inner + i: fold k in 0..len of (outer * len + k) * inner + i.
-                let outer = e.def(&format!("arith.divui {o}, {inner_c} : i32"));
-                let i = e.def(&format!("arith.remui {o}, {inner_c} : i32"));
-                let span = e.def(&format!("arith.muli {len_c}, {inner_c} : i32"));
-                let ob = e.def(&format!("arith.muli {outer}, {span} : i32"));
-                (e.def(&format!("arith.addi {ob}, {i} : i32")), len_c.clone())
-            };
-            let first = e.read_element(x, from, &base)?;
-            e.fold_axis(kind, s, x, from, &base, &inner_c, &end, &first)
-        };
-        let result = if !to.is_block() {
-            // A scalar result: every lane folds the whole block.
-            let zero = c(self, 0);
-            element(self, &zero)?
-        } else if self.lanes == 1 {
-            // Every output element, in a loop.
-            let rows = c(self, to.numel());
-            let zero = c(self, 0);
-            let init = self.splat_const(if is_arg || !s.is_float() { "0" } else { "0.0" }, &out_ty);
-            let (o, acc, r) = (self.fresh(), self.fresh(), self.fresh());
-            self.line(&format!("{r} = \"scf.for\"({zero}, {rows}, {one}, {init}) ({{"));
-            self.line(&format!("^bb0({o}: i32, {acc}: {out_ty}):"));
-            self.indent += 1;
-            let v = element(self, &o)?;
-            let oi = self.def(&format!("arith.index_cast {o} : i32 to index"));
-            let next = self.def(&format!("vector.insert {v}, {acc} [{oi}] : {out_elem} into {out_ty}"));
-            self.line(&format!("\"scf.yield\"({next}) : ({out_ty}) -> ()"));
-            self.indent -= 1;
-            self.line(&format!("}}) : (i32, i32, i32, {out_ty}) -> ({out_ty})"));
-            r
-        } else {
-            // The elements this lane owns, register by register.
-            let k = self.layout(to).per_lane();
-            let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![to.numel() as u32]), 0);
-            let mut acc = self.splat_const(if is_arg || !s.is_float() { "0" } else { "0.0" }, &out_ty);
-            for r in 0..k {
-                let o = self.def(&format!("vector.extract {idx}[{r}] : i32 from vector<{k}xi32>"));
-                let v = element(self, &o)?;
-                acc = self.def(&format!("vector.insert {v}, {acc} [{r}] : {out_elem} into {out_ty}"));
-            }
-            acc
-        };
-        Ok(result)
-    }
-
-    /// Reduces a 1-D block to a scalar as a balanced pairwise tree over
-    /// the elements in index order: level `b` combines the partial results
-    /// of aligned neighbouring blocks of `2^b` elements, lower first. Every
-    /// target computes this same tree, so results agree bit for bit. With
-    /// one lane the levels are vector shuffles; with many, the low levels
-    /// combine a lane's own registers, the middle ones exchange partials
-    /// between lanes (lane bit `j` pairs lane `l` with `l ^ 2^j`), the top
-    /// ones combine the lane's repetitions; every lane ends with the total.
-    fn tree_reduce(&mut self, kind: &OpKind, x: &str, t: &Type) -> Result<String, CodegenError> {
-        let s = t.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
-        let et = sty(s).to_string();
-        let op = combine_op(kind, s);
-        let lay = self.layout(t);
-        let k = lay.per_lane();
-        if self.lanes == 1 {
-            let mut v = x.to_string();
-            let mut len = k;
-            while len > 1 {
-                let vt = format!("vector<{len}x{et}>");
-                let even: Vec<String> = (0..len / 2).map(|i| (2 * i).to_string()).collect();
-                let odd: Vec<String> = (0..len / 2).map(|i| (2 * i + 1).to_string()).collect();
-                let lo = self.def(&format!("vector.shuffle {v}, {v} [{}] : {vt}, {vt}", even.join(", ")));
-                let hi = self.def(&format!("vector.shuffle {v}, {v} [{}] : {vt}, {vt}", odd.join(", ")));
-                len /= 2;
-                v = self.def(&format!("arith.{op} {lo}, {hi} : vector<{len}x{et}>"));
-            }
-            return Ok(self.def(&format!("vector.extract {v}[0] : {et} from vector<1x{et}>")));
-        }
-        let vt = self.mty(t);
-        let spt = lay.spt.min(lay.n);
-        // Lanes holding distinct chunks; the rest hold copies and mirror them.
-        let lane_bits = (lay.n / spt).min(lay.lanes).trailing_zeros();
-        let lane = self.lane();
-        let mut reps = Vec::new();
-        for g in 0..k / spt {
-            // In-lane levels over the chunk's registers.
-            let level: Vec<String> = (0..spt)
-                .map(|r| self.def(&format!("vector.extract {x}[{}] : {et} from {vt}", g * spt + r)))
-                .collect();
-            let mut mine = self.pairwise(op, &et, level);
-            // Lane levels, through one shared-memory slot per lane.
-            let (lds, pty) = self.shared()?;
-            let my_slot = self.def(&format!(
-                "llvm.getelementptr {lds}[{lane}] : ({pty}, i32) -> {pty}, i64"
-            ));
-            let wave_bits = self.target.wave_size().trailing_zeros();
-            let in_wave_bits = lane_bits.min(wave_bits);
-            // Rows of 16 lanes: once each holds one value (after four
-            // levels), the levels above read the rows' values directly.
-            let row_bits = 4;
-            let mut done = in_wave_bits;
-            if in_wave_bits > row_bits && s.bits() == 32 {
-                done = row_bits;
-            }
-            for j in 0..done {
-                mine = self.butterfly_level(j, &mine, &lane, &my_slot, s, op)?;
-            }
-            if done < in_wave_bits {
-                let rows: Vec<u32> = (0..1u32 << (in_wave_bits - done)).map(|r| r << row_bits).collect();
-                self.next += 1;
-                let out = format!("rows{}", self.next);
-                let read = ReadLanes {
-                    value: &mine,
-                    ty: &et,
-                    lanes: &rows,
-                    out: &out,
-                    lane: &lane,
-                    scratch: &lds,
-                    scratch_ty: pty,
-                };
-                match self.target.read_lanes(&read) {
-                    Some(code) => {
-                        for l in code.lines() {
-                            self.line(l);
-                        }
-                        if self.target.exchanges_use_shared_memory() {
-                            self.lds_pending = [true; 2];
-                        }
-                        let level = (0..rows.len()).map(|i| format!("%{out}_{i}")).collect();
-                        mine = self.pairwise(op, &et, level);
-                    }
-                    None => {
-                        // No direct reads: the remaining levels as exchanges.
-                        for j in done..in_wave_bits {
-                            mine = self.butterfly_level(j, &mine, &lane, &my_slot, s, op)?;
-                        }
-                    }
-                }
-            }
-            if lane_bits > wave_bits {
-                // Every lane of a wave now holds the wave's partial. One
-                // round through shared memory: the first lane of each wave
-                // writes its slot, then every lane combines all of them as
-                // the top levels of the tree.
-                let waves = 1u32 << (lane_bits - wave_bits);
-                let wb = self.splat_const(&wave_bits.to_string(), "i32");
-                let wave = self.def(&format!("arith.shrui {lane}, {wb} : i32"));
-                let mask = self.splat_const(&(self.target.wave_size() - 1).to_string(), "i32");
-                let in_wave = self.def(&format!("arith.andi {lane}, {mask} : i32"));
-                let zero = self.splat_const("0", "i32");
-                let first = self.def(&format!("arith.cmpi eq, {in_wave}, {zero} : i32"));
-                // Contiguous slots of the element type, so the reads merge.
-                let half = self.next_round_half;
-                self.next_round_half ^= 1;
-                let base = half as u32 * waves;
-                let at = self.splat_const(&base.to_string(), "i32");
-                let index = self.def(&format!("arith.addi {wave}, {at} : i32"));
-                let slot = self.def(&format!(
-                    "llvm.getelementptr {lds}[{index}] : ({pty}, i32) -> {pty}, {et}"
-                ));
-                if self.lds_pending[half] {
-                    self.barrier();
-                }
-                let store = format!("llvm.store {mine}, {slot} : {et}, {pty}");
-                self.if_then(&first, |e| e.line(&store));
-                self.barrier();
-                let level: Vec<String> = (0..waves)
-                    .map(|w| {
-                        let p = self.def(&format!(
-                            "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, {et}",
-                            base + w
-                        ));
-                        self.def(&format!("llvm.load {p} : {pty} -> {et}"))
-                    })
-                    .collect();
-                self.lds_pending[half] = true;
-                mine = self.pairwise(op, &et, level);
-            }
-            reps.push(mine);
-        }
-        // Repetition levels, in-lane.
-        Ok(self.pairwise(op, &et, reps))
-    }
-
-    /// Combines values as a balanced pairwise tree, neighbours first.
-    fn pairwise(&mut self, op: &str, et: &str, mut level: Vec<String>) -> String {
-        while level.len() > 1 {
-            level = level
-                .chunks(2)
-                .map(|p| match p {
-                    [a, b] => self.def(&format!("arith.{op} {a}, {b} : {et}")),
-                    [a] => a.clone(),
-                    _ => String::new(),
-                })
-                .collect();
-        }
-        level.pop().unwrap_or_default()
-    }
-
-    /// Level `j` of a butterfly: combines `mine` (of type `s`) with the
-    /// value of lane `lane ^ 2^j`, which comes through the target's lane
-    /// exchange, else through the lanes' slots in shared memory (`my_slot`
-    /// is this lane's). The lower lane's value goes first, so that both
-    /// partners compute the same bits.
-    fn butterfly_level(
-        &mut self,
-        j: u32,
-        mine: &str,
-        lane: &str,
-        my_slot: &str,
-        s: ScalarType,
-        op: &str,
-    ) -> Result<String, CodegenError> {
-        let (lds, pty) = self.shared()?;
-        let et = sty(s);
-        let bit = self.splat_const(&(1u32 << j).to_string(), "i32");
-        let other = match self.wave_exchange(mine, lane, j, s, (&lds, pty)) {
-            Some(v) => v,
-            None => {
-                let partner = self.def(&format!("arith.xori {lane}, {bit} : i32"));
-                let slot = self.def(&format!(
-                    "llvm.getelementptr {lds}[{partner}] : ({pty}, i32) -> {pty}, i64"
-                ));
-                self.barrier();
-                self.line(&format!("llvm.store {mine}, {my_slot} : {et}, {pty}"));
-                self.barrier();
-                self.lds_pending = [true; 2];
-                self.def(&format!("llvm.load {slot} : {pty} -> {et}"))
-            }
-        };
-        let has = self.def(&format!("arith.andi {lane}, {bit} : i32"));
-        let zero = self.splat_const("0", "i32");
-        let is_lower = self.def(&format!("arith.cmpi eq, {has}, {zero} : i32"));
-        let lo = self.def(&format!("arith.select {is_lower}, {mine}, {other} : {et}"));
-        let hi = self.def(&format!("arith.select {is_lower}, {other}, {mine} : {et}"));
-        Ok(self.def(&format!("arith.{op} {lo}, {hi} : {et}")))
-    }
-
-    /// `value` (of type `s`) from lane `lane ^ 2^bit` of the same wave,
-    /// through the target's lane exchange (DPP), when it has one for this
-    /// level and the value is 32-bit.
-    fn wave_exchange(
-        &mut self,
-        value: &str,
-        lane: &str,
-        bit: u32,
-        s: ScalarType,
-        (scratch, scratch_ty): (&str, &str),
-    ) -> Option<String> {
-        if s.bits() != 32 {
-            return None;
-        }
-        let bits = if s.is_float() {
-            self.def(&format!("arith.bitcast {value} : f32 to i32"))
-        } else {
-            value.to_string()
-        };
-        self.next += 1;
-        let out = format!("xch{}", self.next);
-        let code = self.target.lane_exchange(&Exchange {
-            bit,
-            value: &bits,
-            out: &out,
-            lane,
-            scratch,
-            scratch_ty,
-        })?;
-        for l in code.lines() {
-            self.line(l);
-        }
-        if self.target.exchanges_use_shared_memory() {
-            self.lds_pending = [true; 2];
-        }
-        let got = format!("%{out}");
-        Some(if s.is_float() {
-            self.def(&format!("arith.bitcast {got} : i32 to f32"))
-        } else {
-            got
-        })
-    }
-
-    /// Folds elements `base + k * inner` for `k` in `1..end` into `first`;
-    /// returns the value (or, for arg-reductions, the index).
-    #[allow(clippy::too_many_arguments)]
-    fn fold_axis(
-        &mut self,
-        kind: &OpKind,
-        s: ScalarType,
-        x: &str,
-        from: &Type,
-        base: &str,
-        inner: &str,
-        end: &str,
-        first: &str,
-    ) -> Result<String, CodegenError> {
-        let et = sty(s).to_string();
-        let is_arg = matches!(kind, OpKind::ArgReduce { .. });
-        let one = self.splat_const("1", "i32");
-        let zero = self.splat_const("0", "i32");
-        let (k, run, run_idx, res) = (self.fresh(), self.fresh(), self.fresh(), self.fresh());
-        let mut carried = vec![(run.clone(), first.to_string(), et.clone())];
-        if is_arg {
-            carried.push((run_idx.clone(), zero.clone(), "i32".to_string()));
-        }
-        let inits: Vec<String> = carried.iter().map(|c| c.1.clone()).collect();
-        let types: Vec<String> = carried.iter().map(|c| c.2.clone()).collect();
-        let lhs = if carried.len() == 1 {
-            res.clone()
-        } else {
-            format!("{res}:{}", carried.len())
-        };
-        self.line(&format!(
-            "{lhs} = \"scf.for\"({one}, {end}, {one}, {}) ({{",
-            inits.join(", ")
-        ));
-        let decl: Vec<String> = carried.iter().map(|c| format!("{}: {}", c.0, c.2)).collect();
-        self.line(&format!("^bb0({k}: i32, {}):", decl.join(", ")));
-        self.indent += 1;
-        let off = self.def(&format!("arith.muli {k}, {inner} : i32"));
-        let flat = self.def(&format!("arith.addi {base}, {off} : i32"));
-        let v = self.read_element(x, from, &flat)?;
-        let yields = match kind {
-            OpKind::ArgReduce { max, .. } => {
-                // Take the new element when it is strictly better, or when
-                // the best so far is NaN and it is not (NaNs are ignored).
-                let better = if s.is_float() {
-                    let p = if *max { "ogt" } else { "olt" };
-                    let b = self.def(&format!("arith.cmpf {p}, {v}, {run} : {et}"));
-                    let run_nan = self.def(&format!("arith.cmpf uno, {run}, {run} : {et}"));
-                    let v_ok = self.def(&format!("arith.cmpf ord, {v}, {v} : {et}"));
-                    let nan_case = self.def(&format!("arith.andi {run_nan}, {v_ok} : i1"));
-                    self.def(&format!("arith.ori {b}, {nan_case} : i1"))
-                } else {
-                    let p = match (max, s.is_unsigned()) {
-                        (true, true) => "ugt",
-                        (true, false) => "sgt",
-                        (false, true) => "ult",
-                        (false, false) => "slt",
-                    };
-                    self.def(&format!("arith.cmpi {p}, {v}, {run} : {et}"))
-                };
-                let nv = self.def(&format!("arith.select {better}, {v}, {run} : {et}"));
-                let ni = self.def(&format!("arith.select {better}, {k}, {run_idx} : i32"));
-                vec![nv, ni]
-            }
-            _ => {
-                let op = combine_op(kind, s);
-                vec![self.def(&format!("arith.{op} {run}, {v} : {et}"))]
-            }
-        };
-        self.line(&format!(
-            "\"scf.yield\"({}) : ({}) -> ()",
-            yields.join(", "),
-            types.join(", ")
-        ));
-        self.indent -= 1;
-        let mut in_types = vec!["i32".to_string(); 3];
-        in_types.extend(types.iter().cloned());
-        self.line(&format!("}}) : ({}) -> ({})", in_types.join(", "), types.join(", ")));
-        Ok(if is_arg { format!("{res}#1") } else { res })
-    }
-
     fn binary(&mut self, b: BinaryOp, t: &Type, x: &str, y: &str) -> Result<String, CodegenError> {
         let s = t.scalar_elem().ok_or_else(|| internal("binary op on pointers"))?;
         let ty = self.mty(t);
@@ -2740,49 +2366,6 @@ impl Emitter<'_> {
     }
 }
 
-/// The `arith` operation that combines two elements of a reduction or scan.
-fn combine_op(kind: &OpKind, s: ScalarType) -> &'static str {
-    let float = s.is_float();
-    let unsigned = s.is_unsigned() || s.is_bool();
-    match kind {
-        OpKind::Reduce {
-            kind: ReduceKind::Sum, ..
-        }
-        | OpKind::Scan {
-            kind: ScanKind::Sum, ..
-        } => {
-            if float {
-                "addf"
-            } else {
-                "addi"
-            }
-        }
-        OpKind::Scan {
-            kind: ScanKind::Prod, ..
-        } => {
-            if float {
-                "mulf"
-            } else {
-                "muli"
-            }
-        }
-        OpKind::Reduce {
-            kind: ReduceKind::Max, ..
-        } => match (float, unsigned) {
-            (true, _) => "maxnumf",
-            (false, true) => "maxui",
-            (false, false) => "maxsi",
-        },
-        OpKind::Reduce {
-            kind: ReduceKind::Min, ..
-        } => match (float, unsigned) {
-            (true, _) => "minnumf",
-            (false, true) => "minui",
-            (false, false) => "minsi",
-        },
-        _ => "xori",
-    }
-}
 
 /// Where each element of a broadcast or transposition comes from:
 /// `src(e) = sum over output dimensions i of coord_i(e) * in_stride_i`,

@@ -105,6 +105,10 @@ pub trait Target: Send + Sync {
 pub struct Exchange<'a> {
     /// The level of the butterfly: the partner's index differs in this bit.
     pub bit: u32,
+    /// Whether the partner must be exactly lane `lane ^ 2^bit`: false only
+    /// where the lanes below `2^bit` already hold equal values (a butterfly
+    /// that began at level 0), which lets DPP mirrors stand in for it.
+    pub exact: bool,
     /// This lane's 32-bit value.
     pub value: &'a str,
     /// The name (without `%`) the result gets.
@@ -214,6 +218,31 @@ impl Dpp {
             format!("%{out} = arith.ori %{out}_base, %{out}_p : i32"),
         ]
         .join("\n")
+    }
+}
+
+/// How an AMD wave moves a 32-bit value between lanes `2^bit` apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LaneMove {
+    /// A DPP move (no memory access; often folded into the arithmetic).
+    Dpp(Dpp),
+    /// `ds_bpermute_b32`: each lane reads the lane its address names,
+    /// anywhere in the wave (through the LDS crossbar, no memory).
+    Bpermute,
+}
+
+impl LaneMove {
+    /// The move for butterfly level `bit` in a wave of `wave` lanes: DPP
+    /// for the four lowest levels (its mirrors only when `exact` is
+    /// false), `ds_bpermute` for the rest of the wave; none across waves.
+    pub fn for_level(bit: u32, exact: bool, wave: u32) -> Option<LaneMove> {
+        if bit >= wave.trailing_zeros() {
+            return None;
+        }
+        Some(match Dpp::for_level(bit) {
+            Some(d) if !exact || d.xor == 1 << bit => LaneMove::Dpp(d),
+            _ => LaneMove::Bpermute,
+        })
     }
 }
 
@@ -356,13 +385,22 @@ impl Target for AmdGpu {
     }
     fn lane_exchange(&self, x: &Exchange) -> Option<String> {
         let (value, out) = (x.value, x.out);
-        let ctrl = Dpp::for_level(x.bit)?.ctrl;
-        // Every lane is active and reads a lane that is, so the "old" value
-        // is never used: poison (with bound_ctrl) lets LLVM fold the move
-        // into the instruction that uses it (`v_add_f32_dpp`).
-        Some(format!(
-            "%{out}_old = llvm.mlir.poison : i32\n%{out} = rocdl.update.dpp %{out}_old, {value} with {ctrl}, 15, 15, true : i32"
-        ))
+        match LaneMove::for_level(x.bit, x.exact, self.wave)? {
+            // Every lane is active and reads a lane that is, so the "old"
+            // value is never used: poison (with bound_ctrl) lets LLVM fold
+            // the move into the instruction that uses it (`v_add_f32_dpp`).
+            LaneMove::Dpp(d) => Some(format!(
+                "%{out}_old = llvm.mlir.poison : i32\n%{out} = rocdl.update.dpp %{out}_old, {value} with {}, 15, 15, true : i32",
+                d.ctrl
+            )),
+            // The address is the source lane times 4 (the hardware reads
+            // only the bits of a lane within the wave).
+            LaneMove::Bpermute => Some(format!(
+                "%{out}_bit = llvm.mlir.constant({} : i32) : i32\n%{out}_src = arith.xori {}, %{out}_bit : i32\n%{out}_four = llvm.mlir.constant(4 : i32) : i32\n%{out}_addr = arith.muli %{out}_src, %{out}_four : i32\n%{out} = rocdl.ds_bpermute %{out}_addr, {value} : (i32, i32) -> i32",
+                1u32 << x.bit,
+                x.lane
+            )),
+        }
     }
     fn read_lanes(&self, x: &ReadLanes) -> Option<String> {
         let (out, ty) = (x.out, x.ty);
@@ -645,7 +683,14 @@ impl Target for LaneSimulator {
     /// uniformity its mirrors rely on, are checked on the host.
     fn lane_exchange(&self, x: &Exchange) -> Option<String> {
         let (out, pty) = (x.out, x.scratch_ty);
-        let dpp = Dpp::for_level(x.bit)?;
+        let source = match LaneMove::for_level(x.bit, x.exact, self.gpu.wave)? {
+            LaneMove::Dpp(dpp) => dpp.source_lane(x.lane, &format!("{out}_src")),
+            LaneMove::Bpermute => format!(
+                "%{out}_bit = llvm.mlir.constant({} : i32) : i32\n%{out}_src = arith.xori {}, %{out}_bit : i32",
+                1u32 << x.bit,
+                x.lane
+            ),
+        };
         let mut code = vec![
             self.barrier(&format!("{out}_b0")),
             format!(
@@ -655,7 +700,7 @@ impl Target for LaneSimulator {
             format!("llvm.store {}, %{out}_mine : i32, {pty}", x.value),
             self.barrier(&format!("{out}_b1")),
         ];
-        code.push(dpp.source_lane(x.lane, &format!("{out}_src")));
+        code.push(source);
         code.push(format!(
             "%{out}_slot = llvm.getelementptr {}[%{out}_src] : ({pty}, i32) -> {pty}, i64",
             x.scratch

@@ -349,10 +349,11 @@ impl Machine<'_> {
                 let c = |a: u64, b: u64| scalar::binary(combine, s, a, b);
                 let x = arg(0)?;
                 if x.shape.len() == 1 {
-                    // A 1-D block to a scalar: the balanced pairwise tree.
                     return one(Tensor::scalar(tree(&x.data, &c)));
                 }
-                one(along_axis(x, *axis, |lane| lane.iter().copied().reduce(c).unwrap_or(0)).map_err(invalid)?)
+                // Along any axis: the balanced pairwise tree over the
+                // axis's elements in index order.
+                one(along_axis(x, *axis, |lane| tree(lane, &c)).map_err(invalid)?)
             }
             OpKind::ArgReduce { max, axis } => {
                 let s = elem(0)?;

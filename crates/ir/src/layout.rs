@@ -49,6 +49,21 @@ impl BlockedLayout {
         (((r / s) * u64::from(self.lanes) * s + l * s + r % s) % u64::from(self.n)) as u32
     }
 
+    /// Where bit `bit` of an element's flat index is kept (for `bit`
+    /// below `log2(n)`): the low bits pick a register within a lane's run,
+    /// the next ones the lane, the high ones the run (so a register again).
+    pub fn index_bit(&self, bit: u32) -> IndexBit {
+        let run_bits = self.spt.trailing_zeros();
+        let lane_bits = self.lanes.trailing_zeros();
+        if bit < run_bits {
+            IndexBit::Register(bit)
+        } else if bit < run_bits + lane_bits {
+            IndexBit::Lane(bit - run_bits)
+        } else {
+            IndexBit::Register(bit - lane_bits)
+        }
+    }
+
     /// Whether several lanes hold the same element.
     pub fn replicated(&self) -> bool {
         u64::from(self.lanes) * u64::from(self.spt) > u64::from(self.n)
@@ -58,6 +73,16 @@ impl BlockedLayout {
     pub fn owns(&self, lane: u32) -> bool {
         u64::from(lane) * u64::from(self.spt) < u64::from(self.n)
     }
+}
+
+/// Where a bit of a block's flat element index is kept in a blocked
+/// layout (every dimension, lane and run count is a power of two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexBit {
+    /// This bit of the register index.
+    Register(u32),
+    /// This bit of the lane index.
+    Lane(u32),
 }
 
 /// A family of AMD matrix instructions, by the accumulator tile one
@@ -419,5 +444,30 @@ mod tests {
         assert_eq!((lay.per_lane(), lay.element(3, 0), lay.element(3, 3)), (4, 12, 15));
         let lay = BlockedLayout::new(4096, 256);
         assert_eq!((lay.per_lane(), lay.element(1, 4)), (16, 1024 + 4));
+    }
+
+    #[test]
+    fn index_bits_are_where_the_layout_keeps_them() {
+        // Every bit of every element a lane holds is the register or lane
+        // bit `index_bit` names (replicated lanes included).
+        for lanes in [1u32, 32, 64, 256] {
+            for log_n in 0..13 {
+                for max in [1, 4, 8] {
+                    let lay = BlockedLayout::with_max(1 << log_n, lanes, max);
+                    for l in 0..lanes {
+                        for r in 0..lay.per_lane() {
+                            let e = lay.element(l, r);
+                            for b in 0..log_n {
+                                let kept = match lay.index_bit(b) {
+                                    IndexBit::Register(q) => (r >> q) & 1,
+                                    IndexBit::Lane(j) => (l >> j) & 1,
+                                };
+                                assert_eq!((e >> b) & 1, kept, "{lay:?} lane {l} reg {r} bit {b}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

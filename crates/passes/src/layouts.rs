@@ -32,17 +32,16 @@ use tritonc_ir::{
     BlockId, BlockedLayout, Elem, Function, Layout, MatrixInstr, MatrixLayout, OpId, OpKind, ScalarType, Value,
 };
 
-/// Whether `op` reads its operand through shared memory. Reductions of a
-/// 1-D block to a scalar do not: they combine in registers and exchange
-/// partial results between lanes (a butterfly), see `tree_reduction`.
+/// Whether `op` reads its operand through shared memory. Reductions and
+/// arg-reductions do not: they combine in registers and exchange partial
+/// results between lanes (butterflies), see `tree_reduction`.
 pub fn moves_elements(f: &Function, op: OpId) -> bool {
     let d = f.op(op);
     match d.kind {
         OpKind::Broadcast => {
             d.operands.first().is_some_and(|v| f.ty(*v).numel() != 1) && crate::remat::range_broadcast(f, op).is_none()
         }
-        OpKind::Reduce { .. } => !tree_reduction(f, op),
-        OpKind::Permute(_) | OpKind::ArgReduce { .. } | OpKind::Scan { .. } => true,
+        OpKind::Permute(_) | OpKind::Scan { .. } => true,
         _ => false,
     }
 }

@@ -1,0 +1,860 @@
+//! Reductions and scans: the emitter's code for `tk.reduce`,
+//! `tk.arg_reduce` and `tk.scan`.
+//!
+//! Reductions combine the elements along their axis as a balanced
+//! pairwise tree in index order (neighbours first), on every target, so
+//! results agree bit for bit. With many lanes the tree follows the bits of
+//! the flat element index ([`tritonc_ir::IndexBit`]): a bit kept in the
+//! register index is a level combined within the lane, a bit kept in the
+//! lane index a level exchanged between lanes (DPP or `ds_bpermute` within
+//! a wave, one round through shared memory across waves). Arg-reductions
+//! take the lowest index of the best value, which no order changes. Scans
+//! are left folds over the block in shared memory.
+
+use super::*;
+use std::collections::BTreeMap;
+use tritonc_ir::IndexBit;
+
+impl Emitter<'_> {
+    /// Reads element `flat` (an i32 value) of the reduced block.
+    fn read_element(&mut self, src: &str, from: &Type, flat: &str) -> Result<String, CodegenError> {
+        let s = from.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
+        let et = sty(s);
+        if self.lanes == 1 {
+            let vt = self.mty(from);
+            let i = self.def(&format!("arith.index_cast {flat} : i32 to index"));
+            return Ok(self.def(&format!("vector.extract {src}[{i}] : {et} from {vt}")));
+        }
+        let (lds, pty) = self.shared()?;
+        let mt = mem_ty(s);
+        let p = self.def(&format!(
+            "llvm.getelementptr {lds}[{flat}] : ({pty}, i32) -> {pty}, {mt}"
+        ));
+        let v = self.def(&format!(
+            "llvm.load {p} {{alignment = {} : i64}} : {pty} -> {mt}",
+            s.bytes()
+        ));
+        if s.is_bool() {
+            let z = self.splat_const("0", "i8");
+            return Ok(self.def(&format!("arith.cmpi ne, {v}, {z} : i8")));
+        }
+        Ok(v)
+    }
+
+    /// Reductions, arg-reductions and scans along one axis. Every output
+    /// element is a left fold over its elements in index order, so results
+    /// are deterministic, equal on every target, and match a sequential
+    /// reference. With one lane the block is read from its vector; with
+    /// many, from shared memory, each lane folding the elements it owns.
+    pub(super) fn reduce_or_scan(&mut self, kind: &OpKind, x: &str, from: &Type, to: &Type) -> Result<String, CodegenError> {
+        let s = from.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
+        let axis = match kind {
+            OpKind::Reduce { axis, .. } | OpKind::ArgReduce { axis, .. } | OpKind::Scan { axis, .. } => *axis as usize,
+            _ => return Err(internal("not a reduction")),
+        };
+        let len = u64::from(from.shape[axis]);
+        let inner: u64 = from.shape[axis + 1..].iter().map(|d| u64::from(*d)).product();
+        let is_scan = matches!(kind, OpKind::Scan { .. });
+        let is_arg = matches!(kind, OpKind::ArgReduce { .. });
+        let c = |e: &mut Self, v: u64| e.splat_const(&v.to_string(), "i32");
+        let (one, len_c, inner_c) = (c(self, 1), c(self, len), c(self, inner));
+        let out_elem = if is_arg { "i32".to_string() } else { sty(s).to_string() };
+        let out_ty = self.mty(to);
+        // One output element at flat index `o`.
+        let element = |e: &mut Self, o: &str| -> Result<String, CodegenError> {
+            let (base, end) = if is_scan {
+                // o = (outer * len + k) * inner + i: fold k' in 0..=k.
+                let q = e.def(&format!("arith.divui {o}, {inner_c} : i32"));
+                let k = e.def(&format!("arith.remui {q}, {len_c} : i32"));
+                let ki = e.def(&format!("arith.muli {k}, {inner_c} : i32"));
+                let base = e.def(&format!("arith.subi {o}, {ki} : i32"));
+                let end = e.def(&format!("arith.addi {k}, {one} : i32"));
+                (base, end)
+            } else {
+                // o = outer * inner + i: fold k in 0..len of (outer * len + k) * inner + i.
+                let outer = e.def(&format!("arith.divui {o}, {inner_c} : i32"));
+                let i = e.def(&format!("arith.remui {o}, {inner_c} : i32"));
+                let span = e.def(&format!("arith.muli {len_c}, {inner_c} : i32"));
+                let ob = e.def(&format!("arith.muli {outer}, {span} : i32"));
+                (e.def(&format!("arith.addi {ob}, {i} : i32")), len_c.clone())
+            };
+            let first = e.read_element(x, from, &base)?;
+            e.fold_axis(kind, s, x, from, &base, &inner_c, &end, &first)
+        };
+        let result = if !to.is_block() {
+            // A scalar result: every lane folds the whole block.
+            let zero = c(self, 0);
+            element(self, &zero)?
+        } else if self.lanes == 1 {
+            // Every output element, in a loop.
+            let rows = c(self, to.numel());
+            let zero = c(self, 0);
+            let init = self.splat_const(if is_arg || !s.is_float() { "0" } else { "0.0" }, &out_ty);
+            let (o, acc, r) = (self.fresh(), self.fresh(), self.fresh());
+            self.line(&format!("{r} = \"scf.for\"({zero}, {rows}, {one}, {init}) ({{"));
+            self.line(&format!("^bb0({o}: i32, {acc}: {out_ty}):"));
+            self.indent += 1;
+            let v = element(self, &o)?;
+            let oi = self.def(&format!("arith.index_cast {o} : i32 to index"));
+            let next = self.def(&format!("vector.insert {v}, {acc} [{oi}] : {out_elem} into {out_ty}"));
+            self.line(&format!("\"scf.yield\"({next}) : ({out_ty}) -> ()"));
+            self.indent -= 1;
+            self.line(&format!("}}) : (i32, i32, i32, {out_ty}) -> ({out_ty})"));
+            r
+        } else {
+            // The elements this lane owns, register by register.
+            let k = self.layout(to).per_lane();
+            let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![to.numel() as u32]), 0);
+            let mut acc = self.splat_const(if is_arg || !s.is_float() { "0" } else { "0.0" }, &out_ty);
+            for r in 0..k {
+                let o = self.def(&format!("vector.extract {idx}[{r}] : i32 from vector<{k}xi32>"));
+                let v = element(self, &o)?;
+                acc = self.def(&format!("vector.insert {v}, {acc} [{r}] : {out_elem} into {out_ty}"));
+            }
+            acc
+        };
+        Ok(result)
+    }
+
+    /// A reduction or arg-reduction along one axis with many lanes,
+    /// without moving the block through shared memory: the balanced
+    /// pairwise tree over the axis's elements, level by level along the
+    /// bits of the flat index that make up the axis (lowest first), each
+    /// level within a lane, between lanes of a wave, or (consecutive
+    /// levels across waves together) in one round through shared memory.
+    /// Afterwards every register holds the result of its element's row
+    /// (the value broadcast back along the axis, `replicated`); `result`
+    /// is the reduced block in its own blocked layout (one more round
+    /// through shared memory), or the scalar.
+    pub(super) fn axis_reduce(&mut self, kind: &OpKind, x: &str, from: &Type, to: &Type) -> Result<AxisReduced, CodegenError> {
+        let s = from.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
+        let plan = AxisPlan::new(kind, from, self.layout(from))?;
+        let arg_max = match kind {
+            OpKind::ArgReduce { max, .. } => Some(*max),
+            _ => None,
+        };
+        let k = plan.layout.per_lane();
+        let vt = self.mty(from);
+        let et = sty(s);
+        let flat = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![from.numel() as u32]), 0);
+        let vi = format!("vector<{k}xi32>");
+        // Partial results by register, the registers of levels already
+        // combined within the lane folded onto the lowest.
+        let mut parts: BTreeMap<u32, Partial> = BTreeMap::new();
+        for r in 0..k {
+            let value = self.def(&format!("vector.extract {x}[{r}] : {et} from {vt}"));
+            let index = if arg_max.is_some() {
+                let e = self.def(&format!("vector.extract {flat}[{r}] : i32 from {vi}"));
+                let sh = self.splat_const(&plan.lo.to_string(), "i32");
+                let q = self.def(&format!("arith.shrui {e}, {sh} : i32"));
+                let m = self.splat_const(&(plan.len - 1).to_string(), "i32");
+                Some(self.def(&format!("arith.andi {q}, {m} : i32")))
+            } else {
+                None
+            };
+            parts.insert(r, Partial { value, index });
+        }
+        let wave_bits = self.target.wave_size().trailing_zeros();
+        let levels = plan.levels();
+        let mut folded = 0u32;
+        let mut i = 0;
+        while i < levels.len() {
+            match levels[i] {
+                IndexBit::Register(q) => {
+                    let mut next = BTreeMap::new();
+                    for (r, lo) in &parts {
+                        if r & (1 << q) == 0 {
+                            let hi = parts.get(&(r | 1 << q)).ok_or_else(|| internal("missing partial"))?;
+                            let c = self.combine(kind, s, lo, hi);
+                            next.insert(*r, c);
+                        }
+                    }
+                    parts = next;
+                    folded |= 1 << q;
+                    i += 1;
+                }
+                IndexBit::Lane(j) if j < wave_bits => {
+                    // DPP mirrors stand in for the partner only when every
+                    // lower lane bit was a level before this one.
+                    let exact = !(0..j).all(|b| levels[..i].contains(&IndexBit::Lane(b)));
+                    let (lds, pty) = self.shared()?;
+                    let lane = self.lane();
+                    let my_slot = self.def(&format!(
+                        "llvm.getelementptr {lds}[{lane}] : ({pty}, i32) -> {pty}, i64"
+                    ));
+                    let is_lower = self.lane_bit_clear(&lane, j);
+                    let mut next = BTreeMap::new();
+                    for (r, mine) in &parts {
+                        let value = self.lane_partner(&mine.value, s, j, exact, &my_slot)?;
+                        let index = match &mine.index {
+                            Some(ix) => Some(self.lane_partner(ix, ScalarType::I32, j, exact, &my_slot)?),
+                            None => None,
+                        };
+                        let other = Partial { value, index };
+                        let c = if arg_max.is_none() && !s.is_float() {
+                            // Integer combines are exact in either order.
+                            self.combine(kind, s, mine, &other)
+                        } else {
+                            let lo = self.select_partial(&is_lower, mine, &other, s);
+                            let hi = self.select_partial(&is_lower, &other, mine, s);
+                            self.combine(kind, s, &lo, &hi)
+                        };
+                        next.insert(*r, c);
+                    }
+                    parts = next;
+                    i += 1;
+                }
+                IndexBit::Lane(j) => {
+                    // This and the following lane bits: across waves.
+                    let mut top = j;
+                    while levels.get(i + 1) == Some(&IndexBit::Lane(top + 1)) {
+                        top += 1;
+                        i += 1;
+                    }
+                    i += 1;
+                    parts = self.cross_wave_round(kind, s, &parts, j, top)?;
+                }
+            }
+        }
+        // Every register's row result, and the reduced block.
+        let out_et = if arg_max.is_some() { "i32" } else { et };
+        let of = |r: u32| -> Result<&Partial, CodegenError> {
+            parts.get(&(r & !folded)).ok_or_else(|| internal("missing partial"))
+        };
+        let pick = |p: &Partial| -> String {
+            match &p.index {
+                Some(ix) => ix.clone(),
+                None => p.value.clone(),
+            }
+        };
+        let regs: Vec<String> = (0..k).map(|r| of(r).map(pick)).collect::<Result<_, _>>()?;
+        let replicated = self.def(&format!(
+            "vector.from_elements {} : vector<{k}x{out_et}>",
+            regs.join(", ")
+        ));
+        if !to.is_block() {
+            let only = parts.values().next().ok_or_else(|| internal("no partial"))?;
+            return Ok(AxisReduced {
+                result: pick(only),
+                replicated,
+            });
+        }
+        // Each lane writes its rows' results at their flat index in the
+        // reduced block (lanes holding the same row write the same value),
+        // then reads the elements its layout holds.
+        let (lds, pty) = self.shared()?;
+        let mt = self.mem_elem(to);
+        self.barrier();
+        for (r, p) in &parts {
+            let e = self.def(&format!("vector.extract {flat}[{r}] : i32 from {vi}"));
+            let o = plan.reduced_index(self, &e);
+            let v = pick(p);
+            let v = if mt != out_et {
+                self.def(&format!("arith.extui {v} : {out_et} to {mt}"))
+            } else {
+                v
+            };
+            let at = self.def(&format!("llvm.getelementptr {lds}[{o}] : ({pty}, i32) -> {pty}, {mt}"));
+            self.line(&format!("llvm.store {v}, {at} : {mt}, {pty}"));
+        }
+        self.barrier();
+        let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![to.numel() as u32]), 0);
+        let result = self.gather_shared(&idx, to)?;
+        self.lds_pending = [true; 2];
+        Ok(AxisReduced { result, replicated })
+    }
+
+    /// `lo` combined with `hi` (the higher indices) by the reduction.
+    fn combine(&mut self, kind: &OpKind, s: ScalarType, lo: &Partial, hi: &Partial) -> Partial {
+        let et = sty(s);
+        match (kind, &lo.index, &hi.index) {
+            (OpKind::ArgReduce { max, .. }, Some(li), Some(hi_i)) => {
+                // Ties keep the lower index.
+                let b = self.better(*max, s, &hi.value, &lo.value);
+                let value = self.def(&format!("arith.select {b}, {}, {} : {et}", hi.value, lo.value));
+                let index = self.def(&format!("arith.select {b}, {hi_i}, {li} : i32"));
+                Partial {
+                    value,
+                    index: Some(index),
+                }
+            }
+            _ => {
+                let op = combine_op(kind, s);
+                Partial {
+                    value: self.def(&format!("arith.{op} {}, {} : {et}", lo.value, hi.value)),
+                    index: None,
+                }
+            }
+        }
+    }
+
+    /// `a` where `c` holds, else `b`.
+    fn select_partial(&mut self, c: &str, a: &Partial, b: &Partial, s: ScalarType) -> Partial {
+        let et = sty(s);
+        let value = self.def(&format!("arith.select {c}, {}, {} : {et}", a.value, b.value));
+        let index = match (&a.index, &b.index) {
+            (Some(ai), Some(bi)) => Some(self.def(&format!("arith.select {c}, {ai}, {bi} : i32"))),
+            _ => None,
+        };
+        Partial { value, index }
+    }
+
+    /// Levels for lane bits `from..=top` (all across waves) at once: every
+    /// lane writes its partials to shared memory, and after a barrier reads
+    /// those of the `2^(top - from + 1)` lanes that differ from it only in
+    /// those bits, combining them as a pairwise tree in lane order.
+    fn cross_wave_round(
+        &mut self,
+        kind: &OpKind,
+        s: ScalarType,
+        parts: &BTreeMap<u32, Partial>,
+        from: u32,
+        top: u32,
+    ) -> Result<BTreeMap<u32, Partial>, CodegenError> {
+        let (lds, pty) = self.shared()?;
+        let lane = self.lane();
+        let et = sty(s);
+        let lanes = self.lanes;
+        let n = parts.len() as u32;
+        // Values first, then (arg-reductions) indices.
+        let index_base = self.def(&format!(
+            "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, i8",
+            n * lanes * s.bytes()
+        ));
+        let slot = |e: &mut Self, base: &str, ty: &str, p: u32, l: &str| {
+            let off = e.splat_const(&(p * lanes).to_string(), "i32");
+            let at = e.def(&format!("arith.addi {l}, {off} : i32"));
+            e.def(&format!("llvm.getelementptr {base}[{at}] : ({pty}, i32) -> {pty}, {ty}"))
+        };
+        self.barrier();
+        for (p, part) in parts.values().enumerate() {
+            let at = slot(self, &lds, et, p as u32, &lane);
+            self.line(&format!("llvm.store {}, {at} : {et}, {pty}", part.value));
+            if let Some(ix) = &part.index {
+                let at = slot(self, &index_base, "i32", p as u32, &lane);
+                self.line(&format!("llvm.store {ix}, {at} : i32, {pty}"));
+            }
+        }
+        self.barrier();
+        self.lds_pending = [true; 2];
+        let mask = ((1u32 << (top + 1)) - 1) & !((1u32 << from) - 1);
+        let keep = self.splat_const(&(!mask as i32).to_string(), "i32");
+        let base_lane = self.def(&format!("arith.andi {lane}, {keep} : i32"));
+        let mut next = BTreeMap::new();
+        for (p, (r, part)) in parts.iter().enumerate() {
+            let mut level = Vec::new();
+            for c in 0..1u32 << (top + 1 - from) {
+                let off = self.splat_const(&(c << from).to_string(), "i32");
+                let src = self.def(&format!("arith.ori {base_lane}, {off} : i32"));
+                let at = slot(self, &lds, et, p as u32, &src);
+                let value = self.def(&format!("llvm.load {at} : {pty} -> {et}"));
+                let index = match part.index {
+                    Some(_) => {
+                        let at = slot(self, &index_base, "i32", p as u32, &src);
+                        Some(self.def(&format!("llvm.load {at} : {pty} -> i32")))
+                    }
+                    None => None,
+                };
+                level.push(Partial { value, index });
+            }
+            while level.len() > 1 {
+                let mut up = Vec::new();
+                for pair in level.chunks(2) {
+                    match pair {
+                        [a, b] => up.push(self.combine(kind, s, a, b)),
+                        [a] => up.push(a.clone()),
+                        _ => {}
+                    }
+                }
+                level = up;
+            }
+            next.insert(*r, level.pop().ok_or_else(|| internal("empty round"))?);
+        }
+        Ok(next)
+    }
+
+    /// A reduction along an axis of a multi-dimensional block with one
+    /// lane: the tree's levels as vector shuffles, each pairing the
+    /// elements whose axis index differs in its lowest remaining bit (so
+    /// the block shrinks by half per level, in row-major order).
+    pub(super) fn host_axis_reduce(&mut self, kind: &OpKind, x: &str, from: &Type) -> Result<String, CodegenError> {
+        let s = from.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
+        let plan = AxisPlan::new(kind, from, self.layout(from))?;
+        let et = sty(s);
+        let op = combine_op(kind, s);
+        let mut v = x.to_string();
+        let mut n = from.numel();
+        let low = (1u64 << plan.lo) - 1;
+        for _ in 0..plan.len.trailing_zeros() {
+            let vt = format!("vector<{n}x{et}>");
+            let half = n / 2;
+            let pick = |bit: u64| -> String {
+                (0..half)
+                    .map(|o| ((((o >> plan.lo) << (plan.lo + 1)) | (o & low)) | (bit << plan.lo)).to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let lo = self.def(&format!("vector.shuffle {v}, {v} [{}] : {vt}, {vt}", pick(0)));
+            let hi = self.def(&format!("vector.shuffle {v}, {v} [{}] : {vt}, {vt}", pick(1)));
+            n = half;
+            v = self.def(&format!("arith.{op} {lo}, {hi} : vector<{n}x{et}>"));
+        }
+        Ok(v)
+    }
+
+    /// Reduces a 1-D block to a scalar as a balanced pairwise tree over
+    /// the elements in index order: level `b` combines the partial results
+    /// of aligned neighbouring blocks of `2^b` elements, lower first. Every
+    /// target computes this same tree, so results agree bit for bit. With
+    /// one lane the levels are vector shuffles; with many, the low levels
+    /// combine a lane's own registers, the middle ones exchange partials
+    /// between lanes (lane bit `j` pairs lane `l` with `l ^ 2^j`), the top
+    /// ones combine the lane's repetitions; every lane ends with the total.
+    pub(super) fn tree_reduce(&mut self, kind: &OpKind, x: &str, t: &Type) -> Result<String, CodegenError> {
+        let s = t.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
+        let et = sty(s).to_string();
+        let op = combine_op(kind, s);
+        let lay = self.layout(t);
+        let k = lay.per_lane();
+        if self.lanes == 1 {
+            let mut v = x.to_string();
+            let mut len = k;
+            while len > 1 {
+                let vt = format!("vector<{len}x{et}>");
+                let even: Vec<String> = (0..len / 2).map(|i| (2 * i).to_string()).collect();
+                let odd: Vec<String> = (0..len / 2).map(|i| (2 * i + 1).to_string()).collect();
+                let lo = self.def(&format!("vector.shuffle {v}, {v} [{}] : {vt}, {vt}", even.join(", ")));
+                let hi = self.def(&format!("vector.shuffle {v}, {v} [{}] : {vt}, {vt}", odd.join(", ")));
+                len /= 2;
+                v = self.def(&format!("arith.{op} {lo}, {hi} : vector<{len}x{et}>"));
+            }
+            return Ok(self.def(&format!("vector.extract {v}[0] : {et} from vector<1x{et}>")));
+        }
+        let vt = self.mty(t);
+        let spt = lay.spt.min(lay.n);
+        // Lanes holding distinct chunks; the rest hold copies and mirror them.
+        let lane_bits = (lay.n / spt).min(lay.lanes).trailing_zeros();
+        let lane = self.lane();
+        let mut reps = Vec::new();
+        for g in 0..k / spt {
+            // In-lane levels over the chunk's registers.
+            let level: Vec<String> = (0..spt)
+                .map(|r| self.def(&format!("vector.extract {x}[{}] : {et} from {vt}", g * spt + r)))
+                .collect();
+            let mut mine = self.pairwise(op, &et, level);
+            // Lane levels, through one shared-memory slot per lane.
+            let (lds, pty) = self.shared()?;
+            let my_slot = self.def(&format!(
+                "llvm.getelementptr {lds}[{lane}] : ({pty}, i32) -> {pty}, i64"
+            ));
+            let wave_bits = self.target.wave_size().trailing_zeros();
+            let in_wave_bits = lane_bits.min(wave_bits);
+            // Rows of 16 lanes: once each holds one value (after four
+            // levels), the levels above read the rows' values directly.
+            let row_bits = 4;
+            let mut done = in_wave_bits;
+            if in_wave_bits > row_bits && s.bits() == 32 {
+                done = row_bits;
+            }
+            for j in 0..done {
+                mine = self.butterfly_level(j, &mine, &lane, &my_slot, s, op)?;
+            }
+            if done < in_wave_bits {
+                let rows: Vec<u32> = (0..1u32 << (in_wave_bits - done)).map(|r| r << row_bits).collect();
+                self.next += 1;
+                let out = format!("rows{}", self.next);
+                let read = ReadLanes {
+                    value: &mine,
+                    ty: &et,
+                    lanes: &rows,
+                    out: &out,
+                    lane: &lane,
+                    scratch: &lds,
+                    scratch_ty: pty,
+                };
+                match self.target.read_lanes(&read) {
+                    Some(code) => {
+                        for l in code.lines() {
+                            self.line(l);
+                        }
+                        if self.target.exchanges_use_shared_memory() {
+                            self.lds_pending = [true; 2];
+                        }
+                        let level = (0..rows.len()).map(|i| format!("%{out}_{i}")).collect();
+                        mine = self.pairwise(op, &et, level);
+                    }
+                    None => {
+                        // No direct reads: the remaining levels as exchanges.
+                        for j in done..in_wave_bits {
+                            mine = self.butterfly_level(j, &mine, &lane, &my_slot, s, op)?;
+                        }
+                    }
+                }
+            }
+            if lane_bits > wave_bits {
+                // Every lane of a wave now holds the wave's partial. One
+                // round through shared memory: the first lane of each wave
+                // writes its slot, then every lane combines all of them as
+                // the top levels of the tree.
+                let waves = 1u32 << (lane_bits - wave_bits);
+                let wb = self.splat_const(&wave_bits.to_string(), "i32");
+                let wave = self.def(&format!("arith.shrui {lane}, {wb} : i32"));
+                let mask = self.splat_const(&(self.target.wave_size() - 1).to_string(), "i32");
+                let in_wave = self.def(&format!("arith.andi {lane}, {mask} : i32"));
+                let zero = self.splat_const("0", "i32");
+                let first = self.def(&format!("arith.cmpi eq, {in_wave}, {zero} : i32"));
+                // Contiguous slots of the element type, so the reads merge.
+                let half = self.next_round_half;
+                self.next_round_half ^= 1;
+                let base = half as u32 * waves;
+                let at = self.splat_const(&base.to_string(), "i32");
+                let index = self.def(&format!("arith.addi {wave}, {at} : i32"));
+                let slot = self.def(&format!(
+                    "llvm.getelementptr {lds}[{index}] : ({pty}, i32) -> {pty}, {et}"
+                ));
+                if self.lds_pending[half] {
+                    self.barrier();
+                }
+                let store = format!("llvm.store {mine}, {slot} : {et}, {pty}");
+                self.if_then(&first, |e| e.line(&store));
+                self.barrier();
+                let level: Vec<String> = (0..waves)
+                    .map(|w| {
+                        let p = self.def(&format!(
+                            "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, {et}",
+                            base + w
+                        ));
+                        self.def(&format!("llvm.load {p} : {pty} -> {et}"))
+                    })
+                    .collect();
+                self.lds_pending[half] = true;
+                mine = self.pairwise(op, &et, level);
+            }
+            reps.push(mine);
+        }
+        // Repetition levels, in-lane.
+        Ok(self.pairwise(op, &et, reps))
+    }
+
+    /// Combines values as a balanced pairwise tree, neighbours first.
+    fn pairwise(&mut self, op: &str, et: &str, mut level: Vec<String>) -> String {
+        while level.len() > 1 {
+            level = level
+                .chunks(2)
+                .map(|p| match p {
+                    [a, b] => self.def(&format!("arith.{op} {a}, {b} : {et}")),
+                    [a] => a.clone(),
+                    _ => String::new(),
+                })
+                .collect();
+        }
+        level.pop().unwrap_or_default()
+    }
+
+    /// Level `j` of a butterfly: combines `mine` (of type `s`) with the
+    /// value of lane `lane ^ 2^j` ([`Self::lane_partner`]; `my_slot` is
+    /// this lane's slot in shared memory). The lower lane's value goes
+    /// first, so that both partners compute the same bits.
+    fn butterfly_level(
+        &mut self,
+        j: u32,
+        mine: &str,
+        lane: &str,
+        my_slot: &str,
+        s: ScalarType,
+        op: &str,
+    ) -> Result<String, CodegenError> {
+        let et = sty(s);
+        let other = self.lane_partner(mine, s, j, false, my_slot)?;
+        let is_lower = self.lane_bit_clear(lane, j);
+        let lo = self.def(&format!("arith.select {is_lower}, {mine}, {other} : {et}"));
+        let hi = self.def(&format!("arith.select {is_lower}, {other}, {mine} : {et}"));
+        Ok(self.def(&format!("arith.{op} {lo}, {hi} : {et}")))
+    }
+
+    /// Whether bit `j` of `lane` is clear (an i1).
+    fn lane_bit_clear(&mut self, lane: &str, j: u32) -> String {
+        let bit = self.splat_const(&(1u32 << j).to_string(), "i32");
+        let has = self.def(&format!("arith.andi {lane}, {bit} : i32"));
+        let zero = self.splat_const("0", "i32");
+        self.def(&format!("arith.cmpi eq, {has}, {zero} : i32"))
+    }
+
+    /// `value` (of type `s`) from lane `lane ^ 2^j` of the program: by the
+    /// target's lane exchange when it has one for this level and the value
+    /// is 32-bit (`exact`: see [`Exchange::exact`]), else through the
+    /// lanes' 8-byte slots in shared memory (`my_slot` is this lane's).
+    fn lane_partner(
+        &mut self,
+        value: &str,
+        s: ScalarType,
+        j: u32,
+        exact: bool,
+        my_slot: &str,
+    ) -> Result<String, CodegenError> {
+        let (lds, pty) = self.shared()?;
+        let lane = self.lane();
+        if let Some(v) = self.wave_exchange(value, &lane, j, exact, s, (&lds, pty)) {
+            return Ok(v);
+        }
+        let et = sty(s);
+        let bit = self.splat_const(&(1u32 << j).to_string(), "i32");
+        let partner = self.def(&format!("arith.xori {lane}, {bit} : i32"));
+        let slot = self.def(&format!(
+            "llvm.getelementptr {lds}[{partner}] : ({pty}, i32) -> {pty}, i64"
+        ));
+        self.barrier();
+        self.line(&format!("llvm.store {value}, {my_slot} : {et}, {pty}"));
+        self.barrier();
+        self.lds_pending = [true; 2];
+        Ok(self.def(&format!("llvm.load {slot} : {pty} -> {et}")))
+    }
+
+    /// `value` (of type `s`) from lane `lane ^ 2^bit` of the same wave,
+    /// through the target's lane exchange (DPP, `ds_bpermute`), when it
+    /// has one for this level and the value is 32-bit.
+    fn wave_exchange(
+        &mut self,
+        value: &str,
+        lane: &str,
+        bit: u32,
+        exact: bool,
+        s: ScalarType,
+        (scratch, scratch_ty): (&str, &str),
+    ) -> Option<String> {
+        if s.bits() != 32 {
+            return None;
+        }
+        let bits = if s.is_float() {
+            self.def(&format!("arith.bitcast {value} : f32 to i32"))
+        } else {
+            value.to_string()
+        };
+        self.next += 1;
+        let out = format!("xch{}", self.next);
+        let code = self.target.lane_exchange(&Exchange {
+            bit,
+            exact,
+            value: &bits,
+            out: &out,
+            lane,
+            scratch,
+            scratch_ty,
+        })?;
+        for l in code.lines() {
+            self.line(l);
+        }
+        if self.target.exchanges_use_shared_memory() {
+            self.lds_pending = [true; 2];
+        }
+        let got = format!("%{out}");
+        Some(if s.is_float() {
+            self.def(&format!("arith.bitcast {got} : i32 to f32"))
+        } else {
+            got
+        })
+    }
+
+    /// Whether `v` beats `best` in an arg-reduction (`max` or min): it is
+    /// strictly better, or `best` is NaN and `v` is not (NaNs are ignored).
+    fn better(&mut self, max: bool, s: ScalarType, v: &str, best: &str) -> String {
+        let et = sty(s);
+        if s.is_float() {
+            let p = if max { "ogt" } else { "olt" };
+            let b = self.def(&format!("arith.cmpf {p}, {v}, {best} : {et}"));
+            let best_nan = self.def(&format!("arith.cmpf uno, {best}, {best} : {et}"));
+            let v_ok = self.def(&format!("arith.cmpf ord, {v}, {v} : {et}"));
+            let nan_case = self.def(&format!("arith.andi {best_nan}, {v_ok} : i1"));
+            self.def(&format!("arith.ori {b}, {nan_case} : i1"))
+        } else {
+            let p = match (max, s.is_unsigned()) {
+                (true, true) => "ugt",
+                (true, false) => "sgt",
+                (false, true) => "ult",
+                (false, false) => "slt",
+            };
+            self.def(&format!("arith.cmpi {p}, {v}, {best} : {et}"))
+        }
+    }
+
+    /// Folds elements `base + k * inner` for `k` in `1..end` into `first`;
+    /// returns the value (or, for arg-reductions, the index).
+    #[allow(clippy::too_many_arguments)]
+    fn fold_axis(
+        &mut self,
+        kind: &OpKind,
+        s: ScalarType,
+        x: &str,
+        from: &Type,
+        base: &str,
+        inner: &str,
+        end: &str,
+        first: &str,
+    ) -> Result<String, CodegenError> {
+        let et = sty(s).to_string();
+        let is_arg = matches!(kind, OpKind::ArgReduce { .. });
+        let one = self.splat_const("1", "i32");
+        let zero = self.splat_const("0", "i32");
+        let (k, run, run_idx, res) = (self.fresh(), self.fresh(), self.fresh(), self.fresh());
+        let mut carried = vec![(run.clone(), first.to_string(), et.clone())];
+        if is_arg {
+            carried.push((run_idx.clone(), zero.clone(), "i32".to_string()));
+        }
+        let inits: Vec<String> = carried.iter().map(|c| c.1.clone()).collect();
+        let types: Vec<String> = carried.iter().map(|c| c.2.clone()).collect();
+        let lhs = if carried.len() == 1 {
+            res.clone()
+        } else {
+            format!("{res}:{}", carried.len())
+        };
+        self.line(&format!(
+            "{lhs} = \"scf.for\"({one}, {end}, {one}, {}) ({{",
+            inits.join(", ")
+        ));
+        let decl: Vec<String> = carried.iter().map(|c| format!("{}: {}", c.0, c.2)).collect();
+        self.line(&format!("^bb0({k}: i32, {}):", decl.join(", ")));
+        self.indent += 1;
+        let off = self.def(&format!("arith.muli {k}, {inner} : i32"));
+        let flat = self.def(&format!("arith.addi {base}, {off} : i32"));
+        let v = self.read_element(x, from, &flat)?;
+        let yields = match kind {
+            OpKind::ArgReduce { max, .. } => {
+                let better = self.better(*max, s, &v, &run);
+                let nv = self.def(&format!("arith.select {better}, {v}, {run} : {et}"));
+                let ni = self.def(&format!("arith.select {better}, {k}, {run_idx} : i32"));
+                vec![nv, ni]
+            }
+            _ => {
+                let op = combine_op(kind, s);
+                vec![self.def(&format!("arith.{op} {run}, {v} : {et}"))]
+            }
+        };
+        self.line(&format!(
+            "\"scf.yield\"({}) : ({}) -> ()",
+            yields.join(", "),
+            types.join(", ")
+        ));
+        self.indent -= 1;
+        let mut in_types = vec!["i32".to_string(); 3];
+        in_types.extend(types.iter().cloned());
+        self.line(&format!("}}) : ({}) -> ({})", in_types.join(", "), types.join(", ")));
+        Ok(if is_arg { format!("{res}#1") } else { res })
+    }
+}
+
+/// The `arith` operation that combines two elements of a reduction or scan.
+fn combine_op(kind: &OpKind, s: ScalarType) -> &'static str {
+    let float = s.is_float();
+    let unsigned = s.is_unsigned() || s.is_bool();
+    match kind {
+        OpKind::Reduce {
+            kind: ReduceKind::Sum, ..
+        }
+        | OpKind::Scan {
+            kind: ScanKind::Sum, ..
+        } => {
+            if float {
+                "addf"
+            } else {
+                "addi"
+            }
+        }
+        OpKind::Scan {
+            kind: ScanKind::Prod, ..
+        } => {
+            if float {
+                "mulf"
+            } else {
+                "muli"
+            }
+        }
+        OpKind::Reduce {
+            kind: ReduceKind::Max, ..
+        } => match (float, unsigned) {
+            (true, _) => "maxnumf",
+            (false, true) => "maxui",
+            (false, false) => "maxsi",
+        },
+        OpKind::Reduce {
+            kind: ReduceKind::Min, ..
+        } => match (float, unsigned) {
+            (true, _) => "minnumf",
+            (false, true) => "minui",
+            (false, false) => "minsi",
+        },
+        _ => "xori",
+    }
+}
+
+/// What [`Emitter::axis_reduce`] produces.
+pub(super) struct AxisReduced {
+    /// The reduced block in its blocked layout, or the scalar.
+    pub result: String,
+    /// In the operand's layout: every register holds the result of its
+    /// element's row along the axis (a `vector<K x T>`, `T` i32 for
+    /// arg-reductions).
+    pub replicated: String,
+}
+
+/// A partial result: a value and, in arg-reductions, its index.
+#[derive(Debug, Clone)]
+struct Partial {
+    value: String,
+    index: Option<String>,
+}
+
+/// Where an axis of a block lies in the bits of its flat element index:
+/// bits `lo..lo + log2(len)`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct AxisPlan {
+    pub lo: u32,
+    pub len: u32,
+    pub layout: BlockedLayout,
+}
+
+impl AxisPlan {
+    pub fn new(kind: &OpKind, from: &Type, layout: BlockedLayout) -> Result<AxisPlan, CodegenError> {
+        let axis = match kind {
+            OpKind::Reduce { axis, .. } | OpKind::ArgReduce { axis, .. } | OpKind::Scan { axis, .. } => *axis as usize,
+            _ => return Err(internal("not a reduction")),
+        };
+        let len = *from.shape.get(axis).ok_or_else(|| internal("reduction axis out of range"))?;
+        let inner: u64 = from.shape[axis + 1..].iter().map(|d| u64::from(*d)).product();
+        Ok(AxisPlan {
+            lo: inner.trailing_zeros(),
+            len,
+            layout,
+        })
+    }
+
+    /// Where each level of the tree is kept, lowest first.
+    pub fn levels(&self) -> Vec<IndexBit> {
+        (self.lo..self.lo + self.len.trailing_zeros())
+            .map(|b| self.layout.index_bit(b))
+            .collect()
+    }
+
+    /// How many partials a lane has when the levels reach the lanes of
+    /// other waves (the levels within its registers below them are done).
+    pub fn partials_across_waves(&self) -> u32 {
+        let in_lane = self
+            .levels()
+            .iter()
+            .take_while(|b| matches!(b, IndexBit::Register(_)))
+            .count() as u32;
+        self.layout.per_lane() >> in_lane
+    }
+
+    /// The flat index in the reduced block of element `e` (an i32 value):
+    /// the axis's bits removed.
+    fn reduced_index(&self, em: &mut Emitter, e: &str) -> String {
+        let hi = self.lo + self.len.trailing_zeros();
+        let sh = em.splat_const(&hi.to_string(), "i32");
+        let outer = em.def(&format!("arith.shrui {e}, {sh} : i32"));
+        let lo_c = em.splat_const(&self.lo.to_string(), "i32");
+        let outer = em.def(&format!("arith.shli {outer}, {lo_c} : i32"));
+        let m = em.splat_const(&((1u32 << self.lo) - 1).to_string(), "i32");
+        let inner = em.def(&format!("arith.andi {e}, {m} : i32"));
+        em.def(&format!("arith.ori {outer}, {inner} : i32"))
+    }
+}
