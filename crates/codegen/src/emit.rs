@@ -251,6 +251,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         next_round_half: 0,
         host_scratch: None,
         max_spt: tritonc_passes::layouts::max_contiguous(f),
+        replicated: HashMap::new(),
         asserts: 0,
         axis: tritonc_passes::axis::analyze(f),
         body_start: 0,
@@ -315,6 +316,9 @@ struct Emitter<'a> {
     /// the top of their loop body (see `stage_early`): the shared memory,
     /// its pointer type and `b`'s start.
     staged: HashMap<OpId, (String, &'static str, String)>,
+    /// For reductions along an axis with many lanes: the result of every
+    /// register's row, in the operand's layout (see `axis_reduce`).
+    replicated: HashMap<Value, String>,
 }
 
 /// MLIR spelling of a scalar type (signless).
@@ -474,6 +478,14 @@ impl Emitter<'_> {
                 let st = self.mty(in_ty[0]);
                 Some(self.def(&format!("vector.broadcast {} : {st} to {vt}", ins[0])))
             }
+            // A reduction's result broadcast back along its axis: what
+            // the reduction left in every register.
+            OpKind::Broadcast
+                if tritonc_passes::layouts::broadcast_of_reduction(f, op)
+                    .is_some_and(|r| self.replicated.contains_key(&r)) =>
+            {
+                tritonc_passes::layouts::broadcast_of_reduction(f, op).and_then(|r| self.replicated.get(&r).cloned())
+            }
             OpKind::Broadcast if tritonc_passes::remat::range_broadcast(f, op).is_some() => {
                 let t = out_ty.ok_or_else(|| internal("broadcast without result"))?;
                 let (start, axis) = tritonc_passes::remat::range_broadcast(f, op).unwrap_or((0, 0));
@@ -498,8 +510,13 @@ impl Emitter<'_> {
             OpKind::Reduce { .. } if self.lanes == 1 => Some(self.host_axis_reduce(&d.kind, &ins[0], in_ty[0])?),
             OpKind::Reduce { .. } | OpKind::ArgReduce { .. } if self.lanes > 1 => {
                 let t = out_ty.ok_or_else(|| internal("reduction without result"))?;
-                let reduced = self.axis_reduce(&d.kind, &ins[0], in_ty[0], t)?;
-                Some(reduced.result)
+                let block_needed = !tritonc_passes::layouts::only_broadcast_back(f, d.results[0]);
+                let reduced = self.axis_reduce(&d.kind, &ins[0], in_ty[0], t, block_needed)?;
+                self.replicated.insert(d.results[0], reduced.replicated.clone());
+                // Without the block, the only users (reshapes feeding
+                // broadcasts back) read `replicated` instead; the name
+                // just flows through them.
+                Some(reduced.result.unwrap_or(reduced.replicated))
             }
             OpKind::Reduce { .. } | OpKind::ArgReduce { .. } | OpKind::Scan { .. } => {
                 let t = out_ty.ok_or_else(|| internal("reduction without result"))?;
@@ -2365,7 +2382,6 @@ impl Emitter<'_> {
         Ok(())
     }
 }
-
 
 /// Where each element of a broadcast or transposition comes from:
 /// `src(e) = sum over output dimensions i of coord_i(e) * in_stride_i`,

@@ -39,11 +39,61 @@ pub fn moves_elements(f: &Function, op: OpId) -> bool {
     let d = f.op(op);
     match d.kind {
         OpKind::Broadcast => {
-            d.operands.first().is_some_and(|v| f.ty(*v).numel() != 1) && crate::remat::range_broadcast(f, op).is_none()
+            d.operands.first().is_some_and(|v| f.ty(*v).numel() != 1)
+                && crate::remat::range_broadcast(f, op).is_none()
+                && broadcast_of_reduction(f, op).is_none()
         }
         OpKind::Permute(_) | OpKind::Scan { .. } => true,
         _ => false,
     }
+}
+
+/// For a `tk.broadcast` of a reduction's result back along its axis
+/// (`broadcast(reshape(reduce(x, axis)))` to `x`'s shape, the reshape
+/// putting the axis back with length 1), the reduction's result. Along an
+/// axis, a reduction leaves every lane holding the results of its
+/// elements' rows in `x`'s layout, so such a broadcast moves no data.
+pub fn broadcast_of_reduction(f: &Function, op: OpId) -> Option<Value> {
+    let d = f.op(op);
+    if !matches!(d.kind, OpKind::Broadcast) {
+        return None;
+    }
+    let unit = f.op(f.def_op(*d.operands.first()?)?);
+    if !matches!(unit.kind, OpKind::Reshape) {
+        return None;
+    }
+    let reduced = *unit.operands.first()?;
+    let red = f.def_op(reduced)?;
+    let axis = match f.op(red).kind {
+        OpKind::Reduce { axis, .. } | OpKind::ArgReduce { axis, .. } if !tree_reduction(f, red) => axis as usize,
+        _ => return None,
+    };
+    let x_shape = &f.ty(*f.op(red).operands.first()?).shape;
+    let mut unit_shape = x_shape.clone();
+    *unit_shape.get_mut(axis)? = 1;
+    (f.ty(d.results[0]).shape == *x_shape && f.ty(d.operands[0]).shape == unit_shape).then_some(reduced)
+}
+
+/// Whether every use of the reduction result `reduced` is a reshape only
+/// ever broadcast back along the axis ([`broadcast_of_reduction`]), so
+/// the reduced block itself is never needed.
+pub fn only_broadcast_back(f: &Function, reduced: Value) -> bool {
+    let ops = f.walk();
+    let users = |v: Value| ops.iter().copied().filter(move |op| f.op(*op).operands.contains(&v));
+    let mut any = false;
+    for u in users(reduced) {
+        any = true;
+        let d = f.op(u);
+        if !matches!(d.kind, OpKind::Reshape)
+            || !d
+                .results
+                .iter()
+                .all(|r| users(*r).all(|b| broadcast_of_reduction(f, b) == Some(reduced)))
+        {
+            return false;
+        }
+    }
+    any
 }
 
 /// Whether `op` reduces a whole 1-D block to a scalar, which every target

@@ -38,6 +38,46 @@ fn softmax_rows_match_a_reference() {
 }
 
 #[test]
+fn softmax_of_several_rows_per_program_matches_a_reference() {
+    // The row maximum and sum are reductions along axis 1 broadcast back
+    // along it (no data moves on GPUs); rows and columns masked.
+    let src = include_str!("../../../dsl-examples/softmax.tk");
+    for (rows_per, block, n_rows, cols) in [(4i64, 256i64, 9usize, 200usize), (8, 32, 13, 32), (2, 1024, 3, 1000)] {
+        let mut rng = Rng(cols as u64);
+        let x: Vec<f32> = (0..n_rows * cols).map(|_| rng.uniform(-5.0, 5.0) as f32).collect();
+        let programs = (n_rows as i64 + rows_per - 1) / rows_per;
+        let args = run(
+            src,
+            "softmax_rows",
+            &[("ROWS", rows_per), ("BLOCK", block)],
+            [programs as u32, 1, 1],
+            vec![
+                f32s(&vec![0.0; n_rows * cols]),
+                f32s(&x),
+                scalar_i32(cols as i32),
+                scalar_i32(cols as i32),
+                scalar_i32(n_rows as i32),
+                scalar_i32(cols as i32),
+            ],
+        );
+        let got = as_f32(&args[0]);
+        for r in 0..n_rows {
+            let row = &x[r * cols..(r + 1) * cols];
+            let m = row.iter().fold(f64::NEG_INFINITY, |a, v| a.max(f64::from(*v)));
+            let den: f64 = row.iter().map(|v| (f64::from(*v) - m).exp()).sum();
+            for c in 0..cols {
+                let want = (f64::from(row[c]) - m).exp() / den;
+                let g = f64::from(got[r * cols + c]);
+                assert!(
+                    (g - want).abs() <= 1e-5 * want,
+                    "{rows_per}x{block}: row {r} col {c}: {g} vs {want}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
 fn layer_norm_matches_a_reference() {
     let src = include_str!("../../../dsl-examples/layer_norm.tk");
     let (rows, n, block) = (5usize, 300usize, 512i64);
@@ -349,14 +389,26 @@ fn axis_reductions_are_index_order_trees_on_every_layout() {
                     let best = ok.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                     let least = ok.iter().copied().fold(f32::INFINITY, f32::min);
                     assert_eq!(maxs[o], best, "max, {what}");
-                    assert_eq!(amax[o] as usize, row.iter().position(|v| *v == best).unwrap(), "argmax, {what}");
-                    assert_eq!(amin[o] as usize, row.iter().position(|v| *v == least).unwrap(), "argmin, {what}");
+                    assert_eq!(
+                        amax[o] as usize,
+                        row.iter().position(|v| *v == best).unwrap(),
+                        "argmax, {what}"
+                    );
+                    assert_eq!(
+                        amin[o] as usize,
+                        row.iter().position(|v| *v == least).unwrap(),
+                        "argmin, {what}"
+                    );
                     // f16 sums accumulate in f32 (exactly, for these values).
                     assert_eq!(hsum[o], hrow.iter().sum::<f32>(), "f16 sum, {what}");
                     let hbest = hrow.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                     let got = u16::from_le_bytes([hmax[2 * o], hmax[2 * o + 1]]);
                     assert_eq!(f16_bits_to_f32(got), hbest, "f16 max, {what}");
-                    assert_eq!(hamax[o] as usize, hrow.iter().position(|v| *v == hbest).unwrap(), "f16 argmax, {what}");
+                    assert_eq!(
+                        hamax[o] as usize,
+                        hrow.iter().position(|v| *v == hbest).unwrap(),
+                        "f16 argmax, {what}"
+                    );
                 }
             }
         }

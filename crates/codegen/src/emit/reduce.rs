@@ -46,7 +46,13 @@ impl Emitter<'_> {
     /// are deterministic, equal on every target, and match a sequential
     /// reference. With one lane the block is read from its vector; with
     /// many, from shared memory, each lane folding the elements it owns.
-    pub(super) fn reduce_or_scan(&mut self, kind: &OpKind, x: &str, from: &Type, to: &Type) -> Result<String, CodegenError> {
+    pub(super) fn reduce_or_scan(
+        &mut self,
+        kind: &OpKind,
+        x: &str,
+        from: &Type,
+        to: &Type,
+    ) -> Result<String, CodegenError> {
         let s = from.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
         let axis = match kind {
             OpKind::Reduce { axis, .. } | OpKind::ArgReduce { axis, .. } | OpKind::Scan { axis, .. } => *axis as usize,
@@ -124,9 +130,16 @@ impl Emitter<'_> {
     /// levels across waves together) in one round through shared memory.
     /// Afterwards every register holds the result of its element's row
     /// (the value broadcast back along the axis, `replicated`); `result`
-    /// is the reduced block in its own blocked layout (one more round
-    /// through shared memory), or the scalar.
-    pub(super) fn axis_reduce(&mut self, kind: &OpKind, x: &str, from: &Type, to: &Type) -> Result<AxisReduced, CodegenError> {
+    /// is the scalar, or with `block_needed` the reduced block in its own
+    /// blocked layout (one more round through shared memory).
+    pub(super) fn axis_reduce(
+        &mut self,
+        kind: &OpKind,
+        x: &str,
+        from: &Type,
+        to: &Type,
+        block_needed: bool,
+    ) -> Result<AxisReduced, CodegenError> {
         let s = from.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
         let plan = AxisPlan::new(kind, from, self.layout(from))?;
         let arg_max = match kind {
@@ -136,7 +149,10 @@ impl Emitter<'_> {
         let k = plan.layout.per_lane();
         let vt = self.mty(from);
         let et = sty(s);
-        let flat = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![from.numel() as u32]), 0);
+        let flat = self.make_range(
+            &Type::block(Elem::Scalar(ScalarType::I32), vec![from.numel() as u32]),
+            0,
+        );
         let vi = format!("vector<{k}xi32>");
         // Partial results by register, the registers of levels already
         // combined within the lane folded onto the lowest.
@@ -235,7 +251,13 @@ impl Emitter<'_> {
         if !to.is_block() {
             let only = parts.values().next().ok_or_else(|| internal("no partial"))?;
             return Ok(AxisReduced {
-                result: pick(only),
+                result: Some(pick(only)),
+                replicated,
+            });
+        }
+        if !block_needed {
+            return Ok(AxisReduced {
+                result: None,
                 replicated,
             });
         }
@@ -261,7 +283,10 @@ impl Emitter<'_> {
         let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![to.numel() as u32]), 0);
         let result = self.gather_shared(&idx, to)?;
         self.lds_pending = [true; 2];
-        Ok(AxisReduced { result, replicated })
+        Ok(AxisReduced {
+            result: Some(result),
+            replicated,
+        })
     }
 
     /// `lo` combined with `hi` (the higher indices) by the reduction.
@@ -324,7 +349,9 @@ impl Emitter<'_> {
         let slot = |e: &mut Self, base: &str, ty: &str, p: u32, l: &str| {
             let off = e.splat_const(&(p * lanes).to_string(), "i32");
             let at = e.def(&format!("arith.addi {l}, {off} : i32"));
-            e.def(&format!("llvm.getelementptr {base}[{at}] : ({pty}, i32) -> {pty}, {ty}"))
+            e.def(&format!(
+                "llvm.getelementptr {base}[{at}] : ({pty}, i32) -> {pty}, {ty}"
+            ))
         };
         self.barrier();
         for (p, part) in parts.values().enumerate() {
@@ -788,8 +815,9 @@ fn combine_op(kind: &OpKind, s: ScalarType) -> &'static str {
 
 /// What [`Emitter::axis_reduce`] produces.
 pub(super) struct AxisReduced {
-    /// The reduced block in its blocked layout, or the scalar.
-    pub result: String,
+    /// The reduced block in its blocked layout (unless not needed), or
+    /// the scalar.
+    pub result: Option<String>,
     /// In the operand's layout: every register holds the result of its
     /// element's row along the axis (a `vector<K x T>`, `T` i32 for
     /// arg-reductions).
@@ -818,7 +846,10 @@ impl AxisPlan {
             OpKind::Reduce { axis, .. } | OpKind::ArgReduce { axis, .. } | OpKind::Scan { axis, .. } => *axis as usize,
             _ => return Err(internal("not a reduction")),
         };
-        let len = *from.shape.get(axis).ok_or_else(|| internal("reduction axis out of range"))?;
+        let len = *from
+            .shape
+            .get(axis)
+            .ok_or_else(|| internal("reduction axis out of range"))?;
         let inner: u64 = from.shape[axis + 1..].iter().map(|d| u64::from(*d)).product();
         Ok(AxisPlan {
             lo: inner.trailing_zeros(),
