@@ -347,11 +347,14 @@ fn insert_conversions(f: &mut Function, b: BlockId) {
     // The value the shared memory holds, and the conversion that put it there.
     let mut shared: Option<(Value, Value)> = None;
     for op in ops {
-        let clobbers = matches!(f.op(op).kind, OpKind::Dot | OpKind::ConvertLayout);
-        if !f.op(op).regions.is_empty() || tree_reduction(f, op) || clobbers {
-            // Conversions inside regions, the exchanges of tree
-            // reductions, and `dot` (which stages its operands there)
-            // overwrite shared memory.
+        let clobbers = matches!(
+            f.op(op).kind,
+            OpKind::Dot | OpKind::ConvertLayout | OpKind::Reduce { .. } | OpKind::ArgReduce { .. }
+        );
+        if !f.op(op).regions.is_empty() || clobbers {
+            // Conversions inside regions, the exchanges of reductions, and
+            // `dot` (which stages its operands there) overwrite shared
+            // memory.
             shared = None;
         }
         if moves_elements(f, op) {
