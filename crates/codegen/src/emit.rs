@@ -19,7 +19,7 @@
 
 use crate::{
     staging::MatrixStaging,
-    target::{Exchange, MatrixCall, ReadLanes, Target},
+    target::{Exchange, LaneRead, MatrixCall, ReadLanes, Target},
     CodegenError,
 };
 use std::collections::HashMap;
@@ -68,12 +68,20 @@ fn shared_bytes_needed(f: &Function, lanes: u32, target: &dyn Target) -> u64 {
     let exchange = if lanes > 1 {
         f.walk()
             .into_iter()
-            .filter(|op| matches!(f.op(*op).kind, OpKind::Reduce { .. } | OpKind::ArgReduce { .. }))
+            .filter(|op| {
+                matches!(
+                    f.op(*op).kind,
+                    OpKind::Reduce { .. } | OpKind::ArgReduce { .. } | OpKind::Scan { .. }
+                )
+            })
             .map(|op| {
                 let d = f.op(op);
                 let slots = u64::from(lanes) * 8;
-                if tritonc_passes::layouts::tree_reduction(f, op) {
-                    return slots;
+                if tritonc_passes::layouts::tree_reduction(f, op) || matches!(d.kind, OpKind::Scan { .. }) {
+                    // Scans read other waves' values through one slot per
+                    // lane and value: at most a lane's registers.
+                    let per_lane = BlockedLayout::with_max(f.ty(d.operands[0]).numel() as u32, lanes, spt).per_lane();
+                    return slots * u64::from(per_lane);
                 }
                 let (from, to) = (f.ty(d.operands[0]), f.ty(d.results[0]));
                 let Some(s) = from.scalar_elem() else { return slots };
@@ -518,10 +526,12 @@ impl Emitter<'_> {
                 // just flows through them.
                 Some(reduced.result.unwrap_or(reduced.replicated))
             }
-            OpKind::Reduce { .. } | OpKind::ArgReduce { .. } | OpKind::Scan { .. } => {
+            OpKind::Reduce { .. } | OpKind::ArgReduce { .. } => {
                 let t = out_ty.ok_or_else(|| internal("reduction without result"))?;
-                Some(self.reduce_or_scan(&d.kind, &ins[0], in_ty[0], t)?)
+                Some(self.host_arg_reduce(&d.kind, &ins[0], in_ty[0], t)?)
             }
+            OpKind::Scan { .. } if self.lanes == 1 => Some(self.host_scan(&d.kind, &ins[0], in_ty[0])?),
+            OpKind::Scan { .. } => Some(self.axis_scan(&d.kind, &ins[0], in_ty[0])?),
             OpKind::Broadcast => {
                 let t = out_ty.ok_or_else(|| internal("broadcast without result"))?;
                 let st = self.mty(in_ty[0]);

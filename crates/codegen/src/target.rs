@@ -70,6 +70,12 @@ pub trait Target: Send + Sync {
     fn read_lanes(&self, _x: &ReadLanes) -> Option<String> {
         None
     }
+    /// Code defining `%{out}` as the 32-bit value `value` of lane `src` (an
+    /// i32 value, a lane of this lane's wave), if the target can read any
+    /// lane of a wave without a barrier (AMDGPU: `ds_bpermute_b32`).
+    fn lane_read(&self, _x: &LaneRead) -> Option<String> {
+        None
+    }
     /// Whether [`Target::lane_exchange`] and [`Target::read_lanes`] go
     /// through the scratch slots (then they begin with a barrier, and the
     /// slots have readers after them).
@@ -117,6 +123,21 @@ pub struct Exchange<'a> {
     pub lane: &'a str,
     /// Shared memory with one 8-byte slot per lane, and its pointer type
     /// (used only where an exchange must go through memory).
+    pub scratch: &'a str,
+    pub scratch_ty: &'a str,
+}
+
+/// A read of another lane's value by lane index: names in the emitted code.
+#[derive(Debug, Clone, Copy)]
+pub struct LaneRead<'a> {
+    /// This lane's 32-bit value.
+    pub value: &'a str,
+    /// The lane to read (an i32 value), in this lane's wave.
+    pub src: &'a str,
+    /// The name (without `%`) the result gets.
+    pub out: &'a str,
+    /// This lane's index in the program, and scratch as in [`Exchange`].
+    pub lane: &'a str,
     pub scratch: &'a str,
     pub scratch_ty: &'a str,
 }
@@ -401,6 +422,13 @@ impl Target for AmdGpu {
                 x.lane
             )),
         }
+    }
+    fn lane_read(&self, x: &LaneRead) -> Option<String> {
+        let out = x.out;
+        Some(format!(
+            "%{out}_four = llvm.mlir.constant(4 : i32) : i32\n%{out}_addr = arith.muli {}, %{out}_four : i32\n%{out} = rocdl.ds_bpermute %{out}_addr, {} : (i32, i32) -> i32",
+            x.src, x.value
+        ))
     }
     fn read_lanes(&self, x: &ReadLanes) -> Option<String> {
         let (out, ty) = (x.out, x.ty);
@@ -707,6 +735,28 @@ impl Target for LaneSimulator {
         ));
         code.push(format!("%{out} = llvm.load %{out}_slot : {pty} -> i32"));
         Some(code.join("\n"))
+    }
+    /// `ds_bpermute` simulated: every lane puts its value in its slot and
+    /// after a barrier reads lane `src`'s.
+    fn lane_read(&self, x: &LaneRead) -> Option<String> {
+        let (out, pty) = (x.out, x.scratch_ty);
+        Some(
+            [
+                self.barrier(&format!("{out}_b0")),
+                format!(
+                    "%{out}_mine = llvm.getelementptr {}[{}] : ({pty}, i32) -> {pty}, i64",
+                    x.scratch, x.lane
+                ),
+                format!("llvm.store {}, %{out}_mine : i32, {pty}", x.value),
+                self.barrier(&format!("{out}_b1")),
+                format!(
+                    "%{out}_slot = llvm.getelementptr {}[{}] : ({pty}, i32) -> {pty}, i64",
+                    x.scratch, x.src
+                ),
+                format!("%{out} = llvm.load %{out}_slot : {pty} -> i32"),
+            ]
+            .join("\n"),
+        )
     }
     fn exchanges_use_shared_memory(&self) -> bool {
         true

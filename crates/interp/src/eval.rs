@@ -709,7 +709,11 @@ fn along_axis(x: &Tensor, axis: u32, reduce: impl Fn(&[u64]) -> u64) -> Result<T
     Ok(Tensor { shape, data })
 }
 
-/// Inclusive scan along `axis`, in place, as a left fold.
+/// Inclusive scan along `axis`, in place, in the language's order: level
+/// `j` (lowest first) combines into every element whose index `k` along
+/// the axis has bit `j` set the prefix ending just below its aligned block
+/// of `2^j` (index `k` with bit `j` cleared and the bits below set), on
+/// the left. (A prefix is a right-nested chain of balanced trees.)
 fn scan_axis(x: &mut Tensor, axis: u32, c: impl Fn(u64, u64) -> u64) -> Result<(), &'static str> {
     let a = axis as usize;
     if a >= x.shape.len() {
@@ -720,9 +724,15 @@ fn scan_axis(x: &mut Tensor, axis: u32, c: impl Fn(u64, u64) -> u64) -> Result<(
     let outer: usize = numel(&x.shape[..a]);
     for o in 0..outer {
         for i in 0..inner {
-            for k in 1..len {
-                let (prev, at) = ((o * len + k - 1) * inner + i, (o * len + k) * inner + i);
-                x.data[at] = c(x.data[prev], x.data[at]);
+            let at = |k: usize| (o * len + k) * inner + i;
+            let mut j = 0;
+            while 1usize << j < len {
+                let below = (1usize << j) - 1;
+                for k in (0..len).filter(|k| k & (1 << j) != 0) {
+                    let src = (k & !(1usize << j)) | below;
+                    x.data[at(k)] = c(x.data[at(src)], x.data[at(k)]);
+                }
+                j += 1;
             }
         }
     }

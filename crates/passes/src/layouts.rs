@@ -32,9 +32,9 @@ use tritonc_ir::{
     BlockId, BlockedLayout, Elem, Function, Layout, MatrixInstr, MatrixLayout, OpId, OpKind, ScalarType, Value,
 };
 
-/// Whether `op` reads its operand through shared memory. Reductions and
-/// arg-reductions do not: they combine in registers and exchange partial
-/// results between lanes (butterflies), see `tree_reduction`.
+/// Whether `op` reads its operand through shared memory. Reductions,
+/// arg-reductions and scans do not: they combine in registers and
+/// exchange partial results between lanes.
 pub fn moves_elements(f: &Function, op: OpId) -> bool {
     let d = f.op(op);
     match d.kind {
@@ -43,7 +43,7 @@ pub fn moves_elements(f: &Function, op: OpId) -> bool {
                 && crate::remat::range_broadcast(f, op).is_none()
                 && broadcast_of_reduction(f, op).is_none()
         }
-        OpKind::Permute(_) | OpKind::Scan { .. } => true,
+        OpKind::Permute(_) => true,
         _ => false,
     }
 }
@@ -349,7 +349,11 @@ fn insert_conversions(f: &mut Function, b: BlockId) {
     for op in ops {
         let clobbers = matches!(
             f.op(op).kind,
-            OpKind::Dot | OpKind::ConvertLayout | OpKind::Reduce { .. } | OpKind::ArgReduce { .. }
+            OpKind::Dot
+                | OpKind::ConvertLayout
+                | OpKind::Reduce { .. }
+                | OpKind::ArgReduce { .. }
+                | OpKind::Scan { .. }
         );
         if !f.op(op).regions.is_empty() || clobbers {
             // Conversions inside regions, the exchanges of reductions, and

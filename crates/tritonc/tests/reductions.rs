@@ -293,7 +293,7 @@ fn three_d_kernel(axis: usize) -> String {
     format!(
         r#"
 #[kernel]
-fn k<const A: i32, const B: i32, const C: i32>(x: Ptr<f32>, h: Ptr<f16>, s: Ptr<f32>, mx: Ptr<f32>, am: Ptr<i32>, an: Ptr<i32>, hs: Ptr<f32>, hm: Ptr<f16>, ha: Ptr<i32>) {{
+fn k<const A: i32, const B: i32, const C: i32>(x: Ptr<f32>, h: Ptr<f16>, s: Ptr<f32>, mx: Ptr<f32>, am: Ptr<i32>, an: Ptr<i32>, hs: Ptr<f32>, hm: Ptr<f16>, ha: Ptr<i32>, cs: Ptr<f32>, ci: Ptr<i32>) {{
     let offs = (expand_dims(expand_dims(arange(0, A), 1), 2) * B + expand_dims(expand_dims(arange(0, B), 0), 2)) * C + expand_dims(expand_dims(arange(0, C), 0), 1);
     let out = expand_dims(arange(0, {p}), 1) * {q} + expand_dims(arange(0, {q}), 0);
     let v = load(x + offs);
@@ -305,11 +305,28 @@ fn k<const A: i32, const B: i32, const C: i32>(x: Ptr<f32>, h: Ptr<f16>, s: Ptr<
     store(hs + out, sum(w, {axis}));
     store(hm + out, max(w, {axis}));
     store(ha + out, argmax(w, {axis}));
+    store(cs + offs, cumsum(v, {axis}));
+    store(ci + offs, cumprod(offs % 5 - 2, {axis}));
 }}
 "#,
         p = keep[0],
         q = keep[1],
     )
+}
+
+/// The inclusive scan in the language's order: at level `j`, every
+/// element whose index has bit `j` set gets, on its left, the element with
+/// that bit cleared and the bits below set.
+fn scan<T: Copy>(xs: &[T], c: impl Fn(T, T) -> T) -> Vec<T> {
+    let mut out = xs.to_vec();
+    let mut j = 0;
+    while 1 << j < xs.len() {
+        for k in (0..xs.len()).filter(|k| k >> j & 1 == 1) {
+            out[k] = c(out[(k & !(1 << j)) | ((1 << j) - 1)], out[k]);
+        }
+        j += 1;
+    }
+    out
 }
 
 /// The balanced pairwise tree in index order, as the language defines
@@ -365,8 +382,11 @@ fn axis_reductions_are_index_order_trees_on_every_layout() {
                         z(out_n),
                         buf(&vec![0u16; out_n], |v| v.to_le_bytes().to_vec()),
                         zi(out_n),
+                        z(n),
+                        zi(n),
                     ],
                 );
+                let (cs, ci) = (as_f32(&args[9]), as_i32(&args[10]));
                 let (sums, maxs, amax, amin, hsum, hmax, hamax) = (
                     as_f32(&args[2]),
                     as_f32(&args[3]),
@@ -409,6 +429,17 @@ fn axis_reductions_are_index_order_trees_on_every_layout() {
                         hrow.iter().position(|v| *v == hbest).unwrap(),
                         "f16 argmax, {what}"
                     );
+                    let want = scan(&row, |p, v| p + v);
+                    let ints: Vec<i32> = (0..len).map(|k| ((base + k * stride) % 5) as i32 - 2).collect();
+                    let want_i = scan(&ints, |p, v| p.wrapping_mul(v));
+                    for k in 0..len {
+                        assert_eq!(
+                            cs[base + k * stride].to_bits(),
+                            want[k].to_bits(),
+                            "cumsum at {k}, {what}"
+                        );
+                        assert_eq!(ci[base + k * stride], want_i[k], "cumprod at {k}, {what}");
+                    }
                 }
             }
         }

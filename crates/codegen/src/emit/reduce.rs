@@ -16,37 +16,10 @@ use std::collections::BTreeMap;
 use tritonc_ir::IndexBit;
 
 impl Emitter<'_> {
-    /// Reads element `flat` (an i32 value) of the reduced block.
-    fn read_element(&mut self, src: &str, from: &Type, flat: &str) -> Result<String, CodegenError> {
-        let s = from.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
-        let et = sty(s);
-        if self.lanes == 1 {
-            let vt = self.mty(from);
-            let i = self.def(&format!("arith.index_cast {flat} : i32 to index"));
-            return Ok(self.def(&format!("vector.extract {src}[{i}] : {et} from {vt}")));
-        }
-        let (lds, pty) = self.shared()?;
-        let mt = mem_ty(s);
-        let p = self.def(&format!(
-            "llvm.getelementptr {lds}[{flat}] : ({pty}, i32) -> {pty}, {mt}"
-        ));
-        let v = self.def(&format!(
-            "llvm.load {p} {{alignment = {} : i64}} : {pty} -> {mt}",
-            s.bytes()
-        ));
-        if s.is_bool() {
-            let z = self.splat_const("0", "i8");
-            return Ok(self.def(&format!("arith.cmpi ne, {v}, {z} : i8")));
-        }
-        Ok(v)
-    }
-
-    /// Reductions, arg-reductions and scans along one axis. Every output
-    /// element is a left fold over its elements in index order, so results
-    /// are deterministic, equal on every target, and match a sequential
-    /// reference. With one lane the block is read from its vector; with
-    /// many, from shared memory, each lane folding the elements it owns.
-    pub(super) fn reduce_or_scan(
+    /// An arg-reduction with one lane: every output element a left fold
+    /// over its row (any order gives the same index), in a loop over the
+    /// outputs of a block, read from the block's vector.
+    pub(super) fn host_arg_reduce(
         &mut self,
         kind: &OpKind,
         x: &str,
@@ -54,72 +27,48 @@ impl Emitter<'_> {
         to: &Type,
     ) -> Result<String, CodegenError> {
         let s = from.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
-        let axis = match kind {
-            OpKind::Reduce { axis, .. } | OpKind::ArgReduce { axis, .. } | OpKind::Scan { axis, .. } => *axis as usize,
-            _ => return Err(internal("not a reduction")),
+        let OpKind::ArgReduce { max, axis } = *kind else {
+            return Err(internal("not an arg-reduction"));
         };
-        let len = u64::from(from.shape[axis]);
+        let axis = axis as usize;
+        let len = u64::from(
+            *from
+                .shape
+                .get(axis)
+                .ok_or_else(|| internal("reduction axis out of range"))?,
+        );
         let inner: u64 = from.shape[axis + 1..].iter().map(|d| u64::from(*d)).product();
-        let is_scan = matches!(kind, OpKind::Scan { .. });
-        let is_arg = matches!(kind, OpKind::ArgReduce { .. });
         let c = |e: &mut Self, v: u64| e.splat_const(&v.to_string(), "i32");
         let (one, len_c, inner_c) = (c(self, 1), c(self, len), c(self, inner));
-        let out_elem = if is_arg { "i32".to_string() } else { sty(s).to_string() };
-        let out_ty = self.mty(to);
-        // One output element at flat index `o`.
+        // Output `o = outer * inner + i` folds `(outer * len + k) * inner + i`
+        // for `k` in `0..len`.
         let element = |e: &mut Self, o: &str| -> Result<String, CodegenError> {
-            let (base, end) = if is_scan {
-                // o = (outer * len + k) * inner + i: fold k' in 0..=k.
-                let q = e.def(&format!("arith.divui {o}, {inner_c} : i32"));
-                let k = e.def(&format!("arith.remui {q}, {len_c} : i32"));
-                let ki = e.def(&format!("arith.muli {k}, {inner_c} : i32"));
-                let base = e.def(&format!("arith.subi {o}, {ki} : i32"));
-                let end = e.def(&format!("arith.addi {k}, {one} : i32"));
-                (base, end)
-            } else {
-                // o = outer * inner + i: fold k in 0..len of (outer * len + k) * inner + i.
-                let outer = e.def(&format!("arith.divui {o}, {inner_c} : i32"));
-                let i = e.def(&format!("arith.remui {o}, {inner_c} : i32"));
-                let span = e.def(&format!("arith.muli {len_c}, {inner_c} : i32"));
-                let ob = e.def(&format!("arith.muli {outer}, {span} : i32"));
-                (e.def(&format!("arith.addi {ob}, {i} : i32")), len_c.clone())
-            };
-            let first = e.read_element(x, from, &base)?;
-            e.fold_axis(kind, s, x, from, &base, &inner_c, &end, &first)
+            let outer = e.def(&format!("arith.divui {o}, {inner_c} : i32"));
+            let i = e.def(&format!("arith.remui {o}, {inner_c} : i32"));
+            let span = e.def(&format!("arith.muli {len_c}, {inner_c} : i32"));
+            let ob = e.def(&format!("arith.muli {outer}, {span} : i32"));
+            let base = e.def(&format!("arith.addi {ob}, {i} : i32"));
+            e.fold_arg(max, s, x, from, &base, &inner_c, &len_c)
         };
-        let result = if !to.is_block() {
-            // A scalar result: every lane folds the whole block.
+        if !to.is_block() {
             let zero = c(self, 0);
-            element(self, &zero)?
-        } else if self.lanes == 1 {
-            // Every output element, in a loop.
-            let rows = c(self, to.numel());
-            let zero = c(self, 0);
-            let init = self.splat_const(if is_arg || !s.is_float() { "0" } else { "0.0" }, &out_ty);
-            let (o, acc, r) = (self.fresh(), self.fresh(), self.fresh());
-            self.line(&format!("{r} = \"scf.for\"({zero}, {rows}, {one}, {init}) ({{"));
-            self.line(&format!("^bb0({o}: i32, {acc}: {out_ty}):"));
-            self.indent += 1;
-            let v = element(self, &o)?;
-            let oi = self.def(&format!("arith.index_cast {o} : i32 to index"));
-            let next = self.def(&format!("vector.insert {v}, {acc} [{oi}] : {out_elem} into {out_ty}"));
-            self.line(&format!("\"scf.yield\"({next}) : ({out_ty}) -> ()"));
-            self.indent -= 1;
-            self.line(&format!("}}) : (i32, i32, i32, {out_ty}) -> ({out_ty})"));
-            r
-        } else {
-            // The elements this lane owns, register by register.
-            let k = self.layout(to).per_lane();
-            let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![to.numel() as u32]), 0);
-            let mut acc = self.splat_const(if is_arg || !s.is_float() { "0" } else { "0.0" }, &out_ty);
-            for r in 0..k {
-                let o = self.def(&format!("vector.extract {idx}[{r}] : i32 from vector<{k}xi32>"));
-                let v = element(self, &o)?;
-                acc = self.def(&format!("vector.insert {v}, {acc} [{r}] : {out_elem} into {out_ty}"));
-            }
-            acc
-        };
-        Ok(result)
+            return element(self, &zero);
+        }
+        let out_ty = self.mty(to);
+        let rows = c(self, to.numel());
+        let zero = c(self, 0);
+        let init = self.splat_const("0", &out_ty);
+        let (o, acc, r) = (self.fresh(), self.fresh(), self.fresh());
+        self.line(&format!("{r} = \"scf.for\"({zero}, {rows}, {one}, {init}) ({{"));
+        self.line(&format!("^bb0({o}: i32, {acc}: {out_ty}):"));
+        self.indent += 1;
+        let v = element(self, &o)?;
+        let oi = self.def(&format!("arith.index_cast {o} : i32 to index"));
+        let next = self.def(&format!("vector.insert {v}, {acc} [{oi}] : i32 into {out_ty}"));
+        self.line(&format!("\"scf.yield\"({next}) : ({out_ty}) -> ()"));
+        self.indent -= 1;
+        self.line(&format!("}}) : (i32, i32, i32, {out_ty}) -> ({out_ty})"));
+        Ok(r)
     }
 
     /// A reduction or arg-reduction along one axis with many lanes,
@@ -398,6 +347,190 @@ impl Emitter<'_> {
             next.insert(*r, level.pop().ok_or_else(|| internal("empty round"))?);
         }
         Ok(next)
+    }
+
+    /// An inclusive scan along an axis with many lanes, in registers: the
+    /// language's levels (see `docs/language.md`), one per bit of the axis
+    /// in the flat index, lowest first. At the level of axis bit `b`, an
+    /// element with that bit set combines on its left the element with
+    /// bit `b` cleared and the axis bits below it set; that element is in
+    /// the lane and register the layout gives for those bits (this lane's,
+    /// another of the wave through `ds_bpermute`, or another wave's
+    /// through shared memory).
+    pub(super) fn axis_scan(&mut self, kind: &OpKind, x: &str, t: &Type) -> Result<String, CodegenError> {
+        let s = t.scalar_elem().ok_or_else(|| internal("scan of pointers"))?;
+        let plan = AxisPlan::new(kind, t, self.layout(t))?;
+        let et = sty(s);
+        let op = combine_op(kind, s);
+        let k = plan.layout.per_lane();
+        let vt = self.mty(t);
+        let mut regs: Vec<String> = (0..k)
+            .map(|r| self.def(&format!("vector.extract {x}[{r}] : {et} from {vt}")))
+            .collect();
+        let lane = self.lane();
+        let wave_bits = self.target.wave_size().trailing_zeros();
+        let levels = plan.levels();
+        let (mut reg_ones, mut lane_ones) = (0u32, 0u32);
+        for level in levels {
+            let (reg_bit, lane_bit) = match level {
+                IndexBit::Register(q) => (1u32 << q, 0u32),
+                IndexBit::Lane(j) => (0, 1u32 << j),
+            };
+            // Where each register's left operand is: register `src_reg(r)`
+            // of lane `(lane & !lane_bit) | lane_ones`.
+            let src_reg = |r: u32| (r & !reg_bit) | reg_ones;
+            let remote = lane_bit != 0 || lane_ones != 0;
+            let targets: Vec<u32> = (0..k).filter(|r| r & reg_bit == reg_bit).collect();
+            let mut fetched: BTreeMap<u32, String> = BTreeMap::new();
+            if remote {
+                let keep = self.splat_const(&(!(lane_bit | lane_ones) as i32).to_string(), "i32");
+                let kept = self.def(&format!("arith.andi {lane}, {keep} : i32"));
+                let ones = self.splat_const(&lane_ones.to_string(), "i32");
+                let src_lane = self.def(&format!("arith.ori {kept}, {ones} : i32"));
+                let in_wave = (lane_bit | lane_ones) >> wave_bits == 0;
+                let sources: Vec<u32> = targets.iter().map(|r| src_reg(*r)).collect();
+                let mut distinct = sources.clone();
+                distinct.dedup();
+                distinct.sort_unstable();
+                distinct.dedup();
+                let values: Vec<String> = distinct.iter().map(|r| regs[*r as usize].clone()).collect();
+                let got = self.read_other_lane(&values, s, &src_lane, in_wave)?;
+                fetched = distinct.into_iter().zip(got).collect();
+            }
+            let is_upper = if lane_bit != 0 {
+                let bit = self.lane_bit_clear(&lane, lane_bit.trailing_zeros());
+                let t = self.splat_const("true", "i1");
+                Some(self.def(&format!("arith.xori {bit}, {t} : i1")))
+            } else {
+                None
+            };
+            let mut next = regs.clone();
+            for r in targets {
+                let left = if remote {
+                    fetched
+                        .get(&src_reg(r))
+                        .cloned()
+                        .ok_or_else(|| internal("missing scan operand"))?
+                } else {
+                    regs[src_reg(r) as usize].clone()
+                };
+                let mine = &regs[r as usize];
+                let c = self.def(&format!("arith.{op} {left}, {mine} : {et}"));
+                next[r as usize] = match &is_upper {
+                    Some(u) => self.def(&format!("arith.select {u}, {c}, {mine} : {et}")),
+                    None => c,
+                };
+            }
+            regs = next;
+            reg_ones |= reg_bit;
+            lane_ones |= lane_bit;
+        }
+        Ok(self.def(&format!("vector.from_elements {} : {vt}", regs.join(", "))))
+    }
+
+    /// Each of `values` (of type `s`) as lane `src` holds it (the same for
+    /// every value): within a wave by the target's lane read (32-bit
+    /// values), else through shared memory (one barrier pair for all).
+    fn read_other_lane(
+        &mut self,
+        values: &[String],
+        s: ScalarType,
+        src: &str,
+        in_wave: bool,
+    ) -> Result<Vec<String>, CodegenError> {
+        let (lds, pty) = self.shared()?;
+        let lane = self.lane();
+        let et = sty(s);
+        if in_wave && s.bits() == 32 {
+            let mut out = Vec::new();
+            for v in values {
+                let bits = if s.is_float() {
+                    self.def(&format!("arith.bitcast {v} : f32 to i32"))
+                } else {
+                    v.clone()
+                };
+                self.next += 1;
+                let name = format!("rd{}", self.next);
+                let Some(code) = self.target.lane_read(&LaneRead {
+                    value: &bits,
+                    src,
+                    out: &name,
+                    lane: &lane,
+                    scratch: &lds,
+                    scratch_ty: pty,
+                }) else {
+                    out.clear();
+                    break;
+                };
+                for l in code.lines() {
+                    self.line(l);
+                }
+                if self.target.exchanges_use_shared_memory() {
+                    self.lds_pending = [true; 2];
+                }
+                let got = format!("%{name}");
+                out.push(if s.is_float() {
+                    self.def(&format!("arith.bitcast {got} : i32 to f32"))
+                } else {
+                    got
+                });
+            }
+            if out.len() == values.len() {
+                return Ok(out);
+            }
+        }
+        // Value `i` of lane `l` in 8-byte slot `i * lanes + l`.
+        let lanes = self.lanes;
+        let slot = |e: &mut Self, i: usize, l: &str| {
+            let off = e.splat_const(&(i as u32 * lanes).to_string(), "i32");
+            let at = e.def(&format!("arith.addi {l}, {off} : i32"));
+            e.def(&format!("llvm.getelementptr {lds}[{at}] : ({pty}, i32) -> {pty}, i64"))
+        };
+        self.barrier();
+        for (i, v) in values.iter().enumerate() {
+            let at = slot(self, i, &lane);
+            self.line(&format!("llvm.store {v}, {at} : {et}, {pty}"));
+        }
+        self.barrier();
+        self.lds_pending = [true; 2];
+        let mut out = Vec::new();
+        for i in 0..values.len() {
+            let at = slot(self, i, src);
+            out.push(self.def(&format!("llvm.load {at} : {pty} -> {et}")));
+        }
+        Ok(out)
+    }
+
+    /// An inclusive scan along an axis with one lane: the same levels on
+    /// the whole block's vector, each a shuffle of the left operands, the
+    /// combination, and a shuffle keeping it where the level's bit is set.
+    pub(super) fn host_scan(&mut self, kind: &OpKind, x: &str, t: &Type) -> Result<String, CodegenError> {
+        let s = t.scalar_elem().ok_or_else(|| internal("scan of pointers"))?;
+        let plan = AxisPlan::new(kind, t, self.layout(t))?;
+        let et = sty(s);
+        let op = combine_op(kind, s);
+        let n = t.numel();
+        let vt = format!("vector<{n}x{et}>");
+        let mut v = x.to_string();
+        let mut ones = 0u64;
+        for b in plan.lo..plan.lo + plan.len.trailing_zeros() {
+            let bit = 1u64 << b;
+            let left: Vec<String> = (0..n).map(|e| ((e & !bit) | ones).to_string()).collect();
+            let l = self.def(&format!("vector.shuffle {v}, {v} [{}] : {vt}, {vt}", left.join(", ")));
+            let c = self.def(&format!("arith.{op} {l}, {v} : {vt}"));
+            let pick: Vec<String> = (0..n)
+                .map(|e| {
+                    if e & bit != 0 {
+                        (n + e).to_string()
+                    } else {
+                        e.to_string()
+                    }
+                })
+                .collect();
+            v = self.def(&format!("vector.shuffle {v}, {c} [{}] : {vt}, {vt}", pick.join(", ")));
+            ones |= bit;
+        }
+        Ok(v)
     }
 
     /// A reduction along an axis of a multi-dimensional block with one
@@ -704,68 +837,44 @@ impl Emitter<'_> {
         }
     }
 
-    /// Folds elements `base + k * inner` for `k` in `1..end` into `first`;
-    /// returns the value (or, for arg-reductions, the index).
+    /// The index `k` in `0..end` of the best element `base + k * inner`
+    /// of the block's vector `x` (the lowest on ties; NaNs ignored).
     #[allow(clippy::too_many_arguments)]
-    fn fold_axis(
+    fn fold_arg(
         &mut self,
-        kind: &OpKind,
+        max: bool,
         s: ScalarType,
         x: &str,
         from: &Type,
         base: &str,
         inner: &str,
         end: &str,
-        first: &str,
     ) -> Result<String, CodegenError> {
         let et = sty(s).to_string();
-        let is_arg = matches!(kind, OpKind::ArgReduce { .. });
+        let vt = self.mty(from);
+        let read = |e: &mut Self, flat: &str| {
+            let i = e.def(&format!("arith.index_cast {flat} : i32 to index"));
+            e.def(&format!("vector.extract {x}[{i}] : {et} from {vt}"))
+        };
+        let first = read(self, base);
         let one = self.splat_const("1", "i32");
         let zero = self.splat_const("0", "i32");
         let (k, run, run_idx, res) = (self.fresh(), self.fresh(), self.fresh(), self.fresh());
-        let mut carried = vec![(run.clone(), first.to_string(), et.clone())];
-        if is_arg {
-            carried.push((run_idx.clone(), zero.clone(), "i32".to_string()));
-        }
-        let inits: Vec<String> = carried.iter().map(|c| c.1.clone()).collect();
-        let types: Vec<String> = carried.iter().map(|c| c.2.clone()).collect();
-        let lhs = if carried.len() == 1 {
-            res.clone()
-        } else {
-            format!("{res}:{}", carried.len())
-        };
         self.line(&format!(
-            "{lhs} = \"scf.for\"({one}, {end}, {one}, {}) ({{",
-            inits.join(", ")
+            "{res}:2 = \"scf.for\"({one}, {end}, {one}, {first}, {zero}) ({{"
         ));
-        let decl: Vec<String> = carried.iter().map(|c| format!("{}: {}", c.0, c.2)).collect();
-        self.line(&format!("^bb0({k}: i32, {}):", decl.join(", ")));
+        self.line(&format!("^bb0({k}: i32, {run}: {et}, {run_idx}: i32):"));
         self.indent += 1;
         let off = self.def(&format!("arith.muli {k}, {inner} : i32"));
         let flat = self.def(&format!("arith.addi {base}, {off} : i32"));
-        let v = self.read_element(x, from, &flat)?;
-        let yields = match kind {
-            OpKind::ArgReduce { max, .. } => {
-                let better = self.better(*max, s, &v, &run);
-                let nv = self.def(&format!("arith.select {better}, {v}, {run} : {et}"));
-                let ni = self.def(&format!("arith.select {better}, {k}, {run_idx} : i32"));
-                vec![nv, ni]
-            }
-            _ => {
-                let op = combine_op(kind, s);
-                vec![self.def(&format!("arith.{op} {run}, {v} : {et}"))]
-            }
-        };
-        self.line(&format!(
-            "\"scf.yield\"({}) : ({}) -> ()",
-            yields.join(", "),
-            types.join(", ")
-        ));
+        let v = read(self, &flat);
+        let better = self.better(max, s, &v, &run);
+        let nv = self.def(&format!("arith.select {better}, {v}, {run} : {et}"));
+        let ni = self.def(&format!("arith.select {better}, {k}, {run_idx} : i32"));
+        self.line(&format!("\"scf.yield\"({nv}, {ni}) : ({et}, i32) -> ()"));
         self.indent -= 1;
-        let mut in_types = vec!["i32".to_string(); 3];
-        in_types.extend(types.iter().cloned());
-        self.line(&format!("}}) : ({}) -> ({})", in_types.join(", "), types.join(", ")));
-        Ok(if is_arg { format!("{res}#1") } else { res })
+        self.line(&format!("}}) : (i32, i32, i32, {et}, i32) -> ({et}, i32)"));
+        Ok(format!("{res}#1"))
     }
 }
 
