@@ -78,6 +78,56 @@ fn softmax_of_several_rows_per_program_matches_a_reference() {
 }
 
 #[test]
+fn cumsum_tutorial_matches_a_reference() {
+    let src = include_str!("../../../dsl-examples/cumsum.tk");
+    // Rows: f32 against an f64 running sum (the scan's order differs from
+    // a left fold only by rounding).
+    let (rows, cols) = (3usize, 1000usize);
+    let mut rng = Rng(5);
+    let x: Vec<f32> = (0..rows * cols).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
+    let args = run(
+        src,
+        "cumsum_rows",
+        &[("BLOCK", 1024)],
+        [rows as u32, 1, 1],
+        vec![f32s(&vec![0.0; rows * cols]), f32s(&x), scalar_i32(cols as i32), scalar_i32(cols as i32)],
+    );
+    let got = as_f32(&args[0]);
+    for r in 0..rows {
+        let mut run = 0.0f64;
+        for c in 0..cols {
+            run += f64::from(x[r * cols + c]);
+            let g = f64::from(got[r * cols + c]);
+            assert!((g - run).abs() <= 1e-4, "row {r} col {c}: {g} vs {run}");
+        }
+    }
+    // Columns: i32, exact, with masked rows and columns.
+    let (n_rows, n_cols) = (50usize, 37usize);
+    let xi: Vec<i32> = (0..n_rows * n_cols).map(|_| (rng.next_u64() % 201) as i32 - 100).collect();
+    let args = run(
+        src,
+        "cumsum_cols",
+        &[("ROWS", 64), ("COLS", 16)],
+        [n_cols.div_ceil(16) as u32, 1, 1],
+        vec![
+            i32s(&vec![0; n_rows * n_cols]),
+            i32s(&xi),
+            scalar_i32(n_cols as i32),
+            scalar_i32(n_rows as i32),
+            scalar_i32(n_cols as i32),
+        ],
+    );
+    let got = as_i32(&args[0]);
+    for c in 0..n_cols {
+        let mut run = 0;
+        for r in 0..n_rows {
+            run += xi[r * n_cols + c];
+            assert_eq!(got[r * n_cols + c], run, "row {r} col {c}");
+        }
+    }
+}
+
+#[test]
 fn layer_norm_matches_a_reference() {
     let src = include_str!("../../../dsl-examples/layer_norm.tk");
     let (rows, n, block) = (5usize, 300usize, 512i64);
