@@ -77,7 +77,10 @@ fn shared_bytes_needed(f: &Function, lanes: u32, target: &dyn Target) -> u64 {
             .map(|op| {
                 let d = f.op(op);
                 let slots = u64::from(lanes) * 8;
-                if tritonc_passes::layouts::tree_reduction(f, op) || matches!(d.kind, OpKind::Scan { .. }) {
+                if tritonc_passes::layouts::tree_reduction(f, op) {
+                    return slots;
+                }
+                if matches!(d.kind, OpKind::Scan { .. }) {
                     // Scans read other waves' values through one slot per
                     // lane and value: at most a lane's registers.
                     let per_lane = BlockedLayout::with_max(f.ty(d.operands[0]).numel() as u32, lanes, spt).per_lane();
@@ -518,7 +521,8 @@ impl Emitter<'_> {
             OpKind::Reduce { .. } if self.lanes == 1 => Some(self.host_axis_reduce(&d.kind, &ins[0], in_ty[0])?),
             OpKind::Reduce { .. } | OpKind::ArgReduce { .. } if self.lanes > 1 => {
                 let t = out_ty.ok_or_else(|| internal("reduction without result"))?;
-                let block_needed = !tritonc_passes::layouts::only_broadcast_back(f, d.results[0]);
+                // A slice-layout result (Dist IR) is only broadcast back.
+                let block_needed = !matches!(self.value_layout(d.results[0]), Some(Layout::Slice { .. }));
                 let reduced = self.axis_reduce(&d.kind, &ins[0], in_ty[0], t, block_needed)?;
                 self.replicated.insert(d.results[0], reduced.replicated.clone());
                 // Without the block, the only users (reshapes feeding

@@ -292,6 +292,14 @@ pub enum Layout {
     /// The whole block in the program's shared memory (LDS), at each
     /// element's row-major index; valid until the next conversion.
     Shared,
+    /// A reduction's result along `dim` kept in the layout of the block it
+    /// reduced (`parent`): each register holds the result of its element's
+    /// row, so it repeats along `dim` and broadcasting it back along `dim`
+    /// moves nothing (Triton's slice layout, with the repetition kept).
+    Slice {
+        parent: BlockedLayout,
+        dim: u32,
+    },
 }
 
 impl fmt::Display for Layout {
@@ -318,6 +326,9 @@ impl fmt::Display for Layout {
                 t = m.family().tile(),
             ),
             Layout::Shared => write!(f, "#tk.shared"),
+            Layout::Slice { parent, dim } => {
+                write!(f, "#tk.slice<{{dim = {dim}, parent = {}}}>", Layout::Blocked(*parent))
+            }
         }
     }
 }

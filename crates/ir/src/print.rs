@@ -55,12 +55,16 @@ fn print_function_into(f: &Function, indent: usize, out: &mut String) {
                 note(r);
             }
         }
-        let (mut nb, mut ns, mut nm) = (0, 0, 0);
+        let (mut nb, mut ns, mut nm, mut nsl) = (0, 0, 0, 0);
         for l in order {
             let name = match l {
                 crate::layout::Layout::Matrix(m) => {
                     nm += 1;
                     format!("#{}{}", m.family().name(), nm - 1)
+                }
+                crate::layout::Layout::Slice { .. } => {
+                    nsl += 1;
+                    format!("#slice{}", nsl - 1)
                 }
                 crate::layout::Layout::Shared => {
                     ns += 1;

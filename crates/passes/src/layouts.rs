@@ -77,7 +77,7 @@ pub fn broadcast_of_reduction(f: &Function, op: OpId) -> Option<Value> {
 /// Whether every use of the reduction result `reduced` is a reshape only
 /// ever broadcast back along the axis ([`broadcast_of_reduction`]), so
 /// the reduced block itself is never needed.
-pub fn only_broadcast_back(f: &Function, reduced: Value) -> bool {
+fn only_broadcast_back(f: &Function, reduced: Value) -> bool {
     let ops = f.walk();
     let users = |v: Value| ops.iter().copied().filter(move |op| f.op(*op).operands.contains(&v));
     let mut any = false;
@@ -155,6 +155,30 @@ pub fn assign_for(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> 
     }
     for (v, m) in &matrix {
         layouts.insert(*v, Layout::Matrix(*m));
+    }
+    if lanes > 1 {
+        // Reductions only ever broadcast back along their axis stay in
+        // their operand's layout, and so do the reshapes between.
+        for op in f.walk() {
+            let d = f.op(op);
+            let (OpKind::Reduce { axis, .. } | OpKind::ArgReduce { axis, .. }) = d.kind else {
+                continue;
+            };
+            let reduced = d.results[0];
+            if !f.ty(reduced).is_block() || !only_broadcast_back(f, reduced) {
+                continue;
+            }
+            let parent = BlockedLayout::with_max(f.ty(d.operands[0]).numel() as u32, lanes, spt);
+            let slice = Layout::Slice { parent, dim: axis };
+            layouts.insert(reduced, slice);
+            for user in f.walk() {
+                if f.op(user).operands.contains(&reduced) {
+                    for r in &f.op(user).results {
+                        layouts.insert(*r, slice);
+                    }
+                }
+            }
+        }
     }
     f.layouts = Some(layouts);
     Ok(())

@@ -90,7 +90,12 @@ fn cumsum_tutorial_matches_a_reference() {
         "cumsum_rows",
         &[("BLOCK", 1024)],
         [rows as u32, 1, 1],
-        vec![f32s(&vec![0.0; rows * cols]), f32s(&x), scalar_i32(cols as i32), scalar_i32(cols as i32)],
+        vec![
+            f32s(&vec![0.0; rows * cols]),
+            f32s(&x),
+            scalar_i32(cols as i32),
+            scalar_i32(cols as i32),
+        ],
     );
     let got = as_f32(&args[0]);
     for r in 0..rows {
@@ -103,7 +108,9 @@ fn cumsum_tutorial_matches_a_reference() {
     }
     // Columns: i32, exact, with masked rows and columns.
     let (n_rows, n_cols) = (50usize, 37usize);
-    let xi: Vec<i32> = (0..n_rows * n_cols).map(|_| (rng.next_u64() % 201) as i32 - 100).collect();
+    let xi: Vec<i32> = (0..n_rows * n_cols)
+        .map(|_| (rng.next_u64() % 201) as i32 - 100)
+        .collect();
     let args = run(
         src,
         "cumsum_cols",

@@ -18,6 +18,8 @@ const EXAMPLES: &[Example] = &[
     ("elementwise.tk", "activations", &[("BLOCK", 256), ("CLAMP", 1)]),
     ("elementwise.tk", "shifted_sum", &[("BLOCK", 128)]),
     ("softmax.tk", "softmax", &[("BLOCK", 1024)]),
+    ("softmax.tk", "softmax_rows", &[("ROWS", 4), ("BLOCK", 256)]),
+    ("cumsum.tk", "cumsum_rows", &[("BLOCK", 1024)]),
     ("layer_norm.tk", "layer_norm", &[("BLOCK", 1024)]),
     ("matmul.tk", "matmul", common::MATMUL_32),
 ];
