@@ -1711,6 +1711,13 @@ impl Emitter<'_> {
             (s, ty.clone(), x.to_string())
         };
         let r = match m {
+            // As Triton computes it (and as fast): `exp2(x * log2(e))`, the
+            // product rounded to f32 (docs/language.md gives the error).
+            MathFn::Exp if wide == ScalarType::F32 => {
+                let log2e = self.float_const(std::f64::consts::LOG2_E, ScalarType::F32, &wty);
+                let p = self.def(&format!("arith.mulf {x}, {log2e} : {wty}"));
+                self.def(&format!("math.exp2 {p} : {wty}"))
+            }
             MathFn::Exp
             | MathFn::Exp2
             | MathFn::Log

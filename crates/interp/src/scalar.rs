@@ -223,6 +223,9 @@ pub fn math(m: MathFn, s: ScalarType, a: u64) -> u64 {
     }
     let x = float_value(s, a);
     let r = match m {
+        // f32 and halves: `exp2` of the product with log2(e) rounded to
+        // f32, as the compiled code computes it.
+        MathFn::Exp if s != ScalarType::F64 => f64::from((x as f32) * std::f32::consts::LOG2_E).exp2(),
         MathFn::Exp => x.exp(),
         MathFn::Exp2 => x.exp2(),
         MathFn::Log => x.ln(),
