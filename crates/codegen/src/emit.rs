@@ -263,6 +263,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         host_scratch: None,
         max_spt: tritonc_passes::layouts::max_contiguous(f),
         replicated: HashMap::new(),
+        row_classes: HashMap::new(),
         asserts: 0,
         axis: tritonc_passes::axis::analyze(f),
         body_start: 0,
@@ -329,7 +330,11 @@ struct Emitter<'a> {
     staged: HashMap<OpId, (String, &'static str, String)>,
     /// For reductions along an axis with many lanes: the result of every
     /// register's row, in the operand's layout (see `axis_reduce`).
-    replicated: HashMap<Value, String>,
+    replicated: HashMap<Value, (String, std::rc::Rc<Vec<u32>>)>,
+    /// Blocks whose registers repeat along rows (a reduction's result
+    /// broadcast back, and elementwise results of such): register `r`
+    /// equals register `classes[r]`.
+    row_classes: HashMap<Value, std::rc::Rc<Vec<u32>>>,
 }
 
 /// MLIR spelling of a scalar type (signless).
@@ -495,7 +500,11 @@ impl Emitter<'_> {
                 if tritonc_passes::layouts::broadcast_of_reduction(f, op)
                     .is_some_and(|r| self.replicated.contains_key(&r)) =>
             {
-                tritonc_passes::layouts::broadcast_of_reduction(f, op).and_then(|r| self.replicated.get(&r).cloned())
+                let (v, classes) = tritonc_passes::layouts::broadcast_of_reduction(f, op)
+                    .and_then(|r| self.replicated.get(&r).cloned())
+                    .ok_or_else(|| internal("broadcast of a reduction not emitted"))?;
+                self.row_classes.insert(d.results[0], classes);
+                Some(v)
             }
             OpKind::Broadcast if tritonc_passes::remat::range_broadcast(f, op).is_some() => {
                 let t = out_ty.ok_or_else(|| internal("broadcast without result"))?;
@@ -524,7 +533,10 @@ impl Emitter<'_> {
                 // A slice-layout result (Dist IR) is only broadcast back.
                 let block_needed = !matches!(self.value_layout(d.results[0]), Some(Layout::Slice { .. }));
                 let reduced = self.axis_reduce(&d.kind, &ins[0], in_ty[0], t, block_needed)?;
-                self.replicated.insert(d.results[0], reduced.replicated.clone());
+                self.replicated.insert(
+                    d.results[0],
+                    (reduced.replicated.clone(), std::rc::Rc::new(reduced.classes)),
+                );
                 // Without the block, the only users (reshapes feeding
                 // broadcasts back) read `replicated` instead; the name
                 // just flows through them.
@@ -544,57 +556,22 @@ impl Emitter<'_> {
                 let vt = self.mty(t);
                 Some(self.def(&format!("vector.broadcast {x} : {elem} to {vt}")))
             }
-            OpKind::Binary(b) => {
-                let t = in_ty[0];
-                Some(self.binary(*b, t, &ins[0], &ins[1])?)
-            }
-            OpKind::Cmp(p) => {
-                let t = in_ty[0];
-                let s = t.scalar_elem().ok_or_else(|| internal("pointer compare"))?;
-                let ty = self.mty(t);
-                let pred = p.mlir(s.is_float(), s.is_unsigned() || s.is_bool());
-                let opn = if s.is_float() { "cmpf" } else { "cmpi" };
-                Some(self.def(&format!("arith.{opn} {pred}, {}, {} : {ty}", ins[0], ins[1])))
-            }
-            OpKind::Neg => {
-                let t = in_ty[0];
-                let s = t.scalar_elem().ok_or_else(|| internal("pointer negate"))?;
-                let ty = self.mty(t);
-                if s.is_float() {
-                    Some(self.def(&format!("arith.negf {} : {ty}", ins[0])))
-                } else {
-                    let z = self.splat_const("0", &ty);
-                    Some(self.def(&format!("arith.subi {z}, {} : {ty}", ins[0])))
+            OpKind::Binary(_)
+            | OpKind::Cmp(_)
+            | OpKind::Neg
+            | OpKind::Not
+            | OpKind::Cast
+            | OpKind::Bitcast
+            | OpKind::Select
+            | OpKind::Math(_)
+            | OpKind::Fma => {
+                let row_classes = self.shared_row_classes(&d.operands);
+                match (row_classes, out_ty) {
+                    (Some(classes), Some(t)) if t.is_block() => {
+                        Some(self.elementwise_by_class(&d.kind, &ins, &d.operands, &in_ty, t, classes, d.results[0])?)
+                    }
+                    _ => Some(self.elementwise(&d.kind, &ins, &in_ty, out_ty)?),
                 }
-            }
-            OpKind::Not => {
-                let t = in_ty[0];
-                let s = t.scalar_elem().ok_or_else(|| internal("pointer not"))?;
-                let ty = self.mty(t);
-                let ones = self.splat_const(if s.is_bool() { "true" } else { "-1" }, &ty);
-                Some(self.def(&format!("arith.xori {}, {ones} : {ty}", ins[0])))
-            }
-            OpKind::Cast => {
-                let t = out_ty.ok_or_else(|| internal("cast without result"))?;
-                Some(self.cast(&ins[0], in_ty[0], t)?)
-            }
-            OpKind::Bitcast => {
-                let t = out_ty.ok_or_else(|| internal("bitcast without result"))?;
-                let (a, b) = (self.mty(in_ty[0]), self.mty(t));
-                Some(self.def(&format!("arith.bitcast {} : {a} to {b}", ins[0])))
-            }
-            OpKind::Select => {
-                let (ct, vt) = (self.mty(in_ty[0]), self.mty(in_ty[1]));
-                if in_ty[0].is_block() {
-                    Some(self.def(&format!("arith.select {}, {}, {} : {ct}, {vt}", ins[0], ins[1], ins[2])))
-                } else {
-                    Some(self.def(&format!("arith.select {}, {}, {} : {vt}", ins[0], ins[1], ins[2])))
-                }
-            }
-            OpKind::Math(m) => Some(self.math(*m, &ins[0], in_ty[0])?),
-            OpKind::Fma => {
-                let ty = self.mty(in_ty[0]);
-                Some(self.def(&format!("math.fma {}, {}, {} : {ty}", ins[0], ins[1], ins[2])))
             }
             OpKind::AddPtr => Some(self.add_ptr(&d.operands, &ins, in_ty[0], in_ty[1])?),
             OpKind::Load { mask, other } => Some(self.load(&ins, &d.operands, in_ty[0], *mask, *other)?),
@@ -657,6 +634,148 @@ impl Emitter<'_> {
             self.names.insert(r, name);
         }
         Ok(())
+    }
+
+    /// An elementwise operation on blocks (or, with scalar types, on one
+    /// element of each).
+    fn elementwise(
+        &mut self,
+        kind: &OpKind,
+        ins: &[String],
+        in_ty: &[&Type],
+        out_ty: Option<&Type>,
+    ) -> Result<String, CodegenError> {
+        match kind {
+            OpKind::Binary(b) => {
+                let t = in_ty[0];
+                Ok(self.binary(*b, t, &ins[0], &ins[1])?)
+            }
+            OpKind::Cmp(p) => {
+                let t = in_ty[0];
+                let s = t.scalar_elem().ok_or_else(|| internal("pointer compare"))?;
+                let ty = self.mty(t);
+                let pred = p.mlir(s.is_float(), s.is_unsigned() || s.is_bool());
+                let opn = if s.is_float() { "cmpf" } else { "cmpi" };
+                Ok(self.def(&format!("arith.{opn} {pred}, {}, {} : {ty}", ins[0], ins[1])))
+            }
+            OpKind::Neg => {
+                let t = in_ty[0];
+                let s = t.scalar_elem().ok_or_else(|| internal("pointer negate"))?;
+                let ty = self.mty(t);
+                if s.is_float() {
+                    Ok(self.def(&format!("arith.negf {} : {ty}", ins[0])))
+                } else {
+                    let z = self.splat_const("0", &ty);
+                    Ok(self.def(&format!("arith.subi {z}, {} : {ty}", ins[0])))
+                }
+            }
+            OpKind::Not => {
+                let t = in_ty[0];
+                let s = t.scalar_elem().ok_or_else(|| internal("pointer not"))?;
+                let ty = self.mty(t);
+                let ones = self.splat_const(if s.is_bool() { "true" } else { "-1" }, &ty);
+                Ok(self.def(&format!("arith.xori {}, {ones} : {ty}", ins[0])))
+            }
+            OpKind::Cast => {
+                let t = out_ty.ok_or_else(|| internal("cast without result"))?;
+                Ok(self.cast(&ins[0], in_ty[0], t)?)
+            }
+            OpKind::Bitcast => {
+                let t = out_ty.ok_or_else(|| internal("bitcast without result"))?;
+                let (a, b) = (self.mty(in_ty[0]), self.mty(t));
+                Ok(self.def(&format!("arith.bitcast {} : {a} to {b}", ins[0])))
+            }
+            OpKind::Select => {
+                let (ct, vt) = (self.mty(in_ty[0]), self.mty(in_ty[1]));
+                if in_ty[0].is_block() {
+                    Ok(self.def(&format!("arith.select {}, {}, {} : {ct}, {vt}", ins[0], ins[1], ins[2])))
+                } else {
+                    Ok(self.def(&format!("arith.select {}, {}, {} : {vt}", ins[0], ins[1], ins[2])))
+                }
+            }
+            OpKind::Math(m) => Ok(self.math(*m, &ins[0], in_ty[0])?),
+            OpKind::Fma => {
+                let ty = self.mty(in_ty[0]);
+                Ok(self.def(&format!("math.fma {}, {}, {} : {ty}", ins[0], ins[1], ins[2])))
+            }
+            _ => Err(internal("not an elementwise operation")),
+        }
+    }
+
+    /// The register classes shared by the block operands of an
+    /// elementwise operation, when every one repeats along the same rows
+    /// (see `row_classes`) or is a splat, and at least one is not a splat.
+    fn shared_row_classes(&self, operands: &[Value]) -> Option<std::rc::Rc<Vec<u32>>> {
+        if self.lanes == 1 {
+            return None;
+        }
+        let mut found: Option<std::rc::Rc<Vec<u32>>> = None;
+        for v in operands {
+            if !self.f.ty(*v).is_block() {
+                continue;
+            }
+            if let Some(c) = self.row_classes.get(v) {
+                match &found {
+                    Some(f) if f != c => return None,
+                    _ => found = Some(c.clone()),
+                }
+            } else if !self
+                .f
+                .def_op(*v)
+                .is_some_and(|op| matches!(self.f.op(op).kind, OpKind::Splat))
+            {
+                return None;
+            }
+        }
+        found
+    }
+
+    /// An elementwise operation whose operands repeat along rows: computed
+    /// once per class of equal registers (`classes[r]` is the first
+    /// register equal to `r`), as scalars, and spread back. (LLVM would
+    /// compute every register when the classes are not all one.)
+    #[allow(clippy::too_many_arguments)]
+    fn elementwise_by_class(
+        &mut self,
+        kind: &OpKind,
+        ins: &[String],
+        operands: &[Value],
+        in_ty: &[&Type],
+        out: &Type,
+        classes: std::rc::Rc<Vec<u32>>,
+        result: Value,
+    ) -> Result<String, CodegenError> {
+        let scalar = |t: &Type| Type::block(t.elem, Vec::new());
+        let scalar_in: Vec<Type> = in_ty.iter().map(|t| scalar(t)).collect();
+        let scalar_in: Vec<&Type> = scalar_in.iter().collect();
+        let out_scalar = scalar(out);
+        let mut reps: Vec<u32> = classes.to_vec();
+        reps.sort_unstable();
+        reps.dedup();
+        let mut per_class = HashMap::new();
+        for &c in &reps {
+            let mut args = Vec::new();
+            for (i, v) in operands.iter().enumerate() {
+                if !self.f.ty(*v).is_block() {
+                    args.push(ins[i].clone());
+                    continue;
+                }
+                // Splats hold the same value in every register.
+                let r = if self.row_classes.contains_key(v) { c } else { 0 };
+                let (vt, et) = (self.mty(in_ty[i]), self.mty(scalar_in[i]));
+                args.push(self.def(&format!("vector.extract {}[{r}] : {et} from {vt}", ins[i])));
+            }
+            let r = self.elementwise(kind, &args, &scalar_in, Some(&out_scalar))?;
+            per_class.insert(c, r);
+        }
+        let regs: Vec<String> = classes
+            .iter()
+            .map(|c| per_class.get(c).cloned().ok_or_else(|| internal("missing class")))
+            .collect::<Result<_, _>>()?;
+        let vt = self.mty(out);
+        let v = self.def(&format!("vector.from_elements {} : {vt}", regs.join(", ")));
+        self.row_classes.insert(result, classes);
+        Ok(v)
     }
 
     /// `p + o`. `(p + o1) + o2` of 32-bit offset blocks becomes

@@ -16,14 +16,26 @@
 //! `a + rows * stride`) are almost always such expressions; recomputing
 //! them per element costs a few ALU instructions instead.
 //!
-//! Loads, atomics and anything else are left alone, as is an expression of
-//! more than [`MAX_NODES`] operations (it is cheaper to move).
+//! A reduction's result with its axis put back (`expand_dims(max(x, 1),
+//! 1)`) is a leaf when the target shape is `x`'s: broadcasting it back
+//! along the axis moves nothing, so `x - mean / n`-style expressions of
+//! row results are computed per element instead of moved.
+//!
+//! A load is rematerialized too (`broadcast(load(p, m, o))` becomes
+//! `load(broadcast(p), broadcast(m), broadcast(o))`: the lanes read the
+//! elements they need, from cache after the first) when it is in the same
+//! block as the broadcast and nothing between them can write memory (no
+//! store, atomic, assert or region); its masked-off elements are still
+//! never touched. Triton reads such a row vector (a bias, a norm's
+//! weights) the same way, in a slice layout. Atomics and anything else are
+//! left alone, as is an expression of more than [`MAX_NODES`] operations
+//! (it is cheaper to move).
 //! Guarantees: the function verifies afterwards; dead originals are left
 //! for DCE.
 
 use crate::PassError;
 use std::collections::HashMap;
-use tritonc_ir::{ConstValue, Elem, Function, Loc, Module, OpId, OpKind, ScalarType, Type, Value};
+use tritonc_ir::{BlockId, ConstValue, Elem, Function, Loc, Module, OpId, OpKind, ScalarType, Type, Value};
 
 /// The most operations one broadcast is rematerialized through.
 pub const MAX_NODES: usize = 24;
@@ -51,7 +63,7 @@ fn rematerialize(f: &mut Function) {
             let (src, result, loc) = (d.operands[0], d.results[0], d.loc);
             let shape = f.ty(result).shape.clone();
             let axes: Vec<usize> = (0..shape.len()).collect();
-            if !plan(f, src, &shape, &axes, &mut 0) {
+            if !plan(f, src, &shape, &axes, &mut 0, (b, i)) {
                 i += 1;
                 continue;
             }
@@ -104,9 +116,51 @@ fn reshape_axes(y_dims: &[u32], v_dims: &[u32], axes: &[usize]) -> Option<Vec<us
     v_big.next().is_none().then_some(out)
 }
 
+/// Whether `v` is a reduction's result with its axis put back as a unit
+/// dimension (`expand_dims(sum(x, axis), axis)`) and `shape` is `x`'s:
+/// broadcasting it there moves nothing (every lane still holds its rows'
+/// results, see `layouts::broadcast_of_reduction`), so the rebuilt
+/// expression stops at that broadcast.
+fn reduction_leaf(f: &Function, v: Value, shape: &[u32], axes: &[usize]) -> bool {
+    let Some(reshape) = f.def_op(v) else { return false };
+    let Some(&reduced) = f.op(reshape).operands.first() else {
+        return false;
+    };
+    let Some(red) = f.def_op(reduced) else { return false };
+    let axis = match f.op(red).kind {
+        OpKind::Reduce { axis, .. } | OpKind::ArgReduce { axis, .. } => axis as usize,
+        _ => return false,
+    };
+    let Some(&x) = f.op(red).operands.first() else {
+        return false;
+    };
+    let x_shape = &f.ty(x).shape;
+    let mut unit = x_shape.clone();
+    match unit.get_mut(axis) {
+        Some(d) if *d > 1 => *d = 1,
+        _ => return false,
+    }
+    x_shape.len() > 1 && x_shape[..] == *shape && f.ty(v).shape == unit && axes.iter().copied().eq(0..shape.len())
+}
+
+/// Whether the load `load` can be issued again at position `at` of block
+/// `b` instead: it is earlier in the same block, and nothing between can
+/// write memory.
+fn load_movable(f: &Function, load: OpId, (b, at): (BlockId, usize)) -> bool {
+    let ops = &f.block(b).ops;
+    let Some(from) = ops.iter().position(|o| *o == load) else {
+        return false;
+    };
+    from < at
+        && ops[from + 1..at].iter().all(|o| {
+            let d = f.op(*o);
+            d.regions.is_empty() && !d.kind.has_side_effects()
+        })
+}
+
 /// Whether `v` (whose dimensions map to `axes` of `shape`) can be rebuilt
-/// in `shape` (counting operations).
-fn plan(f: &Function, v: Value, shape: &[u32], axes: &[usize], nodes: &mut usize) -> bool {
+/// in `shape` (counting operations) at position `at` (a block and index).
+fn plan(f: &Function, v: Value, shape: &[u32], axes: &[usize], nodes: &mut usize, at: (BlockId, usize)) -> bool {
     *nodes += 1;
     let t = f.ty(v);
     if *nodes > MAX_NODES || !fits(&t.shape, shape, axes) {
@@ -117,15 +171,20 @@ fn plan(f: &Function, v: Value, shape: &[u32], axes: &[usize], nodes: &mut usize
     match &d.kind {
         OpKind::Splat => true,
         OpKind::MakeRange { .. } => true,
-        OpKind::Broadcast => plan(f, d.operands[0], shape, axes, nodes),
+        OpKind::Broadcast => plan(f, d.operands[0], shape, axes, nodes, at),
+        OpKind::Reshape if reduction_leaf(f, v, shape, axes) => true,
         OpKind::Reshape => {
             let y = d.operands[0];
-            reshape_axes(&f.ty(y).shape, &t.shape, axes).is_some_and(|ya| plan(f, y, shape, &ya, nodes))
+            reshape_axes(&f.ty(y).shape, &t.shape, axes).is_some_and(|ya| plan(f, y, shape, &ya, nodes, at))
         }
+        OpKind::Load { .. } if load_movable(f, op, at) => d
+            .operands
+            .iter()
+            .all(|o| !f.ty(*o).is_block() || plan(f, *o, shape, axes, nodes, at)),
         k if elementwise(k) => d
             .operands
             .iter()
-            .all(|o| !f.ty(*o).is_block() || plan(f, *o, shape, axes, nodes)),
+            .all(|o| !f.ty(*o).is_block() || plan(f, *o, shape, axes, nodes, at)),
         _ => false,
     }
 }
@@ -170,6 +229,7 @@ fn build(
             }
         }
         OpKind::Broadcast => build(f, d.operands[0], shape, axes, loc, out, memo),
+        OpKind::Reshape if reduction_leaf(f, v, shape, axes) => emit(f, OpKind::Broadcast, vec![v], new_ty, loc, out),
         OpKind::Reshape => {
             let y = d.operands[0];
             let ya = reshape_axes(&f.ty(y).shape, &t.shape, axes).expect("planned");

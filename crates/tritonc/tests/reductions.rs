@@ -175,6 +175,80 @@ fn layer_norm_matches_a_reference() {
     }
 }
 
+#[test]
+fn layer_norm_of_several_rows_per_program_matches_a_reference() {
+    // Row statistics broadcast back along the rows; weights and bias row
+    // vectors broadcast down them (loaded per element, not moved).
+    let src = include_str!("../../../dsl-examples/layer_norm.tk");
+    for (rows_per, block, n_rows, n) in [(4i64, 256i64, 10usize, 200usize), (8, 64, 8, 64), (2, 512, 3, 300)] {
+        let mut rng = Rng(n as u64 + 1);
+        let x: Vec<f32> = (0..n_rows * n).map(|_| rng.uniform(-3.0, 3.0) as f32).collect();
+        let w: Vec<f32> = (0..n).map(|_| rng.uniform(0.5, 1.5) as f32).collect();
+        let b: Vec<f32> = (0..n).map(|_| rng.uniform(-0.1, 0.1) as f32).collect();
+        let eps = 1e-5f32;
+        let programs = (n_rows as i64 + rows_per - 1) / rows_per;
+        let args = run(
+            src,
+            "layer_norm_rows",
+            &[("ROWS", rows_per), ("BLOCK", block)],
+            [programs as u32, 1, 1],
+            vec![
+                f32s(&x),
+                f32s(&vec![0.0; n_rows * n]),
+                f32s(&w),
+                f32s(&b),
+                scalar_i32(n as i32),
+                scalar_i32(n_rows as i32),
+                scalar_i32(n as i32),
+                scalar_f32(eps),
+            ],
+        );
+        let y = as_f32(&args[1]);
+        for r in 0..n_rows {
+            let row: Vec<f64> = x[r * n..(r + 1) * n].iter().map(|v| f64::from(*v)).collect();
+            let m = row.iter().sum::<f64>() / n as f64;
+            let var = row.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n as f64;
+            let rs = 1.0 / (var + f64::from(eps)).sqrt();
+            for c in 0..n {
+                let want = (row[c] - m) * rs * f64::from(w[c]) + f64::from(b[c]);
+                let got = f64::from(y[r * n + c]);
+                assert!(
+                    (got - want).abs() < 1e-4,
+                    "{rows_per}x{block}: row {r} col {c}: {got} vs {want}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn transpose_with_bias_matches_a_reference() {
+    let src = include_str!("../../../dsl-examples/transpose.tk");
+    let (m, n, tile) = (45usize, 70usize, 32usize);
+    let mut rng = Rng(9);
+    let x: Vec<f32> = (0..m * n).map(|_| rng.uniform(-4.0, 4.0) as f32).collect();
+    let bias: Vec<f32> = (0..n).map(|_| rng.uniform(-1.0, 1.0) as f32).collect();
+    let args = run(
+        src,
+        "transpose_bias",
+        &[("TILE", tile as i64)],
+        [m.div_ceil(tile) as u32, n.div_ceil(tile) as u32, 1],
+        vec![
+            f32s(&x),
+            f32s(&bias),
+            f32s(&vec![0.0; m * n]),
+            scalar_i32(m as i32),
+            scalar_i32(n as i32),
+        ],
+    );
+    let out = as_f32(&args[2]);
+    for i in 0..m {
+        for j in 0..n {
+            assert_eq!(out[j * m + i], x[i * n + j] + bias[j], "out[{j}, {i}]");
+        }
+    }
+}
+
 const TWO_D: &str = r#"
 #[kernel]
 fn k<const M: i32, const N: i32>(x: Ptr<i32>, rows: Ptr<i32>, cols: Ptr<i32>, amax: Ptr<i32>, amin: Ptr<i32>, csum: Ptr<i32>, t: Ptr<i32>, xr: Ptr<i32>, mx: Ptr<i32>) {

@@ -197,17 +197,20 @@ impl Emitter<'_> {
             "vector.from_elements {} : vector<{k}x{out_et}>",
             regs.join(", ")
         ));
+        let classes: Vec<u32> = (0..k).map(|r| r & !folded).collect();
         if !to.is_block() {
             let only = parts.values().next().ok_or_else(|| internal("no partial"))?;
             return Ok(AxisReduced {
                 result: Some(pick(only)),
                 replicated,
+                classes,
             });
         }
         if !block_needed {
             return Ok(AxisReduced {
                 result: None,
                 replicated,
+                classes,
             });
         }
         // Each lane writes its rows' results at their flat index in the
@@ -235,6 +238,7 @@ impl Emitter<'_> {
         Ok(AxisReduced {
             result: Some(result),
             replicated,
+            classes,
         })
     }
 
@@ -931,6 +935,8 @@ pub(super) struct AxisReduced {
     /// element's row along the axis (a `vector<K x T>`, `T` i32 for
     /// arg-reductions).
     pub replicated: String,
+    /// Register `r` of `replicated` equals register `classes[r]`.
+    pub classes: Vec<u32>,
 }
 
 /// A partial result: a value and, in arg-reductions, its index.
