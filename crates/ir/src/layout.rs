@@ -64,6 +64,56 @@ impl BlockedLayout {
         }
     }
 
+    /// The layout per dimension of a block of `shape` (row-major, whose
+    /// element count is `n`) on waves of `wave` lanes, in Triton's terms
+    /// (a blocked layout with order `[rank - 1, ..., 0]`): how many
+    /// contiguous elements of each dimension a lane holds, how the lanes
+    /// of a wave and the waves spread over the dimensions, and how many
+    /// times that tile repeats along each dimension.
+    pub fn dims(&self, shape: &[u32], wave: u32) -> BlockedDims {
+        let rank = shape.len();
+        let mut d = BlockedDims {
+            size_per_lane: vec![1; rank],
+            lanes_per_wave: vec![1; rank],
+            waves: vec![1; rank],
+            repeats: vec![1; rank],
+        };
+        let run_bits = self.spt.trailing_zeros();
+        let wave_bits = wave.max(1).trailing_zeros();
+        let mut lo = 0;
+        for dim in (0..rank).rev() {
+            let bits = shape[dim].trailing_zeros();
+            for b in lo..lo + bits {
+                let slot = match self.index_bit(b) {
+                    IndexBit::Register(q) if q < run_bits => &mut d.size_per_lane,
+                    IndexBit::Register(_) => &mut d.repeats,
+                    IndexBit::Lane(j) if j < wave_bits => &mut d.lanes_per_wave,
+                    IndexBit::Lane(_) => &mut d.waves,
+                };
+                slot[dim] *= 2;
+            }
+            lo += bits;
+        }
+        d
+    }
+
+    /// Dist IR text of this layout for a block of `shape` on waves of
+    /// `wave` lanes.
+    pub fn describe(&self, shape: &[u32], wave: u32) -> String {
+        let d = self.dims(shape, wave);
+        let list = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(", ");
+        let order: Vec<String> = (0..shape.len()).rev().map(|i| i.to_string()).collect();
+        format!(
+            "#tk.blocked<{{size_per_lane = [{}], lanes_per_wave = [{}], waves = [{}], repeats = [{}], order = [{}], replicated = {}}}>",
+            list(&d.size_per_lane),
+            list(&d.lanes_per_wave),
+            list(&d.waves),
+            list(&d.repeats),
+            order.join(", "),
+            self.replicated()
+        )
+    }
+
     /// Whether several lanes hold the same element.
     pub fn replicated(&self) -> bool {
         u64::from(self.lanes) * u64::from(self.spt) > u64::from(self.n)
@@ -73,6 +123,15 @@ impl BlockedLayout {
     pub fn owns(&self, lane: u32) -> bool {
         u64::from(lane) * u64::from(self.spt) < u64::from(self.n)
     }
+}
+
+/// A blocked layout per dimension ([`BlockedLayout::dims`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockedDims {
+    pub size_per_lane: Vec<u32>,
+    pub lanes_per_wave: Vec<u32>,
+    pub waves: Vec<u32>,
+    pub repeats: Vec<u32>,
 }
 
 /// Where a bit of a block's flat element index is kept in a blocked
@@ -455,6 +514,38 @@ mod tests {
         assert_eq!((lay.per_lane(), lay.element(3, 0), lay.element(3, 3)), (4, 12, 15));
         let lay = BlockedLayout::new(4096, 256);
         assert_eq!((lay.per_lane(), lay.element(1, 4)), (16, 1024 + 4));
+    }
+
+    #[test]
+    fn per_dimension_description_multiplies_out() {
+        // softmax_rows: 4 rows of 256 over 4 waves of 64, 4 per lane.
+        let lay = BlockedLayout::new(1024, 256);
+        let d = lay.dims(&[4, 256], 64);
+        assert_eq!(
+            (
+                d.size_per_lane.clone(),
+                d.lanes_per_wave.clone(),
+                d.waves.clone(),
+                d.repeats.clone()
+            ),
+            (vec![1, 4], vec![1, 64], vec![4, 1], vec![1, 1])
+        );
+        // Every dimension is covered exactly (or by replication).
+        for (shape, lanes, wave) in [
+            (vec![64u32, 2], 256u32, 64u32),
+            (vec![8, 32, 16], 128, 32),
+            (vec![2, 2], 64, 64),
+        ] {
+            let n: u32 = shape.iter().product();
+            let lay = BlockedLayout::new(n, lanes);
+            let d = lay.dims(&shape, wave);
+            for i in 0..shape.len() {
+                let covered = d.size_per_lane[i] * d.lanes_per_wave[i] * d.waves[i] * d.repeats[i];
+                assert_eq!(covered, shape[i], "{shape:?} dim {i}: {d:?}");
+            }
+            let per_lane: u32 = d.size_per_lane.iter().zip(&d.repeats).map(|(a, b)| a * b).product();
+            assert_eq!(per_lane, lay.per_lane(), "{shape:?}");
+        }
     }
 
     #[test]

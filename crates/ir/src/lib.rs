@@ -13,7 +13,7 @@ pub mod types;
 pub mod verify;
 
 pub use func::{BlockData, BlockId, Function, LaunchOptions, Loc, Module, OpData, OpId, Value, ValueDef};
-pub use layout::{BlockedLayout, IndexBit, Layout, MatrixFamily, MatrixInstr, MatrixLayout};
+pub use layout::{BlockedDims, BlockedLayout, IndexBit, Layout, MatrixFamily, MatrixInstr, MatrixLayout};
 pub use ops::{AtomicOp, BinaryOp, CmpPred, ConstValue, MathFn, OpKind, ReduceKind, ScanKind};
 pub use print::{print_function, print_module};
 pub use types::{Elem, ScalarType, Type};

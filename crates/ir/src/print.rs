@@ -32,13 +32,14 @@ pub fn print_function(f: &Function) -> String {
 fn print_function_into(f: &Function, indent: usize, out: &mut String) {
     // Dist IR: layouts get aliases (`#blocked0 = #tk.blocked<..>`) defined
     // before the function, in order of first use.
-    let mut aliases: HashMap<crate::layout::Layout, String> = HashMap::new();
+    let mut aliases: HashMap<AliasKey, String> = HashMap::new();
     if let Some(layouts) = &f.layouts {
-        let mut order: Vec<crate::layout::Layout> = Vec::new();
+        let mut order: Vec<AliasKey> = Vec::new();
         let mut note = |v: Value| {
             if let Some(l) = layouts.get(&v) {
-                if f.ty(v).is_block() && !order.contains(l) {
-                    order.push(*l);
+                let key = alias_key(*l, f.ty(v));
+                if f.ty(v).is_block() && !order.contains(&key) {
+                    order.push(key);
                 }
             }
         };
@@ -56,7 +57,11 @@ fn print_function_into(f: &Function, indent: usize, out: &mut String) {
             }
         }
         let (mut nb, mut ns, mut nm, mut nsl) = (0, 0, 0, 0);
-        for l in order {
+        // Lanes per wave: the program's lanes over its waves.
+        let wave = |lanes: u32| (lanes / f.options.num_warps.max(1)).max(1);
+        let mut by_text: HashMap<String, String> = HashMap::new();
+        for key in order {
+            let (l, shape) = (key.0, &key.1);
             let name = match l {
                 crate::layout::Layout::Matrix(m) => {
                     nm += 1;
@@ -79,8 +84,25 @@ fn print_function_into(f: &Function, indent: usize, out: &mut String) {
                     format!("#blocked{}", nb - 1)
                 }
             };
-            let _ = writeln!(out, "{name} = {l}");
-            aliases.insert(l, name);
+            let text = match (l, shape) {
+                (crate::layout::Layout::Blocked(b), Some(shape)) => b.describe(shape, wave(b.lanes)),
+                (crate::layout::Layout::Slice { parent, dim }, Some(shape)) => {
+                    let parent_shape = slice_parent_shape(shape, dim as usize, parent.n);
+                    format!(
+                        "#tk.slice<{{dim = {dim}, parent = {}}}>",
+                        parent.describe(&parent_shape, wave(parent.lanes))
+                    )
+                }
+                _ => l.to_string(),
+            };
+            // Shapes whose description is the same share its alias.
+            if let Some(existing) = by_text.get(&text) {
+                aliases.insert(key, String::clone(existing));
+                continue;
+            }
+            let _ = writeln!(out, "{name} = {text}");
+            by_text.insert(text, name.clone());
+            aliases.insert(key, name);
         }
     }
     let mut p = Printer {
@@ -124,9 +146,35 @@ fn print_function_into(f: &Function, indent: usize, out: &mut String) {
     p.out.push_str("} : () -> ()\n");
 }
 
+/// A layout alias: blocked and slice layouts are described per dimension,
+/// so they get one alias per block shape.
+type AliasKey = (crate::layout::Layout, Option<Vec<u32>>);
+
+fn alias_key(l: crate::layout::Layout, t: &Type) -> AliasKey {
+    match l {
+        crate::layout::Layout::Blocked(_) | crate::layout::Layout::Slice { .. } => (l, Some(t.shape.clone())),
+        _ => (l, None),
+    }
+}
+
+/// The shape of the block a slice-layout value of `shape` was reduced
+/// from along `dim` (`parent_n` elements): the dimension put back (or,
+/// where it is there with length 1, restored).
+fn slice_parent_shape(shape: &[u32], dim: usize, parent_n: u32) -> Vec<u32> {
+    let mut s = shape.to_vec();
+    let others: u32 = if s.len() > dim && s[dim] == 1 {
+        s.remove(dim);
+        s.iter().product()
+    } else {
+        s.iter().product()
+    };
+    s.insert(dim.min(s.len()), parent_n / others.max(1));
+    s
+}
+
 struct Printer<'a> {
     f: &'a Function,
-    aliases: HashMap<crate::layout::Layout, String>,
+    aliases: HashMap<AliasKey, String>,
     names: HashMap<Value, String>,
     next: usize,
     out: &'a mut String,
@@ -138,7 +186,7 @@ impl Printer<'_> {
     fn value_type(&self, v: Value) -> String {
         let t = self.f.ty(v);
         let layout = self.f.layouts.as_ref().and_then(|l| l.get(&v));
-        match layout.and_then(|l| self.aliases.get(l)) {
+        match layout.and_then(|l| self.aliases.get(&alias_key(*l, t))) {
             Some(alias) if t.is_block() => {
                 let plain = t.mlir();
                 format!("{}, {alias}>", &plain[..plain.len() - 1])
