@@ -24,6 +24,16 @@ const EXAMPLES: &[Example] = &[
     ("matmul.tk", "matmul", common::MATMUL_32),
 ];
 
+/// The other tutorial kernels (not pinned by snapshots).
+const MORE_EXAMPLES: &[Example] = &[
+    ("softmax.tk", "softmax_rows", &[("ROWS", 8), ("BLOCK", 64)]),
+    ("layer_norm.tk", "layer_norm_rows", &[("ROWS", 4), ("BLOCK", 256)]),
+    ("transpose.tk", "transpose_bias", &[("TILE", 32)]),
+    ("cumsum.tk", "cumsum_cols", &[("ROWS", 64), ("COLS", 16)]),
+    ("histogram.tk", "histogram", &[("BLOCK", 1024)]),
+    ("dropout.tk", "seeded_dropout", &[("BLOCK", 1024)]),
+];
+
 /// Pins every text stage of `c` as snapshot `stage@{prefix}-{stage}`.
 fn snapshot_stages(c: &tritonc::driver::Compiled, prefix: &str) {
     for stage in &c.stages {
@@ -198,7 +208,7 @@ fn output_is_deterministic_in_every_stage() {
 fn every_example_compiles_for_every_gpu() {
     for target in ["gfx90a", "gfx942", "gfx1030", "gfx1100"] {
         let t = tritonc::codegen::target::lookup(target).unwrap();
-        for (file, kernel, consts) in EXAMPLES {
+        for (file, kernel, consts) in EXAMPLES.iter().chain(MORE_EXAMPLES) {
             let mut req = example_request(file, kernel, consts);
             req.divisible = tritonc::driver::Divisible::All;
             compile(&req, t.as_ref()).unwrap_or_else(|e| panic!("{kernel} on {target}: {e}"));
