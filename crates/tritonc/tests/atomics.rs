@@ -30,6 +30,34 @@ fn histogram_counts_every_value_once() {
 }
 
 #[test]
+fn row_histograms_in_two_d_blocks_count_every_value_once() {
+    let src = include_str!("../../../dsl-examples/histogram.tk");
+    let (n_rows, n_cols, n_bins) = (11usize, 100usize, 8usize);
+    let mut rng = Rng(4);
+    let x: Vec<i32> = (0..n_rows * n_cols).map(|_| (rng.next_u64() % 12) as i32 - 2).collect();
+    let args = run(
+        src,
+        "histogram_rows",
+        &[("ROWS", 4), ("BLOCK", 128)],
+        [n_rows.div_ceil(4) as u32, 1, 1],
+        vec![
+            i32s(&x),
+            i32s(&vec![0; n_rows * n_bins]),
+            scalar_i32(n_rows as i32),
+            scalar_i32(n_cols as i32),
+            scalar_i32(n_bins as i32),
+        ],
+    );
+    let mut want = vec![0; n_rows * n_bins];
+    for r in 0..n_rows {
+        for c in 0..n_cols {
+            want[r * n_bins + x[r * n_cols + c].clamp(0, n_bins as i32 - 1) as usize] += 1;
+        }
+    }
+    assert_eq!(as_i32(&args[1]), want);
+}
+
+#[test]
 fn atomics_return_old_values() {
     let src = r#"
 #[kernel]

@@ -31,6 +31,7 @@ const MORE_EXAMPLES: &[Example] = &[
     ("transpose.tk", "transpose_bias", &[("TILE", 32)]),
     ("cumsum.tk", "cumsum_cols", &[("ROWS", 64), ("COLS", 16)]),
     ("histogram.tk", "histogram", &[("BLOCK", 1024)]),
+    ("histogram.tk", "histogram_rows", &[("ROWS", 4), ("BLOCK", 128)]),
     ("dropout.tk", "seeded_dropout", &[("BLOCK", 1024)]),
 ];
 
