@@ -135,6 +135,87 @@ fn cumsum_tutorial_matches_a_reference() {
 }
 
 #[test]
+fn reductions_and_scans_of_8_16_and_64_bit_elements() {
+    // Elements DPP cannot move (not 32-bit) go through shared memory; both
+    // axes cross waves on both simulators.
+    use tritonc::ir::fold_util::{f16_bits_to_f32, f32_to_f16_bits};
+    let src = r#"
+#[kernel(num_warps = 4)]
+fn k<const R: i32, const C: i32>(a: Ptr<i8>, h: Ptr<f16>, l: Ptr<i64>, o1: Ptr<i32>, o2: Ptr<f16>, o3: Ptr<i64>, o4: Ptr<i64>, o5: Ptr<i32>) {
+    let offs = expand_dims(arange(0, R), 1) * C + expand_dims(arange(0, C), 0);
+    let va = load(a + offs);
+    let vh = load(h + offs);
+    let vl = load(l + offs);
+    store(o1 + arange(0, C), argmax(va, 0));
+    store(o2 + arange(0, R), max(vh, 1));
+    store(o3 + arange(0, C), sum(vl, 0));
+    store(o4 + offs, cumsum(vl, 1));
+    store(o5 + arange(0, R), sum(va > 0, 1));
+}
+"#;
+    let (r, c) = (64usize, 32usize);
+    let mut rng = Rng(21);
+    let a: Vec<i8> = (0..r * c).map(|_| (rng.next_u64() % 256) as u8 as i8).collect();
+    let h: Vec<u16> = (0..r * c)
+        .map(|_| f32_to_f16_bits(rng.uniform(-100.0, 100.0) as f32))
+        .collect();
+    let l: Vec<i64> = (0..r * c).map(|_| rng.next_u64() as i64 >> 8).collect();
+    let args = run(
+        src,
+        "k",
+        &[("R", r as i64), ("C", c as i64)],
+        [1, 1, 1],
+        vec![
+            buf(&a, |x| vec![x as u8]),
+            buf(&h, |x| x.to_le_bytes().to_vec()),
+            buf(&l, |x| x.to_le_bytes().to_vec()),
+            i32s(&vec![0; c]),
+            buf(&vec![0u16; r], |x| x.to_le_bytes().to_vec()),
+            buf(&vec![0i64; c], |x| x.to_le_bytes().to_vec()),
+            buf(&vec![0i64; r * c], |x| x.to_le_bytes().to_vec()),
+            i32s(&vec![0; r]),
+        ],
+    );
+    let bytes = |i: usize| bytes_of(&args[i]);
+    let i64s = |b: Vec<u8>| -> Vec<i64> { b.chunks(8).map(|w| i64::from_le_bytes(w.try_into().unwrap())).collect() };
+    let amax = as_i32(&args[3]);
+    let hmax: Vec<f32> = bytes(4)
+        .chunks(2)
+        .map(|w| f16_bits_to_f32(u16::from_le_bytes([w[0], w[1]])))
+        .collect();
+    let (sums, scans, pos) = (i64s(bytes(5)), i64s(bytes(6)), as_i32(&args[7]));
+    for j in 0..c {
+        let col: Vec<i8> = (0..r).map(|i| a[i * c + j]).collect();
+        let best = *col.iter().max().unwrap();
+        assert_eq!(
+            amax[j] as usize,
+            col.iter().position(|v| *v == best).unwrap(),
+            "argmax col {j}"
+        );
+        let s = (0..r).fold(0i64, |acc, i| acc.wrapping_add(l[i * c + j]));
+        assert_eq!(sums[j], s, "sum col {j}");
+    }
+    for i in 0..r {
+        let row: Vec<f32> = (0..c).map(|j| f16_bits_to_f32(h[i * c + j])).collect();
+        assert_eq!(
+            hmax[i],
+            row.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+            "f16 max row {i}"
+        );
+        assert_eq!(
+            pos[i] as usize,
+            (0..c).filter(|j| a[i * c + j] > 0).count(),
+            "positives row {i}"
+        );
+        let mut run = 0i64;
+        for j in 0..c {
+            run = run.wrapping_add(l[i * c + j]);
+            assert_eq!(scans[i * c + j], run, "cumsum row {i} col {j}");
+        }
+    }
+}
+
+#[test]
 fn layer_norm_matches_a_reference() {
     let src = include_str!("../../../dsl-examples/layer_norm.tk");
     let (rows, n, block) = (5usize, 300usize, 512i64);
