@@ -131,7 +131,6 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
         | Rule::for_stmt
         | Rule::while_stmt
         | Rule::return_stmt
-        | Rule::if_stmt
         | Rule::expr_stmt
         | Rule::empty_stmt => "statement",
         Rule::or_op
@@ -287,30 +286,37 @@ fn block(p: Pair<Rule>) -> PResult<Block> {
     let span = span_of(&p);
     let mut stmts = Vec::new();
     let mut tail = None;
-    for part in p.into_inner() {
+    let parts: Vec<Pair<Rule>> = p.into_inner().collect();
+    let last = parts.len().saturating_sub(1);
+    for (i, part) in parts.into_iter().enumerate() {
         match part.as_rule() {
-            Rule::expr => tail = Some(Box::new(expr(part)?)),
             Rule::empty_stmt => {}
-            _ => stmts.push(stmt(part)?),
-        }
-    }
-    // An `if` at the end of a block without a semicolon is the block's value,
-    // as in Rust; the grammar sees it as a statement.
-    if tail.is_none() {
-        if let Some(Stmt {
-            kind: StmtKind::Expr(e),
-            ..
-        }) = stmts.last()
-        {
-            if matches!(e.kind, ExprKind::If { .. }) {
-                if let Some(Stmt {
-                    kind: StmtKind::Expr(e),
-                    ..
-                }) = stmts.pop()
-                {
+            Rule::expr_stmt => {
+                let stmt_span = span_of(&part);
+                let mut inner = part.into_inner();
+                let e = expr(
+                    inner
+                        .next()
+                        .ok_or_else(|| Diagnostic::new(stmt_span, "malformed statement"))?,
+                )?;
+                let has_semi = inner.next().is_some();
+                if !has_semi && i == last {
+                    // The block's value (an `if` there too, as in Rust).
                     tail = Some(Box::new(e));
+                } else if has_semi || matches!(e.kind, ExprKind::If { .. }) {
+                    stmts.push(Stmt {
+                        kind: StmtKind::Expr(e),
+                        span: stmt_span,
+                    });
+                } else {
+                    let end = Span::new(e.span.end as usize, e.span.end as usize);
+                    return Err(Diagnostic::new(
+                        end,
+                        "syntax error: expected `;` or an operator after this expression",
+                    ));
                 }
             }
+            _ => stmts.push(stmt(part)?),
         }
     }
     Ok(Block { stmts, tail, span })
@@ -365,14 +371,11 @@ fn stmt(p: Pair<Rule>) -> PResult<Stmt> {
         }
         Rule::for_stmt => {
             let var = ident(it.next().ok_or_else(missing)?);
-            let iter_pair = it.next().ok_or_else(missing)?;
-            let iter = if iter_pair.as_rule() == Rule::range_iter {
-                let mut r = iter_pair.into_inner();
-                let a = expr(r.next().ok_or_else(missing)?)?;
-                let b = expr(r.next().ok_or_else(missing)?)?;
-                ForIter::Range(a, b)
-            } else {
-                ForIter::Expr(expr(iter_pair)?)
+            let mut r = it.next().ok_or_else(missing)?.into_inner();
+            let a = expr(r.next().ok_or_else(missing)?)?;
+            let iter = match (r.next(), r.next()) {
+                (Some(_dots), Some(b)) => ForIter::Range(a, expr(b)?),
+                _ => ForIter::Expr(a),
             };
             let body = block(it.next().ok_or_else(missing)?)?;
             StmtKind::For { var, iter, body }
@@ -383,8 +386,7 @@ fn stmt(p: Pair<Rule>) -> PResult<Stmt> {
             StmtKind::While { cond, body }
         }
         Rule::return_stmt => StmtKind::Return(it.next().map(expr).transpose()?),
-        Rule::if_stmt => StmtKind::Expr(if_expr(it.next().ok_or_else(missing)?)?),
-        Rule::expr_stmt => StmtKind::Expr(expr(it.next().ok_or_else(missing)?)?),
+
         _ => return Err(Diagnostic::new(span, "unexpected statement")),
     };
     Ok(Stmt { kind, span })
