@@ -23,16 +23,23 @@ fn softmax_rows_match_a_reference() {
             scalar_i32(cols as i32),
         ],
     );
-    let got = as_f32(&args[0]);
-    for r in 0..rows {
-        let row = &x[r * cols..(r + 1) * cols];
+    assert_softmax(&x, &as_f32(&args[0]), cols, "softmax");
+}
+
+/// `got` is the row-wise softmax of the `cols`-wide rows of `x`, within
+/// 1e-5 relative of an f64 reference: f32 `exp` (a few ulp for these
+/// inputs) and an f32 tree sum of up to 1000 terms.
+fn assert_softmax(x: &[f32], got: &[f32], cols: usize, what: &str) {
+    for (r, row) in x.chunks(cols).enumerate() {
         let m = row.iter().fold(f64::NEG_INFINITY, |a, v| a.max(f64::from(*v)));
         let den: f64 = row.iter().map(|v| (f64::from(*v) - m).exp()).sum();
         for c in 0..cols {
             let want = (f64::from(row[c]) - m).exp() / den;
             let g = f64::from(got[r * cols + c]);
-            // f32 exp (1 ulp) and a sequential f32 sum of 781 terms: 1e-5 relative.
-            assert!((g - want).abs() <= 1e-5 * want, "row {r} col {c}: {g} vs {want}");
+            assert!(
+                (g - want).abs() <= 1e-5 * want,
+                "{what}: row {r} col {c}: {g} vs {want}"
+            );
         }
     }
 }
@@ -60,20 +67,7 @@ fn softmax_of_several_rows_per_program_matches_a_reference() {
                 scalar_i32(cols as i32),
             ],
         );
-        let got = as_f32(&args[0]);
-        for r in 0..n_rows {
-            let row = &x[r * cols..(r + 1) * cols];
-            let m = row.iter().fold(f64::NEG_INFINITY, |a, v| a.max(f64::from(*v)));
-            let den: f64 = row.iter().map(|v| (f64::from(*v) - m).exp()).sum();
-            for c in 0..cols {
-                let want = (f64::from(row[c]) - m).exp() / den;
-                let g = f64::from(got[r * cols + c]);
-                assert!(
-                    (g - want).abs() <= 1e-5 * want,
-                    "{rows_per}x{block}: row {r} col {c}: {g} vs {want}"
-                );
-            }
-        }
+        assert_softmax(&x, &as_f32(&args[0]), cols, &format!("{rows_per}x{block}"));
     }
 }
 
@@ -241,19 +235,33 @@ fn layer_norm_matches_a_reference() {
             scalar_f32(eps),
         ],
     );
-    let (y, mean, rstd) = (as_f32(&args[1]), as_f32(&args[4]), as_f32(&args[5]));
-    for r in 0..rows {
-        let row: Vec<f64> = x[r * n..(r + 1) * n].iter().map(|v| f64::from(*v)).collect();
+    let (mean, rstd) = (as_f32(&args[4]), as_f32(&args[5]));
+    let stats = assert_layer_norm(&x, &w, &b, eps, &as_f32(&args[1]), "layer_norm");
+    for (r, (m, rs)) in stats.into_iter().enumerate() {
+        assert!((f64::from(mean[r]) - m).abs() < 1e-5, "mean row {r}");
+        assert!((f64::from(rstd[r]) - rs).abs() < 1e-4 * rs, "rstd row {r}");
+    }
+}
+
+/// `y` is the layer norm of the rows of `x` (as wide as `w`) with weights
+/// `w` and bias `b`, within 1e-4 of an f64 reference; returns each row's
+/// mean and reciprocal standard deviation.
+fn assert_layer_norm(x: &[f32], w: &[f32], b: &[f32], eps: f32, y: &[f32], what: &str) -> Vec<(f64, f64)> {
+    let n = w.len();
+    let mut stats = Vec::new();
+    for (r, row) in x.chunks(n).enumerate() {
+        let row: Vec<f64> = row.iter().map(|v| f64::from(*v)).collect();
         let m = row.iter().sum::<f64>() / n as f64;
         let var = row.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n as f64;
         let rs = 1.0 / (var + f64::from(eps)).sqrt();
-        assert!((f64::from(mean[r]) - m).abs() < 1e-5, "mean row {r}");
-        assert!((f64::from(rstd[r]) - rs).abs() < 1e-4 * rs, "rstd row {r}");
         for c in 0..n {
             let want = (row[c] - m) * rs * f64::from(w[c]) + f64::from(b[c]);
-            assert!((f64::from(y[r * n + c]) - want).abs() < 1e-4, "y row {r} col {c}");
+            let got = f64::from(y[r * n + c]);
+            assert!((got - want).abs() < 1e-4, "{what}: row {r} col {c}: {got} vs {want}");
         }
+        stats.push((m, rs));
     }
+    stats
 }
 
 #[test]
@@ -284,21 +292,7 @@ fn layer_norm_of_several_rows_per_program_matches_a_reference() {
                 scalar_f32(eps),
             ],
         );
-        let y = as_f32(&args[1]);
-        for r in 0..n_rows {
-            let row: Vec<f64> = x[r * n..(r + 1) * n].iter().map(|v| f64::from(*v)).collect();
-            let m = row.iter().sum::<f64>() / n as f64;
-            let var = row.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / n as f64;
-            let rs = 1.0 / (var + f64::from(eps)).sqrt();
-            for c in 0..n {
-                let want = (row[c] - m) * rs * f64::from(w[c]) + f64::from(b[c]);
-                let got = f64::from(y[r * n + c]);
-                assert!(
-                    (got - want).abs() < 1e-4,
-                    "{rows_per}x{block}: row {r} col {c}: {got} vs {want}"
-                );
-            }
-        }
+        assert_layer_norm(&x, &w, &b, eps, &as_f32(&args[1]), &format!("{rows_per}x{block}"));
     }
 }
 
