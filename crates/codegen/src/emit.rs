@@ -61,8 +61,8 @@ fn shared_bytes_needed(f: &Function, lanes: u32, target: &dyn Target) -> u64 {
         })
         .max()
         .unwrap_or(0);
-    // Reductions exchange one 8-byte slot per lane; along an axis they
-    // also need a round across waves and the reduced block.
+    // Reductions and scans: exchange slots, cross-wave rounds, reduced
+    // blocks (`reduce::shared_bytes`).
     let spt = tritonc_passes::layouts::max_contiguous(f);
     let wave_bits = target.wave_size().trailing_zeros();
     let exchange = if lanes > 1 {
@@ -74,39 +74,7 @@ fn shared_bytes_needed(f: &Function, lanes: u32, target: &dyn Target) -> u64 {
                     OpKind::Reduce { .. } | OpKind::ArgReduce { .. } | OpKind::Scan { .. }
                 )
             })
-            .map(|op| {
-                let d = f.op(op);
-                let slots = u64::from(lanes) * 8;
-                if tritonc_passes::layouts::tree_reduction(f, op) {
-                    return slots;
-                }
-                if matches!(d.kind, OpKind::Scan { .. }) {
-                    // Scans read other waves' values through one slot per
-                    // lane and value: at most a lane's registers.
-                    let per_lane = BlockedLayout::with_max(f.ty(d.operands[0]).numel() as u32, lanes, spt).per_lane();
-                    return slots * u64::from(per_lane);
-                }
-                let (from, to) = (f.ty(d.operands[0]), f.ty(d.results[0]));
-                let Some(s) = from.scalar_elem() else { return slots };
-                let layout = BlockedLayout::with_max(from.numel() as u32, lanes, spt);
-                let Ok(plan) = reduce::AxisPlan::new(&d.kind, from, layout) else {
-                    return slots;
-                };
-                let arg = matches!(d.kind, OpKind::ArgReduce { .. });
-                let across_waves = plan
-                    .levels()
-                    .iter()
-                    .any(|b| matches!(b, tritonc_ir::IndexBit::Lane(j) if *j >= wave_bits));
-                let round = if across_waves {
-                    u64::from(plan.partials_across_waves())
-                        * u64::from(lanes)
-                        * u64::from(s.bytes() + if arg { 4 } else { 0 })
-                } else {
-                    0
-                };
-                let out = to.numel() * if arg { 4 } else { u64::from(s.bytes()) };
-                slots.max(round).max(out)
-            })
+            .map(|op| reduce::shared_bytes(f, op, lanes, spt, wave_bits))
             .max()
             .unwrap_or(0)
     } else {

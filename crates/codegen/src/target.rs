@@ -127,6 +127,30 @@ pub struct Exchange<'a> {
     pub scratch_ty: &'a str,
 }
 
+impl<'a> Exchange<'a> {
+    /// Code defining `%{out}_src` as the butterfly partner, `lane ^ 2^bit`.
+    pub fn partner(&self) -> String {
+        let out = self.out;
+        format!(
+            "%{out}_bit = llvm.mlir.constant({} : i32) : i32\n%{out}_src = arith.xori {}, %{out}_bit : i32",
+            1u32 << self.bit,
+            self.lane
+        )
+    }
+
+    /// The same exchange as a read of lane `src`.
+    pub fn read(&self, src: &'a str) -> LaneRead<'a> {
+        LaneRead {
+            value: self.value,
+            src,
+            out: self.out,
+            lane: self.lane,
+            scratch: self.scratch,
+            scratch_ty: self.scratch_ty,
+        }
+    }
+}
+
 /// A read of another lane's value by lane index: names in the emitted code.
 #[derive(Debug, Clone, Copy)]
 pub struct LaneRead<'a> {
@@ -414,15 +438,14 @@ impl Target for AmdGpu {
                 "%{out}_old = llvm.mlir.poison : i32\n%{out} = rocdl.update.dpp %{out}_old, {value} with {}, 15, 15, true : i32",
                 d.ctrl
             )),
-            // The address is the source lane times 4 (the hardware reads
-            // only the bits of a lane within the wave).
-            LaneMove::Bpermute => Some(format!(
-                "%{out}_bit = llvm.mlir.constant({} : i32) : i32\n%{out}_src = arith.xori {}, %{out}_bit : i32\n%{out}_four = llvm.mlir.constant(4 : i32) : i32\n%{out}_addr = arith.muli %{out}_src, %{out}_four : i32\n%{out} = rocdl.ds_bpermute %{out}_addr, {value} : (i32, i32) -> i32",
-                1u32 << x.bit,
-                x.lane
-            )),
+            LaneMove::Bpermute => {
+                let src = format!("%{out}_src");
+                Some(format!("{}\n{}", x.partner(), self.lane_read(&x.read(&src))?))
+            }
         }
     }
+    /// The address is the source lane times 4 (the hardware reads only
+    /// the bits of a lane within the wave).
     fn lane_read(&self, x: &LaneRead) -> Option<String> {
         let out = x.out;
         Some(format!(
@@ -710,31 +733,13 @@ impl Target for LaneSimulator {
     /// on threads here). So the GPU's choice of instruction, and the
     /// uniformity its mirrors rely on, are checked on the host.
     fn lane_exchange(&self, x: &Exchange) -> Option<String> {
-        let (out, pty) = (x.out, x.scratch_ty);
+        let out = x.out;
         let source = match LaneMove::for_level(x.bit, x.exact, self.gpu.wave)? {
             LaneMove::Dpp(dpp) => dpp.source_lane(x.lane, &format!("{out}_src")),
-            LaneMove::Bpermute => format!(
-                "%{out}_bit = llvm.mlir.constant({} : i32) : i32\n%{out}_src = arith.xori {}, %{out}_bit : i32",
-                1u32 << x.bit,
-                x.lane
-            ),
+            LaneMove::Bpermute => x.partner(),
         };
-        let mut code = vec![
-            self.barrier(&format!("{out}_b0")),
-            format!(
-                "%{out}_mine = llvm.getelementptr {}[{}] : ({pty}, i32) -> {pty}, i64",
-                x.scratch, x.lane
-            ),
-            format!("llvm.store {}, %{out}_mine : i32, {pty}", x.value),
-            self.barrier(&format!("{out}_b1")),
-        ];
-        code.push(source);
-        code.push(format!(
-            "%{out}_slot = llvm.getelementptr {}[%{out}_src] : ({pty}, i32) -> {pty}, i64",
-            x.scratch
-        ));
-        code.push(format!("%{out} = llvm.load %{out}_slot : {pty} -> i32"));
-        Some(code.join("\n"))
+        let src = format!("%{out}_src");
+        Some(format!("{source}\n{}", self.lane_read(&x.read(&src))?))
     }
     /// `ds_bpermute` simulated: every lane puts its value in its slot and
     /// after a barrier reads lane `src`'s.

@@ -162,12 +162,10 @@ fn alias_key(l: crate::layout::Layout, t: &Type) -> AliasKey {
 /// where it is there with length 1, restored).
 fn slice_parent_shape(shape: &[u32], dim: usize, parent_n: u32) -> Vec<u32> {
     let mut s = shape.to_vec();
-    let others: u32 = if s.len() > dim && s[dim] == 1 {
+    if s.get(dim) == Some(&1) {
         s.remove(dim);
-        s.iter().product()
-    } else {
-        s.iter().product()
-    };
+    }
+    let others: u32 = s.iter().product();
     s.insert(dim.min(s.len()), parent_n / others.max(1));
     s
 }

@@ -58,42 +58,47 @@ pub fn broadcast_of_reduction(f: &Function, op: OpId) -> Option<Value> {
     if !matches!(d.kind, OpKind::Broadcast) {
         return None;
     }
-    let unit = f.op(f.def_op(*d.operands.first()?)?);
+    let (reduced, red) = reduction_put_back(f, *d.operands.first()?, &f.ty(d.results[0]).shape)?;
+    (!tree_reduction(f, red)).then_some(reduced)
+}
+
+/// Whether `v` is a reduction's result with its axis put back as a unit
+/// dimension (`expand_dims(sum(x, axis), axis)`) and
+/// `shape` is `x`'s; then the reduction's result and operation.
+pub fn reduction_put_back(f: &Function, v: Value, shape: &[u32]) -> Option<(Value, OpId)> {
+    let unit = f.op(f.def_op(v)?);
     if !matches!(unit.kind, OpKind::Reshape) {
         return None;
     }
     let reduced = *unit.operands.first()?;
     let red = f.def_op(reduced)?;
     let axis = match f.op(red).kind {
-        OpKind::Reduce { axis, .. } | OpKind::ArgReduce { axis, .. } if !tree_reduction(f, red) => axis as usize,
+        OpKind::Reduce { axis, .. } | OpKind::ArgReduce { axis, .. } => axis as usize,
         _ => return None,
     };
     let x_shape = &f.ty(*f.op(red).operands.first()?).shape;
     let mut unit_shape = x_shape.clone();
     *unit_shape.get_mut(axis)? = 1;
-    (f.ty(d.results[0]).shape == *x_shape && f.ty(d.operands[0]).shape == unit_shape).then_some(reduced)
+    (x_shape[..] == *shape && f.ty(v).shape == unit_shape).then_some((reduced, red))
 }
 
 /// Whether every use of the reduction result `reduced` is a reshape only
 /// ever broadcast back along the axis ([`broadcast_of_reduction`]), so
-/// the reduced block itself is never needed.
-fn only_broadcast_back(f: &Function, reduced: Value) -> bool {
-    let ops = f.walk();
-    let users = |v: Value| ops.iter().copied().filter(move |op| f.op(*op).operands.contains(&v));
-    let mut any = false;
-    for u in users(reduced) {
-        any = true;
-        let d = f.op(u);
-        if !matches!(d.kind, OpKind::Reshape)
-            || !d
-                .results
-                .iter()
-                .all(|r| users(*r).all(|b| broadcast_of_reduction(f, b) == Some(reduced)))
-        {
-            return false;
-        }
-    }
-    any
+/// the reduced block itself is never needed. `users` maps each value to
+/// the operations using it.
+fn only_broadcast_back(f: &Function, reduced: Value, users: &HashMap<Value, Vec<OpId>>) -> bool {
+    let users_of = |v: &Value| users.get(v).map(Vec::as_slice).unwrap_or_default();
+    let uses = users_of(&reduced);
+    !uses.is_empty()
+        && uses.iter().all(|u| {
+            let d = f.op(*u);
+            matches!(d.kind, OpKind::Reshape)
+                && d.results.iter().all(|r| {
+                    users_of(r)
+                        .iter()
+                        .all(|b| broadcast_of_reduction(f, *b) == Some(reduced))
+                })
+        })
 }
 
 /// Whether `op` reduces a whole 1-D block to a scalar, which every target
@@ -159,23 +164,27 @@ pub fn assign_for(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> 
     if lanes > 1 {
         // Reductions only ever broadcast back along their axis stay in
         // their operand's layout, and so do the reshapes between.
+        let mut users: HashMap<Value, Vec<OpId>> = HashMap::new();
+        for op in f.walk() {
+            for v in &f.op(op).operands {
+                users.entry(*v).or_default().push(op);
+            }
+        }
         for op in f.walk() {
             let d = f.op(op);
             let (OpKind::Reduce { axis, .. } | OpKind::ArgReduce { axis, .. }) = d.kind else {
                 continue;
             };
             let reduced = d.results[0];
-            if !f.ty(reduced).is_block() || !only_broadcast_back(f, reduced) {
+            if !f.ty(reduced).is_block() || !only_broadcast_back(f, reduced, &users) {
                 continue;
             }
             let parent = BlockedLayout::with_max(f.ty(d.operands[0]).numel() as u32, lanes, spt);
             let slice = Layout::Slice { parent, dim: axis };
             layouts.insert(reduced, slice);
-            for user in f.walk() {
-                if f.op(user).operands.contains(&reduced) {
-                    for r in &f.op(user).results {
-                        layouts.insert(*r, slice);
-                    }
+            for user in users.get(&reduced).into_iter().flatten() {
+                for r in &f.op(*user).results {
+                    layouts.insert(*r, slice);
                 }
             }
         }

@@ -119,28 +119,14 @@ fn reshape_axes(y_dims: &[u32], v_dims: &[u32], axes: &[usize]) -> Option<Vec<us
 /// Whether `v` is a reduction's result with its axis put back as a unit
 /// dimension (`expand_dims(sum(x, axis), axis)`) and `shape` is `x`'s:
 /// broadcasting it there moves nothing (every lane still holds its rows'
-/// results, see `layouts::broadcast_of_reduction`), so the rebuilt
+/// results, see `layouts::reduction_put_back`), so the rebuilt
 /// expression stops at that broadcast.
 fn reduction_leaf(f: &Function, v: Value, shape: &[u32], axes: &[usize]) -> bool {
-    let Some(reshape) = f.def_op(v) else { return false };
-    let Some(&reduced) = f.op(reshape).operands.first() else {
-        return false;
-    };
-    let Some(red) = f.def_op(reduced) else { return false };
-    let axis = match f.op(red).kind {
-        OpKind::Reduce { axis, .. } | OpKind::ArgReduce { axis, .. } => axis as usize,
-        _ => return false,
-    };
-    let Some(&x) = f.op(red).operands.first() else {
-        return false;
-    };
-    let x_shape = &f.ty(x).shape;
-    let mut unit = x_shape.clone();
-    match unit.get_mut(axis) {
-        Some(d) if *d > 1 => *d = 1,
-        _ => return false,
-    }
-    x_shape.len() > 1 && x_shape[..] == *shape && f.ty(v).shape == unit && axes.iter().copied().eq(0..shape.len())
+    // (An axis of length 1 needs no broadcast at all.)
+    shape.len() > 1
+        && f.ty(v).shape != shape
+        && axes.iter().copied().eq(0..shape.len())
+        && crate::layouts::reduction_put_back(f, v, shape).is_some()
 }
 
 /// Whether the load `load` can be issued again at position `at` of block

@@ -9,7 +9,7 @@
 //! lane index a level exchanged between lanes (DPP or `ds_bpermute` within
 //! a wave, one round through shared memory across waves). Arg-reductions
 //! take the lowest index of the best value, which no order changes. Scans
-//! are left folds over the block in shared memory.
+//! follow the same bits with the language's scan levels.
 
 use super::*;
 use std::collections::BTreeMap;
@@ -27,17 +27,11 @@ impl Emitter<'_> {
         to: &Type,
     ) -> Result<String, CodegenError> {
         let s = from.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
-        let OpKind::ArgReduce { max, axis } = *kind else {
+        let OpKind::ArgReduce { max, .. } = *kind else {
             return Err(internal("not an arg-reduction"));
         };
-        let axis = axis as usize;
-        let len = u64::from(
-            *from
-                .shape
-                .get(axis)
-                .ok_or_else(|| internal("reduction axis out of range"))?,
-        );
-        let inner: u64 = from.shape[axis + 1..].iter().map(|d| u64::from(*d)).product();
+        let plan = AxisPlan::new(kind, from, self.layout(from))?;
+        let (len, inner) = (u64::from(plan.len), 1u64 << plan.lo);
         let c = |e: &mut Self, v: u64| e.splat_const(&v.to_string(), "i32");
         let (one, len_c, inner_c) = (c(self, 1), c(self, len), c(self, inner));
         // Output `o = outer * inner + i` folds `(outer * len + k) * inner + i`
@@ -142,17 +136,13 @@ impl Emitter<'_> {
                     // DPP mirrors stand in for the partner only when every
                     // lower lane bit was a level before this one.
                     let exact = !(0..j).all(|b| levels[..i].contains(&IndexBit::Lane(b)));
-                    let (lds, pty) = self.shared()?;
                     let lane = self.lane();
-                    let my_slot = self.def(&format!(
-                        "llvm.getelementptr {lds}[{lane}] : ({pty}, i32) -> {pty}, i64"
-                    ));
                     let is_lower = self.lane_bit_clear(&lane, j);
                     let mut next = BTreeMap::new();
                     for (r, mine) in &parts {
-                        let value = self.lane_partner(&mine.value, s, j, exact, &my_slot)?;
+                        let value = self.lane_partner(&mine.value, s, j, exact)?;
                         let index = match &mine.index {
-                            Some(ix) => Some(self.lane_partner(ix, ScalarType::I32, j, exact, &my_slot)?),
+                            Some(ix) => Some(self.lane_partner(ix, ScalarType::I32, j, exact)?),
                             None => None,
                         };
                         let other = Partial { value, index };
@@ -337,18 +327,10 @@ impl Emitter<'_> {
                 };
                 level.push(Partial { value, index });
             }
-            while level.len() > 1 {
-                let mut up = Vec::new();
-                for pair in level.chunks(2) {
-                    match pair {
-                        [a, b] => up.push(self.combine(kind, s, a, b)),
-                        [a] => up.push(a.clone()),
-                        _ => {}
-                    }
-                }
-                level = up;
-            }
-            next.insert(*r, level.pop().ok_or_else(|| internal("empty round"))?);
+            let combined = self
+                .pairwise_by(level, |e, a, b| e.combine(kind, s, a, b))
+                .ok_or_else(|| internal("empty round"))?;
+            next.insert(*r, combined);
         }
         Ok(next)
     }
@@ -606,11 +588,8 @@ impl Emitter<'_> {
                 .map(|r| self.def(&format!("vector.extract {x}[{}] : {et} from {vt}", g * spt + r)))
                 .collect();
             let mut mine = self.pairwise(op, &et, level);
-            // Lane levels, through one shared-memory slot per lane.
+            // Lane levels.
             let (lds, pty) = self.shared()?;
-            let my_slot = self.def(&format!(
-                "llvm.getelementptr {lds}[{lane}] : ({pty}, i32) -> {pty}, i64"
-            ));
             let wave_bits = self.target.wave_size().trailing_zeros();
             let in_wave_bits = lane_bits.min(wave_bits);
             // Rows of 16 lanes: once each holds one value (after four
@@ -621,7 +600,7 @@ impl Emitter<'_> {
                 done = row_bits;
             }
             for j in 0..done {
-                mine = self.butterfly_level(j, &mine, &lane, &my_slot, s, op)?;
+                mine = self.butterfly_level(j, &mine, &lane, s, op)?;
             }
             if done < in_wave_bits {
                 let rows: Vec<u32> = (0..1u32 << (in_wave_bits - done)).map(|r| r << row_bits).collect();
@@ -650,7 +629,7 @@ impl Emitter<'_> {
                     None => {
                         // No direct reads: the remaining levels as exchanges.
                         for j in done..in_wave_bits {
-                            mine = self.butterfly_level(j, &mine, &lane, &my_slot, s, op)?;
+                            mine = self.butterfly_level(j, &mine, &lane, s, op)?;
                         }
                     }
                 }
@@ -701,35 +680,41 @@ impl Emitter<'_> {
     }
 
     /// Combines values as a balanced pairwise tree, neighbours first.
-    fn pairwise(&mut self, op: &str, et: &str, mut level: Vec<String>) -> String {
+    fn pairwise(&mut self, op: &str, et: &str, level: Vec<String>) -> String {
+        self.pairwise_by(level, |e, a, b| e.def(&format!("arith.{op} {a}, {b} : {et}")))
+            .unwrap_or_default()
+    }
+
+    /// Combines `level` with `combine` as a balanced pairwise tree,
+    /// neighbours first (`None` when empty).
+    fn pairwise_by<T: Clone>(&mut self, mut level: Vec<T>, combine: impl Fn(&mut Self, &T, &T) -> T) -> Option<T> {
         while level.len() > 1 {
-            level = level
-                .chunks(2)
-                .map(|p| match p {
-                    [a, b] => self.def(&format!("arith.{op} {a}, {b} : {et}")),
-                    [a] => a.clone(),
-                    _ => String::new(),
-                })
-                .collect();
+            let mut up = Vec::with_capacity(level.len().div_ceil(2));
+            for pair in level.chunks(2) {
+                match pair {
+                    [a, b] => up.push(combine(self, a, b)),
+                    [a] => up.push(a.clone()),
+                    _ => {}
+                }
+            }
+            level = up;
         }
-        level.pop().unwrap_or_default()
+        level.pop()
     }
 
     /// Level `j` of a butterfly: combines `mine` (of type `s`) with the
-    /// value of lane `lane ^ 2^j` ([`Self::lane_partner`]; `my_slot` is
-    /// this lane's slot in shared memory). The lower lane's value goes
-    /// first, so that both partners compute the same bits.
+    /// value of lane `lane ^ 2^j` ([`Self::lane_partner`]). The lower
+    /// lane's value goes first, so that both partners compute the same bits.
     fn butterfly_level(
         &mut self,
         j: u32,
         mine: &str,
         lane: &str,
-        my_slot: &str,
         s: ScalarType,
         op: &str,
     ) -> Result<String, CodegenError> {
         let et = sty(s);
-        let other = self.lane_partner(mine, s, j, false, my_slot)?;
+        let other = self.lane_partner(mine, s, j, false)?;
         let is_lower = self.lane_bit_clear(lane, j);
         let lo = self.def(&format!("arith.select {is_lower}, {mine}, {other} : {et}"));
         let hi = self.def(&format!("arith.select {is_lower}, {other}, {mine} : {et}"));
@@ -746,32 +731,18 @@ impl Emitter<'_> {
 
     /// `value` (of type `s`) from lane `lane ^ 2^j` of the program: by the
     /// target's lane exchange when it has one for this level and the value
-    /// is 32-bit (`exact`: see [`Exchange::exact`]), else through the
-    /// lanes' 8-byte slots in shared memory (`my_slot` is this lane's).
-    fn lane_partner(
-        &mut self,
-        value: &str,
-        s: ScalarType,
-        j: u32,
-        exact: bool,
-        my_slot: &str,
-    ) -> Result<String, CodegenError> {
+    /// is 32-bit (`exact`: see [`Exchange::exact`]), else through shared
+    /// memory ([`Self::read_other_lane`]).
+    fn lane_partner(&mut self, value: &str, s: ScalarType, j: u32, exact: bool) -> Result<String, CodegenError> {
         let (lds, pty) = self.shared()?;
         let lane = self.lane();
         if let Some(v) = self.wave_exchange(value, &lane, j, exact, s, (&lds, pty)) {
             return Ok(v);
         }
-        let et = sty(s);
         let bit = self.splat_const(&(1u32 << j).to_string(), "i32");
         let partner = self.def(&format!("arith.xori {lane}, {bit} : i32"));
-        let slot = self.def(&format!(
-            "llvm.getelementptr {lds}[{partner}] : ({pty}, i32) -> {pty}, i64"
-        ));
-        self.barrier();
-        self.line(&format!("llvm.store {value}, {my_slot} : {et}, {pty}"));
-        self.barrier();
-        self.lds_pending = [true; 2];
-        Ok(self.def(&format!("llvm.load {slot} : {pty} -> {et}")))
+        let mut got = self.read_other_lane(&[value.to_string()], s, &partner, false)?;
+        got.pop().ok_or_else(|| internal("no value read"))
     }
 
     /// `value` (of type `s`) from lane `lane ^ 2^bit` of the same wave,
@@ -924,6 +895,40 @@ fn combine_op(kind: &OpKind, s: ScalarType) -> &'static str {
         },
         _ => "xori",
     }
+}
+
+/// Bytes of shared memory reduction, arg-reduction or scan `op` uses with
+/// `lanes` lanes of at most `spt` contiguous elements on waves of
+/// `2^wave_bits` lanes: one 8-byte slot per lane for exchanges (per
+/// register for scans), and for axis reductions the cross-wave round
+/// (values, then arg-reductions' indices) and the reduced block.
+pub(super) fn shared_bytes(f: &Function, op: OpId, lanes: u32, spt: u32, wave_bits: u32) -> u64 {
+    let d = f.op(op);
+    let slots = u64::from(lanes) * 8;
+    if tritonc_passes::layouts::tree_reduction(f, op) {
+        return slots;
+    }
+    let from = f.ty(d.operands[0]);
+    let layout = BlockedLayout::with_max(from.numel() as u32, lanes, spt);
+    if matches!(d.kind, OpKind::Scan { .. }) {
+        return slots * u64::from(layout.per_lane());
+    }
+    let to = f.ty(d.results[0]);
+    let (Some(s), Ok(plan)) = (from.scalar_elem(), AxisPlan::new(&d.kind, from, layout)) else {
+        return slots;
+    };
+    let arg = matches!(d.kind, OpKind::ArgReduce { .. });
+    let across_waves = plan
+        .levels()
+        .iter()
+        .any(|b| matches!(b, IndexBit::Lane(j) if *j >= wave_bits));
+    let round = if across_waves {
+        u64::from(plan.partials_across_waves()) * u64::from(lanes) * u64::from(s.bytes() + if arg { 4 } else { 0 })
+    } else {
+        0
+    };
+    let out = to.numel() * if arg { 4 } else { u64::from(s.bytes()) };
+    slots.max(round).max(out)
 }
 
 /// What [`Emitter::axis_reduce`] produces.
