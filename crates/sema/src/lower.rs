@@ -20,7 +20,60 @@ use tritonc_syntax::{
     closest, Diagnostic, Span,
 };
 
-type R<T> = Result<T, Diagnostic>;
+pub(crate) type R<T> = Result<T, Error>;
+
+/// What a front-end error is about: whether it can depend on the values of
+/// const generic parameters (see [`crate::check_kernel`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Names, functions, argument counts, the program's structure: known
+    /// without any const value.
+    Name,
+    /// Element type categories (float, integer, bool, pointer), ranks, and
+    /// whether a value is known at compile time: const values change them
+    /// only through the branches they select.
+    Type,
+    /// Shapes, lengths, integer widths and compile-time values (the
+    /// default): they may depend on const values.
+    Value,
+}
+
+/// A front-end error in the making: the diagnostic, what it is about, and
+/// (once the innermost expression or statement raising it has seen it)
+/// whether it depends on placeholder const values.
+#[derive(Debug)]
+pub(crate) struct Error {
+    pub(crate) diag: Diagnostic,
+    kind: Kind,
+    /// Whether it depends on placeholder values (`None`: decided by no
+    /// expression or statement, so it does not).
+    pub(crate) depends: Option<bool>,
+}
+
+/// An error about shapes, lengths or values (the default kind).
+fn err(span: Span, message: impl Into<String>) -> Error {
+    Error {
+        diag: Diagnostic::new(span, message),
+        kind: Kind::Value,
+        depends: None,
+    }
+}
+
+/// An error about element type categories, ranks or compile-time-ness.
+fn type_err(span: Span, message: impl Into<String>) -> Error {
+    Error {
+        kind: Kind::Type,
+        ..err(span, message)
+    }
+}
+
+/// An error about names, functions, argument counts or structure.
+fn name_err(span: Span, message: impl Into<String>) -> Error {
+    Error {
+        kind: Kind::Name,
+        ..err(span, message)
+    }
+}
 
 /// Largest block (elements) the front end accepts.
 pub const MAX_BLOCK_ELEMS: u64 = 1 << 20;
@@ -87,10 +140,33 @@ impl Val {
 struct Var {
     val: Val,
     mutable: bool,
+    dep: Dep,
+}
+
+/// How much of a value may depend on placeholder const values (only when
+/// checking a kernel without all its consts, [`crate::check_kernel`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Dep {
+    /// Nothing: the value is the same for every const value.
+    #[default]
+    None,
+    /// Its shape or compile-time value (and integer width).
+    Value,
+    /// Also its element type category, rank or compile-time-ness (it was
+    /// chosen by a branch or an unrolled loop that a const value decides).
+    Type,
+}
+
+/// Counts of reads of placeholder-dependent values so far; the difference
+/// of two marks says what a computation in between depended on.
+#[derive(Debug, Clone, Copy, Default)]
+struct Reads {
+    value: u64,
+    ty: u64,
 }
 
 /// Lowers kernel `name` of `file` with the given const generic values.
-pub fn lower_kernel(file: &ast::File, name: &str, consts: &BTreeMap<String, ConstArg>) -> R<Module> {
+pub fn lower_kernel(file: &ast::File, name: &str, consts: &BTreeMap<String, ConstArg>) -> Result<Module, Diagnostic> {
     lower_kernel_assuming(file, name, consts, &BTreeMap::new())
 }
 
@@ -102,19 +178,32 @@ pub fn lower_kernel_assuming(
     name: &str,
     consts: &BTreeMap<String, ConstArg>,
     assume: &BTreeMap<String, i64>,
+) -> Result<Module, Diagnostic> {
+    lower_module(file, name, consts, &BTreeMap::new(), assume).map_err(|e| e.diag)
+}
+
+/// Lowers kernel `name` with `consts`, and `placeholders` for the const
+/// parameters without a value: what depends on those is tracked, so that
+/// each error says whether it does.
+pub(crate) fn lower_module(
+    file: &ast::File,
+    name: &str,
+    consts: &BTreeMap<String, ConstArg>,
+    placeholders: &BTreeMap<String, ConstArg>,
+    assume: &BTreeMap<String, i64>,
 ) -> R<Module> {
     let Some(kernel) = file.function(name) else {
         let names: Vec<&str> = file.kernels().map(|k| k.name.name.as_str()).collect();
         let hint = closest(name, names.iter().copied())
             .map(|c| format!("; did you mean `{c}`?"))
             .unwrap_or_default();
-        return Err(Diagnostic::new(
+        return Err(name_err(
             Span::default(),
             format!("no kernel named `{name}` (kernels: {}){hint}", names.join(", ")),
         ));
     };
     if !kernel.is_kernel {
-        return Err(Diagnostic::new(
+        return Err(name_err(
             kernel.name.span,
             format!("`{name}` is a helper, not a `#[kernel]`"),
         ));
@@ -127,8 +216,10 @@ pub fn lower_kernel_assuming(
         functions: &mut module_fns,
         instances: &mut instances,
         stack: Vec::new(),
+        reads: Reads::default(),
+        ctl: 0,
     };
-    let f = ctx.lower_kernel_fn(kernel, consts, assume)?;
+    let f = ctx.lower_kernel_fn(kernel, consts, placeholders, assume)?;
     let mut functions = vec![f];
     functions.extend(module_fns);
     Ok(Module { functions })
@@ -138,13 +229,13 @@ fn check_duplicates(file: &ast::File) -> R<()> {
     let mut seen: HashMap<&str, Span> = HashMap::new();
     for f in &file.functions {
         if seen.insert(&f.name.name, f.name.span).is_some() {
-            return Err(Diagnostic::new(
+            return Err(name_err(
                 f.name.span,
                 format!("function `{}` is defined twice", f.name.name),
             ));
         }
         if builtins().any(|b| b == f.name.name) {
-            return Err(Diagnostic::new(
+            return Err(name_err(
                 f.name.span,
                 format!("`{}` is a builtin and cannot be redefined", f.name.name),
             ));
@@ -153,12 +244,70 @@ fn check_duplicates(file: &ast::File) -> R<()> {
     Ok(())
 }
 
+/// Helper instances by (name, argument types, what the arguments depend
+/// on): the instance's name and result type.
+type Instances = HashMap<(String, Vec<Type>, Vec<Dep>), (String, Type)>;
+
 struct Ctx<'a> {
     file: &'a ast::File,
     functions: &'a mut Vec<Function>,
-    /// Helper instantiations by (name, argument types).
-    instances: &'a mut HashMap<(String, Vec<Type>), (String, Type)>,
+    instances: &'a mut Instances,
     stack: Vec<String>,
+    /// Reads of placeholder-dependent values (see [`Dep`]).
+    reads: Reads,
+    /// Depth of compile-time branches and unrolled loops that placeholder
+    /// values decide: every error inside depends on them.
+    ctl: u32,
+}
+
+impl Ctx<'_> {
+    fn mark(&self) -> Reads {
+        self.reads
+    }
+
+    /// Records a read of a value with dependence `dep`.
+    fn touch(&mut self, dep: Dep) {
+        if dep >= Dep::Value {
+            self.reads.value += 1;
+        }
+        if dep >= Dep::Type {
+            self.reads.ty += 1;
+        }
+    }
+
+    /// What was read since `m` depended on (everything, inside a branch
+    /// that a placeholder decides).
+    fn dep_since(&self, m: Reads) -> Dep {
+        if self.ctl > 0 || self.reads.ty > m.ty {
+            Dep::Type
+        } else if self.reads.value > m.value {
+            Dep::Value
+        } else {
+            Dep::None
+        }
+    }
+
+    /// Decides, for an error that the innermost expression or statement
+    /// begun at mark `m` raised, whether it depends on placeholder values:
+    /// errors about names never do, type errors only when a read type
+    /// does, other errors when anything read does.
+    fn settle<T>(&self, r: R<T>, m: Reads) -> R<T> {
+        match r {
+            Err(mut e) if e.depends.is_none() => {
+                let dep = self.dep_since(m);
+                e.depends = Some(
+                    self.ctl > 0
+                        || match e.kind {
+                            Kind::Name => false,
+                            Kind::Type => dep >= Dep::Type,
+                            Kind::Value => dep >= Dep::Value,
+                        },
+                );
+                Err(e)
+            }
+            r => r,
+        }
+    }
 }
 
 fn scalar_type(id: &ast::Ident) -> R<ScalarType> {
@@ -167,7 +316,7 @@ fn scalar_type(id: &ast::Ident) -> R<ScalarType> {
         let hint = closest(&id.name, names)
             .map(|c| format!("; did you mean `{c}`?"))
             .unwrap_or_default();
-        Diagnostic::new(id.span, format!("unknown type `{}`{hint}", id.name))
+        name_err(id.span, format!("unknown type `{}`{hint}", id.name))
     })
 }
 
@@ -190,6 +339,7 @@ impl Ctx<'_> {
         &mut self,
         k: &ast::Function,
         consts: &BTreeMap<String, ConstArg>,
+        placeholders: &BTreeMap<String, ConstArg>,
         assume: &BTreeMap<String, i64>,
     ) -> R<Function> {
         let mut params = Vec::new();
@@ -197,13 +347,13 @@ impl Ctx<'_> {
             params.push((p.name.name.clone(), param_type(&p.ty)?));
         }
         if let Some(r) = &k.ret {
-            return Err(Diagnostic::new(r.span(), "kernels return nothing"));
+            return Err(name_err(r.span(), "kernels return nothing"));
         }
         let mut f = Function::new(&k.name.name, params, Vec::new());
         f.is_kernel = true;
         for attr in &k.attrs {
             if attr.name.name != "kernel" {
-                return Err(Diagnostic::new(
+                return Err(name_err(
                     attr.name.span,
                     format!("unknown attribute `{}` (expected `kernel`)", attr.name.name),
                 ));
@@ -212,7 +362,7 @@ impl Ctx<'_> {
                 match key.name.as_str() {
                     "num_warps" => {
                         if !(1..=16).contains(value) || !(*value as u64).is_power_of_two() {
-                            return Err(Diagnostic::new(
+                            return Err(name_err(
                                 key.span,
                                 format!("num_warps must be a power of two from 1 to 16, found {value}"),
                             ));
@@ -221,7 +371,7 @@ impl Ctx<'_> {
                     }
                     "num_stages" => {
                         if !(1..=8).contains(value) {
-                            return Err(Diagnostic::new(
+                            return Err(name_err(
                                 key.span,
                                 format!("num_stages must be from 1 to 8, found {value}"),
                             ));
@@ -229,7 +379,7 @@ impl Ctx<'_> {
                         f.options.num_stages = *value as u32;
                     }
                     other => {
-                        return Err(Diagnostic::new(
+                        return Err(name_err(
                             key.span,
                             format!("unknown launch option `{other}` (expected num_warps, num_stages)"),
                         ))
@@ -240,30 +390,43 @@ impl Ctx<'_> {
         let mut env = Env::default();
         for cp in &k.const_params {
             let ty = scalar_type(&cp.ty)?;
-            let value = consts.get(&cp.name.name).ok_or_else(|| {
-                Diagnostic::new(
-                    cp.name.span,
-                    format!(
-                        "no value given for const `{}` (use --const {}=VALUE)",
-                        cp.name.name, cp.name.name
-                    ),
-                )
-            })?;
+            let (value, dep) = match (consts.get(&cp.name.name), placeholders.get(&cp.name.name)) {
+                (Some(v), _) => (v, Dep::None),
+                (None, Some(v)) => (v, Dep::Value),
+                (None, None) => {
+                    return Err(err(
+                        cp.name.span,
+                        format!(
+                            "no value given for const `{}` (use --const {}=VALUE)",
+                            cp.name.name, cp.name.name
+                        ),
+                    ))
+                }
+            };
             let val = match (ty, value) {
                 (ScalarType::I1, ConstArg::Bool(b)) => Val::Bool(*b),
                 (t, ConstArg::Int(i)) if t.is_int() && !t.is_bool() => Val::Int(*i),
+                (t, _) if t.is_float() => {
+                    return Err(type_err(
+                        cp.ty.span,
+                        format!(
+                            "const `{}` is declared {t}; const parameters are integers or `bool`",
+                            cp.name.name
+                        ),
+                    ))
+                }
                 (t, v) => {
-                    return Err(Diagnostic::new(
+                    return Err(err(
                         cp.name.span,
                         format!("const `{}` is declared {t} but was given {v:?}", cp.name.name),
                     ))
                 }
             };
-            env.bind(&cp.name.name, val, false);
+            env.bind(&cp.name.name, val, false, dep);
         }
         for known in consts.keys() {
             if !k.const_params.iter().any(|c| &c.name.name == known) {
-                return Err(Diagnostic::new(
+                return Err(name_err(
                     k.name.span,
                     format!("kernel `{}` has no const parameter `{known}`", k.name.name),
                 ));
@@ -277,7 +440,7 @@ impl Ctx<'_> {
                     match t.scalar_elem() {
                         Some(s) if s.is_int() && !s.is_bool() && int_fits(*value, s) => Val::Int(*value),
                         _ => {
-                            return Err(Diagnostic::new(
+                            return Err(err(
                                 p.name.span,
                                 format!(
                                 "cannot assume `{}` = {value}: it is {t} (only integer parameters can be specialized)",
@@ -288,11 +451,11 @@ impl Ctx<'_> {
                     }
                 }
             };
-            env.bind(&p.name.name, val, false);
+            env.bind(&p.name.name, val, false, Dep::None);
         }
         for known in assume.keys() {
             if !k.params.iter().any(|p| &p.name.name == known) {
-                return Err(Diagnostic::new(
+                return Err(err(
                     k.name.span,
                     format!(
                         "kernel `{}` has no parameter `{known}` to assume a value for",
@@ -308,13 +471,15 @@ impl Ctx<'_> {
             block: entry,
             env,
         };
-        let tail = l.block_body(&k.body)?;
-        if !matches!(tail, Val::Unit) {
-            return Err(Diagnostic::new(
+        let m = l.ctx.mark();
+        let body = l.block_body(&k.body).and_then(|tail| match tail {
+            Val::Unit => Ok(()),
+            _ => Err(type_err(
                 k.body.tail.as_ref().map_or(k.body.span, |t| t.span),
                 "a kernel's body has no value (add `;`)",
-            ));
-        }
+            )),
+        });
+        l.ctx.settle(body, m)?;
         let b = l.block;
         l.f.append_op(b, OpKind::Return, Vec::new(), Vec::new(), Vec::new(), loc(k.body.span));
         Ok(f)
@@ -322,13 +487,13 @@ impl Ctx<'_> {
 
     /// Instantiates helper `h` for the given argument types; returns the
     /// instance's name and its result type.
-    fn instantiate(&mut self, h: &ast::Function, args: Vec<Type>, call: Span) -> R<(String, Type)> {
-        let key = (h.name.name.clone(), args.clone());
+    fn instantiate(&mut self, h: &ast::Function, args: Vec<Type>, deps: Vec<Dep>, call: Span) -> R<(String, Type)> {
+        let key = (h.name.name.clone(), args.clone(), deps.clone());
         if let Some(found) = self.instances.get(&key) {
             return Ok(found.clone());
         }
         if self.stack.contains(&h.name.name) {
-            return Err(Diagnostic::new(
+            return Err(err(
                 call,
                 format!(
                     "recursive call to `{}` (helpers are inlined, so recursion is not allowed)",
@@ -337,10 +502,10 @@ impl Ctx<'_> {
             ));
         }
         if self.stack.len() >= MAX_CALL_DEPTH {
-            return Err(Diagnostic::new(call, "helper calls nested too deeply"));
+            return Err(err(call, "helper calls nested too deeply"));
         }
         if !h.const_params.is_empty() {
-            return Err(Diagnostic::new(
+            return Err(name_err(
                 h.const_params[0].name.span,
                 "helpers cannot have const parameters",
             ));
@@ -365,8 +530,8 @@ impl Ctx<'_> {
             .collect();
         let mut f = Function::new(&inst_name, params, Vec::new());
         let mut env = Env::default();
-        for (p, &v) in h.params.iter().zip(f.params().to_vec().iter()) {
-            env.bind(&p.name.name, Val::Ir(v), false);
+        for ((p, &v), &dep) in h.params.iter().zip(f.params().to_vec().iter()).zip(&deps) {
+            env.bind(&p.name.name, Val::Ir(v), false, dep);
         }
         self.stack.push(h.name.name.clone());
         let entry = f.entry;
@@ -381,14 +546,14 @@ impl Ctx<'_> {
         let (results, result_ty) = match &h.ret {
             None => {
                 if !matches!(tail, Val::Unit) {
-                    return Err(Diagnostic::new(span, "helper without `-> T` returns a value"));
+                    return Err(type_err(span, "helper without `-> T` returns a value"));
                 }
                 (Vec::new(), Type::scalar(ScalarType::I1))
             }
             Some(rt) => {
                 let want = param_type(rt)?.elem;
                 if matches!(tail, Val::Unit) {
-                    return Err(Diagnostic::new(
+                    return Err(type_err(
                         span,
                         format!("helper must return a value of element type {want}"),
                     ));
@@ -396,7 +561,9 @@ impl Ctx<'_> {
                 let v = l.materialize_as(tail, want, span)?;
                 let ty = l.f.ty(v).clone();
                 if ty.elem != want {
-                    return Err(Diagnostic::new(
+                    return Err(mismatch(
+                        ty.elem,
+                        want,
                         span,
                         format!("helper returns {ty}, but declares element type {want}"),
                     ));
@@ -428,12 +595,12 @@ struct Env {
 }
 
 impl Env {
-    fn bind(&mut self, name: &str, val: Val, mutable: bool) {
+    fn bind(&mut self, name: &str, val: Val, mutable: bool, dep: Dep) {
         if self.scopes.is_empty() {
             self.scopes.push(HashMap::new());
         }
         if let Some(s) = self.scopes.last_mut() {
-            s.insert(name.to_string(), Var { val, mutable });
+            s.insert(name.to_string(), Var { val, mutable, dep });
         }
     }
 
@@ -536,10 +703,7 @@ impl Lowerer<'_, '_> {
         for (i, s) in b.stmts.iter().enumerate() {
             if let StmtKind::Return(value) = &s.kind {
                 if i + 1 != n || b.tail.is_some() {
-                    return Err(Diagnostic::new(
-                        s.span,
-                        "`return` is only allowed at the end of a function",
-                    ));
+                    return Err(name_err(s.span, "`return` is only allowed at the end of a function"));
                 }
                 return match value {
                     Some(v) => self.expr(v),
@@ -554,7 +718,14 @@ impl Lowerer<'_, '_> {
         }
     }
 
+    /// Lowers a statement; errors are settled as in [`Self::expr`].
     fn stmt(&mut self, s: &ast::Stmt) -> R<()> {
+        let m = self.ctx.mark();
+        let r = self.stmt_inner(s);
+        self.ctx.settle(r, m)
+    }
+
+    fn stmt_inner(&mut self, s: &ast::Stmt) -> R<()> {
         match &s.kind {
             StmtKind::Let {
                 name,
@@ -562,31 +733,37 @@ impl Lowerer<'_, '_> {
                 ty,
                 value,
             } => {
+                let m = self.ctx.mark();
                 let mut v = self.expr(value)?;
                 if matches!(v, Val::Unit) {
-                    return Err(Diagnostic::new(value.span, "this expression has no value"));
+                    return Err(type_err(value.span, "this expression has no value"));
                 }
                 if let Some(t) = ty {
                     let want = param_type(t)?;
                     let vv = self.materialize_as(v, want.elem, value.span)?;
                     let have = self.ty(vv);
                     if have.elem != want.elem {
-                        return Err(Diagnostic::new(
+                        return Err(mismatch(
+                            have.elem,
+                            want.elem,
                             value.span,
                             format!("`{}` is declared {}, but the value is {have}", name.name, want.elem),
                         ));
                     }
                     v = Val::Ir(vv);
                 }
-                self.env.bind(&name.name, v, *mutable);
+                let dep = self.ctx.dep_since(m);
+                self.env.bind(&name.name, v, *mutable, dep);
                 Ok(())
             }
             StmtKind::Assign { target, op, value } => {
+                let m = self.ctx.mark();
                 let Some(var) = self.env.get(&target.name) else {
                     return Err(self.unknown_name(&target.name, target.span));
                 };
+                let old_dep = var.dep;
                 if !var.mutable {
-                    return Err(Diagnostic::new(
+                    return Err(name_err(
                         target.span,
                         format!(
                             "cannot assign twice to immutable variable `{}` (declare it with `let mut`)",
@@ -595,6 +772,7 @@ impl Lowerer<'_, '_> {
                     ));
                 }
                 let old = var.val.clone();
+                self.ctx.touch(old_dep);
                 let new = match op {
                     None => self.expr(value)?,
                     Some(op) => {
@@ -615,14 +793,20 @@ impl Lowerer<'_, '_> {
                 if let (Val::Ir(o), Val::Ir(n)) = (&old, &new) {
                     let (ot, nt) = (self.ty(*o), self.ty(*n));
                     if ot != nt {
-                        return Err(Diagnostic::new(
+                        return Err(mismatch(
+                            ot.elem,
+                            nt.elem,
                             s.span,
                             format!("`{}` has type {ot}, but is assigned a {nt}", target.name),
                         ));
                     }
                 }
+                // The variable keeps what it depended on: a loop or branch
+                // may carry either value.
+                let dep = self.ctx.dep_since(m);
                 if let Some(var) = self.env.get_mut(&target.name) {
                     var.val = new;
+                    var.dep = var.dep.max(dep);
                 }
                 Ok(())
             }
@@ -632,10 +816,7 @@ impl Lowerer<'_, '_> {
             }
             StmtKind::For { var, iter, body } => self.for_loop(var, iter, body, s.span),
             StmtKind::While { cond, body } => self.while_loop(cond, body, s.span),
-            StmtKind::Return(_) => Err(Diagnostic::new(
-                s.span,
-                "`return` is only allowed at the end of a function",
-            )),
+            StmtKind::Return(_) => Err(name_err(s.span, "`return` is only allowed at the end of a function")),
         }
     }
 
@@ -651,6 +832,7 @@ impl Lowerer<'_, '_> {
     }
 
     fn for_loop(&mut self, var: &ast::Ident, iter: &ForIter, body: &ast::Block, span: Span) -> R<()> {
+        let m = self.ctx.mark();
         let (lo, hi, step, is_static) = match iter {
             ForIter::Range(a, b) => (self.expr(a)?, self.expr(b)?, Val::Int(1), false),
             ForIter::Expr(e) => match &e.kind {
@@ -660,17 +842,12 @@ impl Lowerer<'_, '_> {
                         1 => (Val::Int(0), self.expr(&args[0])?, Val::Int(1)),
                         2 => (self.expr(&args[0])?, self.expr(&args[1])?, Val::Int(1)),
                         3 => (self.expr(&args[0])?, self.expr(&args[1])?, self.expr(&args[2])?),
-                        _ => {
-                            return Err(Diagnostic::new(
-                                e.span,
-                                format!("`{}` takes 1 to 3 arguments", func.name),
-                            ))
-                        }
+                        _ => return Err(name_err(e.span, format!("`{}` takes 1 to 3 arguments", func.name))),
                     };
                     (lo, hi, step, st)
                 }
                 _ => {
-                    return Err(Diagnostic::new(
+                    return Err(name_err(
                         e.span,
                         "a `for` loop iterates over `a..b`, `range(a, b, step)` or `static_range(a, b)`",
                     ))
@@ -679,33 +856,44 @@ impl Lowerer<'_, '_> {
         };
         if let Val::Int(s) = step {
             if s <= 0 {
-                return Err(Diagnostic::new(span, format!("loop step must be positive, found {s}")));
+                return Err(err(span, format!("loop step must be positive, found {s}")));
             }
         }
+        let bounds_dep = self.ctx.dep_since(m);
         if is_static {
             let (Val::Int(a), Val::Int(b), Val::Int(s)) = (&lo, &hi, &step) else {
-                return Err(Diagnostic::new(
+                return Err(type_err(
                     span,
                     "`static_range` bounds and step must be compile-time constants",
                 ));
             };
             let trips = if b > a { (b - a + s - 1) / s } else { 0 };
             if trips > MAX_STATIC_UNROLL {
-                return Err(Diagnostic::new(
+                return Err(err(
                     span,
                     format!("`static_range` of {trips} iterations is too long to unroll (limit {MAX_STATIC_UNROLL})"),
                 ));
             }
+            // A trip count that placeholders decide: what the body does
+            // (and what it assigns) depends on them.
+            let decided = bounds_dep != Dep::None;
+            if decided {
+                self.ctx.ctl += 1;
+                self.ctx.touch(Dep::Type);
+            }
             let mut i = *a;
-            while i < *b {
+            let mut r = Ok(());
+            while i < *b && r.is_ok() {
                 self.env.push();
-                self.env.bind(&var.name, Val::Int(i), false);
-                let r = self.block_inner(body);
+                self.env.bind(&var.name, Val::Int(i), false, bounds_dep);
+                r = self.block_inner(body).map(|_| ());
                 self.env.pop();
-                r?;
                 i += s;
             }
-            return Ok(());
+            if decided {
+                self.ctx.ctl -= 1;
+            }
+            return r;
         }
         // Runtime loop: bounds share one integer type (i32 unless wider).
         let mut it = ScalarType::I32;
@@ -715,14 +903,14 @@ impl Lowerer<'_, '_> {
                 match t.scalar_elem() {
                     Some(s) if !t.is_block() && s.is_int() && !s.is_bool() => it = promote(it, s),
                     _ => {
-                        return Err(Diagnostic::new(
+                        return Err(type_err(
                             span,
                             format!("loop bounds must be integer scalars, found {t}"),
                         ))
                     }
                 }
             } else if !matches!(v, Val::Int(_)) {
-                return Err(Diagnostic::new(span, "loop bounds must be integers"));
+                return Err(type_err(span, "loop bounds must be integers"));
             }
         }
         let lo = self.materialize_as(lo, Elem::Scalar(it), span)?;
@@ -732,18 +920,21 @@ impl Lowerer<'_, '_> {
         let hi = self.cast_to(hi, it, span);
         let step = self.cast_to(step, it, span);
         let names = self.carried(body);
-        let mut inits = Vec::new();
-        for n in &names {
-            let v = self.env.get(n).map(|v| v.val.clone()).unwrap_or(Val::Unit);
-            inits.push(self.materialize(v, span)?);
-        }
+        let inits = self.carried_inits(&names, span)?;
         let init_types: Vec<Type> = inits.iter().map(|v| self.ty(*v)).collect();
         let mut arg_types = vec![Type::scalar(it)];
         arg_types.extend(init_types.iter().cloned());
         let body_block = self.f.new_block(arg_types);
         let args = self.f.block(body_block).args.clone();
         let outer = std::mem::replace(&mut self.block, body_block);
-        self.loop_body(body, Some((&var.name, args[0])), &names, &args[1..], &init_types, span)?;
+        self.loop_body(
+            body,
+            Some((&var.name, args[0], bounds_dep)),
+            &names,
+            &args[1..],
+            &init_types,
+            span,
+        )?;
         self.block = outer;
         let mut operands = vec![lo, hi, step];
         operands.extend(inits);
@@ -762,13 +953,23 @@ impl Lowerer<'_, '_> {
         Ok(())
     }
 
-    fn while_loop(&mut self, cond: &ast::Expr, body: &ast::Block, span: Span) -> R<()> {
-        let names = self.carried(body);
+    /// The values that carried variables enter a loop with (a read of each).
+    fn carried_inits(&mut self, names: &[String], span: Span) -> R<Vec<Value>> {
         let mut inits = Vec::new();
-        for n in &names {
-            let v = self.env.get(n).map(|v| v.val.clone()).unwrap_or(Val::Unit);
+        for n in names {
+            let (v, dep) = self
+                .env
+                .get(n)
+                .map_or((Val::Unit, Dep::None), |v| (v.val.clone(), v.dep));
+            self.ctx.touch(dep);
             inits.push(self.materialize(v, span)?);
         }
+        Ok(inits)
+    }
+
+    fn while_loop(&mut self, cond: &ast::Expr, body: &ast::Block, span: Span) -> R<()> {
+        let names = self.carried(body);
+        let inits = self.carried_inits(&names, span)?;
         let types: Vec<Type> = inits.iter().map(|v| self.ty(*v)).collect();
         let before = self.f.new_block(types.clone());
         let after = self.f.new_block(types.clone());
@@ -784,7 +985,7 @@ impl Lowerer<'_, '_> {
         let c = c?;
         let c = self.materialize_as(c, Elem::Scalar(ScalarType::I1), cond.span)?;
         if self.ty(c) != Type::scalar(ScalarType::I1) {
-            return Err(Diagnostic::new(
+            return Err(type_err(
                 cond.span,
                 format!("`while` condition must be a scalar bool, found {}", self.ty(c)),
             ));
@@ -813,15 +1014,15 @@ impl Lowerer<'_, '_> {
     fn loop_body(
         &mut self,
         body: &ast::Block,
-        induction: Option<(&str, Value)>,
+        induction: Option<(&str, Value, Dep)>,
         names: &[String],
         args: &[Value],
         types: &[Type],
         span: Span,
     ) -> R<()> {
         self.env.push();
-        if let Some((name, iv)) = induction {
-            self.env.bind(name, Val::Ir(iv), false);
+        if let Some((name, iv, dep)) = induction {
+            self.env.bind(name, Val::Ir(iv), false, dep);
         }
         for (n, a) in names.iter().zip(args) {
             self.rebind(n, Val::Ir(*a));
@@ -851,7 +1052,9 @@ impl Lowerer<'_, '_> {
             let v = self.materialize_like(v, t, span)?;
             let have = self.ty(v);
             if have != *t {
-                return Err(Diagnostic::new(
+                return Err(mismatch(
+                    have.elem,
+                    t.elem,
                     span,
                     format!("loop-carried variable `{n}` changes type from {t} to {have} in the loop"),
                 ));
@@ -862,6 +1065,7 @@ impl Lowerer<'_, '_> {
     }
 
     fn if_expr(&mut self, cond: &ast::Expr, then: &ast::Block, els: Option<&ast::Expr>, span: Span) -> R<Val> {
+        let m = self.ctx.mark();
         let c = self.expr(cond)?;
         // A compile-time condition keeps only the taken branch.
         let known = match c {
@@ -870,7 +1074,14 @@ impl Lowerer<'_, '_> {
             _ => None,
         };
         if let Some(taken) = known {
-            return if taken {
+            // A branch that placeholders choose: everything in it, and
+            // its value, depends on them.
+            let decided = self.ctx.dep_since(m) != Dep::None;
+            if decided {
+                self.ctx.ctl += 1;
+                self.ctx.touch(Dep::Type);
+            }
+            let r = if taken {
                 self.block_body(then)
             } else {
                 match els {
@@ -878,10 +1089,14 @@ impl Lowerer<'_, '_> {
                     None => Ok(Val::Unit),
                 }
             };
+            if decided {
+                self.ctx.ctl -= 1;
+            }
+            return r;
         }
         let c = self.materialize(c, cond.span)?;
         if self.ty(c) != Type::scalar(ScalarType::I1) {
-            return Err(Diagnostic::new(
+            return Err(type_err(
                 cond.span,
                 format!(
                     "`if` condition must be a scalar bool, found {} (use `select` for blocks)",
@@ -902,6 +1117,11 @@ impl Lowerer<'_, '_> {
             .iter()
             .map(|n| self.env.get(n).map(|v| v.val.clone()).unwrap_or(Val::Unit))
             .collect();
+        // The merged variables' values before the `if` are read.
+        for n in &names {
+            let dep = self.env.get(n).map_or(Dep::None, |v| v.dep);
+            self.ctx.touch(dep);
+        }
         let outer = self.block;
         // Then branch.
         let then_block = self.f.new_block(Vec::new());
@@ -930,10 +1150,7 @@ impl Lowerer<'_, '_> {
         // Merge: the value of the `if`, then every variable either side changed.
         let has_value = !matches!(then_val, Val::Unit) || !matches!(else_val, Val::Unit);
         if has_value && (matches!(then_val, Val::Unit) || matches!(else_val, Val::Unit)) {
-            return Err(Diagnostic::new(
-                span,
-                "both branches of an `if` with a value must have one",
-            ));
+            return Err(type_err(span, "both branches of an `if` with a value must have one"));
         }
         let mut pairs: Vec<(Val, Val, Option<&str>)> = Vec::new();
         if has_value {
@@ -964,7 +1181,9 @@ impl Lowerer<'_, '_> {
             let et = self.ty(ev);
             if tt != et {
                 let what = name.map_or("the `if` value".to_string(), |n| format!("`{n}`"));
-                return Err(Diagnostic::new(
+                return Err(mismatch(
+                    tt.elem,
+                    et.elem,
                     span,
                     format!("{what} is {tt} in one branch and {et} in the other"),
                 ));
@@ -1000,25 +1219,35 @@ impl Lowerer<'_, '_> {
 
     // ---- expressions ------------------------------------------------------
 
-    fn unknown_name(&self, name: &str, span: Span) -> Diagnostic {
+    fn unknown_name(&self, name: &str, span: Span) -> Error {
         let names = self.env.names();
         let hint = closest(name, names.iter().map(String::as_str))
             .map(|c| format!("; did you mean `{c}`?"))
             .unwrap_or_default();
-        Diagnostic::new(span, format!("unknown name `{name}`{hint}"))
+        name_err(span, format!("unknown name `{name}`{hint}"))
     }
 
+    /// Lowers an expression; an error raised here (not in a
+    /// subexpression) is settled against what the expression read.
     fn expr(&mut self, e: &ast::Expr) -> R<Val> {
+        let m = self.ctx.mark();
+        let r = self.expr_inner(e);
+        self.ctx.settle(r, m)
+    }
+
+    fn expr_inner(&mut self, e: &ast::Expr) -> R<Val> {
         match &e.kind {
             ExprKind::Int(i) => i64::try_from(*i)
                 .map(Val::Int)
-                .map_err(|_| Diagnostic::new(e.span, "integer literal too large for i64")),
+                .map_err(|_| err(e.span, "integer literal too large for i64")),
             ExprKind::Float(x) => Ok(Val::Float(*x)),
             ExprKind::Bool(b) => Ok(Val::Bool(*b)),
             ExprKind::Str(s) => Ok(Val::Str(s.clone())),
             ExprKind::Name(n) => {
                 if let Some(v) = self.env.get(n) {
-                    return Ok(v.val.clone());
+                    let (val, dep) = (v.val.clone(), v.dep);
+                    self.ctx.touch(dep);
+                    return Ok(val);
                 }
                 if let Some(t) = ScalarType::from_name(n) {
                     return Ok(Val::Dtype(t));
@@ -1031,12 +1260,7 @@ impl Lowerer<'_, '_> {
                 for it in items {
                     match self.expr(it)? {
                         Val::Int(d) if d > 0 && d <= MAX_BLOCK_ELEMS as i64 => dims.push(d as u32),
-                        _ => {
-                            return Err(Diagnostic::new(
-                                it.span,
-                                "shape dimensions must be positive compile-time integers",
-                            ))
-                        }
+                        _ => return Err(err(it.span, "shape dimensions must be positive compile-time integers")),
                     }
                 }
                 Ok(Val::Shape(dims))
@@ -1076,7 +1300,7 @@ impl Lowerer<'_, '_> {
             (false, "MAX") if !s.is_bool() => ConstValue::Int(int_max(s)),
             (false, "MIN") if !s.is_bool() => ConstValue::Int(int_min(s)),
             _ => {
-                return Err(Diagnostic::new(
+                return Err(name_err(
                     name.span,
                     format!(
                     "unknown constant `{}::{}` (known: MAX, MIN, and for floats INFINITY, NEG_INFINITY, NAN, EPSILON)",
@@ -1097,16 +1321,16 @@ impl Lowerer<'_, '_> {
             (op, Val::Ir(x)) => {
                 let t = self.ty(x);
                 let Some(s) = t.scalar_elem() else {
-                    return Err(Diagnostic::new(span, format!("cannot apply a unary operator to {t}")));
+                    return Err(type_err(span, format!("cannot apply a unary operator to {t}")));
                 };
                 match op {
-                    UnOp::Neg if s.is_bool() => Err(Diagnostic::new(span, "cannot negate a bool (use `!`)")),
+                    UnOp::Neg if s.is_bool() => Err(type_err(span, "cannot negate a bool (use `!`)")),
                     UnOp::Neg => Ok(Val::Ir(self.emit(OpKind::Neg, vec![x], t, span))),
-                    UnOp::Not if s.is_float() => Err(Diagnostic::new(span, format!("cannot apply `!` to {t}"))),
+                    UnOp::Not if s.is_float() => Err(type_err(span, format!("cannot apply `!` to {t}"))),
                     UnOp::Not => Ok(Val::Ir(self.emit(OpKind::Not, vec![x], t, span))),
                 }
             }
-            (_, other) => Err(Diagnostic::new(
+            (_, other) => Err(type_err(
                 span,
                 format!("cannot apply a unary operator to {}", describe(&other)),
             )),
@@ -1123,9 +1347,7 @@ impl Lowerer<'_, '_> {
                     Add => Val::Int(x.wrapping_add(y)),
                     Sub => Val::Int(x.wrapping_sub(y)),
                     Mul => Val::Int(x.wrapping_mul(y)),
-                    Div | Rem if y == 0 => {
-                        return Err(Diagnostic::new(span, "division by zero in a constant expression"))
-                    }
+                    Div | Rem if y == 0 => return Err(err(span, "division by zero in a constant expression")),
                     Div => Val::Int(x.wrapping_div(y)),
                     Rem => Val::Int(x.wrapping_rem(y)),
                     Shl => Val::Int(x.wrapping_shl(y as u32)),
@@ -1139,7 +1361,7 @@ impl Lowerer<'_, '_> {
                     Le => Val::Bool(x <= y),
                     Gt => Val::Bool(x > y),
                     Ge => Val::Bool(x >= y),
-                    And | Or => return Err(Diagnostic::new(span, "`&&` and `||` take bools")),
+                    And | Or => return Err(type_err(span, "`&&` and `||` take bools")),
                 }
             }
             (Val::Bool(x), Val::Bool(y)) => match op {
@@ -1147,12 +1369,7 @@ impl Lowerer<'_, '_> {
                 Or | BitOr => Val::Bool(*x || *y),
                 BitXor | Ne => Val::Bool(x != y),
                 Eq => Val::Bool(x == y),
-                _ => {
-                    return Err(Diagnostic::new(
-                        span,
-                        format!("`{}` does not apply to bools", op.symbol()),
-                    ))
-                }
+                _ => return Err(type_err(span, format!("`{}` does not apply to bools", op.symbol()))),
             },
             (Val::Int(_) | Val::Float(_), Val::Int(_) | Val::Float(_)) => {
                 let (x, y) = (a.number().unwrap_or(0.0), b.number().unwrap_or(0.0));
@@ -1168,12 +1385,7 @@ impl Lowerer<'_, '_> {
                     Le => Val::Bool(x <= y),
                     Gt => Val::Bool(x > y),
                     Ge => Val::Bool(x >= y),
-                    _ => {
-                        return Err(Diagnostic::new(
-                            span,
-                            format!("`{}` does not apply to floats", op.symbol()),
-                        ))
-                    }
+                    _ => return Err(type_err(span, format!("`{}` does not apply to floats", op.symbol()))),
                 }
             }
             _ => return Ok(None),
@@ -1195,7 +1407,7 @@ impl Lowerer<'_, '_> {
         let s = t.scalar_elem().unwrap_or(ScalarType::I32);
         let bool_t = t.with_elem(Elem::Scalar(ScalarType::I1));
         let bad = |what: &str| {
-            Err(Diagnostic::new(
+            Err(type_err(
                 span,
                 format!("`{}` does not apply to {what} (operands are {t})", op.symbol()),
             ))
@@ -1236,7 +1448,7 @@ impl Lowerer<'_, '_> {
             (BinOp::Add, _, Val::Ir(y)) if matches!(self.f.ty(*y).elem, Elem::Ptr(_)) => (*y, a, false),
             (BinOp::Sub, Val::Ir(x), _) if matches!(self.f.ty(*x).elem, Elem::Ptr(_)) => (*x, b, true),
             _ => {
-                return Err(Diagnostic::new(
+                return Err(type_err(
                     span,
                     format!(
                         "`{}` does not apply to pointers (only `ptr + int` and `ptr - int`)",
@@ -1257,7 +1469,7 @@ impl Lowerer<'_, '_> {
             ),
             Val::Ir(v) => v,
             other => {
-                return Err(Diagnostic::new(
+                return Err(type_err(
                     span,
                     format!("pointer offsets must be integers, found {}", describe(&other)),
                 ))
@@ -1266,12 +1478,7 @@ impl Lowerer<'_, '_> {
         let ot = self.ty(off);
         match ot.scalar_elem() {
             Some(s) if s.is_int() && !s.is_bool() => {}
-            _ => {
-                return Err(Diagnostic::new(
-                    span,
-                    format!("pointer offsets must be integers, found {ot}"),
-                ))
-            }
+            _ => return Err(type_err(span, format!("pointer offsets must be integers, found {ot}"))),
         }
         let off = if negate {
             self.emit(OpKind::Neg, vec![off], ot.clone(), span)
@@ -1280,7 +1487,7 @@ impl Lowerer<'_, '_> {
         };
         let pt = self.ty(p);
         let shape = broadcast_shapes(&pt.shape, &ot.shape)
-            .ok_or_else(|| Diagnostic::new(span, format!("cannot broadcast pointers {pt} with offsets {ot}")))?;
+            .ok_or_else(|| err(span, format!("cannot broadcast pointers {pt} with offsets {ot}")))?;
         let p = self.broadcast_to(p, &shape, span);
         let off = self.broadcast_to(off, &shape, span);
         let rt = self.ty(p);
@@ -1312,7 +1519,7 @@ impl Lowerer<'_, '_> {
                 (x, y)
             }
             (a, b) => {
-                return Err(Diagnostic::new(
+                return Err(type_err(
                     span,
                     format!("operator does not apply to {} and {}", describe(&a), describe(&b)),
                 ))
@@ -1320,14 +1527,11 @@ impl Lowerer<'_, '_> {
         };
         let (tx, ty) = (self.ty(x), self.ty(y));
         let (Some(sx), Some(sy)) = (tx.scalar_elem(), ty.scalar_elem()) else {
-            return Err(Diagnostic::new(
-                span,
-                format!("operator does not apply to {tx} and {ty}"),
-            ));
+            return Err(type_err(span, format!("operator does not apply to {tx} and {ty}")));
         };
         let s = promote(sx, sy);
         let shape = broadcast_shapes(&tx.shape, &ty.shape)
-            .ok_or_else(|| Diagnostic::new(span, format!("shape mismatch: cannot broadcast {tx} with {ty}")))?;
+            .ok_or_else(|| err(span, format!("shape mismatch: cannot broadcast {tx} with {ty}")))?;
         let x = self.cast_to(x, s, span);
         let y = self.cast_to(y, s, span);
         Ok((self.broadcast_to(x, &shape, span), self.broadcast_to(y, &shape, span)))
@@ -1341,7 +1545,7 @@ impl Lowerer<'_, '_> {
             .f
             .ty(other)
             .scalar_elem()
-            .ok_or_else(|| Diagnostic::new(span, "pointer arithmetic takes integer offsets"))?;
+            .ok_or_else(|| type_err(span, "pointer arithmetic takes integer offsets"))?;
         let target = match (&lit, s) {
             (Val::Float(_), s) if !s.is_float() => ScalarType::F32,
             (Val::Int(_), s) if s.is_bool() => ScalarType::I32,
@@ -1355,22 +1559,19 @@ impl Lowerer<'_, '_> {
         let c = match (lit, s.is_float()) {
             (Val::Int(i), false) => {
                 if !int_fits(i, s) {
-                    return Err(Diagnostic::new(span, format!("literal {i} does not fit in {s}")));
+                    return Err(err(span, format!("literal {i} does not fit in {s}")));
                 }
                 ConstValue::Int(i)
             }
             (Val::Int(i), true) => ConstValue::Float(i as f64),
             (Val::Float(x), true) => ConstValue::Float(x),
             (Val::Float(x), false) => {
-                return Err(Diagnostic::new(span, format!("float literal {x} used as {s}")));
+                return Err(type_err(span, format!("float literal {x} used as {s}")));
             }
             (Val::Bool(b), _) if s.is_bool() => ConstValue::Int(i64::from(b)),
             (Val::Bool(b), false) => ConstValue::Int(i64::from(b)),
             (other, _) => {
-                return Err(Diagnostic::new(
-                    span,
-                    format!("expected a value, found {}", describe(&other)),
-                ));
+                return Err(type_err(span, format!("expected a value, found {}", describe(&other))));
             }
         };
         Ok(self.constant(c, s, span))
@@ -1391,10 +1592,7 @@ impl Lowerer<'_, '_> {
             }
             Val::Float(_) => self.scalar_literal(v, ScalarType::F32, span),
             Val::Bool(_) => self.scalar_literal(v, ScalarType::I1, span),
-            other => Err(Diagnostic::new(
-                span,
-                format!("expected a value, found {}", describe(&other)),
-            )),
+            other => Err(type_err(span, format!("expected a value, found {}", describe(&other)))),
         }
     }
 
@@ -1456,7 +1654,7 @@ impl Lowerer<'_, '_> {
         let name = func.name.as_str();
         if let Some(h) = self.ctx.file.function(name) {
             if h.is_kernel {
-                return Err(Diagnostic::new(
+                return Err(name_err(
                     func.span,
                     format!("`{name}` is a kernel; kernels cannot be called"),
                 ));
@@ -1464,7 +1662,7 @@ impl Lowerer<'_, '_> {
             return self.call_helper(h, args, span);
         }
         if NOT_YET.contains(&name) {
-            return Err(Diagnostic::new(
+            return Err(err(
                 func.span,
                 format!("builtin `{name}` is not implemented yet in this compiler"),
             ));
@@ -1477,10 +1675,7 @@ impl Lowerer<'_, '_> {
                 } else {
                     format!("{lo} to {hi}")
                 };
-                return Err(Diagnostic::new(
-                    span,
-                    format!("`{name}` takes {want} arguments, found {n}"),
-                ));
+                return Err(name_err(span, format!("`{name}` takes {want} arguments, found {n}")));
             }
             Ok(())
         };
@@ -1489,7 +1684,7 @@ impl Lowerer<'_, '_> {
                 arity(1, 1)?;
                 let axis = match self.expr(&args[0])? {
                     Val::Int(a @ 0..=2) => a as u8,
-                    _ => return Err(Diagnostic::new(args[0].span, "axis must be the constant 0, 1 or 2")),
+                    _ => return Err(err(args[0].span, "axis must be the constant 0, 1 or 2")),
                 };
                 let kind = if name == "program_id" {
                     OpKind::ProgramId(axis)
@@ -1507,11 +1702,11 @@ impl Lowerer<'_, '_> {
                 arity(2, 2)?;
                 let (a, b) = (self.expr(&args[0])?, self.expr(&args[1])?);
                 let (Val::Int(a), Val::Int(b)) = (a, b) else {
-                    return Err(Diagnostic::new(span, "`arange` bounds must be compile-time integers"));
+                    return Err(type_err(span, "`arange` bounds must be compile-time integers"));
                 };
                 let len = b - a;
                 if len <= 0 || !(len as u64).is_power_of_two() || len as u64 > MAX_BLOCK_ELEMS {
-                    return Err(Diagnostic::new(
+                    return Err(err(
                         span,
                         format!(
                             "`arange({a}, {b})` has length {len}; it must be a power of two up to {MAX_BLOCK_ELEMS}"
@@ -1519,7 +1714,7 @@ impl Lowerer<'_, '_> {
                     ));
                 }
                 let (Ok(start), Ok(end)) = (i32::try_from(a), i32::try_from(b)) else {
-                    return Err(Diagnostic::new(span, "`arange` bounds must fit in i32"));
+                    return Err(err(span, "`arange` bounds must fit in i32"));
                 };
                 let t = Type::block(Elem::Scalar(ScalarType::I32), vec![len as u32]);
                 Ok(Val::Ir(self.emit(
@@ -1534,12 +1729,12 @@ impl Lowerer<'_, '_> {
                 let shape = match self.expr(&args[0])? {
                     Val::Shape(s) => s,
                     Val::Int(d) if d > 0 && d as u64 <= MAX_BLOCK_ELEMS => vec![d as u32],
-                    _ => return Err(Diagnostic::new(args[0].span, "expected a shape such as `[BLOCK]`")),
+                    _ => return Err(err(args[0].span, "expected a shape such as `[BLOCK]`")),
                 };
                 self.check_shape(&shape, args[0].span)?;
                 let dt_arg = &args[n - 1];
                 let Val::Dtype(s) = self.expr(dt_arg)? else {
-                    return Err(Diagnostic::new(dt_arg.span, "expected an element type such as `f32`"));
+                    return Err(type_err(dt_arg.span, "expected an element type such as `f32`"));
                 };
                 let value = if name == "zeros" {
                     Val::Int(0)
@@ -1550,13 +1745,13 @@ impl Lowerer<'_, '_> {
                     Val::Ir(x) => {
                         let xt = self.ty(x);
                         if xt.is_block() {
-                            return Err(Diagnostic::new(
+                            return Err(type_err(
                                 args[1].span,
                                 format!("`full` takes a scalar value, found {xt}"),
                             ));
                         }
                         if xt.scalar_elem().is_none() {
-                            return Err(Diagnostic::new(args[1].span, "`full` of pointers is not supported"));
+                            return Err(type_err(args[1].span, "`full` of pointers is not supported"));
                         }
                         self.cast_to(x, s, span)
                     }
@@ -1620,7 +1815,7 @@ impl Lowerer<'_, '_> {
                     None => false,
                 };
                 if !ok {
-                    return Err(Diagnostic::new(
+                    return Err(type_err(
                         args[0].span,
                         format!("`{name}` takes floats, found {t} (convert with `.to(f32)`)"),
                     ));
@@ -1634,13 +1829,13 @@ impl Lowerer<'_, '_> {
                 let (m, k, n) = match (&at.shape[..], &bt.shape[..]) {
                     ([m, k], [k2, n]) if k == k2 => (*m, *k, *n),
                     ([_, _], [_, _]) => {
-                        return Err(Diagnostic::new(
+                        return Err(err(
                             span,
                             format!("`dot` of {at} and {bt}: the inner dimensions differ"),
                         ))
                     }
                     _ => {
-                        return Err(Diagnostic::new(
+                        return Err(type_err(
                             span,
                             format!("`dot` takes two 2-D blocks, found {at} and {bt}"),
                         ))
@@ -1649,7 +1844,7 @@ impl Lowerer<'_, '_> {
                 // Triton's rule: matrix instructions need every dimension
                 // to be at least 16.
                 if m < 16 || n < 16 || k < 16 {
-                    return Err(Diagnostic::new(
+                    return Err(err(
                         span,
                         format!("`dot` needs every dimension to be at least 16, found [{m}, {k}] x [{k}, {n}]"),
                     ));
@@ -1663,7 +1858,7 @@ impl Lowerer<'_, '_> {
                     }
                     (Some(ScalarType::I8), Some(ScalarType::I8)) => ScalarType::I32,
                     _ => {
-                        return Err(Diagnostic::new(
+                        return Err(type_err(
                             span,
                             format!(
                                 "`dot` takes two blocks of one type among f16, bf16, f32 and i8, found {} and {}",
@@ -1678,7 +1873,7 @@ impl Lowerer<'_, '_> {
                     let acc = self.materialize(v, args[2].span)?;
                     let t = self.ty(acc);
                     if t != out {
-                        return Err(Diagnostic::new(
+                        return Err(err(
                             args[2].span,
                             format!("the accumulator of this `dot` must be {out}, found {t}"),
                         ));
@@ -1708,7 +1903,7 @@ impl Lowerer<'_, '_> {
                 let b = self.broadcast_to(b, &t.shape, span);
                 let s = t.scalar_elem().unwrap_or(ScalarType::I32);
                 if !s.is_float() {
-                    return Err(Diagnostic::new(span, format!("`fma` takes floats, found {t}")));
+                    return Err(type_err(span, format!("`fma` takes floats, found {t}")));
                 }
                 let a = self.cast_to(a, s, span);
                 let b = self.cast_to(b, s, span);
@@ -1729,7 +1924,7 @@ impl Lowerer<'_, '_> {
                 let (x, y) = self.unify(a, b, args[0].span, span)?;
                 let t = self.ty(x);
                 if t.scalar_elem().is_some_and(ScalarType::is_bool) {
-                    return Err(Diagnostic::new(span, format!("`{name}` does not apply to bools")));
+                    return Err(type_err(span, format!("`{name}` does not apply to bools")));
                 }
                 let op = if name == "maximum" {
                     BinaryOp::Max
@@ -1744,7 +1939,7 @@ impl Lowerer<'_, '_> {
                 let c = self.materialize(c, args[0].span)?;
                 let ct = self.ty(c);
                 if ct.scalar_elem() != Some(ScalarType::I1) {
-                    return Err(Diagnostic::new(
+                    return Err(type_err(
                         args[0].span,
                         format!("`select` condition must be bool, found {ct}"),
                     ));
@@ -1754,7 +1949,7 @@ impl Lowerer<'_, '_> {
                 let (a, b) = self.unify(a, b, args[1].span, span)?;
                 let vt = self.ty(a);
                 let shape = broadcast_shapes(&ct.shape, &vt.shape)
-                    .ok_or_else(|| Diagnostic::new(span, format!("shape mismatch: condition {ct} and values {vt}")))?;
+                    .ok_or_else(|| err(span, format!("shape mismatch: condition {ct} and values {vt}")))?;
                 let c = self.broadcast_to(c, &shape, span);
                 let a = self.broadcast_to(a, &shape, span);
                 let b = self.broadcast_to(b, &shape, span);
@@ -1767,7 +1962,7 @@ impl Lowerer<'_, '_> {
                 let b = self.expr(&args[1])?;
                 if let (Val::Int(x), Val::Int(y)) = (&a, &b) {
                     if *y == 0 {
-                        return Err(Diagnostic::new(span, "division by zero in a constant expression"));
+                        return Err(err(span, "division by zero in a constant expression"));
                     }
                     return Ok(Val::Int(x.wrapping_add(y - 1).wrapping_div(*y)));
                 }
@@ -1776,7 +1971,7 @@ impl Lowerer<'_, '_> {
                 let r = self.binary(BinOp::Div, sum, b, args[0].span, span)?;
                 if let Val::Ir(v) = &r {
                     if self.ty(*v).scalar_elem().is_some_and(ScalarType::is_float) {
-                        return Err(Diagnostic::new(span, "`cdiv` takes integers"));
+                        return Err(type_err(span, "`cdiv` takes integers"));
                     }
                 }
                 Ok(r)
@@ -1787,7 +1982,7 @@ impl Lowerer<'_, '_> {
                 let msg = if n == 2 {
                     match self.expr(&args[1])? {
                         Val::Str(s) => s,
-                        _ => return Err(Diagnostic::new(args[1].span, "the message must be a string literal")),
+                        _ => return Err(type_err(args[1].span, "the message must be a string literal")),
                     }
                 } else {
                     String::from("device_assert failed")
@@ -1799,7 +1994,7 @@ impl Lowerer<'_, '_> {
                 }
                 let c = self.materialize(c, args[0].span)?;
                 if self.ty(c).scalar_elem() != Some(ScalarType::I1) {
-                    return Err(Diagnostic::new(
+                    return Err(type_err(
                         args[0].span,
                         format!("`device_assert` takes bools, found {}", self.ty(c)),
                     ));
@@ -1816,12 +2011,9 @@ impl Lowerer<'_, '_> {
                             Some(Val::Str(s)) => format!(": {s}"),
                             _ => String::new(),
                         };
-                        Err(Diagnostic::new(span, format!("static assertion failed{msg}")))
+                        Err(err(span, format!("static assertion failed{msg}")))
                     }
-                    _ => Err(Diagnostic::new(
-                        args[0].span,
-                        "`static_assert` needs a compile-time bool",
-                    )),
+                    _ => Err(type_err(args[0].span, "`static_assert` needs a compile-time bool")),
                 }
             }
             "expand_dims" => {
@@ -1849,14 +2041,17 @@ impl Lowerer<'_, '_> {
                 } else {
                     self.block_arg(&args[0], name)?
                 };
+                let m = self.ctx.mark();
                 let Val::Shape(shape) = self.expr(&args[1])? else {
-                    return Err(Diagnostic::new(args[1].span, "expected a shape such as `[M, N]`"));
+                    return Err(type_err(args[1].span, "expected a shape such as `[M, N]`"));
                 };
-                self.check_shape(&shape, args[1].span)?;
+                // The shape alone breaks the rule (whatever the block).
+                let shape_ok = self.check_shape(&shape, args[1].span);
+                self.ctx.settle(shape_ok, m)?;
                 if name == "reshape" {
                     let numel: u64 = shape.iter().map(|d| u64::from(*d)).product();
                     if numel != t.numel() {
-                        return Err(Diagnostic::new(
+                        return Err(err(
                             span,
                             format!(
                                 "cannot reshape {t} ({} elements) to {shape:?} ({numel} elements)",
@@ -1873,17 +2068,14 @@ impl Lowerer<'_, '_> {
                 }
                 match broadcast_shapes(&t.shape, &shape) {
                     Some(s) if s == shape => Ok(Val::Ir(self.broadcast_to(v, &shape, span))),
-                    _ => Err(Diagnostic::new(span, format!("cannot broadcast {t} to {shape:?}"))),
+                    _ => Err(err(span, format!("cannot broadcast {t} to {shape:?}"))),
                 }
             }
             "trans" => {
                 arity(1, 1)?;
                 let (v, t) = self.block_arg(&args[0], name)?;
                 if t.shape.len() != 2 {
-                    return Err(Diagnostic::new(
-                        args[0].span,
-                        format!("`trans` takes a 2-D block, found {t}"),
-                    ));
+                    return Err(type_err(args[0].span, format!("`trans` takes a 2-D block, found {t}")));
                 }
                 let shape = vec![t.shape[1], t.shape[0]];
                 Ok(Val::Ir(self.emit(
@@ -1898,10 +2090,10 @@ impl Lowerer<'_, '_> {
                 let (v, t) = self.block_arg(&args[0], name)?;
                 let s = t
                     .scalar_elem()
-                    .ok_or_else(|| Diagnostic::new(args[0].span, format!("`{name}` of pointers")))?;
+                    .ok_or_else(|| type_err(args[0].span, format!("`{name}` of pointers")))?;
                 let axis = self.axis_arg(&args[1], t.shape.len() as i64)? as u32;
                 let bad = |what: &str| {
-                    Err(Diagnostic::new(
+                    Err(type_err(
                         args[0].span,
                         format!("`{name}` does not apply to {what} ({t})"),
                     ))
@@ -1987,7 +2179,7 @@ impl Lowerer<'_, '_> {
                 }
                 let (p, pt, s) = self.pointer_arg(&args[0], name)?;
                 if s.is_bool() || (cas && s.is_float()) || s.bits() < 32 {
-                    return Err(Diagnostic::new(
+                    return Err(type_err(
                         args[0].span,
                         format!("`{name}` does not support Ptr<{s}> (32- and 64-bit elements)"),
                     ));
@@ -2041,7 +2233,7 @@ impl Lowerer<'_, '_> {
                     }
                 }
             }
-            "range" | "static_range" => Err(Diagnostic::new(
+            "range" | "static_range" => Err(name_err(
                 func.span,
                 format!("`{name}` is only allowed as the iterator of a `for` loop"),
             )),
@@ -2053,7 +2245,7 @@ impl Lowerer<'_, '_> {
                 let hint = closest(name, known)
                     .map(|c| format!("; did you mean `{c}`?"))
                     .unwrap_or_default();
-                Err(Diagnostic::new(func.span, format!("unknown function `{name}`{hint}")))
+                Err(name_err(func.span, format!("unknown function `{name}`{hint}")))
             }
         }
     }
@@ -2068,7 +2260,7 @@ impl Lowerer<'_, '_> {
         let seed = self.materialize(seed, seed_span)?;
         let st = self.ty(seed);
         if st.is_block() || !st.scalar_elem().is_some_and(|s| s.is_int() && !s.is_bool()) {
-            return Err(Diagnostic::new(
+            return Err(type_err(
                 seed_span,
                 format!("the seed must be an integer scalar, found {st}"),
             ));
@@ -2084,7 +2276,7 @@ impl Lowerer<'_, '_> {
                 ot.with_elem(Elem::Scalar(ScalarType::U32)),
                 span,
             ),
-            _ => return Err(Diagnostic::new(span, format!("offsets must be i32 or u32, found {ot}"))),
+            _ => return Err(err(span, format!("offsets must be i32 or u32, found {ot}"))),
         };
         let u32t = |v: &mut Self, x: Val| -> R<Value> { v.materialize_as(x, Elem::Scalar(ScalarType::U32), span) };
         let bin = |v: &mut Self, op: BinOp, a: Value, b: Val| -> R<Value> {
@@ -2150,10 +2342,7 @@ impl Lowerer<'_, '_> {
         let pt = self.ty(p);
         match pt.elem {
             Elem::Ptr(s) => Ok((p, pt, s)),
-            Elem::Scalar(_) => Err(Diagnostic::new(
-                arg.span,
-                format!("`{name}` takes pointers, found {pt}"),
-            )),
+            Elem::Scalar(_) => Err(type_err(arg.span, format!("`{name}` takes pointers, found {pt}"))),
         }
     }
 
@@ -2166,7 +2355,7 @@ impl Lowerer<'_, '_> {
         match v {
             Val::Ir(x) => {
                 if self.ty(x).scalar_elem().is_none() {
-                    return Err(Diagnostic::new(span, format!("{what} cannot be a pointer")));
+                    return Err(type_err(span, format!("{what} cannot be a pointer")));
                 }
                 let x = self.cast_to(x, s, span);
                 self.broadcast_checked(x, vt, span)
@@ -2176,7 +2365,7 @@ impl Lowerer<'_, '_> {
                 let c = self.cast_to(c, s, span);
                 Ok(self.broadcast_to(c, &vt.shape, span))
             }
-            Val::Float(x) if !s.is_float() => Err(Diagnostic::new(
+            Val::Float(x) if !s.is_float() => Err(type_err(
                 span,
                 format!("{what} is the float {x}, but the pointers hold {s}"),
             )),
@@ -2190,7 +2379,7 @@ impl Lowerer<'_, '_> {
         let v = self.materialize(v, arg.span)?;
         let t = self.ty(v);
         if !t.is_block() {
-            return Err(Diagnostic::new(arg.span, format!("`{name}` takes a block, found {t}")));
+            return Err(type_err(arg.span, format!("`{name}` takes a block, found {t}")));
         }
         Ok((v, t))
     }
@@ -2199,18 +2388,15 @@ impl Lowerer<'_, '_> {
     fn axis_arg(&mut self, arg: &ast::Expr, rank: i64) -> R<i64> {
         match self.expr(arg)? {
             Val::Int(a) if (-rank..rank).contains(&a) => Ok(if a < 0 { a + rank } else { a }),
-            Val::Int(a) => Err(Diagnostic::new(
-                arg.span,
-                format!("axis {a} is out of range for {rank} dimensions"),
-            )),
-            _ => Err(Diagnostic::new(arg.span, "the axis must be a compile-time integer")),
+            Val::Int(a) => Err(err(arg.span, format!("axis {a} is out of range for {rank} dimensions"))),
+            _ => Err(type_err(arg.span, "the axis must be a compile-time integer")),
         }
     }
 
     fn check_shape(&self, shape: &[u32], span: Span) -> R<()> {
         let numel: u64 = shape.iter().map(|d| u64::from(*d)).product();
         if shape.is_empty() || shape.iter().any(|d| !d.is_power_of_two()) || numel > MAX_BLOCK_ELEMS {
-            return Err(Diagnostic::new(
+            return Err(err(
                 span,
                 format!(
                     "block shape {shape:?} must have power-of-two dimensions and at most {MAX_BLOCK_ELEMS} elements"
@@ -2218,10 +2404,7 @@ impl Lowerer<'_, '_> {
             ));
         }
         if shape.len() > MAX_RANK {
-            return Err(Diagnostic::new(
-                span,
-                format!("blocks have at most {MAX_RANK} dimensions"),
-            ));
+            return Err(type_err(span, format!("blocks have at most {MAX_RANK} dimensions")));
         }
         Ok(())
     }
@@ -2230,10 +2413,7 @@ impl Lowerer<'_, '_> {
         let t = self.ty(v);
         match broadcast_shapes(&t.shape, &want.shape) {
             Some(s) if s == want.shape => Ok(self.broadcast_to(v, &want.shape, span)),
-            _ => Err(Diagnostic::new(
-                span,
-                format!("shape mismatch: expected {want}, found {t}"),
-            )),
+            _ => Err(err(span, format!("shape mismatch: expected {want}, found {t}"))),
         }
     }
 
@@ -2242,7 +2422,7 @@ impl Lowerer<'_, '_> {
         let m = self.materialize(m, arg.span)?;
         let mt = self.ty(m);
         if mt.scalar_elem() != Some(ScalarType::I1) {
-            return Err(Diagnostic::new(arg.span, format!("mask must be bool, found {mt}")));
+            return Err(type_err(arg.span, format!("mask must be bool, found {mt}")));
         }
         let want = ptrs.with_elem(Elem::Scalar(ScalarType::I1));
         self.broadcast_checked(m, &want, arg.span)
@@ -2250,20 +2430,20 @@ impl Lowerer<'_, '_> {
 
     fn convert(&mut self, name: &str, args: &[ast::Expr], span: Span) -> R<Val> {
         if args.len() != 2 {
-            return Err(Diagnostic::new(span, format!("`.{name}(T)` takes one type argument")));
+            return Err(name_err(span, format!("`.{name}(T)` takes one type argument")));
         }
         let v = self.expr(&args[0])?;
         let Val::Dtype(s) = self.expr(&args[1])? else {
-            return Err(Diagnostic::new(args[1].span, "expected an element type such as `f16`"));
+            return Err(type_err(args[1].span, "expected an element type such as `f16`"));
         };
         let v = self.materialize(v, args[0].span)?;
         let t = self.ty(v);
         let Some(from) = t.scalar_elem() else {
-            return Err(Diagnostic::new(args[0].span, format!("cannot convert pointers ({t})")));
+            return Err(type_err(args[0].span, format!("cannot convert pointers ({t})")));
         };
         if name == "bitcast" {
             if from.bits() != s.bits() {
-                return Err(Diagnostic::new(
+                return Err(err(
                     span,
                     format!(
                         "bitcast from {from} to {s} changes the width ({} to {} bits)",
@@ -2287,7 +2467,7 @@ impl Lowerer<'_, '_> {
 
     fn call_helper(&mut self, h: &ast::Function, args: &[ast::Expr], span: Span) -> R<Val> {
         if args.len() != h.params.len() {
-            return Err(Diagnostic::new(
+            return Err(name_err(
                 span,
                 format!(
                     "`{}` takes {} arguments, found {}",
@@ -2298,13 +2478,18 @@ impl Lowerer<'_, '_> {
             ));
         }
         let mut vals = Vec::new();
+        let mut deps = Vec::new();
         for (a, p) in args.iter().zip(&h.params) {
             let want = param_type(&p.ty)?;
+            let m = self.ctx.mark();
             let v = self.expr(a)?;
+            deps.push(self.ctx.dep_since(m));
             let v = self.materialize_as(v, want.elem, a.span)?;
             let t = self.ty(v);
             if t.elem != want.elem {
-                return Err(Diagnostic::new(
+                return Err(mismatch(
+                    t.elem,
+                    want.elem,
                     a.span,
                     format!(
                         "`{}` expects {} for `{}`, found {t}",
@@ -2315,12 +2500,24 @@ impl Lowerer<'_, '_> {
             vals.push(v);
         }
         let types: Vec<Type> = vals.iter().map(|v| self.ty(*v)).collect();
-        let (inst, rt) = self.ctx.instantiate(h, types, span)?;
+        let (inst, rt) = self.ctx.instantiate(h, types, deps, span)?;
         let results = if h.ret.is_some() { vec![rt] } else { Vec::new() };
         let op = self
             .f
             .append_op(self.block, OpKind::Call(inst), vals, results, Vec::new(), loc(span));
         Ok(self.f.op(op).results.first().map_or(Val::Unit, |v| Val::Ir(*v)))
+    }
+}
+
+/// An error about values of element types `a` and `b` that should be
+/// equal: a type error, unless both are integers (an integer literal's
+/// default width, i32 or i64, depends on its value).
+fn mismatch(a: Elem, b: Elem, span: Span, message: impl Into<String>) -> Error {
+    let int = |e: Elem| matches!(e, Elem::Scalar(s) if s.is_int() && !s.is_bool());
+    if a == b || (int(a) && int(b)) {
+        err(span, message)
+    } else {
+        type_err(span, message)
     }
 }
 
