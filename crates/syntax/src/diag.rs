@@ -140,12 +140,18 @@ impl Diagnostics {
     }
 }
 
-/// Edit distance, used to suggest the closest known name.
+/// The known name closest to `name`, to suggest for a misspelling.
+///
+/// Names are compared case-folded first (so `N` is closest to `n`, not to
+/// `x`), then by exact edit distance to break ties (`Block` against
+/// `block` and `BLOCK`); the first candidate wins a full tie. A candidate
+/// further than about half the name's length is no suggestion.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let mut best: Option<(usize, &str)> = None;
+    let folded = name.to_lowercase();
+    let mut best: Option<((usize, usize), &str)> = None;
     for c in candidates {
-        let d = levenshtein(name, c);
-        if d <= (name.len().max(2) / 2).max(2) && best.is_none_or(|(bd, _)| d < bd) {
+        let d = (levenshtein(&folded, &c.to_lowercase()), levenshtein(name, c));
+        if d.0 <= (name.len().max(2) / 2).max(2) && best.is_none_or(|(bd, _)| d < bd) {
             best = Some((d, c));
         }
     }
@@ -194,5 +200,19 @@ mod tests {
     fn suggests_closest() {
         assert_eq!(closest("arrange", ["arange", "load", "store"]), Some("arange"));
         assert_eq!(closest("zzzzzz", ["arange", "load"]), None);
+    }
+
+    /// `--arg N=4000` for parameters x, y, out, n: a difference of case
+    /// only is the closest, although `x` is one edit from `N` too.
+    #[test]
+    fn suggestions_fold_case() {
+        assert_eq!(closest("N", ["x", "y", "out", "n"]), Some("n"));
+        assert_eq!(closest("OUT", ["x", "y", "out", "n"]), Some("out"));
+        assert_eq!(closest("Load", ["arange", "load", "store"]), Some("load"));
+        // Ties on the folded distance go to the exact spelling's distance.
+        assert_eq!(closest("Block", ["BLOCK", "block"]), Some("block"));
+        assert_eq!(closest("BLOK", ["block", "BLOCK"]), Some("BLOCK"));
+        // Folding widens nothing: unrelated names are still no suggestion.
+        assert_eq!(closest("ZZZZZZ", ["arange", "load"]), None);
     }
 }
