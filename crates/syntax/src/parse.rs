@@ -32,7 +32,7 @@ pub fn parse_file(text: &str) -> PResult<File> {
     // at the furthest point reached instead of naming an outer rule.
     static DETAIL: std::sync::Once = std::sync::Once::new();
     DETAIL.call_once(|| pest::set_error_detail(true));
-    let mut pairs = KernelGrammar::parse(Rule::file, text).map_err(pest_error)?;
+    let mut pairs = KernelGrammar::parse(Rule::file, text).map_err(|e| pest_error(text, e))?;
     let file = pairs
         .next()
         .ok_or_else(|| Diagnostic::new(Span::default(), "empty parse"))?;
@@ -65,66 +65,336 @@ fn check_nesting(text: &str) -> PResult<()> {
     Ok(())
 }
 
-fn pest_error(e: pest::error::Error<Rule>) -> Diagnostic {
-    let (start, end) = match e.location {
-        pest::error::InputLocation::Pos(p) => (p, p + 1),
-        pest::error::InputLocation::Span((s, e)) => (s, e),
+/// A pest error in words: `syntax error: expected an expression, found
+/// `;``. The caret is on the offending token, or, when the token before it
+/// ends on an earlier line, right after that token: where the missing `;`
+/// or operand belongs (as rustc places "expected `;`"), not on the next
+/// line's first token.
+fn pest_error(text: &str, e: pest::error::Error<Rule>) -> Diagnostic {
+    let start = match e.location {
+        pest::error::InputLocation::Pos(p) => p,
+        pest::error::InputLocation::Span((s, _)) => s,
     };
+    let mut at = start;
+    let mut expected = Vec::new();
     if let Some(attempts) = e.parse_attempts() {
-        if attempts.max_position >= start {
-            let mut tokens: Vec<String> = attempts
-                .expected_tokens()
-                .iter()
-                .map(|t| t.to_string())
-                .filter(|t| !t.trim().is_empty() && !t.starts_with("//") && !t.starts_with("/*") && t.len() < 12)
-                .map(|t| format!("`{t}`"))
-                .collect();
-            tokens.sort();
-            tokens.dedup();
-            // "expected `;`, or an operator" reads better than twenty operators.
-            const OPS: [&str; 20] = [
-                "`!=`", "`%`", "`&&`", "`&`", "`*`", "`+`", "`-`", "`.`", "`/`", "`<<`", "`<=`", "`<`", "`==`", "`>=`",
-                "`>>`", "`>`", "`^`", "`|`", "`||`", "`..`",
-            ];
-            let others: Vec<String> = tokens.iter().filter(|t| !OPS.contains(&t.as_str())).cloned().collect();
-            if !others.is_empty() && others.len() < tokens.len() {
-                tokens = others;
-                tokens.push("or an operator".into());
+        let p = attempts.max_position;
+        if p >= start && p <= text.len() && text.is_char_boundary(p) {
+            let tokens: Vec<String> = attempts.expected_tokens().iter().map(|t| t.to_string()).collect();
+            // The word or number just before `p`, if `p` ends one.
+            let word_start = text[..p]
+                .char_indices()
+                .rev()
+                .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+                .map_or(0, |(i, c)| i + c.len_utf8());
+            let word = &text[word_start..p];
+            // Whitespace may come at `p` when a new token starts there.
+            let fresh = tokens.iter().any(|t| t.trim().is_empty());
+            expected = expected_words(&tokens, word);
+            if expected.is_empty() && fresh {
+                // Only a name would do, right after a keyword (`const:`).
+                expected = expected_words(&tokens, "");
             }
-            if !tokens.is_empty() {
-                let p = attempts.max_position;
-                return Diagnostic::new(
-                    Span::new(p, p + 1),
-                    format!("syntax error: expected {}", tokens.join(", ")),
-                );
+            if !expected.is_empty() {
+                at = p;
+            } else if KEYWORDS.contains(&word) {
+                // Only letters or digits would have done, and no new token:
+                // a keyword where a name belongs (`for in 0..4`), rejected
+                // by `!keyword`.
+                at = word_start;
+                expected = vec!["an identifier".to_string()];
             }
         }
     }
-    let message = match &e.variant {
-        pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            let mut names: Vec<&str> = positives.iter().filter_map(rule_name).collect();
-            names.sort_unstable();
-            names.dedup();
-            if names.is_empty() {
-                "syntax error".to_string()
-            } else {
-                format!("syntax error: expected {}", names.join(", "))
+    if expected.is_empty() {
+        match &e.variant {
+            pest::error::ErrorVariant::ParsingError { positives, .. } => {
+                expected = positives.iter().filter_map(rule_name).map(String::from).collect();
+                expected.sort();
+                expected.dedup();
+            }
+            pest::error::ErrorVariant::CustomError { message } => {
+                return Diagnostic::new(Span::new(start, start + 1), message.clone());
             }
         }
-        pest::error::ErrorVariant::CustomError { message } => message.clone(),
+    }
+    let found = found_token(text, at);
+    if found.1 == 0 {
+        if let Some(q) = unclosed_string(text) {
+            return Diagnostic::new(Span::new(q, q + 1), "syntax error: unterminated string literal");
+        }
+    }
+    let message = if expected.is_empty() {
+        format!("syntax error: unexpected {}", found.0)
+    } else {
+        format!("syntax error: expected {}, found {}", one_of(&expected), found.0)
     };
-    Diagnostic::new(Span::new(start, end), message)
+    // Items and statements start afresh: one there is not a thing left
+    // unfinished on the line before, but a wrong start.
+    let continues = !expected
+        .iter()
+        .any(|w| matches!(w.as_str(), "a statement" | "`fn`" | "`#[..]`" | "a `fn` item"));
+    Diagnostic::new(caret_span(text, at, found.1, continues), message)
+}
+
+/// Tokens that only extend a word or number just before them.
+const WORD_CHARS: [&str; 8] = ["0..9", "A..Z", "a..z", "_", "e", "E", "A..F", "a..f"];
+/// The first characters of identifiers.
+const IDENT_START: [&str; 3] = ["A..Z", "_", "a..z"];
+/// The first tokens of an expression other than identifiers.
+const EXPR_START: [&str; 10] = ["!", "\"", "(", "-", "0..9", "0x", "[", "false", "if", "true"];
+/// Keywords that start a statement.
+const STMT_START: [&str; 4] = ["for", "let", "return", "while"];
+/// Assignment operators (statements).
+const ASSIGN_OPS: [&str; 11] = ["%=", "&=", "*=", "+=", "-=", "/=", "<<=", "=", ">>=", "^=", "|="];
+/// Binary operators and `.` of a method call.
+const OPERATORS: [&str; 19] = [
+    "!=", "%", "&", "&&", "*", "+", "-", ".", "/", "<", "<<", "<=", "==", ">", ">=", ">>", "^", "|", "||",
+];
+
+/// What pest expected (its literal tokens and character ranges), in words:
+/// the tokens that make up an expression, a statement, an identifier or a
+/// type become those words, the binary operators "an operator".
+/// `word`: the word or number the position ends, if any. Letters, digits
+/// and `_` would only have extended it (`B` of `<const B>`, `2` of
+/// `(1 + 2;`), so they are not what is missing, except for the digits of
+/// `0x` and of an exponent (`1e`). Empty when only such characters were
+/// expected after a word.
+fn expected_words(tokens: &[String], word: &str) -> Vec<String> {
+    use std::collections::BTreeSet;
+    let mut set: BTreeSet<&str> = tokens
+        .iter()
+        .map(|t| t.as_str())
+        .filter(|t| !t.trim().is_empty() && !t.starts_with("//") && !t.starts_with("/*"))
+        .collect();
+    if !word.is_empty() {
+        let number = word.starts_with(|c: char| c.is_ascii_digit());
+        let open_number = number && (word.ends_with(['e', 'E']) || word == "0x");
+        set.retain(|t| !WORD_CHARS.contains(t) || (open_number && number_chars(t)));
+        if set.is_empty() {
+            return Vec::new();
+        }
+    }
+    let has = |set: &BTreeSet<&str>, ts: &[&str]| ts.iter().any(|t| set.contains(t));
+    let mut words = Vec::new();
+    let mut absorb = |set: &mut BTreeSet<&str>, word: &str, groups: &[&[&str]]| {
+        words.push(word.to_string());
+        set.retain(|t| !groups.iter().any(|g| g.contains(t)));
+    };
+    if has(&set, &STMT_START) {
+        // Where a statement may start, the expression before it may also
+        // go on (`;`, an operator, `x` of `x = ..`): "a statement" says it.
+        absorb(
+            &mut set,
+            "a statement",
+            &[
+                &STMT_START,
+                &EXPR_START,
+                &IDENT_START,
+                &ASSIGN_OPS,
+                &OPERATORS,
+                &[";", "::"],
+            ],
+        );
+    } else if set.contains("\"") {
+        // Only an operand tries string literals: an expression may start here.
+        absorb(&mut set, "an expression", &[&EXPR_START, &IDENT_START]);
+    } else if set.contains("Ptr") && has(&set, &IDENT_START) {
+        absorb(&mut set, "a type", &[&["Ptr"], &IDENT_START]);
+    } else if has(&set, &IDENT_START) {
+        // `let mut` is the only place `mut` goes; the name is what matters.
+        absorb(&mut set, "an identifier", &[&IDENT_START, &["mut"]]);
+    }
+    if set.contains("A..F") || set.contains("a..f") {
+        absorb(&mut set, "a hexadecimal digit", &[&["0..9", "A..F", "a..f", "_"]]);
+    }
+    if set.contains("0x") {
+        absorb(&mut set, "an integer", &[&["0x", "0..9"]]);
+    }
+    if set.contains("0..9") {
+        absorb(&mut set, "a digit", &[&["0..9"]]);
+    }
+    // Where an expression may go on, every binary operator is expected;
+    // a few (`>` closing generics, `-` of a negative number) are named.
+    if OPERATORS.iter().filter(|t| set.contains(*t)).count() >= 10 {
+        absorb(&mut set, "an operator", &[&OPERATORS]);
+    }
+    let mut out: Vec<String> = set
+        .into_iter()
+        .map(|t| {
+            if t == "#" {
+                "`#[..]`".to_string()
+            } else {
+                format!("`{t}`")
+            }
+        })
+        .collect();
+    out.extend(words);
+    out
+}
+
+/// The digits that may follow `0x` or an exponent's `e`.
+fn number_chars(t: &str) -> bool {
+    matches!(t, "0..9" | "A..F" | "a..f")
+}
+
+/// The opening quote of a string literal that the file never closes
+/// (outside comments).
+fn unclosed_string(text: &str) -> Option<usize> {
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => loop {
+                match chars.next() {
+                    None => return Some(i),
+                    Some((_, '\\')) => {
+                        chars.next();
+                    }
+                    Some((_, '"')) => break,
+                    _ => {}
+                }
+            },
+            '/' if chars.peek().is_some_and(|(_, c)| *c == '/') => {
+                for (_, c) in chars.by_ref() {
+                    if c == '\n' {
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek().is_some_and(|(_, c)| *c == '*') => {
+                chars.next();
+                let mut star = false;
+                for (_, c) in chars.by_ref() {
+                    if star && c == '/' {
+                        break;
+                    }
+                    star = c == '*';
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `a`, `a or b`, `a, b or c`.
+fn one_of(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// Keywords, named as such when found where they do not belong.
+const KEYWORDS: [&str; 15] = [
+    "break", "const", "continue", "else", "false", "fn", "for", "if", "in", "let", "loop", "mut", "return", "true",
+    "while",
+];
+
+/// The token at byte `at` in words (`` `store` ``, `` keyword `let` ``,
+/// `end of file`), and its length in bytes.
+fn found_token(text: &str, at: usize) -> (String, usize) {
+    let rest = text.get(at..).unwrap_or("");
+    let Some(c) = rest.chars().next() else {
+        return ("end of file".into(), 0);
+    };
+    if c.is_ascii_alphanumeric() || c == '_' {
+        let len = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+            .unwrap_or(rest.len());
+        let word = &rest[..len];
+        if KEYWORDS.contains(&word) {
+            return (format!("keyword `{word}`"), len);
+        }
+        let shown = if word.len() > 24 {
+            format!("{}…", &word[..24])
+        } else {
+            word.to_string()
+        };
+        return (format!("`{shown}`"), len);
+    }
+    const PUNCT: [&str; 21] = [
+        "<<=", ">>=", "::", "->", "..", "==", "!=", "<=", ">=", "&&", "||", "<<", ">>", "+=", "-=", "*=", "/=", "%=",
+        "&=", "|=", "^=",
+    ];
+    if let Some(p) = PUNCT.iter().find(|p| rest.starts_with(**p)) {
+        return (format!("`{p}`"), p.len());
+    }
+    match c {
+        '\n' | '\r' => ("end of line".into(), c.len_utf8()),
+        c if c.is_whitespace() => ("whitespace".into(), c.len_utf8()),
+        '`' => ("a backtick".into(), 1),
+        c => (format!("`{c}`"), c.len_utf8()),
+    }
+}
+
+/// Where the caret goes for an error at `at` whose token is `len` bytes:
+/// on that token, or just after the previous token when a line break lies
+/// between them and what was expected would have continued that token's
+/// construct (`continues`), or at the end of the file.
+fn caret_span(text: &str, at: usize, len: usize, continues: bool) -> Span {
+    let at = at.min(text.len());
+    let before = prev_token_end(text, at);
+    if (continues || at == text.len()) && text[before..at].contains('\n') {
+        Span::new(before, before)
+    } else {
+        Span::new(at, at + len.max(1))
+    }
+}
+
+/// The end of the last token before byte `at` (a char boundary), skipping
+/// whitespace and comments.
+fn prev_token_end(text: &str, at: usize) -> usize {
+    let mut end = at;
+    loop {
+        let trimmed = text[..end].trim_end_matches([' ', '\t', '\r', '\n']);
+        let e = trimmed.len();
+        if let Some(inner) = trimmed.strip_suffix("*/") {
+            if let Some(open) = inner.rfind("/*") {
+                end = open;
+                continue;
+            }
+        }
+        let line_start = trimmed.rfind('\n').map_or(0, |i| i + 1);
+        if let Some(c) = line_comment(&trimmed[line_start..]) {
+            end = line_start + c;
+            continue;
+        }
+        return e;
+    }
+}
+
+/// Where a `//` comment starts in one line, outside string literals.
+fn line_comment(line: &str) -> Option<usize> {
+    let mut in_str = false;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        if in_str {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, '\\') => escaped = true,
+                (false, '"') => in_str = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_str = true;
+        } else if line[i..].starts_with("//") {
+            return Some(i);
+        }
+    }
+    None
 }
 
 fn rule_name(r: &Rule) -> Option<&'static str> {
     Some(match r {
         Rule::EOI => "end of file",
-        Rule::item => "`fn` item",
-        Rule::ident => "identifier",
-        Rule::expr | Rule::postfix_expr => "expression",
+        Rule::item => "a `fn` item",
+        Rule::ident => "an identifier",
+        Rule::expr | Rule::postfix_expr => "an expression",
         Rule::block => "`{`",
-        Rule::type_expr | Rule::ptr_type => "type",
-        Rule::int_lit => "integer",
+        Rule::type_expr | Rule::ptr_type => "a type",
+        Rule::int_lit => "an integer",
         Rule::assign_op => "`=`",
         Rule::let_stmt
         | Rule::assign_stmt
@@ -132,7 +402,7 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
         | Rule::while_stmt
         | Rule::return_stmt
         | Rule::expr_stmt
-        | Rule::empty_stmt => "statement",
+        | Rule::empty_stmt => "a statement",
         Rule::or_op
         | Rule::and_op
         | Rule::eq
@@ -150,11 +420,11 @@ fn rule_name(r: &Rule) -> Option<&'static str> {
         | Rule::sub
         | Rule::mul
         | Rule::div
-        | Rule::rem => "operator",
+        | Rule::rem => "an operator",
         Rule::method_call => "`.method(..)`",
-        Rule::attr => "attribute",
+        Rule::attr => "an attribute",
         Rule::generics => "`<`",
-        Rule::param => "parameter",
+        Rule::param => "a parameter",
         Rule::ret_type => "`->`",
         _ => return None,
     })
@@ -284,9 +554,11 @@ fn type_expr(p: Pair<Rule>) -> TypeExpr {
 
 fn block(p: Pair<Rule>) -> PResult<Block> {
     let span = span_of(&p);
+    let input = p.as_span().get_input();
     let mut stmts = Vec::new();
     let mut tail = None;
     let parts: Vec<Pair<Rule>> = p.into_inner().collect();
+    let starts: Vec<usize> = parts.iter().map(|p| p.as_span().start()).collect();
     let last = parts.len().saturating_sub(1);
     for (i, part) in parts.into_iter().enumerate() {
         match part.as_rule() {
@@ -309,10 +581,12 @@ fn block(p: Pair<Rule>) -> PResult<Block> {
                         span: stmt_span,
                     });
                 } else {
-                    let end = Span::new(e.span.end as usize, e.span.end as usize);
+                    // Another statement follows without a `;` between.
+                    let next = starts.get(i + 1).copied().unwrap_or(e.span.end as usize);
+                    let (found, len) = found_token(input, next);
                     return Err(Diagnostic::new(
-                        end,
-                        "syntax error: expected `;` or an operator after this expression",
+                        caret_span(input, next, len, true),
+                        format!("syntax error: expected `;` or an operator, found {found}"),
                     ));
                 }
             }
@@ -585,4 +859,203 @@ fn unescape(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diag::SourceFile;
+
+    /// The rendered error for `text` (as `k.tk`).
+    fn error(text: &str) -> String {
+        let d = parse_file(text).expect_err("a syntax error");
+        SourceFile::new("k.tk", text).render(d.span, &d.message)
+    }
+
+    fn kernel(body: &str) -> String {
+        format!("#[kernel]\nfn k(x: Ptr<f32>) {{\n{body}\n}}\n")
+    }
+
+    #[test]
+    fn a_dangling_operator_expects_an_expression() {
+        assert_eq!(
+            error(&kernel("    let y = x + ;")),
+            "k.tk:3:17: error: syntax error: expected an expression, found `;`\n  |\n3 |     let y = x + ;\n  |                 ^"
+        );
+        assert_eq!(
+            error(&kernel("    y += ;")),
+            "k.tk:3:10: error: syntax error: expected an expression, found `;`\n  |\n3 |     y += ;\n  |          ^"
+        );
+    }
+
+    /// A missing `;` at the end of a line: the caret goes where the `;`
+    /// belongs, after the last token of that line (as rustc puts it), not
+    /// on the first token of the next line.
+    #[test]
+    fn a_missing_semicolon_is_shown_after_the_previous_token() {
+        let src = "fn twice(v: f32) -> f32 {\n    let a = v * 2.0\n    a\n}\n";
+        assert_eq!(
+            error(src),
+            "k.tk:2:20: error: syntax error: expected `;` or an operator, found `a`\n  |\n2 |     let a = v * 2.0\n  |                    ^"
+        );
+        // Comments between are skipped; a `//` inside a string is no comment.
+        let src = kernel("    let a = \"x // y\" + 1 // one\n    /* two */\n    let b = 2;");
+        assert_eq!(
+            error(&src),
+            "k.tk:3:25: error: syntax error: expected `;` or an operator, found keyword `let`\n  |\n3 |     let a = \"x // y\" + 1 // one\n  |                         ^"
+        );
+        // An operand missing before the next line.
+        assert_eq!(
+            error(&kernel("    store(x, 1.0 +\n    // nothing\n")),
+            "k.tk:3:19: error: syntax error: expected an expression, found `}`\n  |\n3 |     store(x, 1.0 +\n  |                   ^"
+        );
+        // Two expression statements without `;` between (found after parsing).
+        assert_eq!(
+            error(&kernel("    store(x, 1.0)\n    store(x, 2.0);")),
+            "k.tk:3:18: error: syntax error: expected `;` or an operator, found `store`\n  |\n3 |     store(x, 1.0)\n  |                  ^"
+        );
+    }
+
+    /// On one line, the caret is on the offending token, all of it.
+    #[test]
+    fn on_one_line_the_caret_is_on_the_offending_token() {
+        assert_eq!(
+            error(&kernel("    store(x, 1.0) store(x, 2.0);")),
+            "k.tk:3:19: error: syntax error: expected `;` or an operator, found `store`\n  |\n3 |     store(x, 1.0) store(x, 2.0);\n  |                   ^^^^^"
+        );
+        assert_eq!(
+            error("#[kernel]\nfn k(x: Ptr<f32> {\n}\n"),
+            "k.tk:2:18: error: syntax error: expected `)` or `,`, found `{`\n  |\n2 | fn k(x: Ptr<f32> {\n  |                  ^"
+        );
+        // A wrong start of an item or statement is shown where it is.
+        assert_eq!(
+            error("#[kernel]\nfn k(x: Ptr<f32>) {\n}\njunk\n"),
+            "k.tk:4:1: error: syntax error: expected `#[..]` or `fn`, found `junk`\n  |\n4 | junk\n  | ^^^^"
+        );
+        assert_eq!(
+            error(&kernel("    store(x, 1.0);\n    )")),
+            "k.tk:4:5: error: syntax error: expected `}` or a statement, found `)`\n  |\n4 |     )\n  |     ^"
+        );
+    }
+
+    #[test]
+    fn expected_things_are_named_in_words() {
+        let first_line = |src: &str| error(src).lines().next().unwrap_or_default().to_string();
+        for (body, want) in [
+            (
+                "    let = 3;",
+                "3:9: error: syntax error: expected an identifier, found `=`",
+            ),
+            (
+                "    let mut = 3;",
+                "3:13: error: syntax error: expected an identifier, found `=`",
+            ),
+            (
+                "    let y = x.;",
+                "3:15: error: syntax error: expected an identifier, found `;`",
+            ),
+            (
+                "    let a: = 1;",
+                "3:12: error: syntax error: expected a type, found `=`",
+            ),
+            (
+                "    for in 0..4 {}",
+                "3:9: error: syntax error: expected an identifier, found keyword `in`",
+            ),
+            // Digits and letters right after `2` would only extend it.
+            (
+                "    let a = (1 + 2;",
+                "3:19: error: syntax error: expected `)` or an operator, found `;`",
+            ),
+            (
+                "    let a = [1, 2;",
+                "3:18: error: syntax error: expected `,`, `]` or an operator, found `;`",
+            ),
+            (
+                "    let a = 0xg;",
+                "3:15: error: syntax error: expected a hexadecimal digit, found `g`",
+            ),
+            (
+                "    if x { 1 } else 2;",
+                "3:21: error: syntax error: expected `if` or `{`, found `2`",
+            ),
+            (
+                "    while { }",
+                "3:11: error: syntax error: expected an expression, found `{`",
+            ),
+            (
+                "    let s = \"abc;",
+                "3:13: error: syntax error: unterminated string literal",
+            ),
+        ] {
+            assert_eq!(first_line(&kernel(body)), format!("k.tk:{want}"), "{body}");
+        }
+        for (src, want) in [
+            (
+                "fn k<const B>(x: f32) {}",
+                "1:13: error: syntax error: expected `:`, found `>`",
+            ),
+            (
+                "fn k<const:",
+                "1:11: error: syntax error: expected an identifier, found `:`",
+            ),
+            (
+                "fn k<const B: i32, c",
+                "1:20: error: syntax error: expected `>` or `const`, found `c`",
+            ),
+            (
+                "fn k() { for i in 0 }",
+                "1:21: error: syntax error: expected `..`, `{` or an operator, found `}`",
+            ),
+            (
+                "fn k(x Ptr<f32>) {}",
+                "1:8: error: syntax error: expected `:`, found `Ptr`",
+            ),
+            ("fn k(x: ) {}", "1:9: error: syntax error: expected a type, found `)`"),
+            (
+                "fn (x: f32) {}",
+                "1:4: error: syntax error: expected an identifier, found `(`",
+            ),
+            (
+                "fn fn(x: f32) {}",
+                "1:4: error: syntax error: expected an identifier, found keyword `fn`",
+            ),
+            (
+                "#[kernel(num_warps = x)]\nfn k() {}",
+                "1:22: error: syntax error: expected an integer, found `x`",
+            ),
+            (
+                "let x = 1;",
+                "1:1: error: syntax error: expected `#[..]` or `fn`, found keyword `let`",
+            ),
+            // The end of the file: shown after the last token.
+            (
+                "fn k(x: f32) {\n  x\n",
+                "2:4: error: syntax error: expected `}` or a statement, found end of file",
+            ),
+        ] {
+            assert_eq!(first_line(src), format!("k.tk:{want}"), "{src}");
+        }
+    }
+
+    /// Whatever the input is cut at, the error names what was expected in
+    /// words (no raw character ranges from the grammar), and nothing panics
+    /// (multi-byte characters included).
+    #[test]
+    fn every_truncation_gets_a_worded_error() {
+        let full = "// é\nfn helper(v: f32) -> f32 { /* ü */ v * 2.0e1 }\n#[kernel(num_warps = 0x4)]\n\
+                    fn k<const B: i32>(x: Ptr<f32>, n: i32) {\n    let offs = program_id(0) * B + arange(0, B);\n    \
+                    let mut acc = 0.0;\n    for i in 0..n { acc += helper(\"é\".len()); }\n    \
+                    if n > 0 && !(n == 1) { store(x + offs, acc, offs < n); } else { return; }\n}\n";
+        parse_file(full).expect("the whole text parses");
+        for (cut, _) in full.char_indices().skip(1) {
+            let text = &full[..cut];
+            let Err(d) = parse_file(text) else { continue };
+            for raw in ["a..z", "A..Z", "0..9", "`0x`", "`\"`", "`_`", "BUILTIN"] {
+                assert!(!d.message.contains(raw), "{text:?}: {}", d.message);
+            }
+            assert!(d.message.starts_with("syntax error: "), "{text:?}: {}", d.message);
+            let _ = SourceFile::new("k.tk", text).render(d.span, &d.message);
+        }
+    }
 }

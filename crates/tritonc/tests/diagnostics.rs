@@ -78,12 +78,27 @@ fn type_errors_name_both_types() {
     );
 }
 
+/// A syntax error says what was expected in words and what was found; a
+/// missing `;` at the end of a line is shown where it belongs, right after
+/// the line's last token (as rustc shows it), not on the next line.
 #[test]
 fn syntax_errors_point_where_parsing_stopped() {
     let e = error_of(&body("    let a = 1\n    let b = 2;"), "k", &[("B", 64)]);
-    assert!(e.starts_with("test.tk:4:5: error: syntax error: expected"), "{e}");
+    assert_eq!(
+        e,
+        "test.tk:3:14: error: syntax error: expected `;` or an operator, found keyword `let`\n  |\n3 |     let a = 1\n  |              ^"
+    );
     let e = error_of("#[kernel]\nfn k(x: Ptr<f32> {\n}\n", "k", &[]);
-    assert!(e.starts_with("test.tk:2:18: error: syntax error"), "{e}");
+    assert_eq!(
+        e,
+        "test.tk:2:18: error: syntax error: expected `)` or `,`, found `{`\n  |\n2 | fn k(x: Ptr<f32> {\n  |                  ^"
+    );
+    // In a helper, a dangling operator.
+    let src = "fn twice(v: f32) -> f32 {\n    let w = v * ;\n    w\n}\n#[kernel]\nfn k(x: Ptr<f32>) {\n    store(x, twice(1.0));\n}\n";
+    assert_eq!(
+        error_of(src, "k", &[]),
+        "test.tk:2:17: error: syntax error: expected an expression, found `;`\n  |\n2 |     let w = v * ;\n  |                 ^"
+    );
 }
 
 /// Malformed input is parsed in time linear in its nesting: every
