@@ -2,9 +2,11 @@
 //!
 //! The item's tokens are turned back into kernel-language text and go
 //! through the same front end as `tritonc` (one language, one parser).
-//! Syntax errors and unknown names, functions and types become rustc
-//! errors on the user's token; errors that depend on const generic values
-//! (shapes) surface when the kernel is first launched with them.
+//! Syntax errors and every error that no const value can avoid (unknown
+//! names, functions and types, argument counts, type errors, shape rules
+//! on literals: `tritonc_sema::check_kernel`) become rustc errors on the
+//! user's token; errors that depend on const generic values (shapes)
+//! surface when the kernel is first launched with them.
 //!
 //! The macro generates `fn NAME<consts>() -> NAME_kernel<consts>` whose
 //! `launch(&device, grid, (args..))` is typed: `Ptr<T>` parameters take
@@ -100,23 +102,10 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     let Some(k) = ast.kernels().next() else {
         return error(Span::call_site(), "#[kernel] expects a `fn` item");
     };
-    // Check what does not depend on const values: names, functions, types.
-    let placeholder: std::collections::BTreeMap<String, tritonc_sema::ConstArg> = k
-        .const_params
-        .iter()
-        .map(|c| {
-            let v = if c.ty.name == "bool" {
-                tritonc_sema::ConstArg::Bool(false)
-            } else {
-                tritonc_sema::ConstArg::Int(64)
-            };
-            (c.name.name.clone(), v)
-        })
-        .collect();
-    if let Err(d) = tritonc_sema::lower_kernel(&ast, &k.name.name, &placeholder) {
-        if d.message.starts_with("unknown ") || d.message.contains("has no parameter") {
-            return error(src.span_at(d.span.start as usize), &d.message);
-        }
+    // Check everything that does not depend on const values: names,
+    // functions, argument counts, types, and shape rules on literals.
+    if let Err(d) = tritonc_sema::check_kernel(&ast, &k.name.name, &std::collections::BTreeMap::new()) {
+        return error(src.span_at(d.span.start as usize), &d.message);
     }
     generate(k, &src.text)
 }

@@ -114,13 +114,27 @@ impl Timer {
     }
 }
 
+/// What `check` found: the file's kernels, and for each kernel whose const
+/// values were not all given, a one-line note that the checks depending on
+/// them wait for `--const`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub kernels: Vec<String>,
+    pub notes: Vec<String>,
+}
+
 /// Parses and type-checks every kernel of a file with the given consts,
-/// without generating code (`tritonc check`).
-pub fn check(file: &SourceFile, consts: &BTreeMap<String, ConstArg>) -> Result<Vec<String>, Error> {
+/// without generating code (`tritonc check`). A kernel given all its
+/// consts is checked as `compile` checks it before code generation; one
+/// missing some is checked as far as they allow (names, functions,
+/// argument counts, types, and the shape and length rules that do not
+/// involve the missing consts: `tritonc_sema::check_kernel`).
+pub fn check(file: &SourceFile, consts: &BTreeMap<String, ConstArg>) -> Result<Checked, Error> {
     let ast = parse(file)?;
-    let mut names = Vec::new();
+    let mut kernels = Vec::new();
+    let mut notes = Vec::new();
     for k in ast.kernels() {
-        names.push(k.name.name.clone());
+        kernels.push(k.name.name.clone());
         // Consts a kernel does not declare are not an error here: a file may
         // hold several kernels with different const parameters.
         let mine: BTreeMap<String, ConstArg> = consts
@@ -128,20 +142,27 @@ pub fn check(file: &SourceFile, consts: &BTreeMap<String, ConstArg>) -> Result<V
             .filter(|(n, _)| k.const_params.iter().any(|c| &c.name.name == *n))
             .map(|(n, v)| (n.clone(), *v))
             .collect();
-        let missing: Vec<&str> = k
-            .const_params
-            .iter()
-            .filter(|c| !mine.contains_key(&c.name.name))
-            .map(|c| c.name.name.as_str())
-            .collect();
-        if !missing.is_empty() {
-            // Without values the shapes are unknown; check the syntax only.
+        if mine.len() < k.const_params.len() {
+            let c = tritonc_sema::check_kernel(&ast, &k.name.name, &mine).map_err(|d| diag(file, d))?;
+            let consts = c.missing.join(", ");
+            notes.push(if c.lowered {
+                format!(
+                    "kernel `{}`: shapes depend on {consts}; give --const to check them fully",
+                    k.name.name
+                )
+            } else {
+                format!(
+                    "kernel `{}`: a check that depends on {consts} fails for every placeholder value tried; \
+                     give --const to check it",
+                    k.name.name
+                )
+            });
             continue;
         }
         let mut m = tritonc_sema::lower_kernel(&ast, &k.name.name, &mine).map_err(|d| diag(file, d))?;
         tritonc_passes::run_pipeline(&mut m)?;
     }
-    Ok(names)
+    Ok(Checked { kernels, notes })
 }
 
 fn diag(file: &SourceFile, d: tritonc_syntax::Diagnostic) -> Error {

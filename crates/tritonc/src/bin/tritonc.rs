@@ -309,7 +309,11 @@ fn run(cmd: Command) -> Result<(), Error> {
         Command::Cache { action } => cache_command(action),
         Command::Check { file, consts } => {
             let src = read_source(&file)?;
-            let names = driver::check(&src, &parse_consts(&consts)?)?;
+            let checked = driver::check(&src, &parse_consts(&consts)?)?;
+            for note in &checked.notes {
+                println!("{}: note: {note}", src.name);
+            }
+            let names = checked.kernels;
             println!(
                 "{}: ok ({} kernel{}: {})",
                 src.name,
