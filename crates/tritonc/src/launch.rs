@@ -59,7 +59,23 @@ pub fn parse_scalar(name: &str, text: &str, t: &Type) -> Result<u64, Error> {
             "`{name}` is a pointer; bind it to a buffer with {name}=@file.npy"
         )));
     };
-    let bad = || Error::Usage(format!("`{name}` is {s}, but `{text}` is not a {s} value"));
+    // The language's names (`bool`, not `i1`), and what the text should be.
+    let ty = if s.is_bool() { "bool" } else { s.name() };
+    let want = if s.is_bool() {
+        "`true`, `false`, 1 or 0"
+    } else if s.is_float() {
+        "a number"
+    } else if s.is_unsigned() {
+        "a non-negative integer"
+    } else {
+        "an integer"
+    };
+    let bad = || Error::Usage(format!("`{name}` is {ty}, but `{text}` is not {want}"));
+    let out_of_range = |lo: i128, hi: i128| {
+        Error::Usage(format!(
+            "`{name}` is {ty}, and {text} is out of its range ({lo} to {hi})"
+        ))
+    };
     Ok(match s {
         ScalarType::I1 => match text {
             "true" | "1" => 1,
@@ -77,7 +93,7 @@ pub fn parse_scalar(name: &str, text: &str, t: &Type) -> Result<u64, Error> {
         s if s.is_unsigned() => {
             let v = text.parse::<u64>().map_err(|_| bad())?;
             if s.bits() < 64 && v >> s.bits() != 0 {
-                return Err(Error::Usage(format!("`{name}` is {s}, and {v} does not fit")));
+                return Err(out_of_range(0, (1i128 << s.bits()) - 1));
             }
             v
         }
@@ -85,7 +101,7 @@ pub fn parse_scalar(name: &str, text: &str, t: &Type) -> Result<u64, Error> {
             let v = text.parse::<i64>().map_err(|_| bad())?;
             let (lo, hi) = (-(1i128 << (s.bits() - 1)), (1i128 << (s.bits() - 1)) - 1);
             if i128::from(v) < lo || i128::from(v) > hi {
-                return Err(Error::Usage(format!("`{name}` is {s}, and {v} does not fit")));
+                return Err(out_of_range(lo, hi));
             }
             // Sign bits above the type's width are harmless: only the low
             // bytes are read.
@@ -321,5 +337,47 @@ pub fn decode_scalar(b: &[u8], s: ScalarType) -> String {
         ScalarType::BF16 => bf16_bits_to_f32(u as u16).to_string(),
         ScalarType::F32 => f32::from_bits(u as u32).to_string(),
         ScalarType::F64 => f64::from_bits(u).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(text: &str, s: ScalarType) -> String {
+        parse_scalar("n", text, &Type::scalar(s)).unwrap_err().to_string()
+    }
+
+    /// Scalar arguments that do not parse say, in the language's type
+    /// names, what the value should have been.
+    #[test]
+    fn bad_scalars_say_what_was_expected() {
+        assert_eq!(
+            message("abc", ScalarType::I32),
+            "`n` is i32, but `abc` is not an integer"
+        );
+        assert_eq!(
+            message("1.5", ScalarType::I64),
+            "`n` is i64, but `1.5` is not an integer"
+        );
+        assert_eq!(
+            message("-1", ScalarType::U32),
+            "`n` is u32, but `-1` is not a non-negative integer"
+        );
+        assert_eq!(message("x", ScalarType::F32), "`n` is f32, but `x` is not a number");
+        assert_eq!(
+            message("yes", ScalarType::I1),
+            "`n` is bool, but `yes` is not `true`, `false`, 1 or 0"
+        );
+        assert_eq!(
+            message("300", ScalarType::U8),
+            "`n` is u8, and 300 is out of its range (0 to 255)"
+        );
+        assert_eq!(
+            message("-129", ScalarType::I8),
+            "`n` is i8, and -129 is out of its range (-128 to 127)"
+        );
+        assert_eq!(parse_scalar("n", "4000", &Type::scalar(ScalarType::I32)).unwrap(), 4000);
+        assert_eq!(parse_scalar("n", "true", &Type::scalar(ScalarType::I1)).unwrap(), 1);
     }
 }

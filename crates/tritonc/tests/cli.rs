@@ -292,3 +292,164 @@ fn cache_commands_and_logging() {
     assert!(run(&["cache", "clear"]).starts_with("removed 1 entry"));
     assert!(run(&["cache", "stats"]).contains(": 0 entries,"));
 }
+
+/// Runs `tritonc` and returns its exit code and standard error.
+fn code_and_stderr(c: &mut Command) -> (Option<i32>, String) {
+    let out = c.output().unwrap();
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A kernel file that is not UTF-8 is reported at its first invalid byte,
+/// as a diagnostic (the column counts characters: `é` is one).
+#[test]
+fn a_file_that_is_not_utf8_names_the_line_and_column() {
+    let d = scratch("utf8");
+    let bad = d.join("latin1.tk");
+    std::fs::write(&bad, b"#[kernel]\nfn k(x: Ptr<f32>) {\n    // \xc3\xa9=\xff\n}\n").unwrap();
+    let (code, err) = code_and_stderr(tritonc().arg("check").arg(&bad));
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "{}:3:10: error: invalid UTF-8 (byte 0xff); kernel files must be UTF-8 text\n  |\n3 |     // \u{e9}=\u{fffd}\n  |          ^\n",
+            bad.display()
+        )
+    );
+}
+
+/// Syntax errors through the command line: in words, with the caret.
+#[test]
+fn syntax_errors_say_what_was_expected() {
+    let d = scratch("syntax");
+    let bad = d.join("bad.tk");
+    std::fs::write(&bad, "#[kernel]\nfn k(x: Ptr<f32>) {\n    let y = x + ;\n}\n").unwrap();
+    let (code, err) = code_and_stderr(tritonc().arg("check").arg(&bad));
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "{}:3:17: error: syntax error: expected an expression, found `;`\n  |\n3 |     let y = x + ;\n  |                 ^\n",
+            bad.display()
+        )
+    );
+}
+
+/// Flags that do not match the kernel are usage errors (exit 2), as the
+/// README says; the kernel's own errors exit 1.
+#[test]
+fn flags_that_do_not_fit_the_kernel_exit_2() {
+    let file = examples().join("vector_add.tk");
+    let name = file.display().to_string();
+    let compile = |extra: &[&str]| {
+        code_and_stderr(
+            tritonc()
+                .arg("compile")
+                .arg(&file)
+                .args(["--target", "host", "--no-cache", "-o", "/dev/null"])
+                .args(extra),
+        )
+    };
+    let (code, err) = compile(&[]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(
+        err,
+        format!("error: kernel `add` needs --const BLOCK=VALUE (const parameter `BLOCK`, declared at {name}:4:14)\n")
+    );
+    let (code, err) = compile(&["--const", "BLOCK=64", "--const", "BLOCKS=2"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(
+        err,
+        "error: --const BLOCKS: kernel `add` has no const parameter `BLOCKS` (it has BLOCK); did you mean `BLOCK`?\n"
+    );
+    let (code, err) = compile(&["--const", "BLOCK=true"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(
+        err,
+        "error: --const BLOCK=true: `BLOCK` is declared i32; give an integer\n"
+    );
+    let (code, err) = compile(&["--const", "BLOCK=64", "--kernel", "Add"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(
+        err,
+        format!("error: --kernel Add: {name} has no kernel `Add` (kernels: add); did you mean `add`?\n")
+    );
+    let (code, err) = compile(&["--const", "BLOCK=64", "--assume", "x=16"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(
+        err,
+        "error: --assume x: `x` is Ptr<f32>; only integer parameters can be assumed a value\n"
+    );
+    let (code, err) = compile(&["--const", "BLOCK=64", "--assume", "N=16"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(
+        err,
+        "error: --assume N: kernel `add` has no parameter `N` (it has x, y, out, n); did you mean `n`?\n"
+    );
+    // `run` checks the same before compiling.
+    let (code, err) = code_and_stderr(tritonc().arg("run").arg(&file).args(["--grid", "1", "--arg", "n=1"]));
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.starts_with("error: kernel `add` needs --const BLOCK=VALUE"),
+        "{err}"
+    );
+    // A kernel that is wrong for the value given is still the kernel's error.
+    let (code, err) = compile(&["--const", "BLOCK=48"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("it must be a power of two"), "{err}");
+}
+
+/// `--arg` mistakes name the language's types (`f64`, not numpy's `<f8`)
+/// and suggest parameters case-insensitively (`N` is `n`, not `x`).
+#[test]
+fn arg_errors_use_the_languages_names() {
+    let d = scratch("args");
+    let p = |f: &str| d.join(f).display().to_string();
+    for (name, dtype) in [("x.npy", "f32"), ("y.npy", "f32"), ("wide.npy", "f64")] {
+        let o = tritonc()
+            .args(["npy", "create", &p(name), "--dtype", dtype, "--len", "64"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let file = examples().join("vector_add.tk");
+    let run = |args: &[String]| {
+        code_and_stderr(
+            tritonc()
+                .arg("run")
+                .arg(&file)
+                .args(["--backend", "interp", "--grid", "1", "--const", "BLOCK=64"])
+                .args(args),
+        )
+    };
+    let arg = |s: String| ["--arg".to_string(), s];
+    let base = [arg(format!("y=@{}", p("y.npy"))), arg(format!("out=@{}", p("y.npy")))].concat();
+    let with = |extra: &[[String; 2]]| [base.clone(), extra.concat()].concat();
+
+    let (code, err) = run(&with(&[arg(format!("x=@{}", p("x.npy"))), arg("N=64".into())]));
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(
+        err,
+        "error: `add` has no parameter `N` (it has x, y, out, n); did you mean `n`?\n"
+    );
+    let (code, err) = run(&with(&[arg(format!("x=@{}", p("wide.npy"))), arg("n=64".into())]));
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(
+        err,
+        format!(
+            "error: `x` is Ptr<f32>, but {} holds f64 (numpy `<f8`); it must hold f32 (`tritonc npy create --dtype f32`)\n",
+            p("wide.npy")
+        )
+    );
+    let (code, err) = run(&with(&[arg(format!("x=@{}", p("x.npy"))), arg("n=64.5".into())]));
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(err, "error: `n` is i32, but `64.5` is not an integer\n");
+    let (code, err) = run(&with(&[
+        arg(format!("x=@{}", p("x.npy"))),
+        arg(format!("n=@{}", p("x.npy"))),
+    ]));
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(
+        err,
+        "error: `n` is i32, not a pointer: pass a value (--arg n=VALUE), not a file\n"
+    );
+}

@@ -9,7 +9,7 @@ use tritonc::{
     npy,
     runtime::{Grid, RuntimeError},
     sema::ConstArg,
-    syntax::SourceFile,
+    syntax::{Diagnostic, Diagnostics, SourceFile, Span},
     Error,
 };
 
@@ -204,9 +204,31 @@ fn exit_code(e: &Error) -> u8 {
 }
 
 fn read_source(path: &PathBuf) -> Result<SourceFile, Error> {
-    let text = std::fs::read(path).map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
-    let text = String::from_utf8(text).map_err(|_| Error::Io(format!("{} is not UTF-8 text", path.display())))?;
-    Ok(SourceFile::new(path.display().to_string(), text))
+    let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
+    let name = path.display().to_string();
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(SourceFile::new(name, text)),
+        Err(e) => Err(not_utf8(name, &e)),
+    }
+}
+
+/// A kernel file that is not UTF-8: a diagnostic at its first invalid byte,
+/// whose line and column count the valid text before it (shown with the
+/// invalid bytes replaced).
+fn not_utf8(name: String, e: &std::string::FromUtf8Error) -> Error {
+    let bytes = e.as_bytes();
+    let at = e.utf8_error().valid_up_to();
+    let byte = bytes.get(at).copied().unwrap_or_default();
+    // The text before `at` is unchanged by the lossy conversion, so `at`
+    // is where U+FFFD (3 bytes) stands for the invalid sequence.
+    let text = String::from_utf8_lossy(bytes).into_owned();
+    Error::Diagnostics(Diagnostics {
+        file: SourceFile::new(name, text),
+        items: vec![Diagnostic::new(
+            Span::new(at, at + '\u{fffd}'.len_utf8()),
+            format!("invalid UTF-8 (byte 0x{byte:02x}); kernel files must be UTF-8 text"),
+        )],
+    })
 }
 
 fn parse_consts(items: &[String]) -> Result<BTreeMap<String, ConstArg>, Error> {
@@ -254,7 +276,137 @@ fn request(opts: &KernelOpts) -> Result<CompileRequest, Error> {
             return Err(Error::Usage(format!("--assume {k} is given twice")));
         }
     }
+    check_flags(&req)?;
     Ok(req)
+}
+
+/// The language's name of a scalar type (`bool`, not `i1`).
+fn type_name(s: tritonc::ir::ScalarType) -> &'static str {
+    if s.is_bool() {
+        "bool"
+    } else {
+        s.name()
+    }
+}
+
+/// Checks `--kernel`, `--const` and `--assume` against the kernel's
+/// declaration: a missing, unknown or ill-typed one is a usage error (exit
+/// 2), not a fault of the kernel. A file that does not parse is left to the
+/// compiler to report.
+fn check_flags(req: &CompileRequest) -> Result<(), Error> {
+    use tritonc::{ir::ScalarType, syntax::ast::TypeExpr};
+    let Ok(ast) = tritonc::syntax::parse(&req.file) else {
+        return Ok(());
+    };
+    let kernel = driver::select_kernel(&ast, &req.file, req.kernel.as_deref())?;
+    let suggest = |name: &str, names: &[&str]| {
+        tritonc::syntax::closest(name, names.iter().copied())
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default()
+    };
+    let kernels: Vec<&str> = ast.kernels().map(|k| k.name.name.as_str()).collect();
+    let k = match ast.function(&kernel) {
+        Some(k) if k.is_kernel => k,
+        Some(_) => {
+            return Err(Error::Usage(format!(
+                "--kernel {kernel}: `{kernel}` is a helper, not a `#[kernel]` (kernels: {})",
+                kernels.join(", ")
+            )))
+        }
+        None => {
+            return Err(Error::Usage(format!(
+                "--kernel {kernel}: {} has no kernel `{kernel}` (kernels: {}){}",
+                req.file.name,
+                kernels.join(", "),
+                suggest(&kernel, &kernels)
+            )))
+        }
+    };
+    let consts: Vec<&str> = k.const_params.iter().map(|c| c.name.name.as_str()).collect();
+    for given in req.consts.keys() {
+        if !consts.contains(&given.as_str()) {
+            let has = if consts.is_empty() {
+                "it has none".to_string()
+            } else {
+                format!("it has {}", consts.join(", "))
+            };
+            return Err(Error::Usage(format!(
+                "--const {given}: kernel `{kernel}` has no const parameter `{given}` ({has}){}",
+                suggest(given, &consts)
+            )));
+        }
+    }
+    let missing: Vec<&tritonc::syntax::ast::ConstParam> = k
+        .const_params
+        .iter()
+        .filter(|c| !req.consts.contains_key(&c.name.name))
+        .collect();
+    if let Some(first) = missing.first() {
+        let at = req.file.line_col(first.name.span.start);
+        let flags: Vec<String> = missing
+            .iter()
+            .map(|c| format!("--const {}=VALUE", c.name.name))
+            .collect();
+        let names: Vec<String> = missing.iter().map(|c| format!("`{}`", c.name.name)).collect();
+        return Err(Error::Usage(format!(
+            "kernel `{kernel}` needs {} (const parameter{} {}, declared at {}:{}:{})",
+            flags.join(" "),
+            if missing.len() == 1 { "" } else { "s" },
+            names.join(", "),
+            req.file.name,
+            at.line,
+            at.col
+        )));
+    }
+    for c in &k.const_params {
+        let (Some(ty), Some(value)) = (ScalarType::from_name(&c.ty.name), req.consts.get(&c.name.name)) else {
+            continue;
+        };
+        let given = match value {
+            ConstArg::Bool(b) => b.to_string(),
+            ConstArg::Int(i) => i.to_string(),
+        };
+        let wrong = match value {
+            ConstArg::Bool(_) => ty.is_int() && !ty.is_bool(),
+            ConstArg::Int(_) => ty.is_bool(),
+        };
+        if wrong {
+            let want = if ty.is_bool() {
+                "`true` or `false`"
+            } else {
+                "an integer"
+            };
+            return Err(Error::Usage(format!(
+                "--const {}={given}: `{}` is declared {}; give {want}",
+                c.name.name,
+                c.name.name,
+                type_name(ty)
+            )));
+        }
+    }
+    let params: Vec<&str> = k.params.iter().map(|p| p.name.name.as_str()).collect();
+    for name in req.assume.keys() {
+        let Some(p) = k.params.iter().find(|p| &p.name.name == name) else {
+            return Err(Error::Usage(format!(
+                "--assume {name}: kernel `{kernel}` has no parameter `{name}` (it has {}){}",
+                params.join(", "),
+                suggest(name, &params)
+            )));
+        };
+        let ty = match &p.ty {
+            TypeExpr::Ptr(elem, _) => Some(format!("Ptr<{}>", elem.name)),
+            TypeExpr::Scalar(t) => match ScalarType::from_name(&t.name) {
+                Some(s) if s.is_int() && !s.is_bool() => None,
+                _ => Some(t.name.clone()),
+            },
+        };
+        if let Some(ty) = ty {
+            return Err(Error::Usage(format!(
+                "--assume {name}: `{name}` is {ty}; only integer parameters can be assumed a value"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Compiles, writing `--emit` stages even when a later stage fails.
@@ -483,8 +635,9 @@ fn bind_args(c: &Signature, items: &[String]) -> Result<(Vec<Arg>, Shapes), Erro
         let ty = &c.params[i].1;
         if let Some(path) = value.strip_prefix('@') {
             let tritonc::ir::Elem::Ptr(elem) = ty.elem else {
+                let s = ty.elem.scalar().map_or("scalar", type_name);
                 return Err(Error::Usage(format!(
-                    "`{name}` is a {ty} scalar; pass a value, not a file"
+                    "`{name}` is {s}, not a pointer: pass a value (--arg {name}=VALUE), not a file"
                 )));
             };
             let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("cannot read {path}: {e}")))?;
@@ -493,10 +646,21 @@ fn bind_args(c: &Signature, items: &[String]) -> Result<(Vec<Arg>, Shapes), Erro
             let compatible = file_elem == Some(elem)
                 || (elem == tritonc::ir::ScalarType::BF16 && matches!(a.descr.as_str(), "<u2" | "<i2"));
             if !compatible {
+                // The language's names first; numpy's code for the file.
+                let holds = match file_elem {
+                    Some(s) => format!("{} (numpy `{}`)", type_name(s), a.descr),
+                    None => format!("numpy `{}`", a.descr),
+                };
+                let bits = if elem == tritonc::ir::ScalarType::BF16 {
+                    " (or its bits as u16)"
+                } else {
+                    ""
+                };
                 return Err(Error::Usage(format!(
-                    "`{name}` is Ptr<{elem}>, but {path} holds `{}` (expected `{}`)",
-                    a.descr,
-                    npy::descr_of(elem)
+                    "`{name}` is Ptr<{}>, but {path} holds {holds}; it must hold {}{bits} (`tritonc npy create --dtype {}`)",
+                    type_name(elem),
+                    type_name(elem),
+                    type_name(elem)
                 )));
             }
             shapes[i] = Some((a.descr.clone(), a.shape.clone()));
