@@ -1281,7 +1281,7 @@ impl Lowerer<'_, '_> {
             ExprKind::Binary(op, a, b) => {
                 let av = self.expr(a)?;
                 let bv = self.expr(b)?;
-                self.binary(*op, av, bv, a.span, e.span)
+                self.binary_at(*op, av, bv, [a.span, b.span], e.span)
             }
             ExprKind::If { cond, then, els } => self.if_expr(cond, then, els.as_deref(), e.span),
             ExprKind::Block(b) => self.block_body(b),
@@ -1394,13 +1394,19 @@ impl Lowerer<'_, '_> {
     }
 
     fn binary(&mut self, op: BinOp, a: Val, b: Val, lhs_span: Span, span: Span) -> R<Val> {
+        self.binary_at(op, a, b, [lhs_span, span], span)
+    }
+
+    /// [`Self::binary`] with both operands' spans.
+    fn binary_at(&mut self, op: BinOp, a: Val, b: Val, spans: [Span; 2], span: Span) -> R<Val> {
+        let lhs_span = spans[0];
         if let Some(v) = self.fold_literals(op, &a, &b, span)? {
             return Ok(v);
         }
         // Pointer arithmetic.
         let is_ptr = |s: &Self, v: &Val| matches!(v, Val::Ir(x) if matches!(s.f.ty(*x).elem, Elem::Ptr(_)));
         if is_ptr(self, &a) || is_ptr(self, &b) {
-            return self.ptr_arith(op, a, b, span).map(Val::Ir);
+            return self.ptr_arith(op, a, b, spans, span).map(Val::Ir);
         }
         let (x, y) = self.unify(a, b, lhs_span, span)?;
         let t = self.ty(x);
@@ -1442,11 +1448,12 @@ impl Lowerer<'_, '_> {
         Ok(Val::Ir(self.emit(kind, vec![x, y], rt, span)))
     }
 
-    fn ptr_arith(&mut self, op: BinOp, a: Val, b: Val, span: Span) -> R<Value> {
-        let (p, off, negate) = match (op, &a, &b) {
-            (BinOp::Add, Val::Ir(x), _) if matches!(self.f.ty(*x).elem, Elem::Ptr(_)) => (*x, b, false),
-            (BinOp::Add, _, Val::Ir(y)) if matches!(self.f.ty(*y).elem, Elem::Ptr(_)) => (*y, a, false),
-            (BinOp::Sub, Val::Ir(x), _) if matches!(self.f.ty(*x).elem, Elem::Ptr(_)) => (*x, b, true),
+    /// `ptr + int`, `int + ptr`, `ptr - int`; `spans` are the operands'.
+    fn ptr_arith(&mut self, op: BinOp, a: Val, b: Val, spans: [Span; 2], span: Span) -> R<Value> {
+        let (p, off, off_span, negate) = match (op, &a, &b) {
+            (BinOp::Add, Val::Ir(x), _) if matches!(self.f.ty(*x).elem, Elem::Ptr(_)) => (*x, b, spans[1], false),
+            (BinOp::Add, _, Val::Ir(y)) if matches!(self.f.ty(*y).elem, Elem::Ptr(_)) => (*y, a, spans[0], false),
+            (BinOp::Sub, Val::Ir(x), _) if matches!(self.f.ty(*x).elem, Elem::Ptr(_)) => (*x, b, spans[1], true),
             _ => {
                 return Err(type_err(
                     span,
@@ -1470,7 +1477,7 @@ impl Lowerer<'_, '_> {
             Val::Ir(v) => v,
             other => {
                 return Err(type_err(
-                    span,
+                    off_span,
                     format!("pointer offsets must be integers, found {}", describe(&other)),
                 ))
             }
@@ -1478,7 +1485,12 @@ impl Lowerer<'_, '_> {
         let ot = self.ty(off);
         match ot.scalar_elem() {
             Some(s) if s.is_int() && !s.is_bool() => {}
-            _ => return Err(type_err(span, format!("pointer offsets must be integers, found {ot}"))),
+            _ => {
+                return Err(type_err(
+                    off_span,
+                    format!("pointer offsets must be integers, found {ot}"),
+                ))
+            }
         }
         let off = if negate {
             self.emit(OpKind::Neg, vec![off], ot.clone(), span)
