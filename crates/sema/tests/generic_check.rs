@@ -198,3 +198,117 @@ fn full_consts_check_everything() {
     let d = check_kernel(&ast, "nope", &BTreeMap::new()).unwrap_err();
     assert!(d.message.contains("no kernel named `nope`"), "{}", d.message);
 }
+
+/// Mutations of the examples (a token swapped, deleted or inserted):
+/// checking without consts never panics, and no kernel it rejects lowers
+/// with real const values.
+#[test]
+fn mutated_examples_report_only_errors_real_values_give() {
+    let tokens = [
+        "BLOCK",
+        "0",
+        "1",
+        "3",
+        "16",
+        "100",
+        "1.5",
+        "true",
+        "x",
+        "offs",
+        "mask",
+        "+",
+        "-",
+        "*",
+        "&",
+        "<",
+        "==",
+        ",",
+        ";",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "let",
+        "mut",
+        "if",
+        "else",
+        "for",
+        "in",
+        "..",
+        "static_range(0, 2)",
+        "zeros([4, 4], f32)",
+        "arange(0, 8)",
+        "load(",
+        "store(",
+        "dot(",
+        "sum(",
+        "reshape(",
+        ", [2, 2])",
+        "trans(",
+        ".to(f16)",
+        ".to(i32)",
+        "expand_dims(",
+        "exp(",
+        "select(",
+        "maximum(",
+    ];
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: usize| -> usize {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % n as u64) as usize
+    };
+    let mut paths: Vec<_> = std::fs::read_dir(examples_dir("../../dsl-examples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tk"))
+        .collect();
+    paths.sort();
+    let seeds: Vec<String> = paths.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
+    let (mut errors, mut failures) = (0, Vec::new());
+    for round in 0..3000 {
+        let seed = &seeds[round % seeds.len()];
+        // Split into words and punctuation, keeping the separators.
+        let mut words: Vec<String> = Vec::new();
+        let mut cur = String::new();
+        for c in seed.chars() {
+            if c.is_alphanumeric() || c == '_' || c == '.' {
+                cur.push(c);
+            } else {
+                if !cur.is_empty() {
+                    words.push(std::mem::take(&mut cur));
+                }
+                words.push(c.to_string());
+            }
+        }
+        words.push(cur);
+        {
+            let i = next(words.len());
+            match next(3) {
+                0 => words[i] = tokens[next(tokens.len())].to_string(),
+                1 => words[i] = String::new(),
+                _ => words.insert(i, format!(" {} ", tokens[next(tokens.len())])),
+            }
+        }
+        let text = words.concat();
+        let src = SourceFile::new("m.tk", text.clone());
+        let Ok(ast) = parse(&src) else { continue };
+        for k in ast.kernels() {
+            let Err(d) = check_kernel(&ast, &k.name.name, &BTreeMap::new()) else {
+                continue;
+            };
+            errors += 1;
+            for consts in concrete_sets(k) {
+                // (Real values may meet another error first.)
+                if lower_kernel(&ast, &k.name.name, &consts).is_ok() {
+                    failures.push(format!("`check` says {} but {consts:?} lowers\n{text}", d.render(&src)));
+                }
+            }
+        }
+    }
+    assert!(errors > 100, "too few mutants with errors ({errors})");
+    assert!(failures.is_empty(), "{}\n{}", failures.len(), failures.join("\n---\n"));
+}
