@@ -17,6 +17,7 @@
 //! differs between targets is a method of [`target::Target`].
 
 pub mod emit;
+pub mod host_support;
 pub mod link;
 pub mod llvm;
 pub mod staging;

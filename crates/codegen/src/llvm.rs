@@ -131,6 +131,35 @@ pub fn host_machine() -> Result<TargetMachine, CodegenError> {
     target_machine(&t, &cpu, &features)
 }
 
+/// CPUs that `host:CPU` accepts: the baseline and the psABI levels of the
+/// host's architecture, which every CPU of that level runs (LLVM's C API
+/// cannot say whether it knows a CPU name; an unknown one would silently
+/// give generic code).
+pub fn host_cpu_levels() -> &'static [&'static str] {
+    match std::env::consts::ARCH {
+        "x86_64" => &["x86-64", "x86-64-v2", "x86-64-v3", "x86-64-v4"],
+        "aarch64" => &["generic"],
+        _ => &[],
+    }
+}
+
+/// Whether `host:CPU` accepts `cpu` (see [`host_cpu_levels`]).
+pub fn is_known_host_cpu(cpu: &str) -> bool {
+    host_cpu_levels().contains(&cpu)
+}
+
+/// Links LLVM IR text (a target's support functions) into `module`.
+pub fn link_ir(module: &LlvmModule, ir: &str, name: &str) -> Result<(), CodegenError> {
+    let buffer = inkwell::memory_buffer::MemoryBuffer::create_from_memory_range_copy(ir.as_bytes(), name);
+    let support = module
+        .get_context()
+        .create_module_from_ir(buffer)
+        .map_err(|e| CodegenError::Internal(format!("{name} does not parse: {e}")))?;
+    module
+        .link_in_module(support)
+        .map_err(|e| CodegenError::Internal(format!("linking {name}: {e}")))
+}
+
 /// Runs LLVM's `default<O3>` pipeline on the module for the machine.
 pub fn optimize(module: &LlvmModule, tm: &TargetMachine) -> Result<(), CodegenError> {
     module.set_triple(&tm.get_triple());

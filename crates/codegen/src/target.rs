@@ -104,6 +104,13 @@ pub trait Target: Send + Sync {
     /// with shared-memory writes before it visible after it. `tag` makes
     /// the names it defines unique.
     fn barrier(&self, tag: &str) -> String;
+    /// LLVM IR linked into every module for this target before LLVM's
+    /// optimizer: runtime functions the code generator may call, so that
+    /// the output depends on nothing the loading process may lack
+    /// ([`crate::host_support`] for host code).
+    fn support_ir(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// Where a lane exchange happens: names of values in the emitted code.
@@ -566,15 +573,26 @@ fn axis_name(axis: u8) -> &'static str {
 
 /// The host CPU: one "lane" per program holding whole blocks as vectors;
 /// programs run in parallel on the host's threads.
+///
+/// `host` is the CPU this process runs on (its name and features, which are
+/// part of the cache key); `host:CPU` is code for a named CPU of the same
+/// architecture (`host:x86-64` runs on any x86-64), for libraries built on
+/// one machine and run on others.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Host;
+pub struct Host {
+    /// The named CPU and the target's name, or `None` for this machine's.
+    named: Option<(&'static str, &'static str)>,
+}
+
+/// The host target for the CPU this process runs on.
+pub const NATIVE_HOST: Host = Host { named: None };
 
 /// Name prefix of host kernels, so that they never collide with C symbols.
 pub const HOST_PREFIX: &str = "tk_";
 
 impl Target for Host {
     fn name(&self) -> &str {
-        "host"
+        self.named.map_or("host", |(_, name)| name)
     }
     fn kind(&self) -> TargetKind {
         TargetKind::Host
@@ -595,10 +613,17 @@ impl Target for Host {
             .into_owned()
     }
     fn cpu(&self) -> String {
-        inkwell::targets::TargetMachine::get_host_cpu_name().to_string()
+        match self.named {
+            Some((cpu, _)) => cpu.to_string(),
+            None => inkwell::targets::TargetMachine::get_host_cpu_name().to_string(),
+        }
     }
     fn features(&self) -> String {
-        inkwell::targets::TargetMachine::get_host_cpu_features().to_string()
+        match self.named {
+            // A named CPU's features are the ones LLVM knows it to have.
+            Some(_) => String::new(),
+            None => inkwell::targets::TargetMachine::get_host_cpu_features().to_string(),
+        }
     }
     fn global_ptr(&self) -> &'static str {
         "!llvm.ptr"
@@ -633,6 +658,9 @@ impl Target for Host {
     }
     fn lane_id(&self, out: &str) -> String {
         format!("    %{out} = arith.addi %lane_arg, %c0_i32 : i32\n")
+    }
+    fn support_ir(&self) -> Option<&'static str> {
+        Some(crate::host_support::SUPPORT_IR)
     }
     fn checks_asserts(&self) -> bool {
         true
@@ -689,31 +717,34 @@ impl Target for LaneSimulator {
         self.gpu.lds
     }
     fn triple(&self) -> String {
-        Host.triple()
+        NATIVE_HOST.triple()
     }
     fn cpu(&self) -> String {
-        Host.cpu()
+        NATIVE_HOST.cpu()
     }
     fn features(&self) -> String {
-        Host.features()
+        NATIVE_HOST.features()
     }
     fn global_ptr(&self) -> &'static str {
-        Host.global_ptr()
+        NATIVE_HOST.global_ptr()
     }
     fn lanes(&self, num_warps: u32) -> u32 {
         self.gpu.lanes(num_warps)
     }
     fn function_header(&self, name: &str, params: &[String], lanes: u32) -> (String, String) {
-        Host.function_header(name, params, lanes)
+        NATIVE_HOST.function_header(name, params, lanes)
     }
     fn program_id(&self, axis: u8, out: &str) -> String {
-        Host.program_id(axis, out)
+        NATIVE_HOST.program_id(axis, out)
     }
     fn num_programs(&self, axis: u8, out: &str) -> String {
-        Host.num_programs(axis, out)
+        NATIVE_HOST.num_programs(axis, out)
     }
     fn lane_id(&self, out: &str) -> String {
-        Host.lane_id(out)
+        NATIVE_HOST.lane_id(out)
+    }
+    fn support_ir(&self) -> Option<&'static str> {
+        NATIVE_HOST.support_ir()
     }
     fn checks_asserts(&self) -> bool {
         true
@@ -725,7 +756,7 @@ impl Target for LaneSimulator {
         true
     }
     fn shared_memory(&self, bytes: u32, out: &str) -> (String, String, &'static str) {
-        Host.shared_memory(bytes, out)
+        NATIVE_HOST.shared_memory(bytes, out)
     }
     /// The instruction the GPU would use, simulated: every lane puts its
     /// value in its scratch slot, and after a barrier reads the slot of
@@ -919,16 +950,36 @@ impl Target for LaneSimulator {
         Some(code.join("\n"))
     }
     fn barrier(&self, tag: &str) -> String {
-        Host.barrier(tag)
+        NATIVE_HOST.barrier(tag)
     }
 }
 
-/// Finds a target by name: `host`, a `gfx` architecture (optionally with
+/// The host target for a named CPU level of the host's architecture
+/// (`x86-64`, `x86-64-v3`, ...: [`crate::llvm::host_cpu_levels`]).
+fn host_for_cpu(cpu: &str) -> Result<Host, CodegenError> {
+    if !crate::llvm::is_known_host_cpu(cpu) {
+        return Err(CodegenError::UnknownTarget(format!(
+            "unknown target `host:{cpu}`: host code for {} is built for this machine's CPU (`host`) or for one of {}",
+            NATIVE_HOST.triple(),
+            crate::llvm::host_cpu_levels().join(", ")
+        )));
+    }
+    let cpu: &'static str = Box::leak(cpu.to_string().into_boxed_str());
+    let name: &'static str = Box::leak(format!("host:{cpu}").into_boxed_str());
+    Ok(Host {
+        named: Some((cpu, name)),
+    })
+}
+
+/// Finds a target by name: `host` (or `host:CPU`), a `gfx` architecture (optionally with
 /// feature suffixes such as `gfx942:sramecc+:xnack-`), or `sim:gfx942`
 /// for that GPU's lanes simulated on the host.
 pub fn lookup(name: &str) -> Result<Box<dyn Target>, CodegenError> {
     if name == "host" || name == "cpu" {
-        return Ok(Box::new(Host));
+        return Ok(Box::new(NATIVE_HOST));
+    }
+    if let Some(cpu) = name.strip_prefix("host:") {
+        return host_for_cpu(cpu).map(|h| Box::new(h) as Box<dyn Target>);
     }
     if let Some(gpu) = name.strip_prefix("sim:") {
         let arch = gpu.split(':').next().unwrap_or(gpu);

@@ -51,12 +51,23 @@ impl CpuKernel {
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::write(&path, image).map_err(|e| RuntimeError::Load(format!("{}: {e}", path.display())))?;
+        // Every symbol is resolved now (RTLD_NOW): a library that needs a
+        // function this process lacks fails here, with an error naming it,
+        // instead of killing the process at the first call (the dynamic
+        // linker's lazy binding cannot report failure to the caller).
         // SAFETY: the library is one we just linked from our own code
         // generator; it has no initializers.
-        let lib = unsafe { libloading::Library::new(&path) };
+        let lib = unsafe {
+            libloading::os::unix::Library::open(
+                Some(&path),
+                libloading::os::unix::RTLD_NOW | libloading::os::unix::RTLD_LOCAL,
+            )
+        };
         // The mapping stays valid after the file is removed.
         let _ = std::fs::remove_file(&path);
-        let lib = lib.map_err(|e| RuntimeError::Load(e.to_string()))?;
+        let lib: libloading::Library = lib
+            .map_err(|e| RuntimeError::Load(format!("the host library cannot be loaded: {e}")))?
+            .into();
         // SAFETY: host kernels are generated with exactly this signature.
         let func: HostKernelFn = unsafe {
             *lib.get::<HostKernelFn>(symbol.as_bytes())

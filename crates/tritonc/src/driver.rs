@@ -420,6 +420,9 @@ fn back_end(
     }
     module.set_triple(&tm.get_triple());
     module.set_data_layout(&tm.get_target_data().get_data_layout());
+    if let Some(ir) = target.support_ir() {
+        llvm::link_ir(&module, ir, "support functions")?;
+    }
     let llvm_before = module.print_to_string().to_string();
     stage("6-llvm.ll", llvm_before.as_bytes());
     llvm::optimize(&module, &tm)?;

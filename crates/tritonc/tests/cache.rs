@@ -118,3 +118,22 @@ fn any_change_of_a_key_part_changes_the_key() {
     std::fs::copy(&other, &entry).unwrap();
     assert!(matches!(compile(&Cache::at(&dir), 1024).1, Lookup::Miss(_)));
 }
+
+/// Host code is built for the CPU it runs on, so a cache shared between
+/// machines (an NFS home) must key it by that CPU: its name and features
+/// are in the key, and code for a named CPU has a key of its own.
+#[test]
+fn host_keys_name_the_cpu_and_its_features() {
+    let req = request(VECTOR_ADD, "add", &[("BLOCK", 1024)]);
+    let native = tritonc::codegen::target::lookup("host").unwrap();
+    let parts = tritonc::driver::key_parts(&req, native.as_ref(), "add", "ir text");
+    let cpu = &parts.0.iter().find(|(name, _)| *name == "cpu").expect("a cpu part").1;
+    let host_cpu = inkwell::targets::TargetMachine::get_host_cpu_name().to_string();
+    let host_features = inkwell::targets::TargetMachine::get_host_cpu_features().to_string();
+    assert!(cpu.contains(&host_cpu) && cpu.contains(&host_features), "{cpu}");
+    if cfg!(target_arch = "x86_64") {
+        let baseline = tritonc::codegen::target::lookup("host:x86-64").unwrap();
+        let other = tritonc::driver::key_parts(&req, baseline.as_ref(), "add", "ir text");
+        assert_ne!(other.digest(), parts.digest());
+    }
+}

@@ -5,35 +5,9 @@
 
 mod common;
 
-use common::example_request;
+use common::{example_request, EXAMPLES, MORE_EXAMPLES};
 use std::process::Command;
 use tritonc::{codegen::llvm::parse_unregistered, driver::compile};
-
-/// A file of `dsl-examples/`, a kernel in it, and its const values.
-type Example = (&'static str, &'static str, &'static [(&'static str, i64)]);
-
-/// Every example kernel.
-const EXAMPLES: &[Example] = &[
-    ("vector_add.tk", "add", &[("BLOCK", 1024)]),
-    ("elementwise.tk", "activations", &[("BLOCK", 256), ("CLAMP", 1)]),
-    ("elementwise.tk", "shifted_sum", &[("BLOCK", 128)]),
-    ("softmax.tk", "softmax", &[("BLOCK", 1024)]),
-    ("softmax.tk", "softmax_rows", &[("ROWS", 4), ("BLOCK", 256)]),
-    ("cumsum.tk", "cumsum_rows", &[("BLOCK", 1024)]),
-    ("layer_norm.tk", "layer_norm", &[("BLOCK", 1024)]),
-    ("matmul.tk", "matmul", common::MATMUL_32),
-];
-
-/// The other tutorial kernels (not pinned by snapshots).
-const MORE_EXAMPLES: &[Example] = &[
-    ("softmax.tk", "softmax_rows", &[("ROWS", 8), ("BLOCK", 64)]),
-    ("layer_norm.tk", "layer_norm_rows", &[("ROWS", 4), ("BLOCK", 256)]),
-    ("transpose.tk", "transpose_bias", &[("TILE", 32)]),
-    ("cumsum.tk", "cumsum_cols", &[("ROWS", 64), ("COLS", 16)]),
-    ("histogram.tk", "histogram", &[("BLOCK", 1024)]),
-    ("histogram.tk", "histogram_rows", &[("ROWS", 4), ("BLOCK", 128)]),
-    ("dropout.tk", "seeded_dropout", &[("BLOCK", 1024)]),
-];
 
 /// Pins every text stage of `c` as snapshot `stage@{prefix}-{stage}`.
 fn snapshot_stages(c: &tritonc::driver::Compiled, prefix: &str) {

@@ -194,7 +194,11 @@ fn render(e: &Error) -> String {
 fn exit_code(e: &Error) -> u8 {
     match e {
         Error::Diagnostics(_) | Error::Runtime(RuntimeError::Assert { .. }) => 1,
-        Error::Usage(_) | Error::Io(_) | Error::Runtime(RuntimeError::NoDevice(_)) => 2,
+        Error::Usage(_)
+        | Error::Io(_)
+        | Error::Runtime(RuntimeError::NoDevice(_))
+        // The machine lacks something a library needs (a symbol, a file).
+        | Error::Runtime(RuntimeError::Load(_)) => 2,
         Error::Codegen(
             tritonc::codegen::CodegenError::Unsupported(_) | tritonc::codegen::CodegenError::UnknownTarget(_),
         ) => 2,
@@ -453,6 +457,10 @@ fn run(cmd: Command) -> Result<(), Error> {
             println!(
                 "{:<8} {:>9} {:>9}  the host CPU (the CPU backend runs whole blocks as vectors)",
                 "host", "-", "-"
+            );
+            println!(
+                "host:<cpu>  host code for another CPU of this architecture ({}), e.g. to build libraries for older machines",
+                tritonc::codegen::llvm::host_cpu_levels().join(", ")
             );
             println!("sim:<gfx>  that GPU's lane-level code run on the host, lane by lane (`run --backend sim`)");
             Ok(())

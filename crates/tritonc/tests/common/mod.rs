@@ -24,8 +24,32 @@ pub fn request(src: &str, kernel: &str, consts: &[(&str, i64)]) -> CompileReques
     req
 }
 
-/// A request for kernel `kernel` of `dsl-examples/{file}` with these const
-/// values (bool consts, declared `: bool`, take 0 or 1).
+/// A file of `dsl-examples/`, a kernel in it, and its const values.
+pub type Example = (&'static str, &'static str, &'static [(&'static str, i64)]);
+
+/// Every example kernel.
+pub const EXAMPLES: &[Example] = &[
+    ("vector_add.tk", "add", &[("BLOCK", 1024)]),
+    ("elementwise.tk", "activations", &[("BLOCK", 256), ("CLAMP", 1)]),
+    ("elementwise.tk", "shifted_sum", &[("BLOCK", 128)]),
+    ("softmax.tk", "softmax", &[("BLOCK", 1024)]),
+    ("softmax.tk", "softmax_rows", &[("ROWS", 4), ("BLOCK", 256)]),
+    ("cumsum.tk", "cumsum_rows", &[("BLOCK", 1024)]),
+    ("layer_norm.tk", "layer_norm", &[("BLOCK", 1024)]),
+    ("matmul.tk", "matmul", MATMUL_32),
+];
+
+/// The other tutorial kernels (not pinned by snapshots).
+pub const MORE_EXAMPLES: &[Example] = &[
+    ("softmax.tk", "softmax_rows", &[("ROWS", 8), ("BLOCK", 64)]),
+    ("layer_norm.tk", "layer_norm_rows", &[("ROWS", 4), ("BLOCK", 256)]),
+    ("transpose.tk", "transpose_bias", &[("TILE", 32)]),
+    ("cumsum.tk", "cumsum_cols", &[("ROWS", 64), ("COLS", 16)]),
+    ("histogram.tk", "histogram", &[("BLOCK", 1024)]),
+    ("histogram.tk", "histogram_rows", &[("ROWS", 4), ("BLOCK", 128)]),
+    ("dropout.tk", "seeded_dropout", &[("BLOCK", 1024)]),
+];
+
 /// The matmul tutorial's constants for 32×32×16 tiles (with the fused
 /// activation), as the stage snapshots pin it.
 pub const MATMUL_32: &[(&str, i64)] = &[
@@ -36,6 +60,8 @@ pub const MATMUL_32: &[(&str, i64)] = &[
     ("ACTIVATION", 1),
 ];
 
+/// A request for kernel `kernel` of `dsl-examples/{file}` with these const
+/// values (bool consts, declared `: bool`, take 0 or 1).
 pub fn example_request(file: &str, kernel: &str, consts: &[(&str, i64)]) -> CompileRequest {
     let path = format!("{}/../../dsl-examples/{file}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
