@@ -172,21 +172,23 @@ pub fn optimize(module: &LlvmModule, tm: &TargetMachine) -> Result<(), CodegenEr
         .map_err(|e| CodegenError::Llvm(format!("LLVM optimization failed: {e}")))
 }
 
-/// Emits assembly text and a relocatable object.
-pub fn emit(module: &LlvmModule, tm: &TargetMachine) -> Result<(String, Vec<u8>), CodegenError> {
+/// Emits assembly text, leaving `module` as it was.
+pub fn emit_assembly(module: &LlvmModule, tm: &TargetMachine) -> Result<String, CodegenError> {
     // Code generation rewrites the IR (the AMDGPU backend annotates
-    // control flow in place), so each output gets its own copy.
+    // control flow in place), so the text is made from a copy.
     let copy = module.clone();
     let asm = tm
         .write_to_memory_buffer(&copy, FileType::Assembly)
         .map_err(|e| CodegenError::Llvm(format!("assembly emission failed: {e}")))?;
+    Ok(String::from_utf8_lossy(asm.as_slice()).into_owned())
+}
+
+/// Emits a relocatable object (code generation may rewrite `module`).
+pub fn emit_object(module: &LlvmModule, tm: &TargetMachine) -> Result<Vec<u8>, CodegenError> {
     let obj = tm
         .write_to_memory_buffer(module, FileType::Object)
         .map_err(|e| CodegenError::Llvm(format!("object emission failed: {e}")))?;
-    Ok((
-        String::from_utf8_lossy(asm.as_slice()).into_owned(),
-        obj.as_slice().to_vec(),
-    ))
+    Ok(obj.as_slice().to_vec())
 }
 
 /// The version of the LLVM library in use (part of the cache key).

@@ -44,6 +44,10 @@ pub struct CompileRequest {
     /// Optional passes to leave out (`--disable-pass`), for bisecting a
     /// suspected miscompile and for the differential tests.
     pub disabled_passes: Vec<String>,
+    /// Also write the machine code as assembly text (stage `8-*.s`, what
+    /// `--emit` shows). Off by default: it runs LLVM's code generator a
+    /// second time, which for host code is most of a compile.
+    pub assembly: bool,
 }
 
 /// Which parameters are divisible by 16.
@@ -69,6 +73,7 @@ impl CompileRequest {
             assume: BTreeMap::new(),
             small_buffers: false,
             disabled_passes: Vec::new(),
+            assembly: false,
         }
     }
 }
@@ -275,8 +280,8 @@ pub fn key_parts(req: &CompileRequest, target: &dyn Target, kernel: &str, tile_i
         target.triple(),
         format!("{} {}", target.cpu(), target.features()),
         format!(
-            "num_warps={:?} num_stages={:?} code_object={} disabled_passes={:?}",
-            req.num_warps, req.num_stages, req.code_object_version, req.disabled_passes
+            "num_warps={:?} num_stages={:?} code_object={} disabled_passes={:?} assembly={}",
+            req.num_warps, req.num_stages, req.code_object_version, req.disabled_passes, req.assembly
         ),
         tile_ir.to_string(),
     ];
@@ -429,14 +434,17 @@ fn back_end(
     let llvm_after = module.print_to_string().to_string();
     t.lap("LLVM O3");
     stage("7-llvm-opt.ll", llvm_after.as_bytes());
-    let (asm, object) = llvm::emit(&module, &tm)?;
+    if req.assembly {
+        let asm = llvm::emit_assembly(&module, &tm)?;
+        let asm_name = if target.kind() == TargetKind::Amdgpu {
+            "8-amdgpu.s"
+        } else {
+            "8-host.s"
+        };
+        stage(asm_name, asm.as_bytes());
+    }
+    let object = llvm::emit_object(&module, &tm)?;
     t.lap("code generation");
-    let asm_name = if target.kind() == TargetKind::Amdgpu {
-        "8-amdgpu.s"
-    } else {
-        "8-host.s"
-    };
-    stage(asm_name, asm.as_bytes());
     let kind = if target.kind() == TargetKind::Amdgpu {
         link::LinkKind::Hsaco
     } else {

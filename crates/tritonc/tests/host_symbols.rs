@@ -386,7 +386,7 @@ fn a_library_needing_a_missing_function_is_an_error_not_a_crash() {
     let module = ctx.create_module_from_ir(buffer).expect("the IR parses");
     let tm = llvm::host_machine().expect("a host target machine");
     llvm::optimize(&module, &tm).expect("optimizes");
-    let (_, object) = llvm::emit(&module, &tm).expect("emits");
+    let object = llvm::emit_object(&module, &tm).expect("emits");
     let so = link::link_shared(&object, link::LinkKind::HostLibrary).expect("links (undefined symbols allowed)");
     assert!(undefined_symbols(&so).contains(&"tritonc_test_missing_function".to_string()));
     let err = tritonc::runtime::cpu::CpuKernel::load(&so, "tk_k").expect_err("the library must be refused");

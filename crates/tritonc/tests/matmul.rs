@@ -315,6 +315,7 @@ fn every_matrix_variant_assembles_for_its_target() {
             for target in ["gfx90a", "gfx942", "gfx1100"] {
                 let mut req = common::request(&src, "k", &[("M", size), ("N", size), ("K", 32)]);
                 req.num_warps = Some(4);
+                req.assembly = true;
                 let c = common::compile_for_request(&req, target).unwrap_or_else(|e| panic!("{t} on {target}: {e}"));
                 let asm = c
                     .stages

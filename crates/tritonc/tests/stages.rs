@@ -41,6 +41,7 @@ fn snapshots_of_every_stage_for_gfx942() {
         let mut req = example_request(file, kernel, consts);
         req.divisible = tritonc::driver::Divisible::All;
         req.small_buffers = true;
+        req.assembly = true;
         let c = compile(&req, gfx942.as_ref()).unwrap();
         snapshot_stages(&c, &format!("{kernel}-gfx942"));
     }
@@ -58,6 +59,7 @@ fn snapshots_of_every_stage_on_matrix_instructions() {
         req.num_warps = Some(1);
         req.divisible = tritonc::driver::Divisible::All;
         req.small_buffers = true;
+        req.assembly = true;
         let c = compile(&req, t.as_ref()).unwrap();
         let dist = stage_text(&c, "3-dist");
         assert!(dist.contains(&format!("#tk.{family}<")), "{target}: {dist}");

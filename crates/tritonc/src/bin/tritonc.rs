@@ -264,6 +264,8 @@ fn request(opts: &KernelOpts) -> Result<CompileRequest, Error> {
     req.num_stages = opts.num_stages;
     req.small_buffers = opts.small_buffers;
     req.disabled_passes = opts.disable_passes.clone();
+    // The assembly text is one more run of the code generator: only for `--emit`.
+    req.assembly = opts.emit.is_some();
     req.divisible = match opts.divisible.as_deref() {
         None => driver::Divisible::None,
         Some("all") => driver::Divisible::All,
