@@ -6,7 +6,10 @@
 //! names, functions and types, argument counts, type errors, shape rules
 //! on literals: `tritonc_sema::check_kernel`) become rustc errors on the
 //! user's token; errors that depend on const generic values (shapes)
-//! surface when the kernel is first launched with them.
+//! surface when the kernel is first launched with them. For those, the
+//! macro embeds beside the text where each of its tokens is in the user's
+//! file and the user's lines, so that the launch reports them at the
+//! user's `file:line:col`, under the user's own line.
 //!
 //! The macro generates `fn NAME<consts>() -> NAME_kernel<consts>` whose
 //! `launch(&device, grid, (args..))` is typed: `Ptr<T>` parameters take
@@ -72,6 +75,96 @@ impl Source {
     }
 }
 
+/// Where the kernel text's tokens are in the user's file, and the user's
+/// lines they are on: what lets an error found at the first launch (one
+/// that depends on const values) be shown at the user's line and column,
+/// under the user's own line.
+struct Locations {
+    file: String,
+    first_line: usize,
+    lines: Vec<String>,
+    tokens: Vec<TokenLocation>,
+}
+
+/// Per token: its bytes in the kernel text, and its start and end in the
+/// user's file (line, column: lines 1-based, columns 0-based in characters).
+type TokenLocation = ((usize, usize), (usize, usize), (usize, usize));
+
+/// The tokens' locations, when the compiler gives them (Rust 1.88 and
+/// later; before, every line reads 0 and launches render errors in the
+/// kernel text, as they always did). Tokens from another file (a kernel
+/// written inside a `macro_rules!`) are left out.
+fn locations(src: &Source) -> Option<Locations> {
+    let first = src.spans.iter().map(|t| t.2).find(|s| s.start().line > 0)?;
+    let file = first.file();
+    let mut tokens = Vec::new();
+    let mut texts = Vec::new();
+    for &(a, b, span) in &src.spans {
+        let (start, end) = (span.start(), span.end());
+        if start.line == 0 || span.file() != file {
+            continue;
+        }
+        tokens.push(((a, b), (start.line, start.column), (end.line, end.column)));
+        texts.push(span.source_text().unwrap_or_else(|| src.text[a..b].to_string()));
+    }
+    let first_line = tokens.iter().map(|t| t.1 .0).min()?;
+    let last_line = tokens.iter().map(|t| t.2 .0).max()?.max(first_line);
+    let on_disk = first
+        .local_file()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .map(|text| {
+            text.lines()
+                .skip(first_line - 1)
+                .take(last_line - first_line + 1)
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter(|lines| lines.len() == last_line - first_line + 1 && tokens_match(lines, first_line, &tokens, &texts));
+    let lines = on_disk.unwrap_or_else(|| rebuild_lines(first_line, last_line, &tokens, &texts));
+    Some(Locations {
+        file,
+        first_line,
+        lines,
+        tokens,
+    })
+}
+
+/// Whether the file read from disk holds each one-line token at its place
+/// (it is the file being compiled).
+fn tokens_match(lines: &[String], first_line: usize, tokens: &[TokenLocation], texts: &[String]) -> bool {
+    tokens
+        .iter()
+        .zip(texts)
+        .all(|(&(_, (line, col), (end_line, _)), text)| {
+            line != end_line
+                || lines[line - first_line]
+                    .chars()
+                    .skip(col)
+                    .take(text.chars().count())
+                    .eq(text.chars())
+        })
+}
+
+/// The user's lines rebuilt from the tokens at their columns, when the
+/// file cannot be read (comments and tabs are lost).
+fn rebuild_lines(first_line: usize, last_line: usize, tokens: &[TokenLocation], texts: &[String]) -> Vec<String> {
+    let mut lines = vec![String::new(); last_line - first_line + 1];
+    let mut order: Vec<usize> = (0..tokens.len()).collect();
+    order.sort_by_key(|&i| tokens[i].1);
+    for i in order {
+        let (_, (line, col), _) = tokens[i];
+        let l = &mut lines[line - first_line];
+        let have = l.chars().count();
+        if have < col {
+            l.extend(std::iter::repeat_n(' ', col - have));
+        } else if have > col {
+            l.push(' ');
+        }
+        l.push_str(texts[i].lines().next().unwrap_or(""));
+    }
+    lines
+}
+
 fn error(span: Span, msg: &str) -> TokenStream2 {
     quote::quote_spanned!(span=> ::core::compile_error!(#msg);)
 }
@@ -107,7 +200,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     if let Err(d) = tritonc_sema::check_kernel(&ast, &k.name.name, &std::collections::BTreeMap::new()) {
         return error(src.span_at(d.span.start as usize), &d.message);
     }
-    generate(k, &src.text)
+    generate(k, &src.text, locations(&src))
 }
 
 /// The Rust type a launch takes for a kernel parameter.
@@ -139,7 +232,7 @@ fn rust_type(t: &TypeExpr) -> Result<TokenStream2, (Span, String)> {
     }
 }
 
-fn generate(k: &tritonc_syntax::ast::Function, text: &str) -> TokenStream2 {
+fn generate(k: &tritonc_syntax::ast::Function, text: &str, locations: Option<Locations>) -> TokenStream2 {
     let name = format_ident!("{}", k.name.name);
     let launcher = format_ident!("{}_kernel", k.name.name);
     let tuned = format_ident!("{}_tuned", k.name.name);
@@ -175,13 +268,32 @@ fn generate(k: &tritonc_syntax::ast::Function, text: &str) -> TokenStream2 {
         let idx = syn_index(i);
         packs.push(quote!(::tritonc::api::KernelArg::pack(args.#idx)));
     }
+    let u32_lit = |x: usize| proc_macro2::Literal::u32_unsuffixed(u32::try_from(x).unwrap_or(u32::MAX));
+    let (file, first_line, lines, tokens) = match locations {
+        Some(l) => {
+            let file = l.file;
+            let tokens = l.tokens.iter().map(|&((a, b), (line, col), (end_line, end_col))| {
+                let [a, b, line, col, end_line, end_col] = [a, b, line, col, end_line, end_col].map(u32_lit);
+                quote!(::tritonc::api::TokenLocation {
+                    text: (#a, #b),
+                    start: (#line, #col),
+                    end: (#end_line, #end_col),
+                })
+            });
+            (quote!(#file), u32_lit(l.first_line), l.lines, tokens.collect())
+        }
+        None => (quote!(::core::file!()), u32_lit(0), Vec::new(), Vec::new()),
+    };
     quote! {
         #[allow(non_upper_case_globals)]
         #[doc(hidden)]
         static #source: ::tritonc::api::KernelSource = ::tritonc::api::KernelSource {
             name: #kname,
             text: #text,
-            file: ::core::file!(),
+            file: #file,
+            tokens: &[#(#tokens),*],
+            first_line: #first_line,
+            lines: &[#(#lines),*],
         };
 
         #[allow(non_camel_case_types)]
@@ -272,4 +384,43 @@ fn generate(k: &tritonc_syntax::ast::Function, text: &str) -> TokenStream2 {
 
 fn syn_index(i: usize) -> proc_macro2::Literal {
     proc_macro2::Literal::usize_unsuffixed(i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `  let x = a+b; // c` on line 7 and `}` on line 8, as tokens.
+    fn tokens() -> (Vec<TokenLocation>, Vec<String>) {
+        let t = |line, col, text: &str| {
+            let end = col + text.chars().count();
+            (((0, 0), (line, col), (line, end)), text.to_string())
+        };
+        [
+            t(7, 2, "let"),
+            t(7, 6, "x"),
+            t(7, 8, "="),
+            t(7, 10, "a"),
+            t(7, 11, "+"),
+            t(7, 12, "b"),
+            t(7, 13, ";"),
+            t(8, 0, "}"),
+        ]
+        .into_iter()
+        .unzip()
+    }
+
+    #[test]
+    fn lines_are_rebuilt_at_the_tokens_columns() {
+        let (tokens, texts) = tokens();
+        assert_eq!(rebuild_lines(7, 8, &tokens, &texts), ["  let x = a+b;", "}"]);
+    }
+
+    #[test]
+    fn a_file_is_used_only_if_it_holds_the_tokens() {
+        let (tokens, texts) = tokens();
+        let lines = |a: &str| vec![a.to_string(), "}".to_string()];
+        assert!(tokens_match(&lines("  let x = a+b; // c"), 7, &tokens, &texts));
+        assert!(!tokens_match(&lines("  let x = a + b;"), 7, &tokens, &texts));
+    }
 }

@@ -144,12 +144,91 @@ impl Element for Bf16 {
     }
 }
 
-/// A kernel's source, embedded by `#[kernel]`.
+/// A kernel's source, embedded by `#[kernel]`: the kernel text rebuilt
+/// from the item's tokens, and where those tokens are in the user's file.
 #[derive(Debug)]
 pub struct KernelSource {
     pub name: &'static str,
     pub text: &'static str,
+    /// The user's file, as `file!()` names it.
     pub file: &'static str,
+    /// Where the tokens of `text` are in `file` (empty when the compiler
+    /// did not say: Rust before 1.88).
+    pub tokens: &'static [TokenLocation],
+    /// `lines` are the lines of `file` from this one (1-based) on: those
+    /// of the kernel, shown under a caret.
+    pub first_line: u32,
+    pub lines: &'static [&'static str],
+}
+
+/// Where a token of a [`KernelSource`]'s text is in the user's file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenLocation {
+    /// Its byte range in the kernel text.
+    pub text: (u32, u32),
+    /// Line (1-based) and column (0-based, in characters) of its start.
+    pub start: (u32, u32),
+    /// Line and column just past its end.
+    pub end: (u32, u32),
+}
+
+impl KernelSource {
+    /// Diagnostics about this kernel's text, moved to the user's file: each
+    /// at the line and column of the user's token, under the user's line.
+    /// Other errors, and diagnostics this source cannot place (no
+    /// locations, or a span outside every token), are returned as they are.
+    pub fn locate(&self, error: Error) -> Error {
+        match error {
+            Error::Diagnostics(d) if d.file.text == self.text => match self.locate_diagnostics(&d) {
+                Some(located) => Error::Diagnostics(located),
+                None => Error::Diagnostics(d),
+            },
+            other => other,
+        }
+    }
+
+    fn locate_diagnostics(&self, d: &tritonc_syntax::Diagnostics) -> Option<tritonc_syntax::Diagnostics> {
+        // The user's file as far as the kernel's last line: the lines
+        // before the kernel are left empty (only the kernel's are shown).
+        let first = self.first_line.checked_sub(1)? as usize;
+        let mut text = "\n".repeat(first);
+        let mut line_starts = vec![0; first];
+        for l in self.lines {
+            line_starts.push(text.len());
+            text.push_str(l);
+            text.push('\n');
+        }
+        // The byte offset in `text` of a (line, column) of the user's file.
+        let offset = |(line, col): (u32, u32)| -> Option<usize> {
+            let start = *line_starts.get((line as usize).checked_sub(1)?)?;
+            let line_text = text[start..].split('\n').next().unwrap_or("");
+            let within = line_text
+                .char_indices()
+                .nth(col as usize)
+                .map_or(line_text.len(), |(i, _)| i);
+            Some(start + within)
+        };
+        // The token at a byte of the kernel text, or the nearest before it.
+        let token_at = |at: u32| self.tokens.iter().rev().find(|t| t.text.0 <= at);
+        let items = d
+            .items
+            .iter()
+            .map(|item| {
+                let start = token_at(item.span.start)?;
+                let end = token_at(item.span.end.saturating_sub(1).max(item.span.start))?;
+                let a = offset(start.start)?;
+                let b = offset(end.end)?.max(a);
+                Some(tritonc_syntax::Diagnostic::new(
+                    tritonc_syntax::Span::new(a, b),
+                    item.message.clone(),
+                ))
+            })
+            .collect::<Option<Vec<_>>>()?;
+        Some(tritonc_syntax::Diagnostics {
+            file: SourceFile::new(self.file, text),
+            items,
+        })
+    }
 }
 
 /// One packed launch argument.
@@ -719,8 +798,11 @@ impl Device {
         req.consts = consts.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         req.num_warps = options.num_warps;
         req.num_stages = options.num_stages;
-        spec.apply(&mut req, source)?;
-        let (compiled, _) = compile_cached(&req, self.target.as_ref(), &self.cache, &mut Vec::new())?;
+        spec.apply(&mut req, source).map_err(|e| source.locate(e))?;
+        // Errors that depend on the const values are found here: shown at
+        // the user's line rather than in the kernel text.
+        let (compiled, _) =
+            compile_cached(&req, self.target.as_ref(), &self.cache, &mut Vec::new()).map_err(|e| source.locate(e))?;
         let loaded = match &self.kind {
             DeviceKind::Cpu => Loaded {
                 cpu: Some(load_cpu(&compiled)?),

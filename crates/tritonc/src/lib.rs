@@ -30,7 +30,12 @@ pub mod prelude {
 }
 
 /// Everything that can go wrong, from a typo in a kernel to a missing GPU.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` shows diagnostics rendered, as `Display` does (`file:line:col:
+/// error: ...`, the source line and a caret), so that `fn main() ->
+/// Result<(), tritonc::Error>` prints them readably; the other variants
+/// show as a derived `Debug` would.
+#[derive(thiserror::Error)]
 pub enum Error {
     /// Errors in the user's kernel source, rendered with file:line:col.
     #[error("{0}")]
@@ -47,4 +52,18 @@ pub enum Error {
     Io(String),
     #[error("internal compiler error: {0}")]
     Internal(String),
+}
+
+impl std::fmt::Debug for Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Error::Diagnostics(d) => f.write_str(&d.rendered()),
+            Error::Usage(m) => f.debug_tuple("Usage").field(m).finish(),
+            Error::Pass(e) => f.debug_tuple("Pass").field(e).finish(),
+            Error::Codegen(e) => f.debug_tuple("Codegen").field(e).finish(),
+            Error::Runtime(e) => f.debug_tuple("Runtime").field(e).finish(),
+            Error::Io(m) => f.debug_tuple("Io").field(m).finish(),
+            Error::Internal(m) => f.debug_tuple("Internal").field(m).finish(),
+        }
+    }
 }

@@ -218,3 +218,53 @@ fn add_ints<const B: i32>(x: Ptr<i32>, n: i32) {
     let o = arange(0, B);
     store(x + o, load(x + o, o < n, 0) + 1, o < n);
 }
+
+// A kernel whose shapes only fit for one const value: `#[kernel]` cannot
+// reject it at build time, the first launch with another value does.
+#[kernel]
+fn widths<const BLOCK: i32>(x: Ptr<f32>) {
+    let o = arange(0, BLOCK);
+    store(x + o + arange(0, 64), 1.0); // the widths must agree
+}
+
+/// Errors found at a first launch (they depend on const values) are shown
+/// at the user's file, line and column, under the user's own line (its
+/// comment included), by `Display` and by `Debug` alike (what `fn main()
+/// -> Result<(), tritonc::Error>` prints).
+#[test]
+fn const_dependent_errors_point_at_the_users_line() -> Result<(), tritonc::Error> {
+    let file = file!();
+    assert!(file.ends_with("tests/macro_kernels.rs"), "{file}");
+    let dev = Device::cpu()?;
+    let x = dev.zeros::<f32>(128)?;
+    widths::<64>().launch(&dev, grid![1], (&x,))?;
+    let e = widths::<128>().launch(&dev, grid![1], (&x,)).unwrap_err();
+    let want = format!(
+        "{file}:227:11: error: cannot broadcast pointers block<Ptr<f32>, [128]> with offsets block<i32, [64]>
+    |
+227 |     store(x + o + arange(0, 64), 1.0); // the widths must agree
+    |           ^^^^^^^^^^^^^^^^^^^^^"
+    );
+    assert_eq!(e.to_string(), want);
+    assert_eq!(format!("{e:?}"), want);
+
+    // The first kernel of this file, with a block length that is not a
+    // power of two: at the `arange` of line 8.
+    let out = dev.zeros::<f32>(100)?;
+    let e = add::<100>()
+        .launch(&dev, grid![1], (&out, &out, &out, 100))
+        .unwrap_err();
+    let want = format!(
+        "{file}:8:40: error: `arange(0, 100)` has length 100; it must be a power of two up to 1048576
+  |
+8 |     let offs = program_id(0) * BLOCK + arange(0, BLOCK);
+  |                                        ^^^^^^^^^^^^^^^^"
+    );
+    assert_eq!(format!("{e:?}"), want);
+    assert_eq!(e.to_string(), want);
+
+    // Other errors keep a derived `Debug`.
+    let e = tritonc::Error::Usage("no".into());
+    assert_eq!(format!("{e:?}"), "Usage(\"no\")");
+    Ok(())
+}
