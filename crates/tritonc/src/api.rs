@@ -7,11 +7,13 @@
 //! fn add<const BLOCK: i32>(x: Ptr<f32>, y: Ptr<f32>, out: Ptr<f32>, n: i32) { .. }
 //!
 //! let dev = Device::default()?;            // the first AMD GPU, else the CPU
-//! let x = dev.upload(&xs)?;
-//! let out = dev.zeros::<f32>(n)?;
+//! let (x, y) = (dev.upload(&xs)?, dev.upload(&ys)?);
+//! let out = dev.zeros::<f32>(n)?;          // n: usize, the length
 //! add::<1024>().launch(&dev, grid![n.div_ceil(1024)], (&x, &y, &out, n as i32))?;
 //! let result: Vec<f32> = out.download()?;
 //! ```
+//!
+//! (Complete, and run by the tests: `examples/readme.rs`, the README's.)
 //!
 //! A kernel is compiled for the device the first time it is launched with
 //! a set of const values, then kept (in memory, and in the disk cache).

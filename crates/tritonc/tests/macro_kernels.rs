@@ -268,3 +268,89 @@ fn const_dependent_errors_point_at_the_users_line() -> Result<(), tritonc::Error
     assert_eq!(format!("{e:?}"), "Usage(\"no\")");
     Ok(())
 }
+
+// The README's Rust examples, compiled into this test and run.
+mod readme {
+    include!("../examples/readme.rs");
+    pub fn run() -> Result<(), tritonc::Error> {
+        main()
+    }
+}
+mod readme_autotune {
+    include!("../examples/readme_autotune.rs");
+    pub fn run() -> Result<(), tritonc::Error> {
+        main()
+    }
+}
+
+/// The ```rust blocks of a Markdown file of the repository.
+fn rust_blocks(path: &str) -> Vec<String> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut blocks = Vec::new();
+    let mut block: Option<String> = None;
+    for line in text.lines() {
+        match block.take() {
+            None if line == "```rust" => block = Some(String::new()),
+            None => {}
+            Some(b) if line == "```" => blocks.push(b),
+            Some(mut b) => {
+                b.push_str(line);
+                b.push('\n');
+                block = Some(b);
+            }
+        }
+    }
+    blocks
+}
+
+fn example(name: &str) -> String {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("examples")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// What a user copies from the README compiles and runs: its first block
+/// is `examples/readme.rs` exactly, its second (autotuning, in the first's
+/// `main`) is the marked part of `examples/readme_autotune.rs`, unindented.
+#[test]
+fn the_readmes_rust_snippets_are_the_examples_and_run() -> Result<(), tritonc::Error> {
+    let blocks = rust_blocks("README.md");
+    assert_eq!(
+        blocks.len(),
+        2,
+        "README.md's ```rust blocks changed: cover the new ones here"
+    );
+    assert_eq!(blocks[0], example("readme.rs"));
+    let tuned = example("readme_autotune.rs");
+    let marked: String = tuned
+        .lines()
+        .skip_while(|l| l.trim() != "// README begin")
+        .skip(1)
+        .take_while(|l| l.trim() != "// README end")
+        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
+        .collect();
+    assert!(!marked.is_empty(), "no README markers in readme_autotune.rs");
+    assert_eq!(blocks[1], marked);
+    readme::run()?;
+    readme_autotune::run()
+}
+
+/// docs/language.md's kernel is kernel-language text that the front end
+/// accepts and lowers.
+#[test]
+fn the_language_guides_kernel_checks() -> Result<(), tritonc::Error> {
+    let blocks = rust_blocks("docs/language.md");
+    assert_eq!(
+        blocks.len(),
+        1,
+        "docs/language.md's ```rust blocks changed: cover the new ones here"
+    );
+    let consts = [("BLOCK".to_string(), tritonc::sema::ConstArg::Int(1024))].into();
+    let checked = tritonc::driver::check(&tritonc::syntax::SourceFile::new("language.md", &blocks[0]), &consts)?;
+    assert_eq!(checked.kernels, ["add"]);
+    Ok(())
+}
