@@ -23,7 +23,35 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
-# The LLVM/MLIR locations live in .cargo/config.toml; build once so that
-# the commands after this one start fast.
+# The build scripts of llvm-sys, mlir-sys and tblgen look for LLVM/MLIR 22
+# through these variables (else through whatever `llvm-config` is on PATH,
+# Debian 12's being LLVM 14). The workspace's .cargo/config.toml sets them
+# inside this repository; a user's own crate that depends on tritonc needs
+# them too, so they also go into cargo's user configuration
+# ($CARGO_HOME/config.toml), unless TRITONC_SETUP_USER_CONFIG=0. Variables
+# already set there or in the environment are left alone.
+CARGO_CONFIG="${CARGO_HOME:-$HOME/.cargo}/config.toml"
+if [ "${TRITONC_SETUP_USER_CONFIG:-1}" != "0" ]; then
+  mkdir -p "$(dirname "$CARGO_CONFIG")"
+  touch "$CARGO_CONFIG"
+  added=""
+  for kv in MLIR_SYS_220_PREFIX=/usr/lib/llvm-22 LLVM_SYS_221_PREFIX=/usr/lib/llvm-22 \
+            TABLEGEN_220_PREFIX=/usr/lib/llvm-22 HIP_PATH=/usr; do
+    k="${kv%%=*}"; v="${kv#*=}"
+    grep -q "^$k *=" "$CARGO_CONFIG" || added="$added$k = \"$v\"\n"
+  done
+  if [ -n "$added" ]; then
+    if grep -q '^\[env\]' "$CARGO_CONFIG"; then
+      # Append the keys right after the existing [env] header.
+      tmp="$(mktemp)"
+      awk -v add="$added" '{print} /^\[env\]/ {printf "%s", add}' "$CARGO_CONFIG" > "$tmp" && mv "$tmp" "$CARGO_CONFIG"
+    else
+      printf '\n# Added by tritonc scripts/setup.sh: where LLVM/MLIR 22 and HIP are.\n[env]\n%b' "$added" >> "$CARGO_CONFIG"
+    fi
+    echo "setup: LLVM/MLIR 22 locations added to $CARGO_CONFIG (for crates that depend on tritonc)"
+  fi
+fi
+
+# Build once so that the commands after this one start fast.
 cargo build --workspace --quiet
 echo "setup: ok"
