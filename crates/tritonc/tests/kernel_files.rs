@@ -1574,3 +1574,39 @@ fn malformed_headers_name_the_file_and_line() {
     assert!(e.contains("no `//! run grid=[..]` line"), "{e}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A wrong expectation, and a buffer written without an `expect`, fail
+/// with the file and line; the other runs of the file still run.
+#[test]
+fn wrong_results_are_reported_with_the_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("tk-kernel-files-wrong-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("wrong.tk");
+    let text = "//! kernel k\n\
+                //! const B = 4\n\
+                //! x: f32[4] = [1, 2, 3, 4]\n\
+                //! y: f32[4] = fill(0)\n\
+                //! run grid=[1]\n\
+                //! expect y = [2, 3, 4, 6]\n\
+                //! run grid=[1]\n\
+                //! run grid=[1]\n\
+                //! expect y = [2, 3, 4, 5.5] within abs=0.5\n\
+                #[kernel]\nfn k<const B: i32>(x: Ptr<f32>, y: Ptr<f32>) {\n    \
+                let o = arange(0, B);\n    store(y + o, load(x + o) + 1.0);\n}\n";
+    std::fs::write(&p, text).unwrap();
+    let spec = parse_spec(&p).unwrap_or_else(|e| panic!("{e}"));
+    let errs = run_file(&spec);
+    assert_eq!(errs.len(), 2, "{errs:?}");
+    assert!(
+        errs[0].contains("wrong.tk:5 ")
+            && errs[0].contains("line 6: `expect y`: 1 of 4 elements differ (exactly); first: [3]: got 5.0, want 6.0"),
+        "{}",
+        errs[0]
+    );
+    assert!(
+        errs[1].contains("wrong.tk:7 ") && errs[1].contains("`y` changed, but the header expects nothing of it"),
+        "{}",
+        errs[1]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
