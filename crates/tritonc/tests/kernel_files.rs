@@ -893,8 +893,8 @@ fn run_one(spec: &Spec, r: &Run, compiled: &mut Cache) -> Res<()> {
     run_cpu(&host_c, Grid(grid), &mut host, 4).map_err(|e| format!("run on the host failed: {e}"))?;
     let interp = run_interp(&req, grid, args.clone());
     assert_agree(&req, &interp, &host, "the host");
-    for t in &TARGETS[1..] {
-        let Some(c) = compiled_for(*t)? else { continue };
+    for &t in &TARGETS[1..] {
+        let Some(c) = compiled_for(t)? else { continue };
         let mut sim = args.clone();
         run_cpu(&c, Grid(grid), &mut sim, 4).map_err(|e| format!("run on {t} failed: {e}"))?;
         for (i, (h, s)) in host.iter().zip(&sim).enumerate() {
