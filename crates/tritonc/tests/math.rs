@@ -93,8 +93,8 @@ fn f32_math_within_stated_ulp_bounds() {
         let args = run(
             &kernel(func, "f32"),
             "k",
-            &[("B", 256)],
-            [n.div_ceil(256) as u32, 1, 1],
+            &[("B", 64)],
+            [n.div_ceil(64) as u32, 1, 1],
             vec![f32s(&xs), f32s(&vec![0.0; n]), scalar_i32(n as i32)],
         );
         let got = as_f32(&args[1]);
@@ -130,8 +130,8 @@ fn f64_tanh_and_erf_within_bounds() {
         let args = run(
             &kernel(func, "f64"),
             "k",
-            &[("B", 256)],
-            [n.div_ceil(256) as u32, 1, 1],
+            &[("B", 64)],
+            [n.div_ceil(64) as u32, 1, 1],
             vec![data, out, scalar_i32(n as i32)],
         );
         let got = as_f64(&args[1]);
@@ -168,8 +168,8 @@ fn f16_and_bf16_math_compute_in_f32_and_round_once() {
             let args = run(
                 &kernel(func, ty),
                 "k",
-                &[("B", 256)],
-                [n.div_ceil(256) as u32, 1, 1],
+                &[("B", 64)],
+                [n.div_ceil(64) as u32, 1, 1],
                 vec![data, out, scalar_i32(n as i32)],
             );
             let got: Vec<u16> = bytes_of(&args[1])
