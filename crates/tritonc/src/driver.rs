@@ -280,8 +280,8 @@ pub fn key_parts(req: &CompileRequest, target: &dyn Target, kernel: &str, tile_i
         target.triple(),
         format!("{} {}", target.cpu(), target.features()),
         format!(
-            "num_warps={:?} num_stages={:?} code_object={} disabled_passes={:?} assembly={}",
-            req.num_warps, req.num_stages, req.code_object_version, req.disabled_passes, req.assembly
+            "num_warps={:?} num_stages={:?} code_object={} assembly={}",
+            req.num_warps, req.num_stages, req.code_object_version, req.assembly
         ),
         tile_ir.to_string(),
     ];

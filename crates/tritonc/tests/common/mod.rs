@@ -308,6 +308,22 @@ pub const VARIANTS: &[&[&str]] = &[
     &["fold", "remat", "loop_ptrs", "pipeline", "cse", "dce"],
 ];
 
+/// [`compile`] through one cache per test process: pass pipelines that
+/// leave a kernel's tile IR the same (a pass with nothing to do) give the
+/// same code, compiled once (the key is the optimized tile IR, not the
+/// list of passes).
+fn compile_deduplicated(req: &CompileRequest, t: &dyn Target) -> Result<Compiled, Error> {
+    static CACHE: std::sync::OnceLock<tritonc::cache::Cache> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(|| {
+        // In cargo's scratch folder for tests (removed by `cargo clean`),
+        // one per process so that every run compiles afresh.
+        let dir =
+            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("kernel-cache-{}", std::process::id()));
+        tritonc::cache::Cache::at(dir)
+    });
+    tritonc::driver::compile_cached(req, t, cache, &mut Vec::new()).map(|(c, _)| c)
+}
+
 /// Checks one kernel with one set of arguments; `what` names it in failures.
 pub fn differential_check(base: &CompileRequest, grid: [u32; 3], args: Vec<Arg>, what: &str) {
     let oracle = run_interp(base, grid, args.clone());
@@ -340,7 +356,7 @@ pub fn differential_check(base: &CompileRequest, grid: [u32; 3], args: Vec<Arg>,
         };
         for t in targets {
             let tgt = target::lookup(t).expect("known target");
-            let c = match compile(&req, tgt.as_ref()) {
+            let c = match compile_deduplicated(&req, tgt.as_ref()) {
                 Ok(c) => c,
                 Err(Error::Codegen(CodegenError::Unsupported(_))) => continue,
                 Err(e) => panic!("{what}: compiling for {t} ({pipeline}) failed:\n{e}"),
