@@ -56,6 +56,8 @@ fn hex(bytes: &[u8]) -> String {
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: Option<PathBuf>,
+    /// Whether lookups happen at all (a cache in memory only has no `dir`).
+    on: bool,
     memory: Arc<Mutex<HashMap<String, Arc<Compiled>>>>,
     log: bool,
 }
@@ -76,12 +78,14 @@ impl Cache {
         if std::env::var("TRITONC_CACHE").is_ok_and(|v| v == "off" || v == "0") {
             return Cache {
                 dir: None,
+                on: false,
                 memory: Arc::default(),
                 log,
             };
         }
         Cache {
             dir: Some(default_dir()),
+            on: true,
             memory: Arc::default(),
             log,
         }
@@ -91,6 +95,18 @@ impl Cache {
     pub fn at(dir: impl Into<PathBuf>) -> Cache {
         Cache {
             dir: Some(dir.into()),
+            on: true,
+            memory: Arc::default(),
+            log: false,
+        }
+    }
+
+    /// A cache in this process's memory only (tests: the same kernel
+    /// compiled once per process).
+    pub fn in_memory() -> Cache {
+        Cache {
+            dir: None,
+            on: true,
             memory: Arc::default(),
             log: false,
         }
@@ -100,6 +116,7 @@ impl Cache {
     pub fn disabled() -> Cache {
         Cache {
             dir: None,
+            on: false,
             memory: Arc::default(),
             log: false,
         }
@@ -110,7 +127,7 @@ impl Cache {
     }
 
     pub fn enabled(&self) -> bool {
-        self.dir.is_some()
+        self.on
     }
 
     fn entry_path(&self, key: &str) -> Option<PathBuf> {
@@ -119,13 +136,16 @@ impl Cache {
 
     /// Looks a key up: memory first, then disk (verified).
     pub fn get(&self, parts: &KeyParts) -> (Option<Arc<Compiled>>, Lookup) {
-        let Some(path) = self.entry_path(&parts.digest()) else {
+        if !self.on {
             return (None, Lookup::Miss("the cache is off".into()));
-        };
+        }
         let key = parts.digest();
         if let Some(c) = self.memory.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return (Some(c.clone()), Lookup::MemoryHit);
         }
+        let Some(path) = self.entry_path(&key) else {
+            return (None, Lookup::Miss("not compiled in this process yet".into()));
+        };
         match std::fs::read(&path) {
             Ok(bytes) => match decode(&bytes) {
                 Some((stored, compiled)) if stored == parts.0 => {

@@ -111,7 +111,7 @@ pub fn run_request(req: CompileRequest, grid: [u32; 3], args: Vec<Arg>) -> Vec<A
     assert_agree(&req, &interp, &host, "the host");
     for target in &TARGETS[1..] {
         let t = target::lookup(target).expect("known target");
-        let c = match compile(&req, t.as_ref()) {
+        let c = match compile_deduplicated(&req, t.as_ref()) {
             Ok(c) => c,
             Err(Error::Codegen(tritonc::codegen::CodegenError::Unsupported(_))) => continue,
             Err(e) => panic!("compile for {target} failed:\n{e}"),
@@ -205,7 +205,7 @@ pub fn run_on(
 /// Compiles `req` for `target` and runs.
 pub fn run_with(target: &str, req: CompileRequest, grid: [u32; 3], mut args: Vec<Arg>) -> Vec<Arg> {
     let t = target::lookup(target).expect("known target");
-    let c = compile(&req, t.as_ref()).unwrap_or_else(|e| panic!("compile for {target} failed:\n{e}"));
+    let c = compile_deduplicated(&req, t.as_ref()).unwrap_or_else(|e| panic!("compile for {target} failed:\n{e}"));
     run_cpu(&c, Grid(grid), &mut args, 4).unwrap_or_else(|e| panic!("run on {target} failed: {e}"));
     args
 }
@@ -308,19 +308,13 @@ pub const VARIANTS: &[&[&str]] = &[
     &["fold", "remat", "loop_ptrs", "pipeline", "cse", "dce"],
 ];
 
-/// [`compile`] through one cache per test process: pass pipelines that
-/// leave a kernel's tile IR the same (a pass with nothing to do) give the
-/// same code, compiled once (the key is the optimized tile IR, not the
-/// list of passes).
-fn compile_deduplicated(req: &CompileRequest, t: &dyn Target) -> Result<Compiled, Error> {
+/// [`compile`] through one cache per test process: the same kernel run
+/// with other runtime arguments, or a pass pipeline that leaves its tile IR
+/// the same (a pass with nothing to do), is compiled once (the key is the
+/// optimized tile IR, target and options, not the list of passes).
+pub fn compile_deduplicated(req: &CompileRequest, t: &dyn Target) -> Result<Compiled, Error> {
     static CACHE: std::sync::OnceLock<tritonc::cache::Cache> = std::sync::OnceLock::new();
-    let cache = CACHE.get_or_init(|| {
-        // In cargo's scratch folder for tests (removed by `cargo clean`),
-        // one per process so that every run compiles afresh.
-        let dir =
-            std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("kernel-cache-{}", std::process::id()));
-        tritonc::cache::Cache::at(dir)
-    });
+    let cache = CACHE.get_or_init(tritonc::cache::Cache::in_memory);
     tritonc::driver::compile_cached(req, t, cache, &mut Vec::new()).map(|(c, _)| c)
 }
 
