@@ -1271,21 +1271,6 @@ fn reduce(c: &Call, red: Red) -> Res<Vals> {
     })
 }
 
-/// The inclusive scan in the language's order: at level `j`, every element
-/// whose index has bit `j` set gets, on its left, the element with that bit
-/// cleared and the bits below set.
-fn scan<T: Copy>(xs: &[T], c: impl Fn(T, T) -> T) -> Vec<T> {
-    let mut out = xs.to_vec();
-    let mut j = 0;
-    while 1 << j < xs.len() {
-        for k in (0..xs.len()).filter(|k| k >> j & 1 == 1) {
-            out[k] = c(out[(k & !(1 << j)) | ((1 << j) - 1)], out[k]);
-        }
-        j += 1;
-    }
-    out
-}
-
 /// `cumsum|cumprod(x, shape=[..], axis=K)`: inclusive scans along `axis`
 /// in the language's order, each step rounded (or wrapped) to the output's
 /// type.

@@ -37,21 +37,6 @@ fn k<const A: i32, const B: i32, const C: i32>(x: Ptr<f32>, h: Ptr<f16>, s: Ptr<
     )
 }
 
-/// The inclusive scan in the language's order: at level `j`, every
-/// element whose index has bit `j` set gets, on its left, the element with
-/// that bit cleared and the bits below set.
-fn scan<T: Copy>(xs: &[T], c: impl Fn(T, T) -> T) -> Vec<T> {
-    let mut out = xs.to_vec();
-    let mut j = 0;
-    while 1 << j < xs.len() {
-        for k in (0..xs.len()).filter(|k| k >> j & 1 == 1) {
-            out[k] = c(out[(k & !(1 << j)) | ((1 << j) - 1)], out[k]);
-        }
-        j += 1;
-    }
-    out
-}
-
 /// The balanced pairwise tree in index order, as the language defines
 /// reductions.
 fn tree_sum(xs: &[f32]) -> f32 {

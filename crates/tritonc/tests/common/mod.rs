@@ -277,6 +277,21 @@ impl Rng {
     }
 }
 
+/// The inclusive scan in the language's order: at level `j`, every element
+/// whose index has bit `j` set gets, on its left, the element with that bit
+/// cleared and the bits below set.
+pub fn scan<T: Copy>(xs: &[T], c: impl Fn(T, T) -> T) -> Vec<T> {
+    let mut out = xs.to_vec();
+    let mut j = 0;
+    while 1 << j < xs.len() {
+        for k in (0..xs.len()).filter(|k| k >> j & 1 == 1) {
+            out[k] = c(out[(k & !(1 << j)) | ((1 << j) - 1)], out[k]);
+        }
+        j += 1;
+    }
+    out
+}
+
 /// Distance in units in the last place between two f32 values.
 pub fn ulp_diff_f32(a: f32, b: f32) -> u64 {
     if a.is_nan() && b.is_nan() {
