@@ -7,6 +7,7 @@
 pub mod fold_util;
 pub mod func;
 pub mod layout;
+pub mod linear_layout;
 pub mod ops;
 pub mod print;
 pub mod types;
@@ -14,6 +15,7 @@ pub mod verify;
 
 pub use func::{BlockData, BlockId, Function, LaunchOptions, Loc, Module, OpData, OpId, Value, ValueDef};
 pub use layout::{BlockedDims, BlockedLayout, IndexBit, Layout, MatrixFamily, MatrixInstr, MatrixLayout};
+pub use linear_layout::{ConversionKind, LinearLayout, LinearLayoutError, MatrixOperand};
 pub use ops::{AtomicOp, BinaryOp, CmpPred, ConstValue, MathFn, OpKind, ReduceKind, ScanKind};
 pub use print::{print_function, print_module};
 pub use types::{Elem, ScalarType, Type};
