@@ -1081,6 +1081,7 @@ const REFERENCES: &[(&str, Reference)] = &[
     ("philox_rand", |c| philox_ref(c, 1)),
     ("philox_randn", |c| philox_ref(c, 2)),
     ("dropout", r_dropout),
+    ("attention", r_attention),
 ];
 
 /// `out[i] = x[i] + y[i]` for `i < n` (rounded to the output's type);
@@ -1448,6 +1449,38 @@ fn r_dropout(c: &Call) -> Res<Vals> {
     for i in 0..n {
         let r = uniform01(philox4x32_10([i as u32, 0, 0, 0], [seed as u32, 0])[0]);
         out[i] = if r > p { f64::from(x[i] as f32 / (1.0 - p)) } else { 0.0 };
+    }
+    Ok(Vals::F(out))
+}
+
+/// `attention(q, k, v, heads=H, n_ctx=N, head_dim=D, sm_scale=S[, causal=1])`:
+/// for each head of `[heads, n_ctx, head_dim]` row-major `q`, `k`, `v`,
+/// `softmax(q k^T * sm_scale) v` in f64 (with `causal`, query `i` sees keys
+/// `0..=i` only), rounded to the output's type.
+fn r_attention(c: &Call) -> Res<Vals> {
+    let (q, k, v) = (c.f(0)?, c.f(1)?, c.f(2)?);
+    let (heads, n, d) = (c.kw_u("heads")?, c.kw_u("n_ctx")?, c.kw_u("head_dim")?);
+    let scale = c.kw_f("sm_scale")?;
+    let causal = c.kw.contains_key("causal") && c.kw_u("causal")? != 0;
+    if q.len() < heads * n * d || k.len() < heads * n * d || v.len() < heads * n * d {
+        return Err("attention: q, k and v must hold heads * n_ctx * head_dim elements".into());
+    }
+    let mut out = c.out_f();
+    for h in 0..heads {
+        let at = |x: &[f64], row: usize, col: usize| x[(h * n + row) * d + col];
+        for i in 0..n {
+            let keys = if causal { i + 1 } else { n };
+            let s: Vec<f64> = (0..keys)
+                .map(|j| (0..d).map(|e| at(&q, i, e) * at(&k, j, e)).sum::<f64>() * scale)
+                .collect();
+            let m = s.iter().fold(f64::NEG_INFINITY, |a, x| a.max(*x));
+            let p: Vec<f64> = s.iter().map(|x| (x - m).exp()).collect();
+            let l: f64 = p.iter().sum();
+            for e in 0..d {
+                let o: f64 = p.iter().enumerate().map(|(j, pj)| pj * at(&v, j, e)).sum();
+                out[(h * n + i) * d + e] = round(c.out.ty, o / l);
+            }
+        }
     }
     Ok(Vals::F(out))
 }
