@@ -25,7 +25,7 @@ use crate::{
 use std::collections::HashMap;
 use tritonc_ir::{
     print::float_literal, AtomicOp, BinaryOp, BlockId, BlockedLayout, ConstValue, Elem, Function, Layout, MathFn,
-    MatrixLayout, OpId, OpKind, ReduceKind, ScalarType, ScanKind, Type, Value,
+    MatrixLayout, OpId, OpKind, ReduceKind, RegisterLayout, ScalarType, ScanKind, Type, Value,
 };
 use tritonc_passes::axis::AxisInfo;
 
@@ -415,13 +415,29 @@ impl Emitter<'_> {
     fn op(&mut self, op: OpId) -> Result<(), CodegenError> {
         let f = self.f;
         let d = f.op(op);
-        if !matches!(
+        let in_registers = matches!(
             d.kind,
-            OpKind::Dot | OpKind::ConvertLayout | OpKind::For | OpKind::Yield
-        ) && d
-            .operands
-            .iter()
-            .any(|v| matches!(self.value_layout(*v), Some(Layout::Matrix(_))))
+            OpKind::Binary(_)
+                | OpKind::Cmp(_)
+                | OpKind::Neg
+                | OpKind::Not
+                | OpKind::Cast
+                | OpKind::Bitcast
+                | OpKind::Select
+                | OpKind::Math(_)
+                | OpKind::Fma
+                | OpKind::Reduce { .. }
+                | OpKind::ArgReduce { .. }
+                | OpKind::Broadcast
+        );
+        if !in_registers
+            && !matches!(
+                d.kind,
+                OpKind::Dot | OpKind::ConvertLayout | OpKind::For | OpKind::Yield
+            )
+            && d.operands
+                .iter()
+                .any(|v| matches!(self.value_layout(*v), Some(Layout::Matrix(_))))
         {
             return Err(internal(
                 "a matrix-layout value reached an operation that needs the blocked layout",
@@ -477,17 +493,20 @@ impl Emitter<'_> {
             OpKind::Broadcast if tritonc_passes::remat::range_broadcast(f, op).is_some() => {
                 let t = out_ty.ok_or_else(|| internal("broadcast without result"))?;
                 let (start, axis) = tritonc_passes::remat::range_broadcast(f, op).unwrap_or((0, 0));
-                Some(self.range_along(t, axis, start))
+                let lay = self.register_layout(d.results[0]);
+                Some(self.range_along(t, lay, axis, start))
             }
             OpKind::Broadcast if in_ty[0].numel() != 1 => {
                 let t = out_ty.ok_or_else(|| internal("broadcast without result"))?;
                 let map = IndexMap::broadcast(&in_ty[0].shape, &t.shape);
-                Some(self.move_elements(&ins[0], in_ty[0], t, &map)?)
+                let lay = self.register_layout(d.results[0]);
+                Some(self.move_elements(&ins[0], in_ty[0], (t, lay), &map)?)
             }
             OpKind::Permute(order) => {
                 let t = out_ty.ok_or_else(|| internal("trans without result"))?;
                 let map = IndexMap::permute(&in_ty[0].shape, order, &t.shape);
-                Some(self.move_elements(&ins[0], in_ty[0], t, &map)?)
+                let lay = self.register_layout(d.results[0]);
+                Some(self.move_elements(&ins[0], in_ty[0], (t, lay), &map)?)
             }
             // Blocks are laid out by their row-major element order alone, so
             // a reshape moves no data.
@@ -500,7 +519,8 @@ impl Emitter<'_> {
                 let t = out_ty.ok_or_else(|| internal("reduction without result"))?;
                 // A slice-layout result (Dist IR) is only broadcast back.
                 let block_needed = !matches!(self.value_layout(d.results[0]), Some(Layout::Slice { .. }));
-                let reduced = self.axis_reduce(&d.kind, &ins[0], in_ty[0], t, block_needed)?;
+                let from = (in_ty[0], self.register_layout(d.operands[0]));
+                let reduced = self.axis_reduce(&d.kind, &ins[0], from, t, block_needed)?;
                 self.replicated.insert(
                     d.results[0],
                     (reduced.replicated.clone(), std::rc::Rc::new(reduced.classes)),
@@ -817,9 +837,9 @@ impl Emitter<'_> {
 
     /// `start +` every element's coordinate along `axis` of block type `t`,
     /// computed from the element's flat index (no data moves).
-    fn range_along(&mut self, t: &Type, axis: usize, start: i32) -> String {
-        let flat = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![t.numel() as u32]), 0);
-        let k = self.layout(t).per_lane();
+    fn range_along(&mut self, t: &Type, lay: RegisterLayout, axis: usize, start: i32) -> String {
+        let flat = self.flat_indices(lay);
+        let k = lay.per_lane();
         let vi = format!("vector<{k}xi32>");
         let inner: u64 = t.shape[axis + 1..].iter().map(|d| u64::from(*d)).product();
         let mut e = flat;
@@ -842,7 +862,13 @@ impl Emitter<'_> {
     /// elements (broadcasts, transpositions). With one lane this is a
     /// shuffle of the block's vector; with many, the block goes through
     /// shared memory.
-    fn move_elements(&mut self, x: &str, from: &Type, to: &Type, src: &IndexMap) -> Result<String, CodegenError> {
+    fn move_elements(
+        &mut self,
+        x: &str,
+        from: &Type,
+        (to, to_layout): (&Type, RegisterLayout),
+        src: &IndexMap,
+    ) -> Result<String, CodegenError> {
         if self.lanes == 1 {
             let vt = self.mty(from);
             let idx: Vec<String> = (0..to.numel()).map(|e| src.apply(e).to_string()).collect();
@@ -851,8 +877,8 @@ impl Emitter<'_> {
         // With many lanes, the operand is in shared memory (Dist IR put a
         // conversion before this operation).
         let _ = x;
-        let out_idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![to.numel() as u32]), 0);
-        let k = self.layout(to).per_lane();
+        let out_idx = self.flat_indices(to_layout);
+        let k = to_layout.per_lane();
         let vi = format!("vector<{k}xi32>");
         let src_idx = self.emit_index_map(&out_idx, &vi, src);
         self.gather_shared(&src_idx, to)
@@ -896,18 +922,28 @@ impl Emitter<'_> {
     /// `c * row + r`. A lane's runs of contiguous elements within a row
     /// become one vector store each (not transposed) or stores at constant
     /// distances from one address (transposed).
-    fn scatter_rows(&mut self, x: &str, t: &Type, base: &str, row: u32, transposed: bool) -> Result<(), CodegenError> {
+    fn scatter_rows(
+        &mut self,
+        x: &str,
+        (t, lay): (&Type, RegisterLayout),
+        base: &str,
+        row: u32,
+        transposed: bool,
+    ) -> Result<(), CodegenError> {
         let (_, pty) = self.shared()?;
         let mt = self.mem_elem(t);
         let cols = match t.shape[..] {
             [_, c] => c,
             _ => return Err(internal("staging a non-matrix")),
         };
-        let lay = self.layout(t);
         let k = lay.per_lane();
-        // Runs of `spt` elements stay within a row when rows hold whole runs.
-        let run = if cols.is_multiple_of(lay.spt) { lay.spt } else { 1 };
-        let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![t.numel() as u32]), 0);
+        // Runs of `spt` elements stay within a row when rows hold whole
+        // runs (a matrix layout's registers are single elements).
+        let run = match lay {
+            RegisterLayout::Blocked(b) if cols.is_multiple_of(b.spt) => b.spt,
+            _ => 1,
+        };
+        let idx = self.flat_indices(lay);
         let (vi, vt) = (format!("vector<{k}xi32>"), format!("vector<{k}x{mt}>"));
         let c = |e: &mut Self, v: u32| e.splat_const(&v.to_string(), "i32");
         let (cols_c, row_c) = (c(self, cols), c(self, row));
@@ -1216,6 +1252,24 @@ impl Emitter<'_> {
         self.f.layouts.as_ref().and_then(|l| l.get(&v)).copied()
     }
 
+    /// The registers-only layout block value `v` is held in: its matrix
+    /// layout, its slice's parent, or the blocked layout of its type.
+    fn register_layout(&self, v: Value) -> RegisterLayout {
+        match self.value_layout(v).and_then(|l| l.registers()) {
+            Some(r) if self.lanes > 1 => r,
+            _ => RegisterLayout::Blocked(self.layout(self.f.ty(v))),
+        }
+    }
+
+    /// This lane's flat element indices (one per register) in `lay`, as a
+    /// `vector<K x i32>`.
+    fn flat_indices(&mut self, lay: RegisterLayout) -> String {
+        match lay {
+            RegisterLayout::Matrix(m) => self.matrix_indices(m),
+            RegisterLayout::Blocked(b) => self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![b.n]), 0),
+        }
+    }
+
     /// This lane's flat element indices (one per register) in a matrix
     /// layout, as a `vector<K x i32>`.
     fn matrix_indices(&mut self, m: MatrixLayout) -> String {
@@ -1224,15 +1278,17 @@ impl Emitter<'_> {
         let (t, regs) = (fam.tile(), fam.regs());
         let c = |e: &mut Self, v: u32| e.splat_const(&v.to_string(), "i32");
         let (wm, wn, h, j) = self.matrix_lane(m);
-        // row0 = wm * tiles_m * T + row_of_half(h); col0 = wn * tiles_n * T + j.
+        // row0 = wm * tiles_m * T + row_of_half(h); col0 = wn * tiles_n * T + j
+        // (transposed tiles: the lane's part of the row and the column swap).
         let rows_per_wave = c(self, m.tiles_m() * t);
         let cols_per_wave = c(self, m.tiles_n() * t);
         let half_rows = c(self, fam.row_of_half(1));
         let r0 = self.def(&format!("arith.muli {wm}, {rows_per_wave} : i32"));
         let hr = self.def(&format!("arith.muli {h}, {half_rows} : i32"));
-        let row0 = self.def(&format!("arith.addi {r0}, {hr} : i32"));
+        let (in_row, in_col) = if m.transposed { (j, hr) } else { (hr, j) };
+        let row0 = self.def(&format!("arith.addi {r0}, {in_row} : i32"));
         let c0 = self.def(&format!("arith.muli {wn}, {cols_per_wave} : i32"));
-        let col0 = self.def(&format!("arith.addi {c0}, {j} : i32"));
+        let col0 = self.def(&format!("arith.addi {c0}, {in_col} : i32"));
         let n = c(self, m.n);
         let rn = self.def(&format!("arith.muli {row0}, {n} : i32"));
         let base = self.def(&format!("arith.addi {rn}, {col0} : i32"));
@@ -1242,7 +1298,11 @@ impl Emitter<'_> {
             .map(|reg| {
                 let (tile, r) = (reg / regs, reg % regs);
                 let (tm, tn) = (tile / m.tiles_n(), tile % m.tiles_n());
-                ((tm * t + fam.row_of_reg(r)) * m.n + tn * t).to_string()
+                if m.transposed {
+                    (tm * t * m.n + tn * t + fam.row_of_reg(r)).to_string()
+                } else {
+                    ((tm * t + fam.row_of_reg(r)) * m.n + tn * t).to_string()
+                }
             })
             .collect();
         let cv = self.def(&format!("arith.constant dense<[{}]> : {vty}", offsets.join(", ")));
@@ -1318,7 +1378,11 @@ impl Emitter<'_> {
         let staging = matrix_staging(at, bt, m).ok_or_else(|| internal("dot of non-matrices"))?;
         let (lds, pty, b_base) = match self.staged.remove(&op) {
             Some(staged) => staged,
-            None => self.stage_matrix_operands(ins, at, bt, staging)?,
+            None => {
+                let d = self.f.op(op);
+                let lays = [self.register_layout(d.operands[0]), self.register_layout(d.operands[1])];
+                self.stage_matrix_operands(ins, (at, bt), lays, staging)?
+            }
         };
         let scratch = self.def(&format!(
             "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, i8",
@@ -1383,13 +1447,20 @@ impl Emitter<'_> {
                     ));
                     self.next += 1;
                     let name = format!("mma{}", self.next);
+                    // Transposed tiles: `b^T a^T`, the instruction's
+                    // operands swapped.
+                    let (first_op, second_op) = if m.transposed {
+                        (b_frag.as_str(), a_frag.as_str())
+                    } else {
+                        (a_frag.as_str(), b_frag.as_str())
+                    };
                     let code = self
                         .target
                         .matrix(&MatrixCall {
                             instr: m.instr,
                             elem: sa,
-                            a: a_frag,
-                            b: &b_frag,
+                            a: first_op,
+                            b: second_op,
                             c: &tile,
                             out: &name,
                             lane: &lane,
@@ -1419,18 +1490,18 @@ impl Emitter<'_> {
     fn stage_matrix_operands(
         &mut self,
         ins: &[String],
-        at: &Type,
-        bt: &Type,
+        (at, bt): (&Type, &Type),
+        [a_layout, b_layout]: [RegisterLayout; 2],
         staging: MatrixStaging,
     ) -> Result<(String, &'static str, String), CodegenError> {
         let (lds, pty) = self.shared()?;
         self.barrier();
-        self.scatter_rows(&ins[0], at, &lds, staging.a_row, false)?;
+        self.scatter_rows(&ins[0], (at, a_layout), &lds, staging.a_row, false)?;
         let b_base = self.def(&format!(
             "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, i8",
             staging.b_offset
         ));
-        self.scatter_rows(&ins[1], bt, &b_base, staging.b_row, true)?;
+        self.scatter_rows(&ins[1], (bt, b_layout), &b_base, staging.b_row, true)?;
         self.barrier();
         Ok((lds, pty, b_base))
     }
@@ -1460,7 +1531,8 @@ impl Emitter<'_> {
                     let (at, bt) = (f.ty(d.operands[0]), f.ty(d.operands[1]));
                     let staging = matrix_staging(at, bt, m).ok_or_else(|| internal("dot of non-matrices"))?;
                     let ins = [self.name(d.operands[0])?, self.name(d.operands[1])?];
-                    let staged = self.stage_matrix_operands(&ins, at, bt, staging)?;
+                    let lays = [self.register_layout(d.operands[0]), self.register_layout(d.operands[1])];
+                    let staged = self.stage_matrix_operands(&ins, (at, bt), lays, staging)?;
                     self.staged.insert(op, staged);
                 }
                 return Ok(());

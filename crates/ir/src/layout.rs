@@ -267,7 +267,11 @@ impl MatrixInstr {
 /// `(wm * tiles_m + tm) * T ..` and columns `(wn * tiles_n + tn) * T ..`
 /// (`T` the family's tile) and sits in registers
 /// `(tm * tiles_n + tn) * R ..` (`R` its registers per tile); within a
-/// tile, the family's mapping.
+/// tile, the family's mapping, or with `transposed` its transpose (the
+/// instruction run with its operands swapped computes `(a b)^T`: a lane
+/// then holds one row and several columns of it, so reductions along rows
+/// stay mostly within the lane, as Triton's transposed MFMA layout for
+/// attention does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MatrixLayout {
     pub instr: MatrixInstr,
@@ -275,6 +279,7 @@ pub struct MatrixLayout {
     pub n: u32,
     pub waves_m: u32,
     pub waves_n: u32,
+    pub transposed: bool,
 }
 
 impl MatrixLayout {
@@ -305,6 +310,26 @@ impl MatrixLayout {
             n,
             waves_m,
             waves_n,
+            transposed: false,
+        })
+    }
+
+    /// The transposed layout for an `[m, n]` accumulator with every wave
+    /// along the rows (Triton's choice for attention: each wave owns whole
+    /// rows, so row reductions never cross waves), if every wave gets
+    /// whole tiles.
+    pub fn rows_per_wave(instr: MatrixInstr, m: u32, n: u32, waves: u32) -> Option<MatrixLayout> {
+        let t = instr.family.tile();
+        if !m.is_multiple_of(t) || !n.is_multiple_of(t) || !waves.is_power_of_two() || m / t < waves {
+            return None;
+        }
+        Some(MatrixLayout {
+            instr,
+            m,
+            n,
+            waves_m: waves,
+            waves_n: 1,
+            transposed: true,
         })
     }
 
@@ -325,6 +350,65 @@ impl MatrixLayout {
         self.tiles_m() * self.tiles_n() * self.family().regs()
     }
 
+    /// Where bit `bit` of an element's flat (row-major) index is kept,
+    /// for `bit` below `log2(m * n)`: every bit is one register bit or one
+    /// lane bit (a matrix layout permutes index bits; nothing repeats).
+    /// Column bits: the tile's column is the lane within its group of
+    /// `T` lanes, then the tile along the row (register bits above the
+    /// tile's own), then the wave along the row. Row bits: the tile's row
+    /// from registers and the lane group as the family says, then the
+    /// tile along the column, then the wave along the column.
+    pub fn index_bit(&self, bit: u32) -> IndexBit {
+        let fam = self.family();
+        let log = |x: u32| x.trailing_zeros();
+        let (t, regs, wave) = (log(fam.tile()), log(fam.regs()), log(fam.wave()));
+        let (tiles_n, tiles_m, waves_n) = (log(self.tiles_n()), log(self.tiles_m()), log(self.waves_n));
+        let col_bits = log(self.n);
+        // Within a tile: the lane's column bits, or the family's row map.
+        let lane_part = |bit: u32| IndexBit::Lane(bit);
+        let family_part = |row_bit: u32| {
+            // The register or lane-group bit whose contribution is this
+            // power of two (the family's row maps are sums of distinct
+            // powers of two).
+            let target = 1 << row_bit;
+            for q in 0..regs {
+                if fam.row_of_reg(1 << q) == target {
+                    return IndexBit::Register(q);
+                }
+            }
+            let groups = log(fam.wave() / fam.tile());
+            for q in 0..groups {
+                if fam.row_of_half(1 << q) == target {
+                    return IndexBit::Lane(t + q);
+                }
+            }
+            unreachable!("every row bit of a matrix tile is a register or lane-group bit");
+        };
+        let (tile_col, tile_row): (&dyn Fn(u32) -> IndexBit, &dyn Fn(u32) -> IndexBit) = if self.transposed {
+            (&family_part, &lane_part)
+        } else {
+            (&lane_part, &family_part)
+        };
+        if bit < col_bits {
+            return if bit < t {
+                tile_col(bit)
+            } else if bit < t + tiles_n {
+                IndexBit::Register(regs + bit - t)
+            } else {
+                IndexBit::Lane(wave + bit - t - tiles_n)
+            };
+        }
+        let row_bit = bit - col_bits;
+        if row_bit < t {
+            return tile_row(row_bit);
+        }
+        if row_bit < t + tiles_m {
+            IndexBit::Register(regs + tiles_n + row_bit - t)
+        } else {
+            IndexBit::Lane(wave + waves_n + row_bit - t - tiles_m)
+        }
+    }
+
     /// The (row, column) lane `lane` (of the program) holds in `reg`.
     pub fn element(&self, lane: u32, reg: u32) -> (u32, u32) {
         let fam = self.family();
@@ -333,8 +417,13 @@ impl MatrixLayout {
         let (wm, wn) = (wave / self.waves_n, wave % self.waves_n);
         let (tile, r) = (reg / regs, reg % regs);
         let (tm, tn) = (tile / self.tiles_n(), tile % self.tiles_n());
-        let row = (wm * self.tiles_m() + tm) * t + fam.row(l, r);
-        let col = (wn * self.tiles_n() + tn) * t + l % t;
+        let (tile_row, tile_col) = if self.transposed {
+            (l % t, fam.row(l, r))
+        } else {
+            (fam.row(l, r), l % t)
+        };
+        let row = (wm * self.tiles_m() + tm) * t + tile_row;
+        let col = (wn * self.tiles_n() + tn) * t + tile_col;
         (row, col)
     }
 }
@@ -352,13 +441,72 @@ pub enum Layout {
     /// element's row-major index; valid until the next conversion.
     Shared,
     /// A reduction's result along `dim` kept in the layout of the block it
-    /// reduced (`parent`): each register holds the result of its element's
-    /// row, so it repeats along `dim` and broadcasting it back along `dim`
-    /// moves nothing (Triton's slice layout, with the repetition kept).
+    /// reduced (`parent`, blocked or a matrix accumulator): each register
+    /// holds the result of its element's row, so it repeats along `dim`
+    /// and broadcasting it back along `dim` moves nothing (Triton's slice
+    /// layout, with the repetition kept).
     Slice {
-        parent: BlockedLayout,
+        parent: RegisterLayout,
         dim: u32,
     },
+}
+
+/// A layout that keeps a block in registers: every bit of an element's
+/// flat index is one register bit or one lane bit
+/// ([`RegisterLayout::index_bit`]), which is all that reductions and
+/// scans along an axis need to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RegisterLayout {
+    Blocked(BlockedLayout),
+    Matrix(MatrixLayout),
+}
+
+impl RegisterLayout {
+    /// Elements (registers) each lane holds.
+    pub fn per_lane(&self) -> u32 {
+        match self {
+            RegisterLayout::Blocked(b) => b.per_lane(),
+            RegisterLayout::Matrix(m) => m.per_lane(),
+        }
+    }
+
+    /// Where bit `bit` of an element's flat index is kept.
+    pub fn index_bit(&self, bit: u32) -> IndexBit {
+        match self {
+            RegisterLayout::Blocked(b) => b.index_bit(bit),
+            RegisterLayout::Matrix(m) => m.index_bit(bit),
+        }
+    }
+
+    /// Elements in the block.
+    pub fn numel(&self) -> u32 {
+        match self {
+            RegisterLayout::Blocked(b) => b.n,
+            RegisterLayout::Matrix(m) => m.m * m.n,
+        }
+    }
+}
+
+impl From<RegisterLayout> for Layout {
+    fn from(r: RegisterLayout) -> Layout {
+        match r {
+            RegisterLayout::Blocked(b) => Layout::Blocked(b),
+            RegisterLayout::Matrix(m) => Layout::Matrix(m),
+        }
+    }
+}
+
+impl Layout {
+    /// The registers-only layout a value in this layout is held in: its
+    /// own, or a slice's parent.
+    pub fn registers(&self) -> Option<RegisterLayout> {
+        match *self {
+            Layout::Blocked(b) => Some(RegisterLayout::Blocked(b)),
+            Layout::Matrix(m) => Some(RegisterLayout::Matrix(m)),
+            Layout::Slice { parent, .. } => Some(parent),
+            Layout::Uniform | Layout::Shared => None,
+        }
+    }
 }
 
 impl fmt::Display for Layout {
@@ -375,18 +523,19 @@ impl fmt::Display for Layout {
             ),
             Layout::Matrix(m) => write!(
                 f,
-                "#tk.{}<{{instr = [{t}, {t}, {}], waves = [{}, {}], tiles_per_wave = [{}, {}]}}>",
+                "#tk.{}<{{instr = [{t}, {t}, {}], waves = [{}, {}], tiles_per_wave = [{}, {}]{}}}>",
                 m.family().name(),
                 m.instr.k,
                 m.waves_m,
                 m.waves_n,
                 m.tiles_m(),
                 m.tiles_n(),
+                if m.transposed { ", transposed" } else { "" },
                 t = m.family().tile(),
             ),
             Layout::Shared => write!(f, "#tk.shared"),
             Layout::Slice { parent, dim } => {
-                write!(f, "#tk.slice<{{dim = {dim}, parent = {}}}>", Layout::Blocked(*parent))
+                write!(f, "#tk.slice<{{dim = {dim}, parent = {}}}>", Layout::from(*parent))
             }
         }
     }
@@ -446,10 +595,58 @@ mod tests {
         // 16×16 MFMA: lane 37, register 2 is row 4 * 2 + 2, column 5.
         let one = MatrixLayout::for_block(MFMA16, 16, 16, 1).unwrap();
         assert_eq!(one.element(37, 2), (10, 5));
+        // Transposed: MFMA lane 33, register 5 is row 1, column 13.
+        let one = MatrixLayout::rows_per_wave(MFMA, 32, 32, 1).unwrap();
+        assert_eq!(one.element(33, 5), (1, 13));
         // Too small a block for the waves: no layout.
         assert_eq!(MatrixLayout::for_block(MFMA, 32, 32, 4), None);
         assert_eq!(MatrixLayout::for_block(MFMA, 48, 32, 1), None);
         assert!(MatrixLayout::for_block(WMMA, 48, 32, 1).is_some());
+    }
+
+    #[test]
+    fn matrix_index_bits_are_where_the_layout_keeps_them() {
+        for instr in [MFMA, WMMA, MFMA16] {
+            let wave = instr.family.wave();
+            for (m, n, waves, transposed) in [
+                (32, 32, 1, false),
+                (64, 64, 4, false),
+                (128, 64, 4, false),
+                (128, 128, 8, false),
+                (32, 128, 2, false),
+                (256, 32, 4, false),
+                (32, 32, 1, true),
+                (128, 64, 4, true),
+                (128, 128, 4, true),
+                (256, 32, 8, true),
+            ] {
+                let lay = if transposed {
+                    MatrixLayout::rows_per_wave(instr, m, n, waves)
+                } else {
+                    MatrixLayout::for_block(instr, m, n, waves)
+                }
+                .expect("fits");
+                let mut seen = vec![false; (m * n) as usize];
+                let bits = (m * n).trailing_zeros();
+                for lane in 0..wave * waves {
+                    for reg in 0..lay.per_lane() {
+                        let (i, j) = lay.element(lane, reg);
+                        let e = i * n + j;
+                        assert!(
+                            !std::mem::replace(&mut seen[e as usize], true),
+                            "{lay:?}: ({i}, {j}) twice"
+                        );
+                        for b in 0..bits {
+                            let kept = match lay.index_bit(b) {
+                                IndexBit::Register(q) => (reg >> q) & 1,
+                                IndexBit::Lane(q) => (lane >> q) & 1,
+                            };
+                            assert_eq!((e >> b) & 1, kept, "{lay:?} lane {lane} reg {reg} bit {b}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -14,7 +14,9 @@ pub mod types;
 pub mod verify;
 
 pub use func::{BlockData, BlockId, Function, LaunchOptions, Loc, Module, OpData, OpId, Value, ValueDef};
-pub use layout::{BlockedDims, BlockedLayout, IndexBit, Layout, MatrixFamily, MatrixInstr, MatrixLayout};
+pub use layout::{
+    BlockedDims, BlockedLayout, IndexBit, Layout, MatrixFamily, MatrixInstr, MatrixLayout, RegisterLayout,
+};
 pub use linear_layout::{ConversionKind, LinearLayout, LinearLayoutError, MatrixOperand};
 pub use ops::{AtomicOp, BinaryOp, CmpPred, ConstValue, MathFn, OpKind, ReduceKind, ScanKind};
 pub use print::{print_function, print_module};

@@ -431,7 +431,7 @@ impl LinearLayout {
         }
         let row = |r: u32| vec![r, 0];
         let col = |c: u32| vec![0, c];
-        let (mut regs, lanes): (Vec<Vec<u32>>, Vec<Vec<u32>>) = match fam {
+        let (mut regs, mut lanes): (Vec<Vec<u32>>, Vec<Vec<u32>>) = match fam {
             MatrixFamily::Mfma32 => (
                 vec![row(1), row(2), row(8), row(16)],
                 vec![col(1), col(2), col(4), col(8), col(16), row(4)],
@@ -445,6 +445,12 @@ impl LinearLayout {
                 vec![col(1), col(2), col(4), col(8), row(1)],
             ),
         };
+        if m.transposed {
+            // The tile's transpose: rows and columns swap within it.
+            for v in regs.iter_mut().chain(lanes.iter_mut()) {
+                v.swap(0, 1);
+            }
+        }
         let (tiles_m, tiles_n) = (m.tiles_m(), m.tiles_n());
         for b in 0..tiles_n.trailing_zeros() {
             regs.push(col(t << b));

@@ -86,7 +86,13 @@ fn print_function_into(f: &Function, indent: usize, out: &mut String) {
             };
             let text = match (l, shape) {
                 (crate::layout::Layout::Blocked(b), Some(shape)) => b.describe(shape, wave(b.lanes)),
-                (crate::layout::Layout::Slice { parent, dim }, Some(shape)) => {
+                (
+                    crate::layout::Layout::Slice {
+                        parent: crate::layout::RegisterLayout::Blocked(parent),
+                        dim,
+                    },
+                    Some(shape),
+                ) => {
                     let parent_shape = slice_parent_shape(shape, dim as usize, parent.n);
                     format!(
                         "#tk.slice<{{dim = {dim}, parent = {}}}>",

@@ -104,12 +104,15 @@ fn matrix_layouts() -> Vec<MatrixLayout> {
                 for waves_m in [1u32, 2, 4] {
                     for waves_n in [1u32, 2, 4] {
                         if m >= t * waves_m && n >= t * waves_n && waves_m * waves_n <= 8 {
+                            // Transposed tiles for every other shape.
+                            let transposed = (m / 16 + n / 16 + waves_m) % 2 == 1;
                             out.push(MatrixLayout {
                                 instr,
                                 m,
                                 n,
                                 waves_m,
                                 waves_n,
+                                transposed,
                             });
                         }
                     }
@@ -155,6 +158,7 @@ fn matrix_accumulators_map_like_element_and_are_bijections() {
         n: 16,
         waves_m: 2,
         waves_n: 1,
+        transposed: false,
     };
     assert!(LinearLayout::from_matrix(&too_many).is_err());
 }

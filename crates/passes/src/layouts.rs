@@ -29,7 +29,8 @@
 use crate::PassError;
 use std::collections::HashMap;
 use tritonc_ir::{
-    BlockId, BlockedLayout, Elem, Function, Layout, MatrixInstr, MatrixLayout, OpId, OpKind, ScalarType, Value,
+    BlockId, BlockedLayout, Elem, Function, Layout, MatrixInstr, MatrixLayout, OpId, OpKind, RegisterLayout,
+    ScalarType, Value,
 };
 
 /// Whether `op` reads its operand through shared memory. Reductions,
@@ -179,7 +180,12 @@ pub fn assign_for(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> 
             if !f.ty(reduced).is_block() || !only_broadcast_back(f, reduced, &users) {
                 continue;
             }
-            let parent = BlockedLayout::with_max(f.ty(d.operands[0]).numel() as u32, lanes, spt);
+            let parent = match matrix.get(&d.operands[0]) {
+                Some(m) => RegisterLayout::Matrix(*m),
+                None => {
+                    RegisterLayout::Blocked(BlockedLayout::with_max(f.ty(d.operands[0]).numel() as u32, lanes, spt))
+                }
+            };
             let slice = Layout::Slice { parent, dim: axis };
             layouts.insert(reduced, slice);
             for user in users.get(&reduced).into_iter().flatten() {
@@ -215,6 +221,7 @@ pub fn max_contiguous(f: &Function) -> u32 {
 /// Whether `op` is a `tk.dot` a matrix instruction can run, and its
 /// accumulator's layout.
 fn matrix_dot(f: &Function, op: OpId, lanes: u32, matrix_instrs: MatrixInstrs) -> Option<MatrixLayout> {
+    let chained = chained_dots(f);
     let d = f.op(op);
     if !matches!(d.kind, OpKind::Dot) {
         return None;
@@ -225,7 +232,33 @@ fn matrix_dot(f: &Function, op: OpId, lanes: u32, matrix_instrs: MatrixInstrs) -
         if !a.shape[1].is_multiple_of(instr.k) || !lanes.is_multiple_of(wave) {
             return None;
         }
-        MatrixLayout::for_block(instr, out.shape[0], out.shape[1], lanes / wave)
+        let (m, n, waves) = (out.shape[0], out.shape[1], lanes / wave);
+        chained
+            .then(|| MatrixLayout::rows_per_wave(instr, m, n, waves))
+            .flatten()
+            .or_else(|| MatrixLayout::for_block(instr, m, n, waves))
+    })
+}
+
+/// Whether a `dot`'s first operand is computed, elementwise, from another
+/// `dot`'s result (attention: `dot(softmax(dot(q, k)), v)`). Then every
+/// dot takes the transposed layout with whole rows per wave
+/// ([`MatrixLayout::rows_per_wave`]), as Triton does for such chains: the
+/// row reductions between the dots stay within waves and mostly within
+/// lanes, and every dot's result has the same layout.
+fn chained_dots(f: &Function) -> bool {
+    fn from_dot(f: &Function, v: Value, depth: u32) -> bool {
+        let Some(op) = f.def_op(v) else { return false };
+        let d = f.op(op);
+        match d.kind {
+            OpKind::Dot => true,
+            ref k if is_elementwise(k) && depth < 32 => d.operands.iter().any(|o| from_dot(f, *o, depth + 1)),
+            _ => false,
+        }
+    }
+    f.walk().into_iter().any(|op| {
+        let d = f.op(op);
+        matches!(d.kind, OpKind::Dot) && d.operands.first().is_some_and(|a| from_dot(f, *a, 0))
     })
 }
 
@@ -242,9 +275,10 @@ fn matrix_layouts(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> 
         return matrix;
     }
     // Loop-carried accumulators: a `for` whose body yields a matrix value
-    // carries it in that layout (initial value converted if needed).
+    // carries it in that layout (initial value converted if needed); and
+    // what is computed from matrix values stays in their layout.
     loop {
-        let mut changed = false;
+        let mut changed = propagate_matrix(f, &mut matrix);
         for op in f.walk() {
             if !matches!(f.op(op).kind, OpKind::For) {
                 continue;
@@ -314,6 +348,153 @@ fn matrix_layouts(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> 
     matrix
 }
 
+/// Whether `kind` combines its operands position by position.
+fn is_elementwise(kind: &OpKind) -> bool {
+    matches!(
+        kind,
+        OpKind::Binary(_)
+            | OpKind::Cmp(_)
+            | OpKind::Neg
+            | OpKind::Not
+            | OpKind::Cast
+            | OpKind::Bitcast
+            | OpKind::Select
+            | OpKind::Math(_)
+            | OpKind::Fma
+    )
+}
+
+/// Whether block value `v` can be computed in whatever layout its user
+/// needs, from each element's own index, with nothing held by another
+/// lane: splats and constants (the same in every layout), broadcasts of a
+/// range along an axis, broadcasts of a smaller block (read back from
+/// shared memory at each element's index), and elementwise operations of
+/// those.
+fn adaptable(f: &Function, v: Value, depth: u32) -> bool {
+    let Some(op) = f.def_op(v) else {
+        return false;
+    };
+    let d = f.op(op);
+    match d.kind {
+        OpKind::Splat | OpKind::Constant(_) => true,
+        OpKind::Broadcast => broadcast_of_reduction(f, op).is_none(),
+        ref k if is_elementwise(k) && depth < 16 => d
+            .operands
+            .iter()
+            .all(|o| !f.ty(*o).is_block() || adaptable(f, *o, depth + 1)),
+        _ => false,
+    }
+}
+
+/// One round of keeping matrix values in registers: an elementwise
+/// operation with an operand in matrix layout `m` computes in `m` when
+/// its other block operands are in `m` or [`adaptable`] (those are then
+/// computed in `m` too, copied first when something else uses them); a
+/// reduction's result broadcast back along its axis is in its operand's
+/// layout. Gives whether anything changed.
+fn propagate_matrix(f: &mut Function, matrix: &mut HashMap<Value, MatrixLayout>) -> bool {
+    let mut changed = false;
+    let mut users: HashMap<Value, Vec<OpId>> = HashMap::new();
+    for op in f.walk() {
+        for v in &f.op(op).operands {
+            users.entry(*v).or_default().push(op);
+        }
+    }
+    // Whether some user of `v` can take it in a matrix layout (else the
+    // conversion would only move to after this operation, where the
+    // elements may be narrower and the conversion no cheaper).
+    let wanted = |f: &Function, v: Value| {
+        users.get(&v).into_iter().flatten().any(|u| {
+            let k = &f.op(*u).kind;
+            is_elementwise(k)
+                || matches!(k, OpKind::Dot | OpKind::For | OpKind::Yield)
+                || (matches!(k, OpKind::Reduce { .. } | OpKind::ArgReduce { .. }) && !tree_reduction(f, *u))
+        })
+    };
+    for op in f.walk() {
+        let d = f.op(op);
+        let Some(&result) = d.results.first() else { continue };
+        if matrix.contains_key(&result) || !f.ty(result).is_block() {
+            continue;
+        }
+        if let Some(reduced) = broadcast_of_reduction(f, op) {
+            let Some(red) = f.def_op(reduced) else { continue };
+            if let Some(m) = f.op(red).operands.first().and_then(|x| matrix.get(x)).copied() {
+                matrix.insert(result, m);
+                changed = true;
+            }
+            continue;
+        }
+        if !is_elementwise(&d.kind) {
+            continue;
+        }
+        let mut layout: Option<MatrixLayout> = None;
+        let mut fits = true;
+        for v in &d.operands {
+            match matrix.get(v) {
+                Some(m) if layout.is_none_or(|l| l == *m) => layout = Some(*m),
+                Some(_) => fits = false,
+                None => fits &= !f.ty(*v).is_block() || adaptable(f, *v, 0),
+            }
+        }
+        let Some(m) = layout else { continue };
+        if !fits || f.ty(result).shape != [m.m, m.n] || !wanted(f, result) {
+            continue;
+        }
+        let operands = d.operands.clone();
+        for (i, v) in operands.into_iter().enumerate() {
+            if f.ty(v).is_block() && !matrix.contains_key(&v) {
+                let own = adapt_into(f, op, v, m, matrix);
+                f.op_mut(op).operands[i] = own;
+            }
+        }
+        matrix.insert(result, m);
+        changed = true;
+    }
+    changed
+}
+
+/// The [`adaptable`] value `v`, computed in matrix layout `m` for `user`:
+/// `v` itself when `user` is its only user, else a copy made right
+/// before `user` (so that every operand of an operation has the layout of
+/// its result, as Dist IR requires); the operands of a broadcast stay
+/// where they are.
+fn adapt_into(
+    f: &mut Function,
+    user: OpId,
+    v: Value,
+    m: MatrixLayout,
+    matrix: &mut HashMap<Value, MatrixLayout>,
+) -> Value {
+    let Some(def) = f.def_op(v) else { return v };
+    let uses = f
+        .walk()
+        .into_iter()
+        .map(|o| f.op(o).operands.iter().filter(|x| **x == v).count())
+        .sum::<usize>();
+    let target = if uses <= 1 {
+        v
+    } else {
+        let d = f.op(def);
+        let (kind, operands, ty, loc) = (d.kind.clone(), d.operands.clone(), f.ty(v).clone(), d.loc);
+        let copy = f.create_op(kind, operands, vec![ty], Vec::new(), loc);
+        insert_before(f, user, copy);
+        f.op(copy).results[0]
+    };
+    let target_op = f.def_op(target).unwrap_or(def);
+    if is_elementwise(&f.op(target_op).kind) {
+        let operands = f.op(target_op).operands.clone();
+        for (i, o) in operands.into_iter().enumerate() {
+            if f.ty(o).is_block() && !matrix.contains_key(&o) {
+                let own = adapt_into(f, target_op, o, m, matrix);
+                f.op_mut(target_op).operands[i] = own;
+            }
+        }
+    }
+    matrix.insert(target, m);
+    target
+}
+
 /// `v` in a matrix layout, right before `op`: a splat (the same in every
 /// layout) is splat again there, anything else converted.
 fn into_matrix_before(f: &mut Function, op: OpId, v: Value) -> Value {
@@ -335,7 +516,13 @@ fn into_matrix_before(f: &mut Function, op: OpId, v: Value) -> Value {
 fn matrix_use_allowed(f: &Function, op: OpId, i: usize, matrix: &HashMap<Value, MatrixLayout>) -> bool {
     let d = f.op(op);
     match d.kind {
-        OpKind::Dot => i == 2 && matrix.contains_key(&d.results[0]),
+        // The accumulator, and operands (staged from their own layout).
+        OpKind::Dot => i <= 2 && matrix.contains_key(&d.results[0]),
+        // Elementwise operations computed in the matrix layout.
+        ref k if is_elementwise(k) => d.results.first().is_some_and(|r| matrix.contains_key(r)),
+        // Reductions along an axis combine in registers, and their
+        // result broadcast back is in the matrix layout.
+        OpKind::Reduce { .. } | OpKind::ArgReduce { .. } => !tree_reduction(f, op),
         OpKind::ConvertLayout => true,
         OpKind::For => i >= 3 && matrix.contains_key(&d.results[i - 3]),
         OpKind::Yield => {

@@ -13,7 +13,7 @@
 
 use super::*;
 use std::collections::BTreeMap;
-use tritonc_ir::IndexBit;
+use tritonc_ir::{IndexBit, RegisterLayout};
 
 impl Emitter<'_> {
     /// An arg-reduction with one lane: every output element a left fold
@@ -30,7 +30,7 @@ impl Emitter<'_> {
         let OpKind::ArgReduce { max, .. } = *kind else {
             return Err(internal("not an arg-reduction"));
         };
-        let plan = AxisPlan::new(kind, from, self.layout(from))?;
+        let plan = AxisPlan::new(kind, from, RegisterLayout::Blocked(self.layout(from)))?;
         let (len, inner) = (u64::from(plan.len), 1u64 << plan.lo);
         let c = |e: &mut Self, v: u64| e.splat_const(&v.to_string(), "i32");
         let (one, len_c, inner_c) = (c(self, 1), c(self, len), c(self, inner));
@@ -79,12 +79,12 @@ impl Emitter<'_> {
         &mut self,
         kind: &OpKind,
         x: &str,
-        from: &Type,
+        (from, from_layout): (&Type, RegisterLayout),
         to: &Type,
         block_needed: bool,
     ) -> Result<AxisReduced, CodegenError> {
         let s = from.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
-        let plan = AxisPlan::new(kind, from, self.layout(from))?;
+        let plan = AxisPlan::new(kind, from, from_layout)?;
         let arg_max = match kind {
             OpKind::ArgReduce { max, .. } => Some(*max),
             _ => None,
@@ -92,10 +92,7 @@ impl Emitter<'_> {
         let k = plan.layout.per_lane();
         let vt = self.mty(from);
         let et = sty(s);
-        let flat = self.make_range(
-            &Type::block(Elem::Scalar(ScalarType::I32), vec![from.numel() as u32]),
-            0,
-        );
+        let flat = self.flat_indices(from_layout);
         let vi = format!("vector<{k}xi32>");
         // Partial results by register, the registers of levels already
         // combined within the lane folded onto the lowest.
@@ -345,7 +342,7 @@ impl Emitter<'_> {
     /// through shared memory).
     pub(super) fn axis_scan(&mut self, kind: &OpKind, x: &str, t: &Type) -> Result<String, CodegenError> {
         let s = t.scalar_elem().ok_or_else(|| internal("scan of pointers"))?;
-        let plan = AxisPlan::new(kind, t, self.layout(t))?;
+        let plan = AxisPlan::new(kind, t, RegisterLayout::Blocked(self.layout(t)))?;
         let et = sty(s);
         let op = combine_op(kind, s);
         let k = plan.layout.per_lane();
@@ -492,7 +489,7 @@ impl Emitter<'_> {
     /// combination, and a shuffle keeping it where the level's bit is set.
     pub(super) fn host_scan(&mut self, kind: &OpKind, x: &str, t: &Type) -> Result<String, CodegenError> {
         let s = t.scalar_elem().ok_or_else(|| internal("scan of pointers"))?;
-        let plan = AxisPlan::new(kind, t, self.layout(t))?;
+        let plan = AxisPlan::new(kind, t, RegisterLayout::Blocked(self.layout(t)))?;
         let et = sty(s);
         let op = combine_op(kind, s);
         let n = t.numel();
@@ -525,7 +522,7 @@ impl Emitter<'_> {
     /// the block shrinks by half per level, in row-major order).
     pub(super) fn host_axis_reduce(&mut self, kind: &OpKind, x: &str, from: &Type) -> Result<String, CodegenError> {
         let s = from.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
-        let plan = AxisPlan::new(kind, from, self.layout(from))?;
+        let plan = AxisPlan::new(kind, from, RegisterLayout::Blocked(self.layout(from)))?;
         let et = sty(s);
         let op = combine_op(kind, s);
         let mut v = x.to_string();
@@ -909,7 +906,16 @@ pub(super) fn shared_bytes(f: &Function, op: OpId, lanes: u32, spt: u32, wave_bi
         return slots;
     }
     let from = f.ty(d.operands[0]);
-    let layout = BlockedLayout::with_max(from.numel() as u32, lanes, spt);
+    let layout = f
+        .layouts
+        .as_ref()
+        .and_then(|l| l.get(&d.operands[0]))
+        .and_then(Layout::registers)
+        .unwrap_or(RegisterLayout::Blocked(BlockedLayout::with_max(
+            from.numel() as u32,
+            lanes,
+            spt,
+        )));
     if matches!(d.kind, OpKind::Scan { .. }) {
         return slots * u64::from(layout.per_lane());
     }
@@ -957,11 +963,11 @@ struct Partial {
 pub(super) struct AxisPlan {
     pub lo: u32,
     pub len: u32,
-    pub layout: BlockedLayout,
+    pub layout: RegisterLayout,
 }
 
 impl AxisPlan {
-    pub fn new(kind: &OpKind, from: &Type, layout: BlockedLayout) -> Result<AxisPlan, CodegenError> {
+    pub fn new(kind: &OpKind, from: &Type, layout: RegisterLayout) -> Result<AxisPlan, CodegenError> {
         let axis = match kind {
             OpKind::Reduce { axis, .. } | OpKind::ArgReduce { axis, .. } | OpKind::Scan { axis, .. } => *axis as usize,
             _ => return Err(internal("not a reduction")),
