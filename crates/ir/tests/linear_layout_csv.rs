@@ -1,5 +1,6 @@
 //! The matrix-instruction linear layouts against AMD's own register maps
-//! (`shared/data/matrix-layouts`, generated with AMD's
+//! (`tests/data/matrix-layouts`, a copy of the team's
+//! `shared/data/matrix-layouts`, generated with AMD's
 //! `amd_matrix_instruction_calculator`): for each instruction of our
 //! families, cell by cell, the element lane `L` holds in register part
 //! `P` is what our layout maps (register `P`, lane `L`) to. Register parts
@@ -7,8 +8,8 @@
 //! `v0.[31:16]`, `v1.[15:0]`, ...: two f16 per register are parts
 //! `2 * register + half`).
 //!
-//! The data lives outside the repository, beside it; a missing folder is
-//! a failure, not a skip.
+//! The data is in the repository (a fresh clone has nothing beside it); a
+//! missing folder is a failure, not a skip.
 
 use std::path::{Path, PathBuf};
 
@@ -16,14 +17,11 @@ use tritonc_ir::linear_layout::{LANE, REGISTER};
 use tritonc_ir::{LinearLayout, MatrixFamily, MatrixInstr, MatrixLayout, MatrixOperand};
 
 fn data_dir() -> PathBuf {
-    let dir = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/matrix-layouts"
-    ));
+    let dir = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/data/matrix-layouts"));
     assert!(
         dir.join("README.md").is_file(),
-        "AMD's matrix register maps are missing: expected them in {} (the `shared/data/matrix-layouts` folder \
-         beside the repository); this test checks our MFMA/WMMA layouts against them and cannot pass without them",
+        "AMD's matrix register maps are missing: expected them in {} (a copy of the team's \
+         `shared/data/matrix-layouts`); this test checks our MFMA/WMMA layouts against them and cannot pass without them",
         dir.display()
     );
     dir.to_path_buf()
