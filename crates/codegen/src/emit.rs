@@ -24,8 +24,8 @@ use crate::{
 };
 use std::collections::HashMap;
 use tritonc_ir::{
-    print::float_literal, AtomicOp, BinaryOp, BlockId, BlockedLayout, ConstValue, Elem, Function, Layout, MathFn,
-    MatrixLayout, OpId, OpKind, ReduceKind, RegisterLayout, ScalarType, ScanKind, Type, Value,
+    print::float_literal, AtomicOp, BinaryOp, BlockId, BlockedLayout, ConstValue, Elem, Function, IndexBit, Layout,
+    MathFn, MatrixLayout, OpId, OpKind, ReduceKind, RegisterLayout, ScalarType, ScanKind, Type, Value,
 };
 use tritonc_passes::axis::AxisInfo;
 
@@ -881,7 +881,40 @@ impl Emitter<'_> {
         let k = to_layout.per_lane();
         let vi = format!("vector<{k}xi32>");
         let src_idx = self.emit_index_map(&out_idx, &vi, src);
-        self.gather_shared(&src_idx, to)
+        // Register bits that only pick coordinates the map drops (the
+        // broadcast dimensions): registers differing in them read the
+        // same element, so each distinct one is read once.
+        let bits = u64::from(to_layout.numel()).trailing_zeros();
+        let repeated = (0..bits)
+            .filter(|b| src.apply(1 << b) == src.apply(0))
+            .filter_map(|b| match to_layout.index_bit(b) {
+                IndexBit::Register(q) => Some(1u32 << q),
+                IndexBit::Lane(_) => None,
+            })
+            .fold(0, |m, q| m | q);
+        if repeated == 0 || to.scalar_elem().is_some_and(ScalarType::is_bool) {
+            return self.gather_shared(&src_idx, to);
+        }
+        let classes: Vec<u32> = (0..k).map(|r| r & !repeated).collect();
+        let (lds, pty) = self.shared()?;
+        let mt = self.mem_elem(to);
+        let align = self.mem_bytes(to);
+        let mut read: HashMap<u32, String> = HashMap::new();
+        for &c in &classes {
+            if read.contains_key(&c) {
+                continue;
+            }
+            let i = self.def(&format!("vector.extract {src_idx}[{c}] : i32 from {vi}"));
+            let p = self.def(&format!("llvm.getelementptr {lds}[{i}] : ({pty}, i32) -> {pty}, {mt}"));
+            let v = self.def(&format!("llvm.load {p} {{alignment = {align} : i64}} : {pty} -> {mt}"));
+            read.insert(c, v);
+        }
+        let regs: Vec<String> = classes
+            .iter()
+            .map(|c| read.get(c).cloned().ok_or_else(|| internal("missing register class")))
+            .collect::<Result<_, _>>()?;
+        let vt = format!("vector<{k}x{mt}>");
+        Ok(self.def(&format!("vector.from_elements {} : {vt}", regs.join(", "))))
     }
 
     /// Emits `src(e)` for a vector of flat indices `e`, with shifts and
@@ -937,12 +970,19 @@ impl Emitter<'_> {
             _ => return Err(internal("staging a non-matrix")),
         };
         let k = lay.per_lane();
-        // Runs of `spt` elements stay within a row when rows hold whole
-        // runs (a matrix layout's registers are single elements).
+        // Runs of contiguous elements (a blocked layout's `spt`; in a
+        // matrix layout, the registers whose bits are the lowest index
+        // bits) stay within a row when rows hold whole runs.
         let run = match lay {
-            RegisterLayout::Blocked(b) if cols.is_multiple_of(b.spt) => b.spt,
-            _ => 1,
+            RegisterLayout::Blocked(b) => b.spt,
+            RegisterLayout::Matrix(_) => {
+                let low = (0..cols.trailing_zeros())
+                    .take_while(|b| lay.index_bit(*b) == IndexBit::Register(*b))
+                    .count();
+                1 << low
+            }
         };
+        let run = if cols.is_multiple_of(run) { run } else { 1 };
         let idx = self.flat_indices(lay);
         let (vi, vt) = (format!("vector<{k}xi32>"), format!("vector<{k}x{mt}>"));
         let c = |e: &mut Self, v: u32| e.splat_const(&v.to_string(), "i32");
