@@ -496,6 +496,13 @@ impl Emitter<'_> {
                 let lay = self.register_layout(d.results[0]);
                 Some(self.range_along(t, lay, axis, start))
             }
+            OpKind::Broadcast if self.slice_into_parent(d.operands[0], d.results[0]).is_some() => {
+                let (m, dim) = self
+                    .slice_into_parent(d.operands[0], d.results[0])
+                    .ok_or_else(|| internal("slice broadcast"))?;
+                let t = out_ty.ok_or_else(|| internal("broadcast without result"))?;
+                Some(self.broadcast_slice(&ins[0], in_ty[0], t, m, dim))
+            }
             OpKind::Broadcast if in_ty[0].numel() != 1 => {
                 let t = out_ty.ok_or_else(|| internal("broadcast without result"))?;
                 let map = IndexMap::broadcast(&in_ty[0].shape, &t.shape);
@@ -519,8 +526,18 @@ impl Emitter<'_> {
                 let t = out_ty.ok_or_else(|| internal("reduction without result"))?;
                 // A slice-layout result (Dist IR) is only broadcast back.
                 let block_needed = !matches!(self.value_layout(d.results[0]), Some(Layout::Slice { .. }));
+                // A slice of a matrix layout is kept compact, one register
+                // per distinct row (its type's size: Dist IR checked that).
+                let compact_needed = matches!(
+                    self.value_layout(d.results[0]),
+                    Some(Layout::Slice {
+                        parent: RegisterLayout::Matrix(_),
+                        ..
+                    })
+                );
                 let from = (in_ty[0], self.register_layout(d.operands[0]));
-                let reduced = self.axis_reduce(&d.kind, &ins[0], from, t, block_needed)?;
+                let reduced = self.axis_reduce(&d.kind, &ins[0], from, t, (block_needed, compact_needed))?;
+                let compact = reduced.compact.clone();
                 self.replicated.insert(
                     d.results[0],
                     (reduced.replicated.clone(), std::rc::Rc::new(reduced.classes)),
@@ -528,7 +545,7 @@ impl Emitter<'_> {
                 // Without the block, the only users (reshapes feeding
                 // broadcasts back) read `replicated` instead; the name
                 // just flows through them.
-                Some(reduced.result.unwrap_or(reduced.replicated))
+                Some(compact.or(reduced.result).unwrap_or(reduced.replicated))
             }
             OpKind::Reduce { .. } | OpKind::ArgReduce { .. } => {
                 let t = out_ty.ok_or_else(|| internal("reduction without result"))?;
@@ -582,6 +599,17 @@ impl Emitter<'_> {
                     self.assert(&ins[0], in_ty[0])?;
                 }
                 None
+            }
+            OpKind::ConvertLayout
+                if matches!(
+                    self.value_layout(d.operands[0]),
+                    Some(Layout::Slice {
+                        parent: RegisterLayout::Matrix(_),
+                        ..
+                    })
+                ) =>
+            {
+                Some(self.convert_slice(&ins[0], d.operands[0], in_ty[0], out_ty.unwrap_or(in_ty[0]))?)
             }
             OpKind::ConvertLayout
                 if matches!(self.value_layout(d.operands[0]), Some(Layout::Matrix(_)))
@@ -1299,6 +1327,115 @@ impl Emitter<'_> {
             Some(r) if self.lanes > 1 => r,
             _ => RegisterLayout::Blocked(self.layout(self.f.ty(v))),
         }
+    }
+
+    /// For a broadcast of a compact slice value (`from`) back into the
+    /// matrix layout it is a slice of (`to`'s): that layout and the axis.
+    fn slice_into_parent(&self, from: Value, to: Value) -> Option<(MatrixLayout, u32)> {
+        match (self.value_layout(from)?, self.value_layout(to)?) {
+            (
+                Layout::Slice {
+                    parent: RegisterLayout::Matrix(p),
+                    dim,
+                },
+                Layout::Matrix(m),
+            ) if p == m && tritonc_passes::layouts::broadcast_of_reduction(self.f, self.f.def_op(to)?).is_none() => {
+                Some((m, dim))
+            }
+            _ => None,
+        }
+    }
+
+    /// The register bits of matrix layout `m` that hold coordinates along
+    /// `dim` (the bits a slice along `dim` folds).
+    fn axis_register_bits(m: MatrixLayout, dim: u32) -> u32 {
+        let (col_bits, row_bits) = (m.n.trailing_zeros(), m.m.trailing_zeros());
+        let axis = if dim == 1 {
+            0..col_bits
+        } else {
+            col_bits..col_bits + row_bits
+        };
+        axis.filter_map(|b| match m.index_bit(b) {
+            IndexBit::Register(q) => Some(1u32 << q),
+            IndexBit::Lane(_) => None,
+        })
+        .fold(0, |a, q| a | q)
+    }
+
+    /// Which compact register of a slice along `dim` of `m` parent
+    /// register `r` reads: `r` with the axis's register bits removed.
+    fn compact_index(r: u32, axis_bits: u32) -> u32 {
+        let (mut out, mut at) = (0, 0);
+        for q in 0..32 {
+            if axis_bits & (1 << q) == 0 {
+                out |= ((r >> q) & 1) << at;
+                at += 1;
+            }
+        }
+        out
+    }
+
+    /// A compact slice value broadcast back into its parent matrix layout:
+    /// every register takes its row's value (a register shuffle).
+    fn broadcast_slice(&mut self, x: &str, from: &Type, to: &Type, m: MatrixLayout, dim: u32) -> String {
+        let axis_bits = Self::axis_register_bits(m, dim);
+        let idx: Vec<String> = (0..m.per_lane())
+            .map(|r| Self::compact_index(r, axis_bits).to_string())
+            .collect();
+        let (ft, _) = (self.mty(from), self.mty(to));
+        self.def(&format!("vector.shuffle {x}, {x} [{}] : {ft}, {ft}", idx.join(", ")))
+    }
+
+    /// A compact slice value to the blocked layout of its type, through
+    /// shared memory: every lane writes its rows' values at their index
+    /// (lanes holding the same row write the same value), then reads what
+    /// the blocked layout gives it.
+    fn convert_slice(&mut self, x: &str, from: Value, t: &Type, to: &Type) -> Result<String, CodegenError> {
+        let Some(Layout::Slice {
+            parent: RegisterLayout::Matrix(m),
+            dim,
+        }) = self.value_layout(from)
+        else {
+            return Err(internal("not a slice of a matrix layout"));
+        };
+        let axis_bits = Self::axis_register_bits(m, dim);
+        let flat = self.matrix_indices(m);
+        let k = m.per_lane();
+        let (lds, pty) = self.shared()?;
+        let mt = self.mem_elem(t);
+        let et = self.mty(&Type::block(t.elem, Vec::new()));
+        let ct = self.mty(t);
+        let is_bool = t.scalar_elem().is_some_and(ScalarType::is_bool);
+        self.barrier();
+        let mut done = std::collections::HashSet::new();
+        for r in 0..k {
+            let c = Self::compact_index(r, axis_bits);
+            if !done.insert(c) {
+                continue;
+            }
+            let e = self.def(&format!("vector.extract {flat}[{r}] : i32 from vector<{k}xi32>"));
+            // The element's index in the reduced block: the axis removed.
+            let at = if dim == 1 {
+                let sh = self.const_i32(m.n.trailing_zeros());
+                self.def(&format!("arith.shrui {e}, {sh} : i32"))
+            } else {
+                let mask = self.const_i32(m.n - 1);
+                self.def(&format!("arith.andi {e}, {mask} : i32"))
+            };
+            let v = self.def(&format!("vector.extract {x}[{c}] : {et} from {ct}"));
+            let v = if is_bool {
+                self.def(&format!("arith.extui {v} : i1 to {mt}"))
+            } else {
+                v
+            };
+            let p = self.def(&format!("llvm.getelementptr {lds}[{at}] : ({pty}, i32) -> {pty}, {mt}"));
+            self.line(&format!("llvm.store {v}, {p} : {mt}, {pty}"));
+        }
+        self.barrier();
+        let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![to.numel() as u32]), 0);
+        let r = self.gather_shared(&idx, to)?;
+        self.lds_pending = [true; 2];
+        Ok(r)
     }
 
     /// This lane's flat element indices (one per register) in `lay`, as a

@@ -122,8 +122,14 @@ pub type MatrixInstrs<'a> = &'a dyn Fn(ScalarType) -> Vec<MatrixInstr>;
 /// [`assign`] for a target whose `dot`s of each input type may use the
 /// matrix instructions `matrix_instrs` gives.
 pub fn assign_for(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> Result<(), PassError> {
+    let spt = max_contiguous(f);
     let matrix = if lanes > 1 {
         matrix_layouts(f, lanes, matrix_instrs)
+    } else {
+        HashMap::new()
+    };
+    let slices = if lanes > 1 {
+        slice_layouts(f, &matrix, lanes, spt)
     } else {
         HashMap::new()
     };
@@ -132,10 +138,9 @@ pub fn assign_for(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> 
             .chain(f.walk().iter().flat_map(|op| f.op(*op).regions.clone()))
             .collect();
         for b in blocks {
-            insert_conversions(f, b);
+            insert_conversions(f, b, &slices);
         }
     }
-    let spt = max_contiguous(f);
     let mut layouts = HashMap::new();
     for (i, v) in f.values.iter().enumerate() {
         let layout = if v.ty.is_block() {
@@ -152,8 +157,11 @@ pub fn assign_for(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> 
             let layout = match (matrix.get(&r), matrix.get(&src)) {
                 // Into the matrix layout (before a loop).
                 (Some(m), _) => Layout::Matrix(*m),
-                // Out of it, back to the blocked layout.
+                // Out of it (or of a slice of it), back to the blocked layout.
                 (None, Some(_)) => Layout::Blocked(BlockedLayout::with_max(f.ty(r).numel() as u32, lanes, spt)),
+                (None, None) if slices.contains_key(&src) => {
+                    Layout::Blocked(BlockedLayout::with_max(f.ty(r).numel() as u32, lanes, spt))
+                }
                 (None, None) => Layout::Shared,
             };
             layouts.insert(r, layout);
@@ -161,6 +169,13 @@ pub fn assign_for(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> 
     }
     for (v, m) in &matrix {
         layouts.insert(*v, Layout::Matrix(*m));
+    }
+    for (v, (m, dim)) in &slices {
+        let slice = Layout::Slice {
+            parent: RegisterLayout::Matrix(*m),
+            dim: *dim,
+        };
+        layouts.insert(*v, slice);
     }
     if lanes > 1 {
         // Reductions only ever broadcast back along their axis stay in
@@ -177,7 +192,7 @@ pub fn assign_for(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> 
                 continue;
             };
             let reduced = d.results[0];
-            if !f.ty(reduced).is_block() || !only_broadcast_back(f, reduced, &users) {
+            if !f.ty(reduced).is_block() || slices.contains_key(&reduced) || !only_broadcast_back(f, reduced, &users) {
                 continue;
             }
             let parent = match matrix.get(&d.operands[0]) {
@@ -346,6 +361,229 @@ fn matrix_layouts(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> 
         }
     }
     matrix
+}
+
+/// The number of elements a lane holds of a block of `shape` in the slice
+/// along `dim` of matrix layout `m`, kept compact (one register per
+/// distinct row: the parent's registers whose bits are not the axis's).
+pub fn compact_slice_len(m: &MatrixLayout, dim: u32) -> u32 {
+    let (col_bits, row_bits) = (m.n.trailing_zeros(), m.m.trailing_zeros());
+    let axis = if dim == 1 {
+        0..col_bits
+    } else {
+        col_bits..col_bits + row_bits
+    };
+    let axis_regs = axis
+        .filter(|b| matches!(m.index_bit(*b), tritonc_ir::IndexBit::Register(_)))
+        .count();
+    m.per_lane() >> axis_regs
+}
+
+/// Row vectors of matrix values kept in registers (Triton's slice layout
+/// of the MFMA/WMMA layout): a reduction of a matrix value along `dim`,
+/// what is computed elementwise from such values and splats, their unit
+/// dimension put back at `dim`, and the loop values carrying them, when
+/// the compact form has as many registers as the blocked layout of the
+/// same type (the emitter sizes a lane's vector by the type). A broadcast
+/// of such a value back into its parent layout moves nothing; every other
+/// use gets a `tk.convert_layout` to the blocked layout.
+fn slice_layouts(
+    f: &mut Function,
+    matrix: &HashMap<Value, MatrixLayout>,
+    lanes: u32,
+    spt: u32,
+) -> HashMap<Value, (MatrixLayout, u32)> {
+    // Optimistically, loop slots started from a splat may carry a slice
+    // value; a slot whose yielded value turns out not to be one is ruled
+    // out and the analysis run again.
+    let mut ruled_out: Vec<Value> = Vec::new();
+    let slices = loop {
+        let (slices, failed) = slice_analysis(f, matrix, lanes, spt, &ruled_out);
+        match failed {
+            Some(arg) => ruled_out.push(arg),
+            None => break slices,
+        }
+    };
+    if slices.is_empty() {
+        return slices;
+    }
+    let mut slices = slices;
+    // Splats read in a slice layout are splat again there (so that every
+    // operand of an operation has its result's layout).
+    for op in f.walk() {
+        let d = f.op(op);
+        let slot_of = |i: usize| match d.kind {
+            OpKind::For if i >= 3 => d.results.get(i - 3).and_then(|r| slices.get(r)).copied(),
+            ref k if is_elementwise(k) => d.results.first().and_then(|r| slices.get(r)).copied(),
+            _ => None,
+        };
+        let wanted: Vec<(usize, (MatrixLayout, u32))> = d
+            .operands
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| f.ty(**v).is_block() && !slices.contains_key(v))
+            .filter_map(|(i, _)| slot_of(i).map(|s| (i, s)))
+            .collect();
+        for (i, s) in wanted {
+            let v = f.op(op).operands[i];
+            if f.def_op(v).is_some_and(|o| matches!(f.op(o).kind, OpKind::Splat)) {
+                let own = splat_again_before(f, op, v);
+                f.op_mut(op).operands[i] = own;
+                slices.insert(own, s);
+            }
+        }
+    }
+    // Every use that cannot read the slice gets a conversion to the
+    // blocked layout (one per value and block).
+    let mut converted: HashMap<(Value, BlockId), Value> = HashMap::new();
+    for b in f.walk_blocks() {
+        for op in f.block(b).ops.clone() {
+            let operands = f.op(op).operands.clone();
+            for (i, v) in operands.iter().enumerate() {
+                let Some(s) = slices.get(v).copied() else { continue };
+                let d = f.op(op);
+                let result_slice = d.results.first().and_then(|r| slices.get(r)).copied();
+                let allowed = match d.kind {
+                    OpKind::Reshape => result_slice == Some(s),
+                    ref k if is_elementwise(k) => result_slice == Some(s),
+                    OpKind::Broadcast => d.results.first().and_then(|r| matrix.get(r)) == Some(&s.0),
+                    OpKind::For => i >= 3 && slices.get(&d.results[i - 3]) == Some(&s),
+                    OpKind::Yield => parent_for(f, op)
+                        .is_some_and(|body| f.block(body).args.get(i + 1).and_then(|a| slices.get(a)) == Some(&s)),
+                    _ => false,
+                };
+                if allowed {
+                    continue;
+                }
+                let conv = match converted.get(&(*v, b)) {
+                    Some(c) => *c,
+                    None => {
+                        let c = convert_before(f, op, *v);
+                        converted.insert((*v, b), c);
+                        c
+                    }
+                };
+                f.op_mut(op).operands[i] = conv;
+            }
+        }
+    }
+    slices
+}
+
+/// One run of the slice analysis of [`slice_layouts`], with the loop
+/// arguments in `ruled_out` never carrying a slice: the slice values, or
+/// a loop argument that was assumed to carry one but whose yielded value
+/// is not one.
+fn slice_analysis(
+    f: &Function,
+    matrix: &HashMap<Value, MatrixLayout>,
+    lanes: u32,
+    spt: u32,
+    ruled_out: &[Value],
+) -> (HashMap<Value, (MatrixLayout, u32)>, Option<Value>) {
+    let mut slices: HashMap<Value, (MatrixLayout, u32)> = HashMap::new();
+    let fits = |v: Value, m: &MatrixLayout, dim: u32| {
+        BlockedLayout::with_max(f.ty(v).numel() as u32, lanes, spt).per_lane() == compact_slice_len(m, dim)
+    };
+    let is_splat = |v: Value| f.def_op(v).is_some_and(|o| matches!(f.op(o).kind, OpKind::Splat));
+    // Loop arguments of slots started from a splat: may carry a slice.
+    let mut open: HashMap<Value, (OpId, usize)> = HashMap::new();
+    for op in f.walk() {
+        let d = f.op(op);
+        if matches!(d.kind, OpKind::For) {
+            let body = d.regions[0];
+            for (i, init) in d.operands.iter().enumerate().skip(3) {
+                let arg = f.block(body).args[i - 2];
+                if f.ty(arg).is_block() && is_splat(*init) && !ruled_out.contains(&arg) {
+                    open.insert(arg, (op, i - 3));
+                }
+            }
+        }
+    }
+    loop {
+        let mut changed = false;
+        for op in f.walk() {
+            let d = f.op(op);
+            let Some(&result) = d.results.first() else { continue };
+            if slices.contains_key(&result) || !f.ty(result).is_block() {
+                continue;
+            }
+            let found = match d.kind {
+                OpKind::Reduce { axis, .. } => d
+                    .operands
+                    .first()
+                    .and_then(|x| matrix.get(x))
+                    .filter(|_| !tree_reduction(f, op))
+                    .map(|m| (*m, axis)),
+                OpKind::Reshape => d
+                    .operands
+                    .first()
+                    .and_then(|x| slices.get(x))
+                    .copied()
+                    .filter(|(m, dim)| {
+                        // Only the axis put back as a unit dimension.
+                        let want = if *dim == 1 { [m.m, 1] } else { [1, m.n] };
+                        f.ty(result).shape[..] == want
+                    }),
+                ref k if is_elementwise(k) => {
+                    let mut layout = None;
+                    let mut ok = true;
+                    for v in &d.operands {
+                        match slices.get(v) {
+                            Some(s) if layout.is_none_or(|l| l == *s) => layout = Some(*s),
+                            Some(_) => ok = false,
+                            None => ok &= !f.ty(*v).is_block() || is_splat(*v) || open.contains_key(v),
+                        }
+                    }
+                    layout.filter(|_| ok)
+                }
+                _ => None,
+            };
+            let Some((m, dim)) = found else { continue };
+            if !fits(result, &m, dim) {
+                continue;
+            }
+            slices.insert(result, (m, dim));
+            // Open loop arguments read here carry this slice.
+            for v in &d.operands {
+                if let Some((for_op, slot)) = open.remove(v) {
+                    slices.insert(*v, (m, dim));
+                    slices.insert(f.op(for_op).results[slot], (m, dim));
+                }
+            }
+            changed = true;
+        }
+        if !changed {
+            break;
+        }
+    }
+    // Every loop argument given a slice must get it back from its yield.
+    for op in f.walk() {
+        if !matches!(f.op(op).kind, OpKind::For) {
+            continue;
+        }
+        let body = f.op(op).regions[0];
+        let Some(&yield_op) = f.block(body).ops.last() else {
+            continue;
+        };
+        for (i, y) in f.op(yield_op).operands.iter().enumerate() {
+            let arg = f.block(body).args[i + 1];
+            if slices.contains_key(&arg) && slices.get(y) != slices.get(&arg) {
+                return (slices, Some(arg));
+            }
+        }
+    }
+    (slices, None)
+}
+
+/// Splat `v` (a splat) again right before `op`, so that this use has a
+/// value of its own to give a layout.
+fn splat_again_before(f: &mut Function, op: OpId, v: Value) -> Value {
+    let Some(def) = f.def_op(v) else { return v };
+    let (scalar, ty, loc) = (f.op(def).operands[0], f.ty(v).clone(), f.op(op).loc);
+    let splat = f.create_op(OpKind::Splat, vec![scalar], vec![ty], Vec::new(), loc);
+    insert_before(f, op, splat);
+    f.op(splat).results[0]
 }
 
 /// Whether `kind` combines its operands position by position.
@@ -561,7 +799,7 @@ fn insert_before(f: &mut Function, op: OpId, new: OpId) {
     f.block_mut(block).ops.insert(at, new);
 }
 
-fn insert_conversions(f: &mut Function, b: BlockId) {
+fn insert_conversions(f: &mut Function, b: BlockId, slices: &HashMap<Value, (MatrixLayout, u32)>) {
     let ops = f.block(b).ops.clone();
     let mut out = Vec::with_capacity(ops.len());
     // The value the shared memory holds, and the conversion that put it there.
@@ -581,7 +819,10 @@ fn insert_conversions(f: &mut Function, b: BlockId) {
             // memory.
             shared = None;
         }
-        if moves_elements(f, op) {
+        // A broadcast of a slice back into its parent moves nothing.
+        let from_slice = matches!(f.op(op).kind, OpKind::Broadcast)
+            && f.op(op).operands.first().is_some_and(|v| slices.contains_key(v));
+        if moves_elements(f, op) && !from_slice {
             let src = f.op(op).operands[0];
             let converted = match shared {
                 Some((held, conv)) if held == src => conv,

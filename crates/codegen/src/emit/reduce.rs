@@ -81,7 +81,7 @@ impl Emitter<'_> {
         x: &str,
         (from, from_layout): (&Type, RegisterLayout),
         to: &Type,
-        block_needed: bool,
+        (block_needed, compact_needed): (bool, bool),
     ) -> Result<AxisReduced, CodegenError> {
         let s = from.scalar_elem().ok_or_else(|| internal("reduction of pointers"))?;
         let plan = AxisPlan::new(kind, from, from_layout)?;
@@ -191,13 +191,25 @@ impl Emitter<'_> {
                 result: Some(pick(only)),
                 replicated,
                 classes,
+                compact: None,
             });
         }
+        let compact = if compact_needed {
+            let compact_regs: Vec<String> = parts.values().map(pick).collect();
+            Some(self.def(&format!(
+                "vector.from_elements {} : vector<{}x{out_et}>",
+                compact_regs.join(", "),
+                compact_regs.len()
+            )))
+        } else {
+            None
+        };
         if !block_needed {
             return Ok(AxisReduced {
                 result: None,
                 replicated,
                 classes,
+                compact,
             });
         }
         // Each lane writes its rows' results at their flat index in the
@@ -226,6 +238,7 @@ impl Emitter<'_> {
             result: Some(result),
             replicated,
             classes,
+            compact,
         })
     }
 
@@ -948,6 +961,10 @@ pub(super) struct AxisReduced {
     pub replicated: String,
     /// Register `r` of `replicated` equals register `classes[r]`.
     pub classes: Vec<u32>,
+    /// One register per distinct row (the registers of `replicated`
+    /// whose axis bits are clear, in order): the slice layout's compact
+    /// form. Only for block results.
+    pub compact: Option<String>,
 }
 
 /// A partial result: a value and, in arg-reductions, its index.
