@@ -1,0 +1,120 @@
+//! Structured control flow (`scf.for`, `scf.if`, `scf.while`) and device
+//! assertions.
+
+use super::*;
+
+impl Emitter<'_> {
+    /// `scf.if` with one result: `then` emits the value of the taken branch,
+    /// `otherwise` is the value when the condition is false.
+    pub(super) fn if_value(
+        &mut self,
+        cond: &str,
+        ty: &str,
+        then: impl FnOnce(&mut Self) -> String,
+        otherwise: &str,
+    ) -> String {
+        let r = self.fresh();
+        self.line(&format!("{r} = \"scf.if\"({cond}) ({{"));
+        self.indent += 1;
+        let v = then(self);
+        self.line(&format!("\"scf.yield\"({v}) : ({ty}) -> ()"));
+        self.indent -= 1;
+        self.line("}, {");
+        self.indent += 1;
+        self.line(&format!("\"scf.yield\"({otherwise}) : ({ty}) -> ()"));
+        self.indent -= 1;
+        self.line(&format!("}}) : (i1) -> ({ty})"));
+        r
+    }
+
+    pub(super) fn assert(&mut self, c: &str, t: &Type) -> Result<(), CodegenError> {
+        let all = if t.is_block() {
+            let ty = self.mty(t);
+            self.def(&format!("vector.reduction <and>, {c} : {ty} into i1"))
+        } else {
+            c.to_string()
+        };
+        let tru = self.def("arith.constant true");
+        let bad = self.def(&format!("arith.xori {all}, {tru} : i1"));
+        self.asserts += 1;
+        let id = self.asserts;
+        self.if_then(&bad, |e| {
+            // Record (assert id << 32 | program id 0) in the launch's status word.
+            let pid = e.def("arith.extui %pid0 : i32 to i64");
+            let tag = e.def(&format!("arith.constant {} : i64", u64::from(id) << 32));
+            let word = e.def(&format!("arith.ori {tag}, {pid} : i64"));
+            e.def(&format!(
+                "llvm.atomicrmw xchg %status, {word} monotonic : !llvm.ptr, i64"
+            ));
+        });
+        Ok(())
+    }
+
+    /// `scf.if` without results: `then` emits the guarded operations.
+    pub(super) fn if_then(&mut self, cond: &str, then: impl FnOnce(&mut Self)) {
+        self.line(&format!("\"scf.if\"({cond}) ({{"));
+        self.indent += 1;
+        then(self);
+        self.line("\"scf.yield\"() : () -> ()");
+        self.indent -= 1;
+        self.line("}, {");
+        self.indent += 1;
+        self.line("\"scf.yield\"() : () -> ()");
+        self.indent -= 1;
+        self.line("}) : (i1) -> ()");
+    }
+
+    /// `scf.for`, `scf.if` and `scf.while`, in MLIR's generic syntax.
+    pub(super) fn control(&mut self, op: OpId) -> Result<(), CodegenError> {
+        let f = self.f;
+        let d = f.op(op);
+        let ins: Vec<String> = d.operands.iter().map(|v| self.name(*v)).collect::<Result<_, _>>()?;
+        let in_tys: Vec<String> = d.operands.iter().map(|v| self.mty(f.ty(*v))).collect();
+        let out_tys: Vec<String> = d.results.iter().map(|v| self.mty(f.ty(*v))).collect();
+        let base = self.fresh();
+        let lhs = match d.results.len() {
+            0 => String::new(),
+            1 => format!("{base} = "),
+            n => format!("{base}:{n} = "),
+        };
+        let name = match d.kind {
+            OpKind::For => "scf.for",
+            OpKind::If => "scf.if",
+            _ => "scf.while",
+        };
+        self.line(&format!("{lhs}\"{name}\"({}) ({{", ins.join(", ")));
+        for (i, &r) in d.regions.iter().enumerate() {
+            if i > 0 {
+                self.line("}, {");
+            }
+            let args = f.block(r).args.clone();
+            let mut decl = Vec::new();
+            for a in &args {
+                let n = self.fresh();
+                decl.push(format!("{n}: {}", self.mty(f.ty(*a))));
+                self.names.insert(*a, n);
+            }
+            self.line(&format!("^bb0({}):", decl.join(", ")));
+            self.indent += 1;
+            // A body may run after itself or after anything before the
+            // operation: nothing is known about shared memory's readers.
+            self.lds_pending = [true; 2];
+            if matches!(d.kind, OpKind::For) {
+                self.stage_early(r)?;
+            }
+            self.block(r)?;
+            self.indent -= 1;
+        }
+        self.line(&format!("}}) : ({}) -> ({})", in_tys.join(", "), out_tys.join(", ")));
+        self.lds_pending = [true; 2];
+        for (i, &r) in d.results.iter().enumerate() {
+            let n = if d.results.len() == 1 {
+                base.clone()
+            } else {
+                format!("{base}#{i}")
+            };
+            self.names.insert(r, n);
+        }
+        Ok(())
+    }
+}

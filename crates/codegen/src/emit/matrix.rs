@@ -1,0 +1,623 @@
+//! `tk.dot` and the layouts beyond blocked: the general dot (operands
+//! staged in LDS, a loop over `k`), matrix-instruction dots (MFMA/WMMA)
+//! with their accumulator layouts, operand staging, conversions into and
+//! out of matrix layouts, and slices of matrix layouts (compact row
+//! vectors, broadcast back by a register shuffle).
+
+use super::*;
+
+impl Emitter<'_> {
+    /// `acc + a @ b` (`ins` = a, b, acc), each output a chain of fused
+    /// multiply-adds in increasing `k`, as the language defines it. With
+    /// one lane: through stack memory, a row of outputs at a time as one
+    /// vector, in a loop over `k`. With many: `a` and `b` are staged in
+    /// shared memory (both at once) and every lane computes the outputs it
+    /// holds, in a loop over `k`. This is the general path, correct on
+    /// every target; dots in a matrix layout go to `matrix_dot` instead.
+    pub(super) fn dot(&mut self, ins: &[String], at: &Type, bt: &Type, out: &Type) -> Result<String, CodegenError> {
+        let (sa, so) = (
+            at.scalar_elem().ok_or_else(|| internal("dot of pointers"))?,
+            out.scalar_elem().ok_or_else(|| internal("dot of pointers"))?,
+        );
+        let (k, n) = match (&at.shape[..], &bt.shape[..]) {
+            ([_, k], [_, n]) => (*k, *n),
+            _ => return Err(internal("dot of non-matrices")),
+        };
+        let (ein, eout) = (sty(sa), sty(so));
+        // `s + x * y` (one fused multiply-add for floats, wrapping for
+        // integers) of inputs of type `tin` into the accumulator's `tout`
+        // (scalars or vectors of the dot's element types).
+        let step = |e: &mut Self, x: &str, y: &str, s: &str, tin: &str, tout: &str| -> String {
+            if so.is_float() {
+                let (x, y) = if sa == so {
+                    (x.to_string(), y.to_string())
+                } else {
+                    (
+                        e.def(&format!("arith.extf {x} : {tin} to {tout}")),
+                        e.def(&format!("arith.extf {y} : {tin} to {tout}")),
+                    )
+                };
+                e.def(&format!("math.fma {x}, {y}, {s} : {tout}"))
+            } else {
+                let x = e.def(&format!("arith.extsi {x} : {tin} to {tout}"));
+                let y = e.def(&format!("arith.extsi {y} : {tin} to {tout}"));
+                let p = e.def(&format!("arith.muli {x}, {y} : {tout}"));
+                e.def(&format!("arith.addi {s}, {p} : {tout}"))
+            }
+        };
+        let c = |e: &mut Self, v: u64| e.splat_const(&v.to_string(), "i32");
+        let (zero, one, kc) = (c(self, 0), c(self, 1), c(self, u64::from(k)));
+        let (log_k, log_n, n_mask) = (
+            c(self, u64::from(k.trailing_zeros())),
+            c(self, u64::from(n.trailing_zeros())),
+            c(self, u64::from(n - 1)),
+        );
+        let ot = self.mty(out);
+        if self.lanes == 1 {
+            // Through stack memory: dynamic indexing of long vectors makes
+            // LLVM's code generators slow.
+            let scratch = self.host_scratch();
+            let (b_offset, c_offset) = dot_staging(at, bt);
+            let c_offset = c_offset.div_ceil(16) * 16;
+            let pty = "!llvm.ptr";
+            let (avt, bvt) = (self.mty(at), self.mty(bt));
+            let a_base = scratch.clone();
+            let b_base = self.def(&format!(
+                "llvm.getelementptr {scratch}[{b_offset}] : ({pty}) -> {pty}, i8"
+            ));
+            let c_base = self.def(&format!(
+                "llvm.getelementptr {scratch}[{c_offset}] : ({pty}) -> {pty}, i8"
+            ));
+            // Explicit alignment: a long vector's natural one is its size.
+            self.line(&format!(
+                "llvm.store {}, {a_base} {{alignment = 16 : i64}} : {avt}, {pty}",
+                ins[0]
+            ));
+            self.line(&format!(
+                "llvm.store {}, {b_base} {{alignment = 16 : i64}} : {bvt}, {pty}",
+                ins[1]
+            ));
+            self.line(&format!(
+                "llvm.store {}, {c_base} {{alignment = 16 : i64}} : {ot}, {pty}",
+                ins[2]
+            ));
+            // Row by row of the result, vectorized across its columns:
+            // `c[i, :] = fma(a[i, k], b[k, :], c[i, :])` for k = 0, 1, ..,
+            // so each output still adds its products in increasing `k`.
+            let rows = c(self, u64::from(out.shape[0]));
+            let (vin, vout) = (format!("vector<{n}x{ein}>"), format!("vector<{n}x{eout}>"));
+            let (align_in, align_out) = (sa.bytes(), so.bytes());
+            let i = self.fresh();
+            self.line(&format!("\"scf.for\"({zero}, {rows}, {one}) ({{"));
+            self.line(&format!("^bb0({i}: i32):"));
+            self.indent += 1;
+            let first = self.def(&format!("arith.shli {i}, {log_n} : i32"));
+            let cp = self.def(&format!(
+                "llvm.getelementptr {c_base}[{first}] : ({pty}, i32) -> {pty}, {eout}"
+            ));
+            let row0 = self.def(&format!(
+                "llvm.load {cp} {{alignment = {align_out} : i64}} : {pty} -> {vout}"
+            ));
+            let a_row = self.def(&format!("arith.shli {i}, {log_k} : i32"));
+            let (kk, acc, sum) = (self.fresh(), self.fresh(), self.fresh());
+            self.line(&format!("{sum} = \"scf.for\"({zero}, {kc}, {one}, {row0}) ({{"));
+            self.line(&format!("^bb0({kk}: i32, {acc}: {vout}):"));
+            self.indent += 1;
+            let ai = self.def(&format!("arith.addi {a_row}, {kk} : i32"));
+            let ap = self.def(&format!(
+                "llvm.getelementptr {a_base}[{ai}] : ({pty}, i32) -> {pty}, {ein}"
+            ));
+            let x = self.def(&format!("llvm.load {ap} : {pty} -> {ein}"));
+            let xs = self.def(&format!("vector.broadcast {x} : {ein} to {vin}"));
+            let bk = self.def(&format!("arith.shli {kk}, {log_n} : i32"));
+            let bp = self.def(&format!(
+                "llvm.getelementptr {b_base}[{bk}] : ({pty}, i32) -> {pty}, {ein}"
+            ));
+            let y = self.def(&format!(
+                "llvm.load {bp} {{alignment = {align_in} : i64}} : {pty} -> {vin}"
+            ));
+            let next = step(self, &xs, &y, &acc, &vin, &vout);
+            self.line(&format!("\"scf.yield\"({next}) : ({vout}) -> ()"));
+            self.indent -= 1;
+            self.line(&format!("}}) : (i32, i32, i32, {vout}) -> {vout}"));
+            self.line(&format!(
+                "llvm.store {sum}, {cp} {{alignment = {align_out} : i64}} : {vout}, {pty}"
+            ));
+            self.line("\"scf.yield\"() : () -> ()");
+            self.indent -= 1;
+            self.line("}) : (i32, i32, i32) -> ()");
+            return Ok(self.def(&format!("llvm.load {c_base} {{alignment = 16 : i64}} : {pty} -> {ot}")));
+        }
+        let (lds, pty, b_base) = self.stage_dot_operands(ins, at, bt)?;
+        let regs = self.layout(out).per_lane();
+        let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![out.numel() as u32]), 0);
+        let vi = format!("vector<{regs}xi32>");
+        // Per register: where its row of `a` and its column of `b` start.
+        let mut rows = Vec::new();
+        let mut cols = Vec::new();
+        for r in 0..regs {
+            let o = self.def(&format!("vector.extract {idx}[{r}] : i32 from {vi}"));
+            let i = self.def(&format!("arith.shrui {o}, {log_n} : i32"));
+            rows.push(self.def(&format!("arith.shli {i}, {log_k} : i32")));
+            cols.push(self.def(&format!("arith.andi {o}, {n_mask} : i32")));
+        }
+        let (kk, res, r) = (self.fresh(), self.fresh(), self.fresh());
+        self.line(&format!("{r} = \"scf.for\"({zero}, {kc}, {one}, {}) ({{", ins[2]));
+        self.line(&format!("^bb0({kk}: i32, {res}: {ot}):"));
+        self.indent += 1;
+        let bk = self.def(&format!("arith.shli {kk}, {log_n} : i32"));
+        let mut acc = res.clone();
+        for reg in 0..regs as usize {
+            let ai = self.def(&format!("arith.addi {}, {kk} : i32", rows[reg]));
+            let ap = self.def(&format!(
+                "llvm.getelementptr {lds}[{ai}] : ({pty}, i32) -> {pty}, {ein}"
+            ));
+            let x = self.def(&format!("llvm.load {ap} : {pty} -> {ein}"));
+            let bi = self.def(&format!("arith.addi {bk}, {} : i32", cols[reg]));
+            let bp = self.def(&format!(
+                "llvm.getelementptr {b_base}[{bi}] : ({pty}, i32) -> {pty}, {ein}"
+            ));
+            let y = self.def(&format!("llvm.load {bp} : {pty} -> {ein}"));
+            let s = self.def(&format!("vector.extract {acc}[{reg}] : {eout} from {ot}"));
+            let next = step(self, &x, &y, &s, ein, eout);
+            acc = self.def(&format!("vector.insert {next}, {acc} [{reg}] : {eout} into {ot}"));
+        }
+        self.line(&format!("\"scf.yield\"({acc}) : ({ot}) -> ()"));
+        self.indent -= 1;
+        self.line(&format!("}}) : (i32, i32, i32, {ot}) -> {ot}"));
+        self.lds_pending = [true; 2];
+        Ok(r)
+    }
+
+    /// The layout Dist IR gives `v`.
+    pub(super) fn value_layout(&self, v: Value) -> Option<Layout> {
+        self.f.layouts.as_ref().and_then(|l| l.get(&v)).copied()
+    }
+
+    /// The registers-only layout block value `v` is held in: its matrix
+    /// layout, its slice's parent, or the blocked layout of its type.
+    pub(super) fn register_layout(&self, v: Value) -> RegisterLayout {
+        match self.value_layout(v).and_then(|l| l.registers()) {
+            Some(r) if self.lanes > 1 => r,
+            _ => RegisterLayout::Blocked(self.layout(self.f.ty(v))),
+        }
+    }
+
+    /// For a broadcast of a compact slice value (`from`) back into the
+    /// matrix layout it is a slice of (`to`'s): that layout and the axis.
+    pub(super) fn slice_into_parent(&self, from: Value, to: Value) -> Option<(MatrixLayout, u32)> {
+        match (self.value_layout(from)?, self.value_layout(to)?) {
+            (
+                Layout::Slice {
+                    parent: RegisterLayout::Matrix(p),
+                    dim,
+                },
+                Layout::Matrix(m),
+            ) if p == m && tritonc_passes::layouts::broadcast_of_reduction(self.f, self.f.def_op(to)?).is_none() => {
+                Some((m, dim))
+            }
+            _ => None,
+        }
+    }
+
+    /// The register bits of matrix layout `m` that hold coordinates along
+    /// `dim` (the bits a slice along `dim` folds).
+    pub(super) fn axis_register_bits(m: MatrixLayout, dim: u32) -> u32 {
+        let (col_bits, row_bits) = (m.n.trailing_zeros(), m.m.trailing_zeros());
+        let axis = if dim == 1 {
+            0..col_bits
+        } else {
+            col_bits..col_bits + row_bits
+        };
+        axis.filter_map(|b| match m.index_bit(b) {
+            IndexBit::Register(q) => Some(1u32 << q),
+            IndexBit::Lane(_) => None,
+        })
+        .fold(0, |a, q| a | q)
+    }
+
+    /// Which compact register of a slice along `dim` of `m` parent
+    /// register `r` reads: `r` with the axis's register bits removed.
+    pub(super) fn compact_index(r: u32, axis_bits: u32) -> u32 {
+        let (mut out, mut at) = (0, 0);
+        for q in 0..32 {
+            if axis_bits & (1 << q) == 0 {
+                out |= ((r >> q) & 1) << at;
+                at += 1;
+            }
+        }
+        out
+    }
+
+    /// A compact slice value broadcast back into its parent matrix layout:
+    /// every register takes its row's value (a register shuffle).
+    pub(super) fn broadcast_slice(&mut self, x: &str, from: &Type, to: &Type, m: MatrixLayout, dim: u32) -> String {
+        let axis_bits = Self::axis_register_bits(m, dim);
+        let idx: Vec<String> = (0..m.per_lane())
+            .map(|r| Self::compact_index(r, axis_bits).to_string())
+            .collect();
+        let (ft, _) = (self.mty(from), self.mty(to));
+        self.def(&format!("vector.shuffle {x}, {x} [{}] : {ft}, {ft}", idx.join(", ")))
+    }
+
+    /// A compact slice value to the blocked layout of its type, through
+    /// shared memory: every lane writes its rows' values at their index
+    /// (lanes holding the same row write the same value), then reads what
+    /// the blocked layout gives it.
+    pub(super) fn convert_slice(&mut self, x: &str, from: Value, t: &Type, to: &Type) -> Result<String, CodegenError> {
+        let Some(Layout::Slice {
+            parent: RegisterLayout::Matrix(m),
+            dim,
+        }) = self.value_layout(from)
+        else {
+            return Err(internal("not a slice of a matrix layout"));
+        };
+        let axis_bits = Self::axis_register_bits(m, dim);
+        let flat = self.matrix_indices(m);
+        let k = m.per_lane();
+        let (lds, pty) = self.shared()?;
+        let mt = self.mem_elem(t);
+        let et = self.mty(&Type::block(t.elem, Vec::new()));
+        let ct = self.mty(t);
+        let is_bool = t.scalar_elem().is_some_and(ScalarType::is_bool);
+        self.barrier();
+        let mut done = std::collections::HashSet::new();
+        for r in 0..k {
+            let c = Self::compact_index(r, axis_bits);
+            if !done.insert(c) {
+                continue;
+            }
+            let e = self.def(&format!("vector.extract {flat}[{r}] : i32 from vector<{k}xi32>"));
+            // The element's index in the reduced block: the axis removed.
+            let at = if dim == 1 {
+                let sh = self.const_i32(m.n.trailing_zeros());
+                self.def(&format!("arith.shrui {e}, {sh} : i32"))
+            } else {
+                let mask = self.const_i32(m.n - 1);
+                self.def(&format!("arith.andi {e}, {mask} : i32"))
+            };
+            let v = self.def(&format!("vector.extract {x}[{c}] : {et} from {ct}"));
+            let v = if is_bool {
+                self.def(&format!("arith.extui {v} : i1 to {mt}"))
+            } else {
+                v
+            };
+            let p = self.def(&format!("llvm.getelementptr {lds}[{at}] : ({pty}, i32) -> {pty}, {mt}"));
+            self.line(&format!("llvm.store {v}, {p} : {mt}, {pty}"));
+        }
+        self.barrier();
+        let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![to.numel() as u32]), 0);
+        let r = self.gather_shared(&idx, to)?;
+        self.lds_pending = [true; 2];
+        Ok(r)
+    }
+
+    /// This lane's flat element indices (one per register) in `lay`, as a
+    /// `vector<K x i32>`.
+    pub(super) fn flat_indices(&mut self, lay: RegisterLayout) -> String {
+        match lay {
+            RegisterLayout::Matrix(m) => self.matrix_indices(m),
+            RegisterLayout::Blocked(b) => self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![b.n]), 0),
+        }
+    }
+
+    /// This lane's flat element indices (one per register) in a matrix
+    /// layout, as a `vector<K x i32>`.
+    pub(super) fn matrix_indices(&mut self, m: MatrixLayout) -> String {
+        let k = m.per_lane();
+        let fam = m.family();
+        let (t, regs) = (fam.tile(), fam.regs());
+        let c = |e: &mut Self, v: u32| e.splat_const(&v.to_string(), "i32");
+        let (wm, wn, h, j) = self.matrix_lane(m);
+        // row0 = wm * tiles_m * T + row_of_half(h); col0 = wn * tiles_n * T + j
+        // (transposed tiles: the lane's part of the row and the column swap).
+        let rows_per_wave = c(self, m.tiles_m() * t);
+        let cols_per_wave = c(self, m.tiles_n() * t);
+        let half_rows = c(self, fam.row_of_half(1));
+        let r0 = self.def(&format!("arith.muli {wm}, {rows_per_wave} : i32"));
+        let hr = self.def(&format!("arith.muli {h}, {half_rows} : i32"));
+        let (in_row, in_col) = if m.transposed { (j, hr) } else { (hr, j) };
+        let row0 = self.def(&format!("arith.addi {r0}, {in_row} : i32"));
+        let c0 = self.def(&format!("arith.muli {wn}, {cols_per_wave} : i32"));
+        let col0 = self.def(&format!("arith.addi {c0}, {in_col} : i32"));
+        let n = c(self, m.n);
+        let rn = self.def(&format!("arith.muli {row0}, {n} : i32"));
+        let base = self.def(&format!("arith.addi {rn}, {col0} : i32"));
+        let vty = format!("vector<{k}xi32>");
+        let basev = self.def(&format!("vector.broadcast {base} : i32 to {vty}"));
+        let offsets: Vec<String> = (0..k)
+            .map(|reg| {
+                let (tile, r) = (reg / regs, reg % regs);
+                let (tm, tn) = (tile / m.tiles_n(), tile % m.tiles_n());
+                if m.transposed {
+                    (tm * t * m.n + tn * t + fam.row_of_reg(r)).to_string()
+                } else {
+                    ((tm * t + fam.row_of_reg(r)) * m.n + tn * t).to_string()
+                }
+            })
+            .collect();
+        let cv = self.def(&format!("arith.constant dense<[{}]> : {vty}", offsets.join(", ")));
+        self.def(&format!("arith.addi {basev}, {cv} : {vty}"))
+    }
+
+    /// A conversion into or out of a matrix layout, through shared memory:
+    /// every lane writes what it holds at the elements' flat indices, then
+    /// reads what the other layout gives it.
+    pub(super) fn convert_matrix(&mut self, x: &str, from: Value, to: Value, t: &Type) -> Result<String, CodegenError> {
+        let (lds, pty) = self.shared()?;
+        let mt = self.mem_elem(t);
+        let from_idx = match self.value_layout(from) {
+            Some(Layout::Matrix(m)) => self.matrix_indices(m),
+            _ => self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![t.numel() as u32]), 0),
+        };
+        let to_idx = match self.value_layout(to) {
+            Some(Layout::Matrix(m)) => self.matrix_indices(m),
+            _ => self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![t.numel() as u32]), 0),
+        };
+        let k = self.layout(t).per_lane();
+        let (vi, pv, vt, vm) = (
+            format!("vector<{k}xi32>"),
+            format!("vector<{k}x{pty}>"),
+            format!("vector<{k}x{mt}>"),
+            format!("vector<{k}xi1>"),
+        );
+        let align = self.mem_bytes(t);
+        self.barrier();
+        let ptrs = self.def(&format!(
+            "llvm.getelementptr {lds}[{from_idx}] : ({pty}, {vi}) -> {pv}, {mt}"
+        ));
+        let all = self.splat_const("true", &vm);
+        self.line(&format!(
+            "llvm.intr.masked.scatter {x}, {ptrs}, {all} {{alignment = {align} : i32}} : {vt}, {vm} into {pv}"
+        ));
+        self.barrier();
+        let src = self.def(&format!(
+            "llvm.getelementptr {lds}[{to_idx}] : ({pty}, {vi}) -> {pv}, {mt}"
+        ));
+        let zero = self.def(&format!("llvm.mlir.zero : {vt}"));
+        let r = self.def(&format!(
+            "llvm.intr.masked.gather {src}, {all}, {zero} {{alignment = {align} : i32}} : ({pv}, {vm}, {vt}) -> {vt}"
+        ));
+        self.lds_pending = [true; 2];
+        Ok(r)
+    }
+
+    /// `acc + a @ b` with matrix instructions, the accumulator (`ins[2]`,
+    /// already in `m`'s layout or a splat) and the result in matrix layout
+    /// `m`. Both operands are staged in shared memory; at each step of the
+    /// instruction's `k`, every wave reads the fragments of its tiles (a
+    /// row of `a` as one contiguous read per lane, a column of `b` element
+    /// by element) and issues one instruction per tile.
+    pub(super) fn matrix_dot(
+        &mut self,
+        op: OpId,
+        ins: &[String],
+        at: &Type,
+        bt: &Type,
+        out: &Type,
+        m: MatrixLayout,
+    ) -> Result<String, CodegenError> {
+        let sa = at.scalar_elem().ok_or_else(|| internal("dot of pointers"))?;
+        let k = match (&at.shape[..], &bt.shape[..]) {
+            ([_, k], [_, _]) => *k,
+            _ => return Err(internal("dot of non-matrices")),
+        };
+        let (fam, ik) = (m.family(), m.instr.k);
+        let (t, regs, len) = (fam.tile(), fam.regs(), fam.fragment(ik));
+        let e = sty(sa);
+        let acc_ty = if sa.is_float() { "f32" } else { "i32" };
+        let staging = matrix_staging(at, bt, m).ok_or_else(|| internal("dot of non-matrices"))?;
+        let (lds, pty, b_base) = match self.staged.remove(&op) {
+            Some(staged) => staged,
+            None => {
+                let d = self.f.op(op);
+                let lays = [self.register_layout(d.operands[0]), self.register_layout(d.operands[1])];
+                self.stage_matrix_operands(ins, (at, bt), lays, staging)?
+            }
+        };
+        let scratch = self.def(&format!(
+            "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, i8",
+            staging.end
+        ));
+        let lane = self.lane();
+        let c = |s: &mut Self, v: u32| s.splat_const(&v.to_string(), "i32");
+        let (wm, wn, h, li) = self.matrix_lane(m);
+        // The first `k` of this lane's fragments.
+        let half_k = c(self, fam.fragment_k(t, ik));
+        let lk = self.def(&format!("arith.muli {h}, {half_k} : i32"));
+        let (tiles_m, tiles_n) = (m.tiles_m(), m.tiles_n());
+        let rows_c = c(self, tiles_m * t);
+        let cols_c = c(self, tiles_n * t);
+        let wrow = self.def(&format!("arith.muli {wm}, {rows_c} : i32"));
+        let wcol = self.def(&format!("arith.muli {wn}, {cols_c} : i32"));
+        // Where this lane's fragments start, per tile: its row of `a`
+        // and its column of `b` (a row of the transposed copy), times the
+        // padded row length, plus its first `k`.
+        let starts = |s: &mut Self, wave_first: &str, tiles: u32, row: u32| -> Vec<String> {
+            let row = c(s, row);
+            (0..tiles)
+                .map(|tile| {
+                    let tc = c(s, tile * t);
+                    let r = s.def(&format!("arith.addi {wave_first}, {tc} : i32"));
+                    let r = s.def(&format!("arith.addi {r}, {li} : i32"));
+                    let rk = s.def(&format!("arith.muli {r}, {row} : i32"));
+                    s.def(&format!("arith.addi {rk}, {lk} : i32"))
+                })
+                .collect()
+        };
+        let a_rows = starts(self, &wrow, tiles_m, staging.a_row);
+        let b_cols = starts(self, &wcol, tiles_n, staging.b_row);
+        let ot = self.mty(out);
+        let mut acc = ins[2].clone();
+        let vf = format!("vector<{len}x{e}>");
+        let tile_ty = format!("vector<{regs}x{acc_ty}>");
+        // Fragments start at multiples of their size within a row; rows
+        // at multiples of the padded row's bytes.
+        let frag_bytes = len * sa.bytes();
+        let align = |row: u32| (1u32 << ((row * sa.bytes()) | frag_bytes).trailing_zeros()).min(16);
+        let (a_align, b_align) = (align(staging.a_row), align(staging.b_row));
+        // The fragment at `start + k0` of the operand staged at `base`.
+        let fragment = |s: &mut Self, base: &str, start: &str, k0: u32, align: u32| -> String {
+            let off = s.const_i32(k0);
+            let at_k = s.def(&format!("arith.addi {start}, {off} : i32"));
+            let p = s.def(&format!(
+                "llvm.getelementptr {base}[{at_k}] : ({pty}, i32) -> {pty}, {e}"
+            ));
+            s.def(&format!("llvm.load {p} {{alignment = {align} : i64}} : {pty} -> {vf}"))
+        };
+        for k0 in (0..k).step_by(ik as usize) {
+            let a_frags: Vec<String> = a_rows.iter().map(|r| fragment(self, &lds, r, k0, a_align)).collect();
+            // One column fragment of `b` at a time, used by every row
+            // tile before the next is read (fewer live registers).
+            for (tn, start) in b_cols.iter().enumerate() {
+                let b_frag = fragment(self, &b_base, start, k0, b_align);
+                for (tm, a_frag) in a_frags.iter().enumerate() {
+                    let first = (tm * tiles_n as usize + tn) * regs as usize;
+                    let tile = self.def(&format!(
+                        "vector.extract_strided_slice {acc} {{offsets = [{first}], sizes = [{regs}], strides = [1]}} : {ot} to {tile_ty}"
+                    ));
+                    self.next += 1;
+                    let name = format!("mma{}", self.next);
+                    // Transposed tiles: `b^T a^T`, the instruction's
+                    // operands swapped.
+                    let (first_op, second_op) = if m.transposed {
+                        (b_frag.as_str(), a_frag.as_str())
+                    } else {
+                        (a_frag.as_str(), b_frag.as_str())
+                    };
+                    let code = self
+                        .target
+                        .matrix(&MatrixCall {
+                            instr: m.instr,
+                            elem: sa,
+                            a: first_op,
+                            b: second_op,
+                            c: &tile,
+                            out: &name,
+                            lane: &lane,
+                            scratch: &scratch,
+                            scratch_ty: pty,
+                        })
+                        .ok_or_else(|| internal("matrix layout on a target without that instruction"))?;
+                    for line in code.lines() {
+                        self.line(line);
+                    }
+                    if self.target.exchanges_use_shared_memory() {
+                        self.lds_pending = [true; 2];
+                    }
+                    acc = self.def(&format!(
+                        "vector.insert_strided_slice %{name}, {acc} {{offsets = [{first}], strides = [1]}} : {tile_ty} into {ot}"
+                    ));
+                }
+            }
+        }
+        self.lds_pending = [true; 2];
+        Ok(acc)
+    }
+
+    /// Writes a matrix dot's operands to shared memory in `staging`'s
+    /// layout, after the previous readers are done; gives the shared
+    /// memory, its pointer type and `b`'s start.
+    pub(super) fn stage_matrix_operands(
+        &mut self,
+        ins: &[String],
+        (at, bt): (&Type, &Type),
+        [a_layout, b_layout]: [RegisterLayout; 2],
+        staging: MatrixStaging,
+    ) -> Result<(String, &'static str, String), CodegenError> {
+        let (lds, pty) = self.shared()?;
+        self.barrier();
+        self.scatter_rows(&ins[0], (at, a_layout), &lds, staging.a_row, false)?;
+        let b_base = self.def(&format!(
+            "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, i8",
+            staging.b_offset
+        ));
+        self.scatter_rows(&ins[1], (bt, b_layout), &b_base, staging.b_row, true)?;
+        self.barrier();
+        Ok((lds, pty, b_base))
+    }
+
+    /// At the top of loop body `body`: stages the operands of its first
+    /// matrix dot when they are carried values (or come from before the
+    /// loop) and nothing before the dot uses shared memory. Software
+    /// pipelining leaves a K loop in that form: the operands loaded by
+    /// the previous iteration are written out before this iteration's
+    /// loads are issued, so they are dead by then and the new loads can
+    /// take their registers (no copies at the back edge).
+    pub(super) fn stage_early(&mut self, body: BlockId) -> Result<(), CodegenError> {
+        let f = self.f;
+        for &op in &f.block(body).ops {
+            let d = f.op(op);
+            let is_matrix_dot =
+                matches!(d.kind, OpKind::Dot) && matches!(self.value_layout(d.results[0]), Some(Layout::Matrix(_)));
+            if is_matrix_dot {
+                let ready = d.operands[..2].iter().all(|v| match f.value(*v).def {
+                    tritonc_ir::ValueDef::Arg(b, _) => b == body,
+                    tritonc_ir::ValueDef::Result(def, _) => !f.block(body).ops.contains(&def),
+                });
+                let Some(Layout::Matrix(m)) = self.value_layout(d.results[0]) else {
+                    return Ok(());
+                };
+                if ready {
+                    let (at, bt) = (f.ty(d.operands[0]), f.ty(d.operands[1]));
+                    let staging = matrix_staging(at, bt, m).ok_or_else(|| internal("dot of non-matrices"))?;
+                    let ins = [self.name(d.operands[0])?, self.name(d.operands[1])?];
+                    let lays = [self.register_layout(d.operands[0]), self.register_layout(d.operands[1])];
+                    let staged = self.stage_matrix_operands(&ins, (at, bt), lays, staging)?;
+                    self.staged.insert(op, staged);
+                }
+                return Ok(());
+            }
+            let uses_shared = !d.regions.is_empty()
+                || matches!(d.kind, OpKind::Dot | OpKind::ConvertLayout)
+                || tritonc_passes::layouts::moves_elements(f, op)
+                || tritonc_passes::layouts::tree_reduction(f, op);
+            if uses_shared {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn const_i32(&mut self, v: u32) -> String {
+        self.splat_const(&v.to_string(), "i32")
+    }
+
+    /// Puts a dot's operands (`ins[0]`, `ins[1]`) in shared memory at the
+    /// offsets [`dot_staging`] gives, after the previous readers are done;
+    /// gives the shared memory, its pointer type and `b`'s start.
+    pub(super) fn stage_dot_operands(
+        &mut self,
+        ins: &[String],
+        at: &Type,
+        bt: &Type,
+    ) -> Result<(String, &'static str, String), CodegenError> {
+        let (lds, pty) = self.shared()?;
+        let (b_offset, _) = dot_staging(at, bt);
+        self.barrier();
+        self.scatter_shared(&ins[0], at, &lds)?;
+        let b_base = self.def(&format!("llvm.getelementptr {lds}[{b_offset}] : ({pty}) -> {pty}, i8"));
+        self.scatter_shared(&ins[1], bt, &b_base)?;
+        self.barrier();
+        Ok((lds, pty, b_base))
+    }
+
+    /// This lane's place in a matrix layout: its wave's row and column in
+    /// the wave grid, its half of the wave (`l / T`, `T` the tile) and its
+    /// lane within the half (`l % T`).
+    pub(super) fn matrix_lane(&mut self, m: MatrixLayout) -> (String, String, String, String) {
+        let lane = self.lane();
+        let fam = m.family();
+        let c = |e: &mut Self, v: u32| e.splat_const(&v.to_string(), "i32");
+        let (wave_shift, lane_mask) = (c(self, fam.wave().trailing_zeros()), c(self, fam.wave() - 1));
+        let (tile_shift, tile_mask) = (c(self, fam.tile().trailing_zeros()), c(self, fam.tile() - 1));
+        let wave = self.def(&format!("arith.shrui {lane}, {wave_shift} : i32"));
+        let l = self.def(&format!("arith.andi {lane}, {lane_mask} : i32"));
+        let wn_c = c(self, m.waves_n);
+        let wm = self.def(&format!("arith.divui {wave}, {wn_c} : i32"));
+        let wn = self.def(&format!("arith.remui {wave}, {wn_c} : i32"));
+        let h = self.def(&format!("arith.shrui {l}, {tile_shift} : i32"));
+        let j = self.def(&format!("arith.andi {l}, {tile_mask} : i32"));
+        (wm, wn, h, j)
+    }
+}

@@ -1,0 +1,334 @@
+//! Elements between lanes: each element's flat index in a register
+//! layout (`make_range`, `range_along`), and moving blocks through the
+//! program's shared memory (LDS): writes at each element's index,
+//! barriers, and reads at the indices another layout or an index map
+//! gives.
+
+use super::*;
+
+impl Emitter<'_> {
+    pub(super) fn make_range(&mut self, t: &Type, start: i32) -> String {
+        let lay = self.layout(t);
+        let k = lay.per_lane();
+        let vty = format!("vector<{k}xi32>");
+        let idx = if self.lanes == 1 {
+            let s = self.def(&format!("vector.step : vector<{k}xindex>"));
+            self.def(&format!("arith.index_cast {s} : vector<{k}xindex> to {vty}"))
+        } else {
+            // Element index = lane * spt + c[r], wrapped when replicated.
+            let lane = self.lane();
+            let spt = self.def(&format!("arith.constant {} : i32", lay.spt));
+            let base = self.def(&format!("arith.muli {lane}, {spt} : i32"));
+            let basev = self.def(&format!("vector.broadcast {base} : i32 to {vty}"));
+            let offsets: Vec<String> = (0..k)
+                .map(|r| {
+                    let s = lay.spt;
+                    ((r / s) * lay.lanes * s + r % s).to_string()
+                })
+                .collect();
+            let c = self.def(&format!("arith.constant dense<[{}]> : {vty}", offsets.join(", ")));
+            let mut e = self.def(&format!("arith.addi {basev}, {c} : {vty}"));
+            if lay.replicated() {
+                let m = self.splat_const(&(lay.n - 1).to_string(), &vty);
+                e = self.def(&format!("arith.andi {e}, {m} : {vty}"));
+            }
+            e
+        };
+        if start == 0 {
+            idx
+        } else {
+            let s = self.splat_const(&start.to_string(), &vty);
+            self.def(&format!("arith.addi {idx}, {s} : {vty}"))
+        }
+    }
+
+    /// `start +` every element's coordinate along `axis` of block type `t`,
+    /// computed from the element's flat index (no data moves).
+    pub(super) fn range_along(&mut self, t: &Type, lay: RegisterLayout, axis: usize, start: i32) -> String {
+        let flat = self.flat_indices(lay);
+        let k = lay.per_lane();
+        let vi = format!("vector<{k}xi32>");
+        let inner: u64 = t.shape[axis + 1..].iter().map(|d| u64::from(*d)).product();
+        let mut e = flat;
+        if inner > 1 {
+            let sh = self.splat_const(&inner.trailing_zeros().to_string(), &vi);
+            e = self.def(&format!("arith.shrui {e}, {sh} : {vi}"));
+        }
+        if axis > 0 {
+            let m = self.splat_const(&(t.shape[axis] - 1).to_string(), &vi);
+            e = self.def(&format!("arith.andi {e}, {m} : {vi}"));
+        }
+        if start != 0 {
+            let s = self.splat_const(&start.to_string(), &vi);
+            e = self.def(&format!("arith.addi {e}, {s} : {vi}"));
+        }
+        e
+    }
+
+    /// `out[e] = in[src(e)]` for every element: data movement between
+    /// elements (broadcasts, transpositions). With one lane this is a
+    /// shuffle of the block's vector; with many, the block goes through
+    /// shared memory.
+    pub(super) fn move_elements(
+        &mut self,
+        x: &str,
+        from: &Type,
+        (to, to_layout): (&Type, RegisterLayout),
+        src: &IndexMap,
+    ) -> Result<String, CodegenError> {
+        if self.lanes == 1 {
+            let vt = self.mty(from);
+            let idx: Vec<String> = (0..to.numel()).map(|e| src.apply(e).to_string()).collect();
+            return Ok(self.def(&format!("vector.shuffle {x}, {x} [{}] : {vt}, {vt}", idx.join(", "))));
+        }
+        // With many lanes, the operand is in shared memory (Dist IR put a
+        // conversion before this operation).
+        let _ = x;
+        let out_idx = self.flat_indices(to_layout);
+        let k = to_layout.per_lane();
+        let vi = format!("vector<{k}xi32>");
+        let src_idx = self.emit_index_map(&out_idx, &vi, src);
+        // Register bits that only pick coordinates the map drops (the
+        // broadcast dimensions): registers differing in them read the
+        // same element, so each distinct one is read once.
+        let bits = u64::from(to_layout.numel()).trailing_zeros();
+        let repeated = (0..bits)
+            .filter(|b| src.apply(1 << b) == src.apply(0))
+            .filter_map(|b| match to_layout.index_bit(b) {
+                IndexBit::Register(q) => Some(1u32 << q),
+                IndexBit::Lane(_) => None,
+            })
+            .fold(0, |m, q| m | q);
+        if repeated == 0 || to.scalar_elem().is_some_and(ScalarType::is_bool) {
+            return self.gather_shared(&src_idx, to);
+        }
+        let classes: Vec<u32> = (0..k).map(|r| r & !repeated).collect();
+        let (lds, pty) = self.shared()?;
+        let mt = self.mem_elem(to);
+        let align = self.mem_bytes(to);
+        let mut read: HashMap<u32, String> = HashMap::new();
+        for &c in &classes {
+            if read.contains_key(&c) {
+                continue;
+            }
+            let i = self.def(&format!("vector.extract {src_idx}[{c}] : i32 from {vi}"));
+            let p = self.def(&format!("llvm.getelementptr {lds}[{i}] : ({pty}, i32) -> {pty}, {mt}"));
+            let v = self.def(&format!("llvm.load {p} {{alignment = {align} : i64}} : {pty} -> {mt}"));
+            read.insert(c, v);
+        }
+        let regs: Vec<String> = classes
+            .iter()
+            .map(|c| read.get(c).cloned().ok_or_else(|| internal("missing register class")))
+            .collect::<Result<_, _>>()?;
+        let vt = format!("vector<{k}x{mt}>");
+        Ok(self.def(&format!("vector.from_elements {} : {vt}", regs.join(", "))))
+    }
+
+    /// Emits `src(e)` for a vector of flat indices `e`, with shifts and
+    /// masks (every dimension is a power of two).
+    pub(super) fn emit_index_map(&mut self, e: &str, vi: &str, map: &IndexMap) -> String {
+        let mut acc = self.splat_const("0", vi);
+        for (out_stride, out_dim, in_stride) in map.terms() {
+            let sh = self.splat_const(&out_stride.trailing_zeros().to_string(), vi);
+            let c = self.def(&format!("arith.shrui {e}, {sh} : {vi}"));
+            let m = self.splat_const(&(out_dim - 1).to_string(), vi);
+            let c = self.def(&format!("arith.andi {c}, {m} : {vi}"));
+            let sh2 = self.splat_const(&in_stride.trailing_zeros().to_string(), vi);
+            let c = self.def(&format!("arith.shli {c}, {sh2} : {vi}"));
+            acc = self.def(&format!("arith.ori {acc}, {c} : {vi}"));
+        }
+        acc
+    }
+
+    pub(super) fn shared(&self) -> Result<(String, &'static str), CodegenError> {
+        self.shared_mem
+            .clone()
+            .ok_or_else(|| internal("shared memory used but not allocated"))
+    }
+
+    /// Writes every element of block `x` to shared memory at its flat
+    /// index, then waits for all lanes (a `tk.convert_layout`).
+    pub(super) fn write_shared(&mut self, x: &str, t: &Type) -> Result<(), CodegenError> {
+        let (lds, _) = self.shared()?;
+        self.scatter_shared(x, t, &lds)?;
+        self.barrier();
+        Ok(())
+    }
+
+    /// Writes every element of block `x` this lane holds to shared memory
+    /// at `lds` plus its flat index (no barrier).
+    /// Writes the `[rows, cols]` block `x` to shared memory at `base`,
+    /// element `(r, c)` at `r * row + c`, or with `transposed` at
+    /// `c * row + r`. A lane's runs of contiguous elements within a row
+    /// become one vector store each (not transposed) or stores at constant
+    /// distances from one address (transposed).
+    pub(super) fn scatter_rows(
+        &mut self,
+        x: &str,
+        (t, lay): (&Type, RegisterLayout),
+        base: &str,
+        row: u32,
+        transposed: bool,
+    ) -> Result<(), CodegenError> {
+        let (_, pty) = self.shared()?;
+        let mt = self.mem_elem(t);
+        let cols = match t.shape[..] {
+            [_, c] => c,
+            _ => return Err(internal("staging a non-matrix")),
+        };
+        let k = lay.per_lane();
+        // Runs of contiguous elements (a blocked layout's `spt`; in a
+        // matrix layout, the registers whose bits are the lowest index
+        // bits) stay within a row when rows hold whole runs.
+        let run = match lay {
+            RegisterLayout::Blocked(b) => b.spt,
+            RegisterLayout::Matrix(_) => {
+                let low = (0..cols.trailing_zeros())
+                    .take_while(|b| lay.index_bit(*b) == IndexBit::Register(*b))
+                    .count();
+                1 << low
+            }
+        };
+        let run = if cols.is_multiple_of(run) { run } else { 1 };
+        let idx = self.flat_indices(lay);
+        let (vi, vt) = (format!("vector<{k}xi32>"), format!("vector<{k}x{mt}>"));
+        let c = |e: &mut Self, v: u32| e.splat_const(&v.to_string(), "i32");
+        let (cols_c, row_c) = (c(self, cols), c(self, row));
+        let bytes = self.mem_bytes(t);
+        for g in 0..k / run {
+            let first = self.def(&format!("vector.extract {idx}[{}] : i32 from {vi}", g * run));
+            let r = self.def(&format!("arith.divui {first}, {cols_c} : i32"));
+            let col = self.def(&format!("arith.remui {first}, {cols_c} : i32"));
+            let (major, minor) = if transposed { (col, r) } else { (r, col) };
+            let at = self.def(&format!("arith.muli {major}, {row_c} : i32"));
+            let at = self.def(&format!("arith.addi {at}, {minor} : i32"));
+            let p = self.def(&format!(
+                "llvm.getelementptr {base}[{at}] : ({pty}, i32) -> {pty}, {mt}"
+            ));
+            if transposed || run == 1 {
+                for i in 0..run {
+                    let q = self.def(&format!(
+                        "llvm.getelementptr {p}[{}] : ({pty}) -> {pty}, {mt}",
+                        i * if transposed { row } else { 1 }
+                    ));
+                    let v = self.def(&format!("vector.extract {x}[{}] : {mt} from {vt}", g * run + i));
+                    self.line(&format!("llvm.store {v}, {q} : {mt}, {pty}"));
+                }
+            } else {
+                let gt = format!("vector<{run}x{mt}>");
+                let v = self.def(&format!(
+                    "vector.extract_strided_slice {x} {{offsets = [{}], sizes = [{run}], strides = [1]}} : {vt} to {gt}",
+                    g * run
+                ));
+                // Runs start at multiples of their size within a row.
+                let align = 1u32 << ((row * bytes) | (run * bytes)).trailing_zeros();
+                self.line(&format!(
+                    "llvm.store {v}, {p} {{alignment = {align} : i64}} : {gt}, {pty}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn scatter_shared(&mut self, x: &str, t: &Type, lds: &str) -> Result<(), CodegenError> {
+        let (_, pty) = self.shared()?;
+        let mt = self.mem_elem(t);
+        let k = self.layout(t).per_lane();
+        let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![t.numel() as u32]), 0);
+        let vi = format!("vector<{k}xi32>");
+        let pv = format!("vector<{k}x{pty}>");
+        let vt = format!("vector<{k}x{mt}>");
+        let val = if t.scalar_elem().is_some_and(ScalarType::is_bool) {
+            self.def(&format!("arith.extui {x} : vector<{k}xi1> to {vt}"))
+        } else {
+            x.to_string()
+        };
+        let align = self.mem_bytes(t);
+        let lay = self.layout(t);
+        if self.lanes > 1 && lay.spt > 1 {
+            // Each run of `spt` registers is contiguous in the block: one
+            // vector store per run (`ds_write_b128` for 16 bytes).
+            let spt = lay.spt;
+            let gt = format!("vector<{spt}x{mt}>");
+            for g in 0..k / spt {
+                let first = self.def(&format!("vector.extract {idx}[{}] : i32 from {vi}", g * spt));
+                let p = self.def(&format!(
+                    "llvm.getelementptr {lds}[{first}] : ({pty}, i32) -> {pty}, {mt}"
+                ));
+                let run = self.def(&format!(
+                    "vector.extract_strided_slice {val} {{offsets = [{}], sizes = [{spt}], strides = [1]}} : {vt} to {gt}",
+                    g * spt
+                ));
+                self.line(&format!(
+                    "llvm.store {run}, {p} {{alignment = {} : i64}} : {gt}, {pty}",
+                    align * spt
+                ));
+            }
+            return Ok(());
+        }
+        let ptrs = self.def(&format!(
+            "llvm.getelementptr {lds}[{idx}] : ({pty}, {vi}) -> {pv}, {mt}"
+        ));
+        let all = self.splat_const("true", &format!("vector<{k}xi1>"));
+        self.line(&format!(
+            "llvm.intr.masked.scatter {val}, {ptrs}, {all} {{alignment = {align} : i32}} : {vt}, vector<{k}xi1> into {pv}"
+        ));
+        Ok(())
+    }
+
+    /// Reads the elements at flat indices `idx` (one per register) of the
+    /// block in shared memory, as a value of type `to`.
+    pub(super) fn gather_shared(&mut self, idx: &str, to: &Type) -> Result<String, CodegenError> {
+        let (lds, pty) = self.shared()?;
+        let mt = self.mem_elem(to);
+        let k = self.layout(to).per_lane();
+        let vi = format!("vector<{k}xi32>");
+        let pv = format!("vector<{k}x{pty}>");
+        let ptrs = self.def(&format!(
+            "llvm.getelementptr {lds}[{idx}] : ({pty}, {vi}) -> {pv}, {mt}"
+        ));
+        let vt = format!("vector<{k}x{mt}>");
+        let all = self.splat_const("true", &format!("vector<{k}xi1>"));
+        let zero = match to.elem {
+            // Pointers have no `arith` zero; use the null pointer.
+            Elem::Ptr(_) => {
+                let null = self.def(&format!("llvm.mlir.zero : {mt}"));
+                self.def(&format!("vector.broadcast {null} : {mt} to {vt}"))
+            }
+            Elem::Scalar(s) => self.splat_const(if s.is_float() { "0.0" } else { "0" }, &vt),
+        };
+        let align = self.mem_bytes(to);
+        let r = self.def(&format!(
+            "llvm.intr.masked.gather {ptrs}, {all}, {zero} {{alignment = {align} : i32}} : ({pv}, vector<{k}xi1>, {vt}) -> {vt}"
+        ));
+        if to.scalar_elem().is_some_and(ScalarType::is_bool) {
+            let z = self.splat_const("0", &vt);
+            return Ok(self.def(&format!("arith.cmpi ne, {r}, {z} : {vt}")));
+        }
+        Ok(r)
+    }
+
+    pub(super) fn barrier(&mut self) {
+        self.lds_pending = [false; 2];
+        self.next += 1;
+        let text = self.target.barrier(&format!("bar{}", self.next));
+        for l in text.lines() {
+            self.line(l);
+        }
+    }
+
+    /// How an element of `t` is stored in memory (MLIR type).
+    pub(super) fn mem_elem(&self, t: &Type) -> String {
+        match t.elem {
+            Elem::Scalar(s) => mem_ty(s).to_string(),
+            Elem::Ptr(_) => self.target.global_ptr().to_string(),
+        }
+    }
+
+    pub(super) fn mem_bytes(&self, t: &Type) -> u32 {
+        match t.elem {
+            Elem::Scalar(s) => s.bytes(),
+            Elem::Ptr(_) => 8,
+        }
+    }
+}
