@@ -54,6 +54,24 @@ pub enum LinkKind {
     HostLibrary,
 }
 
+impl LinkKind {
+    /// The file extension of what is linked (`hsaco`, `so`).
+    pub fn extension(self) -> &'static str {
+        match self {
+            LinkKind::Hsaco => "hsaco",
+            LinkKind::HostLibrary => "so",
+        }
+    }
+
+    /// The name of the assembly stage file (`tritonc compile --emit`).
+    pub fn assembly_stage(self) -> &'static str {
+        match self {
+            LinkKind::Hsaco => "8-amdgpu.s",
+            LinkKind::HostLibrary => "8-host.s",
+        }
+    }
+}
+
 /// The host's C math library, which host kernels may call (`expf`, ...).
 fn host_libm() -> Option<PathBuf> {
     [

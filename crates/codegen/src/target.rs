@@ -9,17 +9,17 @@ use crate::CodegenError;
 use std::fmt::Write;
 use tritonc_ir::{MatrixFamily, MatrixInstr, ScalarType};
 
-/// What kind of code a target gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TargetKind {
-    Amdgpu,
-    Host,
-}
-
 pub trait Target: Send + Sync {
     /// The name users pass (`gfx942`, `host`).
     fn name(&self) -> &str;
-    fn kind(&self) -> TargetKind;
+    /// What this target's objects are linked into (which also names the
+    /// stage files).
+    fn link_kind(&self) -> crate::link::LinkKind;
+    /// LLVM module flags (name, value) this target's modules need, for
+    /// code object version `code_object_version`.
+    fn module_flags(&self, _code_object_version: u32) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
     fn description(&self) -> &str;
     /// Lanes of a wavefront (1 on the host).
     fn wave_size(&self) -> u32;
@@ -30,6 +30,13 @@ pub trait Target: Send + Sync {
     fn features(&self) -> String;
     /// The MLIR type of a pointer to global memory.
     fn global_ptr(&self) -> &'static str;
+    /// The LLVM `syncscope` of atomics on global memory, as written after
+    /// `atomicrmw`/`cmpxchg` (with a leading space), or empty for the
+    /// default (system) scope. Programs of a grid run on one device, so a
+    /// GPU needs no more than the device's (`agent`) scope.
+    fn atomic_scope(&self) -> &'static str {
+        ""
+    }
     /// Lanes (work-items) of one program for `num_warps` waves.
     fn lanes(&self, num_warps: u32) -> u32;
     /// Emits the MLIR for the function header, given the kernel name,
@@ -339,8 +346,11 @@ impl Target for AmdGpu {
     fn name(&self) -> &str {
         self.arch
     }
-    fn kind(&self) -> TargetKind {
-        TargetKind::Amdgpu
+    fn link_kind(&self) -> crate::link::LinkKind {
+        crate::link::LinkKind::Hsaco
+    }
+    fn module_flags(&self, code_object_version: u32) -> Vec<(&'static str, u64)> {
+        vec![("amdhsa_code_object_version", u64::from(code_object_version) * 100)]
     }
     fn description(&self) -> &str {
         self.about
@@ -367,6 +377,9 @@ impl Target for AmdGpu {
     }
     fn global_ptr(&self) -> &'static str {
         "!llvm.ptr<1>"
+    }
+    fn atomic_scope(&self) -> &'static str {
+        " syncscope(\"agent\")"
     }
     fn lanes(&self, num_warps: u32) -> u32 {
         num_warps * self.wave
@@ -594,8 +607,8 @@ impl Target for Host {
     fn name(&self) -> &str {
         self.named.map_or("host", |(_, name)| name)
     }
-    fn kind(&self) -> TargetKind {
-        TargetKind::Host
+    fn link_kind(&self) -> crate::link::LinkKind {
+        crate::link::LinkKind::HostLibrary
     }
     fn description(&self) -> &str {
         "the host CPU (the CPU backend)"
@@ -704,8 +717,8 @@ impl Target for LaneSimulator {
     fn name(&self) -> &str {
         self.name
     }
-    fn kind(&self) -> TargetKind {
-        TargetKind::Host
+    fn link_kind(&self) -> crate::link::LinkKind {
+        crate::link::LinkKind::HostLibrary
     }
     fn description(&self) -> &str {
         "an AMD GPU's lanes simulated on the host"

@@ -12,11 +12,7 @@ use std::{
     collections::BTreeMap,
     time::{Duration, Instant},
 };
-use tritonc_codegen::{
-    emit::emit_kernel,
-    link, llvm,
-    target::{Target, TargetKind},
-};
+use tritonc_codegen::{emit::emit_kernel, link, llvm, target::Target};
 use tritonc_ir::{print_module, Module};
 use tritonc_sema::ConstArg;
 use tritonc_syntax::{parse, Diagnostics, SourceFile};
@@ -417,11 +413,9 @@ fn back_end(
     t.lap("MLIR lowering + translation");
     stage("5-llvm-dialect.mlir", lowered.as_bytes());
     let tm = llvm::target_machine(&target.triple(), &target.cpu(), &target.features())?;
-    if target.kind() == TargetKind::Amdgpu {
-        let version = llvm_ctx
-            .i32_type()
-            .const_int(u64::from(req.code_object_version) * 100, false);
-        module.add_basic_value_flag("amdhsa_code_object_version", FlagBehavior::Error, version);
+    for (name, value) in target.module_flags(req.code_object_version) {
+        let value = llvm_ctx.i32_type().const_int(value, false);
+        module.add_basic_value_flag(name, FlagBehavior::Error, value);
     }
     module.set_triple(&tm.get_triple());
     module.set_data_layout(&tm.get_target_data().get_data_layout());
@@ -436,27 +430,13 @@ fn back_end(
     stage("7-llvm-opt.ll", llvm_after.as_bytes());
     if req.assembly {
         let asm = llvm::emit_assembly(&module, &tm)?;
-        let asm_name = if target.kind() == TargetKind::Amdgpu {
-            "8-amdgpu.s"
-        } else {
-            "8-host.s"
-        };
-        stage(asm_name, asm.as_bytes());
+        stage(target.link_kind().assembly_stage(), asm.as_bytes());
     }
     let object = llvm::emit_object(&module, &tm)?;
     t.lap("code generation");
-    let kind = if target.kind() == TargetKind::Amdgpu {
-        link::LinkKind::Hsaco
-    } else {
-        link::LinkKind::HostLibrary
-    };
-    let binary = link::link_shared(&object, kind)?;
+    let binary = link::link_shared(&object, target.link_kind())?;
     t.lap("link");
-    let bin_name = if target.kind() == TargetKind::Amdgpu {
-        format!("9-{kernel}.hsaco")
-    } else {
-        format!("9-{kernel}.so")
-    };
+    let bin_name = format!("9-{kernel}.{}", target.link_kind().extension());
     stage(&bin_name, &binary);
     let params = f
         .param_names

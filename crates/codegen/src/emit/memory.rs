@@ -373,11 +373,7 @@ impl Emitter<'_> {
         };
         let et = sty(s).to_string();
         let gp = self.target.global_ptr();
-        let scope = if self.lanes > 1 && self.target.global_ptr() == "!llvm.ptr<1>" {
-            " syncscope(\"agent\")"
-        } else {
-            ""
-        };
+        let scope = self.target.atomic_scope();
         let zero = if s.is_float() { "0.0" } else { "0" };
         let kind = op.map(|o| match (o, s.is_float(), s.is_unsigned()) {
             (AtomicOp::Add, true, _) => "fadd",

@@ -496,11 +496,7 @@ fn run(cmd: Command) -> Result<(), Error> {
             let mut req = request(&opts)?;
             req.code_object_version = code_object_version;
             let c = compile_with_emit(&opts, &req, t.as_ref())?;
-            let ext = if t.kind() == tritonc::codegen::target::TargetKind::Host {
-                "so"
-            } else {
-                "hsaco"
-            };
+            let ext = t.link_kind().extension();
             let out = output.unwrap_or_else(|| PathBuf::from(format!("{}.{ext}", c.kernel)));
             std::fs::write(&out, &c.binary).map_err(|e| Error::Io(format!("cannot write {}: {e}", out.display())))?;
             report(&opts, &c, started)?;
