@@ -1,7 +1,7 @@
 //! Every atomic compiles for every GPU. The atomics' results (old values,
 //! histograms) are kernel files (`tests/atomics/`, `tests/tutorials/`).
 
-mod common;
+use crate::common;
 use common::*;
 
 #[test]

@@ -1,7 +1,7 @@
 //! The kernel cache: hits, and the corrupt, truncated, concurrent and
 //! changed-key cases.
 
-mod common;
+use crate::common;
 use common::*;
 use tritonc::{
     cache::{Cache, Lookup},

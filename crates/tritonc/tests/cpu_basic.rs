@@ -5,7 +5,7 @@
 //! bit-identical buffers. The other basic cases are kernel files
 //! (`tests/basic/`, run by `kernel_files.rs`).
 
-mod common;
+use crate::common;
 use common::*;
 
 #[test]

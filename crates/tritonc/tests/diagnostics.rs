@@ -1,7 +1,7 @@
 //! User errors: each names file:line:col, shows the line with a caret, and
 //! says what was expected. Malformed input never panics.
 
-mod common;
+use crate::common;
 use common::*;
 use tritonc::Error;
 

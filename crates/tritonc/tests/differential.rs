@@ -12,7 +12,7 @@
 //! Random kernels come from `common/gen.rs`; `cargo fuzz run differential`
 //! (see docs/fuzzing.md) runs the same check on endless seeds.
 
-mod common;
+use crate::common;
 
 use common::{differential_check, example_request as example, f32s, gen, i32s, scalar_f32, scalar_i32, Rng};
 use tritonc::{driver::CompileRequest, launch::Arg};
@@ -199,7 +199,7 @@ fn generator_findings_stay_fixed() {
 }
 
 /// Prints the kernel of `TRITONC_SHOW_SEED` (for reading what the
-/// generator makes): `cargo test --test differential show -- --nocapture`.
+/// generator makes): `cargo test -p tritonc --test all differential::show -- --nocapture`.
 #[test]
 fn show_a_generated_kernel() {
     let seed = std::env::var("TRITONC_SHOW_SEED")

@@ -5,7 +5,7 @@
 //! conversions LLVM turns into runtime calls there are correctly rounded
 //! (against a nearest-value search over every 16-bit float).
 
-mod common;
+use crate::common;
 
 use common::{bytes_of, example_request, request, EXAMPLES, MORE_EXAMPLES};
 use object::{Object, ObjectSymbol};

@@ -12,10 +12,10 @@
 //!
 //! Every file runs, failures are collected, and the test fails at the end
 //! naming each failing file and header line. `KERNEL_FILES=softmax cargo
-//! test --test kernel_files` runs only the files whose path contains
+//! test --test all kernel_files::` runs only the files whose path contains
 //! `softmax`.
 
-mod common;
+use crate::common;
 use common::*;
 
 use std::collections::{BTreeMap, HashMap};

@@ -6,7 +6,7 @@
 //! code that AMDGPU targets get, so these tests also hold the GPU's
 //! implementation of those two to its bound.
 
-mod common;
+use crate::common;
 use common::*;
 
 fn kernel(func: &str, ty: &str) -> String {

@@ -2,7 +2,7 @@
 //! ragged shapes, K smaller than a block, every input type, on the host,
 //! the lane simulators and the interpreter (`common::run`).
 
-mod common;
+use crate::common;
 
 use common::{buf, bytes_of, run, scalar_i32, Rng};
 use tritonc::{

@@ -3,7 +3,7 @@
 //! reduction, scan and shape tests are kernel files (`tests/reductions/`,
 //! `tests/tutorials/`, run by `kernel_files.rs`).
 
-mod common;
+use crate::common;
 use common::*;
 use tritonc::launch::Arg;
 

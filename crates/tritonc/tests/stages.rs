@@ -3,7 +3,7 @@
 //! parses in real MLIR, the code object's metadata is right, and output is
 //! deterministic.
 
-mod common;
+use crate::common;
 
 use common::{example_request, EXAMPLES, MORE_EXAMPLES};
 use std::process::Command;

@@ -1,0 +1,23 @@
+//! The end-to-end tests, as one test binary: every file here is a module
+//! of it (cargo builds and links one binary, which carries LLVM and MLIR,
+//! instead of one per file, and runs all their tests on one pool of
+//! threads). `cargo test -p tritonc --test all kernel_files::` runs one
+//! file's tests. The macro's compile-error tests (`ui.rs`, trybuild) are
+//! their own binary.
+
+mod common;
+
+mod atomics;
+mod cache;
+mod check_generic;
+mod cli;
+mod cpu_basic;
+mod diagnostics;
+mod differential;
+mod host_symbols;
+mod kernel_files;
+mod macro_kernels;
+mod math;
+mod matmul;
+mod reductions;
+mod stages;
