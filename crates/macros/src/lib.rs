@@ -187,6 +187,9 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
         src.text.push(')');
     }
     src.text.push_str("] ");
+    // `///` comments on the kernel are `#[doc = ".."]` attributes: Rust's,
+    // not the kernel language's; they go on the generated function.
+    let (docs, item) = split_doc_attributes(item);
     src.tokens(item);
     let ast: File = match tritonc_syntax::parse_file(&src.text) {
         Ok(f) => f,
@@ -200,7 +203,25 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
     if let Err(d) = tritonc_sema::check_kernel(&ast, &k.name.name, &std::collections::BTreeMap::new()) {
         return error(src.span_at(d.span.start as usize), &d.message);
     }
-    generate(k, &src.text, locations(&src))
+    generate(k, &src.text, locations(&src), &docs)
+}
+
+/// The leading `#[doc = ..]` attributes of `item`, and the rest of it.
+fn split_doc_attributes(item: TokenStream2) -> (TokenStream2, TokenStream2) {
+    let tokens: Vec<TokenTree> = item.into_iter().collect();
+    let mut at = 0;
+    let mut docs = TokenStream2::new();
+    while let (Some(TokenTree::Punct(hash)), Some(TokenTree::Group(group))) = (tokens.get(at), tokens.get(at + 1)) {
+        let is_doc = hash.as_char() == '#'
+            && group.delimiter() == proc_macro2::Delimiter::Bracket
+            && matches!(group.stream().into_iter().next(), Some(TokenTree::Ident(i)) if i == "doc");
+        if !is_doc {
+            break;
+        }
+        docs.extend(tokens[at..at + 2].iter().cloned());
+        at += 2;
+    }
+    (docs, tokens[at..].iter().cloned().collect())
 }
 
 /// The Rust type a launch takes for a kernel parameter.
@@ -232,7 +253,12 @@ fn rust_type(t: &TypeExpr) -> Result<TokenStream2, (Span, String)> {
     }
 }
 
-fn generate(k: &tritonc_syntax::ast::Function, text: &str, locations: Option<Locations>) -> TokenStream2 {
+fn generate(
+    k: &tritonc_syntax::ast::Function,
+    text: &str,
+    locations: Option<Locations>,
+    docs: &TokenStream2,
+) -> TokenStream2 {
     let name = format_ident!("{}", k.name.name);
     let launcher = format_ident!("{}_kernel", k.name.name);
     let tuned = format_ident!("{}_tuned", k.name.name);
@@ -345,6 +371,7 @@ fn generate(k: &tritonc_syntax::ast::Function, text: &str, locations: Option<Loc
             }
         }
 
+        #docs
         #[doc = concat!("Kernel `", #kname, "`: `", stringify!(#name), "::<consts>().launch(&device, grid, args)`.")]
         pub fn #name<#(#generics),*>() -> #launcher<#(#const_names),*> {
             #launcher

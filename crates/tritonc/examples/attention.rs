@@ -63,8 +63,8 @@ fn attn_fwd<const BLOCK_M: i32, const BLOCK_N: i32, const HEAD_DIM: i32>(
     );
 }
 
-// Query `i` attends to keys `0..=i`: the loop ends after the program's
-// diagonal block, which masks the keys after each query.
+/// Query `i` attends to keys `0..=i`: the loop ends after the program's
+/// diagonal block, which masks the keys after each query.
 #[kernel(num_warps = 4, num_stages = 1)]
 fn attn_fwd_causal<const BLOCK_M: i32, const BLOCK_N: i32, const HEAD_DIM: i32>(
     q: Ptr<f16>,

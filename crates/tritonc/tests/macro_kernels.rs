@@ -20,6 +20,9 @@ fn softmax<const BLOCK: i32>(out: Ptr<f32>, inp: Ptr<f32>, stride: i32, n_cols: 
     store(out + row * stride + cols, num / sum(num, 0), mask);
 }
 
+/// Adds one to the first `n` of 64 integers and doubles them when
+/// `DOUBLE` is set. (A `///` comment on a kernel is Rust's documentation:
+/// the macro puts it on the generated function, not in the kernel text.)
 #[kernel]
 fn scale_ints<const DOUBLE: bool>(x: Ptr<i64>, n: i32) {
     let o = arange(0, 64);
@@ -221,6 +224,7 @@ fn add_ints<const B: i32>(x: Ptr<i32>, n: i32) {
 
 // A kernel whose shapes only fit for one const value: `#[kernel]` cannot
 // reject it at build time, the first launch with another value does.
+const WIDTHS_STORE_LINE: u32 = line!() + 4;
 #[kernel]
 fn widths<const BLOCK: i32>(x: Ptr<f32>) {
     let o = arange(0, BLOCK);
@@ -239,10 +243,11 @@ fn const_dependent_errors_point_at_the_users_line() -> Result<(), tritonc::Error
     let x = dev.zeros::<f32>(128)?;
     widths::<64>().launch(&dev, grid![1], (&x,))?;
     let e = widths::<128>().launch(&dev, grid![1], (&x,)).unwrap_err();
+    let l = WIDTHS_STORE_LINE;
     let want = format!(
-        "{file}:227:11: error: cannot broadcast pointers block<Ptr<f32>, [128]> with offsets block<i32, [64]>
+        "{file}:{l}:11: error: cannot broadcast pointers block<Ptr<f32>, [128]> with offsets block<i32, [64]>
     |
-227 |     store(x + o + arange(0, 64), 1.0); // the widths must agree
+{l} |     store(x + o + arange(0, 64), 1.0); // the widths must agree
     |           ^^^^^^^^^^^^^^^^^^^^^"
     );
     assert_eq!(e.to_string(), want);
