@@ -420,21 +420,11 @@ impl Emitter<'_> {
     fn op(&mut self, op: OpId) -> Result<(), CodegenError> {
         let f = self.f;
         let d = f.op(op);
-        let in_registers = matches!(
-            d.kind,
-            OpKind::Binary(_)
-                | OpKind::Cmp(_)
-                | OpKind::Neg
-                | OpKind::Not
-                | OpKind::Cast
-                | OpKind::Bitcast
-                | OpKind::Select
-                | OpKind::Math(_)
-                | OpKind::Fma
-                | OpKind::Reduce { .. }
-                | OpKind::ArgReduce { .. }
-                | OpKind::Broadcast
-        );
+        let in_registers = tritonc_passes::layouts::is_elementwise(&d.kind)
+            || matches!(
+                d.kind,
+                OpKind::Reduce { .. } | OpKind::ArgReduce { .. } | OpKind::Broadcast
+            );
         if !in_registers
             && !matches!(
                 d.kind,

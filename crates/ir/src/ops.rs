@@ -311,6 +311,24 @@ impl OpKind {
         )
     }
 
+    /// Whether the op combines its operands position by position, each
+    /// result element computed from the same element of every operand.
+    pub fn is_elementwise(&self) -> bool {
+        matches!(
+            self,
+            OpKind::Binary(_)
+                | OpKind::Cmp(_)
+                | OpKind::Neg
+                | OpKind::Not
+                | OpKind::Cast
+                | OpKind::Bitcast
+                | OpKind::Select
+                | OpKind::Math(_)
+                | OpKind::Fma
+                | OpKind::AddPtr
+        )
+    }
+
     pub fn is_terminator(&self) -> bool {
         matches!(self, OpKind::Yield | OpKind::Condition | OpKind::Return)
     }

@@ -337,22 +337,31 @@ fn matrix_layouts(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> 
             matrix.insert(conv, m);
         }
     }
-    // Every other use reads the blocked layout: one conversion per value
-    // and block, before its first use there (a conversion moves the whole
-    // block through shared memory).
+    // Every other use reads the blocked layout.
+    convert_other_uses(f, |f, op, i, v| {
+        !matrix.contains_key(&v) || matrix_use_allowed(f, op, i, &matrix)
+    });
+    matrix
+}
+
+/// Gives every operand `i` of every operation `op` that `stays(f, op, i,
+/// v)` rejects a `tk.convert_layout` of its value `v` to the blocked
+/// layout: one conversion per value and block, before its first such use
+/// there (a conversion moves the whole block through shared memory).
+fn convert_other_uses(f: &mut Function, stays: impl Fn(&Function, OpId, usize, Value) -> bool) {
     let mut converted: HashMap<(Value, BlockId), Value> = HashMap::new();
     for b in f.walk_blocks() {
         for op in f.block(b).ops.clone() {
             let operands = f.op(op).operands.clone();
-            for (i, v) in operands.iter().enumerate() {
-                if !matrix.contains_key(v) || matrix_use_allowed(f, op, i, &matrix) {
+            for (i, v) in operands.into_iter().enumerate() {
+                if stays(f, op, i, v) {
                     continue;
                 }
-                let conv = match converted.get(&(*v, b)) {
+                let conv = match converted.get(&(v, b)) {
                     Some(c) => *c,
                     None => {
-                        let c = convert_before(f, op, *v);
-                        converted.insert((*v, b), c);
+                        let c = convert_before(f, op, v);
+                        converted.insert((v, b), c);
                         c
                     }
                 };
@@ -360,7 +369,6 @@ fn matrix_layouts(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> 
             }
         }
     }
-    matrix
 }
 
 /// The number of elements a lane holds of a block of `shape` in the slice
@@ -434,39 +442,23 @@ fn slice_layouts(
         }
     }
     // Every use that cannot read the slice gets a conversion to the
-    // blocked layout (one per value and block).
-    let mut converted: HashMap<(Value, BlockId), Value> = HashMap::new();
-    for b in f.walk_blocks() {
-        for op in f.block(b).ops.clone() {
-            let operands = f.op(op).operands.clone();
-            for (i, v) in operands.iter().enumerate() {
-                let Some(s) = slices.get(v).copied() else { continue };
-                let d = f.op(op);
-                let result_slice = d.results.first().and_then(|r| slices.get(r)).copied();
-                let allowed = match d.kind {
-                    OpKind::Reshape => result_slice == Some(s),
-                    ref k if is_elementwise(k) => result_slice == Some(s),
-                    OpKind::Broadcast => d.results.first().and_then(|r| matrix.get(r)) == Some(&s.0),
-                    OpKind::For => i >= 3 && slices.get(&d.results[i - 3]) == Some(&s),
-                    OpKind::Yield => parent_for(f, op)
-                        .is_some_and(|body| f.block(body).args.get(i + 1).and_then(|a| slices.get(a)) == Some(&s)),
-                    _ => false,
-                };
-                if allowed {
-                    continue;
-                }
-                let conv = match converted.get(&(*v, b)) {
-                    Some(c) => *c,
-                    None => {
-                        let c = convert_before(f, op, *v);
-                        converted.insert((*v, b), c);
-                        c
-                    }
-                };
-                f.op_mut(op).operands[i] = conv;
-            }
+    // blocked layout.
+    convert_other_uses(f, |f, op, i, v| {
+        let Some(s) = slices.get(&v).copied() else {
+            return true;
+        };
+        let d = f.op(op);
+        let result_slice = d.results.first().and_then(|r| slices.get(r)).copied();
+        match d.kind {
+            OpKind::Reshape => result_slice == Some(s),
+            ref k if is_elementwise(k) => result_slice == Some(s),
+            OpKind::Broadcast => d.results.first().and_then(|r| matrix.get(r)) == Some(&s.0),
+            OpKind::For => i >= 3 && slices.get(&d.results[i - 3]) == Some(&s),
+            OpKind::Yield => parent_for(f, op)
+                .is_some_and(|body| f.block(body).args.get(i + 1).and_then(|a| slices.get(a)) == Some(&s)),
+            _ => false,
         }
-    }
+    });
     slices
 }
 
@@ -586,20 +578,11 @@ fn splat_again_before(f: &mut Function, op: OpId, v: Value) -> Value {
     f.op(splat).results[0]
 }
 
-/// Whether `kind` combines its operands position by position.
-fn is_elementwise(kind: &OpKind) -> bool {
-    matches!(
-        kind,
-        OpKind::Binary(_)
-            | OpKind::Cmp(_)
-            | OpKind::Neg
-            | OpKind::Not
-            | OpKind::Cast
-            | OpKind::Bitcast
-            | OpKind::Select
-            | OpKind::Math(_)
-            | OpKind::Fma
-    )
+/// Whether `kind` is an elementwise operation that may compute in a
+/// matrix or slice layout: every one but pointer arithmetic (pointer
+/// blocks stay blocked, the layout loads and stores take them in).
+pub fn is_elementwise(kind: &OpKind) -> bool {
+    kind.is_elementwise() && !matches!(kind, OpKind::AddPtr)
 }
 
 /// Whether block value `v` can be computed in whatever layout its user

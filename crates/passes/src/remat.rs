@@ -78,22 +78,6 @@ fn rematerialize(f: &mut Function) {
     }
 }
 
-fn elementwise(kind: &OpKind) -> bool {
-    matches!(
-        kind,
-        OpKind::Binary(_)
-            | OpKind::Cmp(_)
-            | OpKind::Select
-            | OpKind::Cast
-            | OpKind::Bitcast
-            | OpKind::Neg
-            | OpKind::Not
-            | OpKind::Math(_)
-            | OpKind::Fma
-            | OpKind::AddPtr
-    )
-}
-
 /// Whether each dimension of `dims` fits the target dimension it maps to
 /// (`axes`): equal, or 1 (broadcast).
 fn fits(dims: &[u32], shape: &[u32], axes: &[usize]) -> bool {
@@ -167,7 +151,7 @@ fn plan(f: &Function, v: Value, shape: &[u32], axes: &[usize], nodes: &mut usize
             .operands
             .iter()
             .all(|o| !f.ty(*o).is_block() || plan(f, *o, shape, axes, nodes, at)),
-        k if elementwise(k) => d
+        k if k.is_elementwise() => d
             .operands
             .iter()
             .all(|o| !f.ty(*o).is_block() || plan(f, *o, shape, axes, nodes, at)),

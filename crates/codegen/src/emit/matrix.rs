@@ -255,41 +255,34 @@ impl Emitter<'_> {
         let axis_bits = Self::axis_register_bits(m, dim);
         let flat = self.matrix_indices(m);
         let k = m.per_lane();
-        let (lds, pty) = self.shared()?;
-        let mt = self.mem_elem(t);
         let et = self.mty(&Type::block(t.elem, Vec::new()));
         let ct = self.mty(t);
         let is_bool = t.scalar_elem().is_some_and(ScalarType::is_bool);
-        self.barrier();
+        // One register of each compact class writes its row.
         let mut done = std::collections::HashSet::new();
-        for r in 0..k {
-            let c = Self::compact_index(r, axis_bits);
-            if !done.insert(c) {
-                continue;
-            }
-            let e = self.def(&format!("vector.extract {flat}[{r}] : i32 from vector<{k}xi32>"));
+        let rows: Vec<(u32, u32)> = (0..k)
+            .map(|r| (r, Self::compact_index(r, axis_bits)))
+            .filter(|(_, c)| done.insert(*c))
+            .collect();
+        self.block_through_shared(to, rows.len(), |e, i, mt| {
+            let (r, c) = rows[i];
+            let flat_r = e.def(&format!("vector.extract {flat}[{r}] : i32 from vector<{k}xi32>"));
             // The element's index in the reduced block: the axis removed.
             let at = if dim == 1 {
-                let sh = self.const_i32(m.n.trailing_zeros());
-                self.def(&format!("arith.shrui {e}, {sh} : i32"))
+                let sh = e.const_i32(m.n.trailing_zeros());
+                e.def(&format!("arith.shrui {flat_r}, {sh} : i32"))
             } else {
-                let mask = self.const_i32(m.n - 1);
-                self.def(&format!("arith.andi {e}, {mask} : i32"))
+                let mask = e.const_i32(m.n - 1);
+                e.def(&format!("arith.andi {flat_r}, {mask} : i32"))
             };
-            let v = self.def(&format!("vector.extract {x}[{c}] : {et} from {ct}"));
+            let v = e.def(&format!("vector.extract {x}[{c}] : {et} from {ct}"));
             let v = if is_bool {
-                self.def(&format!("arith.extui {v} : i1 to {mt}"))
+                e.def(&format!("arith.extui {v} : i1 to {mt}"))
             } else {
                 v
             };
-            let p = self.def(&format!("llvm.getelementptr {lds}[{at}] : ({pty}, i32) -> {pty}, {mt}"));
-            self.line(&format!("llvm.store {v}, {p} : {mt}, {pty}"));
-        }
-        self.barrier();
-        let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![to.numel() as u32]), 0);
-        let r = self.gather_shared(&idx, to)?;
-        self.lds_pending = [true; 2];
-        Ok(r)
+            Ok((at, v))
+        })
     }
 
     /// This lane's flat element indices (one per register) in `lay`, as a

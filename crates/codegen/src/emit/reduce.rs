@@ -215,25 +215,19 @@ impl Emitter<'_> {
         // Each lane writes its rows' results at their flat index in the
         // reduced block (lanes holding the same row write the same value),
         // then reads the elements its layout holds.
-        let (lds, pty) = self.shared()?;
-        let mt = self.mem_elem(to);
-        self.barrier();
-        for (r, p) in &parts {
-            let e = self.def(&format!("vector.extract {flat}[{r}] : i32 from {vi}"));
-            let o = plan.reduced_index(self, &e);
+        let rows: Vec<(&u32, &Partial)> = parts.iter().collect();
+        let result = self.block_through_shared(to, rows.len(), |e, i, mt| {
+            let (r, p) = rows[i];
+            let at = e.def(&format!("vector.extract {flat}[{r}] : i32 from {vi}"));
+            let o = plan.reduced_index(e, &at);
             let v = pick(p);
             let v = if mt != out_et {
-                self.def(&format!("arith.extui {v} : {out_et} to {mt}"))
+                e.def(&format!("arith.extui {v} : {out_et} to {mt}"))
             } else {
                 v
             };
-            let at = self.def(&format!("llvm.getelementptr {lds}[{o}] : ({pty}, i32) -> {pty}, {mt}"));
-            self.line(&format!("llvm.store {v}, {at} : {mt}, {pty}"));
-        }
-        self.barrier();
-        let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![to.numel() as u32]), 0);
-        let result = self.gather_shared(&idx, to)?;
-        self.lds_pending = [true; 2];
+            Ok((o, v))
+        })?;
         Ok(AxisReduced {
             result: Some(result),
             replicated,

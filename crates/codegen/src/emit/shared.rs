@@ -276,6 +276,32 @@ impl Emitter<'_> {
         Ok(())
     }
 
+    /// A block of type `to` assembled in shared memory and read back in
+    /// its blocked layout: after the previous readers are done, this lane
+    /// writes `count` elements, `entry(i, memory type)` giving each one's
+    /// flat index and value in that type (lanes writing one index write
+    /// the same value), then, after a barrier, reads what its layout holds.
+    pub(super) fn block_through_shared(
+        &mut self,
+        to: &Type,
+        count: usize,
+        mut entry: impl FnMut(&mut Self, usize, &str) -> Result<(String, String), CodegenError>,
+    ) -> Result<String, CodegenError> {
+        let (lds, pty) = self.shared()?;
+        let mt = self.mem_elem(to);
+        self.barrier();
+        for i in 0..count {
+            let (at, v) = entry(self, i, &mt)?;
+            let p = self.def(&format!("llvm.getelementptr {lds}[{at}] : ({pty}, i32) -> {pty}, {mt}"));
+            self.line(&format!("llvm.store {v}, {p} : {mt}, {pty}"));
+        }
+        self.barrier();
+        let idx = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![to.numel() as u32]), 0);
+        let r = self.gather_shared(&idx, to)?;
+        self.lds_pending = [true; 2];
+        Ok(r)
+    }
+
     /// Reads the elements at flat indices `idx` (one per register) of the
     /// block in shared memory, as a value of type `to`.
     pub(super) fn gather_shared(&mut self, idx: &str, to: &Type) -> Result<String, CodegenError> {
