@@ -409,6 +409,23 @@ impl MatrixLayout {
         }
     }
 
+    /// The register bits (a mask) that hold coordinates along `dim` (0:
+    /// rows, 1: columns): the bits a reduction or a slice along `dim`
+    /// folds.
+    pub fn axis_register_bits(&self, dim: u32) -> u32 {
+        let (col_bits, row_bits) = (self.n.trailing_zeros(), self.m.trailing_zeros());
+        let axis = if dim == 1 {
+            0..col_bits
+        } else {
+            col_bits..col_bits + row_bits
+        };
+        axis.filter_map(|b| match self.index_bit(b) {
+            IndexBit::Register(q) => Some(1u32 << q),
+            IndexBit::Lane(_) => None,
+        })
+        .fold(0, |a, q| a | q)
+    }
+
     /// The (row, column) lane `lane` (of the program) holds in `reg`.
     pub fn element(&self, lane: u32, reg: u32) -> (u32, u32) {
         let fam = self.family();

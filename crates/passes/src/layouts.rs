@@ -235,8 +235,8 @@ pub fn max_contiguous(f: &Function) -> u32 {
 
 /// Whether `op` is a `tk.dot` a matrix instruction can run, and its
 /// accumulator's layout.
-fn matrix_dot(f: &Function, op: OpId, lanes: u32, matrix_instrs: MatrixInstrs) -> Option<MatrixLayout> {
-    let chained = chained_dots(f);
+/// (`chained`: the function's dots are chained, [`chained_dots`].)
+fn matrix_dot(f: &Function, op: OpId, lanes: u32, matrix_instrs: MatrixInstrs, chained: bool) -> Option<MatrixLayout> {
     let d = f.op(op);
     if !matches!(d.kind, OpKind::Dot) {
         return None;
@@ -281,8 +281,9 @@ fn chained_dots(f: &Function) -> bool {
 /// carrying them) and inserts the conversions into and out of that layout.
 fn matrix_layouts(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> HashMap<Value, MatrixLayout> {
     let mut matrix: HashMap<Value, MatrixLayout> = HashMap::new();
+    let chained = chained_dots(f);
     for op in f.walk() {
-        if let Some(m) = matrix_dot(f, op, lanes, matrix_instrs) {
+        if let Some(m) = matrix_dot(f, op, lanes, matrix_instrs, chained) {
             matrix.insert(f.op(op).results[0], m);
         }
     }
@@ -327,7 +328,7 @@ fn matrix_layouts(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> 
     }
     // A dot's accumulator must be in its layout too.
     for op in f.walk() {
-        let Some(m) = matrix_dot(f, op, lanes, matrix_instrs) else {
+        let Some(m) = matrix_dot(f, op, lanes, matrix_instrs, chained) else {
             continue;
         };
         let acc = f.op(op).operands[2];
@@ -375,16 +376,7 @@ fn convert_other_uses(f: &mut Function, stays: impl Fn(&Function, OpId, usize, V
 /// along `dim` of matrix layout `m`, kept compact (one register per
 /// distinct row: the parent's registers whose bits are not the axis's).
 pub fn compact_slice_len(m: &MatrixLayout, dim: u32) -> u32 {
-    let (col_bits, row_bits) = (m.n.trailing_zeros(), m.m.trailing_zeros());
-    let axis = if dim == 1 {
-        0..col_bits
-    } else {
-        col_bits..col_bits + row_bits
-    };
-    let axis_regs = axis
-        .filter(|b| matches!(m.index_bit(*b), tritonc_ir::IndexBit::Register(_)))
-        .count();
-    m.per_lane() >> axis_regs
+    m.per_lane() >> m.axis_register_bits(dim).count_ones()
 }
 
 /// Row vectors of matrix values kept in registers (Triton's slice layout

@@ -200,22 +200,6 @@ impl Emitter<'_> {
         }
     }
 
-    /// The register bits of matrix layout `m` that hold coordinates along
-    /// `dim` (the bits a slice along `dim` folds).
-    pub(super) fn axis_register_bits(m: MatrixLayout, dim: u32) -> u32 {
-        let (col_bits, row_bits) = (m.n.trailing_zeros(), m.m.trailing_zeros());
-        let axis = if dim == 1 {
-            0..col_bits
-        } else {
-            col_bits..col_bits + row_bits
-        };
-        axis.filter_map(|b| match m.index_bit(b) {
-            IndexBit::Register(q) => Some(1u32 << q),
-            IndexBit::Lane(_) => None,
-        })
-        .fold(0, |a, q| a | q)
-    }
-
     /// Which compact register of a slice along `dim` of `m` parent
     /// register `r` reads: `r` with the axis's register bits removed.
     pub(super) fn compact_index(r: u32, axis_bits: u32) -> u32 {
@@ -232,7 +216,7 @@ impl Emitter<'_> {
     /// A compact slice value broadcast back into its parent matrix layout:
     /// every register takes its row's value (a register shuffle).
     pub(super) fn broadcast_slice(&mut self, x: &str, from: &Type, to: &Type, m: MatrixLayout, dim: u32) -> String {
-        let axis_bits = Self::axis_register_bits(m, dim);
+        let axis_bits = m.axis_register_bits(dim);
         let idx: Vec<String> = (0..m.per_lane())
             .map(|r| Self::compact_index(r, axis_bits).to_string())
             .collect();
@@ -252,7 +236,7 @@ impl Emitter<'_> {
         else {
             return Err(internal("not a slice of a matrix layout"));
         };
-        let axis_bits = Self::axis_register_bits(m, dim);
+        let axis_bits = m.axis_register_bits(dim);
         let flat = self.matrix_indices(m);
         let k = m.per_lane();
         let et = self.mty(&Type::block(t.elem, Vec::new()));
