@@ -3,6 +3,9 @@
 # then run the same kernel on the CPU backend and check the result.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
+echo "== build the compiler (cargo build --bin tritonc)"
+cargo build --quiet --bin tritonc
 T=target/debug/tritonc
 OUT=target/demo
 mkdir -p "$OUT"

@@ -1,9 +1,9 @@
-//! Fused attention, forward pass (Triton's tutorial 06 algorithm), with
-//! `#[kernel]`: `out = softmax(q k^T * sm_scale) v` per head, one block of
-//! queries per program, the keys and values streamed through an online
-//! softmax; non-causal and causal. The kernels are those of
-//! `dsl-examples/attention.tk`. Runs on the first AMD GPU, else the CPU.
-//! `cargo run --release -p tritonc --example attention`
+// Fused attention, forward pass (Triton's tutorial 06 algorithm), with
+// `#[kernel]`: `out = softmax(q k^T * sm_scale) v` per head, one block of
+// queries per program, the keys and values streamed through an online
+// softmax; non-causal and causal. The kernels are those of
+// `dsl-examples/attention.tk`. Runs on the first AMD GPU, else the CPU.
+// `cargo run --release -p tritonc --example attention`
 
 use tritonc::prelude::*;
 

@@ -1,8 +1,8 @@
-//! The matmul tutorial with `#[kernel]` and autotuning: the tile sizes are
-//! picked by timing candidates on the device at the first launch (and
-//! remembered in the kernel cache). Runs on the first AMD GPU, else the CPU.
-//! `cargo run --release -p tritonc --example matmul` (`TRITONC_LOG=tune`
-//! shows the trials).
+// The matmul tutorial with `#[kernel]` and autotuning: the tile sizes are
+// picked by timing candidates on the device at the first launch (and
+// remembered in the kernel cache). Runs on the first AMD GPU, else the CPU.
+// `cargo run --release -p tritonc --example matmul` (`TRITONC_LOG=tune`
+// shows the trials).
 
 use tritonc::prelude::*;
 

@@ -2,8 +2,7 @@
 //! of it (cargo builds and links one binary, which carries LLVM and MLIR,
 //! instead of one per file, and runs all their tests on one pool of
 //! threads). `cargo test -p tritonc --test all kernel_files::` runs one
-//! file's tests. The macro's compile-error tests (`ui.rs`, trybuild) are
-//! their own binary.
+//! file's tests.
 
 mod common;
 
@@ -11,9 +10,11 @@ mod atomics;
 mod cache;
 mod check_generic;
 mod cli;
+mod compile_fail;
 mod cpu_basic;
 mod diagnostics;
 mod differential;
+mod examples;
 mod host_symbols;
 mod kernel_files;
 mod macro_kernels;
