@@ -420,7 +420,7 @@ impl Emitter<'_> {
     fn op(&mut self, op: OpId) -> Result<(), CodegenError> {
         let f = self.f;
         let d = f.op(op);
-        let in_registers = tritonc_passes::layouts::is_elementwise(&d.kind)
+        let in_registers = d.kind.is_elementwise()
             || matches!(
                 d.kind,
                 OpKind::Reduce { .. } | OpKind::ArgReduce { .. } | OpKind::Broadcast
@@ -428,7 +428,7 @@ impl Emitter<'_> {
         if !in_registers
             && !matches!(
                 d.kind,
-                OpKind::Dot | OpKind::ConvertLayout | OpKind::For | OpKind::Yield
+                OpKind::Dot | OpKind::ConvertLayout | OpKind::For | OpKind::Yield | OpKind::Store { .. }
             )
             && d.operands
                 .iter()
@@ -504,6 +504,8 @@ impl Emitter<'_> {
                 let lay = self.register_layout(d.results[0]);
                 Some(self.move_elements(&ins[0], in_ty[0], (t, lay), &map)?)
             }
+            // Staged by the dot from its operand's registers.
+            OpKind::Permute(_) if tritonc_passes::transpose_loads::folded_into_dot(f, op) => Some(ins[0].clone()),
             OpKind::Permute(order) => {
                 let t = out_ty.ok_or_else(|| internal("trans without result"))?;
                 let map = IndexMap::permute(&in_ty[0].shape, order, &t.shape);

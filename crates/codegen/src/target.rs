@@ -54,6 +54,14 @@ pub trait Target: Send + Sync {
     fn checks_asserts(&self) -> bool;
     /// Whether f64 `exp`, `log`, `sin`, ... are available on this target.
     fn has_f64_transcendentals(&self) -> bool;
+    /// The LLVM intrinsic (f32 to f32) a user's f32 `exp2` is, where the
+    /// target's approximation is used: the hardware's, which flushes
+    /// results below 2^-126 to zero, as Triton's `exp2` on AMD GPUs (one
+    /// `v_exp_f32` instead of six instructions of range handling). `None`:
+    /// `math.exp2`. `exp` keeps the full range handling everywhere.
+    fn approximate_exp2(&self) -> Option<&'static str> {
+        None
+    }
     /// Whether integer division by zero (or `MIN / -1`) traps, so that
     /// generated code must avoid it even in masked-off elements.
     fn traps_on_integer_division(&self) -> bool;
@@ -434,6 +442,9 @@ impl Target for AmdGpu {
     }
     fn checks_asserts(&self) -> bool {
         false
+    }
+    fn approximate_exp2(&self) -> Option<&'static str> {
+        Some("llvm.amdgcn.exp2")
     }
     fn has_f64_transcendentals(&self) -> bool {
         false

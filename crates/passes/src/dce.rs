@@ -10,9 +10,14 @@ use tritonc_ir::{BlockId, Function, Module};
 
 pub fn run(m: &mut Module) -> Result<(), PassError> {
     for f in &mut m.functions {
-        while sweep(f) {}
+        function(f);
     }
     Ok(())
+}
+
+/// Removes `f`'s dead operations (for passes that leave some behind).
+pub fn function(f: &mut Function) {
+    while sweep(f) {}
 }
 
 fn sweep(f: &mut Function) -> bool {

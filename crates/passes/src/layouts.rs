@@ -29,7 +29,7 @@
 use crate::PassError;
 use std::collections::HashMap;
 use tritonc_ir::{
-    BlockId, BlockedLayout, Elem, Function, Layout, MatrixInstr, MatrixLayout, OpId, OpKind, RegisterLayout,
+    BlockId, BlockedLayout, Elem, Function, IndexBit, Layout, MatrixInstr, MatrixLayout, OpId, OpKind, RegisterLayout,
     ScalarType, Value,
 };
 
@@ -44,7 +44,7 @@ pub fn moves_elements(f: &Function, op: OpId) -> bool {
                 && crate::remat::range_broadcast(f, op).is_none()
                 && broadcast_of_reduction(f, op).is_none()
         }
-        OpKind::Permute(_) => true,
+        OpKind::Permute(_) => !crate::transpose_loads::folded_into_dot(f, op),
         _ => false,
     }
 }
@@ -122,6 +122,10 @@ pub type MatrixInstrs<'a> = &'a dyn Fn(ScalarType) -> Vec<MatrixInstr>;
 /// [`assign`] for a target whose `dot`s of each input type may use the
 /// matrix instructions `matrix_instrs` gives.
 pub fn assign_for(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> Result<(), PassError> {
+    if lanes > 1 {
+        let chained = chained_dots(f);
+        crate::transpose_loads::run(f, &|f, op| matrix_dot(f, op, lanes, matrix_instrs, chained).is_some());
+    }
     let spt = max_contiguous(f);
     let matrix = if lanes > 1 {
         matrix_layouts(f, lanes, matrix_instrs)
@@ -138,7 +142,7 @@ pub fn assign_for(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> 
             .chain(f.walk().iter().flat_map(|op| f.op(*op).regions.clone()))
             .collect();
         for b in blocks {
-            insert_conversions(f, b, &slices);
+            insert_conversions(f, b, &slices, &matrix);
         }
     }
     let mut layouts = HashMap::new();
@@ -591,7 +595,8 @@ fn adaptable(f: &Function, v: Value, depth: u32) -> bool {
     match d.kind {
         OpKind::Splat | OpKind::Constant(_) => true,
         OpKind::Broadcast => broadcast_of_reduction(f, op).is_none(),
-        ref k if is_elementwise(k) && depth < 16 => d
+        // Pointer arithmetic too: a store's addresses (`matrix_store`).
+        ref k if k.is_elementwise() && depth < 16 => d
             .operands
             .iter()
             .all(|o| !f.ty(*o).is_block() || adaptable(f, *o, depth + 1)),
@@ -616,16 +621,33 @@ fn propagate_matrix(f: &mut Function, matrix: &mut HashMap<Value, MatrixLayout>)
     // Whether some user of `v` can take it in a matrix layout (else the
     // conversion would only move to after this operation, where the
     // elements may be narrower and the conversion no cheaper).
-    let wanted = |f: &Function, v: Value| {
+    let wanted = |f: &Function, v: Value, m: MatrixLayout| {
         users.get(&v).into_iter().flatten().any(|u| {
             let k = &f.op(*u).kind;
-            is_elementwise(k)
+            matrix_store(f, *u, v, m)
+                || is_elementwise(k)
                 || matches!(k, OpKind::Dot | OpKind::For | OpKind::Yield)
                 || (matches!(k, OpKind::Reduce { .. } | OpKind::ArgReduce { .. }) && !tree_reduction(f, *u))
         })
     };
     for op in f.walk() {
         let d = f.op(op);
+        if matches!(d.kind, OpKind::Store { .. }) {
+            let (ptrs, value) = (d.operands[0], d.operands[1]);
+            if let (None, Some(&m)) = (matrix.get(&ptrs), matrix.get(&value)) {
+                if matrix_store(f, op, value, m) && f.ty(value).shape == [m.m, m.n] {
+                    let operands = d.operands.clone();
+                    for (i, v) in operands.into_iter().enumerate() {
+                        if i != 1 && f.ty(v).is_block() && !matrix.contains_key(&v) {
+                            let own = adapt_into(f, op, v, m, matrix);
+                            f.op_mut(op).operands[i] = own;
+                        }
+                    }
+                    changed = true;
+                }
+            }
+            continue;
+        }
         let Some(&result) = d.results.first() else { continue };
         if matrix.contains_key(&result) || !f.ty(result).is_block() {
             continue;
@@ -651,7 +673,7 @@ fn propagate_matrix(f: &mut Function, matrix: &mut HashMap<Value, MatrixLayout>)
             }
         }
         let Some(m) = layout else { continue };
-        if !fits || f.ty(result).shape != [m.m, m.n] || !wanted(f, result) {
+        if !fits || f.ty(result).shape != [m.m, m.n] || !wanted(f, result, m) {
             continue;
         }
         let operands = d.operands.clone();
@@ -665,6 +687,33 @@ fn propagate_matrix(f: &mut Function, matrix: &mut HashMap<Value, MatrixLayout>)
         changed = true;
     }
     changed
+}
+
+/// Whether store `op` should write value `v` (its stored values) from
+/// matrix layout `m`: its addresses and mask are [`adaptable`] (computed
+/// in that layout from each element's index), so no element moves
+/// between lanes before the store, and a lane holds runs of at least 8
+/// bytes along the rows (Triton stores attention's output from the
+/// transposed MFMA layout, 4 f16 at a time; a plain MFMA layout, one
+/// element per lane along the rows, goes through shared memory to
+/// 16-byte stores instead).
+fn matrix_store(f: &Function, op: OpId, v: Value, m: MatrixLayout) -> bool {
+    let d = f.op(op);
+    let lay = RegisterLayout::Matrix(m);
+    let bits = (m.m * m.n).trailing_zeros();
+    let run = 1u32
+        << (0..bits)
+            .take_while(|b| lay.index_bit(*b) == IndexBit::Register(*b))
+            .count();
+    let bytes = f.ty(v).scalar_elem().map_or(0, ScalarType::bytes);
+    matches!(d.kind, OpKind::Store { .. })
+        && d.operands.get(1) == Some(&v)
+        && f.ty(v).shape.len() == 2
+        && run * bytes >= 8
+        && d.operands
+            .iter()
+            .enumerate()
+            .all(|(i, o)| i == 1 || !f.ty(*o).is_block() || adaptable(f, *o, 0))
 }
 
 /// The [`adaptable`] value `v`, computed in matrix layout `m` for `user`:
@@ -695,7 +744,7 @@ fn adapt_into(
         f.op(copy).results[0]
     };
     let target_op = f.def_op(target).unwrap_or(def);
-    if is_elementwise(&f.op(target_op).kind) {
+    if f.op(target_op).kind.is_elementwise() {
         let operands = f.op(target_op).operands.clone();
         for (i, o) in operands.into_iter().enumerate() {
             if f.ty(o).is_block() && !matrix.contains_key(&o) {
@@ -731,12 +780,15 @@ fn matrix_use_allowed(f: &Function, op: OpId, i: usize, matrix: &HashMap<Value, 
     match d.kind {
         // The accumulator, and operands (staged from their own layout).
         OpKind::Dot => i <= 2 && matrix.contains_key(&d.results[0]),
-        // Elementwise operations computed in the matrix layout.
-        ref k if is_elementwise(k) => d.results.first().is_some_and(|r| matrix.contains_key(r)),
+        // Elementwise operations computed in the matrix layout (pointer
+        // arithmetic only for a store's addresses).
+        ref k if k.is_elementwise() => d.results.first().is_some_and(|r| matrix.contains_key(r)),
         // Reductions along an axis combine in registers, and their
         // result broadcast back is in the matrix layout.
         OpKind::Reduce { .. } | OpKind::ArgReduce { .. } => !tree_reduction(f, op),
         OpKind::ConvertLayout => true,
+        // A store whose addresses are in the matrix layout (`matrix_store`).
+        OpKind::Store { .. } => matrix.contains_key(&d.operands[0]),
         OpKind::For => i >= 3 && matrix.contains_key(&d.results[i - 3]),
         OpKind::Yield => {
             parent_for(f, op).is_some_and(|body| f.block(body).args.get(i + 1).is_some_and(|a| matrix.contains_key(a)))
@@ -774,7 +826,12 @@ fn insert_before(f: &mut Function, op: OpId, new: OpId) {
     f.block_mut(block).ops.insert(at, new);
 }
 
-fn insert_conversions(f: &mut Function, b: BlockId, slices: &HashMap<Value, (MatrixLayout, u32)>) {
+fn insert_conversions(
+    f: &mut Function,
+    b: BlockId,
+    slices: &HashMap<Value, (MatrixLayout, u32)>,
+    matrix: &HashMap<Value, MatrixLayout>,
+) {
     let ops = f.block(b).ops.clone();
     let mut out = Vec::with_capacity(ops.len());
     // The value the shared memory holds, and the conversion that put it there.
@@ -797,7 +854,9 @@ fn insert_conversions(f: &mut Function, b: BlockId, slices: &HashMap<Value, (Mat
         // A broadcast of a slice back into its parent moves nothing.
         let from_slice = matches!(f.op(op).kind, OpKind::Broadcast)
             && f.op(op).operands.first().is_some_and(|v| slices.contains_key(v));
-        if moves_elements(f, op) && !from_slice {
+        // A transposition staged by its matrix dot moves nothing either.
+        let folded = crate::transpose_loads::folded_into(f, op, &|v| matrix.contains_key(&v));
+        if moves_elements(f, op) && !from_slice && !folded {
             let src = f.op(op).operands[0];
             let converted = match shared {
                 Some((held, conv)) if held == src => conv,

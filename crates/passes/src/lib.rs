@@ -10,6 +10,7 @@ pub mod layouts;
 pub mod loop_ptrs;
 pub mod pipeline;
 pub mod remat;
+pub mod transpose_loads;
 
 use tritonc_ir::{verify_module, Module, VerifyError};
 

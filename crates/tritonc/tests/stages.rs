@@ -192,3 +192,90 @@ fn every_example_compiles_for_every_gpu() {
         }
     }
 }
+
+/// f32 `exp2` is the hardware's `v_exp_f32` alone on AMD GPUs (as
+/// Triton's), `exp` keeps LLVM's range handling (`v_ldexp_f32` scales
+/// results below 2^-126), and the host computes `exp2` in full.
+#[test]
+fn exp2_is_one_instruction_on_amd_gpus_and_exp_keeps_its_range_handling() {
+    let src = "#[kernel(num_warps = 1)]\nfn k<const BLOCK: i32>(x: Ptr<f32>, y: Ptr<f32>, z: Ptr<f32>) {\n    let o = arange(0, BLOCK);\n    let v = load(x + o);\n    store(y + o, exp2(v));\n    store(z + o, exp(v));\n}\n";
+    let asm_counts = |target: &str, keep_exp: bool| {
+        let t = tritonc::codegen::target::lookup(target).unwrap();
+        let src = if keep_exp {
+            src.to_string()
+        } else {
+            src.replace("    store(z + o, exp(v));\n", "")
+        };
+        let mut req = common::request(&src, "k", &[("BLOCK", 256)]);
+        req.assembly = true;
+        let c = compile(&req, t.as_ref()).unwrap();
+        let asm = stage_text(&c, "8-");
+        let count = |m: &str| asm.lines().filter(|l| l.trim_start().starts_with(m)).count();
+        (count("v_exp_f32"), count("v_ldexp_f32"), stage_text(&c, "6-"))
+    };
+    for target in ["gfx942", "gfx1100"] {
+        // 256 elements over 64 (gfx942) or 32 (gfx1100) lanes of one wave.
+        let per_lane = if target == "gfx942" { 4 } else { 8 };
+        let (exps, ldexps, ir) = asm_counts(target, false);
+        assert!(ir.contains("llvm.amdgcn.exp2"), "{target}:\n{ir}");
+        assert_eq!((exps, ldexps), (per_lane, 0), "{target}: exp2 alone");
+        let (exps, ldexps, _) = asm_counts(target, true);
+        assert_eq!((exps, ldexps), (2 * per_lane, per_lane), "{target}: exp2 and exp");
+    }
+    let host = tritonc::codegen::target::lookup("host").unwrap();
+    let c = compile(&common::request(src, "k", &[("BLOCK", 256)]), host.as_ref()).unwrap();
+    assert!(!stage_text(&c, "6-").contains("amdgcn"));
+}
+
+/// Attention on gfx942: the `k` tile is `[HEAD_DIM, BLOCK_N]` with memory
+/// contiguous along its first dimension: it is loaded as `[BLOCK_N,
+/// HEAD_DIM]` in 128-bit loads and staged for the matrix instruction from
+/// those registers (a `tk.trans` the dot folds in, no conversion through
+/// shared memory), not element by element; `p` and the output stay in
+/// the MFMA layout. (The values: the attention kernel files, on the lane
+/// simulators, whose 1-wave 32 x 32 run takes the same paths.)
+#[test]
+fn attention_moves_through_shared_memory_only_what_the_dots_stage() {
+    let gfx942 = tritonc::codegen::target::lookup("gfx942").unwrap();
+    let mut req = example_request(
+        "attention.tk",
+        "attn_fwd",
+        &[("BLOCK_M", 128), ("BLOCK_N", 64), ("HEAD_DIM", 64)],
+    );
+    req.divisible = tritonc::driver::Divisible::All;
+    req.num_stages = Some(1);
+    req.assembly = true;
+    let c = compile(&req, gfx942.as_ref()).unwrap();
+    let dist = stage_text(&c, "3-");
+    let trans: Vec<&str> = dist.lines().filter(|l| l.contains("\"tk.trans\"")).collect();
+    assert_eq!(trans.len(), 1, "{dist}");
+    let source = trans[0]
+        .split("\"tk.trans\"(")
+        .nth(1)
+        .and_then(|r| r.split(')').next())
+        .unwrap();
+    let def = dist
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{source} = ")))
+        .unwrap();
+    assert!(
+        def.contains("\"tk.load\"") && def.contains("tensor<64x64x!tk.ptr<f16>"),
+        "{def}"
+    );
+    let asm = stage_text(&c, "8-");
+    let count = |m: &str| asm.lines().filter(|l| l.trim_start().starts_with(m)).count();
+    // q (128 x 64), k and v (64 x 64 each) f16 over 256 lanes: 4 + 2 + 2.
+    assert_eq!(count("global_load_dwordx4"), 8, "{asm}");
+    assert_eq!(count("global_load_ushort"), 0);
+    // Staging writes 128 bits per lane per row: q's two and k's two
+    // (v, row-major, is written transposed element by element).
+    assert_eq!(count("ds_write2_b64"), 6, "{asm}");
+    // `p` (the second dot's first operand) is picked from its own
+    // registers, and the output is stored from the MFMA layout in runs of
+    // four f16 (Triton's 8 global_store_dwordx2): nothing else goes
+    // through shared memory but the row reductions' lane exchanges.
+    assert_eq!(count("global_store_dwordx2"), 8, "{asm}");
+    assert_eq!(count("ds_read_b32"), 0, "{asm}");
+    assert_eq!(count("ds_write_b32"), 0, "{asm}");
+    assert_eq!(count("ds_write_b64"), 0, "{asm}");
+}

@@ -341,6 +341,10 @@ impl Emitter<'_> {
                 let p = self.def(&format!("arith.mulf {x}, {log2e} : {wty}"));
                 self.def(&format!("math.exp2 {p} : {wty}"))
             }
+            // The target's approximation (`Target::approximate_exp2`).
+            MathFn::Exp2 if wide == ScalarType::F32 && self.target.approximate_exp2().is_some() => {
+                self.approximate_exp2(&x, &wty)
+            }
             MathFn::Exp
             | MathFn::Exp2
             | MathFn::Log
@@ -364,6 +368,28 @@ impl Emitter<'_> {
         } else {
             Ok(r)
         }
+    }
+
+    /// `exp2` of each element of `x` (f32, of MLIR type `ty`) by the
+    /// target's intrinsic, which takes one f32.
+    fn approximate_exp2(&mut self, x: &str, ty: &str) -> String {
+        let Some(intrinsic) = self.target.approximate_exp2() else {
+            return self.def(&format!("math.exp2 {x} : {ty}"));
+        };
+        let Some(n) = ty
+            .strip_prefix("vector<")
+            .and_then(|t| t.strip_suffix("xf32>"))
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            return self.def(&format!("llvm.call_intrinsic \"{intrinsic}\"({x}) : (f32) -> f32"));
+        };
+        let results: Vec<String> = (0..n)
+            .map(|i| {
+                let e = self.def(&format!("vector.extract {x}[{i}] : f32 from {ty}"));
+                self.def(&format!("llvm.call_intrinsic \"{intrinsic}\"({e}) : (f32) -> f32"))
+            })
+            .collect();
+        self.def(&format!("vector.from_elements {} : {ty}", results.join(", ")))
     }
 
     /// `c[0] + x * (c[1] + x * (...))`.

@@ -386,11 +386,7 @@ impl Emitter<'_> {
         let staging = matrix_staging(at, bt, m).ok_or_else(|| internal("dot of non-matrices"))?;
         let (lds, pty, b_base) = match self.staged.remove(&op) {
             Some(staged) => staged,
-            None => {
-                let d = self.f.op(op);
-                let lays = [self.register_layout(d.operands[0]), self.register_layout(d.operands[1])];
-                self.stage_matrix_operands(ins, (at, bt), lays, staging)?
-            }
+            None => self.stage_matrix_operands(op, ins, staging)?,
         };
         let scratch = self.def(&format!(
             "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, i8",
@@ -442,8 +438,24 @@ impl Emitter<'_> {
             ));
             s.def(&format!("llvm.load {p} {{alignment = {align} : i64}} : {pty} -> {vf}"))
         };
-        for k0 in (0..k).step_by(ik as usize) {
-            let a_frags: Vec<String> = a_rows.iter().map(|r| fragment(self, &lds, r, k0, a_align)).collect();
+        let a_registers = self.a_fragment_registers(op);
+        let a_ty = self.mty(at);
+        for (step, k0) in (0..k).step_by(ik as usize).enumerate() {
+            let a_frags: Vec<String> = match &a_registers {
+                // The lane's own registers, picked (no shared memory).
+                Some(regs) => (0..tiles_m as usize)
+                    .map(|tm| {
+                        let picked: Vec<String> = regs[tm][step].iter().map(u32::to_string).collect();
+                        self.def(&format!(
+                            "vector.shuffle {}, {} [{}] : {a_ty}, {a_ty}",
+                            ins[0],
+                            ins[0],
+                            picked.join(", ")
+                        ))
+                    })
+                    .collect(),
+                None => a_rows.iter().map(|r| fragment(self, &lds, r, k0, a_align)).collect(),
+            };
             // One column fragment of `b` at a time, used by every row
             // tile before the next is read (fewer live registers).
             for (tn, start) in b_cols.iter().enumerate() {
@@ -495,21 +507,38 @@ impl Emitter<'_> {
     /// Writes a matrix dot's operands to shared memory in `staging`'s
     /// layout, after the previous readers are done; gives the shared
     /// memory, its pointer type and `b`'s start.
+    /// (`b` is written transposed, `N` rows of `K`: from `b^T`'s
+    /// registers row by row when `b` is a transposition folded into the
+    /// dot, `transpose_loads::folded_into_dot`.)
     pub(super) fn stage_matrix_operands(
         &mut self,
+        dot: OpId,
         ins: &[String],
-        (at, bt): (&Type, &Type),
-        [a_layout, b_layout]: [RegisterLayout; 2],
         staging: MatrixStaging,
     ) -> Result<(String, &'static str, String), CodegenError> {
+        let f = self.f;
+        let (a, b) = (f.op(dot).operands[0], f.op(dot).operands[1]);
+        let (b_source, b_transposed) = match f.def_op(b) {
+            Some(p) if tritonc_passes::transpose_loads::folded_into_dot(f, p) => (f.op(p).operands[0], false),
+            _ => (b, true),
+        };
         let (lds, pty) = self.shared()?;
         self.barrier();
-        self.scatter_rows(&ins[0], (at, a_layout), &lds, staging.a_row, false)?;
+        if self.a_fragment_registers(dot).is_none() {
+            self.scatter_rows(&ins[0], (f.ty(a), self.register_layout(a)), &lds, staging.a_row, false)?;
+        }
         let b_base = self.def(&format!(
             "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, i8",
             staging.b_offset
         ));
-        self.scatter_rows(&ins[1], (bt, b_layout), &b_base, staging.b_row, true)?;
+        let b_layout = self.register_layout(b_source);
+        self.scatter_rows(
+            &ins[1],
+            (f.ty(b_source), b_layout),
+            &b_base,
+            staging.b_row,
+            b_transposed,
+        )?;
         self.barrier();
         Ok((lds, pty, b_base))
     }
@@ -539,8 +568,7 @@ impl Emitter<'_> {
                     let (at, bt) = (f.ty(d.operands[0]), f.ty(d.operands[1]));
                     let staging = matrix_staging(at, bt, m).ok_or_else(|| internal("dot of non-matrices"))?;
                     let ins = [self.name(d.operands[0])?, self.name(d.operands[1])?];
-                    let lays = [self.register_layout(d.operands[0]), self.register_layout(d.operands[1])];
-                    let staged = self.stage_matrix_operands(&ins, (at, bt), lays, staging)?;
+                    let staged = self.stage_matrix_operands(op, &ins, staging)?;
                     self.staged.insert(op, staged);
                 }
                 return Ok(());
@@ -577,6 +605,53 @@ impl Emitter<'_> {
         self.scatter_shared(&ins[1], bt, &b_base)?;
         self.barrier();
         Ok((lds, pty, b_base))
+    }
+
+    /// When matrix dot `dot`'s first operand is in a matrix layout that
+    /// already gives every lane its own fragments (attention's `p`, in the
+    /// transposed accumulator layout, for the second dot: Triton converts
+    /// it in registers too): for each row tile and each instruction step
+    /// along `K`, the registers holding the lane's fragment, the same in
+    /// every lane. None when some fragment is elsewhere (then `a` is
+    /// staged through shared memory).
+    pub(super) fn a_fragment_registers(&self, dot: OpId) -> Option<Vec<Vec<Vec<u32>>>> {
+        let f = self.f;
+        let d = f.op(dot);
+        let Some(Layout::Matrix(m)) = self.value_layout(d.results[0]) else {
+            return None;
+        };
+        let Some(Layout::Matrix(ma)) = self.value_layout(d.operands[0]) else {
+            return None;
+        };
+        let k = *f.ty(d.operands[0]).shape.get(1)?;
+        let fam = m.family();
+        let (t, ik, len) = (fam.tile(), m.instr.k, fam.fragment(m.instr.k));
+        // Element (row, col) -> register, for lane 0's registers; checked
+        // in every lane below.
+        let lane_elements =
+            |lane: u32| -> HashMap<(u32, u32), u32> { (0..ma.per_lane()).map(|r| (ma.element(lane, r), r)).collect() };
+        let mut regs = vec![vec![Vec::new(); (k / ik) as usize]; m.tiles_m() as usize];
+        for lane in 0..self.lanes {
+            let held = lane_elements(lane);
+            let (wave, l) = (lane / fam.wave(), lane % fam.wave());
+            let wm = wave / m.waves_n;
+            for tm in 0..m.tiles_m() {
+                let row = (wm * m.tiles_m() + tm) * t + l % t;
+                for (step, k0) in (0..k).step_by(ik as usize).enumerate() {
+                    let first = k0 + fam.fragment_k(l, ik);
+                    let found: Vec<u32> = (0..len)
+                        .map(|j| held.get(&(row, first + j)).copied())
+                        .collect::<Option<_>>()?;
+                    let slot = &mut regs[tm as usize][step];
+                    if lane == 0 {
+                        *slot = found;
+                    } else if *slot != found {
+                        return None;
+                    }
+                }
+            }
+        }
+        Some(regs)
     }
 
     /// This lane's place in a matrix layout: its wave's row and column in

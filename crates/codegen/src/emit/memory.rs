@@ -133,10 +133,21 @@ impl Emitter<'_> {
                 1
             };
         }
-        let mut v = u64::from(lay.spt)
-            .min(p.contiguity)
-            .min(p.divisibility / eb)
-            .min(16 / eb);
+        // A lane's runs of consecutive elements: a blocked layout's `spt`;
+        // in a matrix layout, the registers whose bits are the lowest
+        // index bits (a store from the matrix layout).
+        let run = match self.value_layout(ptrs) {
+            Some(Layout::Matrix(m)) => {
+                let lay = RegisterLayout::Matrix(m);
+                let bits = pt.numel().max(1).trailing_zeros();
+                let low = (0..bits)
+                    .take_while(|b| lay.index_bit(*b) == IndexBit::Register(*b))
+                    .count();
+                1u64 << low
+            }
+            _ => u64::from(lay.spt),
+        };
+        let mut v = run.min(p.contiguity).min(p.divisibility / eb).min(16 / eb);
         if let Some(m) = mask {
             v = v.min(self.axis.get(&m).map_or(1, |i| i.constancy));
         }
@@ -280,7 +291,10 @@ impl Emitter<'_> {
         // Fold lane ownership into the mask.
         let mut ins = ins.to_vec();
         let mut mask = mask;
-        if let Some(own) = self.owner_mask(pt) {
+        // (A matrix layout holds every element once.)
+        let in_matrix_layout = matches!(self.value_layout(vals[0]), Some(Layout::Matrix(_)));
+        let own = if in_matrix_layout { None } else { self.owner_mask(pt) };
+        if let Some(own) = own {
             if mask {
                 let ty = self.mty_as(pt, "i1");
                 ins[2] = self.def(&format!("arith.andi {}, {own} : {ty}", ins[2]));
