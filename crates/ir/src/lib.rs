@@ -12,6 +12,7 @@ pub mod ops;
 pub mod print;
 pub mod types;
 pub mod verify;
+pub mod verify_dist;
 
 pub use func::{BlockData, BlockId, Function, LaunchOptions, Loc, Module, OpData, OpId, Value, ValueDef};
 pub use layout::{
@@ -22,3 +23,4 @@ pub use ops::{AtomicOp, BinaryOp, CmpPred, ConstValue, MathFn, OpKind, ReduceKin
 pub use print::{print_function, print_module};
 pub use types::{Elem, ScalarType, Type};
 pub use verify::{verify_function, verify_module, VerifyError};
+pub use verify_dist::verify_layouts;

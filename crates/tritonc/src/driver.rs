@@ -398,10 +398,10 @@ fn back_end(
         .function(&kernel)
         .ok_or_else(|| Error::Internal(format!("kernel `{kernel}` vanished in the passes")))?;
     let mut dist = f.clone();
-    tritonc_passes::layouts::assign_for(&mut dist, target.lanes(f.options.num_warps), &|s| {
-        target.matrix_instrs(s)
-    })?;
+    let lanes = target.lanes(f.options.num_warps);
+    tritonc_passes::layouts::assign_for(&mut dist, lanes, &|s| target.matrix_instrs(s))?;
     tritonc_ir::verify_function(&dist).map_err(|e| Error::Internal(format!("Dist IR: {e}")))?;
+    tritonc_ir::verify_layouts(&dist, lanes).map_err(|e| Error::Internal(format!("Dist IR layouts: {e}")))?;
     t.lap("layouts (Dist IR)");
     stage("3-dist.mlir", tritonc_ir::print_function(&dist).as_bytes());
     let emitted = emit_kernel(&dist, target)?;
