@@ -52,7 +52,10 @@ pub fn verify_layouts(f: &Function, lanes: u32) -> Result<(), VerifyError> {
             let l = layout_of(*r, &at())?;
             check_fits(f, *r, l, lanes).map_err(|m| fail(at(), m))?;
             if l == Layout::Shared && !matches!(f.op(op).kind, OpKind::ConvertLayout) {
-                return Err(fail(at(), format!("{r} is in shared memory but not a conversion's result")));
+                return Err(fail(
+                    at(),
+                    format!("{r} is in shared memory but not a conversion's result"),
+                ));
             }
         }
         check_op(f, op, &|v| layout_of(v, &at())).map_err(|e| match e {
@@ -100,9 +103,14 @@ fn check_fits(f: &Function, v: Value, l: Layout, lanes: u32) -> Result<(), Strin
         Layout::Matrix(m) => {
             let waves = m.waves_m * m.waves_n;
             if ty.shape != [m.m, m.n] {
-                Err(format!("{v} of shape {:?} has {l}, a {}x{} matrix layout", ty.shape, m.m, m.n))
+                Err(format!(
+                    "{v} of shape {:?} has {l}, a {}x{} matrix layout",
+                    ty.shape, m.m, m.n
+                ))
             } else if u64::from(waves) * u64::from(m.family().wave()) != u64::from(lanes) {
-                Err(format!("{v} has {l} over {waves} waves, but the program has {lanes} lanes"))
+                Err(format!(
+                    "{v} has {l} over {waves} waves, but the program has {lanes} lanes"
+                ))
             } else {
                 Ok(())
             }
@@ -156,7 +164,11 @@ fn check_op(f: &Function, op: OpId, layout_of: &dyn Fn(Value) -> Result<Layout, 
         OpKind::Dot => {
             let r = d.results[0];
             if matches!(layout_of(r)?, Layout::Matrix(_)) {
-                same(d.operands[2], r, "a matrix dot's accumulator is not in its result's layout")?;
+                same(
+                    d.operands[2],
+                    r,
+                    "a matrix dot's accumulator is not in its result's layout",
+                )?;
             }
         }
         OpKind::For => {

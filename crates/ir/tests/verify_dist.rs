@@ -15,20 +15,48 @@ fn small_function(lanes: u32) -> (Function, [Value; 4]) {
     let block = Type::block(Elem::Scalar(ScalarType::I32), vec![256]);
     let mut f = Function::new("k", vec![("n".into(), i32t)], Vec::new());
     let (entry, n) = (f.entry, f.params()[0]);
-    let range = f.append_op(entry, OpKind::MakeRange { start: 0, end: 256 }, vec![], vec![block.clone()], vec![], Loc::default());
+    let range = f.append_op(
+        entry,
+        OpKind::MakeRange { start: 0, end: 256 },
+        vec![],
+        vec![block.clone()],
+        vec![],
+        Loc::default(),
+    );
     let r = f.op(range).results[0];
-    let splat = f.append_op(entry, OpKind::Splat, vec![n], vec![block.clone()], vec![], Loc::default());
+    let splat = f.append_op(
+        entry,
+        OpKind::Splat,
+        vec![n],
+        vec![block.clone()],
+        vec![],
+        Loc::default(),
+    );
     let s = f.op(splat).results[0];
-    let add = f.append_op(entry, OpKind::Binary(BinaryOp::Add), vec![r, s], vec![block], vec![], Loc::default());
+    let add = f.append_op(
+        entry,
+        OpKind::Binary(BinaryOp::Add),
+        vec![r, s],
+        vec![block],
+        vec![],
+        Loc::default(),
+    );
     let sum = f.op(add).results[0];
     f.append_op(entry, OpKind::Return, vec![], vec![], vec![], Loc::default());
     let blocked = Layout::Blocked(BlockedLayout::new(256, lanes));
-    f.layouts = Some(HashMap::from([(n, Layout::Uniform), (r, blocked), (s, blocked), (sum, blocked)]));
+    f.layouts = Some(HashMap::from([
+        (n, Layout::Uniform),
+        (r, blocked),
+        (s, blocked),
+        (sum, blocked),
+    ]));
     (f, [n, r, s, sum])
 }
 
 fn error(f: &Function, lanes: u32) -> String {
-    verify_layouts(f, lanes).expect_err("the verifier must reject this").to_string()
+    verify_layouts(f, lanes)
+        .expect_err("the verifier must reject this")
+        .to_string()
 }
 
 #[test]
@@ -52,11 +80,17 @@ fn a_layout_must_fit_its_value_and_the_program() {
     // Blocked over other lanes than the program's.
     assert!(error(&f, 128).contains("over 64 lanes (the program has 128)"));
     // Of another element count.
-    f.layouts.as_mut().unwrap().insert(r, Layout::Blocked(BlockedLayout::new(512, 64)));
+    f.layouts
+        .as_mut()
+        .unwrap()
+        .insert(r, Layout::Blocked(BlockedLayout::new(512, 64)));
     assert!(error(&f, 64).contains("blocked layout of 512 elements"));
     // A scalar in a block layout, a block uniform.
     let (mut f, _) = small_function(64);
-    f.layouts.as_mut().unwrap().insert(n, Layout::Blocked(BlockedLayout::new(256, 64)));
+    f.layouts
+        .as_mut()
+        .unwrap()
+        .insert(n, Layout::Blocked(BlockedLayout::new(256, 64)));
     assert!(error(&f, 64).contains("scalar"));
     let (mut f, _) = small_function(64);
     f.layouts.as_mut().unwrap().insert(r, Layout::Uniform);

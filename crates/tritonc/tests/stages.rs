@@ -278,4 +278,7 @@ fn attention_moves_through_shared_memory_only_what_the_dots_stage() {
     assert_eq!(count("ds_read_b32"), 0, "{asm}");
     assert_eq!(count("ds_write_b32"), 0, "{asm}");
     assert_eq!(count("ds_write_b64"), 0, "{asm}");
+    // The row maximum combines a lane's registers first and exchanges
+    // once; the row sum keeps the language's order (8 exchanges).
+    assert_eq!(count("ds_bpermute_b32"), 9, "{asm}");
 }

@@ -111,7 +111,24 @@ impl Emitter<'_> {
             parts.insert(r, Partial { value, index });
         }
         let wave_bits = self.target.wave_size().trailing_zeros();
-        let levels = plan.levels();
+        let mut levels = plan.levels();
+        // Where the combine's order cannot change the result (integers,
+        // float max and min), the lane's registers are combined first, so
+        // that each lane exchange carries one partial instead of several
+        // (attention's row maximum in the transposed MFMA layout: 1
+        // exchange instead of 8). Float sums keep the language's order.
+        let order_free = arg_max.is_none()
+            && (!s.is_float()
+                || matches!(
+                    kind,
+                    OpKind::Reduce {
+                        kind: ReduceKind::Max | ReduceKind::Min,
+                        ..
+                    }
+                ));
+        if order_free {
+            levels.sort_by_key(|b| matches!(b, IndexBit::Lane(_)));
+        }
         let mut folded = 0u32;
         let mut i = 0;
         while i < levels.len() {

@@ -43,26 +43,97 @@ impl Emitter<'_> {
     }
 
     /// `start +` every element's coordinate along `axis` of block type `t`,
-    /// computed from the element's flat index (no data moves).
+    /// computed from where the layout keeps each bit of it (no data
+    /// moves): the lane's part (its lane bits, one scalar) broadcast and
+    /// the registers' parts (constants) added last, so that LLVM can add
+    /// a loop's offset to the lane's part once (`start_n + cols` is one
+    /// add per iteration and one per register, not a loop-invariant
+    /// register per element).
     pub(super) fn range_along(&mut self, t: &Type, lay: RegisterLayout, axis: usize, start: i32) -> String {
-        let flat = self.flat_indices(lay);
         let k = lay.per_lane();
         let vi = format!("vector<{k}xi32>");
         let inner: u64 = t.shape[axis + 1..].iter().map(|d| u64::from(*d)).product();
-        let mut e = flat;
-        if inner > 1 {
-            let sh = self.splat_const(&inner.trailing_zeros().to_string(), &vi);
-            e = self.def(&format!("arith.shrui {e}, {sh} : {vi}"));
+        if self.lanes == 1 {
+            // The host: one lane holds the whole block, from its flat
+            // indices (`vector.step`; no constant per element).
+            let mut e = self.flat_indices(lay);
+            if inner > 1 {
+                let sh = self.splat_const(&inner.trailing_zeros().to_string(), &vi);
+                e = self.def(&format!("arith.shrui {e}, {sh} : {vi}"));
+            }
+            if axis > 0 {
+                let m = self.splat_const(&(t.shape[axis] - 1).to_string(), &vi);
+                e = self.def(&format!("arith.andi {e}, {m} : {vi}"));
+            }
+            if start != 0 {
+                let s = self.splat_const(&start.to_string(), &vi);
+                e = self.def(&format!("arith.addi {e}, {s} : {vi}"));
+            }
+            return e;
         }
-        if axis > 0 {
-            let m = self.splat_const(&(t.shape[axis] - 1).to_string(), &vi);
-            e = self.def(&format!("arith.andi {e}, {m} : {vi}"));
+        let (lo, len) = (inner.trailing_zeros(), t.shape[axis].trailing_zeros());
+        // Where coordinate bit b is: a register bit or a lane bit.
+        let bits: Vec<IndexBit> = (0..len).map(|b| lay.index_bit(lo + b)).collect();
+        let lanes_used = bits.iter().any(|b| matches!(b, IndexBit::Lane(_)));
+        let lane_part = if lanes_used {
+            let lane = self.lane();
+            // Runs of coordinate bits kept in consecutive lane bits, each
+            // `((lane >> j) & mask) << b`.
+            let mut runs: Vec<(usize, u32, u32)> = Vec::new();
+            for (b, bit) in bits.iter().enumerate() {
+                let IndexBit::Lane(j) = *bit else { continue };
+                match runs.last_mut() {
+                    Some((rb, rj, n)) if *rb + *n as usize == b && *rj + *n == j => *n += 1,
+                    _ => runs.push((b, j, 1)),
+                }
+            }
+            let mut acc: Option<String> = None;
+            for (b, j, n) in runs {
+                let mut x = lane.clone();
+                if j > 0 {
+                    let sh = self.splat_const(&j.to_string(), "i32");
+                    x = self.def(&format!("arith.shrui {x}, {sh} : i32"));
+                }
+                let mask = self.splat_const(&((1u64 << n) - 1).to_string(), "i32");
+                x = self.def(&format!("arith.andi {x}, {mask} : i32"));
+                if b > 0 {
+                    let at = self.splat_const(&b.to_string(), "i32");
+                    x = self.def(&format!("arith.shli {x}, {at} : i32"));
+                }
+                acc = Some(match acc {
+                    None => x,
+                    Some(a) => self.def(&format!("arith.ori {a}, {x} : i32")),
+                });
+            }
+            acc
+        } else {
+            None
+        };
+        let offsets: Vec<String> = (0..k)
+            .map(|r| {
+                let reg_part: u32 = bits
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(b, bit)| match *bit {
+                        IndexBit::Register(q) => Some(((r >> q) & 1) << b),
+                        IndexBit::Lane(_) => None,
+                    })
+                    .sum();
+                (i64::from(reg_part) + i64::from(start)).to_string()
+            })
+            .collect();
+        let all_zero = offsets.iter().all(|o| o == "0");
+        match lane_part {
+            Some(l) => {
+                let lv = self.def(&format!("vector.broadcast {l} : i32 to {vi}"));
+                if all_zero {
+                    return lv;
+                }
+                let cv = self.def(&format!("arith.constant dense<[{}]> : {vi}", offsets.join(", ")));
+                self.def(&format!("arith.addi {lv}, {cv} : {vi}"))
+            }
+            None => self.def(&format!("arith.constant dense<[{}]> : {vi}", offsets.join(", "))),
         }
-        if start != 0 {
-            let s = self.splat_const(&start.to_string(), &vi);
-            e = self.def(&format!("arith.addi {e}, {s} : {vi}"));
-        }
-        e
     }
 
     /// `out[e] = in[src(e)]` for every element: data movement between
