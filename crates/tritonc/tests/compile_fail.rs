@@ -81,7 +81,7 @@ fn tritonc_rlib(out_dir: &Path) -> PathBuf {
         })
         .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
         .collect();
-    candidates.sort_by(|a, b| b.0.cmp(&a.0));
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
     let probe = manifest_dir().join("tests/ui/ok/launch.rs");
     let mut tried = Vec::new();
     for (_, rlib) in candidates {
