@@ -7,9 +7,12 @@
 //! the flat element index ([`tritonc_ir::IndexBit`]): a bit kept in the
 //! register index is a level combined within the lane, a bit kept in the
 //! lane index a level exchanged between lanes (DPP or `ds_bpermute` within
-//! a wave, one round through shared memory across waves). Arg-reductions
-//! take the lowest index of the best value, which no order changes. Scans
-//! follow the same bits with the language's scan levels.
+//! a wave, one round through shared memory across waves). Where no order
+//! changes the result (integer combines, float `max`/`min`), a lane's
+//! register levels all come first, so that each lane exchange carries one
+//! partial. Arg-reductions take the lowest index of the best value, which
+//! no order changes. Scans follow the same bits with the language's scan
+//! levels.
 
 use super::*;
 use std::collections::BTreeMap;
