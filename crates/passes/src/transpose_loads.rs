@@ -16,7 +16,9 @@
 //! operations, down to the scalars and 1-D ranges they come from. Nothing
 //! else is rewritten (such a load keeps its layout), nor is a load whose
 //! transposed addresses are not more contiguous than its own (the axis
-//! analysis decides).
+//! analysis decides), nor yet a load that software pipelining moved into
+//! a loop's carried values (`num_stages` > 1: the dot's operand is then a
+//! block argument).
 //!
 //! Guarantees: the dot computes the same values (the loaded elements are
 //! the same, each read once); only GPU functions whose dots run on matrix

@@ -1082,7 +1082,30 @@ const REFERENCES: &[(&str, Reference)] = &[
     ("philox_randn", |c| philox_ref(c, 2)),
     ("dropout", r_dropout),
     ("attention", r_attention),
+    ("linear", r_linear),
 ];
+
+/// `y[i, j] = sum_kk x[i, kk] * w[j, kk]` (f64) for an `m × k` matrix `x`
+/// and an `n × k` matrix `w` (a linear layer, `x w^T`), rounded to `y`'s
+/// type.
+fn r_linear(c: &Call) -> Res<Vals> {
+    let (x, w) = (c.f(0)?, c.f(1)?);
+    let (m, n, k) = (c.kw_u("m")?, c.kw_u("n")?, c.kw_u("k")?);
+    if x.len() < m * k || w.len() < n * k {
+        return Err("linear: x needs m * k elements and w n * k".into());
+    }
+    let mut out = c.out_f();
+    if out.len() < m * n {
+        return Err("linear: y needs m * n elements".into());
+    }
+    for i in 0..m {
+        for j in 0..n {
+            let dot: f64 = (0..k).map(|kk| x[i * k + kk] * w[j * k + kk]).sum();
+            out[i * n + j] = round(c.out.ty, dot);
+        }
+    }
+    Ok(Vals::F(out))
+}
 
 /// `out[i] = x[i] + y[i]` for `i < n` (rounded to the output's type);
 /// the rest keeps its value.
