@@ -125,6 +125,18 @@ fn analyze_once(f: &Function, carried: &HashMap<Value, AxisInfo>) -> HashMap<Val
         let d = f.op(op);
         if matches!(d.kind, OpKind::For) {
             let body = d.regions[0];
+            // The induction variable, `lb + i * step`, is divisible by
+            // whatever divides both (a K loop's `k0 + arange(0, BLOCK_K)`
+            // is then known to start at a multiple of the step).
+            let (lb, step) = (get(&info, d.operands[0]), get(&info, d.operands[2]));
+            info.insert(
+                f.block(body).args[0],
+                AxisInfo {
+                    contiguity: 1,
+                    divisibility: gcd(lb.divisibility, step.divisibility),
+                    constancy: 1,
+                },
+            );
             for (i, init) in d.operands.iter().skip(3).enumerate() {
                 let (arg, result) = (f.block(body).args[i + 1], d.results[i]);
                 let fact = carried.get(&arg).copied().unwrap_or_else(|| get(&info, *init));

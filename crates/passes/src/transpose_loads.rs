@@ -16,9 +16,11 @@
 //! operations, down to the scalars and 1-D ranges they come from. Nothing
 //! else is rewritten (such a load keeps its layout), nor is a load whose
 //! transposed addresses are not more contiguous than its own (the axis
-//! analysis decides), nor yet a load that software pipelining moved into
-//! a loop's carried values (`num_stages` > 1: the dot's operand is then a
-//! block argument).
+//! analysis decides). A tile that software pipelining carries through
+//! the loop (`num_stages` 2: the dot's operand is a loop argument, loaded
+//! once before the loop and once in the body for the next iteration) is
+//! rewritten in both loads and carried transposed; deeper pipelines (a
+//! tile passed along several carried slots) are not, yet.
 //!
 //! Guarantees: the dot computes the same values (the loaded elements are
 //! the same, each read once); only GPU functions whose dots run on matrix
@@ -26,7 +28,7 @@
 
 use crate::axis;
 use std::collections::HashMap;
-use tritonc_ir::{Function, Layout, OpId, OpKind, Type, Value};
+use tritonc_ir::{BlockId, Function, Layout, OpId, OpKind, Type, Value, ValueDef};
 
 /// Rewrites the loads of the second operands of the dots `is_matrix_dot`
 /// accepts; whether anything changed.
@@ -39,53 +41,150 @@ pub fn run(f: &mut Function, is_matrix_dot: &dyn Fn(&Function, OpId) -> bool) ->
     let mut changed = false;
     for dot in dots {
         let b = f.op(dot).operands[1];
-        let Some(load) = f.def_op(b) else { continue };
-        if !matches!(f.op(load).kind, OpKind::Load { .. }) || f.ty(b).shape.len() != 2 {
+        if f.ty(b).shape.len() != 2 || f.use_counts()[b.index()] != 1 || !is_matrix_dot(f, dot) {
             continue;
         }
-        if f.use_counts()[b.index()] != 1 || !is_matrix_dot(f, dot) {
-            continue;
-        }
-        let before = axis::analyze(f);
-        let ptrs = f.op(load).operands[0];
-        let mut memo = HashMap::new();
-        let mut created = Vec::new();
-        let operands: Option<Vec<Value>> = f
-            .op(load)
-            .operands
-            .clone()
-            .into_iter()
-            .map(|v| transposed(f, v, &mut memo, &mut created))
-            .collect();
-        let Some(operands) = operands else { continue };
-        let t_ptrs = operands[0];
-        let (kind, loc) = (f.op(load).kind.clone(), f.op(load).loc);
-        let t_load = f.create_op(kind, operands, vec![swapped(f.ty(b))], Vec::new(), loc);
-        let t_b = f.op(t_load).results[0];
-        let permute = f.create_op(
-            OpKind::Permute(vec![1, 0]),
-            vec![t_b],
-            vec![f.ty(b).clone()],
-            Vec::new(),
-            loc,
-        );
-        created.push(t_load);
-        created.push(permute);
-        let block = f.block_of(load).unwrap_or(f.entry);
-        let at = f.block(block).ops.iter().position(|o| *o == load).unwrap_or(0);
-        f.block_mut(block).ops.splice(at..at, created);
-        f.op_mut(dot).operands[1] = f.op(permute).results[0];
-        let after = axis::analyze(f);
-        let contiguity = |info: &HashMap<Value, axis::AxisInfo>, v: Value| info.get(&v).map_or(1, |i| i.contiguity);
-        if contiguity(&after, t_ptrs) <= contiguity(&before, ptrs) {
-            // No wider loads: keep the original (the new operations die).
-            f.op_mut(dot).operands[1] = b;
-        } else {
-            changed = true;
-        }
+        changed |= match f.value(b).def {
+            ValueDef::Result(load, _) => direct(f, dot, load),
+            ValueDef::Arg(body, slot) => carried(f, dot, body, slot),
+        };
     }
     crate::dce::function(f);
     changed
+}
+
+/// `b` loaded right there: `dot(a, permute(load(b^T's addresses)))`.
+fn direct(f: &mut Function, dot: OpId, load: OpId) -> bool {
+    if !matches!(f.op(load).kind, OpKind::Load { .. }) {
+        return false;
+    }
+    let b = f.op(dot).operands[1];
+    let before = axis::analyze(f);
+    let Some(t_load) = transposed_load(f, load) else {
+        return false;
+    };
+    let t_b = f.op(t_load).results[0];
+    let loc = f.op(load).loc;
+    let permute = f.create_op(
+        OpKind::Permute(vec![1, 0]),
+        vec![t_b],
+        vec![f.ty(b).clone()],
+        Vec::new(),
+        loc,
+    );
+    insert_before(f, load, permute);
+    f.op_mut(dot).operands[1] = f.op(permute).results[0];
+    if wider(f, &before, load, t_load) {
+        true
+    } else {
+        // No wider loads: keep the original (the new operations die).
+        f.op_mut(dot).operands[1] = b;
+        false
+    }
+}
+
+/// `b` a value a loop carries (software pipelining loads the next
+/// iteration's tile and yields it; the first comes from before the
+/// loop): both loads become loads of `b^T`, the loop carries `b^T`, and
+/// the dot takes `permute(b^T)`.
+fn carried(f: &mut Function, dot: OpId, body: BlockId, arg: u32) -> bool {
+    let Some(slot) = (arg as usize).checked_sub(1) else {
+        return false;
+    };
+    let Some(for_op) = f
+        .walk()
+        .into_iter()
+        .find(|op| matches!(f.op(*op).kind, OpKind::For) && f.op(*op).regions.first() == Some(&body))
+    else {
+        return false;
+    };
+    let Some(&yield_op) = f.block(body).ops.last() else {
+        return false;
+    };
+    let (Some(&init), Some(&next), Some(&result)) = (
+        f.op(for_op).operands.get(3 + slot),
+        f.op(yield_op).operands.get(slot),
+        f.op(for_op).results.get(slot),
+    ) else {
+        return false;
+    };
+    let uses = f.use_counts();
+    let single_load = |v: Value| {
+        uses[v.index()] == 1
+            && f.def_op(v)
+                .is_some_and(|op| matches!(f.op(op).kind, OpKind::Load { .. }))
+    };
+    if !single_load(init) || !single_load(next) || uses[result.index()] != 0 {
+        return false;
+    }
+    let (first_load, next_load) = (f.def_op(init).unwrap_or(for_op), f.def_op(next).unwrap_or(for_op));
+    let before = axis::analyze(f);
+    let (Some(t_first), Some(t_next)) = (transposed_load(f, first_load), transposed_load(f, next_load)) else {
+        return false;
+    };
+    let b = f.block(body).args[arg as usize];
+    let ty = f.ty(b).clone();
+    let (t_init, t_yielded) = (f.op(t_first).results[0], f.op(t_next).results[0]);
+    f.op_mut(for_op).operands[3 + slot] = t_init;
+    f.op_mut(yield_op).operands[slot] = t_yielded;
+    f.values[b.index()].ty = swapped(&ty);
+    f.values[result.index()].ty = swapped(&ty);
+    let loc = f.op(dot).loc;
+    let permute = f.create_op(OpKind::Permute(vec![1, 0]), vec![b], vec![ty.clone()], Vec::new(), loc);
+    insert_before(f, dot, permute);
+    f.op_mut(dot).operands[1] = f.op(permute).results[0];
+    if wider(f, &before, next_load, t_next) {
+        true
+    } else {
+        f.op_mut(for_op).operands[3 + slot] = init;
+        f.op_mut(yield_op).operands[slot] = next;
+        f.values[b.index()].ty = ty.clone();
+        f.values[result.index()].ty = ty;
+        f.op_mut(dot).operands[1] = b;
+        false
+    }
+}
+
+/// A load of `load`'s block transposed, its operands' expressions
+/// transposed, put right before `load`; None when some expression cannot
+/// be.
+fn transposed_load(f: &mut Function, load: OpId) -> Option<OpId> {
+    let mut memo = HashMap::new();
+    let mut created = Vec::new();
+    let operands = f
+        .op(load)
+        .operands
+        .clone()
+        .into_iter()
+        .map(|v| transposed(f, v, &mut memo, &mut created))
+        .collect::<Option<Vec<Value>>>()?;
+    let (kind, loc, ty) = (
+        f.op(load).kind.clone(),
+        f.op(load).loc,
+        swapped(f.ty(f.op(load).results[0])),
+    );
+    let t_load = f.create_op(kind, operands, vec![ty], Vec::new(), loc);
+    created.push(t_load);
+    let block = f.block_of(load).unwrap_or(f.entry);
+    let at = f.block(block).ops.iter().position(|o| *o == load).unwrap_or(0);
+    f.block_mut(block).ops.splice(at..at, created);
+    Some(t_load)
+}
+
+/// Whether `t_load`'s addresses are more contiguous than `load`'s, by the
+/// axis analysis (`before`: of the function before the rewrite).
+fn wider(f: &Function, before: &HashMap<Value, axis::AxisInfo>, load: OpId, t_load: OpId) -> bool {
+    let after = axis::analyze(f);
+    let contiguity =
+        |info: &HashMap<Value, axis::AxisInfo>, op: OpId| info.get(&f.op(op).operands[0]).map_or(1, |i| i.contiguity);
+    contiguity(&after, t_load) > contiguity(before, load)
+}
+
+/// Puts `new` right before `op` in `op`'s block.
+fn insert_before(f: &mut Function, op: OpId, new: OpId) {
+    let block = f.block_of(op).unwrap_or(f.entry);
+    let at = f.block(block).ops.iter().position(|o| *o == op).unwrap_or(0);
+    f.block_mut(block).ops.insert(at, new);
 }
 
 /// The type of `t` (2-D) with its dimensions swapped.

@@ -426,6 +426,7 @@ struct Expect {
 struct Options {
     consts: BTreeMap<String, (i64, bool)>,
     num_warps: Option<u32>,
+    num_stages: Option<u32>,
     divisible_all: bool,
     small_buffers: bool,
 }
@@ -491,6 +492,7 @@ fn parse_spec(path: &Path) -> Res<Spec> {
         merged.grid = r.grid;
         merged.opts.consts.extend(r.opts.consts.clone());
         merged.opts.num_warps = r.opts.num_warps.or(base.opts.num_warps);
+        merged.opts.num_stages = r.opts.num_stages.or(base.opts.num_stages);
         merged.opts.divisible_all |= r.opts.divisible_all;
         merged.opts.small_buffers |= r.opts.small_buffers;
         merged.args.extend(r.args.clone());
@@ -534,6 +536,9 @@ fn header_line(
         }
         "num_warps" => {
             cur.opts.num_warps = Some(p.lit()?.i()? as u32);
+        }
+        "num_stages" => {
+            cur.opts.num_stages = Some(p.lit()?.i()? as u32);
         }
         "divisible" => match p.ident()?.as_str() {
             "all" => cur.opts.divisible_all = true,
@@ -596,7 +601,7 @@ fn header_line(
             // NAME: TYPE = literal, or NAME: TYPE[LEN] = init
             p.punct(':').map_err(|_| {
                 format!(
-                    "unknown header line `{name} ...`: expected kernel, source, const, num_warps, \
+                    "unknown header line `{name} ...`: expected kernel, source, const, num_warps, num_stages, \
                      divisible, small_buffers, run, expect, or an argument `NAME: TYPE[LEN] = ...`"
                 )
             })?;
@@ -820,6 +825,7 @@ fn request(spec: &Spec, o: &Options) -> CompileRequest {
         req.consts.insert(k.clone(), c);
     }
     req.num_warps = o.num_warps;
+    req.num_stages = o.num_stages;
     if o.divisible_all {
         req.divisible = Divisible::All;
     }

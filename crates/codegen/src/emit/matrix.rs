@@ -518,10 +518,8 @@ impl Emitter<'_> {
     ) -> Result<(String, &'static str, String), CodegenError> {
         let f = self.f;
         let (a, b) = (f.op(dot).operands[0], f.op(dot).operands[1]);
-        let (b_source, b_transposed) = match f.def_op(b) {
-            Some(p) if tritonc_passes::transpose_loads::folded_into_dot(f, p) => (f.op(p).operands[0], false),
-            _ => (b, true),
-        };
+        let b_source = folded_source(f, b);
+        let b_transposed = b_source == b;
         let (lds, pty) = self.shared()?;
         self.barrier();
         if self.a_fragment_registers(dot).is_none() {
@@ -557,7 +555,10 @@ impl Emitter<'_> {
             let is_matrix_dot =
                 matches!(d.kind, OpKind::Dot) && matches!(self.value_layout(d.results[0]), Some(Layout::Matrix(_)));
             if is_matrix_dot {
-                let ready = d.operands[..2].iter().all(|v| match f.value(*v).def {
+                // (A transposition folded into the dot holds its operand's
+                // registers: that operand is what must be ready.)
+                let sources = [d.operands[0], folded_source(f, d.operands[1])];
+                let ready = sources.iter().all(|v| match f.value(*v).def {
                     tritonc_ir::ValueDef::Arg(b, _) => b == body,
                     tritonc_ir::ValueDef::Result(def, _) => !f.block(body).ops.contains(&def),
                 });
@@ -567,7 +568,7 @@ impl Emitter<'_> {
                 if ready {
                     let (at, bt) = (f.ty(d.operands[0]), f.ty(d.operands[1]));
                     let staging = matrix_staging(at, bt, m).ok_or_else(|| internal("dot of non-matrices"))?;
-                    let ins = [self.name(d.operands[0])?, self.name(d.operands[1])?];
+                    let ins = [self.name(sources[0])?, self.name(sources[1])?];
                     let staged = self.stage_matrix_operands(op, &ins, staging)?;
                     self.staged.insert(op, staged);
                 }
@@ -671,5 +672,15 @@ impl Emitter<'_> {
         let h = self.def(&format!("arith.shrui {l}, {tile_shift} : i32"));
         let j = self.def(&format!("arith.andi {l}, {tile_mask} : i32"));
         (wm, wn, h, j)
+    }
+}
+
+/// The operand of the transposition `v` is when the dot folds it in
+/// (`transpose_loads::folded_into_dot`: the same registers, staged row by
+/// row), else `v` itself.
+fn folded_source(f: &Function, v: Value) -> Value {
+    match f.def_op(v) {
+        Some(p) if tritonc_passes::transpose_loads::folded_into_dot(f, p) => f.op(p).operands[0],
+        _ => v,
     }
 }
