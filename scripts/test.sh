@@ -9,9 +9,11 @@
 # binary instead, and runs the quick ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# CI builds from nothing once: incremental state is only disk (~0.5 GB)
-# and time there.
-if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
+# CI builds from nothing once: incremental state and debug info are only
+# disk and time there (a failing assertion still names its file:line).
+if [ "${CI:-}" = true ]; then
+  export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=0
+fi
 cargo test --workspace --lib --tests
 cargo test --workspace --doc --quiet
 bash ./scripts/own-crate.sh
