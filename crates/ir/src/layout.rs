@@ -502,6 +502,15 @@ impl RegisterLayout {
             RegisterLayout::Matrix(m) => m.m * m.n,
         }
     }
+
+    /// How many consecutive elements (of the flat index, at most `2^bits`)
+    /// a lane holds in consecutive registers: 2 to the number of lowest
+    /// index bits that are the same register bits.
+    pub fn register_run(&self, bits: u32) -> u32 {
+        1 << (0..bits)
+            .take_while(|b| self.index_bit(*b) == IndexBit::Register(*b))
+            .count()
+    }
 }
 
 impl From<RegisterLayout> for Layout {

@@ -29,7 +29,7 @@
 use crate::PassError;
 use std::collections::HashMap;
 use tritonc_ir::{
-    BlockId, BlockedLayout, Elem, Function, IndexBit, Layout, MatrixInstr, MatrixLayout, OpId, OpKind, RegisterLayout,
+    BlockId, BlockedLayout, Elem, Function, Layout, MatrixInstr, MatrixLayout, OpId, OpKind, RegisterLayout,
     ScalarType, Value,
 };
 
@@ -699,12 +699,7 @@ fn propagate_matrix(f: &mut Function, matrix: &mut HashMap<Value, MatrixLayout>)
 /// 16-byte stores instead).
 fn matrix_store(f: &Function, op: OpId, v: Value, m: MatrixLayout) -> bool {
     let d = f.op(op);
-    let lay = RegisterLayout::Matrix(m);
-    let bits = (m.m * m.n).trailing_zeros();
-    let run = 1u32
-        << (0..bits)
-            .take_while(|b| lay.index_bit(*b) == IndexBit::Register(*b))
-            .count();
+    let run = RegisterLayout::Matrix(m).register_run((m.m * m.n).trailing_zeros());
     let bytes = f.ty(v).scalar_elem().map_or(0, ScalarType::bytes);
     matches!(d.kind, OpKind::Store { .. })
         && d.operands.get(1) == Some(&v)
@@ -820,7 +815,7 @@ fn convert_before(f: &mut Function, op: OpId, v: Value) -> Value {
 }
 
 /// Puts `new` right before `op` in `op`'s block.
-fn insert_before(f: &mut Function, op: OpId, new: OpId) {
+pub(crate) fn insert_before(f: &mut Function, op: OpId, new: OpId) {
     let block = f.block_of(op).unwrap_or(f.entry);
     let at = f.block(block).ops.iter().position(|o| *o == op).unwrap_or(0);
     f.block_mut(block).ops.insert(at, new);

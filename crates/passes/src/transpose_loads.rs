@@ -27,6 +27,7 @@
 //! instructions change; dead operations left behind are removed.
 
 use crate::axis;
+use crate::layouts::insert_before;
 use std::collections::HashMap;
 use tritonc_ir::{BlockId, Function, Layout, OpId, OpKind, Type, Value, ValueDef};
 
@@ -165,9 +166,9 @@ fn transposed_load(f: &mut Function, load: OpId) -> Option<OpId> {
     );
     let t_load = f.create_op(kind, operands, vec![ty], Vec::new(), loc);
     created.push(t_load);
-    let block = f.block_of(load).unwrap_or(f.entry);
-    let at = f.block(block).ops.iter().position(|o| *o == load).unwrap_or(0);
-    f.block_mut(block).ops.splice(at..at, created);
+    for op in created {
+        insert_before(f, load, op);
+    }
     Some(t_load)
 }
 
@@ -178,13 +179,6 @@ fn wider(f: &Function, before: &HashMap<Value, axis::AxisInfo>, load: OpId, t_lo
     let contiguity =
         |info: &HashMap<Value, axis::AxisInfo>, op: OpId| info.get(&f.op(op).operands[0]).map_or(1, |i| i.contiguity);
     contiguity(&after, t_load) > contiguity(before, load)
-}
-
-/// Puts `new` right before `op` in `op`'s block.
-fn insert_before(f: &mut Function, op: OpId, new: OpId) {
-    let block = f.block_of(op).unwrap_or(f.entry);
-    let at = f.block(block).ops.iter().position(|o| *o == op).unwrap_or(0);
-    f.block_mut(block).ops.insert(at, new);
 }
 
 /// The type of `t` (2-D) with its dimensions swapped.

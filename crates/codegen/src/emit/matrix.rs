@@ -384,9 +384,10 @@ impl Emitter<'_> {
         let e = sty(sa);
         let acc_ty = if sa.is_float() { "f32" } else { "i32" };
         let staging = matrix_staging(at, bt, m).ok_or_else(|| internal("dot of non-matrices"))?;
+        let a_registers = self.a_fragment_registers(op);
         let (lds, pty, b_base) = match self.staged.remove(&op) {
             Some(staged) => staged,
-            None => self.stage_matrix_operands(op, ins, staging)?,
+            None => self.stage_matrix_operands(op, ins, staging, a_registers.is_some())?,
         };
         let scratch = self.def(&format!(
             "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, i8",
@@ -438,7 +439,6 @@ impl Emitter<'_> {
             ));
             s.def(&format!("llvm.load {p} {{alignment = {align} : i64}} : {pty} -> {vf}"))
         };
-        let a_registers = self.a_fragment_registers(op);
         let a_ty = self.mty(at);
         for (step, k0) in (0..k).step_by(ik as usize).enumerate() {
             let a_frags: Vec<String> = match &a_registers {
@@ -509,12 +509,14 @@ impl Emitter<'_> {
     /// memory, its pointer type and `b`'s start.
     /// (`b` is written transposed, `N` rows of `K`: from `b^T`'s
     /// registers row by row when `b` is a transposition folded into the
-    /// dot, `transpose_loads::folded_into_dot`.)
+    /// dot, `transpose_loads::folded_into_dot`; `a` is not written when
+    /// the dot takes its fragments from registers, `a_in_registers`.)
     pub(super) fn stage_matrix_operands(
         &mut self,
         dot: OpId,
         ins: &[String],
         staging: MatrixStaging,
+        a_in_registers: bool,
     ) -> Result<(String, &'static str, String), CodegenError> {
         let f = self.f;
         let (a, b) = (f.op(dot).operands[0], f.op(dot).operands[1]);
@@ -522,7 +524,7 @@ impl Emitter<'_> {
         let b_transposed = b_source == b;
         let (lds, pty) = self.shared()?;
         self.barrier();
-        if self.a_fragment_registers(dot).is_none() {
+        if !a_in_registers {
             self.scatter_rows(&ins[0], (f.ty(a), self.register_layout(a)), &lds, staging.a_row, false)?;
         }
         let b_base = self.def(&format!(
@@ -569,7 +571,8 @@ impl Emitter<'_> {
                     let (at, bt) = (f.ty(d.operands[0]), f.ty(d.operands[1]));
                     let staging = matrix_staging(at, bt, m).ok_or_else(|| internal("dot of non-matrices"))?;
                     let ins = [self.name(sources[0])?, self.name(sources[1])?];
-                    let staged = self.stage_matrix_operands(op, &ins, staging)?;
+                    let a_in_registers = self.a_fragment_registers(op).is_some();
+                    let staged = self.stage_matrix_operands(op, &ins, staging, a_in_registers)?;
                     self.staged.insert(op, staged);
                 }
                 return Ok(());

@@ -138,12 +138,7 @@ impl Emitter<'_> {
         // index bits (a store from the matrix layout).
         let run = match self.value_layout(ptrs) {
             Some(Layout::Matrix(m)) => {
-                let lay = RegisterLayout::Matrix(m);
-                let bits = pt.numel().max(1).trailing_zeros();
-                let low = (0..bits)
-                    .take_while(|b| lay.index_bit(*b) == IndexBit::Register(*b))
-                    .count();
-                1u64 << low
+                u64::from(RegisterLayout::Matrix(m).register_run(pt.numel().max(1).trailing_zeros()))
             }
             _ => u64::from(lay.spt),
         };

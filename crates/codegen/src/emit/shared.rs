@@ -253,12 +253,7 @@ impl Emitter<'_> {
         // bits) stay within a row when rows hold whole runs.
         let run = match lay {
             RegisterLayout::Blocked(b) => b.spt,
-            RegisterLayout::Matrix(_) => {
-                let low = (0..cols.trailing_zeros())
-                    .take_while(|b| lay.index_bit(*b) == IndexBit::Register(*b))
-                    .count();
-                1 << low
-            }
+            RegisterLayout::Matrix(_) => lay.register_run(cols.trailing_zeros()),
         };
         let run = if cols.is_multiple_of(run) { run } else { 1 };
         let idx = self.flat_indices(lay);
