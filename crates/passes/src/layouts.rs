@@ -636,13 +636,7 @@ fn propagate_matrix(f: &mut Function, matrix: &mut HashMap<Value, MatrixLayout>)
             let (ptrs, value) = (d.operands[0], d.operands[1]);
             if let (None, Some(&m)) = (matrix.get(&ptrs), matrix.get(&value)) {
                 if matrix_store(f, op, value, m) && f.ty(value).shape == [m.m, m.n] {
-                    let operands = d.operands.clone();
-                    for (i, v) in operands.into_iter().enumerate() {
-                        if i != 1 && f.ty(v).is_block() && !matrix.contains_key(&v) {
-                            let own = adapt_into(f, op, v, m, matrix);
-                            f.op_mut(op).operands[i] = own;
-                        }
-                    }
+                    adapt_operands(f, op, m, matrix);
                     changed = true;
                 }
             }
@@ -676,13 +670,7 @@ fn propagate_matrix(f: &mut Function, matrix: &mut HashMap<Value, MatrixLayout>)
         if !fits || f.ty(result).shape != [m.m, m.n] || !wanted(f, result, m) {
             continue;
         }
-        let operands = d.operands.clone();
-        for (i, v) in operands.into_iter().enumerate() {
-            if f.ty(v).is_block() && !matrix.contains_key(&v) {
-                let own = adapt_into(f, op, v, m, matrix);
-                f.op_mut(op).operands[i] = own;
-            }
-        }
+        adapt_operands(f, op, m, matrix);
         matrix.insert(result, m);
         changed = true;
     }
@@ -740,16 +728,22 @@ fn adapt_into(
     };
     let target_op = f.def_op(target).unwrap_or(def);
     if f.op(target_op).kind.is_elementwise() {
-        let operands = f.op(target_op).operands.clone();
-        for (i, o) in operands.into_iter().enumerate() {
-            if f.ty(o).is_block() && !matrix.contains_key(&o) {
-                let own = adapt_into(f, target_op, o, m, matrix);
-                f.op_mut(target_op).operands[i] = own;
-            }
-        }
+        adapt_operands(f, target_op, m, matrix);
     }
     matrix.insert(target, m);
     target
+}
+
+/// Every block operand of `op` not yet in a matrix layout, [`adapt_into`]
+/// matrix layout `m` for `op`.
+fn adapt_operands(f: &mut Function, op: OpId, m: MatrixLayout, matrix: &mut HashMap<Value, MatrixLayout>) {
+    let operands = f.op(op).operands.clone();
+    for (i, v) in operands.into_iter().enumerate() {
+        if f.ty(v).is_block() && !matrix.contains_key(&v) {
+            let own = adapt_into(f, op, v, m, matrix);
+            f.op_mut(op).operands[i] = own;
+        }
+    }
 }
 
 /// `v` in a matrix layout, right before `op`: a splat (the same in every
