@@ -9,6 +9,7 @@ pub mod func;
 pub mod layout;
 pub mod linear_layout;
 pub mod ops;
+pub mod parse;
 pub mod print;
 pub mod types;
 pub mod verify;
@@ -20,6 +21,7 @@ pub use layout::{
 };
 pub use linear_layout::{ConversionKind, LinearLayout, LinearLayoutError, MatrixOperand};
 pub use ops::{AtomicOp, BinaryOp, CmpPred, ConstValue, MathFn, OpKind, ReduceKind, ScanKind};
+pub use parse::{parse_function, parse_function_with, parse_module, parse_module_with, ParseError, ParseOptions};
 pub use print::{print_function, print_module};
 pub use types::{Elem, ScalarType, Type};
 pub use verify::{verify_function, verify_module, VerifyError};

@@ -1,0 +1,67 @@
+#blocked0 = #tk.blocked<{size_per_lane = [1], lanes_per_wave = [8], waves = [1], repeats = [1], order = [0], replicated = true}>
+#blocked1 = #tk.blocked<{size_per_lane = [1, 1], lanes_per_wave = [8, 1], waves = [1, 1], repeats = [1, 1], order = [1, 0], replicated = true}>
+#blocked2 = #tk.blocked<{size_per_lane = [1], lanes_per_wave = [16], waves = [1], repeats = [1], order = [0], replicated = true}>
+#blocked3 = #tk.blocked<{size_per_lane = [1, 1], lanes_per_wave = [1, 16], waves = [1, 1], repeats = [1, 1], order = [1, 0], replicated = true}>
+#blocked4 = #tk.blocked<{size_per_lane = [1, 1], lanes_per_wave = [4, 16], waves = [2, 1], repeats = [1, 1], order = [1, 0], replicated = true}>
+#blocked5 = #tk.blocked<{size_per_lane = [1, 1], lanes_per_wave = [16, 1], waves = [1, 1], repeats = [1, 1], order = [1, 0], replicated = true}>
+#blocked6 = #tk.blocked<{size_per_lane = [1, 1], lanes_per_wave = [1, 8], waves = [1, 1], repeats = [1, 1], order = [1, 0], replicated = true}>
+#blocked7 = #tk.blocked<{size_per_lane = [1, 1], lanes_per_wave = [8, 8], waves = [2, 1], repeats = [1, 1], order = [1, 0], replicated = true}>
+#shared = #tk.shared
+#blocked8 = #tk.blocked<{size_per_lane = [1], lanes_per_wave = [64], waves = [2], repeats = [1], order = [0], replicated = true}>
+"tk.func"() ({
+^bb0(%arg0: !tk.ptr<i32>, %arg1: !tk.ptr<i32>, %arg2: !tk.ptr<i32>, %arg3: !tk.ptr<i32>, %arg4: !tk.ptr<i32>, %arg5: !tk.ptr<i32>, %arg6: !tk.ptr<i32>, %arg7: !tk.ptr<i32>, %arg8: !tk.ptr<i32>):
+  %0 = "tk.make_range"() {end = 8 : i32, start = 0 : i32} : () -> (tensor<8xi32, #blocked0>)
+  %1 = "tk.reshape"(%0) : (tensor<8xi32, #blocked0>) -> (tensor<8x1xi32, #blocked1>)
+  %2 = "tk.make_range"() {end = 16 : i32, start = 0 : i32} : () -> (tensor<16xi32, #blocked2>)
+  %3 = "tk.reshape"(%2) : (tensor<16xi32, #blocked2>) -> (tensor<1x16xi32, #blocked3>)
+  %4 = "arith.constant"() {value = 16 : i32} : () -> (i32)
+  %5 = "tk.broadcast"(%1) : (tensor<8x1xi32, #blocked1>) -> (tensor<8x16xi32, #blocked4>)
+  %6 = "tk.splat"(%4) : (i32) -> (tensor<8x16xi32, #blocked4>)
+  %7 = "arith.muli"(%5, %6) : (tensor<8x16xi32, #blocked4>, tensor<8x16xi32, #blocked4>) -> (tensor<8x16xi32, #blocked4>)
+  %8 = "tk.broadcast"(%3) : (tensor<1x16xi32, #blocked3>) -> (tensor<8x16xi32, #blocked4>)
+  %9 = "arith.addi"(%7, %8) : (tensor<8x16xi32, #blocked4>, tensor<8x16xi32, #blocked4>) -> (tensor<8x16xi32, #blocked4>)
+  %10 = "tk.splat"(%arg0) : (!tk.ptr<i32>) -> (tensor<8x16x!tk.ptr<i32>, #blocked4>)
+  %11 = "tk.addptr"(%10, %9) : (tensor<8x16x!tk.ptr<i32>, #blocked4>, tensor<8x16xi32, #blocked4>) -> (tensor<8x16x!tk.ptr<i32>, #blocked4>)
+  %12 = "tk.load"(%11) : (tensor<8x16x!tk.ptr<i32>, #blocked4>) -> (tensor<8x16xi32, #blocked4>)
+  %13 = "tk.splat"(%arg1) : (!tk.ptr<i32>) -> (tensor<8x!tk.ptr<i32>, #blocked0>)
+  %14 = "tk.addptr"(%13, %0) : (tensor<8x!tk.ptr<i32>, #blocked0>, tensor<8xi32, #blocked0>) -> (tensor<8x!tk.ptr<i32>, #blocked0>)
+  %15 = "tk.reduce"(%12) {axis = 1 : i32, kind = "sum"} : (tensor<8x16xi32, #blocked4>) -> (tensor<8xi32, #blocked0>)
+  "tk.store"(%14, %15) : (tensor<8x!tk.ptr<i32>, #blocked0>, tensor<8xi32, #blocked0>) -> ()
+  %16 = "tk.splat"(%arg2) : (!tk.ptr<i32>) -> (tensor<16x!tk.ptr<i32>, #blocked2>)
+  %17 = "tk.addptr"(%16, %2) : (tensor<16x!tk.ptr<i32>, #blocked2>, tensor<16xi32, #blocked2>) -> (tensor<16x!tk.ptr<i32>, #blocked2>)
+  %18 = "tk.reduce"(%12) {axis = 0 : i32, kind = "sum"} : (tensor<8x16xi32, #blocked4>) -> (tensor<16xi32, #blocked2>)
+  "tk.store"(%17, %18) : (tensor<16x!tk.ptr<i32>, #blocked2>, tensor<16xi32, #blocked2>) -> ()
+  %19 = "tk.splat"(%arg3) : (!tk.ptr<i32>) -> (tensor<8x!tk.ptr<i32>, #blocked0>)
+  %20 = "tk.addptr"(%19, %0) : (tensor<8x!tk.ptr<i32>, #blocked0>, tensor<8xi32, #blocked0>) -> (tensor<8x!tk.ptr<i32>, #blocked0>)
+  %21 = "tk.argreduce"(%12) {axis = 1 : i32, kind = "argmax"} : (tensor<8x16xi32, #blocked4>) -> (tensor<8xi32, #blocked0>)
+  "tk.store"(%20, %21) : (tensor<8x!tk.ptr<i32>, #blocked0>, tensor<8xi32, #blocked0>) -> ()
+  %22 = "tk.splat"(%arg4) : (!tk.ptr<i32>) -> (tensor<16x!tk.ptr<i32>, #blocked2>)
+  %23 = "tk.addptr"(%22, %2) : (tensor<16x!tk.ptr<i32>, #blocked2>, tensor<16xi32, #blocked2>) -> (tensor<16x!tk.ptr<i32>, #blocked2>)
+  %24 = "tk.argreduce"(%12) {axis = 0 : i32, kind = "argmin"} : (tensor<8x16xi32, #blocked4>) -> (tensor<16xi32, #blocked2>)
+  "tk.store"(%23, %24) : (tensor<16x!tk.ptr<i32>, #blocked2>, tensor<16xi32, #blocked2>) -> ()
+  %25 = "tk.splat"(%arg5) : (!tk.ptr<i32>) -> (tensor<8x16x!tk.ptr<i32>, #blocked4>)
+  %26 = "tk.addptr"(%25, %9) : (tensor<8x16x!tk.ptr<i32>, #blocked4>, tensor<8x16xi32, #blocked4>) -> (tensor<8x16x!tk.ptr<i32>, #blocked4>)
+  %27 = "tk.scan"(%12) {axis = 1 : i32, kind = "cumsum"} : (tensor<8x16xi32, #blocked4>) -> (tensor<8x16xi32, #blocked4>)
+  "tk.store"(%26, %27) : (tensor<8x16x!tk.ptr<i32>, #blocked4>, tensor<8x16xi32, #blocked4>) -> ()
+  %28 = "tk.reshape"(%2) : (tensor<16xi32, #blocked2>) -> (tensor<16x1xi32, #blocked5>)
+  %29 = "arith.constant"() {value = 8 : i32} : () -> (i32)
+  %30 = "tk.reshape"(%0) : (tensor<8xi32, #blocked0>) -> (tensor<1x8xi32, #blocked6>)
+  %31 = "tk.broadcast"(%28) : (tensor<16x1xi32, #blocked5>) -> (tensor<16x8xi32, #blocked7>)
+  %32 = "tk.splat"(%29) : (i32) -> (tensor<16x8xi32, #blocked7>)
+  %33 = "arith.muli"(%31, %32) : (tensor<16x8xi32, #blocked7>, tensor<16x8xi32, #blocked7>) -> (tensor<16x8xi32, #blocked7>)
+  %34 = "tk.broadcast"(%30) : (tensor<1x8xi32, #blocked6>) -> (tensor<16x8xi32, #blocked7>)
+  %35 = "arith.addi"(%33, %34) : (tensor<16x8xi32, #blocked7>, tensor<16x8xi32, #blocked7>) -> (tensor<16x8xi32, #blocked7>)
+  %36 = "tk.splat"(%arg6) : (!tk.ptr<i32>) -> (tensor<16x8x!tk.ptr<i32>, #blocked7>)
+  %37 = "tk.addptr"(%36, %35) : (tensor<16x8x!tk.ptr<i32>, #blocked7>, tensor<16x8xi32, #blocked7>) -> (tensor<16x8x!tk.ptr<i32>, #blocked7>)
+  %38 = "tk.convert_layout"(%12) : (tensor<8x16xi32, #blocked4>) -> (tensor<8x16xi32, #shared>)
+  %39 = "tk.trans"(%38) {order = array<i32: 1, 0>} : (tensor<8x16xi32, #shared>) -> (tensor<16x8xi32, #blocked7>)
+  "tk.store"(%37, %39) : (tensor<16x8x!tk.ptr<i32>, #blocked7>, tensor<16x8xi32, #blocked7>) -> ()
+  %40 = "tk.splat"(%arg7) : (!tk.ptr<i32>) -> (tensor<8x!tk.ptr<i32>, #blocked0>)
+  %41 = "tk.addptr"(%40, %0) : (tensor<8x!tk.ptr<i32>, #blocked0>, tensor<8xi32, #blocked0>) -> (tensor<8x!tk.ptr<i32>, #blocked0>)
+  %42 = "tk.reduce"(%12) {axis = 1 : i32, kind = "xor_sum"} : (tensor<8x16xi32, #blocked4>) -> (tensor<8xi32, #blocked0>)
+  "tk.store"(%41, %42) : (tensor<8x!tk.ptr<i32>, #blocked0>, tensor<8xi32, #blocked0>) -> ()
+  %43 = "tk.reshape"(%12) : (tensor<8x16xi32, #blocked4>) -> (tensor<128xi32, #blocked8>)
+  %44 = "tk.reduce"(%43) {axis = 0 : i32, kind = "max"} : (tensor<128xi32, #blocked8>) -> (i32)
+  "tk.store"(%arg8, %44) : (!tk.ptr<i32>, i32) -> ()
+  "tk.return"() : () -> ()
+}) {arg_names = ["x", "rows", "cols", "amax", "amin", "csum", "t", "xr", "mx"], function_type = (!tk.ptr<i32>, !tk.ptr<i32>, !tk.ptr<i32>, !tk.ptr<i32>, !tk.ptr<i32>, !tk.ptr<i32>, !tk.ptr<i32>, !tk.ptr<i32>, !tk.ptr<i32>) -> (), sym_name = "k", tk.kernel, tk.num_stages = 2 : i32, tk.num_warps = 4 : i32} : () -> ()

@@ -1,0 +1,50 @@
+#blocked0 = #tk.blocked<{size_per_lane = [1], lanes_per_wave = [32], waves = [4], repeats = [1], order = [0], replicated = false}>
+"tk.func"() ({
+^bb0(%arg0: !tk.ptr<i32>, %arg1: !tk.ptr<i32>, %arg2: i32, %arg3: i32):
+  %0 = "tk.program_id"() {axis = 0 : i32} : () -> (i32)
+  %1 = "arith.constant"() {value = 128 : i32} : () -> (i32)
+  %2 = "arith.muli"(%0, %1) : (i32, i32) -> (i32)
+  %3 = "tk.make_range"() {end = 128 : i32, start = 0 : i32} : () -> (tensor<128xi32, #blocked0>)
+  %4 = "tk.splat"(%2) : (i32) -> (tensor<128xi32, #blocked0>)
+  %5 = "arith.addi"(%4, %3) : (tensor<128xi32, #blocked0>, tensor<128xi32, #blocked0>) -> (tensor<128xi32, #blocked0>)
+  %6 = "arith.constant"() {value = 0 : i32} : () -> (i32)
+  %7 = "tk.splat"(%6) : (i32) -> (tensor<128xi32, #blocked0>)
+  %8 = "arith.constant"() {value = 1 : i32} : () -> (i32)
+  %9 = "scf.for"(%6, %arg3, %8, %7) ({
+  ^bb0(%10: i32, %11: tensor<128xi32, #blocked0>):
+    %12 = "tk.splat"(%10) : (i32) -> (tensor<128xi32, #blocked0>)
+    %13 = "arith.addi"(%5, %12) : (tensor<128xi32, #blocked0>, tensor<128xi32, #blocked0>) -> (tensor<128xi32, #blocked0>)
+    %14 = "tk.splat"(%arg2) : (i32) -> (tensor<128xi32, #blocked0>)
+    %15 = "arith.remsi"(%13, %14) : (tensor<128xi32, #blocked0>, tensor<128xi32, #blocked0>) -> (tensor<128xi32, #blocked0>)
+    %16 = "tk.splat"(%arg0) : (!tk.ptr<i32>) -> (tensor<128x!tk.ptr<i32>, #blocked0>)
+    %17 = "tk.addptr"(%16, %15) : (tensor<128x!tk.ptr<i32>, #blocked0>, tensor<128xi32, #blocked0>) -> (tensor<128x!tk.ptr<i32>, #blocked0>)
+    %18 = "arith.cmpi"(%5, %14) {predicate = 2 : i64} : (tensor<128xi32, #blocked0>, tensor<128xi32, #blocked0>) -> (tensor<128xi1, #blocked0>)
+    %19 = "tk.load"(%17, %18, %7) {mask, other} : (tensor<128x!tk.ptr<i32>, #blocked0>, tensor<128xi1, #blocked0>, tensor<128xi32, #blocked0>) -> (tensor<128xi32, #blocked0>)
+    %20 = "arith.addi"(%11, %19) : (tensor<128xi32, #blocked0>, tensor<128xi32, #blocked0>) -> (tensor<128xi32, #blocked0>)
+    "scf.yield"(%20) : (tensor<128xi32, #blocked0>) -> ()
+  }) : (i32, i32, i32, tensor<128xi32, #blocked0>) -> (tensor<128xi32, #blocked0>)
+  %21:2 = "scf.while"(%9, %6) ({
+  ^bb0(%22: tensor<128xi32, #blocked0>, %23: i32):
+    %24 = "arith.constant"() {value = 2 : i32} : () -> (i32)
+    %25 = "arith.cmpi"(%23, %24) {predicate = 2 : i64} : (i32, i32) -> (i1)
+    "scf.condition"(%25, %22, %23) : (i1, tensor<128xi32, #blocked0>, i32) -> ()
+  }, {
+  ^bb0(%26: tensor<128xi32, #blocked0>, %27: i32):
+    %28 = "arith.constant"() {value = 2 : i32} : () -> (i32)
+    %29 = "tk.splat"(%28) : (i32) -> (tensor<128xi32, #blocked0>)
+    %30 = "arith.muli"(%26, %29) : (tensor<128xi32, #blocked0>, tensor<128xi32, #blocked0>) -> (tensor<128xi32, #blocked0>)
+    %31 = "arith.addi"(%27, %8) : (i32, i32) -> (i32)
+    "scf.yield"(%30, %31) : (tensor<128xi32, #blocked0>, i32) -> ()
+  }) : (tensor<128xi32, #blocked0>, i32) -> (tensor<128xi32, #blocked0>, i32)
+  %32 = "tk.splat"(%8) : (i32) -> (tensor<128xi32, #blocked0>)
+  %33 = "arith.subi"(%21#0, %32) : (tensor<128xi32, #blocked0>, tensor<128xi32, #blocked0>) -> (tensor<128xi32, #blocked0>)
+  %34 = "tk.splat"(%arg1) : (!tk.ptr<i32>) -> (tensor<128x!tk.ptr<i32>, #blocked0>)
+  %35 = "tk.addptr"(%34, %5) : (tensor<128x!tk.ptr<i32>, #blocked0>, tensor<128xi32, #blocked0>) -> (tensor<128x!tk.ptr<i32>, #blocked0>)
+  %36 = "arith.constant"() {value = 3 : i32} : () -> (i32)
+  %37 = "tk.splat"(%36) : (i32) -> (tensor<128xi32, #blocked0>)
+  %38 = "arith.divsi"(%33, %37) : (tensor<128xi32, #blocked0>, tensor<128xi32, #blocked0>) -> (tensor<128xi32, #blocked0>)
+  %39 = "tk.splat"(%arg2) : (i32) -> (tensor<128xi32, #blocked0>)
+  %40 = "arith.cmpi"(%5, %39) {predicate = 2 : i64} : (tensor<128xi32, #blocked0>, tensor<128xi32, #blocked0>) -> (tensor<128xi1, #blocked0>)
+  "tk.store"(%35, %38, %40) {mask} : (tensor<128x!tk.ptr<i32>, #blocked0>, tensor<128xi32, #blocked0>, tensor<128xi1, #blocked0>) -> ()
+  "tk.return"() : () -> ()
+}) {arg_names = ["x", "out", "n", "reps"], function_type = (!tk.ptr<i32>, !tk.ptr<i32>, i32, i32) -> (), sym_name = "shifted_sum", tk.kernel, tk.num_stages = 2 : i32, tk.num_warps = 4 : i32} : () -> ()
