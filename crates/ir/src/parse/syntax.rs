@@ -587,7 +587,7 @@ impl<'a> Parser<'a> {
             (Tok::Ident(name), pos) => {
                 Self::scalar_name(&name).ok_or_else(|| ParseError::new(pos, format!("unknown type `{name}`")))
             }
-            (Tok::Bang(name), pos) if name == "tk.ptr" => {
+            (Tok::Bang(name), _) if name == "tk.ptr" => {
                 self.punct('<')?;
                 let pointee = match self.next()? {
                     (Tok::Ident(n), p) => match Self::scalar_name(&n) {
@@ -602,7 +602,6 @@ impl<'a> Parser<'a> {
                     }
                 };
                 self.punct('>')?;
-                let _ = pos;
                 Ok(ElemAst::Exact(Elem::Ptr(pointee)))
             }
             (tok, pos) => Err(ParseError::new(
