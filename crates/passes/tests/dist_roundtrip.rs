@@ -9,8 +9,8 @@
 
 use std::path::Path;
 use tritonc_ir::{
-    parse_function, parse_function_with, parse_module, print_function, verify_function, verify_layouts, MatrixFamily,
-    MatrixInstr, ParseOptions, ScalarType,
+    parse_function, parse_function_with, parse_module, parse_module_with, print_function, print_module,
+    verify_function, verify_layouts, MatrixFamily, MatrixInstr, Module, ParseOptions, ScalarType,
 };
 
 fn instrs(wave: u32, input: ScalarType) -> Vec<MatrixInstr> {
@@ -60,6 +60,14 @@ fn layouts_the_pass_assigns_parse_back() {
                 verify_layouts(&back, lanes).unwrap_or_else(|e| panic!("{what}: {e}"));
                 let guessed = parse_function(&printed).unwrap_or_else(|e| panic!("{what}: {e}"));
                 assert_eq!(print_function(&guessed), printed, "{what} (lanes not given)");
+                // In a module, the aliases stand before their function.
+                let module = Module {
+                    functions: vec![dist.clone(), dist],
+                };
+                let printed = print_module(&module);
+                let back = parse_module_with(&printed, &ParseOptions { lanes: Some(lanes) })
+                    .unwrap_or_else(|e| panic!("{what} (module): {e}\n{printed}"));
+                assert_eq!(print_module(&back), printed, "{what} (module)");
                 checked += 1;
             }
         }

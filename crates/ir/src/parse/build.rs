@@ -601,6 +601,12 @@ fn wrap(v: i64, s: ScalarType) -> i64 {
 /// With types final: constants take their type's range, and every
 /// operation must print with the name and attributes it was written with.
 fn finish_ops(b: &mut Built) -> Result<(), ParseError> {
+    let mut facts_of: Vec<Vec<Fact>> = vec![Vec::new(); b.f.ops.len()];
+    for (op, fact) in &b.facts {
+        if let Some(list) = facts_of.get_mut(op.index()) {
+            list.push(*fact);
+        }
+    }
     for op in b.f.walk() {
         let pos = b.op_pos.get(op.index()).copied().unwrap_or_default();
         let result = b.f.op(op).results.first().and_then(|r| b.f.ty(*r).scalar_elem());
@@ -620,7 +626,7 @@ fn finish_ops(b: &mut Built) -> Result<(), ParseError> {
         }
         let d = b.f.op(op);
         let operand = d.operands.first().and_then(|v| b.f.ty(*v).scalar_elem());
-        for (_, fact) in b.facts.iter().filter(|(o, _)| *o == op) {
+        for fact in facts_of.get(op.index()).map_or(&[][..], Vec::as_slice) {
             let (have, want) = match *fact {
                 Fact::OperandType(_, s) => (operand, s),
                 Fact::ResultType(_, s) => (result, s),
