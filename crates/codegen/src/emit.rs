@@ -237,6 +237,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         max_spt: tritonc_passes::layouts::max_contiguous(f),
         replicated: HashMap::new(),
         row_classes: HashMap::new(),
+        preloaded: HashMap::new(),
         asserts: 0,
         axis: tritonc_passes::axis::analyze(f),
         body_start: 0,
@@ -308,6 +309,10 @@ struct Emitter<'a> {
     /// broadcast back, and elementwise results of such): register `r`
     /// equals register `classes[r]`.
     row_classes: HashMap<Value, std::rc::Rc<Vec<u32>>>,
+    /// Matrix dots in a loop whose first operand comes from before the
+    /// loop: its fragments, read once before the loop, by instruction
+    /// step and row tile (see `preload_invariant_fragments`).
+    preloaded: HashMap<OpId, Vec<Vec<String>>>,
 }
 
 /// MLIR spelling of a scalar type (signless).
@@ -496,6 +501,9 @@ impl Emitter<'_> {
                     .slice_into_parent(d.operands[0], d.results[0])
                     .ok_or_else(|| internal("slice broadcast"))?;
                 let t = out_ty.ok_or_else(|| internal("broadcast without result"))?;
+                let axis_bits = m.axis_register_bits(dim);
+                let classes: Vec<u32> = (0..m.per_lane()).map(|r| r & !axis_bits).collect();
+                self.row_classes.insert(d.results[0], std::rc::Rc::new(classes));
                 Some(self.broadcast_slice(&ins[0], in_ty[0], t, m, dim))
             }
             OpKind::Broadcast if in_ty[0].numel() != 1 => {
@@ -567,10 +575,15 @@ impl Emitter<'_> {
             | OpKind::Select
             | OpKind::Math(_)
             | OpKind::Fma => {
-                let row_classes = self.shared_row_classes(&d.operands);
+                let row_classes = self
+                    .shared_row_classes(&d.operands)
+                    .or_else(|| self.constancy_classes(d.results[0]));
                 match (row_classes, out_ty) {
                     (Some(classes), Some(t)) if t.is_block() => {
                         Some(self.elementwise_by_class(&d.kind, &ins, &d.operands, &in_ty, t, classes, d.results[0])?)
+                    }
+                    (None, Some(t)) if t.is_block() && self.has_uniform_operand(&d.operands) => {
+                        Some(self.elementwise_per_register(&d.kind, &ins, &d.operands, &in_ty, t)?)
                     }
                     _ => Some(self.elementwise(&d.kind, &ins, &in_ty, out_ty)?),
                 }

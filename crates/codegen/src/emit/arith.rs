@@ -99,9 +99,42 @@ impl Emitter<'_> {
         found
     }
 
-    /// An elementwise operation whose operands repeat along rows: computed
-    /// once per class of equal registers (`classes[r]` is the first
-    /// register equal to `r`), as scalars, and spread back. (LLVM would
+    /// Register classes of an elementwise result that the axis analysis
+    /// finds constant over aligned runs of `2^s` elements (in row-major
+    /// order; `cols < n` with `n` divisible by 16 is constant over runs of
+    /// 16): registers whose elements' flat indices differ only in bits
+    /// below `s`, or in none, hold equal values, for every lane, so
+    /// `classes[r]` is `r` with the register bits that place no index bit
+    /// at or above `s` cleared. `None` when that leaves every register its
+    /// own class.
+    pub(super) fn constancy_classes(&self, result: Value) -> Option<std::rc::Rc<Vec<u32>>> {
+        let t = self.f.ty(result);
+        let constancy = self.axis.get(&result)?.constancy;
+        if self.lanes == 1 || !t.is_block() || constancy < 2 {
+            return None;
+        }
+        // Blocked layouts are left to LLVM: their masks feed memory
+        // operations, which read one mask bit per run already (`load`).
+        let lay = self.register_layout(result);
+        let k = lay.per_lane();
+        if !matches!(lay, RegisterLayout::Matrix(_)) || k != self.layout(t).per_lane() || k < 2 {
+            return None;
+        }
+        let numel = lay.numel();
+        let (s, bits) = (constancy.min(u64::from(numel)).trailing_zeros(), numel.trailing_zeros());
+        let keep = (s..bits).fold(0u32, |m, b| match lay.index_bit(b) {
+            IndexBit::Register(q) => m | (1 << q),
+            IndexBit::Lane(_) => m,
+        });
+        let classes: Vec<u32> = (0..k).map(|r| r & keep).collect();
+        let distinct = (0..k).filter(|r| r & keep == *r).count();
+        (distinct < k as usize).then(|| std::rc::Rc::new(classes))
+    }
+
+    /// An elementwise operation whose result repeats over registers
+    /// (operands repeating along rows, or a result constant over runs):
+    /// computed once per class of equal registers (`classes[r]` is the
+    /// first register equal to `r`), as scalars, and spread back. (LLVM would
     /// compute every register when the classes are not all one.)
     #[allow(clippy::too_many_arguments)]
     pub(super) fn elementwise_by_class(
@@ -129,8 +162,9 @@ impl Emitter<'_> {
                     args.push(ins[i].clone());
                     continue;
                 }
-                // Splats hold the same value in every register.
-                let r = if self.row_classes.contains_key(v) { c } else { 0 };
+                // Register `c` stands for its class (splats hold the
+                // same value in every register).
+                let r = c;
                 let (vt, et) = (self.mty(in_ty[i]), self.mty(scalar_in[i]));
                 args.push(self.def(&format!("vector.extract {}[{r}] : {et} from {vt}", ins[i])));
             }
@@ -145,6 +179,78 @@ impl Emitter<'_> {
         let v = self.def(&format!("vector.from_elements {} : {vt}", regs.join(", ")));
         self.row_classes.insert(result, classes);
         Ok(v)
+    }
+
+    /// Whether some block operand of a matrix-layout operation holds one
+    /// value in all of a lane's registers (a row vector broadcast into a
+    /// layout with a row per lane) while another does not.
+    pub(super) fn has_uniform_operand(&self, operands: &[Value]) -> bool {
+        if self.lanes == 1
+            || !operands
+                .iter()
+                .any(|v| matches!(self.value_layout(*v), Some(Layout::Matrix(_))))
+        {
+            return false;
+        }
+        let uniform = |v: &Value| self.row_classes.get(v).is_some_and(|c| c.iter().all(|r| *r == 0));
+        operands.iter().any(uniform)
+            && operands
+                .iter()
+                .any(|v| self.f.ty(*v).is_block() && !self.row_classes.contains_key(v) && !self.is_splat(*v))
+    }
+
+    fn is_splat(&self, v: Value) -> bool {
+        self.f
+            .def_op(v)
+            .is_some_and(|op| matches!(self.f.op(op).kind, OpKind::Splat))
+    }
+
+    /// An elementwise operation computed register by register, operands
+    /// that repeat taken once per class. (A vector operation with a splat
+    /// of a loop's result invites LLVM's partial redundancy elimination to
+    /// merge the splat, a register per element, across the loop's exits.)
+    pub(super) fn elementwise_per_register(
+        &mut self,
+        kind: &OpKind,
+        ins: &[String],
+        operands: &[Value],
+        in_ty: &[&Type],
+        out: &Type,
+    ) -> Result<String, CodegenError> {
+        let scalar = |t: &Type| Type::block(t.elem, Vec::new());
+        let scalar_in: Vec<Type> = in_ty.iter().map(|t| scalar(t)).collect();
+        let scalar_in: Vec<&Type> = scalar_in.iter().collect();
+        let out_scalar = scalar(out);
+        let k = self.layout(out).per_lane();
+        let mut taken: HashMap<(usize, u32), String> = HashMap::new();
+        let mut regs = Vec::new();
+        for r in 0..k {
+            let mut args = Vec::new();
+            for (i, v) in operands.iter().enumerate() {
+                if !self.f.ty(*v).is_block() {
+                    args.push(ins[i].clone());
+                    continue;
+                }
+                let at = match self.row_classes.get(v) {
+                    Some(c) => c[r as usize],
+                    None if self.is_splat(*v) => 0,
+                    None => r,
+                };
+                let (vt, et) = (self.mty(in_ty[i]), self.mty(scalar_in[i]));
+                let x = match taken.get(&(i, at)) {
+                    Some(x) => x.clone(),
+                    None => {
+                        let x = self.def(&format!("vector.extract {}[{at}] : {et} from {vt}", ins[i]));
+                        taken.insert((i, at), x.clone());
+                        x
+                    }
+                };
+                args.push(x);
+            }
+            regs.push(self.elementwise(kind, &args, &scalar_in, Some(&out_scalar))?);
+        }
+        let vt = self.mty(out);
+        Ok(self.def(&format!("vector.from_elements {} : {vt}", regs.join(", "))))
     }
 
     pub(super) fn binary(&mut self, b: BinaryOp, t: &Type, x: &str, y: &str) -> Result<String, CodegenError> {

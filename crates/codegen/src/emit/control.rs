@@ -68,6 +68,9 @@ impl Emitter<'_> {
     pub(super) fn control(&mut self, op: OpId) -> Result<(), CodegenError> {
         let f = self.f;
         let d = f.op(op);
+        if matches!(d.kind, OpKind::For) {
+            self.preload_invariant_fragments(d.regions[0])?;
+        }
         let ins: Vec<String> = d.operands.iter().map(|v| self.name(*v)).collect::<Result<_, _>>()?;
         let in_tys: Vec<String> = d.operands.iter().map(|v| self.mty(f.ty(*v))).collect();
         let out_tys: Vec<String> = d.results.iter().map(|v| self.mty(f.ty(*v))).collect();

@@ -385,9 +385,10 @@ impl Emitter<'_> {
         let acc_ty = if sa.is_float() { "f32" } else { "i32" };
         let staging = matrix_staging(at, bt, m).ok_or_else(|| internal("dot of non-matrices"))?;
         let a_registers = self.a_fragment_registers(op);
+        let preloaded = self.preloaded.get(&op).cloned();
         let (lds, pty, b_base) = match self.staged.remove(&op) {
             Some(staged) => staged,
-            None => self.stage_matrix_operands(op, ins, staging, a_registers.is_some())?,
+            None => self.stage_matrix_operands(op, ins, staging, a_registers.is_some() || preloaded.is_some())?,
         };
         let scratch = self.def(&format!(
             "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, i8",
@@ -441,9 +442,10 @@ impl Emitter<'_> {
         };
         let a_ty = self.mty(at);
         for (step, k0) in (0..k).step_by(ik as usize).enumerate() {
-            let a_frags: Vec<String> = match &a_registers {
+            let a_frags: Vec<String> = match (&a_registers, &preloaded) {
+                (_, Some(frags)) => frags[step].clone(),
                 // The lane's own registers, picked (no shared memory).
-                Some(regs) => (0..tiles_m as usize)
+                (Some(regs), None) => (0..tiles_m as usize)
                     .map(|tm| {
                         let picked: Vec<String> = regs[tm][step].iter().map(u32::to_string).collect();
                         self.def(&format!(
@@ -454,7 +456,7 @@ impl Emitter<'_> {
                         ))
                     })
                     .collect(),
-                None => a_rows.iter().map(|r| fragment(self, &lds, r, k0, a_align)).collect(),
+                (None, None) => a_rows.iter().map(|r| fragment(self, &lds, r, k0, a_align)).collect(),
             };
             // One column fragment of `b` at a time, used by every row
             // tile before the next is read (fewer live registers).
@@ -571,7 +573,7 @@ impl Emitter<'_> {
                     let (at, bt) = (f.ty(d.operands[0]), f.ty(d.operands[1]));
                     let staging = matrix_staging(at, bt, m).ok_or_else(|| internal("dot of non-matrices"))?;
                     let ins = [self.name(sources[0])?, self.name(sources[1])?];
-                    let a_in_registers = self.a_fragment_registers(op).is_some();
+                    let a_in_registers = self.a_fragment_registers(op).is_some() || self.preloaded.contains_key(&op);
                     let staged = self.stage_matrix_operands(op, &ins, staging, a_in_registers)?;
                     self.staged.insert(op, staged);
                 }
@@ -586,6 +588,107 @@ impl Emitter<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Before loop `body`: for each matrix dot directly in it whose first
+    /// operand is defined before the loop (attention's `q`) and whose
+    /// fragments are no more registers than the operand, stages that
+    /// operand once and reads all of the lane's fragments into registers,
+    /// so the loop writes and reads only `b` (Triton keeps `q`'s
+    /// fragments in registers the same way). The fragments replace the
+    /// operand's own registers, which are then dead: about as many live
+    /// registers as before.
+    pub(super) fn preload_invariant_fragments(&mut self, body: BlockId) -> Result<(), CodegenError> {
+        let f = self.f;
+        for &op in &f.block(body).ops {
+            let d = f.op(op);
+            let Some(Layout::Matrix(m)) = d.results.first().and_then(|r| self.value_layout(*r)) else {
+                continue;
+            };
+            if !matches!(d.kind, OpKind::Dot) || self.a_fragment_registers(op).is_some() {
+                continue;
+            }
+            let a = d.operands[0];
+            let invariant = match f.value(a).def {
+                tritonc_ir::ValueDef::Arg(..) => false,
+                tritonc_ir::ValueDef::Result(def, _) => !self.names_defined_in(body, def),
+            };
+            if !invariant || !self.names.contains_key(&a) {
+                continue;
+            }
+            let (at, bt) = (f.ty(a), f.ty(d.operands[1]));
+            let sa = at.scalar_elem().ok_or_else(|| internal("dot of pointers"))?;
+            let k = match &at.shape[..] {
+                [_, k] => *k,
+                _ => return Err(internal("dot of non-matrices")),
+            };
+            let staging = matrix_staging(at, bt, m).ok_or_else(|| internal("dot of non-matrices"))?;
+            let (fam, ik) = (m.family(), m.instr.k);
+            let (t, len) = (fam.tile(), fam.fragment(ik));
+            // Only where the fragments take no more registers than the
+            // operand (not WMMA's, which repeat over the wave's halves).
+            if m.tiles_m() * (k / ik) * len > self.layout(at).per_lane() {
+                continue;
+            }
+            let (lds, pty) = self.shared()?;
+            self.barrier();
+            let x = self.name(a)?;
+            self.scatter_rows(&x, (at, self.register_layout(a)), &lds, staging.a_row, false)?;
+            self.barrier();
+            let (wm, _, h, li) = self.matrix_lane(m);
+            let c = |s: &mut Self, v: u32| s.splat_const(&v.to_string(), "i32");
+            let half_k = c(self, fam.fragment_k(t, ik));
+            let lk = self.def(&format!("arith.muli {h}, {half_k} : i32"));
+            let rows_c = c(self, m.tiles_m() * t);
+            let wrow = self.def(&format!("arith.muli {wm}, {rows_c} : i32"));
+            let row = c(self, staging.a_row);
+            let e = sty(sa);
+            let frag_bytes = len * sa.bytes();
+            let align = (1u32 << ((staging.a_row * sa.bytes()) | frag_bytes).trailing_zeros()).min(16);
+            let mut starts = Vec::new();
+            for tile in 0..m.tiles_m() {
+                let tc = c(self, tile * t);
+                let r = self.def(&format!("arith.addi {wrow}, {tc} : i32"));
+                let r = self.def(&format!("arith.addi {r}, {li} : i32"));
+                let rk = self.def(&format!("arith.muli {r}, {row} : i32"));
+                starts.push(self.def(&format!("arith.addi {rk}, {lk} : i32")));
+            }
+            let mut frags = Vec::new();
+            for k0 in (0..k).step_by(ik as usize) {
+                let mut per_tile = Vec::new();
+                for start in &starts {
+                    let off = self.const_i32(k0);
+                    let at_k = self.def(&format!("arith.addi {start}, {off} : i32"));
+                    let p = self.def(&format!(
+                        "llvm.getelementptr {lds}[{at_k}] : ({pty}, i32) -> {pty}, {e}"
+                    ));
+                    per_tile.push(self.def(&format!(
+                        "llvm.load {p} {{alignment = {align} : i64}} : {pty} -> vector<{len}x{e}>"
+                    )));
+                }
+                frags.push(per_tile);
+            }
+            self.lds_pending = [true; 2];
+            self.preloaded.insert(op, frags);
+        }
+        Ok(())
+    }
+
+    /// Whether operation `op` is in block `body` (at any depth).
+    fn names_defined_in(&self, body: BlockId, op: OpId) -> bool {
+        let f = self.f;
+        let mut at = f.block_of(op);
+        while let Some(b) = at {
+            if b == body {
+                return true;
+            }
+            at = f
+                .walk()
+                .into_iter()
+                .find(|o| f.op(*o).regions.contains(&b))
+                .and_then(|o| f.block_of(o));
+        }
+        false
     }
 
     pub(super) fn const_i32(&mut self, v: u32) -> String {

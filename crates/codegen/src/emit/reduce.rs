@@ -133,9 +133,54 @@ impl Emitter<'_> {
             levels.sort_by_key(|b| matches!(b, IndexBit::Lane(_)));
         }
         let mut folded = 0u32;
+        // Register bits whose combining a split lane level (below) left to
+        // lane bit `j`: (q, j, exact).
+        let mut split: Vec<(u32, u32, bool)> = Vec::new();
         let mut i = 0;
         while i < levels.len() {
             match levels[i] {
+                IndexBit::Register(q) if split.iter().any(|(b, ..)| *b == q) => {
+                    // Lower lanes hold the partials with bit q clear, upper
+                    // lanes those with it set: combine across the lanes.
+                    let (_, j, exact) = split.iter().copied().find(|(b, ..)| *b == q).unwrap_or((q, 0, true));
+                    parts = self.lane_level(kind, s, &parts, j, exact)?;
+                    folded |= 1 << q;
+                    i += 1;
+                }
+                IndexBit::Lane(j)
+                    if j < wave_bits && arg_max.is_none() && split_bit(&levels[i + 1..], &parts).is_some() =>
+                {
+                    // Several partials cross this lane level, and a
+                    // register level `q` follows with only register levels
+                    // between: each half of the lane pair combines half
+                    // of them (the lower lanes those with bit q clear), so
+                    // each exchange carries one partial where the plain
+                    // level carries two, and level q is one exchange per
+                    // remaining partial (attention's row sum in the
+                    // transposed MFMA layout: 5 `ds_bpermute` instead of 8).
+                    let q = split_bit(&levels[i + 1..], &parts).unwrap_or(0);
+                    let exact = !(0..j).all(|b| levels[..i].contains(&IndexBit::Lane(b)));
+                    let lane = self.lane();
+                    let is_lower = self.lane_bit_clear(&lane, j);
+                    let mut next = BTreeMap::new();
+                    for (r, lo_part) in &parts {
+                        if r & (1 << q) != 0 {
+                            continue;
+                        }
+                        let hi_part = parts.get(&(r | 1 << q)).ok_or_else(|| internal("missing partial"))?;
+                        // What the partner keeps is what this lane sends.
+                        let send = self.select_partial(&is_lower, hi_part, lo_part, s);
+                        let kept = self.select_partial(&is_lower, lo_part, hi_part, s);
+                        let value = self.lane_partner(&send.value, s, j, exact)?;
+                        let got = Partial { value, index: None };
+                        let lo = self.select_partial(&is_lower, &kept, &got, s);
+                        let hi = self.select_partial(&is_lower, &got, &kept, s);
+                        next.insert(*r, self.combine(kind, s, &lo, &hi));
+                    }
+                    parts = next;
+                    split.push((q, j, exact));
+                    i += 1;
+                }
                 IndexBit::Register(q) => {
                     let mut next = BTreeMap::new();
                     for (r, lo) in &parts {
@@ -153,27 +198,7 @@ impl Emitter<'_> {
                     // DPP mirrors stand in for the partner only when every
                     // lower lane bit was a level before this one.
                     let exact = !(0..j).all(|b| levels[..i].contains(&IndexBit::Lane(b)));
-                    let lane = self.lane();
-                    let is_lower = self.lane_bit_clear(&lane, j);
-                    let mut next = BTreeMap::new();
-                    for (r, mine) in &parts {
-                        let value = self.lane_partner(&mine.value, s, j, exact)?;
-                        let index = match &mine.index {
-                            Some(ix) => Some(self.lane_partner(ix, ScalarType::I32, j, exact)?),
-                            None => None,
-                        };
-                        let other = Partial { value, index };
-                        let c = if arg_max.is_none() && !s.is_float() {
-                            // Integer combines are exact in either order.
-                            self.combine(kind, s, mine, &other)
-                        } else {
-                            let lo = self.select_partial(&is_lower, mine, &other, s);
-                            let hi = self.select_partial(&is_lower, &other, mine, s);
-                            self.combine(kind, s, &lo, &hi)
-                        };
-                        next.insert(*r, c);
-                    }
-                    parts = next;
+                    parts = self.lane_level(kind, s, &parts, j, exact)?;
                     i += 1;
                 }
                 IndexBit::Lane(j) => {
@@ -254,6 +279,40 @@ impl Emitter<'_> {
             classes,
             compact,
         })
+    }
+
+    /// One level across lane bit `j` within a wave: every partial combined
+    /// with the partner lane's, the lower lane's first.
+    fn lane_level(
+        &mut self,
+        kind: &OpKind,
+        s: ScalarType,
+        parts: &BTreeMap<u32, Partial>,
+        j: u32,
+        exact: bool,
+    ) -> Result<BTreeMap<u32, Partial>, CodegenError> {
+        let arg = matches!(kind, OpKind::ArgReduce { .. });
+        let lane = self.lane();
+        let is_lower = self.lane_bit_clear(&lane, j);
+        let mut next = BTreeMap::new();
+        for (r, mine) in parts {
+            let value = self.lane_partner(&mine.value, s, j, exact)?;
+            let index = match &mine.index {
+                Some(ix) => Some(self.lane_partner(ix, ScalarType::I32, j, exact)?),
+                None => None,
+            };
+            let other = Partial { value, index };
+            let c = if !arg && !s.is_float() {
+                // Integer combines are exact in either order.
+                self.combine(kind, s, mine, &other)
+            } else {
+                let lo = self.select_partial(&is_lower, mine, &other, s);
+                let hi = self.select_partial(&is_lower, &other, mine, s);
+                self.combine(kind, s, &lo, &hi)
+            };
+            next.insert(*r, c);
+        }
+        Ok(next)
     }
 
     /// `lo` combined with `hi` (the higher indices) by the reduction.
@@ -878,6 +937,23 @@ impl Emitter<'_> {
 }
 
 /// The `arith` operation that combines two elements of a reduction or scan.
+/// For a lane level followed by `rest`: the register bit a split level
+/// leaves to the lanes, when several partials would cross it: the last
+/// register level of the run of register levels that follows, if the
+/// partials differ in that bit.
+fn split_bit(rest: &[IndexBit], parts: &BTreeMap<u32, Partial>) -> Option<u32> {
+    if parts.len() < 2 {
+        return None;
+    }
+    rest.iter()
+        .take_while(|b| matches!(b, IndexBit::Register(_)))
+        .filter_map(|b| match *b {
+            IndexBit::Register(q) if parts.keys().any(|r| r & (1 << q) != 0) => Some(q),
+            _ => None,
+        })
+        .last()
+}
+
 fn combine_op(kind: &OpKind, s: ScalarType) -> &'static str {
     let float = s.is_float();
     let unsigned = s.is_unsigned() || s.is_bool();
