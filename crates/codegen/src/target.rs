@@ -97,6 +97,13 @@ pub trait Target: Send + Sync {
     fn exchanges_use_shared_memory(&self) -> bool {
         false
     }
+    /// Whether [`Target::lane_exchange`] with lane `lane ^ 2^bit` exactly
+    /// is a move between registers on the GPU (AMDGPU: a DPP move for the
+    /// lowest four bits), not a trip through the LDS crossbar: worth
+    /// trading a few instructions for fewer memory instructions.
+    fn exchange_in_registers(&self, _bit: u32) -> bool {
+        false
+    }
     /// The matrix instructions (MFMA, WMMA) a `dot` of `input` elements
     /// may use on this target, preferred first (the layout pass takes the
     /// first whose tiles the block fits).
@@ -230,7 +237,8 @@ pub struct ReadLanes<'a> {
 pub struct Dpp {
     /// `v_mov_b32_dpp` (`rocdl.update.dpp`) control word: `quad_perm`
     /// (lane `l` reads `(l & !3) | perm[l & 3]`), `row_half_mirror` (within
-    /// 8 lanes: `l ^ 7`), `row_mirror` (within 16 lanes: `l ^ 15`).
+    /// 8 lanes: `l ^ 7`), `row_mirror` (within 16 lanes: `l ^ 15`),
+    /// `row_ror:8` (within 16 lanes, rotated by 8: `l ^ 8`).
     pub ctrl: u32,
     /// The mapping as an exclusive or of the lane index.
     pub xor: u32,
@@ -308,6 +316,9 @@ impl LaneMove {
         }
         Some(match Dpp::for_level(bit) {
             Some(d) if !exact || d.xor == 1 << bit => LaneMove::Dpp(d),
+            // `row_ror:8` rotates a row of 16 lanes by half: exactly the
+            // partner 8 lanes away.
+            Some(_) if bit == 3 => LaneMove::Dpp(Dpp { ctrl: 0x128, xor: 8 }),
             _ => LaneMove::Bpermute,
         })
     }
@@ -458,6 +469,9 @@ impl Target for AmdGpu {
         );
         let code = format!("    %{out} = llvm.mlir.addressof @__tk_lds : !llvm.ptr<3>\n");
         (global, code, "!llvm.ptr<3>")
+    }
+    fn exchange_in_registers(&self, bit: u32) -> bool {
+        matches!(LaneMove::for_level(bit, true, self.wave), Some(LaneMove::Dpp(_)))
     }
     fn lane_exchange(&self, x: &Exchange) -> Option<String> {
         let (value, out) = (x.value, x.out);
@@ -787,6 +801,10 @@ impl Target for LaneSimulator {
     /// the lane that instruction's documented lane mapping names (lanes run
     /// on threads here). So the GPU's choice of instruction, and the
     /// uniformity its mirrors rely on, are checked on the host.
+    /// The GPU's answer: the simulated code makes the GPU's choices.
+    fn exchange_in_registers(&self, bit: u32) -> bool {
+        self.gpu.exchange_in_registers(bit)
+    }
     fn lane_exchange(&self, x: &Exchange) -> Option<String> {
         let out = x.out;
         let source = match LaneMove::for_level(x.bit, x.exact, self.gpu.wave)? {

@@ -268,10 +268,16 @@ fn attention_moves_through_shared_memory_only_what_the_dots_stage() {
     assert_eq!(count("global_load_dwordx4"), 8, "{asm}");
     assert_eq!(count("global_load_ushort"), 0);
     // Staging writes 128 bits per lane per row: q's two (once, before the
-    // loop, whose fragments are then read into registers) and k's two (v,
-    // row-major, is written transposed element by element).
+    // loop, whose fragments are then read into registers) and k's two. v,
+    // row-major, is written transposed: lanes 8 apart trade halves with
+    // `row_ror:8` DPP moves (4 a lane), so that each holds consecutive
+    // keys of its columns, stored in pairs (8 4-byte stores a lane,
+    // merged in twos), not element by element.
     assert_eq!(count("ds_write2_b64"), 6, "{asm}");
-    let loop_start = asm.lines().position(|l| l.contains("ds_write_b16")).unwrap();
+    assert_eq!(count("ds_write2_b32"), 4, "{asm}");
+    assert_eq!(count("ds_write_b16"), 0, "{asm}");
+    assert_eq!(asm.lines().filter(|l| l.contains("row_ror:8")).count(), 4, "{asm}");
+    let loop_start = asm.lines().position(|l| l.contains("ds_write2_b32")).unwrap();
     let before_loop = |m: &str| {
         asm.lines()
             .take(loop_start)
@@ -286,7 +292,6 @@ fn attention_moves_through_shared_memory_only_what_the_dots_stage() {
     // through shared memory but the row reductions' lane exchanges.
     assert_eq!(count("global_store_dwordx2"), 8, "{asm}");
     assert_eq!(count("ds_read_b32"), 0, "{asm}");
-    assert_eq!(count("ds_write_b32"), 0, "{asm}");
     assert_eq!(count("ds_write_b64"), 0, "{asm}");
     // The row maximum combines a lane's registers first and exchanges
     // once; the row sum keeps the language's order: 8 partials cross the

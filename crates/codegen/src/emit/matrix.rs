@@ -526,21 +526,31 @@ impl Emitter<'_> {
         let b_transposed = b_source == b;
         let (lds, pty) = self.shared()?;
         self.barrier();
-        if !a_in_registers {
-            self.scatter_rows(&ins[0], (f.ty(a), self.register_layout(a)), &lds, staging.a_row, false)?;
-        }
         let b_base = self.def(&format!(
             "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, i8",
             staging.b_offset
         ));
         let b_layout = self.register_layout(b_source);
-        self.scatter_rows(
-            &ins[1],
-            (f.ty(b_source), b_layout),
-            &b_base,
-            staging.b_row,
-            b_transposed,
-        )?;
+        let pairs = self
+            .key_pair_bits(f.ty(b), b_layout, staging.b_row)
+            .filter(|_| b_transposed);
+        // With key pairs `b` goes first: their lane exchanges may pass
+        // through the start of shared memory (simulated), where `a` goes.
+        if let Some(bits) = pairs {
+            self.scatter_key_pairs(&ins[1], (f.ty(b), b_layout), &b_base, staging.b_row, bits)?;
+        }
+        if !a_in_registers {
+            self.scatter_rows(&ins[0], (f.ty(a), self.register_layout(a)), &lds, staging.a_row, false)?;
+        }
+        if pairs.is_none() {
+            self.scatter_rows(
+                &ins[1],
+                (f.ty(b_source), b_layout),
+                &b_base,
+                staging.b_row,
+                b_transposed,
+            )?;
+        }
         self.barrier();
         Ok((lds, pty, b_base))
     }

@@ -805,7 +805,7 @@ impl Emitter<'_> {
     }
 
     /// Whether bit `j` of `lane` is clear (an i1).
-    fn lane_bit_clear(&mut self, lane: &str, j: u32) -> String {
+    pub(super) fn lane_bit_clear(&mut self, lane: &str, j: u32) -> String {
         let bit = self.splat_const(&(1u32 << j).to_string(), "i32");
         let has = self.def(&format!("arith.andi {lane}, {bit} : i32"));
         let zero = self.splat_const("0", "i32");
@@ -816,7 +816,13 @@ impl Emitter<'_> {
     /// target's lane exchange when it has one for this level and the value
     /// is 32-bit (`exact`: see [`Exchange::exact`]), else through shared
     /// memory ([`Self::read_other_lane`]).
-    fn lane_partner(&mut self, value: &str, s: ScalarType, j: u32, exact: bool) -> Result<String, CodegenError> {
+    pub(super) fn lane_partner(
+        &mut self,
+        value: &str,
+        s: ScalarType,
+        j: u32,
+        exact: bool,
+    ) -> Result<String, CodegenError> {
         let (lds, pty) = self.shared()?;
         let lane = self.lane();
         if let Some(v) = self.wave_exchange(value, &lane, j, exact, s, (&lds, pty)) {

@@ -296,6 +296,139 @@ impl Emitter<'_> {
         Ok(())
     }
 
+    /// For `b` (`[K, N]`) staged transposed (`b[k][n]` at `n * row + k`),
+    /// when keys `k` and `k + 1` are in partner lanes (key bit 0 is lane
+    /// bit `j` of the wave) and each lane also holds the rows `2^R` away
+    /// (key bit `R` a register bit), with 2-byte elements in column runs:
+    /// the register bits (`q` for key bit `R`, `c0` for column bit 0)
+    /// and `j`. Then a lane pair can trade halves so that each lane holds
+    /// two consecutive keys of its columns (see [`Self::scatter_key_pairs`]).
+    pub(super) fn key_pair_bits(&self, t: &Type, lay: RegisterLayout, row: u32) -> Option<(u32, u32, u32)> {
+        let wave_bits = self.target.wave_size().trailing_zeros();
+        let (keys, cols) = match t.shape[..] {
+            [k, n] => (k, n),
+            _ => return None,
+        };
+        if self.lanes == 1 || t.scalar_elem()?.bytes() != 2 || !row.is_multiple_of(2) || cols < 2 {
+            return None;
+        }
+        let col_bits = cols.trailing_zeros();
+        let IndexBit::Register(c0) = lay.index_bit(0) else {
+            return None;
+        };
+        let IndexBit::Lane(j) = lay.index_bit(col_bits) else {
+            return None;
+        };
+        if j >= wave_bits || !self.target.exchange_in_registers(j) {
+            return None;
+        }
+        let q = (1..keys.trailing_zeros()).find_map(|r| match lay.index_bit(col_bits + r) {
+            IndexBit::Register(q) => Some(q),
+            IndexBit::Lane(_) => None,
+        })?;
+        Some((q, c0, j))
+    }
+
+    /// `b` written transposed with 4-byte stores of key pairs: lanes `l`
+    /// (key bit 0 clear) and `l ^ 2^j` trade the halves of their rows
+    /// (`l` gives its rows with key bit `R` set, the partner those with it
+    /// clear: one lane exchange per two columns), after which the lower
+    /// lane holds keys `k, k + 1` and the upper `k + 2^R, k + 2^R + 1`,
+    /// stored as one `vector<2 x T>` each (attention's `v`: 8
+    /// `ds_write_b32` and 4 DPP moves per lane instead of 16
+    /// `ds_write_b16`). Same places as [`Self::scatter_rows`]: the dot
+    /// reads them unchanged.
+    pub(super) fn scatter_key_pairs(
+        &mut self,
+        x: &str,
+        (t, lay): (&Type, RegisterLayout),
+        base: &str,
+        row: u32,
+        (q, c0, j): (u32, u32, u32),
+    ) -> Result<(), CodegenError> {
+        let (_, pty) = self.shared()?;
+        let mt = self.mem_elem(t);
+        let cols = match t.shape[..] {
+            [_, c] => c,
+            _ => return Err(internal("staging a non-matrix")),
+        };
+        let k = lay.per_lane();
+        let idx = self.flat_indices(lay);
+        let (vi, vt) = (format!("vector<{k}xi32>"), format!("vector<{k}x{mt}>"));
+        let pt = format!("vector<2x{mt}>");
+        let c = |e: &mut Self, v: u32| e.splat_const(&v.to_string(), "i32");
+        // An element's flat index is its lane's bits or'ed with its
+        // register's, so its place is the lane's part (register 0's
+        // element) plus a constant per register, which LLVM folds into
+        // the stores' offsets.
+        let col_bits = cols.trailing_zeros();
+        let register_part = |r: u32| -> u32 {
+            (0..lay.numel().trailing_zeros())
+                .filter_map(|b| match lay.index_bit(b) {
+                    IndexBit::Register(p) => Some(((r >> p) & 1) << b),
+                    IndexBit::Lane(_) => None,
+                })
+                .sum()
+        };
+        let lane = self.lane();
+        let is_lower = self.lane_bit_clear(&lane, j);
+        let lane_flat = self.def(&format!("vector.extract {idx}[0] : i32 from {vi}"));
+        let (cb, cm, row_c) = (c(self, col_bits), c(self, cols - 1), c(self, row));
+        let key = self.def(&format!("arith.shrui {lane_flat}, {cb} : i32"));
+        let col = self.def(&format!("arith.andi {lane_flat}, {cm} : i32"));
+        // The pair's first key: the lower lane's own (bit 0 clear), the
+        // upper lane's with bit 0 cleared and bit R (`q`'s) set.
+        let (not_one, r_bit, zero) = (c(self, !1u32), c(self, register_part(1 << q) >> col_bits), c(self, 0));
+        let even = self.def(&format!("arith.andi {key}, {not_one} : i32"));
+        let add = self.def(&format!("arith.select {is_lower}, {zero}, {r_bit} : i32"));
+        let first_key = self.def(&format!("arith.addi {even}, {add} : i32"));
+        let at = self.def(&format!("arith.muli {col}, {row_c} : i32"));
+        let lane_place = self.def(&format!("arith.addi {at}, {first_key} : i32"));
+        let pair = |e: &mut Self, a: &str, b: &str| e.def(&format!("vector.from_elements {a}, {b} : {pt}"));
+        let el = |e: &mut Self, r: u32| e.def(&format!("vector.extract {x}[{r}] : {mt} from {vt}"));
+        // Every exchange before any store: a simulated exchange passes its
+        // values through shared memory (`Target::exchanges_use_shared_memory`).
+        let mut stores = Vec::new();
+        for reg in (0..k).filter(|r| r & (1 << q) == 0 && r & (1 << c0) == 0) {
+            let (reg1, far, far1) = (reg | 1 << c0, reg | 1 << q, reg | 1 << q | 1 << c0);
+            let (own0, own1, far0, far1v) = (el(self, reg), el(self, reg1), el(self, far), el(self, far1));
+            // Two columns' values travel as one 32-bit exchange.
+            let near = pair(self, &own0, &own1);
+            let away = pair(self, &far0, &far1v);
+            let sent = self.def(&format!("arith.select {is_lower}, {away}, {near} : {pt}"));
+            let kept = self.def(&format!("arith.select {is_lower}, {near}, {away} : {pt}"));
+            let bits = self.def(&format!("vector.bitcast {sent} : {pt} to vector<1xi32>"));
+            let bits = self.def(&format!("vector.extract {bits}[0] : i32 from vector<1xi32>"));
+            let got = self.lane_partner(&bits, ScalarType::I32, j, true)?;
+            let got = self.def(&format!("vector.broadcast {got} : i32 to vector<1xi32>"));
+            let got = self.def(&format!("vector.bitcast {got} : vector<1xi32> to {pt}"));
+            // Keys in order: the lower lane's own first, the upper's second.
+            let lo = self.def(&format!("arith.select {is_lower}, {kept}, {got} : {pt}"));
+            let hi = self.def(&format!("arith.select {is_lower}, {got}, {kept} : {pt}"));
+            stores.push((reg, reg1, lo, hi));
+        }
+        if self.target.exchanges_use_shared_memory() {
+            // The slots may lie under what is stored next: every lane must
+            // have read its partner's value first.
+            self.barrier();
+        }
+        for (reg, reg1, lo, hi) in stores {
+            for (i, r) in [reg, reg1].into_iter().enumerate() {
+                let flat = register_part(r);
+                let off = c(self, (flat & (cols - 1)) * row + (flat >> col_bits));
+                let at = self.def(&format!("arith.addi {lane_place}, {off} : i32"));
+                let p = self.def(&format!(
+                    "llvm.getelementptr {base}[{at}] : ({pty}, i32) -> {pty}, {mt}"
+                ));
+                let a = self.def(&format!("vector.extract {lo}[{i}] : {mt} from {pt}"));
+                let b = self.def(&format!("vector.extract {hi}[{i}] : {mt} from {pt}"));
+                let v = pair(self, &a, &b);
+                self.line(&format!("llvm.store {v}, {p} {{alignment = 4 : i64}} : {pt}, {pty}"));
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn scatter_shared(&mut self, x: &str, t: &Type, lds: &str) -> Result<(), CodegenError> {
         let (_, pty) = self.shared()?;
         let mt = self.mem_elem(t);
