@@ -296,6 +296,39 @@ impl Dpp {
     }
 }
 
+/// The lane selects of `v_permlanex16_b32` (lanes 0-7, 8-15 of a row: 4
+/// bits each, a lane of the other row): the identity.
+pub const PERMLANEX16_SELECTS: (u32, u32) = (0x7654_3210, 0xfedc_ba98);
+
+/// MLIR defining `%{out}` as the lane `v_permlanex16_b32` with
+/// [`PERMLANEX16_SELECTS`] makes `lane` read, from its documented mapping:
+/// the other row of 16, at the select nibble of `lane`'s place in its row
+/// (the lane simulator reads that lane, so the selects are checked).
+pub fn permlanex16_source(lane: &str, out: &str) -> String {
+    let (lo, hi) = PERMLANEX16_SELECTS;
+    let c = |name: &str, v: i64| format!("%{out}_{name} = llvm.mlir.constant({v} : i32) : i32");
+    [
+        c("fifteen", 15),
+        c("seven", 7),
+        c("sixteen", 16),
+        c("four", 4),
+        c("lo", i64::from(lo as i32)),
+        c("hi", i64::from(hi as i32)),
+        format!("%{out}_in_row = arith.andi {lane}, %{out}_fifteen : i32"),
+        format!("%{out}_upper = arith.cmpi ugt, %{out}_in_row, %{out}_seven : i32"),
+        format!("%{out}_sel = arith.select %{out}_upper, %{out}_hi, %{out}_lo : i32"),
+        format!("%{out}_k = arith.andi %{out}_in_row, %{out}_seven : i32"),
+        format!("%{out}_sh = arith.muli %{out}_k, %{out}_four : i32"),
+        format!("%{out}_n0 = arith.shrui %{out}_sel, %{out}_sh : i32"),
+        format!("%{out}_nib = arith.andi %{out}_n0, %{out}_fifteen : i32"),
+        format!("%{out}_other = arith.xori {lane}, %{out}_sixteen : i32"),
+        c("rowmask", !15),
+        format!("%{out}_row = arith.andi %{out}_other, %{out}_rowmask : i32"),
+        format!("%{out} = arith.ori %{out}_row, %{out}_nib : i32"),
+    ]
+    .join("\n")
+}
+
 /// How an AMD wave moves a 32-bit value between lanes `2^bit` apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LaneMove {
@@ -304,15 +337,23 @@ pub enum LaneMove {
     /// `ds_bpermute_b32`: each lane reads the lane its address names,
     /// anywhere in the wave (through the LDS crossbar, no memory).
     Bpermute,
+    /// `v_permlanex16_b32` (RDNA, wave32): each lane reads a lane of the
+    /// other row of 16; with the identity selects, lane `l ^ 16`.
+    PermlaneX16,
 }
 
 impl LaneMove {
     /// The move for butterfly level `bit` in a wave of `wave` lanes: DPP
     /// for the four lowest levels (its mirrors only when `exact` is
-    /// false), `ds_bpermute` for the rest of the wave; none across waves.
+    /// false), `v_permlanex16` across the rows of a wave of 32 (the RDNA
+    /// targets, all wave32 here), `ds_bpermute` for the rest of the wave;
+    /// none across waves.
     pub fn for_level(bit: u32, exact: bool, wave: u32) -> Option<LaneMove> {
         if bit >= wave.trailing_zeros() {
             return None;
+        }
+        if bit == 4 && wave == 32 {
+            return Some(LaneMove::PermlaneX16);
         }
         Some(match Dpp::for_level(bit) {
             Some(d) if !exact || d.xor == 1 << bit => LaneMove::Dpp(d),
@@ -470,9 +511,6 @@ impl Target for AmdGpu {
         let code = format!("    %{out} = llvm.mlir.addressof @__tk_lds : !llvm.ptr<3>\n");
         (global, code, "!llvm.ptr<3>")
     }
-    fn exchange_in_registers(&self, bit: u32) -> bool {
-        matches!(LaneMove::for_level(bit, true, self.wave), Some(LaneMove::Dpp(_)))
-    }
     fn lane_exchange(&self, x: &Exchange) -> Option<String> {
         let (value, out) = (x.value, x.out);
         match LaneMove::for_level(x.bit, x.exact, self.wave)? {
@@ -487,7 +525,28 @@ impl Target for AmdGpu {
                 let src = format!("%{out}_src");
                 Some(format!("{}\n{}", x.partner(), self.lane_read(&x.read(&src))?))
             }
+            // Lane i of a row reads lane sel[i] of the other row: the
+            // selects 0x76543210 (lanes 0-7) and 0xfedcba98 (8-15) are
+            // the identity, so lane l reads lane l ^ 16.
+            LaneMove::PermlaneX16 => Some(
+                [
+                    format!("%{out}_old = llvm.mlir.poison : i32"),
+                    format!("%{out}_lo = llvm.mlir.constant({} : i32) : i32", PERMLANEX16_SELECTS.0 as i32),
+                    format!("%{out}_hi = llvm.mlir.constant({} : i32) : i32", PERMLANEX16_SELECTS.1 as i32),
+                    format!("%{out}_f = llvm.mlir.constant(false) : i1"),
+                    format!(
+                        "%{out} = llvm.call_intrinsic \"llvm.amdgcn.permlanex16\"(%{out}_old, {value}, %{out}_lo, %{out}_hi, %{out}_f, %{out}_f) : (i32, i32, i32, i32, i1, i1) -> i32"
+                    ),
+                ]
+                .join("\n"),
+            ),
         }
+    }
+    fn exchange_in_registers(&self, bit: u32) -> bool {
+        matches!(
+            LaneMove::for_level(bit, true, self.wave),
+            Some(LaneMove::Dpp(_) | LaneMove::PermlaneX16)
+        )
     }
     /// The address is the source lane times 4 (the hardware reads only
     /// the bits of a lane within the wave).
@@ -809,6 +868,7 @@ impl Target for LaneSimulator {
         let out = x.out;
         let source = match LaneMove::for_level(x.bit, x.exact, self.gpu.wave)? {
             LaneMove::Dpp(dpp) => dpp.source_lane(x.lane, &format!("{out}_src")),
+            LaneMove::PermlaneX16 => permlanex16_source(x.lane, &format!("{out}_src")),
             LaneMove::Bpermute => x.partner(),
         };
         let src = format!("%{out}_src");
