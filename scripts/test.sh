@@ -13,14 +13,6 @@ cd "$(dirname "$0")/.."
 # disk and time there (a failing assertion still names its file:line).
 if [ "${CI:-}" = true ]; then
   export CARGO_INCREMENTAL=0 CARGO_PROFILE_DEV_DEBUG=0
-  # LLVM's linker (installed by setup.sh: the runtime links code objects
-  # with it) links the test programs, each carrying LLVM and MLIR
-  # statically, several times faster than the system's `ld`. Exported, so
-  # that own-crate.sh's build shares the same compiled dependencies.
-  lld=/usr/lib/llvm-22/bin/ld.lld
-  if [ -x "$lld" ] && [ -z "${RUSTFLAGS:-}" ]; then
-    export RUSTFLAGS="-C link-arg=-fuse-ld=lld -C link-arg=-B${lld%/*}"
-  fi
 fi
 cargo test --workspace --lib --tests
 cargo test --workspace --doc --quiet
