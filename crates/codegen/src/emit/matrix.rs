@@ -386,9 +386,20 @@ impl Emitter<'_> {
         let staging = matrix_staging(at, bt, m).ok_or_else(|| internal("dot of non-matrices"))?;
         let a_registers = self.a_fragment_registers(op);
         let preloaded = self.preloaded.get(&op).cloned();
+        let exchange = match (&a_registers, &preloaded) {
+            (None, None) => self.a_fragment_exchange(op),
+            _ => None,
+        };
+        let a_elsewhere = a_registers.is_some() || preloaded.is_some() || exchange.is_some();
         let (lds, pty, b_base) = match self.staged.remove(&op) {
             Some(staged) => staged,
-            None => self.stage_matrix_operands(op, ins, staging, a_registers.is_some() || preloaded.is_some())?,
+            None => self.stage_matrix_operands(op, ins, staging, a_elsewhere)?,
+        };
+        let a_ty = self.mty(at);
+        // The partner's registers the fragments need, traded once.
+        let traded = match &exchange {
+            Some(x) => Some(self.trade_registers(&ins[0], at, x)?),
+            None => None,
         };
         let scratch = self.def(&format!(
             "llvm.getelementptr {lds}[{}] : ({pty}) -> {pty}, i8",
@@ -440,10 +451,43 @@ impl Emitter<'_> {
             ));
             s.def(&format!("llvm.load {p} {{alignment = {align} : i64}} : {pty} -> {vf}"))
         };
-        let a_ty = self.mty(at);
         for (step, k0) in (0..k).step_by(ik as usize).enumerate() {
             let a_frags: Vec<String> = match (&a_registers, &preloaded) {
                 (_, Some(frags)) => frags[step].clone(),
+                (None, None) if exchange.is_some() => {
+                    let (x, (got, got_ty, is_lower)) = (
+                        exchange.as_ref().ok_or_else(|| internal("exchange"))?,
+                        traded.as_ref().ok_or_else(|| internal("traded"))?,
+                    );
+                    // `vector.shuffle` numbers the traded values after
+                    // the lane's own registers.
+                    let own = self.layout(at).per_lane() as usize;
+                    let place: HashMap<u32, usize> = x.traded.iter().enumerate().map(|(i, r)| (*r, own + i)).collect();
+                    let mut frags = Vec::new();
+                    for tm in 0..tiles_m as usize {
+                        let mut by_class = Vec::new();
+                        for class in &x.sources {
+                            let picked: Vec<String> = class[tm][step]
+                                .iter()
+                                .map(|&(partner, r)| match (partner, place.get(&r)) {
+                                    (true, Some(i)) => Ok(i.to_string()),
+                                    (true, None) => Err(internal("a fragment register not traded")),
+                                    (false, _) => Ok(r.to_string()),
+                                })
+                                .collect::<Result<_, _>>()?;
+                            by_class.push(self.def(&format!(
+                                "vector.shuffle {}, {got} [{}] : {a_ty}, {got_ty}",
+                                ins[0],
+                                picked.join(", ")
+                            )));
+                        }
+                        frags.push(self.def(&format!(
+                            "arith.select {is_lower}, {}, {} : {vf}",
+                            by_class[0], by_class[1]
+                        )));
+                    }
+                    frags
+                }
                 // The lane's own registers, picked (no shared memory).
                 (Some(regs), None) => (0..tiles_m as usize)
                     .map(|tm| {
@@ -456,7 +500,7 @@ impl Emitter<'_> {
                         ))
                     })
                     .collect(),
-                (None, None) => a_rows.iter().map(|r| fragment(self, &lds, r, k0, a_align)).collect(),
+                _ => a_rows.iter().map(|r| fragment(self, &lds, r, k0, a_align)).collect(),
             };
             // One column fragment of `b` at a time, used by every row
             // tile before the next is read (fewer live registers).
@@ -583,7 +627,9 @@ impl Emitter<'_> {
                     let (at, bt) = (f.ty(d.operands[0]), f.ty(d.operands[1]));
                     let staging = matrix_staging(at, bt, m).ok_or_else(|| internal("dot of non-matrices"))?;
                     let ins = [self.name(sources[0])?, self.name(sources[1])?];
-                    let a_in_registers = self.a_fragment_registers(op).is_some() || self.preloaded.contains_key(&op);
+                    let a_in_registers = self.a_fragment_registers(op).is_some()
+                        || self.preloaded.contains_key(&op)
+                        || self.a_fragment_exchange(op).is_some();
                     let staged = self.stage_matrix_operands(op, &ins, staging, a_in_registers)?;
                     self.staged.insert(op, staged);
                 }
@@ -615,7 +661,10 @@ impl Emitter<'_> {
             let Some(Layout::Matrix(m)) = d.results.first().and_then(|r| self.value_layout(*r)) else {
                 continue;
             };
-            if !matches!(d.kind, OpKind::Dot) || self.a_fragment_registers(op).is_some() {
+            if !matches!(d.kind, OpKind::Dot)
+                || self.a_fragment_registers(op).is_some()
+                || self.a_fragment_exchange(op).is_some()
+            {
                 continue;
             }
             let a = d.operands[0];
@@ -731,6 +780,139 @@ impl Emitter<'_> {
     /// along `K`, the registers holding the lane's fragment, the same in
     /// every lane. None when some fragment is elsewhere (then `a` is
     /// staged through shared memory).
+    /// When matrix dot `dot`'s first operand is in a matrix layout whose
+    /// lanes hold its fragments together with one partner each (lane
+    /// `l ^ 2^bit`), and trading registers with it is a move between
+    /// registers (`Target::exchange_in_registers`): attention's `p` on
+    /// gfx1100, in the transposed WMMA accumulator layout a lane holds
+    /// the even or the odd columns of its row, and WMMA's operand wants
+    /// all 16 in every lane. Where every position of each fragment is, by
+    /// the lane's bit `bit`; `None` when a fragment is in neither lane.
+    pub(super) fn a_fragment_exchange(&self, dot: OpId) -> Option<FragmentExchange> {
+        let f = self.f;
+        let d = f.op(dot);
+        let Some(Layout::Matrix(m)) = self.value_layout(d.results[0]) else {
+            return None;
+        };
+        let Some(Layout::Matrix(ma)) = self.value_layout(d.operands[0]) else {
+            return None;
+        };
+        let bytes = f.ty(d.operands[0]).scalar_elem()?.bytes();
+        if !(bytes == 2 || bytes == 4) || self.lanes < 2 {
+            return None;
+        }
+        let k = *f.ty(d.operands[0]).shape.get(1)?;
+        // Exchanges through shared memory (simulated) use slots at its
+        // start, which must not be `b`'s.
+        let staging = matrix_staging(f.ty(d.operands[0]), f.ty(d.operands[1]), m)?;
+        if staging.b_offset < self.lanes * 8 {
+            return None;
+        }
+        let fam = m.family();
+        let (t, ik, len) = (fam.tile(), m.instr.k, fam.fragment(m.instr.k));
+        let held =
+            |lane: u32| -> HashMap<(u32, u32), u32> { (0..ma.per_lane()).map(|r| (ma.element(lane, r), r)).collect() };
+        let wave_bits = self.target.wave_size().trailing_zeros();
+        'bits: for bit in 0..wave_bits {
+            if !self.target.exchange_in_registers(bit) {
+                continue;
+            }
+            let mut sources: [Option<FragmentSources>; 2] = [None, None];
+            for lane in 0..self.lanes {
+                let (own, other) = (held(lane), held(lane ^ (1 << bit)));
+                let (wave, l) = (lane / fam.wave(), lane % fam.wave());
+                let wm = wave / m.waves_n;
+                let mut pattern = vec![vec![Vec::new(); (k / ik) as usize]; m.tiles_m() as usize];
+                for tm in 0..m.tiles_m() {
+                    let row = (wm * m.tiles_m() + tm) * t + l % t;
+                    for (step, k0) in (0..k).step_by(ik as usize).enumerate() {
+                        let first = k0 + fam.fragment_k(l, ik);
+                        for j in 0..len {
+                            let e = (row, first + j);
+                            let src = match (own.get(&e), other.get(&e)) {
+                                (Some(r), _) => (false, *r),
+                                (None, Some(r)) => (true, *r),
+                                (None, None) => continue 'bits,
+                            };
+                            pattern[tm as usize][step].push(src);
+                        }
+                    }
+                }
+                let class = &mut sources[((lane >> bit) & 1) as usize];
+                match class {
+                    None => *class = Some(pattern),
+                    Some(p) if *p == pattern => {}
+                    Some(_) => continue 'bits,
+                }
+            }
+            let [Some(lower), Some(upper)] = sources else { continue };
+            let mut traded: Vec<u32> = lower
+                .iter()
+                .chain(&upper)
+                .flatten()
+                .flatten()
+                .filter(|(partner, _)| *partner)
+                .map(|(_, r)| *r)
+                .collect();
+            traded.sort_unstable();
+            traded.dedup();
+            if traded.is_empty() {
+                return None;
+            }
+            return Some(FragmentExchange {
+                bit,
+                sources: [lower, upper],
+                traded,
+            });
+        }
+        None
+    }
+
+    /// Trades the registers `x.traded` of `a` (type `at`) with the partner
+    /// lane (two 2-byte elements per 32-bit exchange): the partner's
+    /// values as one vector in that order, its type, and whether this is
+    /// the lower lane of the pair.
+    fn trade_registers(
+        &mut self,
+        a: &str,
+        at: &Type,
+        x: &FragmentExchange,
+    ) -> Result<(String, String, String), CodegenError> {
+        let s = at.scalar_elem().ok_or_else(|| internal("dot of pointers"))?;
+        let (e, a_ty) = (sty(s), self.mty(at));
+        let per = if s.bytes() == 2 { 2 } else { 1 };
+        let mut got = Vec::new();
+        for chunk in x.traded.chunks(per) {
+            let vals: Vec<String> = chunk
+                .iter()
+                .map(|r| self.def(&format!("vector.extract {a}[{r}] : {e} from {a_ty}")))
+                .collect();
+            let bits = if per == 2 {
+                let second = vals.get(1).cloned().unwrap_or_else(|| vals[0].clone());
+                let v = self.def(&format!("vector.from_elements {}, {second} : vector<2x{e}>", vals[0]));
+                let v = self.def(&format!("vector.bitcast {v} : vector<2x{e}> to vector<1xi32>"));
+                self.def(&format!("vector.extract {v}[0] : i32 from vector<1xi32>"))
+            } else {
+                self.def(&format!("arith.bitcast {} : {e} to i32", vals[0]))
+            };
+            let other = self.lane_partner(&bits, ScalarType::I32, x.bit, true)?;
+            if per == 2 {
+                let v = self.def(&format!("vector.broadcast {other} : i32 to vector<1xi32>"));
+                let v = self.def(&format!("vector.bitcast {v} : vector<1xi32> to vector<2x{e}>"));
+                for i in 0..chunk.len() {
+                    got.push(self.def(&format!("vector.extract {v}[{i}] : {e} from vector<2x{e}>")));
+                }
+            } else {
+                got.push(self.def(&format!("arith.bitcast {other} : i32 to {e}")));
+            }
+        }
+        let got_ty = format!("vector<{}x{e}>", got.len());
+        let v = self.def(&format!("vector.from_elements {} : {got_ty}", got.join(", ")));
+        let lane = self.lane();
+        let is_lower = self.lane_bit_clear(&lane, x.bit);
+        Ok((v, got_ty, is_lower))
+    }
+
     pub(super) fn a_fragment_registers(&self, dot: OpId) -> Option<Vec<Vec<Vec<u32>>>> {
         let f = self.f;
         let d = f.op(dot);
@@ -792,6 +974,24 @@ impl Emitter<'_> {
 }
 
 /// The operand of the transposition `v` is when the dot folds it in
+/// By row tile, step and fragment position: whether the element is in the
+/// partner lane (else this one), and its register there.
+pub(super) type FragmentSources = Vec<Vec<Vec<(bool, u32)>>>;
+
+/// A dot's first operand fragments gathered from a lane and its partner
+/// (see [`Emitter::a_fragment_exchange`]).
+#[derive(Debug, Clone)]
+pub(super) struct FragmentExchange {
+    /// The lane bit in which partners differ.
+    pub bit: u32,
+    /// By the lane's `bit` (clear, set), row tile and step: where each
+    /// position of the fragment is, in the partner (true) or this lane,
+    /// and in which register.
+    pub sources: [FragmentSources; 2],
+    /// The registers partners trade, in order.
+    pub traded: Vec<u32>,
+}
+
 /// (`transpose_loads::folded_into_dot`: the same registers, staged row by
 /// row), else `v` itself.
 fn folded_source(f: &Function, v: Value) -> Value {
