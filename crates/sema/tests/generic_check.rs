@@ -268,7 +268,9 @@ fn mutated_examples_report_only_errors_real_values_give() {
         .collect();
     paths.sort();
     let seeds: Vec<String> = paths.iter().map(|p| std::fs::read_to_string(p).unwrap()).collect();
-    let (mut errors, mut failures) = (0, Vec::new());
+    // The mutants are made in order (reproducible), then checked on every
+    // core.
+    let mut mutants = Vec::new();
     for round in 0..3000 {
         let seed = &seeds[round % seeds.len()];
         // Split into words and punctuation, keeping the separators.
@@ -293,22 +295,38 @@ fn mutated_examples_report_only_errors_real_values_give() {
                 _ => words.insert(i, format!(" {} ", tokens[next(tokens.len())])),
             }
         }
-        let text = words.concat();
-        let src = SourceFile::new("m.tk", text.clone());
-        let Ok(ast) = parse(&src) else { continue };
-        for k in ast.kernels() {
-            let Err(d) = check_kernel(&ast, &k.name.name, &BTreeMap::new()) else {
-                continue;
-            };
-            errors += 1;
-            for consts in concrete_sets(k) {
-                // (Real values may meet another error first.)
-                if lower_kernel(&ast, &k.name.name, &consts).is_ok() {
-                    failures.push(format!("`check` says {} but {consts:?} lowers\n{text}", d.render(&src)));
+        mutants.push(words.concat());
+    }
+    let check = |texts: &[String]| {
+        let (mut errors, mut failures) = (0, Vec::new());
+        for text in texts {
+            let src = SourceFile::new("m.tk", text.clone());
+            let Ok(ast) = parse(&src) else { continue };
+            for k in ast.kernels() {
+                let Err(d) = check_kernel(&ast, &k.name.name, &BTreeMap::new()) else {
+                    continue;
+                };
+                errors += 1;
+                for consts in concrete_sets(k) {
+                    // (Real values may meet another error first.)
+                    if lower_kernel(&ast, &k.name.name, &consts).is_ok() {
+                        failures.push(format!("`check` says {} but {consts:?} lowers\n{text}", d.render(&src)));
+                    }
                 }
             }
         }
-    }
+        (errors, failures)
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = mutants.len().div_ceil(cores);
+    let (errors, failures) = std::thread::scope(|s| {
+        let parts: Vec<_> = mutants.chunks(chunk).map(|c| s.spawn(move || check(c))).collect();
+        parts.into_iter().fold((0, Vec::new()), |(e, mut f), p| {
+            let (pe, pf) = p.join().expect("a checking thread panicked");
+            f.extend(pf);
+            (e + pe, f)
+        })
+    });
     assert!(errors > 100, "too few mutants with errors ({errors})");
     assert!(failures.is_empty(), "{}\n{}", failures.len(), failures.join("\n---\n"));
 }
