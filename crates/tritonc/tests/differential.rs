@@ -183,8 +183,10 @@ fn random_kernels_8_to_16_agree_with_the_interpreter() {
 }
 
 #[test]
-fn random_kernels_16_to_24_agree_with_the_interpreter() {
-    random_kernels_agree_with_the_interpreter(16..24, false);
+fn random_kernels_16_to_20_agree_with_the_interpreter() {
+    // (16..24 until the suite neared CI's 10 minutes; TRITONC_DIFF_SEEDS
+    // runs any range.)
+    random_kernels_agree_with_the_interpreter(16..20, false);
 }
 
 /// What the generator found, minimized: `select` and `maximum` of two
