@@ -22,3 +22,4 @@ mod math;
 mod matmul;
 mod reductions;
 mod stages;
+mod staging;
