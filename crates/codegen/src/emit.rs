@@ -580,10 +580,12 @@ impl Emitter<'_> {
                     .or_else(|| self.constancy_classes(d.results[0]));
                 match (row_classes, out_ty) {
                     (Some(classes), Some(t)) if t.is_block() => {
-                        Some(self.elementwise_by_class(&d.kind, &ins, &d.operands, &in_ty, t, classes, d.results[0])?)
+                        let (ops, out) = (&d.operands, d.results[0]);
+                        Some(self.elementwise_scalarized(&d.kind, &ins, ops, &in_ty, t, Some(classes), out)?)
                     }
                     (None, Some(t)) if t.is_block() && self.has_uniform_operand(&d.operands) => {
-                        Some(self.elementwise_per_register(&d.kind, &ins, &d.operands, &in_ty, t)?)
+                        let (ops, out) = (&d.operands, d.results[0]);
+                        Some(self.elementwise_scalarized(&d.kind, &ins, ops, &in_ty, t, None, out)?)
                     }
                     _ => Some(self.elementwise(&d.kind, &ins, &in_ty, out_ty)?),
                 }

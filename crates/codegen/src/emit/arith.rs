@@ -88,11 +88,7 @@ impl Emitter<'_> {
                     Some(f) if f != c => return None,
                     _ => found = Some(c.clone()),
                 }
-            } else if !self
-                .f
-                .def_op(*v)
-                .is_some_and(|op| matches!(self.f.op(op).kind, OpKind::Splat))
-            {
+            } else if !self.is_splat(*v) {
                 return None;
             }
         }
@@ -131,56 +127,6 @@ impl Emitter<'_> {
         (distinct < k as usize).then(|| std::rc::Rc::new(classes))
     }
 
-    /// An elementwise operation whose result repeats over registers
-    /// (operands repeating along rows, or a result constant over runs):
-    /// computed once per class of equal registers (`classes[r]` is the
-    /// first register equal to `r`), as scalars, and spread back. (LLVM would
-    /// compute every register when the classes are not all one.)
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn elementwise_by_class(
-        &mut self,
-        kind: &OpKind,
-        ins: &[String],
-        operands: &[Value],
-        in_ty: &[&Type],
-        out: &Type,
-        classes: std::rc::Rc<Vec<u32>>,
-        result: Value,
-    ) -> Result<String, CodegenError> {
-        let scalar = |t: &Type| Type::block(t.elem, Vec::new());
-        let scalar_in: Vec<Type> = in_ty.iter().map(|t| scalar(t)).collect();
-        let scalar_in: Vec<&Type> = scalar_in.iter().collect();
-        let out_scalar = scalar(out);
-        let mut reps: Vec<u32> = classes.to_vec();
-        reps.sort_unstable();
-        reps.dedup();
-        let mut per_class = HashMap::new();
-        for &c in &reps {
-            let mut args = Vec::new();
-            for (i, v) in operands.iter().enumerate() {
-                if !self.f.ty(*v).is_block() {
-                    args.push(ins[i].clone());
-                    continue;
-                }
-                // Register `c` stands for its class (splats hold the
-                // same value in every register).
-                let r = c;
-                let (vt, et) = (self.mty(in_ty[i]), self.mty(scalar_in[i]));
-                args.push(self.def(&format!("vector.extract {}[{r}] : {et} from {vt}", ins[i])));
-            }
-            let r = self.elementwise(kind, &args, &scalar_in, Some(&out_scalar))?;
-            per_class.insert(c, r);
-        }
-        let regs: Vec<String> = classes
-            .iter()
-            .map(|c| per_class.get(c).cloned().ok_or_else(|| internal("missing class")))
-            .collect::<Result<_, _>>()?;
-        let vt = self.mty(out);
-        let v = self.def(&format!("vector.from_elements {} : {vt}", regs.join(", ")));
-        self.row_classes.insert(result, classes);
-        Ok(v)
-    }
-
     /// Whether some block operand of a matrix-layout operation holds one
     /// value in all of a lane's registers (a row vector broadcast into a
     /// layout with a row per lane) while another does not.
@@ -205,41 +151,59 @@ impl Emitter<'_> {
             .is_some_and(|op| matches!(self.f.op(op).kind, OpKind::Splat))
     }
 
-    /// An elementwise operation computed register by register, operands
-    /// that repeat taken once per class. (A vector operation with a splat
-    /// of a loop's result invites LLVM's partial redundancy elimination to
-    /// merge the splat, a register per element, across the loop's exits.)
-    pub(super) fn elementwise_per_register(
+    /// An elementwise operation computed as scalars and gathered back into
+    /// the lane's vector. With `classes` (registers repeating along rows,
+    /// or a result constant over runs: `classes[r]` is the first register
+    /// equal to `r`), once per class, the result keeping those classes:
+    /// LLVM would compute every register. Without, register by register,
+    /// operands that repeat read once per class: a vector operation with a
+    /// splat of a loop's result invites LLVM's partial redundancy
+    /// elimination to merge the splat, a register per element, across the
+    /// loop's exits.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn elementwise_scalarized(
         &mut self,
         kind: &OpKind,
         ins: &[String],
         operands: &[Value],
         in_ty: &[&Type],
         out: &Type,
+        classes: Option<std::rc::Rc<Vec<u32>>>,
+        result: Value,
     ) -> Result<String, CodegenError> {
         let scalar = |t: &Type| Type::block(t.elem, Vec::new());
         let scalar_in: Vec<Type> = in_ty.iter().map(|t| scalar(t)).collect();
         let scalar_in: Vec<&Type> = scalar_in.iter().collect();
         let out_scalar = scalar(out);
-        let k = self.layout(out).per_lane();
+        let n = classes
+            .as_ref()
+            .map_or(self.layout(out).per_lane() as usize, |c| c.len());
+        let first_of = |r: usize| classes.as_ref().map_or(r as u32, |c| c[r]);
+        let mut computed: Vec<u32> = (0..n).map(first_of).collect();
+        computed.sort_unstable();
+        computed.dedup();
         let mut taken: HashMap<(usize, u32), String> = HashMap::new();
-        let mut regs = Vec::new();
-        for r in 0..k {
+        let mut values = HashMap::new();
+        for &r in &computed {
             let mut args = Vec::new();
             for (i, v) in operands.iter().enumerate() {
                 if !self.f.ty(*v).is_block() {
                     args.push(ins[i].clone());
                     continue;
                 }
-                let at = match self.row_classes.get(v) {
-                    Some(c) => c[r as usize],
-                    None if self.is_splat(*v) => 0,
-                    None => r,
+                // Register `r` stands for its class; without classes, an
+                // operand's register from its own classes (splats hold the
+                // same value in every register).
+                let at = match (&classes, self.row_classes.get(v)) {
+                    (Some(_), _) => r,
+                    (None, Some(c)) => c[r as usize],
+                    (None, None) if self.is_splat(*v) => 0,
+                    (None, None) => r,
                 };
-                let (vt, et) = (self.mty(in_ty[i]), self.mty(scalar_in[i]));
                 let x = match taken.get(&(i, at)) {
                     Some(x) => x.clone(),
                     None => {
+                        let (vt, et) = (self.mty(in_ty[i]), self.mty(scalar_in[i]));
                         let x = self.def(&format!("vector.extract {}[{at}] : {et} from {vt}", ins[i]));
                         taken.insert((i, at), x.clone());
                         x
@@ -247,10 +211,22 @@ impl Emitter<'_> {
                 };
                 args.push(x);
             }
-            regs.push(self.elementwise(kind, &args, &scalar_in, Some(&out_scalar))?);
+            values.insert(r, self.elementwise(kind, &args, &scalar_in, Some(&out_scalar))?);
         }
+        let regs: Vec<String> = (0..n)
+            .map(|r| {
+                values
+                    .get(&first_of(r))
+                    .cloned()
+                    .ok_or_else(|| internal("missing class"))
+            })
+            .collect::<Result<_, _>>()?;
         let vt = self.mty(out);
-        Ok(self.def(&format!("vector.from_elements {} : {vt}", regs.join(", "))))
+        let v = self.def(&format!("vector.from_elements {} : {vt}", regs.join(", ")));
+        if let Some(c) = classes {
+            self.row_classes.insert(result, c);
+        }
+        Ok(v)
     }
 
     pub(super) fn binary(&mut self, b: BinaryOp, t: &Type, x: &str, y: &str) -> Result<String, CodegenError> {
