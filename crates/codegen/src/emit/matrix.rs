@@ -773,13 +773,6 @@ impl Emitter<'_> {
         Ok((lds, pty, b_base))
     }
 
-    /// When matrix dot `dot`'s first operand is in a matrix layout that
-    /// already gives every lane its own fragments (attention's `p`, in the
-    /// transposed accumulator layout, for the second dot: Triton converts
-    /// it in registers too): for each row tile and each instruction step
-    /// along `K`, the registers holding the lane's fragment, the same in
-    /// every lane. None when some fragment is elsewhere (then `a` is
-    /// staged through shared memory).
     /// When matrix dot `dot`'s first operand is in a matrix layout whose
     /// lanes hold its fragments together with one partner each (lane
     /// `l ^ 2^bit`), and trading registers with it is a move between
@@ -791,53 +784,34 @@ impl Emitter<'_> {
     pub(super) fn a_fragment_exchange(&self, dot: OpId) -> Option<FragmentExchange> {
         let f = self.f;
         let d = f.op(dot);
-        let Some(Layout::Matrix(m)) = self.value_layout(d.results[0]) else {
-            return None;
-        };
-        let Some(Layout::Matrix(ma)) = self.value_layout(d.operands[0]) else {
-            return None;
-        };
         let bytes = f.ty(d.operands[0]).scalar_elem()?.bytes();
         if !(bytes == 2 || bytes == 4) || self.lanes < 2 {
             return None;
         }
-        let k = *f.ty(d.operands[0]).shape.get(1)?;
         // Exchanges through shared memory (simulated) use slots at its
         // start, which must not be `b`'s.
+        let Some(Layout::Matrix(m)) = self.value_layout(d.results[0]) else {
+            return None;
+        };
         let staging = matrix_staging(f.ty(d.operands[0]), f.ty(d.operands[1]), m)?;
         if staging.b_offset < self.lanes * 8 {
             return None;
         }
-        let fam = m.family();
-        let (t, ik, len) = (fam.tile(), m.instr.k, fam.fragment(m.instr.k));
-        let held =
-            |lane: u32| -> HashMap<(u32, u32), u32> { (0..ma.per_lane()).map(|r| (ma.element(lane, r), r)).collect() };
+        let (ma, wanted) = self.a_fragment_elements(dot)?;
         let wave_bits = self.target.wave_size().trailing_zeros();
         'bits: for bit in 0..wave_bits {
             if !self.target.exchange_in_registers(bit) {
                 continue;
             }
             let mut sources: [Option<FragmentSources>; 2] = [None, None];
-            for lane in 0..self.lanes {
-                let (own, other) = (held(lane), held(lane ^ (1 << bit)));
-                let (wave, l) = (lane / fam.wave(), lane % fam.wave());
-                let wm = wave / m.waves_n;
-                let mut pattern = vec![vec![Vec::new(); (k / ik) as usize]; m.tiles_m() as usize];
-                for tm in 0..m.tiles_m() {
-                    let row = (wm * m.tiles_m() + tm) * t + l % t;
-                    for (step, k0) in (0..k).step_by(ik as usize).enumerate() {
-                        let first = k0 + fam.fragment_k(l, ik);
-                        for j in 0..len {
-                            let e = (row, first + j);
-                            let src = match (own.get(&e), other.get(&e)) {
-                                (Some(r), _) => (false, *r),
-                                (None, Some(r)) => (true, *r),
-                                (None, None) => continue 'bits,
-                            };
-                            pattern[tm as usize][step].push(src);
-                        }
-                    }
-                }
+            for (lane, elements) in (0..self.lanes).zip(&wanted) {
+                let (own, other) = (lane_registers(ma, lane), lane_registers(ma, lane ^ (1 << bit)));
+                let pattern: Option<FragmentSources> = map_fragments(elements, |e| match (own.get(e), other.get(e)) {
+                    (Some(r), _) => Some((false, *r)),
+                    (None, Some(r)) => Some((true, *r)),
+                    (None, None) => None,
+                });
+                let Some(pattern) = pattern else { continue 'bits };
                 let class = &mut sources[((lane >> bit) & 1) as usize];
                 match class {
                     None => *class = Some(pattern),
@@ -913,7 +887,33 @@ impl Emitter<'_> {
         Ok((v, got_ty, is_lower))
     }
 
+    /// When matrix dot `dot`'s first operand is in a matrix layout that
+    /// already gives every lane its own fragments (attention's `p`, in the
+    /// transposed accumulator layout, for the second dot: Triton converts
+    /// it in registers too): for each row tile and each instruction step
+    /// along `K`, the registers holding the lane's fragment, the same in
+    /// every lane. None when some fragment is elsewhere (then `a` is
+    /// staged through shared memory, or traded: `a_fragment_exchange`).
     pub(super) fn a_fragment_registers(&self, dot: OpId) -> Option<Vec<Vec<Vec<u32>>>> {
+        let (ma, wanted) = self.a_fragment_elements(dot)?;
+        let mut regs: Option<Vec<Vec<Vec<u32>>>> = None;
+        for (lane, elements) in (0..self.lanes).zip(&wanted) {
+            let own = lane_registers(ma, lane);
+            let found = map_fragments(elements, |e| own.get(e).copied())?;
+            match &regs {
+                None => regs = Some(found),
+                Some(r) if *r == found => {}
+                Some(_) => return None,
+            }
+        }
+        regs
+    }
+
+    /// For matrix dot `dot` whose result and first operand are in matrix
+    /// layouts: that operand's layout, and for every lane of the program,
+    /// by row tile, instruction step along `K` and fragment position, the
+    /// element (row, column) of the operand the instruction wants there.
+    fn a_fragment_elements(&self, dot: OpId) -> Option<(MatrixLayout, Vec<FragmentElements>)> {
         let f = self.f;
         let d = f.op(dot);
         let Some(Layout::Matrix(m)) = self.value_layout(d.results[0]) else {
@@ -925,32 +925,25 @@ impl Emitter<'_> {
         let k = *f.ty(d.operands[0]).shape.get(1)?;
         let fam = m.family();
         let (t, ik, len) = (fam.tile(), m.instr.k, fam.fragment(m.instr.k));
-        // Element (row, col) -> register, for lane 0's registers; checked
-        // in every lane below.
-        let lane_elements =
-            |lane: u32| -> HashMap<(u32, u32), u32> { (0..ma.per_lane()).map(|r| (ma.element(lane, r), r)).collect() };
-        let mut regs = vec![vec![Vec::new(); (k / ik) as usize]; m.tiles_m() as usize];
-        for lane in 0..self.lanes {
-            let held = lane_elements(lane);
-            let (wave, l) = (lane / fam.wave(), lane % fam.wave());
-            let wm = wave / m.waves_n;
-            for tm in 0..m.tiles_m() {
-                let row = (wm * m.tiles_m() + tm) * t + l % t;
-                for (step, k0) in (0..k).step_by(ik as usize).enumerate() {
-                    let first = k0 + fam.fragment_k(l, ik);
-                    let found: Vec<u32> = (0..len)
-                        .map(|j| held.get(&(row, first + j)).copied())
-                        .collect::<Option<_>>()?;
-                    let slot = &mut regs[tm as usize][step];
-                    if lane == 0 {
-                        *slot = found;
-                    } else if *slot != found {
-                        return None;
-                    }
-                }
-            }
-        }
-        Some(regs)
+        let wanted = (0..self.lanes)
+            .map(|lane| {
+                let (wave, l) = (lane / fam.wave(), lane % fam.wave());
+                let wm = wave / m.waves_n;
+                (0..m.tiles_m())
+                    .map(|tm| {
+                        let row = (wm * m.tiles_m() + tm) * t + l % t;
+                        (0..k)
+                            .step_by(ik as usize)
+                            .map(|k0| {
+                                let first = k0 + fam.fragment_k(l, ik);
+                                (0..len).map(|j| (row, first + j)).collect()
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+        Some((ma, wanted))
     }
 
     /// This lane's place in a matrix layout: its wave's row and column in
@@ -974,6 +967,23 @@ impl Emitter<'_> {
 }
 
 /// The operand of the transposition `v` is when the dot folds it in
+/// By row tile, instruction step and fragment position: an element (row,
+/// column) of a dot's first operand.
+type FragmentElements = Vec<Vec<Vec<(u32, u32)>>>;
+
+/// Register of each element a lane holds in matrix layout `m`.
+fn lane_registers(m: MatrixLayout, lane: u32) -> HashMap<(u32, u32), u32> {
+    (0..m.per_lane()).map(|r| (m.element(lane, r), r)).collect()
+}
+
+/// `elements` with every element mapped by `at`; `None` if any is.
+fn map_fragments<T>(elements: &FragmentElements, at: impl Fn(&(u32, u32)) -> Option<T>) -> Option<Vec<Vec<Vec<T>>>> {
+    elements
+        .iter()
+        .map(|tile| tile.iter().map(|step| step.iter().map(&at).collect()).collect())
+        .collect()
+}
+
 /// By row tile, step and fragment position: whether the element is in the
 /// partner lane (else this one), and its register there.
 pub(super) type FragmentSources = Vec<Vec<Vec<(bool, u32)>>>;
