@@ -1,4 +1,22 @@
-//! Rounding helpers for 16-bit floats, shared by printing and folding.
+//! Rounding helpers for 16-bit floats and integer wrapping, shared by
+//! printing, parsing and folding.
+
+use crate::types::ScalarType;
+
+/// Wraps an integer to the width and signedness of `s`.
+pub fn wrap_int(v: i64, s: ScalarType) -> i64 {
+    let bits = s.bits();
+    if bits >= 64 {
+        return v;
+    }
+    let mask = (1i64 << bits) - 1;
+    let low = v & mask;
+    if s.is_signed_int() && low & (1i64 << (bits - 1)) != 0 {
+        low | !mask
+    } else {
+        low
+    }
+}
 
 /// Rounds an `f32` to the nearest IEEE half (ties to even) and returns its bits.
 pub fn f32_to_f16_bits(x: f32) -> u16 {

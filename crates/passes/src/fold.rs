@@ -90,20 +90,7 @@ fn identity(f: &Function, op: OpId) -> Option<Value> {
     }
 }
 
-/// Wraps an integer to the width and signedness of `s`.
-pub fn wrap_int(v: i64, s: ScalarType) -> i64 {
-    let bits = s.bits();
-    if bits >= 64 {
-        return v;
-    }
-    let mask = (1i64 << bits) - 1;
-    let low = v & mask;
-    if s.is_signed_int() && low & (1i64 << (bits - 1)) != 0 {
-        low | !mask
-    } else {
-        low
-    }
-}
+pub use tritonc_ir::fold_util::wrap_int;
 
 /// Rounds a float to the precision of `s`.
 pub fn round_float(x: f64, s: ScalarType) -> f64 {

@@ -582,22 +582,6 @@ fn solve_signs(built: &mut [(Built, Header)]) -> Result<(), ParseError> {
     Ok(())
 }
 
-/// An integer constant's value for its type: the low bits, sign- or
-/// zero-extended as the type is signed or unsigned.
-fn wrap(v: i64, s: ScalarType) -> i64 {
-    let bits = s.bits();
-    if bits >= 64 || !s.is_int() {
-        return v;
-    }
-    let mask = (1i64 << bits) - 1;
-    let low = v & mask;
-    if s.is_signed_int() && low & (1i64 << (bits - 1)) != 0 {
-        low | !mask
-    } else {
-        low
-    }
-}
-
 /// With types final: constants take their type's range, and every
 /// operation must print with the name and attributes it was written with.
 fn finish_ops(b: &mut Built) -> Result<(), ParseError> {
@@ -612,7 +596,8 @@ fn finish_ops(b: &mut Built) -> Result<(), ParseError> {
         let result = b.f.op(op).results.first().and_then(|r| b.f.ty(*r).scalar_elem());
         if let (OpKind::Constant(ConstValue::Int(v)), Some(s)) = (&b.f.op(op).kind, result) {
             if s.is_int() && !s.is_bool() {
-                let w = wrap(*v, s);
+                // The low bits, sign- or zero-extended as the type is.
+                let w = crate::fold_util::wrap_int(*v, s);
                 b.f.op_mut(op).kind = OpKind::Constant(ConstValue::Int(w));
             }
         }
