@@ -134,72 +134,42 @@ impl Emitter<'_> {
         }
         let mut folded = 0u32;
         // Register bits whose combining a split lane level (below) left to
-        // lane bit `j`: (q, j, exact).
-        let mut split: Vec<(u32, u32, bool)> = Vec::new();
+        // a lane bit: q -> (lane bit, exact).
+        let mut split: HashMap<u32, (u32, bool)> = HashMap::new();
         let mut i = 0;
         while i < levels.len() {
             match levels[i] {
-                IndexBit::Register(q) if split.iter().any(|(b, ..)| *b == q) => {
-                    // Lower lanes hold the partials with bit q clear, upper
-                    // lanes those with it set: combine across the lanes.
-                    let (_, j, exact) = split.iter().copied().find(|(b, ..)| *b == q).unwrap_or((q, 0, true));
-                    parts = self.lane_level(kind, s, &parts, j, exact)?;
-                    folded |= 1 << q;
-                    i += 1;
-                }
-                IndexBit::Lane(j)
-                    if j < wave_bits && arg_max.is_none() && split_bit(&levels[i + 1..], &parts).is_some() =>
-                {
-                    // Several partials cross this lane level, and a
-                    // register level `q` follows with only register levels
-                    // between: each half of the lane pair combines half
-                    // of them (the lower lanes those with bit q clear), so
-                    // each exchange carries one partial where the plain
-                    // level carries two, and level q is one exchange per
-                    // remaining partial (attention's row sum in the
-                    // transposed MFMA layout: 5 `ds_bpermute` instead of 8).
-                    let q = split_bit(&levels[i + 1..], &parts).unwrap_or(0);
-                    let exact = !(0..j).all(|b| levels[..i].contains(&IndexBit::Lane(b)));
-                    let lane = self.lane();
-                    let is_lower = self.lane_bit_clear(&lane, j);
-                    let mut next = BTreeMap::new();
-                    for (r, lo_part) in &parts {
-                        if r & (1 << q) != 0 {
-                            continue;
-                        }
-                        let hi_part = parts.get(&(r | 1 << q)).ok_or_else(|| internal("missing partial"))?;
-                        // What the partner keeps is what this lane sends.
-                        let send = self.select_partial(&is_lower, hi_part, lo_part, s);
-                        let kept = self.select_partial(&is_lower, lo_part, hi_part, s);
-                        let value = self.lane_partner(&send.value, s, j, exact)?;
-                        let got = Partial { value, index: None };
-                        let lo = self.select_partial(&is_lower, &kept, &got, s);
-                        let hi = self.select_partial(&is_lower, &got, &kept, s);
-                        next.insert(*r, self.combine(kind, s, &lo, &hi));
-                    }
-                    parts = next;
-                    split.push((q, j, exact));
-                    i += 1;
-                }
                 IndexBit::Register(q) => {
-                    let mut next = BTreeMap::new();
-                    for (r, lo) in &parts {
-                        if r & (1 << q) == 0 {
-                            let hi = parts.get(&(r | 1 << q)).ok_or_else(|| internal("missing partial"))?;
-                            let c = self.combine(kind, s, lo, hi);
-                            next.insert(*r, c);
+                    parts = match split.get(&q) {
+                        // Lower lanes hold the partials with bit q clear,
+                        // upper lanes those with it set: combine across
+                        // the lanes.
+                        Some(&(j, exact)) => self.lane_level(kind, s, &parts, j, exact)?,
+                        None => {
+                            let mut next = BTreeMap::new();
+                            for (r, lo) in &parts {
+                                if r & (1 << q) == 0 {
+                                    let hi = parts.get(&(r | 1 << q)).ok_or_else(|| internal("missing partial"))?;
+                                    let c = self.combine(kind, s, lo, hi);
+                                    next.insert(*r, c);
+                                }
+                            }
+                            next
                         }
-                    }
-                    parts = next;
+                    };
                     folded |= 1 << q;
-                    i += 1;
                 }
                 IndexBit::Lane(j) if j < wave_bits => {
                     // DPP mirrors stand in for the partner only when every
                     // lower lane bit was a level before this one.
                     let exact = !(0..j).all(|b| levels[..i].contains(&IndexBit::Lane(b)));
-                    parts = self.lane_level(kind, s, &parts, j, exact)?;
-                    i += 1;
+                    match split_bit(&levels[i + 1..], &parts).filter(|_| arg_max.is_none()) {
+                        Some(q) => {
+                            parts = self.split_lane_level(kind, s, &parts, (j, q), exact)?;
+                            split.insert(q, (j, exact));
+                        }
+                        None => parts = self.lane_level(kind, s, &parts, j, exact)?,
+                    }
                 }
                 IndexBit::Lane(j) => {
                     // This and the following lane bits: across waves.
@@ -208,10 +178,10 @@ impl Emitter<'_> {
                         top += 1;
                         i += 1;
                     }
-                    i += 1;
                     parts = self.cross_wave_round(kind, s, &parts, j, top)?;
                 }
             }
+            i += 1;
         }
         // Every register's row result, and the reduced block.
         let out_et = if arg_max.is_some() { "i32" } else { et };
@@ -279,6 +249,42 @@ impl Emitter<'_> {
             classes,
             compact,
         })
+    }
+
+    /// A lane level that several partials cross, with register level `q`
+    /// following it and only register levels between (see `split_bit`):
+    /// each half of the lane pair combines half of the partials (the lower
+    /// lanes those with bit `q` clear), so each exchange carries one
+    /// partial where the plain level carries two, and level `q` is one
+    /// exchange per remaining partial (attention's row sum in the
+    /// transposed MFMA layout: 5 `ds_bpermute` instead of 8). The tree,
+    /// and so the result, is the plain level's.
+    fn split_lane_level(
+        &mut self,
+        kind: &OpKind,
+        s: ScalarType,
+        parts: &BTreeMap<u32, Partial>,
+        (j, q): (u32, u32),
+        exact: bool,
+    ) -> Result<BTreeMap<u32, Partial>, CodegenError> {
+        let lane = self.lane();
+        let is_lower = self.lane_bit_clear(&lane, j);
+        let mut next = BTreeMap::new();
+        for (r, lo_part) in parts {
+            if r & (1 << q) != 0 {
+                continue;
+            }
+            let hi_part = parts.get(&(r | 1 << q)).ok_or_else(|| internal("missing partial"))?;
+            // What the partner keeps is what this lane sends.
+            let send = self.select_partial(&is_lower, hi_part, lo_part, s);
+            let kept = self.select_partial(&is_lower, lo_part, hi_part, s);
+            let value = self.lane_partner(&send.value, s, j, exact)?;
+            let got = Partial { value, index: None };
+            let lo = self.select_partial(&is_lower, &kept, &got, s);
+            let hi = self.select_partial(&is_lower, &got, &kept, s);
+            next.insert(*r, self.combine(kind, s, &lo, &hi));
+        }
+        Ok(next)
     }
 
     /// One level across lane bit `j` within a wave: every partial combined
