@@ -110,7 +110,11 @@ fn main() -> Result<(), tritonc::Error> {
             add::<$block>().launch(&dev, grid, (&x, &y, &out, n as i32))?;
             let first = t.elapsed().as_secs_f64();
             let ours = time_ms(|| add::<$block>().launch(&dev, grid, (&x, &y, &out, n as i32)))?;
-            assert!(out.download()? == want, "add BLOCK {} differs from the plain loop", $block);
+            assert!(
+                out.download()? == want,
+                "add BLOCK {} differs from the plain loop",
+                $block
+            );
             println!(
                 "| add 2^24 f32, BLOCK {} | {ours:.1} ms | {plain:.1} ms | {:.2}x | {first:.2} s |",
                 $block,
