@@ -220,3 +220,37 @@ pub fn default_threads() -> usize {
     static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
+
+/// Asks the kernel to back the 2 MiB-aligned parts of `len` bytes at `ptr`
+/// (memory this process allocated and has not touched yet) with huge
+/// pages. A fresh allocation costs a page fault per 4 KiB page at first
+/// touch, which makes copying into it several times slower than `memcpy`
+/// (on a VM, 64 MiB: 80 ms instead of 16); huge pages take 512 times fewer
+/// faults. Only advice: it changes no contents, and does nothing where
+/// the system does not support it (or for less than 4 MiB).
+pub fn advise_huge_pages(ptr: *mut u8, len: usize) {
+    const HUGE: usize = 2 << 20;
+    let start = (ptr as usize).next_multiple_of(HUGE);
+    let end = (ptr as usize).saturating_add(len) & !(HUGE - 1);
+    if len < 2 * HUGE || end <= start {
+        return;
+    }
+    #[cfg(all(
+        target_os = "linux",
+        any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")
+    ))]
+    {
+        extern "C" {
+            fn madvise(addr: *mut std::ffi::c_void, len: usize, advice: std::ffi::c_int) -> std::ffi::c_int;
+        }
+        /// `MADV_HUGEPAGE` on these architectures.
+        const MADV_HUGEPAGE: std::ffi::c_int = 14;
+        // SAFETY: `madvise` with MADV_HUGEPAGE only sets a flag on the
+        // pages' mapping (an aligned range inside the caller's
+        // allocation); it never changes memory contents. Failure (no
+        // transparent huge pages) is harmless and ignored.
+        unsafe {
+            madvise(start as *mut std::ffi::c_void, end - start, MADV_HUGEPAGE);
+        }
+    }
+}

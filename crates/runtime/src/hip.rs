@@ -6,7 +6,10 @@
 
 use crate::{Grid, RuntimeError};
 use hip_sys::hiprt as hip;
-use std::ffi::{c_void, CString};
+use std::{
+    ffi::{c_void, CString},
+    mem::MaybeUninit,
+};
 
 fn check(e: hip::hipError_t, what: &str) -> Result<(), RuntimeError> {
     if e == hip::hipError_t::hipSuccess {
@@ -153,20 +156,76 @@ pub struct DeviceBuffer {
     len: usize,
 }
 
+// SAFETY: the pointer is a device allocation owned by this value (freed
+// once, on drop, which needs ownership). Device addresses are valid in
+// every host thread of the process, and HIP's copy functions may be called
+// from any thread and concurrently; the host memory they touch is borrowed
+// (`&`/`&mut`) as Rust requires, so sharing a `DeviceBuffer` between
+// threads cannot make a Rust-visible data race.
+unsafe impl Send for DeviceBuffer {}
+// SAFETY: see `Send` above.
+unsafe impl Sync for DeviceBuffer {}
+
 impl DeviceBuffer {
     pub fn address(&self) -> u64 {
         self.ptr as u64
     }
 
+    /// The size in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Copies the first `out.len()` bytes (at most the buffer's size).
     pub fn download(&self, out: &mut [u8]) -> Result<(), RuntimeError> {
         let n = out.len().min(self.len);
-        if n == 0 {
+        // SAFETY: `u8` and `MaybeUninit<u8>` have the same layout, and only
+        // bytes are written into it.
+        let out = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut MaybeUninit<u8>, n) };
+        self.download_into(out)
+    }
+
+    /// Copies the whole buffer into `out`, which must be exactly as large
+    /// (and may be uninitialized: every byte is written on success).
+    pub fn download_into(&self, out: &mut [MaybeUninit<u8>]) -> Result<(), RuntimeError> {
+        if out.len() != self.len {
+            return Err(RuntimeError::Launch(format!(
+                "hipMemcpyDtoH: the buffer holds {} bytes, the destination {}",
+                self.len,
+                out.len()
+            )));
+        }
+        if out.is_empty() {
             return Ok(());
         }
-        // SAFETY: both sides hold at least `n` bytes.
+        // SAFETY: both sides hold `len` bytes; HIP writes every byte of
+        // `out` or fails.
         check(
-            unsafe { hip::hipMemcpyDtoH(out.as_mut_ptr() as *mut c_void, self.ptr, n) },
+            unsafe { hip::hipMemcpyDtoH(out.as_mut_ptr() as *mut c_void, self.ptr, self.len) },
             "hipMemcpyDtoH",
+        )
+    }
+
+    /// Overwrites the buffer with `data`, which must be exactly as large.
+    pub fn upload_from(&self, data: &[u8]) -> Result<(), RuntimeError> {
+        if data.len() != self.len {
+            return Err(RuntimeError::Launch(format!(
+                "hipMemcpyHtoD: the buffer holds {} bytes, the source {}",
+                self.len,
+                data.len()
+            )));
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        // SAFETY: both sides hold `len` bytes; HIP only reads the source.
+        check(
+            unsafe { hip::hipMemcpyHtoD(self.ptr, data.as_ptr() as *mut c_void, self.len) },
+            "hipMemcpyHtoD",
         )
     }
 }
@@ -186,6 +245,14 @@ pub struct GpuKernel {
     module: hip::hipModule_t,
     func: hip::hipFunction_t,
 }
+
+// SAFETY: the module and function are HIP handles, valid in every host
+// thread of the process; HIP's launch API may be called from several
+// threads at once (`launch_on` reads the handles only); the module is
+// unloaded once, on drop, which needs ownership.
+unsafe impl Send for GpuKernel {}
+// SAFETY: see `Send` above.
+unsafe impl Sync for GpuKernel {}
 
 impl GpuKernel {
     /// Launches on `lanes` work-items per program and waits for completion.
@@ -248,6 +315,13 @@ impl GpuKernel {
 pub struct Stream {
     raw: hip::hipStream_t,
 }
+
+// SAFETY: a HIP stream handle is valid in every host thread, and HIP allows
+// launching on and synchronizing a stream from several threads at once; it
+// is destroyed once, on drop, which needs ownership.
+unsafe impl Send for Stream {}
+// SAFETY: see `Send` above.
+unsafe impl Sync for Stream {}
 
 impl Stream {
     pub fn new(_device: &Device) -> Result<Stream, RuntimeError> {

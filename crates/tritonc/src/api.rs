@@ -29,10 +29,11 @@ use crate::{
     Error,
 };
 use std::{
-    cell::{RefCell, UnsafeCell},
     collections::HashMap,
     marker::PhantomData,
-    rc::Rc,
+    mem::MaybeUninit,
+    ptr::NonNull,
+    sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
     time::{Duration, Instant},
 };
 use tritonc_codegen::target::{self, Target};
@@ -59,6 +60,7 @@ macro_rules! grid {
 
 /// IEEE half precision, stored as its bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(transparent)]
 pub struct F16(pub u16);
 
 impl F16 {
@@ -72,6 +74,7 @@ impl F16 {
 
 /// bfloat16, stored as its bits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(transparent)]
 pub struct Bf16(pub u16);
 
 impl Bf16 {
@@ -143,6 +146,80 @@ impl Element for Bf16 {
     }
     fn read(bytes: &[u8]) -> Self {
         Bf16(u16::from_le_bytes([bytes[0], bytes[1]]))
+    }
+}
+
+/// Whether `T` is one of the crate's element types whose values are their
+/// bytes in memory: no padding, and any bytes are a valid value (numbers,
+/// `F16`, `Bf16`; not `bool`). Buffers hold values as they are in memory,
+/// which is what kernels on the host read (and AMD GPUs, little-endian like
+/// their hosts); such types are copied with one `memcpy`. (Known by type,
+/// not by a trait item: `Element` is a safe trait, which any crate may
+/// implement, so unsafe code cannot trust what an implementation says.)
+fn is_plain<T: 'static>() -> bool {
+    use std::any::TypeId;
+    let t = TypeId::of::<T>();
+    [
+        TypeId::of::<i8>(),
+        TypeId::of::<i16>(),
+        TypeId::of::<i32>(),
+        TypeId::of::<i64>(),
+        TypeId::of::<u8>(),
+        TypeId::of::<u16>(),
+        TypeId::of::<u32>(),
+        TypeId::of::<u64>(),
+        TypeId::of::<f32>(),
+        TypeId::of::<f64>(),
+        TypeId::of::<F16>(),
+        TypeId::of::<Bf16>(),
+    ]
+    .contains(&t)
+}
+
+/// `data`'s bytes as buffers hold them, when they are its memory: for
+/// plain types (see [`is_plain`]) and `bool` (one byte, 0 or 1).
+fn as_bytes<T: Element>(data: &[T]) -> Option<&[u8]> {
+    if !(is_plain::<T>() || std::any::TypeId::of::<T>() == std::any::TypeId::of::<bool>()) {
+        return None;
+    }
+    // SAFETY: `T` is a number, `F16`/`Bf16` (`repr(transparent)` over
+    // u16) or `bool`: every byte of `data` is initialized (no padding), and
+    // `u8` has no alignment to meet.
+    Some(unsafe { std::slice::from_raw_parts(data.as_ptr() as *const u8, std::mem::size_of_val(data)) })
+}
+
+/// Writes `data` into `out` (exactly its size in the buffer) as bytes.
+fn write_bytes<T: Element>(data: &[T], out: &mut [u8]) {
+    match as_bytes(data) {
+        Some(bytes) => out.copy_from_slice(bytes),
+        None => {
+            let size = T::TYPE.bytes() as usize;
+            let mut one = Vec::with_capacity(size);
+            for (x, o) in data.iter().zip(out.chunks_exact_mut(size)) {
+                one.clear();
+                x.write(&mut one);
+                o.copy_from_slice(&one[..size]);
+            }
+        }
+    }
+}
+
+/// Reads `out.len()` values from `bytes` (exactly their size) into `out`,
+/// writing every element.
+fn read_bytes<T: Element>(bytes: &[u8], out: &mut [MaybeUninit<T>]) {
+    if is_plain::<T>() {
+        assert_eq!(bytes.len(), std::mem::size_of_val(out));
+        // SAFETY: `T` is plain (any bytes are a valid value, no padding);
+        // `out` is `bytes.len()` bytes, borrowed mutably, so no overlap.
+        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.as_mut_ptr() as *mut u8, bytes.len()) };
+        return;
+    }
+    // `bool` (a byte other than 0 or 1 is not one, so each is converted)
+    // and other crates' types: value by value.
+    let size = T::TYPE.bytes() as usize;
+    assert_eq!(bytes.len(), out.len() * size);
+    for (o, b) in out.iter_mut().zip(bytes.chunks_exact(size)) {
+        o.write(T::read(b));
     }
 }
 
@@ -271,14 +348,122 @@ impl<T: Element> IntoKernelArg for T {
     }
 }
 
+/// Host memory of a buffer on the CPU backend: 8-byte words (so that f64
+/// and i64 accesses are aligned), owned through a raw pointer because
+/// kernels write it while `&Buffer`s are shared (no Rust reference to the
+/// contents is ever made: every access is a copy through the pointer).
+struct HostMemory {
+    words: NonNull<u64>,
+    len: usize,
+}
+
+// SAFETY: `HostMemory` owns its allocation (like a `Box<[u64]>`), so moving
+// it to another thread is sound. Shared access (`Sync`): its contents are
+// only touched through the raw pointer, by a kernel during a launch or by a
+// copy in `Buffer`/`Device`, and every one of those holds `HOST_ACCESS`
+// (launches and writes exclusively, reads shared), so no access races with
+// a write from another thread.
+unsafe impl Send for HostMemory {}
+// SAFETY: see `Send` above.
+unsafe impl Sync for HostMemory {}
+
+/// Orders every access to host buffers' contents between threads: a launch
+/// on the CPU backend and a write into a buffer hold it exclusively, a
+/// read shared. (Launches on the CPU backend use every core, so running
+/// them one at a time costs little.)
+static HOST_ACCESS: RwLock<()> = RwLock::new(());
+
+fn host_read() -> RwLockReadGuard<'static, ()> {
+    HOST_ACCESS.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn host_write() -> RwLockWriteGuard<'static, ()> {
+    HOST_ACCESS.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl HostMemory {
+    /// `bytes` bytes (at least one word), filled by `fill`, which must
+    /// initialize all of them; the rest of the last word is zeroed.
+    fn new(bytes: usize, fill: impl FnOnce(&mut [u8])) -> HostMemory {
+        let len = bytes.div_ceil(8).max(1);
+        let mut words: Vec<u64> = Vec::with_capacity(len);
+        tritonc_runtime::cpu::advise_huge_pages(words.as_mut_ptr() as *mut u8, len * 8);
+        // SAFETY: the capacity is `len` words; the last word is zeroed
+        // before `fill` writes the first `bytes` bytes, so all `len` words
+        // are initialized before `set_len`.
+        unsafe {
+            words.as_mut_ptr().add(len - 1).write(0);
+            fill(std::slice::from_raw_parts_mut(words.as_mut_ptr() as *mut u8, bytes));
+            words.set_len(len);
+        }
+        HostMemory::own(words)
+    }
+
+    /// `bytes` zero bytes (at least one word).
+    fn zeroed(bytes: usize) -> HostMemory {
+        let len = bytes.div_ceil(8).max(1);
+        // Zeroed by the system, and touched only when used.
+        let words = vec![0u64; len];
+        tritonc_runtime::cpu::advise_huge_pages(words.as_ptr() as *mut u8, len * 8);
+        HostMemory::own(words)
+    }
+
+    fn own(words: Vec<u64>) -> HostMemory {
+        let words = words.into_boxed_slice();
+        let len = words.len();
+        let words = NonNull::new(Box::into_raw(words) as *mut u64).unwrap_or(NonNull::dangling());
+        HostMemory { words, len }
+    }
+
+    fn address(&self) -> u64 {
+        self.words.as_ptr() as u64
+    }
+
+    /// The contents' first `n` bytes, for reading.
+    ///
+    /// # Safety
+    /// The caller holds `HOST_ACCESS` (shared or exclusive) while the slice
+    /// lives, and `n` is at most `8 * len`.
+    unsafe fn bytes(&self, n: usize) -> &[u8] {
+        debug_assert!(n <= self.len * 8);
+        // SAFETY: upheld by the caller: no kernel or write runs meanwhile;
+        // the words are initialized.
+        unsafe { std::slice::from_raw_parts(self.words.as_ptr() as *const u8, n) }
+    }
+
+    /// The contents' first `n` bytes, for writing.
+    ///
+    /// # Safety
+    /// The caller holds `HOST_ACCESS` exclusively while the slice lives,
+    /// and `n` is at most `8 * len`.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn bytes_mut(&self, n: usize) -> &mut [u8] {
+        debug_assert!(n <= self.len * 8);
+        // SAFETY: upheld by the caller: nothing else reads or writes the
+        // memory meanwhile.
+        unsafe { std::slice::from_raw_parts_mut(self.words.as_ptr() as *mut u8, n) }
+    }
+}
+
+impl Drop for HostMemory {
+    fn drop(&mut self) {
+        // SAFETY: made by `Box::into_raw` of a `len`-word slice in `new`,
+        // freed once; dropping needs ownership, so no launch uses it.
+        drop(unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(self.words.as_ptr(), self.len)) });
+    }
+}
+
 enum Storage {
-    Host(UnsafeCell<Vec<u64>>),
+    Host(HostMemory),
     #[cfg(feature = "hip")]
     Hip(tritonc_runtime::hip::DeviceBuffer),
 }
 
 /// A typed buffer on a device. Kernels write it through `&Buffer` (like
-/// GPU memory, it is shared with the device), so it is not `Sync`.
+/// GPU memory, it is shared with the device). It is `Send` and `Sync`: on
+/// the CPU backend launches, [`Buffer::write_from`] and the reads
+/// ([`Buffer::download`], [`Buffer::read_into`]) from different threads
+/// take turns (a process-wide lock); on a GPU the copies are HIP's.
 pub struct Buffer<T: Element> {
     storage: Storage,
     len: usize,
@@ -300,39 +485,104 @@ impl<T: Element> Buffer<T> {
         self.len == 0
     }
 
+    /// The size of the contents in bytes.
+    fn bytes(&self) -> usize {
+        self.len * T::TYPE.bytes() as usize
+    }
+
     fn address(&self) -> u64 {
         match &self.storage {
-            Storage::Host(cell) => {
-                // SAFETY: only the pointer is taken; kernels access the
-                // memory during a launch, never concurrently with `download`.
-                unsafe { (*cell.get()).as_mut_ptr() as u64 }
-            }
+            Storage::Host(m) => m.address(),
             #[cfg(feature = "hip")]
             Storage::Hip(b) => b.address(),
         }
     }
 
-    /// Copies the buffer back to the host.
+    fn check_len(&self, what: &str, other: usize) -> Result<(), Error> {
+        if other == self.len {
+            return Ok(());
+        }
+        Err(Error::Usage(format!(
+            "{what}: the buffer holds {} elements of {}, the slice {other}",
+            self.len,
+            T::TYPE
+        )))
+    }
+
+    /// Copies the buffer back to the host (waiting for launches on the
+    /// device's streams, as every copy does): one allocation, one copy.
     pub fn download(&self) -> Result<Vec<T>, Error> {
-        let size = T::TYPE.bytes() as usize;
-        let bytes: Vec<u8> = match &self.storage {
-            Storage::Host(cell) => {
-                // SAFETY: no launch is running (launches are synchronous).
-                let words = unsafe { &*cell.get() };
-                words
-                    .iter()
-                    .flat_map(|w| w.to_le_bytes())
-                    .take(self.len * size)
-                    .collect()
+        let mut out: Vec<T> = Vec::with_capacity(self.len);
+        tritonc_runtime::cpu::advise_huge_pages(out.as_mut_ptr() as *mut u8, self.bytes());
+        self.read_uninit(&mut out.spare_capacity_mut()[..self.len])?;
+        // SAFETY: `read_uninit` succeeded, so it wrote the first `len`
+        // elements.
+        unsafe { out.set_len(self.len) };
+        Ok(out)
+    }
+
+    /// Copies the buffer into `out`, which must be exactly as long.
+    pub fn read_into(&self, out: &mut [T]) -> Result<(), Error> {
+        self.check_len("read_into", out.len())?;
+        // SAFETY: `MaybeUninit<T>` has `T`'s layout, and `read_uninit` only
+        // writes valid values of `T` into it.
+        let out = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut MaybeUninit<T>, out.len()) };
+        self.read_uninit(out)
+    }
+
+    /// Copies `data`, exactly as long as the buffer, into it (after the
+    /// launches queued on the device's streams; on the CPU backend, not
+    /// during another thread's launch).
+    pub fn write_from(&self, data: &[T]) -> Result<(), Error> {
+        self.check_len("write_from", data.len())?;
+        let n = self.bytes();
+        match &self.storage {
+            Storage::Host(m) => {
+                let _guard = host_write();
+                // SAFETY: `HOST_ACCESS` is held exclusively; the buffer's
+                // memory holds `n` bytes.
+                write_bytes(data, unsafe { m.bytes_mut(n) });
+            }
+            #[cfg(feature = "hip")]
+            Storage::Hip(b) => match as_bytes(data) {
+                Some(bytes) => b.upload_from(bytes)?,
+                None => {
+                    let mut staged = vec![0u8; n];
+                    write_bytes(data, &mut staged);
+                    b.upload_from(&staged)?;
+                }
+            },
+        }
+        Ok(())
+    }
+
+    /// Writes every element of `out` (as long as the buffer) from the
+    /// buffer, or fails.
+    fn read_uninit(&self, out: &mut [MaybeUninit<T>]) -> Result<(), Error> {
+        debug_assert_eq!(out.len(), self.len);
+        let n = self.bytes();
+        match &self.storage {
+            Storage::Host(m) => {
+                let _guard = host_read();
+                // SAFETY: `HOST_ACCESS` is held; the buffer's memory holds
+                // `n` bytes.
+                read_bytes(unsafe { m.bytes(n) }, out);
+            }
+            #[cfg(feature = "hip")]
+            Storage::Hip(b) if is_plain::<T>() => {
+                // SAFETY: plain types take any bytes; `out` is `n` bytes
+                // (`MaybeUninit<u8>` may be written with anything).
+                let bytes = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut MaybeUninit<u8>, n) };
+                b.download_into(bytes)?;
             }
             #[cfg(feature = "hip")]
             Storage::Hip(b) => {
-                let mut out = vec![0u8; self.len * size];
-                b.download(&mut out)?;
-                out
+                let mut staged = vec![0u8; n];
+                b.download(&mut staged)?;
+                read_bytes(&staged, out);
             }
-        };
-        Ok(bytes.chunks(size).map(T::read).collect())
+        }
+        Ok(())
     }
 }
 
@@ -458,12 +708,14 @@ struct Loaded {
     gpu: Option<tritonc_runtime::hip::GpuKernel>,
 }
 
-/// Where kernels run. A device is used from one thread (like a stream).
+/// Where kernels run. A device is `Send` and `Sync`: several threads may
+/// launch on it (on the CPU backend their launches take turns, each using
+/// every core).
 pub struct Device {
     kind: DeviceKind,
     target: Box<dyn Target>,
     cache: Cache,
-    loaded: RefCell<HashMap<LoadKey, Rc<Loaded>>>,
+    loaded: Mutex<HashMap<LoadKey, Arc<Loaded>>>,
     threads: usize,
 }
 
@@ -486,7 +738,7 @@ impl Device {
             kind: DeviceKind::Cpu,
             target: target::lookup("host")?,
             cache: Cache::from_env(),
-            loaded: RefCell::new(HashMap::new()),
+            loaded: Mutex::new(HashMap::new()),
             threads: tritonc_runtime::cpu::default_threads(),
         })
     }
@@ -510,7 +762,7 @@ impl Device {
                 kind: DeviceKind::Hip(d),
                 target: target::lookup(&arch)?,
                 cache: Cache::from_env(),
-                loaded: RefCell::new(HashMap::new()),
+                loaded: Mutex::new(HashMap::new()),
                 threads: 1,
             });
         }
@@ -521,7 +773,7 @@ impl Device {
     /// environment names, see [`Cache::from_env`]).
     pub fn with_cache(mut self, cache: Cache) -> Device {
         self.cache = cache;
-        self.loaded.borrow_mut().clear();
+        self.loaded.get_mut().unwrap_or_else(PoisonError::into_inner).clear();
         self
     }
 
@@ -530,24 +782,20 @@ impl Device {
         self.target.name()
     }
 
-    /// A buffer holding a copy of `data`.
+    /// A buffer holding a copy of `data` (one copy, at memory speed).
     pub fn upload<T: Element>(&self, data: &[T]) -> Result<Buffer<T>, Error> {
-        let mut bytes = Vec::with_capacity(data.len() * T::TYPE.bytes() as usize);
-        for x in data {
-            x.write(&mut bytes);
-        }
+        let n = data.len() * T::TYPE.bytes() as usize;
         let storage = match &self.kind {
-            DeviceKind::Cpu => {
-                let mut words = vec![0u64; bytes.len().div_ceil(8).max(1)];
-                for (i, chunk) in bytes.chunks(8).enumerate() {
-                    let mut w = [0u8; 8];
-                    w[..chunk.len()].copy_from_slice(chunk);
-                    words[i] = u64::from_le_bytes(w);
-                }
-                Storage::Host(UnsafeCell::new(words))
-            }
+            DeviceKind::Cpu => Storage::Host(HostMemory::new(n, |out| write_bytes(data, out))),
             #[cfg(feature = "hip")]
-            DeviceKind::Hip(d) => Storage::Hip(d.upload(&bytes)?),
+            DeviceKind::Hip(d) => Storage::Hip(match as_bytes(data) {
+                Some(bytes) => d.upload(bytes)?,
+                None => {
+                    let mut staged = vec![0u8; n];
+                    write_bytes(data, &mut staged);
+                    d.upload(&staged)?
+                }
+            }),
         };
         Ok(Buffer {
             storage,
@@ -562,9 +810,19 @@ impl Device {
         self.upload(&src.download()?)
     }
 
-    /// A buffer of `len` zeros.
+    /// A buffer of `len` zeros (`T::default()`).
     pub fn zeros<T: Element>(&self, len: usize) -> Result<Buffer<T>, Error> {
-        self.upload(&vec![T::default(); len])
+        let zero_bytes = is_plain::<T>() || std::any::TypeId::of::<T>() == std::any::TypeId::of::<bool>();
+        match &self.kind {
+            // The crate's types are 0 as all-zero bytes: memory the system
+            // gives zeroed, touched only when used.
+            DeviceKind::Cpu if zero_bytes => Ok(Buffer {
+                storage: Storage::Host(HostMemory::zeroed(len * T::TYPE.bytes() as usize)),
+                len,
+                _elem: PhantomData,
+            }),
+            _ => self.upload(&vec![T::default(); len]),
+        }
     }
 
     /// Launches a kernel (used by the code `#[kernel]` generates).
@@ -641,6 +899,9 @@ impl Device {
                     .cpu
                     .as_ref()
                     .ok_or_else(|| Error::Internal("kernel not loaded".into()))?;
+                // Host buffers are not read or written by other threads
+                // during the launch.
+                let _guard = host_write();
                 // SAFETY: buffers are borrowed by the caller for the launch;
                 // their sizes are the kernel's responsibility (documented).
                 unsafe { run_cpu_slots(c, kernel, grid, &slots, self.threads) }
@@ -749,8 +1010,10 @@ impl Device {
             let mut copy = vec![0u8; bytes as usize];
             match &self.kind {
                 // SAFETY: the launcher borrows every buffer for the whole
-                // launch; `bytes` is its size.
+                // launch; `bytes` is its size; no other thread writes host
+                // buffers while `HOST_ACCESS` is held.
                 DeviceKind::Cpu => unsafe {
+                    let _guard = host_read();
                     std::ptr::copy_nonoverlapping(addr as *const u8, copy.as_mut_ptr(), copy.len())
                 },
                 #[cfg(feature = "hip")]
@@ -765,8 +1028,10 @@ impl Device {
     fn restore_buffers(&self, saved: &[(u64, Vec<u8>)]) -> Result<(), Error> {
         for (addr, copy) in saved {
             match &self.kind {
-                // SAFETY: as in `save_buffers`.
+                // SAFETY: as in `save_buffers`; no other thread reads or
+                // writes host buffers while `HOST_ACCESS` is held exclusively.
                 DeviceKind::Cpu => unsafe {
+                    let _guard = host_write();
                     std::ptr::copy_nonoverlapping(copy.as_ptr(), *addr as *mut u8, copy.len())
                 },
                 #[cfg(feature = "hip")]
@@ -785,14 +1050,14 @@ impl Device {
         consts: &[(&str, ConstArg)],
         spec: &Specialization,
         options: LaunchOptions,
-    ) -> Result<Rc<Loaded>, Error> {
+    ) -> Result<Arc<Loaded>, Error> {
         let key = LoadKey {
             source: source as *const KernelSource as usize,
             consts: consts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
             spec: *spec,
             options,
         };
-        if let Some(l) = self.loaded.borrow().get(&key) {
+        if let Some(l) = self.loaded_table().get(&key) {
             return Ok(l.clone());
         }
         let mut req = CompileRequest::new(SourceFile::new(source.file, source.text));
@@ -819,8 +1084,16 @@ impl Device {
                 compiled,
             },
         };
-        let loaded = Rc::new(loaded);
-        self.loaded.borrow_mut().insert(key, loaded.clone());
-        Ok(loaded)
+        // Another thread may have loaded it meanwhile: the first one stays.
+        Ok(self
+            .loaded_table()
+            .entry(key)
+            .or_insert_with(|| Arc::new(loaded))
+            .clone())
+    }
+
+    /// The kernels loaded so far (the lock is not held while compiling).
+    fn loaded_table(&self) -> std::sync::MutexGuard<'_, HashMap<LoadKey, Arc<Loaded>>> {
+        self.loaded.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

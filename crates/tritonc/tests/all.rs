@@ -7,6 +7,7 @@
 mod common;
 
 mod atomics;
+mod buffers;
 mod cache;
 mod check_generic;
 mod cli;
