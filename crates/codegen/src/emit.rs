@@ -35,6 +35,7 @@ mod matrix;
 mod memory;
 mod reduce;
 mod shared;
+mod strips;
 
 /// A kernel in MLIR, with what launching it needs to know.
 #[derive(Debug, Clone)]
@@ -242,6 +243,9 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         axis: tritonc_passes::axis::analyze(f),
         body_start: 0,
         shared_mem: None,
+        strip: None,
+        buffered: HashMap::new(),
+        users: users_of(f),
     };
     let params: Vec<String> = f.params().iter().map(|p| e.mty(f.ty(*p))).collect();
     for (i, p) in f.params().iter().enumerate() {
@@ -313,6 +317,25 @@ struct Emitter<'a> {
     /// loop: its fragments, read once before the loop, by instruction
     /// step and row tile (see `preload_invariant_fragments`).
     preloaded: HashMap<OpId, Vec<Vec<String>>>,
+    /// The run of operations being emitted in strips, if any (see
+    /// `strips.rs`): block types of its size have the strip's width.
+    strip: Option<strips::Strip>,
+    /// Block values computed in strips and read outside their run: the
+    /// stack buffer that holds them.
+    buffered: HashMap<Value, String>,
+    /// The operations that read each value (nested ones included).
+    users: HashMap<Value, Vec<OpId>>,
+}
+
+/// The operations that read each value of `f`.
+fn users_of(f: &Function) -> HashMap<Value, Vec<OpId>> {
+    let mut users: HashMap<Value, Vec<OpId>> = HashMap::new();
+    for op in f.walk() {
+        for v in &f.op(op).operands {
+            users.entry(*v).or_default().push(op);
+        }
+    }
+    users
 }
 
 /// MLIR spelling of a scalar type (signless).
@@ -358,7 +381,9 @@ impl Emitter<'_> {
     }
 
     fn layout(&self, t: &Type) -> BlockedLayout {
-        BlockedLayout::with_max(t.numel().max(1) as u32, self.lanes, self.max_spt)
+        // In a run emitted in strips, a lane holds one strip of each block.
+        let n = self.strip_of(t).map_or(t.numel().max(1), |s| u64::from(s.width));
+        BlockedLayout::with_max(n as u32, self.lanes, self.max_spt)
     }
 
     /// Per-lane MLIR type of a tile IR type.
@@ -416,13 +441,32 @@ impl Emitter<'_> {
     }
 
     fn block(&mut self, b: BlockId) -> Result<(), CodegenError> {
-        for &op in &self.f.block(b).ops {
-            self.op(op)?;
-        }
-        Ok(())
+        self.block_ops(b)
     }
 
+    /// Emits `op`. Operands computed in strips by an earlier run are read
+    /// whole from their buffers here, and forgotten after (the load is
+    /// only valid in the region where it is emitted).
     fn op(&mut self, op: OpId) -> Result<(), CodegenError> {
+        let f = self.f;
+        let mut loaded = Vec::new();
+        for &v in &f.op(op).operands {
+            if !self.names.contains_key(&v) && !loaded.contains(&v) {
+                if let Some(buffer) = self.buffered.get(&v).cloned() {
+                    let whole = self.read_whole(&buffer, f.ty(v));
+                    self.names.insert(v, whole);
+                    loaded.push(v);
+                }
+            }
+        }
+        let result = self.op_in_place(op);
+        for v in loaded {
+            self.names.remove(&v);
+        }
+        result
+    }
+
+    fn op_in_place(&mut self, op: OpId) -> Result<(), CodegenError> {
         let f = self.f;
         let d = f.op(op);
         let in_registers = d.kind.is_elementwise()
@@ -678,8 +722,11 @@ impl Emitter<'_> {
         if let tritonc_ir::ValueDef::Result(inner_op, 0) = f.value(operands[0]).def {
             let d = f.op(inner_op);
             let same = matches!(d.kind, OpKind::AddPtr) && f.ty(d.operands[1]) == ot;
-            if same && pt_ty.is_block() && ot.scalar_elem() == Some(ScalarType::I32) {
-                let (p, a) = (self.name(d.operands[0])?, self.name(d.operands[1])?);
+            // Not in strips, and only when the inner sum's operands are at
+            // hand (they may be another run's strips, in a buffer).
+            let folds = same && pt_ty.is_block() && ot.scalar_elem() == Some(ScalarType::I32) && self.strip.is_none();
+            let name = |i: usize| d.operands.get(i).and_then(|v| self.names.get(v)).cloned();
+            if let (true, Some(p), Some(a)) = (folds, name(0), name(1)) {
                 let wt = format!("vector<{}xi64>", self.layout(ot).per_lane());
                 let a64 = self.def(&format!("arith.extsi {a} : {it} to {wt}"));
                 let b64 = self.def(&format!("arith.extsi {} : {it} to {wt}", ins[1]));

@@ -104,6 +104,14 @@ pub trait Target: Send + Sync {
     fn exchange_in_registers(&self, _bit: u32) -> bool {
         false
     }
+    /// Elements per strip when one lane holds whole blocks (the host):
+    /// chains of elementwise operations, loads and stores run as a loop
+    /// over strips of this many elements (a few vector registers each)
+    /// instead of as one vector of the whole block (see `emit/strips.rs`).
+    /// `None`: whole blocks, as every lane of a GPU holds its part.
+    fn strip_elements(&self) -> Option<u32> {
+        None
+    }
     /// The matrix instructions (MFMA, WMMA) a `dot` of `input` elements
     /// may use on this target, preferred first (the layout pass takes the
     /// first whose tiles the block fits).
@@ -688,6 +696,12 @@ pub const NATIVE_HOST: Host = Host { named: None };
 pub const HOST_PREFIX: &str = "tk_";
 
 impl Target for Host {
+    fn strip_elements(&self) -> Option<u32> {
+        // 64 bytes of f32 (one AVX-512 or two AVX2 registers; a pointer
+        // strip is twice that): wide enough for every x86-64 level and
+        // AArch64, short enough that a strip's values stay in registers.
+        Some(16)
+    }
     fn name(&self) -> &str {
         self.named.map_or("host", |(_, name)| name)
     }

@@ -13,6 +13,18 @@ impl Emitter<'_> {
         then: impl FnOnce(&mut Self) -> String,
         otherwise: &str,
     ) -> String {
+        self.if_else_value(cond, ty, then, |_| otherwise.to_string())
+    }
+
+    /// `scf.if` with one result of type `ty`, both branches emitted by
+    /// closures that return their value.
+    pub(super) fn if_else_value(
+        &mut self,
+        cond: &str,
+        ty: &str,
+        then: impl FnOnce(&mut Self) -> String,
+        otherwise: impl FnOnce(&mut Self) -> String,
+    ) -> String {
         let r = self.fresh();
         self.line(&format!("{r} = \"scf.if\"({cond}) ({{"));
         self.indent += 1;
@@ -21,10 +33,26 @@ impl Emitter<'_> {
         self.indent -= 1;
         self.line("}, {");
         self.indent += 1;
-        self.line(&format!("\"scf.yield\"({otherwise}) : ({ty}) -> ()"));
+        let v = otherwise(self);
+        self.line(&format!("\"scf.yield\"({v}) : ({ty}) -> ()"));
         self.indent -= 1;
         self.line(&format!("}}) : (i1) -> ({ty})"));
         r
+    }
+
+    /// `scf.if` without results, both branches emitted by closures.
+    pub(super) fn if_else(&mut self, cond: &str, then: impl FnOnce(&mut Self), otherwise: impl FnOnce(&mut Self)) {
+        self.line(&format!("\"scf.if\"({cond}) ({{"));
+        self.indent += 1;
+        then(self);
+        self.line("\"scf.yield\"() : () -> ()");
+        self.indent -= 1;
+        self.line("}, {");
+        self.indent += 1;
+        otherwise(self);
+        self.line("\"scf.yield\"() : () -> ()");
+        self.indent -= 1;
+        self.line("}) : (i1) -> ()");
     }
 
     pub(super) fn assert(&mut self, c: &str, t: &Type) -> Result<(), CodegenError> {
@@ -52,16 +80,7 @@ impl Emitter<'_> {
 
     /// `scf.if` without results: `then` emits the guarded operations.
     pub(super) fn if_then(&mut self, cond: &str, then: impl FnOnce(&mut Self)) {
-        self.line(&format!("\"scf.if\"({cond}) ({{"));
-        self.indent += 1;
-        then(self);
-        self.line("\"scf.yield\"() : () -> ()");
-        self.indent -= 1;
-        self.line("}, {");
-        self.indent += 1;
-        self.line("\"scf.yield\"() : () -> ()");
-        self.indent -= 1;
-        self.line("}) : (i1) -> ()");
+        self.if_else(cond, then, |_| {});
     }
 
     /// `scf.for`, `scf.if` and `scf.while`, in MLIR's generic syntax.

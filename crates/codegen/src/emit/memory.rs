@@ -194,11 +194,17 @@ impl Emitter<'_> {
             let mty = self.mty_as(pt, "i1");
             if width > 1 && self.lanes == 1 {
                 let p0 = self.def(&format!("vector.extract {ptrs}[0] : {gp} from {ptr_ty}"));
-                if mask {
-                    self.def(&format!(
-                        "llvm.intr.masked.load {p0}, {}, {pass} {{alignment = {align} : i32}} : ({gp}, {mty}, {vt}) -> {vt}",
-                        ins[1]
-                    ))
+                let masked = |m: &str| {
+                    format!("llvm.intr.masked.load {p0}, {m}, {pass} {{alignment = {align} : i32}} : ({gp}, {mty}, {vt}) -> {vt}")
+                };
+                let plain = format!("llvm.load {p0} {{alignment = {align} : i64}} : {gp} -> {vt}");
+                if mask && self.strip.is_some() {
+                    // A strip whose mask is all true (every strip of a
+                    // program but a ragged tail's) loads plainly.
+                    let all = self.def(&format!("vector.reduction <and>, {} : {mty} into i1", ins[1]));
+                    self.if_else_value(&all, &vt, |e| e.def(&plain), |e| e.def(&masked(&ins[1])))
+                } else if mask {
+                    self.def(&masked(&ins[1]))
                 } else {
                     self.def(&format!("llvm.load {p0} {{alignment = {align} : i64}} : {gp} -> {vt}"))
                 }
@@ -314,11 +320,18 @@ impl Emitter<'_> {
             let mty = self.mty_as(pt, "i1");
             if width > 1 && self.lanes == 1 {
                 let p0 = self.def(&format!("vector.extract {}[0] : {gp} from {ptr_ty}", ins[0]));
-                if mask {
-                    self.line(&format!(
-                        "llvm.intr.masked.store {val}, {p0}, {} {{alignment = {align} : i32}} : {vt}, {mty} into {gp}",
-                        ins[2]
-                    ));
+                let masked = |m: &str| {
+                    format!(
+                        "llvm.intr.masked.store {val}, {p0}, {m} {{alignment = {align} : i32}} : {vt}, {mty} into {gp}"
+                    )
+                };
+                if mask && self.strip.is_some() {
+                    // As for loads: all-true strips store plainly.
+                    let plain = format!("llvm.store {val}, {p0} {{alignment = {align} : i64}} : {vt}, {gp}");
+                    let all = self.def(&format!("vector.reduction <and>, {} : {mty} into i1", ins[2]));
+                    self.if_else(&all, |e| e.line(&plain), |e| e.line(&masked(&ins[2])));
+                } else if mask {
+                    self.line(&masked(&ins[2]));
                 } else {
                     self.line(&format!(
                         "llvm.store {val}, {p0} {{alignment = {align} : i64}} : {vt}, {gp}"

@@ -13,7 +13,14 @@ impl Emitter<'_> {
         let vty = format!("vector<{k}xi32>");
         let idx = if self.lanes == 1 {
             let s = self.def(&format!("vector.step : vector<{k}xindex>"));
-            self.def(&format!("arith.index_cast {s} : vector<{k}xindex> to {vty}"))
+            let idx = self.def(&format!("arith.index_cast {s} : vector<{k}xindex> to {vty}"));
+            match self.strip_of(t).map(|s| s.offset.clone()) {
+                Some(offset) => {
+                    let o = self.def(&format!("vector.broadcast {offset} : i32 to {vty}"));
+                    self.def(&format!("arith.addi {o}, {idx} : {vty}"))
+                }
+                None => idx,
+            }
         } else {
             // Element index = lane * spt + c[r], wrapped when replicated.
             let lane = self.lane();

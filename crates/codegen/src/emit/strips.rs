@@ -1,0 +1,509 @@
+//! Host code in strips: where one lane holds whole blocks (the CPU
+//! backend), a run of elementwise operations, loads and stores over blocks
+//! of one size runs as a loop over strips of [`Target::strip_elements`]
+//! elements, each strip a few vector registers, instead of as single
+//! vectors of the whole block.
+//!
+//! Why: LLVM splits a `vector<4096xf32>` into hundreds of registers'
+//! worth of straight-line code, spills what does not fit, and takes
+//! seconds to select instructions for it. A strip loop's body is the same
+//! size for every block size.
+//!
+//! Guarantees:
+//! - every element is computed by the same operations, in the same order
+//!   per element, as with whole vectors: results are bit for bit the same;
+//! - a run never holds an operation that reads across elements (reductions,
+//!   scans, broadcasts, dots, conversions), a scalar load, an atomic, an
+//!   assertion or control flow: those end it and see whole vectors;
+//! - a run ends after a store, so no load or store of a run follows a store
+//!   of it: a program's memory operations on overlapping addresses keep
+//!   their order (loads before a store in the same run read their strip
+//!   before the store writes it; elements of a store and an earlier load
+//!   at overlapping addresses in different strips are not ordered, as on a
+//!   GPU, where a block's elements are read and written by concurrent lanes);
+//! - pure scalar operations met inside a run are emitted before its loop
+//!   (they read only scalars, which the run cannot define);
+//! - block values that cross a run's edge live in stack buffers (allocated
+//!   once, at function entry): a run reads its inputs' strips from them and
+//!   writes its outputs' strips to them; an operation outside a run that
+//!   uses an output loads the whole vector where it is used;
+//! - a masked load or store whose strip's mask is all true is a plain one.
+
+use super::*;
+use std::collections::HashSet;
+
+/// The run being emitted: every block value in it has `n` elements, of
+/// which the loop's current strip is `width` starting at `offset` (an i32).
+pub(super) struct Strip {
+    pub n: u64,
+    pub width: u32,
+    pub offset: String,
+}
+
+/// A block's operations, in order, grouped for emission.
+enum Segment {
+    /// Emitted as is.
+    Single(OpId),
+    /// A run of `ops` over blocks of `n` elements, with the pure scalar
+    /// operations met among them (`hoisted`), emitted before its loop.
+    Run { n: u64, ops: Vec<OpId>, hoisted: Vec<OpId> },
+}
+
+impl Emitter<'_> {
+    /// Emits the operations of block `b`, in strips where the target has them.
+    pub(super) fn block_ops(&mut self, b: BlockId) -> Result<(), CodegenError> {
+        let ops = self.f.block(b).ops.clone();
+        let Some(width) = self.target.strip_elements().filter(|_| self.lanes == 1) else {
+            for op in ops {
+                self.op(op)?;
+            }
+            return Ok(());
+        };
+        for segment in self.segments(&ops, width) {
+            match segment {
+                Segment::Single(op) => self.op(op)?,
+                Segment::Run { n, ops, hoisted } => {
+                    for op in hoisted {
+                        self.op(op)?;
+                    }
+                    self.strip_loop(n, width, &ops)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The number of elements of the blocks `op` reads and writes, when it
+    /// can run in strips of `width`.
+    fn strip_size(&self, op: OpId, width: u32) -> Option<u64> {
+        let f = self.f;
+        let d = f.op(op);
+        let elementwise = matches!(
+            d.kind,
+            OpKind::MakeRange { .. }
+                | OpKind::Splat
+                | OpKind::Binary(_)
+                | OpKind::Cmp(_)
+                | OpKind::Neg
+                | OpKind::Not
+                | OpKind::Cast
+                | OpKind::Bitcast
+                | OpKind::Select
+                | OpKind::Math(_)
+                | OpKind::Fma
+                | OpKind::AddPtr
+                | OpKind::Load { .. }
+                | OpKind::Store { .. }
+                | OpKind::Reshape
+        );
+        // A 1-D reduction ends a run: each strip's partial result is its
+        // subtree of the reduction's pairwise tree (see `strip_loop`).
+        let reduction = tritonc_passes::layouts::tree_reduction(f, op);
+        if !elementwise && !reduction {
+            return None;
+        }
+        let mut n = None;
+        for v in d.operands.iter().chain(&d.results) {
+            let t = f.ty(*v);
+            if !t.is_block() {
+                continue;
+            }
+            match n {
+                None => n = Some(t.numel()),
+                Some(m) if m != t.numel() => return None,
+                Some(_) => {}
+            }
+        }
+        // A scalar load or store is not elementwise over a block.
+        let n = n?;
+        (n > u64::from(width) && n % u64::from(width) == 0).then_some(n)
+    }
+
+    /// Whether `op` is a scalar operation without effects (it may move
+    /// before the loop of a run it is met in).
+    fn pure_scalar(&self, op: OpId) -> bool {
+        let f = self.f;
+        let d = f.op(op);
+        let pure = matches!(
+            d.kind,
+            OpKind::Constant(_)
+                | OpKind::ProgramId(_)
+                | OpKind::NumPrograms(_)
+                | OpKind::Binary(_)
+                | OpKind::Cmp(_)
+                | OpKind::Neg
+                | OpKind::Not
+                | OpKind::Cast
+                | OpKind::Bitcast
+                | OpKind::Select
+                | OpKind::Math(_)
+                | OpKind::Fma
+                | OpKind::AddPtr
+        );
+        pure && d.operands.iter().chain(&d.results).all(|v| !f.ty(*v).is_block())
+    }
+
+    /// Groups `ops` into runs and single operations. A run is kept only
+    /// when it touches memory or has several block operations: a lone
+    /// splat or range feeding a reduction is cheaper as a whole vector.
+    fn segments(&self, ops: &[OpId], width: u32) -> Vec<Segment> {
+        let mut out = Vec::new();
+        // The open run: its size, its operations and hoisted scalars in
+        // order (true: part of the run).
+        let mut open: Option<(u64, Vec<(OpId, bool)>)> = None;
+        let close = |open: &mut Option<(u64, Vec<(OpId, bool)>)>, out: &mut Vec<Segment>| {
+            let Some((n, items)) = open.take() else { return };
+            let run: Vec<OpId> = items.iter().filter(|(_, r)| *r).map(|(op, _)| *op).collect();
+            let memory = run.iter().any(|op| {
+                matches!(
+                    self.f.op(*op).kind,
+                    OpKind::Load { .. } | OpKind::Store { .. } | OpKind::Reduce { .. }
+                )
+            });
+            if memory || run.len() >= 3 {
+                let hoisted = items.iter().filter(|(_, r)| !*r).map(|(op, _)| *op).collect();
+                out.push(Segment::Run { n, ops: run, hoisted });
+            } else {
+                out.extend(items.into_iter().map(|(op, _)| Segment::Single(op)));
+            }
+        };
+        for &op in ops {
+            match self.strip_size(op, width) {
+                Some(n) => {
+                    if open.as_ref().is_some_and(|(m, _)| *m != n) {
+                        close(&mut open, &mut out);
+                    }
+                    open.get_or_insert_with(|| (n, Vec::new())).1.push((op, true));
+                    if matches!(self.f.op(op).kind, OpKind::Store { .. } | OpKind::Reduce { .. }) {
+                        close(&mut open, &mut out);
+                    }
+                }
+                None if open.is_some() && self.pure_scalar(op) => {
+                    if let Some((_, items)) = open.as_mut() {
+                        items.push((op, false));
+                    }
+                }
+                None => {
+                    close(&mut open, &mut out);
+                    out.push(Segment::Single(op));
+                }
+            }
+        }
+        close(&mut open, &mut out);
+        out
+    }
+
+    /// Emits `ops` (a run over blocks of `n` elements) as a loop over
+    /// strips of `width`. A reduction, always last, is split along its
+    /// tree: each strip reduces its `width` elements (the tree's lowest
+    /// levels) into a buffer of partial results, which after the loop the
+    /// tree's upper levels combine. Same tree, same order: same bits.
+    fn strip_loop(&mut self, n: u64, width: u32, ops: &[OpId]) -> Result<(), CodegenError> {
+        let f = self.f;
+        let (ops, reduction) = match ops.split_last() {
+            Some((last, rest)) if matches!(f.op(*last).kind, OpKind::Reduce { .. }) => (rest, Some(*last)),
+            _ => (ops, None),
+        };
+        let in_run: HashSet<OpId> = ops.iter().chain(&reduction).copied().collect();
+        // Inputs computed from scalars alone (ranges, splats, masks and
+        // addresses made of them) are computed again in the loop rather
+        // than read from a buffer.
+        let mut recomputed: Vec<OpId> = Vec::new();
+        for op in ops.iter().chain(&reduction) {
+            for v in &f.op(*op).operands {
+                self.recomputable(*v, n, &in_run, &mut recomputed);
+            }
+        }
+        let defined: Vec<Value> = recomputed
+            .iter()
+            .chain(ops)
+            .flat_map(|op| f.op(*op).results.iter().copied())
+            .collect();
+        let defined_set: HashSet<Value> = defined.iter().copied().collect();
+        let mut inputs: Vec<Value> = Vec::new();
+        for op in ops.iter().chain(&reduction) {
+            for v in &f.op(*op).operands {
+                if f.ty(*v).is_block() && !defined_set.contains(v) && !inputs.contains(v) {
+                    inputs.push(*v);
+                }
+            }
+        }
+        // Outputs: values of the run some operation outside it reads.
+        let outputs: Vec<Value> = defined
+            .iter()
+            .copied()
+            .filter(|v| {
+                self.users
+                    .get(v)
+                    .is_some_and(|users| users.iter().any(|u| !in_run.contains(u)))
+            })
+            .collect();
+        // Inputs computed as whole vectors are put in a buffer first.
+        let mut input_buffers = Vec::new();
+        for &v in &inputs {
+            let buffer = match self.buffered.get(&v) {
+                Some(b) => b.clone(),
+                None => {
+                    let whole = self.name(v)?;
+                    let buffer = self.strip_buffer(f.ty(v));
+                    self.write_whole(&buffer, &whole, f.ty(v));
+                    buffer
+                }
+            };
+            input_buffers.push(buffer);
+        }
+        let output_buffers: Vec<String> = outputs.iter().map(|v| self.strip_buffer(f.ty(*v))).collect();
+        // The reduction's partial results, one per strip.
+        let partials = match reduction {
+            Some(r) => {
+                let x = f.ty(f.op(r).operands[0]);
+                let t = Type::block(x.elem.clone(), vec![(n / u64::from(width)) as u32]);
+                let buffer = self.strip_buffer(&t);
+                Some((r, t, buffer))
+            }
+            None => None,
+        };
+        let lower = self.def("arith.constant 0 : index");
+        let upper = self.def(&format!("arith.constant {n} : index"));
+        let step = self.def(&format!("arith.constant {width} : index"));
+        let iv = self.fresh();
+        self.line(&format!("\"scf.for\"({lower}, {upper}, {step}) ({{"));
+        self.line(&format!("^bb0({iv}: index):"));
+        self.indent += 1;
+        let offset = self.def(&format!("arith.index_cast {iv} : index to i32"));
+        self.strip = Some(Strip { n, width, offset });
+        // Names the loop shadows, put back after it: inputs', and those of
+        // recomputed values that also exist as whole vectors.
+        let mut saved: Vec<(Value, Option<String>)> = recomputed
+            .iter()
+            .flat_map(|op| f.op(*op).results.iter())
+            .map(|v| (*v, self.names.get(v).cloned()))
+            .collect();
+        let mut emitted = Ok(());
+        for (v, buffer) in inputs.iter().zip(&input_buffers) {
+            match self.read_strip(buffer, f.ty(*v)) {
+                Ok(strip) => saved.push((*v, self.names.insert(*v, strip))),
+                Err(e) => emitted = Err(e),
+            }
+        }
+        if emitted.is_ok() {
+            emitted = recomputed.iter().chain(ops).try_for_each(|op| self.op(*op));
+        }
+        if emitted.is_ok() {
+            emitted = outputs.iter().zip(&output_buffers).try_for_each(|(v, buffer)| {
+                let strip = self.name(*v)?;
+                self.write_strip(buffer, &strip, f.ty(*v))
+            });
+        }
+        if let (true, Some((r, t, buffer))) = (emitted.is_ok(), &partials) {
+            emitted = self.strip_partial(*r, t, buffer);
+        }
+        self.line("\"scf.yield\"() : () -> ()");
+        self.indent -= 1;
+        self.line("}) : (index, index, index) -> ()");
+        self.strip = None;
+        // The strips' names are the loop body's: gone after it.
+        for v in &defined {
+            self.names.remove(v);
+        }
+        for (v, old) in saved {
+            match old {
+                Some(name) => self.names.insert(v, name),
+                None => self.names.remove(&v),
+            };
+        }
+        emitted?;
+        for (v, buffer) in outputs.into_iter().zip(output_buffers) {
+            self.buffered.insert(v, buffer);
+        }
+        if let Some((r, t, buffer)) = partials {
+            let d = f.op(r);
+            let all = self.read_whole(&buffer, &t);
+            let total = self.tree_reduce(&d.kind, &all, &t)?;
+            self.names.insert(d.results[0], total);
+        }
+        Ok(())
+    }
+
+    /// Whether block value `v` (of `n` elements), not computed by the run
+    /// `in_run`, can be computed again in its loop from scalars alone, by a few cheap
+    /// operations; if so, adds them (operands first) to `ops`.
+    fn recomputable(&self, v: Value, n: u64, in_run: &HashSet<OpId>, ops: &mut Vec<OpId>) -> bool {
+        const MAX_RECOMPUTED: usize = 8;
+        let f = self.f;
+        if !f.ty(v).is_block() {
+            return self.names.contains_key(&v);
+        }
+        let tritonc_ir::ValueDef::Result(op, _) = f.value(v).def else {
+            return false;
+        };
+        if ops.contains(&op) {
+            return true;
+        }
+        let d = f.op(op);
+        let cheap = matches!(
+            d.kind,
+            OpKind::MakeRange { .. }
+                | OpKind::Splat
+                | OpKind::Binary(_)
+                | OpKind::Cmp(_)
+                | OpKind::Not
+                | OpKind::Neg
+                | OpKind::Cast
+                | OpKind::Bitcast
+                | OpKind::Select
+                | OpKind::AddPtr
+        );
+        if in_run.contains(&op) || !cheap || ops.len() >= MAX_RECOMPUTED || f.ty(v).numel() != n {
+            return false;
+        }
+        let mark = ops.len();
+        if d.operands.iter().all(|o| self.recomputable(*o, n, in_run, ops)) && ops.len() < MAX_RECOMPUTED {
+            ops.push(op);
+            true
+        } else {
+            ops.truncate(mark);
+            false
+        }
+    }
+
+    /// In a run's loop: reduces the strip of reduction `r`'s operand and
+    /// stores the partial result in `buffer` (of type `t`, one element per
+    /// strip).
+    fn strip_partial(&mut self, r: OpId, t: &Type, buffer: &str) -> Result<(), CodegenError> {
+        let f = self.f;
+        let d = f.op(r);
+        let (x, xt) = (self.name(d.operands[0])?, f.ty(d.operands[0]));
+        let partial = self.tree_reduce(&d.kind, &x, xt)?;
+        let (offset, width) = self
+            .strip
+            .as_ref()
+            .map(|s| (s.offset.clone(), s.width))
+            .ok_or_else(|| internal("a strip outside a run"))?;
+        let w = self.def(&format!("arith.constant {width} : i32"));
+        let index = self.def(&format!("arith.divui {offset}, {w} : i32"));
+        let elem = self.strip_elem(t);
+        let p = self.def(&format!(
+            "llvm.getelementptr inbounds {buffer}[{index}] : (!llvm.ptr, i32) -> !llvm.ptr, {elem}"
+        ));
+        let value = if Self::is_bool(t) {
+            self.def(&format!("arith.extui {partial} : i1 to i8"))
+        } else {
+            partial
+        };
+        self.line(&format!("llvm.store {value}, {p} : {elem}, !llvm.ptr"));
+        Ok(())
+    }
+
+    /// The memory type of an element of block type `t` (bools as bytes:
+    /// LLVM packs `i1` vectors in memory, so strips could not be addressed).
+    fn strip_elem(&self, t: &Type) -> String {
+        match t.elem {
+            Elem::Scalar(s) => mem_ty(s).to_string(),
+            Elem::Ptr(_) => self.target.global_ptr().to_string(),
+        }
+    }
+
+    /// A stack buffer for the whole of a value of type `t`, allocated at
+    /// function entry.
+    fn strip_buffer(&mut self, t: &Type) -> String {
+        self.next += 1;
+        let name = format!("%strips{}", self.next);
+        let elem = self.strip_elem(t);
+        let text = format!(
+            "    {name}_n = llvm.mlir.constant({} : i64) : i64\n    {name} = llvm.alloca {name}_n x {elem} {{alignment = 64 : i64}} : (i64) -> !llvm.ptr\n",
+            t.numel()
+        );
+        self.out.insert_str(self.body_start, &text);
+        name
+    }
+
+    /// The vector type of `count` elements of `t` in memory.
+    fn strip_mem_ty(&self, t: &Type, count: u64) -> String {
+        format!("vector<{count}x{}>", self.strip_elem(t))
+    }
+
+    fn is_bool(t: &Type) -> bool {
+        t.scalar_elem().is_some_and(ScalarType::is_bool)
+    }
+
+    /// Stores the whole value `v` (of type `t`, outside any run) in `buffer`.
+    fn write_whole(&mut self, buffer: &str, v: &str, t: &Type) {
+        let mem = self.strip_mem_ty(t, t.numel());
+        let v = if Self::is_bool(t) {
+            self.def(&format!("arith.extui {v} : {} to {mem}", self.mty(t)))
+        } else {
+            v.to_string()
+        };
+        self.line(&format!(
+            "llvm.store {v}, {buffer} {{alignment = 64 : i64}} : {mem}, !llvm.ptr"
+        ));
+    }
+
+    /// Loads the whole value of type `t` from `buffer`.
+    pub(super) fn read_whole(&mut self, buffer: &str, t: &Type) -> String {
+        let mem = self.strip_mem_ty(t, t.numel());
+        let x = self.def(&format!(
+            "llvm.load {buffer} {{alignment = 64 : i64}} : !llvm.ptr -> {mem}"
+        ));
+        if Self::is_bool(t) {
+            let z = self.splat_const("0", &mem);
+            self.def(&format!("arith.cmpi ne, {x}, {z} : {mem}"))
+        } else {
+            x
+        }
+    }
+
+    /// The current strip's address in `buffer`, its memory vector type
+    /// and its alignment (strips start at multiples of their width in a
+    /// 64-byte aligned buffer).
+    fn strip_access(&mut self, buffer: &str, t: &Type) -> Result<(String, String, u64), CodegenError> {
+        let (offset, width) = self
+            .strip
+            .as_ref()
+            .map(|s| (s.offset.clone(), s.width))
+            .ok_or_else(|| internal("a strip outside a run"))?;
+        let elem = self.strip_elem(t);
+        let elem_bytes = match t.elem {
+            Elem::Scalar(s) if s.is_bool() => 1,
+            Elem::Scalar(s) => u64::from(s.bytes()),
+            Elem::Ptr(_) => 8,
+        };
+        let p = self.def(&format!(
+            "llvm.getelementptr inbounds {buffer}[{offset}] : (!llvm.ptr, i32) -> !llvm.ptr, {elem}"
+        ));
+        let align = (elem_bytes * u64::from(width)).min(64);
+        Ok((p, self.strip_mem_ty(t, u64::from(width)), align))
+    }
+
+    fn read_strip(&mut self, buffer: &str, t: &Type) -> Result<String, CodegenError> {
+        let (p, mem, align) = self.strip_access(buffer, t)?;
+        let x = self.def(&format!(
+            "llvm.load {p} {{alignment = {align} : i64}} : !llvm.ptr -> {mem}"
+        ));
+        Ok(if Self::is_bool(t) {
+            let z = self.splat_const("0", &mem);
+            self.def(&format!("arith.cmpi ne, {x}, {z} : {mem}"))
+        } else {
+            x
+        })
+    }
+
+    fn write_strip(&mut self, buffer: &str, v: &str, t: &Type) -> Result<(), CodegenError> {
+        let (p, mem, align) = self.strip_access(buffer, t)?;
+        let v = if Self::is_bool(t) {
+            self.def(&format!("arith.extui {v} : {} to {mem}", self.mty(t)))
+        } else {
+            v.to_string()
+        };
+        self.line(&format!(
+            "llvm.store {v}, {p} {{alignment = {align} : i64}} : {mem}, !llvm.ptr"
+        ));
+        Ok(())
+    }
+
+    /// Whether the run being emitted holds blocks of type `t`, and its strip.
+    pub(super) fn strip_of(&self, t: &Type) -> Option<&Strip> {
+        self.strip.as_ref().filter(|s| t.is_block() && t.numel() == s.n)
+    }
+}
