@@ -1089,7 +1089,27 @@ const REFERENCES: &[(&str, Reference)] = &[
     ("dropout", r_dropout),
     ("attention", r_attention),
     ("linear", r_linear),
+    ("strips", r_strips),
 ];
+
+/// `tests/basic/host_strips.tk`: `part=0` the flags `x > 0`, `part=1` the
+/// outputs `|x| * (1 + .. + steps)` plus their program's total, `part=2`
+/// the programs' totals (elements from `n` on count as 0 and are not
+/// written).
+fn r_strips(c: &Call) -> Res<Vals> {
+    let x = c.arg(0)?.ints()?;
+    let (part, n, block, steps) = (c.kw_u("part")?, c.kw_u("n")?, c.kw_u("block")?, c.kw_u("steps")?);
+    let weight = (steps * (steps + 1) / 2) as i128;
+    let acc = |i: usize| if i < n { x[i].abs() * weight } else { 0 };
+    let total = |p: usize| (p * block..(p + 1) * block).map(acc).sum::<i128>();
+    let mut out = c.out.ints()?;
+    match part {
+        0 => (0..n).for_each(|i| out[i] = i128::from(x[i] > 0)),
+        1 => (0..n).for_each(|i| out[i] = acc(i) + total(i / block)),
+        _ => (0..out.len()).for_each(|p| out[p] = total(p)),
+    }
+    Ok(Vals::I(out))
+}
 
 /// `y[i, j] = sum_kk x[i, kk] * w[j, kk]` (f64) for an `m × k` matrix `x`
 /// and an `n × k` matrix `w` (a linear layer, `x w^T`), rounded to `y`'s
