@@ -1,11 +1,15 @@
 //! The CPU backend: a kernel compiled for the host is a shared library with
 //! one function per kernel; programs of the grid run in parallel over the
-//! host's cores.
+//! host's cores, on a pool of threads started once ([`run_programs`]).
 
 use crate::{Grid, RuntimeError};
 use std::{
+    collections::VecDeque,
     path::PathBuf,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+        Arc, Condvar, Mutex, OnceLock,
+    },
 };
 
 /// `fn(args, pid_x, pid_y, pid_z, nprog_x, nprog_y, nprog_z, status, lane, shared)`.
@@ -101,17 +105,17 @@ impl CpuKernel {
         grid.validate()?;
         let total = grid.programs();
         let [gx, gy, _] = grid.0;
-        let next = AtomicU64::new(0);
         let status = AtomicU64::new(0);
         let failure = std::sync::Mutex::new(None::<RuntimeError>);
+        let failed = AtomicBool::new(false);
         let threads = threads.clamp(1, 256).min(total.min(256) as usize);
         let func = self.func;
         let args_ptr = args.as_ptr() as usize;
         let status_ptr = status.as_ptr() as usize;
-        let run = || loop {
-            let i = next.fetch_add(1, Ordering::Relaxed);
-            if i >= total {
-                break;
+        let program = |i: u64| {
+            // After a failure the remaining programs are skipped.
+            if failed.load(Ordering::Relaxed) {
+                return;
             }
             let x = (i % u64::from(gx)) as i32;
             let y = ((i / u64::from(gx)) % u64::from(gy)) as i32;
@@ -136,7 +140,7 @@ impl CpuKernel {
                 if let Err(e) = run_program_threaded(lanes, shared_bytes, &call) {
                     let mut slot = failure.lock().unwrap_or_else(|e| e.into_inner());
                     slot.get_or_insert(e);
-                    break;
+                    failed.store(true, Ordering::Relaxed);
                 }
             } else {
                 for lane in 0..lanes.max(1) {
@@ -144,20 +148,185 @@ impl CpuKernel {
                 }
             }
         };
-        if threads <= 1 {
-            run();
-        } else {
-            std::thread::scope(|s| {
-                for _ in 0..threads {
-                    s.spawn(run);
-                }
-            });
-        }
+        run_programs(total, threads, &program);
         if let Some(e) = failure.into_inner().unwrap_or_else(|e| e.into_inner()) {
             return Err(e);
         }
         let word = status.load(Ordering::Relaxed);
         Ok((word != 0).then_some(((word >> 32) as u32, word as u32)))
+    }
+}
+
+/// Runs `program(i)` for every `i` below `total` on up to `threads` threads:
+/// the calling thread and workers of the process-wide pool (started once,
+/// on first use, one fewer than [`default_threads`]). Returns when every
+/// program has run. Several threads may call this at once: the pool's
+/// workers help each launch in turn, and every caller works on its own
+/// launch, so each makes progress even when all workers are busy. A panic
+/// in a program is raised again here, in the caller, once every other
+/// program has run; the pool's threads survive it.
+pub fn run_programs(total: u64, threads: usize, program: &(dyn Fn(u64) + Sync)) {
+    let helpers = threads
+        .saturating_sub(1)
+        .min(usize::try_from(total.saturating_sub(1)).unwrap_or(usize::MAX));
+    let pool = (helpers > 0).then(Pool::get);
+    let workers = pool.map_or(0, |p| p.workers.load(Ordering::Relaxed));
+    let (Some(pool), true) = (pool, workers > 0) else {
+        (0..total).for_each(program);
+        return;
+    };
+    // SAFETY: the job's pointer to `program` is used only to run programs
+    // `0..total`, each once, and this function returns only after all of
+    // them have finished (`Job::wait`), so never after `program` is gone;
+    // workers that keep the job afterwards claim no more programs.
+    let program: &'static (dyn Fn(u64) + Sync) = unsafe { std::mem::transmute(program) };
+    let job = Arc::new(Job {
+        program,
+        total,
+        next: AtomicU64::new(0),
+        // About 16 claims per thread, at most 64 programs each.
+        chunk: (total / (helpers as u64 + 1) / 16).clamp(1, 64),
+        helpers: AtomicUsize::new(0),
+        max_helpers: helpers.min(workers),
+        finished: AtomicU64::new(0),
+        done: Mutex::new(false),
+        done_signal: Condvar::new(),
+        panic: Mutex::new(None),
+    });
+    pool.lock().push_back(job.clone());
+    pool.wake.notify_all();
+    job.work();
+    job.wait();
+    pool.lock().retain(|j| !Arc::ptr_eq(j, &job));
+    let payload = job.panic.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(payload) = payload {
+        std::panic::resume_unwind(payload);
+    }
+}
+
+/// The programs of one launch, run by the launching thread and workers.
+struct Job {
+    /// Not really `'static`: valid until every program has finished (see
+    /// `run_programs`).
+    program: &'static (dyn Fn(u64) + Sync),
+    total: u64,
+    /// The next program to claim, and how many are claimed at once.
+    next: AtomicU64,
+    chunk: u64,
+    /// Workers that joined, at most `max_helpers` (changed under the
+    /// pool's lock).
+    helpers: AtomicUsize,
+    max_helpers: usize,
+    /// Programs that have run (or panicked).
+    finished: AtomicU64,
+    done: Mutex<bool>,
+    done_signal: Condvar,
+    /// The first panic of a program.
+    panic: Mutex<Option<Box<dyn std::any::Any + Send>>>,
+}
+
+impl Job {
+    /// Claims and runs programs until none is left, then counts them.
+    fn work(&self) {
+        let mut ran = 0;
+        loop {
+            // Programs are claimed a few at a time (fewer atomic updates of
+            // a shared counter), in small enough runs to share the work.
+            let first = self.next.fetch_add(self.chunk, Ordering::Relaxed);
+            if first >= self.total {
+                break;
+            }
+            let end = first.saturating_add(self.chunk).min(self.total);
+            let program = self.program;
+            for i in first..end {
+                if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| program(i))) {
+                    self.panic
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .get_or_insert(payload);
+                }
+            }
+            ran += end - first;
+        }
+        // Release: the programs' writes happen before the caller returns.
+        if ran > 0 && self.finished.fetch_add(ran, Ordering::AcqRel) + ran == self.total {
+            *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+            self.done_signal.notify_all();
+        }
+    }
+
+    /// Waits until every program has finished.
+    fn wait(&self) {
+        let mut done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        while !*done {
+            done = self.done_signal.wait(done).unwrap_or_else(|e| e.into_inner());
+        }
+        drop(done);
+        // Acquire: pairs with the workers' release above.
+        debug_assert_eq!(self.finished.load(Ordering::Acquire), self.total);
+    }
+}
+
+/// Worker threads that run the programs of launches, started once.
+struct Pool {
+    /// Launches with programs left to claim.
+    queue: Mutex<VecDeque<Arc<Job>>>,
+    wake: Condvar,
+    /// Worker threads started (fixed once `get` returns).
+    workers: AtomicUsize,
+}
+
+impl Pool {
+    /// The pool, started on first use (with no workers if none could be
+    /// started: callers then run their programs themselves).
+    fn get() -> &'static Pool {
+        static POOL: OnceLock<&'static Pool> = OnceLock::new();
+        POOL.get_or_init(|| {
+            // Leaked: the workers run for the life of the process.
+            let pool: &'static Pool = Box::leak(Box::new(Pool {
+                queue: Mutex::new(VecDeque::new()),
+                wake: Condvar::new(),
+                workers: AtomicUsize::new(0),
+            }));
+            let mut started = 0;
+            for n in 1..default_threads() {
+                let spawned = std::thread::Builder::new()
+                    .name(format!("tritonc-cpu-{n}"))
+                    .spawn(move || pool.serve());
+                if spawned.is_err() {
+                    break;
+                }
+                started += 1;
+            }
+            pool.workers.store(started, Ordering::Relaxed);
+            pool
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Arc<Job>>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A worker: helps launches for ever.
+    fn serve(&self) {
+        loop {
+            let job = {
+                let mut queue = self.lock();
+                loop {
+                    queue.retain(|j| j.next.load(Ordering::Relaxed) < j.total);
+                    let open = queue
+                        .iter()
+                        .find(|j| j.helpers.load(Ordering::Relaxed) < j.max_helpers)
+                        .cloned();
+                    if let Some(j) = open {
+                        j.helpers.fetch_add(1, Ordering::Relaxed);
+                        break j;
+                    }
+                    queue = self.wake.wait(queue).unwrap_or_else(|e| e.into_inner());
+                }
+            };
+            job.work();
+        }
     }
 }
 
@@ -252,5 +421,76 @@ pub fn advise_huge_pages(ptr: *mut u8, len: usize) {
         unsafe {
             madvise(start as *mut std::ffi::c_void, end - start, MADV_HUGEPAGE);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every program runs exactly once, for any number of programs and
+    /// threads.
+    #[test]
+    fn the_pool_runs_every_program_once() {
+        for total in [1u64, 2, 3, 64, 1000] {
+            for threads in [1, 2, 3, 8, 300] {
+                let runs: Vec<AtomicU64> = (0..total).map(|_| AtomicU64::new(0)).collect();
+                run_programs(total, threads, &|i| {
+                    runs[i as usize].fetch_add(1, Ordering::Relaxed);
+                });
+                assert!(
+                    runs.iter().all(|r| r.load(Ordering::Relaxed) == 1),
+                    "{total} programs, {threads} threads"
+                );
+            }
+        }
+    }
+
+    /// Launches from several threads at once share the pool and all finish.
+    #[test]
+    fn the_pool_serves_several_launching_threads() {
+        let sum = AtomicU64::new(0);
+        std::thread::scope(|s| {
+            for t in 0..6u64 {
+                let sum = &sum;
+                s.spawn(move || {
+                    for _ in 0..50 {
+                        run_programs(100, 4, &|i| {
+                            sum.fetch_add(i + t, Ordering::Relaxed);
+                        });
+                    }
+                });
+            }
+        });
+        let per_launch: u64 = (0..100).sum();
+        assert_eq!(
+            sum.load(Ordering::Relaxed),
+            50 * (6 * per_launch + 100 * (0..6).sum::<u64>())
+        );
+    }
+
+    /// A panicking program is raised in the launching thread after the
+    /// others ran; the pool keeps working.
+    #[test]
+    fn a_panicking_program_does_not_hang_the_pool() {
+        let ran = AtomicU64::new(0);
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_programs(200, 8, &|i| {
+                ran.fetch_add(1, Ordering::Relaxed);
+                assert!(i != 17, "program 17 fails");
+            })
+        }));
+        let message = result.expect_err("the panic is raised again");
+        let text = message
+            .downcast_ref::<&str>()
+            .copied()
+            .or(message.downcast_ref::<String>().map(String::as_str));
+        assert_eq!(text, Some("program 17 fails"));
+        assert_eq!(ran.load(Ordering::Relaxed), 200);
+        let again = AtomicU64::new(0);
+        run_programs(500, 8, &|_| {
+            again.fetch_add(1, Ordering::Relaxed);
+        });
+        assert_eq!(again.load(Ordering::Relaxed), 500);
     }
 }
