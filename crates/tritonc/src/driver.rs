@@ -368,10 +368,72 @@ pub fn compile_into(req: &CompileRequest, target: &dyn Target, sink: &mut Vec<St
     back_end(req, target, m, before, after, kernel, started, sink)
 }
 
+/// Whether `TRITONC_LOG` (a comma-separated list) names `compile`: then
+/// every compilation that is not a cache hit says on stderr what it
+/// compiles and, when done, how long it took (a first launch can take
+/// seconds).
+fn log_compile() -> bool {
+    std::env::var("TRITONC_LOG").is_ok_and(|v| v.split(',').any(|p| p == "compile"))
+}
+
+/// What `TRITONC_LOG=compile` calls a compilation: kernel, target, const
+/// values and launch options.
+fn describe(req: &CompileRequest, target: &dyn Target, kernel: &str) -> String {
+    let mut settings: Vec<String> = req
+        .consts
+        .iter()
+        .map(|(name, value)| match value {
+            ConstArg::Int(v) => format!("{name}={v}"),
+            ConstArg::Bool(b) => format!("{name}={b}"),
+        })
+        .collect();
+    settings.extend(req.num_warps.map(|w| format!("num_warps={w}")));
+    settings.extend(req.num_stages.map(|s| format!("num_stages={s}")));
+    let settings = if settings.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", settings.join(", "))
+    };
+    format!("`{kernel}` for {}{settings}", target.name())
+}
+
 /// The rest of [`compile_into`], from the optimized tile IR (`after` is its
-/// text) to the binary; `started` is when the front end began.
+/// text) to the binary; `started` is when the front end began. With
+/// `TRITONC_LOG=compile`, says what it compiles and how long it took.
 #[allow(clippy::too_many_arguments)]
 fn back_end(
+    req: &CompileRequest,
+    target: &dyn Target,
+    m: Module,
+    before: String,
+    after: String,
+    kernel: String,
+    started: Instant,
+    sink: &mut Vec<Stage>,
+) -> Result<Compiled, Error> {
+    if !log_compile() {
+        return back_end_stages(req, target, m, before, after, kernel, started, sink);
+    }
+    let what = describe(req, target, &kernel);
+    eprintln!("tritonc compile: {what}...");
+    let result = back_end_stages(req, target, m, before, after, kernel, started, sink);
+    let took = started.elapsed().as_secs_f64();
+    match &result {
+        Ok(c) => {
+            let steps: Vec<String> = c
+                .timings
+                .iter()
+                .map(|(step, t)| format!("{step} {:.0} ms", t.as_secs_f64() * 1e3))
+                .collect();
+            eprintln!("tritonc compile: {what}: done in {took:.3} s ({})", steps.join(", "));
+        }
+        Err(_) => eprintln!("tritonc compile: {what}: failed after {took:.3} s"),
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+fn back_end_stages(
     req: &CompileRequest,
     target: &dyn Target,
     m: Module,

@@ -293,6 +293,43 @@ fn cache_commands_and_logging() {
     assert!(run(&["cache", "stats"]).contains(": 0 entries,"));
 }
 
+/// `TRITONC_LOG=compile` says what is compiled, with the const values, and
+/// how long it took; a cache hit compiles nothing and says nothing.
+#[test]
+fn compile_logging_says_what_and_how_long() {
+    let dir = scratch("compile-log").join("cache");
+    let file = examples().join("vector_add.tk").display().to_string();
+    let compile = || {
+        let out = tritonc()
+            .env("TRITONC_CACHE_DIR", &dir)
+            .env("TRITONC_LOG", "cache,compile")
+            .args(["compile", &file, "--target", "gfx942", "--const", "BLOCK=256", "-o"])
+            .arg(dir.with_file_name("k.hsaco"))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).to_string()
+    };
+    let first = compile();
+    assert!(
+        first.contains("tritonc compile: `add` for gfx942 (BLOCK=256)...\n"),
+        "{first}"
+    );
+    let done = first
+        .lines()
+        .find(|l| l.starts_with("tritonc compile: `add` for gfx942 (BLOCK=256): done in "))
+        .unwrap_or_else(|| panic!("{first}"));
+    assert!(
+        done.contains(" s (front end") && done.contains("code generation"),
+        "{done}"
+    );
+    let second = compile();
+    assert!(
+        second.contains("tritonc cache: hit (disk)") && !second.contains("tritonc compile:"),
+        "{second}"
+    );
+}
+
 /// Runs `tritonc` and returns its exit code and standard error.
 fn code_and_stderr(c: &mut Command) -> (Option<i32>, String) {
     let out = c.output().unwrap();
