@@ -14,7 +14,13 @@
 
 use crate::api::LaunchOptions;
 use sha2::{Digest, Sha256};
-use std::{cell::RefCell, collections::HashMap, fmt, path::Path, time::Duration};
+use std::{
+    collections::HashMap,
+    fmt,
+    path::Path,
+    sync::{Mutex, PoisonError},
+    time::Duration,
+};
 use tritonc_sema::ConstArg;
 
 /// One candidate: const values and launch options.
@@ -99,7 +105,8 @@ pub struct Autotuner {
     key: Vec<usize>,
     /// Timed runs per config (after one untimed warm-up); the best is kept.
     reps: u32,
-    best: RefCell<HashMap<(usize, Vec<u64>), usize>>,
+    /// (A `Mutex`: a tuner may be shared by threads launching at once.)
+    best: Mutex<HashMap<(usize, Vec<u64>), usize>>,
     log: bool,
 }
 
@@ -111,7 +118,7 @@ impl Autotuner {
             configs,
             key: Vec::new(),
             reps: 3,
-            best: RefCell::new(HashMap::new()),
+            best: Mutex::new(HashMap::new()),
             log: std::env::var("TRITONC_LOG").is_ok_and(|v| v.split(',').any(|p| p == "tune")),
         }
     }
@@ -149,11 +156,18 @@ impl Autotuner {
     }
 
     pub(crate) fn remembered(&self, source: usize, key: &[u64]) -> Option<usize> {
-        self.best.borrow().get(&(source, key.to_vec())).copied()
+        self.best
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(source, key.to_vec()))
+            .copied()
     }
 
     pub(crate) fn remember(&self, source: usize, key: &[u64], index: usize) {
-        self.best.borrow_mut().insert((source, key.to_vec()), index);
+        self.best
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert((source, key.to_vec()), index);
     }
 
     /// The config chosen for `key` (argument values as the key takes them)

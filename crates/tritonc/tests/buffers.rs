@@ -1,7 +1,7 @@
 //! Buffers of the typed API on the CPU backend: copies in and out
 //! (`upload`, `download`, `write_from`, `read_into`) of every kind of
-//! element, length mismatches, and devices, buffers and launchers shared
-//! between threads.
+//! element, length mismatches, and devices, buffers, launchers and tuners
+//! shared between threads.
 
 use tritonc::prelude::*;
 
@@ -149,6 +149,7 @@ fn devices_buffers_and_launchers_are_send_and_sync() -> Result<(), tritonc::Erro
     assert_send_sync(&dev.zeros::<F16>(1)?);
     assert_send_sync(&add_one::<128>());
     assert_send_sync(&dev.stream()?);
+    assert_send_sync(&Autotuner::new(vec![Config::new().constant("BLOCK", 64)]));
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..4)
             .map(|t| {
