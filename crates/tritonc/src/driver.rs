@@ -373,7 +373,17 @@ pub fn compile_into(req: &CompileRequest, target: &dyn Target, sink: &mut Vec<St
 /// compiles and, when done, how long it took (a first launch can take
 /// seconds).
 fn log_compile() -> bool {
-    std::env::var("TRITONC_LOG").is_ok_and(|v| v.split(',').any(|p| p == "compile"))
+    REPORT_COMPILES.load(std::sync::atomic::Ordering::Relaxed)
+        || std::env::var("TRITONC_LOG").is_ok_and(|v| v.split(',').any(|p| p == "compile"))
+}
+
+static REPORT_COMPILES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes every compilation of this process that is not a cache hit report
+/// itself as `TRITONC_LOG=compile` does (the CLI turns it on when stderr is
+/// a terminal).
+pub fn report_compiles(on: bool) {
+    REPORT_COMPILES.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// What `TRITONC_LOG=compile` calls a compilation: kernel, target, const

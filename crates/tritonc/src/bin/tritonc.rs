@@ -173,6 +173,11 @@ enum NpyAction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // On a terminal, a compilation (seconds, for some kernels) says what
+    // it compiles and how long it took, as `TRITONC_LOG=compile` does.
+    if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        tritonc::driver::report_compiles(true);
+    }
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
