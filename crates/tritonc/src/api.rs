@@ -191,7 +191,7 @@ fn as_bytes<T: Element>(data: &[T]) -> Option<&[u8]> {
 /// Writes `data` into `out` (exactly its size in the buffer) as bytes.
 fn write_bytes<T: Element>(data: &[T], out: &mut [u8]) {
     match as_bytes(data) {
-        Some(bytes) => out.copy_from_slice(bytes),
+        Some(bytes) => tritonc_runtime::cpu::copy_bytes(bytes, out),
         None => {
             let size = T::TYPE.bytes() as usize;
             let mut one = Vec::with_capacity(size);
@@ -209,9 +209,11 @@ fn write_bytes<T: Element>(data: &[T], out: &mut [u8]) {
 fn read_bytes<T: Element>(bytes: &[u8], out: &mut [MaybeUninit<T>]) {
     if is_plain::<T>() {
         assert_eq!(bytes.len(), std::mem::size_of_val(out));
-        // SAFETY: `T` is plain (any bytes are a valid value, no padding);
-        // `out` is `bytes.len()` bytes, borrowed mutably, so no overlap.
-        unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.as_mut_ptr() as *mut u8, bytes.len()) };
+        // SAFETY: `T` is plain (any bytes are a valid value, no padding),
+        // so writing `out`'s bytes writes valid values; `out` is
+        // `bytes.len()` bytes.
+        let out = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut MaybeUninit<u8>, bytes.len()) };
+        tritonc_runtime::cpu::copy_bytes_uninit(bytes, out);
         return;
     }
     // `bool` (a byte other than 0 or 1 is not one, so each is converted)
