@@ -246,6 +246,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         strip: None,
         buffered: HashMap::new(),
         users: users_of(f),
+        broadcast_sources: HashMap::new(),
     };
     let params: Vec<String> = f.params().iter().map(|p| e.mty(f.ty(*p))).collect();
     for (i, p) in f.params().iter().enumerate() {
@@ -325,6 +326,9 @@ struct Emitter<'a> {
     buffered: HashMap<Value, String>,
     /// The operations that read each value (nested ones included).
     users: HashMap<Value, Vec<OpId>>,
+    /// In a run emitted in strips: the buffers broadcasts read their
+    /// operands from.
+    broadcast_sources: HashMap<Value, String>,
 }
 
 /// The operations that read each value of `f`.
@@ -550,6 +554,7 @@ impl Emitter<'_> {
                 self.row_classes.insert(d.results[0], std::rc::Rc::new(classes));
                 Some(self.broadcast_slice(&ins[0], in_ty[0], t, m, dim))
             }
+            OpKind::Broadcast if out_ty.is_some_and(|t| self.strip_of(t).is_some()) => Some(self.strip_broadcast(op)?),
             OpKind::Broadcast if in_ty[0].numel() != 1 => {
                 let t = out_ty.ok_or_else(|| internal("broadcast without result"))?;
                 let map = IndexMap::broadcast(&in_ty[0].shape, &t.shape);

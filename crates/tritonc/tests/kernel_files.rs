@@ -1090,7 +1090,21 @@ const REFERENCES: &[(&str, Reference)] = &[
     ("attention", r_attention),
     ("linear", r_linear),
     ("strips", r_strips),
+    ("row_col", r_row_col),
 ];
+
+/// `row_col(x, rows=R, cols=C)`: `out[r, c] = x[c] * 1000 + x[C + r]`.
+fn r_row_col(c: &Call) -> Res<Vals> {
+    let x = c.arg(0)?.ints()?;
+    let (rows, cols) = (c.kw_u("rows")?, c.kw_u("cols")?);
+    let mut out = c.out.ints()?;
+    for r in 0..rows {
+        for k in 0..cols {
+            out[r * cols + k] = x[k] * 1000 + x[cols + r];
+        }
+    }
+    Ok(Vals::I(out))
+}
 
 /// `tests/basic/host_strips.tk`: `part=0` the flags `x > 0`, `part=1` the
 /// outputs `|x| * (1 + .. + steps)` plus their program's total, `part=2`

@@ -61,9 +61,10 @@ impl Emitter<'_> {
         let vi = format!("vector<{k}xi32>");
         let inner: u64 = t.shape[axis + 1..].iter().map(|d| u64::from(*d)).product();
         if self.lanes == 1 {
-            // The host: one lane holds the whole block, from its flat
-            // indices (`vector.step`; no constant per element).
-            let mut e = self.flat_indices(lay);
+            // The host: one lane holds the whole block (or, in a run in
+            // strips, the strip), from its flat indices (`vector.step`; no
+            // constant per element).
+            let mut e = self.make_range(&Type::block(Elem::Scalar(ScalarType::I32), vec![t.numel() as u32]), 0);
             if inner > 1 {
                 let sh = self.splat_const(&inner.trailing_zeros().to_string(), &vi);
                 e = self.def(&format!("arith.shrui {e}, {sh} : {vi}"));

@@ -40,6 +40,32 @@ pub(super) struct Strip {
     pub offset: String,
 }
 
+/// A run being grouped: its size, its operations and the operations met
+/// among them that move before its loop, in order (true: part of the
+/// run), and the values the run computes.
+struct OpenRun {
+    n: u64,
+    items: Vec<(OpId, bool)>,
+    defined: HashSet<Value>,
+}
+
+impl OpenRun {
+    fn new(n: u64) -> OpenRun {
+        OpenRun {
+            n,
+            items: Vec::new(),
+            defined: HashSet::new(),
+        }
+    }
+
+    fn add(&mut self, op: OpId, in_run: bool, results: &[Value]) {
+        self.items.push((op, in_run));
+        if in_run {
+            self.defined.extend(results.iter().copied());
+        }
+    }
+}
+
 /// A block's operations, in order, grouped for emission.
 enum Segment {
     /// Emitted as is.
@@ -99,11 +125,14 @@ impl Emitter<'_> {
         // A 1-D reduction ends a run: each strip's partial result is its
         // subtree of the reduction's pairwise tree (see `strip_loop`).
         let reduction = tritonc_passes::layouts::tree_reduction(f, op);
-        if !elementwise && !reduction {
+        let broadcast = matches!(d.kind, OpKind::Broadcast);
+        if !elementwise && !reduction && !broadcast {
             return None;
         }
+        // A broadcast reads its (smaller) operand whole, from a buffer.
+        let sized: &[Value] = if broadcast { &d.results } else { &d.operands };
         let mut n = None;
-        for v in d.operands.iter().chain(&d.results) {
+        for v in sized.iter().chain(&d.results) {
             let t = f.ty(*v);
             if !t.is_block() {
                 continue;
@@ -119,16 +148,19 @@ impl Emitter<'_> {
         (n > u64::from(width) && n % u64::from(width) == 0).then_some(n)
     }
 
-    /// Whether `op` is a scalar operation without effects (it may move
-    /// before the loop of a run it is met in).
-    fn pure_scalar(&self, op: OpId) -> bool {
-        let f = self.f;
-        let d = f.op(op);
-        let pure = matches!(
-            d.kind,
+    /// Whether `op` has no effect but its results (it may move before the
+    /// loop of a run it is met in, when it reads nothing the run computes).
+    fn pure(&self, op: OpId) -> bool {
+        matches!(
+            self.f.op(op).kind,
             OpKind::Constant(_)
                 | OpKind::ProgramId(_)
                 | OpKind::NumPrograms(_)
+                | OpKind::MakeRange { .. }
+                | OpKind::Splat
+                | OpKind::Broadcast
+                | OpKind::Reshape
+                | OpKind::Permute(_)
                 | OpKind::Binary(_)
                 | OpKind::Cmp(_)
                 | OpKind::Neg
@@ -139,8 +171,10 @@ impl Emitter<'_> {
                 | OpKind::Math(_)
                 | OpKind::Fma
                 | OpKind::AddPtr
-        );
-        pure && d.operands.iter().chain(&d.results).all(|v| !f.ty(*v).is_block())
+                | OpKind::Reduce { .. }
+                | OpKind::ArgReduce { .. }
+                | OpKind::Scan { .. }
+        )
     }
 
     /// Groups `ops` into runs and single operations. A run is kept only
@@ -148,45 +182,42 @@ impl Emitter<'_> {
     /// splat or range feeding a reduction is cheaper as a whole vector.
     fn segments(&self, ops: &[OpId], width: u32) -> Vec<Segment> {
         let mut out = Vec::new();
-        // The open run: its size, its operations and hoisted scalars in
-        // order (true: part of the run).
-        let mut open: Option<(u64, Vec<(OpId, bool)>)> = None;
-        let close = |open: &mut Option<(u64, Vec<(OpId, bool)>)>, out: &mut Vec<Segment>| {
-            let Some((n, items)) = open.take() else { return };
-            let run: Vec<OpId> = items.iter().filter(|(_, r)| *r).map(|(op, _)| *op).collect();
-            let memory = run.iter().any(|op| {
+        let mut open: Option<OpenRun> = None;
+        let close = |open: &mut Option<OpenRun>, out: &mut Vec<Segment>| {
+            let Some(run) = open.take() else { return };
+            let ops: Vec<OpId> = run.items.iter().filter(|(_, r)| *r).map(|(op, _)| *op).collect();
+            let memory = ops.iter().any(|op| {
                 matches!(
                     self.f.op(*op).kind,
                     OpKind::Load { .. } | OpKind::Store { .. } | OpKind::Reduce { .. }
                 )
             });
-            if memory || run.len() >= 3 {
-                let hoisted = items.iter().filter(|(_, r)| !*r).map(|(op, _)| *op).collect();
-                out.push(Segment::Run { n, ops: run, hoisted });
+            if memory || ops.len() >= 3 {
+                let hoisted = run.items.iter().filter(|(_, r)| !*r).map(|(op, _)| *op).collect();
+                out.push(Segment::Run { n: run.n, ops, hoisted });
             } else {
-                out.extend(items.into_iter().map(|(op, _)| Segment::Single(op)));
+                out.extend(run.items.into_iter().map(|(op, _)| Segment::Single(op)));
             }
         };
         for &op in ops {
-            match self.strip_size(op, width) {
-                Some(n) => {
-                    if open.as_ref().is_some_and(|(m, _)| *m != n) {
-                        close(&mut open, &mut out);
-                    }
-                    open.get_or_insert_with(|| (n, Vec::new())).1.push((op, true));
-                    if matches!(self.f.op(op).kind, OpKind::Store { .. } | OpKind::Reduce { .. }) {
-                        close(&mut open, &mut out);
-                    }
-                }
-                None if open.is_some() && self.pure_scalar(op) => {
-                    if let Some((_, items)) = open.as_mut() {
-                        items.push((op, false));
-                    }
-                }
-                None => {
+            let d = self.f.op(op);
+            let size = self.strip_size(op, width);
+            let reads_run = |run: &OpenRun| d.operands.iter().any(|v| run.defined.contains(v));
+            match (&mut open, size) {
+                (Some(run), Some(n)) if run.n == n => run.add(op, true, &d.results),
+                // Met in a run, not itself for strips of another size: pure
+                // and independent of the run, so computed before its loop.
+                (Some(run), None) if self.pure(op) && !reads_run(run) => run.add(op, false, &d.results),
+                _ => {
                     close(&mut open, &mut out);
-                    out.push(Segment::Single(op));
+                    match size {
+                        Some(n) => open.get_or_insert_with(|| OpenRun::new(n)).add(op, true, &d.results),
+                        None => out.push(Segment::Single(op)),
+                    }
                 }
+            }
+            if size.is_some() && matches!(d.kind, OpKind::Store { .. } | OpKind::Reduce { .. }) {
+                close(&mut open, &mut out);
             }
         }
         close(&mut open, &mut out);
@@ -210,8 +241,8 @@ impl Emitter<'_> {
         // than read from a buffer.
         let mut recomputed: Vec<OpId> = Vec::new();
         for op in ops.iter().chain(&reduction) {
-            for v in &f.op(*op).operands {
-                self.recomputable(*v, n, &in_run, &mut recomputed);
+            for v in self.strip_operands(*op) {
+                self.recomputable(v, n, &in_run, &mut recomputed);
             }
         }
         let defined: Vec<Value> = recomputed
@@ -222,9 +253,28 @@ impl Emitter<'_> {
         let defined_set: HashSet<Value> = defined.iter().copied().collect();
         let mut inputs: Vec<Value> = Vec::new();
         for op in ops.iter().chain(&reduction) {
-            for v in &f.op(*op).operands {
-                if f.ty(*v).is_block() && !defined_set.contains(v) && !inputs.contains(v) {
-                    inputs.push(*v);
+            for v in self.strip_operands(*op) {
+                if f.ty(v).is_block() && !defined_set.contains(&v) && !inputs.contains(&v) {
+                    inputs.push(v);
+                }
+            }
+        }
+        // What broadcasts (other than of ranges) read, whole, from buffers.
+        for op in recomputed.iter().chain(ops) {
+            let d = f.op(*op);
+            if matches!(d.kind, OpKind::Broadcast) && tritonc_passes::remat::range_broadcast(f, *op).is_none() {
+                let v = d.operands[0];
+                if !self.broadcast_sources.contains_key(&v) {
+                    let buffer = match self.buffered.get(&v) {
+                        Some(b) => b.clone(),
+                        None => {
+                            let whole = self.name(v)?;
+                            let buffer = self.strip_buffer(f.ty(v));
+                            self.write_whole(&buffer, &whole, f.ty(v));
+                            buffer
+                        }
+                    };
+                    self.broadcast_sources.insert(v, buffer);
                 }
             }
         }
@@ -302,6 +352,7 @@ impl Emitter<'_> {
         self.indent -= 1;
         self.line("}) : (index, index, index) -> ()");
         self.strip = None;
+        self.broadcast_sources.clear();
         // The strips' names are the loop body's: gone after it.
         for v in &defined {
             self.names.remove(v);
@@ -325,6 +376,89 @@ impl Emitter<'_> {
         Ok(())
     }
 
+    /// The operands of `op` it reads strip by strip: none for a broadcast
+    /// (it reads its operand whole, or, for a range, nothing).
+    fn strip_operands(&self, op: OpId) -> Vec<Value> {
+        let d = self.f.op(op);
+        if matches!(d.kind, OpKind::Broadcast) {
+            Vec::new()
+        } else {
+            d.operands.clone()
+        }
+    }
+
+    /// In a run's loop: the current strip of broadcast `op`'s result, read
+    /// from its operand's buffer (`broadcast_sources`): one element, made
+    /// a vector, when the strip reads only one (a row's value broadcast
+    /// along a row at least a strip long), else a gather of each element's
+    /// source.
+    pub(super) fn strip_broadcast(&mut self, op: OpId) -> Result<String, CodegenError> {
+        let f = self.f;
+        let d = f.op(op);
+        let (src, t) = (d.operands[0], f.ty(d.results[0]));
+        let st = f.ty(src);
+        let buffer = self
+            .broadcast_sources
+            .get(&src)
+            .cloned()
+            .ok_or_else(|| internal("a broadcast's operand has no buffer"))?;
+        let (offset, width) = self
+            .strip
+            .as_ref()
+            .map(|s| (s.offset.clone(), s.width))
+            .ok_or_else(|| internal("a strip outside a run"))?;
+        let map = IndexMap::broadcast(&st.shape, &t.shape);
+        let elem = self.strip_elem(st);
+        let mem = format!("vector<{width}x{elem}>");
+        // Source index of element e: sum of ((e / out stride) % dim) * in stride.
+        let source_of = |e: &mut Self, x: &str, ty: &str| -> String {
+            let mut sum: Option<String> = None;
+            for (os, dim, is) in map.terms() {
+                let c = |e: &mut Self, v: u64| e.splat_const(&v.to_string(), ty);
+                let (osc, dimc, isc) = (c(e, os), c(e, dim), c(e, is));
+                let q = e.def(&format!("arith.divui {x}, {osc} : {ty}"));
+                let r = e.def(&format!("arith.remui {q}, {dimc} : {ty}"));
+                let term = e.def(&format!("arith.muli {r}, {isc} : {ty}"));
+                sum = Some(match sum {
+                    None => term,
+                    Some(acc) => e.def(&format!("arith.addi {acc}, {term} : {ty}")),
+                });
+            }
+            sum.unwrap_or_else(|| e.splat_const("0", ty))
+        };
+        // Every term's output stride is at least the strip: one source.
+        let uniform = map.terms().iter().all(|(os, _, _)| *os >= u64::from(width));
+        let raw = if uniform {
+            let index = source_of(self, &offset, "i32");
+            let p = self.def(&format!(
+                "llvm.getelementptr inbounds {buffer}[{index}] : (!llvm.ptr, i32) -> !llvm.ptr, {elem}"
+            ));
+            let x = self.def(&format!("llvm.load {p} : !llvm.ptr -> {elem}"));
+            self.def(&format!("vector.broadcast {x} : {elem} to {mem}"))
+        } else {
+            let vi = format!("vector<{width}xi32>");
+            let step = self.def(&format!("vector.step : vector<{width}xindex>"));
+            let step = self.def(&format!("arith.index_cast {step} : vector<{width}xindex> to {vi}"));
+            let base = self.def(&format!("vector.broadcast {offset} : i32 to {vi}"));
+            let e = self.def(&format!("arith.addi {base}, {step} : {vi}"));
+            let index = source_of(self, &e, &vi);
+            let ptrs = self.def(&format!(
+                "llvm.getelementptr inbounds {buffer}[{index}] : (!llvm.ptr, {vi}) -> vector<{width}x!llvm.ptr>, {elem}"
+            ));
+            let all = self.splat_const("true", &format!("vector<{width}xi1>"));
+            let pass = self.def(&format!("llvm.mlir.poison : {mem}"));
+            self.def(&format!(
+                "llvm.intr.masked.gather {ptrs}, {all}, {pass} {{alignment = 1 : i32}} : (vector<{width}x!llvm.ptr>, vector<{width}xi1>, {mem}) -> {mem}"
+            ))
+        };
+        Ok(if Self::is_bool(t) {
+            let z = self.splat_const("0", &mem);
+            self.def(&format!("arith.cmpi ne, {raw}, {z} : {mem}"))
+        } else {
+            raw
+        })
+    }
+
     /// Whether block value `v` (of `n` elements), not computed by the run
     /// `in_run`, can be computed again in its loop from scalars alone, by a few cheap
     /// operations; if so, adds them (operands first) to `ops`.
@@ -341,6 +475,14 @@ impl Emitter<'_> {
             return true;
         }
         let d = f.op(op);
+        // A range broadcast along an axis is computed from element indices.
+        if tritonc_passes::remat::range_broadcast(f, op).is_some() && f.ty(v).numel() == n {
+            if in_run.contains(&op) || ops.len() >= MAX_RECOMPUTED {
+                return false;
+            }
+            ops.push(op);
+            return true;
+        }
         let cheap = matches!(
             d.kind,
             OpKind::MakeRange { .. }
