@@ -247,6 +247,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         buffered: HashMap::new(),
         users: users_of(f),
         broadcast_sources: HashMap::new(),
+        carried_buffers: HashMap::new(),
     };
     let params: Vec<String> = f.params().iter().map(|p| e.mty(f.ty(*p))).collect();
     for (i, p) in f.params().iter().enumerate() {
@@ -329,6 +330,9 @@ struct Emitter<'a> {
     /// In a run emitted in strips: the buffers broadcasts read their
     /// operands from.
     broadcast_sources: HashMap<Value, String>,
+    /// Loop bodies whose carried blocks the host keeps in buffers: per
+    /// carried value, its buffer (`None`: carried as a value).
+    carried_buffers: HashMap<BlockId, Vec<Option<String>>>,
 }
 
 /// The operations that read each value of `f`.
@@ -651,7 +655,8 @@ impl Emitter<'_> {
                 let t = out_ty.ok_or_else(|| internal("dot without result"))?;
                 match self.value_layout(d.results[0]) {
                     Some(Layout::Matrix(m)) => Some(self.matrix_dot(op, &ins, in_ty[0], in_ty[1], t, m)?),
-                    _ => Some(self.dot(&ins, in_ty[0], in_ty[1], t)?),
+                    // (None: the host left the result in a buffer.)
+                    _ => self.dot(op, &ins, in_ty[0], in_ty[1], t)?,
                 }
             }
             OpKind::Assert(_) => {

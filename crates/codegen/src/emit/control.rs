@@ -90,11 +90,30 @@ impl Emitter<'_> {
         if matches!(d.kind, OpKind::For) {
             self.preload_invariant_fragments(d.regions[0])?;
         }
-        let ins: Vec<String> = d.operands.iter().map(|v| self.name(*v)).collect::<Result<_, _>>()?;
-        let in_tys: Vec<String> = d.operands.iter().map(|v| self.mty(f.ty(*v))).collect();
-        let out_tys: Vec<String> = d.results.iter().map(|v| self.mty(f.ty(*v))).collect();
+        // Carried blocks the host keeps in buffers (`strips.rs`): left out
+        // of the loop's operands, arguments and results.
+        let in_memory = self.carried_in_memory(op)?;
+        let kept = |i: usize| in_memory.get(i).is_none_or(Option::is_none);
+        let first_carried = d.operands.len() - d.results.len();
+        let operands: Vec<Value> = d
+            .operands
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i < first_carried || kept(i - first_carried))
+            .map(|(_, v)| *v)
+            .collect();
+        let results: Vec<(usize, Value)> = d
+            .results
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(i, _)| kept(*i))
+            .collect();
+        let ins: Vec<String> = operands.iter().map(|v| self.name(*v)).collect::<Result<_, _>>()?;
+        let in_tys: Vec<String> = operands.iter().map(|v| self.mty(f.ty(*v))).collect();
+        let out_tys: Vec<String> = results.iter().map(|(_, v)| self.mty(f.ty(*v))).collect();
         let base = self.fresh();
-        let lhs = match d.results.len() {
+        let lhs = match results.len() {
             0 => String::new(),
             1 => format!("{base} = "),
             n => format!("{base}:{n} = "),
@@ -111,10 +130,19 @@ impl Emitter<'_> {
             }
             let args = f.block(r).args.clone();
             let mut decl = Vec::new();
-            for a in &args {
+            // (A `for` body's arguments: the induction variable, then the
+            // carried values.)
+            for (j, a) in args.iter().enumerate() {
+                if let Some(Some(buffer)) = j.checked_sub(1).and_then(|i| in_memory.get(i)) {
+                    self.buffered.insert(*a, buffer.clone());
+                    continue;
+                }
                 let n = self.fresh();
                 decl.push(format!("{n}: {}", self.mty(f.ty(*a))));
                 self.names.insert(*a, n);
+            }
+            if !in_memory.is_empty() {
+                self.carried_buffers.insert(r, in_memory.clone());
             }
             self.line(&format!("^bb0({}):", decl.join(", ")));
             self.indent += 1;
@@ -129,13 +157,18 @@ impl Emitter<'_> {
         }
         self.line(&format!("}}) : ({}) -> ({})", in_tys.join(", "), out_tys.join(", ")));
         self.lds_pending = [true; 2];
-        for (i, &r) in d.results.iter().enumerate() {
-            let n = if d.results.len() == 1 {
+        for (k, (_, r)) in results.iter().enumerate() {
+            let n = if results.len() == 1 {
                 base.clone()
             } else {
-                format!("{base}#{i}")
+                format!("{base}#{k}")
             };
-            self.names.insert(r, n);
+            self.names.insert(*r, n);
+        }
+        for (r, buffer) in d.results.iter().zip(&in_memory) {
+            if let Some(buffer) = buffer {
+                self.buffered.insert(*r, buffer.clone());
+            }
         }
         Ok(())
     }

@@ -14,7 +14,14 @@ impl Emitter<'_> {
     /// shared memory (both at once) and every lane computes the outputs it
     /// holds, in a loop over `k`. This is the general path, correct on
     /// every target; dots in a matrix layout go to `matrix_dot` instead.
-    pub(super) fn dot(&mut self, ins: &[String], at: &Type, bt: &Type, out: &Type) -> Result<String, CodegenError> {
+    pub(super) fn dot(
+        &mut self,
+        op: OpId,
+        ins: &[String],
+        at: &Type,
+        bt: &Type,
+        out: &Type,
+    ) -> Result<Option<String>, CodegenError> {
         let (sa, so) = (
             at.scalar_elem().ok_or_else(|| internal("dot of pointers"))?,
             out.scalar_elem().ok_or_else(|| internal("dot of pointers"))?,
@@ -55,32 +62,70 @@ impl Emitter<'_> {
         let ot = self.mty(out);
         if self.lanes == 1 {
             // Through stack memory: dynamic indexing of long vectors makes
-            // LLVM's code generators slow.
-            let scratch = self.host_scratch();
+            // LLVM's code generators slow. Operands that host strips left
+            // in buffers are read there; with strips, the result is
+            // computed in a buffer of its own and left there.
+            let d = self.f.op(op);
+            let pty = "!llvm.ptr";
+            let (a_buf, b_buf, c_buf) = (
+                self.buffered.get(&d.operands[0]).cloned(),
+                self.buffered.get(&d.operands[1]).cloned(),
+                self.buffered.get(&d.operands[2]).cloned(),
+            );
+            let result_buffer = self.target.strip_elements().is_some();
+            let needs_scratch = a_buf.is_none() || b_buf.is_none() || !result_buffer;
+            let scratch = if needs_scratch {
+                self.host_scratch()
+            } else {
+                String::new()
+            };
             let (b_offset, c_offset) = dot_staging(at, bt);
             let c_offset = c_offset.div_ceil(16) * 16;
-            let pty = "!llvm.ptr";
             let (avt, bvt) = (self.mty(at), self.mty(bt));
-            let a_base = scratch.clone();
-            let b_base = self.def(&format!(
-                "llvm.getelementptr {scratch}[{b_offset}] : ({pty}) -> {pty}, i8"
-            ));
-            let c_base = self.def(&format!(
-                "llvm.getelementptr {scratch}[{c_offset}] : ({pty}) -> {pty}, i8"
-            ));
-            // Explicit alignment: a long vector's natural one is its size.
-            self.line(&format!(
-                "llvm.store {}, {a_base} {{alignment = 16 : i64}} : {avt}, {pty}",
-                ins[0]
-            ));
-            self.line(&format!(
-                "llvm.store {}, {b_base} {{alignment = 16 : i64}} : {bvt}, {pty}",
-                ins[1]
-            ));
-            self.line(&format!(
-                "llvm.store {}, {c_base} {{alignment = 16 : i64}} : {ot}, {pty}",
-                ins[2]
-            ));
+            let a_base = match a_buf {
+                Some(b) => b,
+                None => {
+                    // Explicit alignment: a long vector's natural one is its size.
+                    self.line(&format!(
+                        "llvm.store {}, {scratch} {{alignment = 16 : i64}} : {avt}, {pty}",
+                        ins[0]
+                    ));
+                    scratch.clone()
+                }
+            };
+            let b_base = match b_buf {
+                Some(b) => b,
+                None => {
+                    let p = self.def(&format!(
+                        "llvm.getelementptr {scratch}[{b_offset}] : ({pty}) -> {pty}, i8"
+                    ));
+                    self.line(&format!(
+                        "llvm.store {}, {p} {{alignment = 16 : i64}} : {bvt}, {pty}",
+                        ins[1]
+                    ));
+                    p
+                }
+            };
+            let c_base = if result_buffer {
+                let r = self.strip_buffer(out);
+                match c_buf {
+                    Some(c) => self.copy_buffer(&r, &c, out),
+                    None => self.line(&format!(
+                        "llvm.store {}, {r} {{alignment = 16 : i64}} : {ot}, {pty}",
+                        ins[2]
+                    )),
+                }
+                r
+            } else {
+                let p = self.def(&format!(
+                    "llvm.getelementptr {scratch}[{c_offset}] : ({pty}) -> {pty}, i8"
+                ));
+                self.line(&format!(
+                    "llvm.store {}, {p} {{alignment = 16 : i64}} : {ot}, {pty}",
+                    ins[2]
+                ));
+                p
+            };
             // Row by row of the result, vectorized across its columns:
             // `c[i, :] = fma(a[i, k], b[k, :], c[i, :])` for k = 0, 1, ..,
             // so each output still adds its products in increasing `k`.
@@ -126,7 +171,13 @@ impl Emitter<'_> {
             self.line("\"scf.yield\"() : () -> ()");
             self.indent -= 1;
             self.line("}) : (i32, i32, i32) -> ()");
-            return Ok(self.def(&format!("llvm.load {c_base} {{alignment = 16 : i64}} : {pty} -> {ot}")));
+            if result_buffer {
+                self.buffered.insert(d.results[0], c_base);
+                return Ok(None);
+            }
+            return Ok(Some(
+                self.def(&format!("llvm.load {c_base} {{alignment = 16 : i64}} : {pty} -> {ot}")),
+            ));
         }
         let (lds, pty, b_base) = self.stage_dot_operands(ins, at, bt)?;
         let regs = self.layout(out).per_lane();
@@ -166,7 +217,7 @@ impl Emitter<'_> {
         self.indent -= 1;
         self.line(&format!("}}) : (i32, i32, i32, {ot}) -> {ot}"));
         self.lds_pending = [true; 2];
-        Ok(r)
+        Ok(Some(r))
     }
 
     /// The layout Dist IR gives `v`.

@@ -87,6 +87,12 @@ impl Emitter<'_> {
         };
         for segment in self.segments(&ops, width) {
             match segment {
+                Segment::Single(op)
+                    if matches!(self.f.op(op).kind, OpKind::Yield) && self.carried_buffers.contains_key(&b) =>
+                {
+                    let buffers = self.carried_buffers.get(&b).cloned().unwrap_or_default();
+                    self.yield_carried(op, &buffers)?;
+                }
                 Segment::Single(op) => self.op(op)?,
                 Segment::Run { n, ops, hoisted } => {
                     for op in hoisted {
@@ -537,6 +543,141 @@ impl Emitter<'_> {
         Ok(())
     }
 
+    /// For a `for` loop on the host: a buffer for each carried block that
+    /// divides into strips (`None` for the others), initialized with its
+    /// initial value, so that the loop carries it in memory rather than
+    /// as a vector of the whole block. Empty when the loop keeps all its
+    /// values: not a `for`, no strips, or a body that yields one carried
+    /// value in another's place (the copies at its end would overwrite a
+    /// buffer still to be read).
+    pub(super) fn carried_in_memory(&mut self, op: OpId) -> Result<Vec<Option<String>>, CodegenError> {
+        let f = self.f;
+        let d = f.op(op);
+        let Some(width) = self.target.strip_elements().filter(|_| self.lanes == 1) else {
+            return Ok(Vec::new());
+        };
+        if !matches!(d.kind, OpKind::For) {
+            return Ok(Vec::new());
+        }
+        let body = f.block(d.regions[0]);
+        let Some(yielded) = body
+            .ops
+            .last()
+            .map(|y| f.op(*y))
+            .filter(|y| matches!(y.kind, OpKind::Yield))
+        else {
+            return Ok(Vec::new());
+        };
+        let carried = &body.args[1..];
+        let fits = |v: &Value| {
+            let t = f.ty(*v);
+            t.is_block() && t.numel() > u64::from(width) && t.numel() % u64::from(width) == 0
+        };
+        let crossed = yielded
+            .operands
+            .iter()
+            .enumerate()
+            .any(|(i, y)| carried.iter().enumerate().any(|(j, a)| a == y && j != i));
+        if crossed || !carried.iter().any(fits) || yielded.operands.len() != carried.len() {
+            return Ok(Vec::new());
+        }
+        let first_init = d.operands.len() - d.results.len();
+        let mut buffers = Vec::new();
+        for (i, a) in carried.iter().enumerate() {
+            if !fits(a) {
+                buffers.push(None);
+                continue;
+            }
+            let t = f.ty(*a);
+            let buffer = self.strip_buffer(t);
+            let init = d.operands[first_init + i];
+            match self.buffered.get(&init).cloned() {
+                Some(from) => self.copy_buffer(&buffer, &from, t),
+                None => {
+                    let whole = self.name(init)?;
+                    self.write_whole(&buffer, &whole, t);
+                }
+            }
+            buffers.push(Some(buffer));
+        }
+        Ok(buffers)
+    }
+
+    /// The `scf.yield` of a loop body whose carried blocks are in
+    /// `buffers`: each yielded value in a buffer is copied there (nothing
+    /// when it is the carried value itself), the others are yielded.
+    fn yield_carried(&mut self, op: OpId, buffers: &[Option<String>]) -> Result<(), CodegenError> {
+        let f = self.f;
+        let d = f.op(op);
+        let mut kept = Vec::new();
+        for (y, buffer) in d.operands.iter().zip(buffers) {
+            let Some(buffer) = buffer else {
+                kept.push(*y);
+                continue;
+            };
+            let t = f.ty(*y);
+            match self.buffered.get(y).cloned() {
+                Some(from) if from == *buffer => {}
+                Some(from) => self.copy_buffer(buffer, &from, t),
+                None => {
+                    let whole = self.name(*y)?;
+                    self.write_whole(buffer, &whole, t);
+                }
+            }
+        }
+        let mut names = Vec::new();
+        let mut tys = Vec::new();
+        for v in kept {
+            names.push(match self.names.get(&v) {
+                Some(n) => n.clone(),
+                None => match self.buffered.get(&v).cloned() {
+                    Some(buffer) => self.read_whole(&buffer, f.ty(v)),
+                    None => self.name(v)?,
+                },
+            });
+            tys.push(self.mty(f.ty(v)));
+        }
+        self.line(&format!(
+            "\"scf.yield\"({}) : ({}) -> ()",
+            names.join(", "),
+            tys.join(", ")
+        ));
+        Ok(())
+    }
+
+    /// Copies the whole value of type `t` in buffer `src` to buffer `dst`,
+    /// by strips when it divides into them.
+    pub(super) fn copy_buffer(&mut self, dst: &str, src: &str, t: &Type) {
+        let width = self.target.strip_elements().unwrap_or(1);
+        let n = t.numel();
+        if width <= 1 || n % u64::from(width) != 0 {
+            let whole = self.read_whole(src, t);
+            self.write_whole(dst, &whole, t);
+            return;
+        }
+        let elem = self.strip_elem(t);
+        let mem = self.strip_mem_ty(t, u64::from(width));
+        let lower = self.def("arith.constant 0 : index");
+        let upper = self.def(&format!("arith.constant {n} : index"));
+        let step = self.def(&format!("arith.constant {width} : index"));
+        let iv = self.fresh();
+        self.line(&format!("\"scf.for\"({lower}, {upper}, {step}) ({{"));
+        self.line(&format!("^bb0({iv}: index):"));
+        self.indent += 1;
+        let offset = self.def(&format!("arith.index_cast {iv} : index to i32"));
+        let from = self.def(&format!(
+            "llvm.getelementptr inbounds {src}[{offset}] : (!llvm.ptr, i32) -> !llvm.ptr, {elem}"
+        ));
+        let to = self.def(&format!(
+            "llvm.getelementptr inbounds {dst}[{offset}] : (!llvm.ptr, i32) -> !llvm.ptr, {elem}"
+        ));
+        let x = self.def(&format!("llvm.load {from} : !llvm.ptr -> {mem}"));
+        self.line(&format!("llvm.store {x}, {to} : {mem}, !llvm.ptr"));
+        self.line("\"scf.yield\"() : () -> ()");
+        self.indent -= 1;
+        self.line("}) : (index, index, index) -> ()");
+    }
+
     /// The memory type of an element of block type `t` (bools as bytes:
     /// LLVM packs `i1` vectors in memory, so strips could not be addressed).
     fn strip_elem(&self, t: &Type) -> String {
@@ -548,7 +689,7 @@ impl Emitter<'_> {
 
     /// A stack buffer for the whole of a value of type `t`, allocated at
     /// function entry.
-    fn strip_buffer(&mut self, t: &Type) -> String {
+    pub(super) fn strip_buffer(&mut self, t: &Type) -> String {
         self.next += 1;
         let name = format!("%strips{}", self.next);
         let elem = self.strip_elem(t);
