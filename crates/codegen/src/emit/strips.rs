@@ -151,7 +151,7 @@ impl Emitter<'_> {
         }
         // A scalar load or store is not elementwise over a block.
         let n = n?;
-        (n > u64::from(width) && n % u64::from(width) == 0).then_some(n)
+        (n > u64::from(width) && n.is_multiple_of(u64::from(width))).then_some(n)
     }
 
     /// Whether `op` has no effect but its results (it may move before the
@@ -313,7 +313,7 @@ impl Emitter<'_> {
         let partials = match reduction {
             Some(r) => {
                 let x = f.ty(f.op(r).operands[0]);
-                let t = Type::block(x.elem.clone(), vec![(n / u64::from(width)) as u32]);
+                let t = Type::block(x.elem, vec![(n / u64::from(width)) as u32]);
                 let buffer = self.strip_buffer(&t);
                 Some((r, t, buffer))
             }
@@ -571,7 +571,7 @@ impl Emitter<'_> {
         let carried = &body.args[1..];
         let fits = |v: &Value| {
             let t = f.ty(*v);
-            t.is_block() && t.numel() > u64::from(width) && t.numel() % u64::from(width) == 0
+            t.is_block() && t.numel() > u64::from(width) && t.numel().is_multiple_of(u64::from(width))
         };
         let crossed = yielded
             .operands
@@ -650,7 +650,7 @@ impl Emitter<'_> {
     pub(super) fn copy_buffer(&mut self, dst: &str, src: &str, t: &Type) {
         let width = self.target.strip_elements().unwrap_or(1);
         let n = t.numel();
-        if width <= 1 || n % u64::from(width) != 0 {
+        if width <= 1 || !n.is_multiple_of(u64::from(width)) {
             let whole = self.read_whole(src, t);
             self.write_whole(dst, &whole, t);
             return;
