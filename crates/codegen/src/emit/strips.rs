@@ -110,24 +110,11 @@ impl Emitter<'_> {
     fn strip_size(&self, op: OpId, width: u32) -> Option<u64> {
         let f = self.f;
         let d = f.op(op);
-        let elementwise = matches!(
-            d.kind,
-            OpKind::MakeRange { .. }
-                | OpKind::Splat
-                | OpKind::Binary(_)
-                | OpKind::Cmp(_)
-                | OpKind::Neg
-                | OpKind::Not
-                | OpKind::Cast
-                | OpKind::Bitcast
-                | OpKind::Select
-                | OpKind::Math(_)
-                | OpKind::Fma
-                | OpKind::AddPtr
-                | OpKind::Load { .. }
-                | OpKind::Store { .. }
-                | OpKind::Reshape
-        );
+        let elementwise = d.kind.is_elementwise()
+            || matches!(
+                d.kind,
+                OpKind::MakeRange { .. } | OpKind::Splat | OpKind::Load { .. } | OpKind::Store { .. } | OpKind::Reshape
+            );
         // A 1-D reduction ends a run: each strip's partial result is its
         // subtree of the reduction's pairwise tree (see `strip_loop`).
         let reduction = tritonc_passes::layouts::tree_reduction(f, op);
@@ -157,30 +144,22 @@ impl Emitter<'_> {
     /// Whether `op` has no effect but its results (it may move before the
     /// loop of a run it is met in, when it reads nothing the run computes).
     fn pure(&self, op: OpId) -> bool {
-        matches!(
-            self.f.op(op).kind,
-            OpKind::Constant(_)
-                | OpKind::ProgramId(_)
-                | OpKind::NumPrograms(_)
-                | OpKind::MakeRange { .. }
-                | OpKind::Splat
-                | OpKind::Broadcast
-                | OpKind::Reshape
-                | OpKind::Permute(_)
-                | OpKind::Binary(_)
-                | OpKind::Cmp(_)
-                | OpKind::Neg
-                | OpKind::Not
-                | OpKind::Cast
-                | OpKind::Bitcast
-                | OpKind::Select
-                | OpKind::Math(_)
-                | OpKind::Fma
-                | OpKind::AddPtr
-                | OpKind::Reduce { .. }
-                | OpKind::ArgReduce { .. }
-                | OpKind::Scan { .. }
-        )
+        let kind = &self.f.op(op).kind;
+        kind.is_elementwise()
+            || matches!(
+                kind,
+                OpKind::Constant(_)
+                    | OpKind::ProgramId(_)
+                    | OpKind::NumPrograms(_)
+                    | OpKind::MakeRange { .. }
+                    | OpKind::Splat
+                    | OpKind::Broadcast
+                    | OpKind::Reshape
+                    | OpKind::Permute(_)
+                    | OpKind::Reduce { .. }
+                    | OpKind::ArgReduce { .. }
+                    | OpKind::Scan { .. }
+            )
     }
 
     /// Groups `ops` into runs and single operations. A run is kept only
@@ -489,19 +468,9 @@ impl Emitter<'_> {
             ops.push(op);
             return true;
         }
-        let cheap = matches!(
-            d.kind,
-            OpKind::MakeRange { .. }
-                | OpKind::Splat
-                | OpKind::Binary(_)
-                | OpKind::Cmp(_)
-                | OpKind::Not
-                | OpKind::Neg
-                | OpKind::Cast
-                | OpKind::Bitcast
-                | OpKind::Select
-                | OpKind::AddPtr
-        );
+        // (Elementwise operations but math functions: a few instructions.)
+        let cheap = matches!(d.kind, OpKind::MakeRange { .. } | OpKind::Splat)
+            || (d.kind.is_elementwise() && !matches!(d.kind, OpKind::Math(_) | OpKind::Fma));
         if in_run.contains(&op) || !cheap || ops.len() >= MAX_RECOMPUTED || f.ty(v).numel() != n {
             return false;
         }
