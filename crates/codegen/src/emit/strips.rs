@@ -12,22 +12,37 @@
 //! Guarantees:
 //! - every element is computed by the same operations, in the same order
 //!   per element, as with whole vectors: results are bit for bit the same;
-//! - a run never holds an operation that reads across elements (reductions,
-//!   scans, broadcasts, dots, conversions), a scalar load, an atomic, an
-//!   assertion or control flow: those end it and see whole vectors;
+//! - a run holds elementwise operations, loads, stores and broadcasts
+//!   over blocks of one size, and may end with a reduction to a scalar or
+//!   along the last axis when a row is whole strips: each strip reduces
+//!   its elements by the lowest levels of the reduction's pairwise tree,
+//!   and after the loop the upper levels combine those partials (the same
+//!   tree, so the same bits);
+//! - what reads across elements otherwise (other reductions, scans,
+//!   dots, transpositions, conversions), scalar loads, atomics,
+//!   assertions and control flow end a run and see whole vectors;
 //! - a run ends after a store, so no load or store of a run follows a store
 //!   of it: a program's memory operations on overlapping addresses keep
 //!   their order (loads before a store in the same run read their strip
 //!   before the store writes it; elements of a store and an earlier load
 //!   at overlapping addresses in different strips are not ordered, as on a
 //!   GPU, where a block's elements are read and written by concurrent lanes);
-//! - pure scalar operations met inside a run are emitted before its loop
-//!   (they read only scalars, which the run cannot define);
+//! - pure operations met inside a run that read nothing it computes are
+//!   emitted before its loop;
 //! - block values that cross a run's edge live in stack buffers (allocated
 //!   once, at function entry): a run reads its inputs' strips from them and
 //!   writes its outputs' strips to them; an operation outside a run that
-//!   uses an output loads the whole vector where it is used;
-//! - a masked load or store whose strip's mask is all true is a plain one.
+//!   uses an output loads the whole vector where it is used; inputs made
+//!   of scalars alone (ranges, masks, addresses, range broadcasts) are
+//!   computed again in the loop instead;
+//! - a broadcast reads its operand's buffer: one element per strip when
+//!   the strip lies in one row, else a gather of each element's source;
+//! - a masked load or store whose strip's mask is all true is a plain one;
+//! - a `for` loop carries blocks that divide into strips in buffers
+//!   (copied in before the loop and at its yield), not as vectors of the
+//!   whole block, unless its body yields one carried value in another's
+//!   place; the host `dot` (`matrix.rs`) reads operands and writes its
+//!   result in such buffers.
 
 use super::*;
 use std::collections::HashSet;
@@ -115,17 +130,20 @@ impl Emitter<'_> {
                 d.kind,
                 OpKind::MakeRange { .. } | OpKind::Splat | OpKind::Load { .. } | OpKind::Store { .. } | OpKind::Reshape
             );
-        // A 1-D reduction ends a run: each strip's partial result is its
-        // subtree of the reduction's pairwise tree (see `strip_loop`).
-        let reduction = tritonc_passes::layouts::tree_reduction(f, op);
+        // A reduction to a scalar or along the last axis ends a run: each
+        // strip's partial result is its subtree of the reduction's
+        // pairwise tree (see `strip_loop`).
+        let reduction = self.strip_reduction(op, width);
         let broadcast = matches!(d.kind, OpKind::Broadcast);
         if !elementwise && !reduction && !broadcast {
             return None;
         }
         // A broadcast reads its (smaller) operand whole, from a buffer.
         let sized: &[Value] = if broadcast { &d.results } else { &d.operands };
+        // (A reduction's result is smaller: its operand sizes the run.)
+        let results: &[Value] = if reduction { &[] } else { &d.results };
         let mut n = None;
-        for v in sized.iter().chain(&d.results) {
+        for v in sized.iter().chain(results) {
             let t = f.ty(*v);
             if !t.is_block() {
                 continue;
@@ -139,6 +157,18 @@ impl Emitter<'_> {
         // A scalar load or store is not elementwise over a block.
         let n = n?;
         (n > u64::from(width) && n.is_multiple_of(u64::from(width))).then_some(n)
+    }
+
+    /// Whether `op` is a reduction whose strips are subtrees of its tree:
+    /// of a 1-D block, or along the last axis when a row is whole strips.
+    fn strip_reduction(&self, op: OpId, width: u32) -> bool {
+        let f = self.f;
+        let d = f.op(op);
+        let OpKind::Reduce { axis, .. } = d.kind else {
+            return false;
+        };
+        let shape = &f.ty(d.operands[0]).shape;
+        shape.len() == 1 || (axis as usize + 1 == shape.len() && shape[axis as usize].is_multiple_of(width))
     }
 
     /// Whether `op` has no effect but its results (it may move before the
@@ -291,8 +321,13 @@ impl Emitter<'_> {
         // The reduction's partial results, one per strip.
         let partials = match reduction {
             Some(r) => {
+                // The operand's shape, its last dimension in strips.
                 let x = f.ty(f.op(r).operands[0]);
-                let t = Type::block(x.elem, vec![(n / u64::from(width)) as u32]);
+                let mut shape = x.shape.clone();
+                if let Some(last) = shape.last_mut() {
+                    *last /= width;
+                }
+                let t = Type::block(x.elem, shape);
                 let buffer = self.strip_buffer(&t);
                 Some((r, t, buffer))
             }
@@ -355,7 +390,11 @@ impl Emitter<'_> {
         if let Some((r, t, buffer)) = partials {
             let d = f.op(r);
             let all = self.read_whole(&buffer, &t);
-            let total = self.tree_reduce(&d.kind, &all, &t)?;
+            let total = if t.shape.len() == 1 {
+                self.tree_reduce(&d.kind, &all, &t)?
+            } else {
+                self.host_axis_reduce(&d.kind, &all, &t)?
+            };
             self.names.insert(d.results[0], total);
         }
         Ok(())
