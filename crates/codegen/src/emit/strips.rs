@@ -333,14 +333,7 @@ impl Emitter<'_> {
             }
             None => None,
         };
-        let lower = self.def("arith.constant 0 : index");
-        let upper = self.def(&format!("arith.constant {n} : index"));
-        let step = self.def(&format!("arith.constant {width} : index"));
-        let iv = self.fresh();
-        self.line(&format!("\"scf.for\"({lower}, {upper}, {step}) ({{"));
-        self.line(&format!("^bb0({iv}: index):"));
-        self.indent += 1;
-        let offset = self.def(&format!("arith.index_cast {iv} : index to i32"));
+        let offset = self.open_strip_loop(n, width);
         self.strip = Some(Strip { n, width, offset });
         // Names the loop shadows, put back after it: inputs', and those of
         // recomputed values that also exist as whole vectors.
@@ -368,9 +361,7 @@ impl Emitter<'_> {
         if let (true, Some((r, t, buffer))) = (emitted.is_ok(), &partials) {
             emitted = self.strip_partial(*r, t, buffer);
         }
-        self.line("\"scf.yield\"() : () -> ()");
-        self.indent -= 1;
-        self.line("}) : (index, index, index) -> ()");
+        self.close_strip_loop();
         self.strip = None;
         self.broadcast_sources.clear();
         // The strips' names are the loop body's: gone after it.
@@ -665,14 +656,7 @@ impl Emitter<'_> {
         }
         let elem = self.strip_elem(t);
         let mem = self.strip_mem_ty(t, u64::from(width));
-        let lower = self.def("arith.constant 0 : index");
-        let upper = self.def(&format!("arith.constant {n} : index"));
-        let step = self.def(&format!("arith.constant {width} : index"));
-        let iv = self.fresh();
-        self.line(&format!("\"scf.for\"({lower}, {upper}, {step}) ({{"));
-        self.line(&format!("^bb0({iv}: index):"));
-        self.indent += 1;
-        let offset = self.def(&format!("arith.index_cast {iv} : index to i32"));
+        let offset = self.open_strip_loop(n, width);
         let from = self.def(&format!(
             "llvm.getelementptr inbounds {src}[{offset}] : (!llvm.ptr, i32) -> !llvm.ptr, {elem}"
         ));
@@ -681,6 +665,23 @@ impl Emitter<'_> {
         ));
         let x = self.def(&format!("llvm.load {from} : !llvm.ptr -> {mem}"));
         self.line(&format!("llvm.store {x}, {to} : {mem}, !llvm.ptr"));
+        self.close_strip_loop();
+    }
+
+    /// Opens a loop over the strips of `width` of `n` elements; returns
+    /// the current strip's first element (an i32).
+    fn open_strip_loop(&mut self, n: u64, width: u32) -> String {
+        let lower = self.def("arith.constant 0 : index");
+        let upper = self.def(&format!("arith.constant {n} : index"));
+        let step = self.def(&format!("arith.constant {width} : index"));
+        let iv = self.fresh();
+        self.line(&format!("\"scf.for\"({lower}, {upper}, {step}) ({{"));
+        self.line(&format!("^bb0({iv}: index):"));
+        self.indent += 1;
+        self.def(&format!("arith.index_cast {iv} : index to i32"))
+    }
+
+    fn close_strip_loop(&mut self) {
         self.line("\"scf.yield\"() : () -> ()");
         self.indent -= 1;
         self.line("}) : (index, index, index) -> ()");
