@@ -245,7 +245,12 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         shared_mem: None,
         strip: None,
         buffered: HashMap::new(),
-        users: users_of(f),
+        // (Only strips ask who reads a value.)
+        users: if target.strip_elements().is_some() && lanes == 1 {
+            users_of(f)
+        } else {
+            HashMap::new()
+        },
         broadcast_sources: HashMap::new(),
         carried_buffers: HashMap::new(),
     };

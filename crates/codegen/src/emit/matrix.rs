@@ -67,12 +67,11 @@ impl Emitter<'_> {
             // computed in a buffer of its own and left there.
             let d = self.f.op(op);
             let pty = "!llvm.ptr";
-            let (a_buf, b_buf, c_buf) = (
+            let (a_buf, b_buf) = (
                 self.buffered.get(&d.operands[0]).cloned(),
                 self.buffered.get(&d.operands[1]).cloned(),
-                self.buffered.get(&d.operands[2]).cloned(),
             );
-            let result_buffer = self.target.strip_elements().is_some();
+            let result_buffer = self.strip_width().is_some();
             let needs_scratch = a_buf.is_none() || b_buf.is_none() || !result_buffer;
             let scratch = if needs_scratch {
                 self.host_scratch()
@@ -108,13 +107,7 @@ impl Emitter<'_> {
             };
             let c_base = if result_buffer {
                 let r = self.strip_buffer(out);
-                match c_buf {
-                    Some(c) => self.copy_buffer(&r, &c, out),
-                    None => self.line(&format!(
-                        "llvm.store {}, {r} {{alignment = 16 : i64}} : {ot}, {pty}",
-                        ins[2]
-                    )),
-                }
+                self.fill_buffer(&r, d.operands[2])?;
                 r
             } else {
                 let p = self.def(&format!(

@@ -206,7 +206,7 @@ impl Emitter<'_> {
                 } else if mask {
                     self.def(&masked(&ins[1]))
                 } else {
-                    self.def(&format!("llvm.load {p0} {{alignment = {align} : i64}} : {gp} -> {vt}"))
+                    self.def(&plain)
                 }
             } else if width > 1 {
                 let gt = format!("vector<{width}x{mt}>");
@@ -325,17 +325,15 @@ impl Emitter<'_> {
                         "llvm.intr.masked.store {val}, {p0}, {m} {{alignment = {align} : i32}} : {vt}, {mty} into {gp}"
                     )
                 };
+                let plain = format!("llvm.store {val}, {p0} {{alignment = {align} : i64}} : {vt}, {gp}");
                 if mask && self.strip.is_some() {
                     // As for loads: all-true strips store plainly.
-                    let plain = format!("llvm.store {val}, {p0} {{alignment = {align} : i64}} : {vt}, {gp}");
                     let all = self.def(&format!("vector.reduction <and>, {} : {mty} into i1", ins[2]));
                     self.if_else(&all, |e| e.line(&plain), |e| e.line(&masked(&ins[2])));
                 } else if mask {
                     self.line(&masked(&ins[2]));
                 } else {
-                    self.line(&format!(
-                        "llvm.store {val}, {p0} {{alignment = {align} : i64}} : {vt}, {gp}"
-                    ));
+                    self.line(&plain);
                 }
             } else if width > 1 {
                 let gt = format!("vector<{width}x{mt}>");

@@ -85,8 +85,9 @@ impl OpenRun {
 enum Segment {
     /// Emitted as is.
     Single(OpId),
-    /// A run of `ops` over blocks of `n` elements, with the pure scalar
-    /// operations met among them (`hoisted`), emitted before its loop.
+    /// A run of `ops` over blocks of `n` elements, with the pure
+    /// operations met among them that do not read it (`hoisted`), emitted
+    /// before its loop.
     Run { n: u64, ops: Vec<OpId>, hoisted: Vec<OpId> },
 }
 
@@ -94,7 +95,7 @@ impl Emitter<'_> {
     /// Emits the operations of block `b`, in strips where the target has them.
     pub(super) fn block_ops(&mut self, b: BlockId) -> Result<(), CodegenError> {
         let ops = self.f.block(b).ops.clone();
-        let Some(width) = self.target.strip_elements().filter(|_| self.lanes == 1) else {
+        let Some(width) = self.strip_width() else {
             for op in ops {
                 self.op(op)?;
             }
@@ -102,13 +103,13 @@ impl Emitter<'_> {
         };
         for segment in self.segments(&ops, width) {
             match segment {
-                Segment::Single(op)
-                    if matches!(self.f.op(op).kind, OpKind::Yield) && self.carried_buffers.contains_key(&b) =>
-                {
-                    let buffers = self.carried_buffers.get(&b).cloned().unwrap_or_default();
-                    self.yield_carried(op, &buffers)?;
+                Segment::Single(op) => {
+                    let is_yield = matches!(self.f.op(op).kind, OpKind::Yield);
+                    match self.carried_buffers.get(&b).filter(|_| is_yield).cloned() {
+                        Some(buffers) => self.yield_carried(op, &buffers)?,
+                        None => self.op(op)?,
+                    }
                 }
-                Segment::Single(op) => self.op(op)?,
                 Segment::Run { n, ops, hoisted } => {
                     for op in hoisted {
                         self.op(op)?;
@@ -280,15 +281,7 @@ impl Emitter<'_> {
             if matches!(d.kind, OpKind::Broadcast) && tritonc_passes::remat::range_broadcast(f, *op).is_none() {
                 let v = d.operands[0];
                 if !self.broadcast_sources.contains_key(&v) {
-                    let buffer = match self.buffered.get(&v) {
-                        Some(b) => b.clone(),
-                        None => {
-                            let whole = self.name(v)?;
-                            let buffer = self.strip_buffer(f.ty(v));
-                            self.write_whole(&buffer, &whole, f.ty(v));
-                            buffer
-                        }
-                    };
+                    let buffer = self.buffer_of(v)?;
                     self.broadcast_sources.insert(v, buffer);
                 }
             }
@@ -304,19 +297,7 @@ impl Emitter<'_> {
             })
             .collect();
         // Inputs computed as whole vectors are put in a buffer first.
-        let mut input_buffers = Vec::new();
-        for &v in &inputs {
-            let buffer = match self.buffered.get(&v) {
-                Some(b) => b.clone(),
-                None => {
-                    let whole = self.name(v)?;
-                    let buffer = self.strip_buffer(f.ty(v));
-                    self.write_whole(&buffer, &whole, f.ty(v));
-                    buffer
-                }
-            };
-            input_buffers.push(buffer);
-        }
+        let input_buffers: Vec<String> = inputs.iter().map(|v| self.buffer_of(*v)).collect::<Result<_, _>>()?;
         let output_buffers: Vec<String> = outputs.iter().map(|v| self.strip_buffer(f.ty(*v))).collect();
         // The reduction's partial results, one per strip.
         let partials = match reduction {
@@ -417,11 +398,7 @@ impl Emitter<'_> {
             .get(&src)
             .cloned()
             .ok_or_else(|| internal("a broadcast's operand has no buffer"))?;
-        let (offset, width) = self
-            .strip
-            .as_ref()
-            .map(|s| (s.offset.clone(), s.width))
-            .ok_or_else(|| internal("a strip outside a run"))?;
+        let (offset, width) = self.current_strip()?;
         let map = IndexMap::broadcast(&st.shape, &t.shape);
         let elem = self.strip_elem(st);
         let mem = format!("vector<{width}x{elem}>");
@@ -466,12 +443,7 @@ impl Emitter<'_> {
                 "llvm.intr.masked.gather {ptrs}, {all}, {pass} {{alignment = 1 : i32}} : (vector<{width}x!llvm.ptr>, vector<{width}xi1>, {mem}) -> {mem}"
             ))
         };
-        Ok(if Self::is_bool(t) {
-            let z = self.splat_const("0", &mem);
-            self.def(&format!("arith.cmpi ne, {raw}, {z} : {mem}"))
-        } else {
-            raw
-        })
+        Ok(self.loaded_form(&raw, &mem, t))
     }
 
     /// Whether block value `v` (of `n` elements), not computed by the run
@@ -522,22 +494,14 @@ impl Emitter<'_> {
         let d = f.op(r);
         let (x, xt) = (self.name(d.operands[0])?, f.ty(d.operands[0]));
         let partial = self.tree_reduce(&d.kind, &x, xt)?;
-        let (offset, width) = self
-            .strip
-            .as_ref()
-            .map(|s| (s.offset.clone(), s.width))
-            .ok_or_else(|| internal("a strip outside a run"))?;
+        let (offset, width) = self.current_strip()?;
         let w = self.def(&format!("arith.constant {width} : i32"));
         let index = self.def(&format!("arith.divui {offset}, {w} : i32"));
         let elem = self.strip_elem(t);
         let p = self.def(&format!(
             "llvm.getelementptr inbounds {buffer}[{index}] : (!llvm.ptr, i32) -> !llvm.ptr, {elem}"
         ));
-        let value = if Self::is_bool(t) {
-            self.def(&format!("arith.extui {partial} : i1 to i8"))
-        } else {
-            partial
-        };
+        let value = self.stored_form(&partial, "i1", &elem, t);
         self.line(&format!("llvm.store {value}, {p} : {elem}, !llvm.ptr"));
         Ok(())
     }
@@ -552,7 +516,7 @@ impl Emitter<'_> {
     pub(super) fn carried_in_memory(&mut self, op: OpId) -> Result<Vec<Option<String>>, CodegenError> {
         let f = self.f;
         let d = f.op(op);
-        let Some(width) = self.target.strip_elements().filter(|_| self.lanes == 1) else {
+        let Some(width) = self.strip_width() else {
             return Ok(Vec::new());
         };
         if !matches!(d.kind, OpKind::For) {
@@ -587,16 +551,8 @@ impl Emitter<'_> {
                 buffers.push(None);
                 continue;
             }
-            let t = f.ty(*a);
-            let buffer = self.strip_buffer(t);
-            let init = d.operands[first_init + i];
-            match self.buffered.get(&init).cloned() {
-                Some(from) => self.copy_buffer(&buffer, &from, t),
-                None => {
-                    let whole = self.name(init)?;
-                    self.write_whole(&buffer, &whole, t);
-                }
-            }
+            let buffer = self.strip_buffer(f.ty(*a));
+            self.fill_buffer(&buffer, d.operands[first_init + i])?;
             buffers.push(Some(buffer));
         }
         Ok(buffers)
@@ -614,14 +570,9 @@ impl Emitter<'_> {
                 kept.push(*y);
                 continue;
             };
-            let t = f.ty(*y);
-            match self.buffered.get(y).cloned() {
-                Some(from) if from == *buffer => {}
-                Some(from) => self.copy_buffer(buffer, &from, t),
-                None => {
-                    let whole = self.name(*y)?;
-                    self.write_whole(buffer, &whole, t);
-                }
+            // (Nothing to do when it is the carried value itself.)
+            if self.buffered.get(y) != Some(buffer) {
+                self.fill_buffer(buffer, *y)?;
             }
         }
         let mut names = Vec::new();
@@ -647,7 +598,7 @@ impl Emitter<'_> {
     /// Copies the whole value of type `t` in buffer `src` to buffer `dst`,
     /// by strips when it divides into them.
     pub(super) fn copy_buffer(&mut self, dst: &str, src: &str, t: &Type) {
-        let width = self.target.strip_elements().unwrap_or(1);
+        let width = self.strip_width().unwrap_or(1);
         let n = t.numel();
         if width <= 1 || !n.is_multiple_of(u64::from(width)) {
             let whole = self.read_whole(src, t);
@@ -719,14 +670,70 @@ impl Emitter<'_> {
         t.scalar_elem().is_some_and(ScalarType::is_bool)
     }
 
+    /// `x` (of MLIR type `ty`) as buffers of block type `t` hold it, of
+    /// type `mem`: bools as bytes, the rest unchanged.
+    fn stored_form(&mut self, x: &str, ty: &str, mem: &str, t: &Type) -> String {
+        if Self::is_bool(t) {
+            self.def(&format!("arith.extui {x} : {ty} to {mem}"))
+        } else {
+            x.to_string()
+        }
+    }
+
+    /// `x`, read as type `mem` from a buffer of block type `t`, as a value.
+    fn loaded_form(&mut self, x: &str, mem: &str, t: &Type) -> String {
+        if Self::is_bool(t) {
+            let z = self.splat_const("0", mem);
+            self.def(&format!("arith.cmpi ne, {x}, {z} : {mem}"))
+        } else {
+            x.to_string()
+        }
+    }
+
+    /// The buffer holding block value `v`: its own when strips left it in
+    /// one, else a new one it is stored in now.
+    fn buffer_of(&mut self, v: Value) -> Result<String, CodegenError> {
+        if let Some(b) = self.buffered.get(&v) {
+            return Ok(b.clone());
+        }
+        let buffer = self.strip_buffer(self.f.ty(v));
+        self.fill_buffer(&buffer, v)?;
+        Ok(buffer)
+    }
+
+    /// Stores block value `v` in `buffer`: copied from its own buffer when
+    /// strips left it in one, else stored whole.
+    pub(super) fn fill_buffer(&mut self, buffer: &str, v: Value) -> Result<(), CodegenError> {
+        let t = self.f.ty(v);
+        match self.buffered.get(&v).cloned() {
+            Some(from) => self.copy_buffer(buffer, &from, t),
+            None => {
+                let whole = self.name(v)?;
+                self.write_whole(buffer, &whole, t);
+            }
+        }
+        Ok(())
+    }
+
+    /// Elements per strip, where strips are used: the target has them and
+    /// one lane holds whole blocks.
+    pub(super) fn strip_width(&self) -> Option<u32> {
+        self.target.strip_elements().filter(|_| self.lanes == 1)
+    }
+
+    /// The current strip's first element (an i32) and width.
+    fn current_strip(&self) -> Result<(String, u32), CodegenError> {
+        self.strip
+            .as_ref()
+            .map(|s| (s.offset.clone(), s.width))
+            .ok_or_else(|| internal("a strip outside a run"))
+    }
+
     /// Stores the whole value `v` (of type `t`, outside any run) in `buffer`.
     fn write_whole(&mut self, buffer: &str, v: &str, t: &Type) {
         let mem = self.strip_mem_ty(t, t.numel());
-        let v = if Self::is_bool(t) {
-            self.def(&format!("arith.extui {v} : {} to {mem}", self.mty(t)))
-        } else {
-            v.to_string()
-        };
+        let ty = self.mty(t);
+        let v = self.stored_form(v, &ty, &mem, t);
         self.line(&format!(
             "llvm.store {v}, {buffer} {{alignment = 64 : i64}} : {mem}, !llvm.ptr"
         ));
@@ -738,23 +745,14 @@ impl Emitter<'_> {
         let x = self.def(&format!(
             "llvm.load {buffer} {{alignment = 64 : i64}} : !llvm.ptr -> {mem}"
         ));
-        if Self::is_bool(t) {
-            let z = self.splat_const("0", &mem);
-            self.def(&format!("arith.cmpi ne, {x}, {z} : {mem}"))
-        } else {
-            x
-        }
+        self.loaded_form(&x, &mem, t)
     }
 
     /// The current strip's address in `buffer`, its memory vector type
     /// and its alignment (strips start at multiples of their width in a
     /// 64-byte aligned buffer).
     fn strip_access(&mut self, buffer: &str, t: &Type) -> Result<(String, String, u64), CodegenError> {
-        let (offset, width) = self
-            .strip
-            .as_ref()
-            .map(|s| (s.offset.clone(), s.width))
-            .ok_or_else(|| internal("a strip outside a run"))?;
+        let (offset, width) = self.current_strip()?;
         let elem = self.strip_elem(t);
         let elem_bytes = match t.elem {
             Elem::Scalar(s) if s.is_bool() => 1,
@@ -773,21 +771,13 @@ impl Emitter<'_> {
         let x = self.def(&format!(
             "llvm.load {p} {{alignment = {align} : i64}} : !llvm.ptr -> {mem}"
         ));
-        Ok(if Self::is_bool(t) {
-            let z = self.splat_const("0", &mem);
-            self.def(&format!("arith.cmpi ne, {x}, {z} : {mem}"))
-        } else {
-            x
-        })
+        Ok(self.loaded_form(&x, &mem, t))
     }
 
     fn write_strip(&mut self, buffer: &str, v: &str, t: &Type) -> Result<(), CodegenError> {
         let (p, mem, align) = self.strip_access(buffer, t)?;
-        let v = if Self::is_bool(t) {
-            self.def(&format!("arith.extui {v} : {} to {mem}", self.mty(t)))
-        } else {
-            v.to_string()
-        };
+        let ty = self.mty(t);
+        let v = self.stored_form(v, &ty, &mem, t);
         self.line(&format!(
             "llvm.store {v}, {p} {{alignment = {align} : i64}} : {mem}, !llvm.ptr"
         ));
