@@ -176,10 +176,16 @@ fn is_plain<T: 'static>() -> bool {
     .contains(&t)
 }
 
+/// Whether buffers hold values of `T` as their bytes in memory: plain types
+/// (see [`is_plain`]) and `bool` (one byte, 0 or 1).
+fn is_bytes<T: 'static>() -> bool {
+    is_plain::<T>() || std::any::TypeId::of::<T>() == std::any::TypeId::of::<bool>()
+}
+
 /// `data`'s bytes as buffers hold them, when they are its memory: for
 /// plain types (see [`is_plain`]) and `bool` (one byte, 0 or 1).
 fn as_bytes<T: Element>(data: &[T]) -> Option<&[u8]> {
-    if !(is_plain::<T>() || std::any::TypeId::of::<T>() == std::any::TypeId::of::<bool>()) {
+    if !is_bytes::<T>() {
         return None;
     }
     // SAFETY: `T` is a number, `F16`/`Bf16` (`repr(transparent)` over
@@ -814,7 +820,7 @@ impl Device {
 
     /// A buffer of `len` zeros (`T::default()`).
     pub fn zeros<T: Element>(&self, len: usize) -> Result<Buffer<T>, Error> {
-        let zero_bytes = is_plain::<T>() || std::any::TypeId::of::<T>() == std::any::TypeId::of::<bool>();
+        let zero_bytes = is_bytes::<T>();
         match &self.kind {
             // The crate's types are 0 as all-zero bytes: memory the system
             // gives zeroed, touched only when used.
