@@ -1,25 +1,51 @@
 //! AMD GPUs through HIP: load a code object, launch, copy memory.
 //!
-//! Every raw `hip*` call of the project is in this file. With no device,
-//! [`Device::open`] returns [`RuntimeError::NoDevice`] with a message that
-//! names the CPU backend.
+//! Every raw `hip*` call of the project is in this file, through the table
+//! in `hip/ffi.rs`. Nothing of HIP is linked at build time: the HIP runtime
+//! library is loaded, and so initialized, the first time a function here
+//! needs it ([`Device::open`]), from the first of `libamdhip64.so`,
+//! `libamdhip64.so.6` and `libamdhip64.so.5` that the dynamic loader finds,
+//! or from `$TRITONC_HIP_LIBRARY` alone when that is set. A process that
+//! never asks for a GPU never loads HIP.
+//!
+//! With no HIP library, or no device, [`Device::open`] returns
+//! [`RuntimeError::NoDevice`] with one line that names the CPU backend (and,
+//! without a library, the names tried).
+
+mod ffi;
 
 use crate::{Grid, RuntimeError};
-use hip_sys::hiprt as hip;
+use ffi::{Api, HipError};
 use std::{
     ffi::{c_void, CString},
     mem::MaybeUninit,
+    sync::OnceLock,
 };
 
-fn check(e: hip::hipError_t, what: &str) -> Result<(), RuntimeError> {
-    if e == hip::hipError_t::hipSuccess {
+/// The HIP library's functions, loaded once, at the first use; or why it
+/// could not be loaded.
+fn api() -> Result<&'static Api, RuntimeError> {
+    static API: OnceLock<Result<Api, String>> = OnceLock::new();
+    API.get_or_init(|| ffi::load(&ffi::candidates()))
+        .as_ref()
+        .map_err(|why| RuntimeError::NoDevice(no_library(why)))
+}
+
+/// The one-line message for "no usable HIP library".
+fn no_library(why: &str) -> String {
+    format!("no AMD GPU found ({why}); use `--backend cpu` to run on the host")
+}
+
+fn check(e: HipError, what: &str) -> Result<(), RuntimeError> {
+    if e == HipError::SUCCESS {
         return Ok(());
     }
+    let api = api()?;
     // SAFETY: hipGetErrorString returns a static C string for any code.
     let msg = unsafe {
-        let p = hip::hipGetErrorString(e);
+        let p = (api.get_error_string)(e);
         if p.is_null() {
-            format!("{e:?}")
+            format!("hipError_t {}", e.0)
         } else {
             std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
         }
@@ -39,10 +65,11 @@ pub const NO_DEVICE: &str = "no AMD GPU found (HIP reports no device); use `--ba
 impl Device {
     /// Opens device `index`, or says clearly that there is none.
     pub fn open(index: i32) -> Result<Device, RuntimeError> {
+        let api = api()?;
         let mut count = 0;
         // SAFETY: a plain query with a valid out pointer.
-        let e = unsafe { hip::hipGetDeviceCount(&mut count) };
-        if e != hip::hipError_t::hipSuccess || count == 0 {
+        let e = unsafe { (api.get_device_count)(&mut count) };
+        if e != HipError::SUCCESS || count == 0 {
             return Err(RuntimeError::NoDevice(NO_DEVICE.into()));
         }
         if index < 0 || index >= count {
@@ -51,48 +78,52 @@ impl Device {
             )));
         }
         // SAFETY: the index was checked against the device count.
-        check(unsafe { hip::hipSetDevice(index) }, "hipSetDevice")?;
+        check(unsafe { (api.set_device)(index) }, "hipSetDevice")?;
         Ok(Device { index })
     }
 
     /// The device's architecture (`gfx942`, ...), read from its properties.
-    /// The properties structure differs between ROCm releases, so the call
-    /// writes into an oversized buffer and the name is accepted only if it
-    /// looks like one; otherwise `None`.
+    /// The properties structure differs between ROCm releases: ROCm 6's
+    /// `hipGetDevicePropertiesR0600` is tried first, then the older layout's
+    /// functions; each writes into an oversized buffer, and a name is
+    /// accepted only if it looks like one; otherwise `None`.
     pub fn arch(&self) -> Option<String> {
-        let offset = std::mem::offset_of!(hip::hipDeviceProp_t, gcnArchName);
-        let size = std::mem::size_of::<hip::hipDeviceProp_t>();
-        // Room for a larger structure of newer ROCm releases.
-        let mut buf = vec![0u64; (size * 4).div_ceil(8)];
-        // SAFETY: the buffer is zeroed, aligned for the structure and four
-        // times its size.
-        let e = unsafe { hip::hipGetDeviceProperties(buf.as_mut_ptr() as *mut hip::hipDeviceProp_t, self.index) };
-        if e != hip::hipError_t::hipSuccess {
-            return None;
-        }
-        let bytes: Vec<u8> = buf
-            .iter()
-            .flat_map(|w| w.to_le_bytes())
-            .skip(offset)
-            .take(256)
-            .collect();
-        let name: String = bytes.iter().take_while(|b| **b != 0).map(|b| *b as char).collect();
-        // `gfx90a:sramecc+:xnack-`: the architecture is the first part.
-        let arch = name.split(':').next().unwrap_or("").to_string();
-        (arch.starts_with("gfx") && arch.len() <= 16 && arch.chars().all(|c| c.is_ascii_alphanumeric())).then_some(arch)
+        let api = api().ok()?;
+        api.get_device_properties.iter().find_map(|get| {
+            // Four times the largest known structure (1472 bytes).
+            let mut buf = vec![0u64; 4 * 1472 / 8];
+            // SAFETY: the buffer is zeroed, 8-byte aligned (as the
+            // structure) and larger than any known version of it.
+            let e = unsafe { (get.call)(buf.as_mut_ptr() as *mut c_void, self.index) };
+            if e != HipError::SUCCESS {
+                return None;
+            }
+            let bytes: Vec<u8> = buf
+                .iter()
+                .flat_map(|w| w.to_le_bytes())
+                .skip(get.arch_name_offset)
+                .take(256)
+                .collect();
+            let name: String = bytes.iter().take_while(|b| **b != 0).map(|b| *b as char).collect();
+            // `gfx90a:sramecc+:xnack-`: the architecture is the first part.
+            let arch = name.split(':').next().unwrap_or("").to_string();
+            (arch.starts_with("gfx") && arch.len() <= 16 && arch.chars().all(|c| c.is_ascii_alphanumeric()))
+                .then_some(arch)
+        })
     }
 
     /// Copies `bytes` to a new device allocation.
     pub fn upload(&self, bytes: &[u8]) -> Result<DeviceBuffer, RuntimeError> {
+        let api = api()?;
         let mut ptr: *mut c_void = std::ptr::null_mut();
         let size = bytes.len().max(1);
         // SAFETY: valid out pointer; size is nonzero.
-        check(unsafe { hip::hipMalloc(&mut ptr, size) }, "hipMalloc")?;
+        check(unsafe { (api.malloc)(&mut ptr, size) }, "hipMalloc")?;
         let buf = DeviceBuffer { ptr, len: bytes.len() };
         if !bytes.is_empty() {
             // SAFETY: `ptr` holds at least `bytes.len()` bytes; HIP only reads the source.
             check(
-                unsafe { hip::hipMemcpyHtoD(ptr, bytes.as_ptr() as *mut c_void, bytes.len()) },
+                unsafe { (api.memcpy_htod)(ptr, bytes.as_ptr() as *mut c_void, bytes.len()) },
                 "hipMemcpyHtoD",
             )?;
         }
@@ -101,18 +132,19 @@ impl Device {
 
     /// Loads a code object.
     pub fn load(&self, hsaco: &[u8], kernel: &str) -> Result<GpuKernel, RuntimeError> {
-        let mut module: hip::hipModule_t = std::ptr::null_mut();
+        let api = api()?;
+        let mut module: ffi::Module = std::ptr::null_mut();
         // SAFETY: the image is a complete ELF code object held in memory
         // for the duration of the call.
         check(
-            unsafe { hip::hipModuleLoadData(&mut module, hsaco.as_ptr() as *const c_void) },
+            unsafe { (api.module_load_data)(&mut module, hsaco.as_ptr() as *const c_void) },
             "hipModuleLoadData",
         )?;
         let name = CString::new(kernel).map_err(|_| RuntimeError::Load("kernel name contains NUL".into()))?;
-        let mut func: hip::hipFunction_t = std::ptr::null_mut();
+        let mut func: ffi::Function = std::ptr::null_mut();
         // SAFETY: module is loaded; name is NUL-terminated.
         check(
-            unsafe { hip::hipModuleGetFunction(&mut func, module, name.as_ptr()) },
+            unsafe { (api.module_get_function)(&mut func, module, name.as_ptr()) },
             "hipModuleGetFunction",
         )?;
         Ok(GpuKernel { module, func })
@@ -127,9 +159,10 @@ pub unsafe fn read_device(addr: u64, out: &mut [u8]) -> Result<(), RuntimeError>
     if out.is_empty() {
         return Ok(());
     }
+    let api = api()?;
     // SAFETY: upheld by the caller; `out` holds `out.len()` bytes.
     check(
-        unsafe { hip::hipMemcpyDtoH(out.as_mut_ptr() as *mut c_void, addr as *mut c_void, out.len()) },
+        unsafe { (api.memcpy_dtoh)(out.as_mut_ptr() as *mut c_void, addr as *mut c_void, out.len()) },
         "hipMemcpyDtoH",
     )
 }
@@ -142,9 +175,10 @@ pub unsafe fn write_device(addr: u64, data: &[u8]) -> Result<(), RuntimeError> {
     if data.is_empty() {
         return Ok(());
     }
+    let api = api()?;
     // SAFETY: upheld by the caller; HIP only reads the source.
     check(
-        unsafe { hip::hipMemcpyHtoD(addr as *mut c_void, data.as_ptr() as *mut c_void, data.len()) },
+        unsafe { (api.memcpy_htod)(addr as *mut c_void, data.as_ptr() as *mut c_void, data.len()) },
         "hipMemcpyHtoD",
     )
 }
@@ -202,10 +236,11 @@ impl DeviceBuffer {
         if out.is_empty() {
             return Ok(());
         }
+        let api = api()?;
         // SAFETY: both sides hold `len` bytes; HIP writes every byte of
         // `out` or fails.
         check(
-            unsafe { hip::hipMemcpyDtoH(out.as_mut_ptr() as *mut c_void, self.ptr, self.len) },
+            unsafe { (api.memcpy_dtoh)(out.as_mut_ptr() as *mut c_void, self.ptr, self.len) },
             "hipMemcpyDtoH",
         )
     }
@@ -222,9 +257,10 @@ impl DeviceBuffer {
         if data.is_empty() {
             return Ok(());
         }
+        let api = api()?;
         // SAFETY: both sides hold `len` bytes; HIP only reads the source.
         check(
-            unsafe { hip::hipMemcpyHtoD(self.ptr, data.as_ptr() as *mut c_void, self.len) },
+            unsafe { (api.memcpy_htod)(self.ptr, data.as_ptr() as *mut c_void, self.len) },
             "hipMemcpyHtoD",
         )
     }
@@ -232,9 +268,12 @@ impl DeviceBuffer {
 
 impl Drop for DeviceBuffer {
     fn drop(&mut self) {
-        // SAFETY: `ptr` came from hipMalloc and is freed once.
-        unsafe {
-            hip::hipFree(self.ptr);
+        // A buffer exists only once the library is loaded.
+        if let Ok(api) = api() {
+            // SAFETY: `ptr` came from hipMalloc and is freed once.
+            unsafe {
+                (api.free)(self.ptr);
+            }
         }
     }
 }
@@ -242,8 +281,8 @@ impl Drop for DeviceBuffer {
 /// A loaded kernel.
 #[derive(Debug)]
 pub struct GpuKernel {
-    module: hip::hipModule_t,
-    func: hip::hipFunction_t,
+    module: ffi::Module,
+    func: ffi::Function,
 }
 
 // SAFETY: the module and function are HIP handles, valid in every host
@@ -282,10 +321,11 @@ impl GpuKernel {
     ) -> Result<(), RuntimeError> {
         grid.validate()?;
         let mut storage: Vec<Vec<u8>> = args.to_vec();
+        let api = api()?;
         let mut params: Vec<*mut c_void> = storage.iter_mut().map(|a| a.as_mut_ptr() as *mut c_void).collect();
         // SAFETY: `params` points at live argument values; upheld by the caller.
         let e = unsafe {
-            hip::hipModuleLaunchKernel(
+            (api.module_launch_kernel)(
                 self.func,
                 grid.0[0],
                 grid.0[1],
@@ -304,7 +344,7 @@ impl GpuKernel {
             return Ok(());
         }
         // SAFETY: no arguments.
-        check(unsafe { hip::hipDeviceSynchronize() }, "hipDeviceSynchronize")
+        check(unsafe { (api.device_synchronize)() }, "hipDeviceSynchronize")
     }
 }
 
@@ -313,7 +353,7 @@ impl GpuKernel {
 /// downloads) wait for it.
 #[derive(Debug)]
 pub struct Stream {
-    raw: hip::hipStream_t,
+    raw: ffi::Stream,
 }
 
 // SAFETY: a HIP stream handle is valid in every host thread, and HIP allows
@@ -325,33 +365,41 @@ unsafe impl Sync for Stream {}
 
 impl Stream {
     pub fn new(_device: &Device) -> Result<Stream, RuntimeError> {
-        let mut raw: hip::hipStream_t = std::ptr::null_mut();
+        let api = api()?;
+        let mut raw: ffi::Stream = std::ptr::null_mut();
         // SAFETY: valid out pointer.
-        check(unsafe { hip::hipStreamCreate(&mut raw) }, "hipStreamCreate")?;
+        check(unsafe { (api.stream_create)(&mut raw) }, "hipStreamCreate")?;
         Ok(Stream { raw })
     }
 
     /// Waits until every launch on the stream has finished.
     pub fn synchronize(&self) -> Result<(), RuntimeError> {
+        let api = api()?;
         // SAFETY: the stream is alive.
-        check(unsafe { hip::hipStreamSynchronize(self.raw) }, "hipStreamSynchronize")
+        check(unsafe { (api.stream_synchronize)(self.raw) }, "hipStreamSynchronize")
     }
 }
 
 impl Drop for Stream {
     fn drop(&mut self) {
-        // SAFETY: created once, destroyed once (HIP finishes its work first).
-        unsafe {
-            hip::hipStreamDestroy(self.raw);
+        // A stream exists only once the library is loaded.
+        if let Ok(api) = api() {
+            // SAFETY: created once, destroyed once (HIP finishes its work first).
+            unsafe {
+                (api.stream_destroy)(self.raw);
+            }
         }
     }
 }
 
 impl Drop for GpuKernel {
     fn drop(&mut self) {
-        // SAFETY: the module was loaded once and is unloaded once.
-        unsafe {
-            hip::hipModuleUnload(self.module);
+        // A module exists only once the library is loaded.
+        if let Ok(api) = api() {
+            // SAFETY: the module was loaded once and is unloaded once.
+            unsafe {
+                (api.module_unload)(self.module);
+            }
         }
     }
 }
