@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
-PKGS="llvm-22-dev libmlir-22-dev mlir-22-tools lld-22 clang-22 libpolly-22-dev libzstd-dev zlib1g-dev libxml2-dev libamdhip64-dev"
+PKGS="llvm-22-dev libmlir-22-dev mlir-22-tools lld-22 clang-22 libpolly-22-dev libzstd-dev zlib1g-dev libxml2-dev"
 missing=""
 for p in $PKGS; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
@@ -36,7 +36,7 @@ if [ "${TRITONC_SETUP_USER_CONFIG:-1}" != "0" ]; then
   touch "$CARGO_CONFIG"
   added=""
   for kv in MLIR_SYS_220_PREFIX=/usr/lib/llvm-22 LLVM_SYS_221_PREFIX=/usr/lib/llvm-22 \
-            TABLEGEN_220_PREFIX=/usr/lib/llvm-22 HIP_PATH=/usr; do
+            TABLEGEN_220_PREFIX=/usr/lib/llvm-22; do
     k="${kv%%=*}"; v="${kv#*=}"
     grep -q "^$k *=" "$CARGO_CONFIG" || added="$added$k = \"$v\"\n"
   done
@@ -46,7 +46,7 @@ if [ "${TRITONC_SETUP_USER_CONFIG:-1}" != "0" ]; then
       tmp="$(mktemp)"
       awk -v add="$added" '{print} /^\[env\]/ {printf "%s", add}' "$CARGO_CONFIG" > "$tmp" && mv "$tmp" "$CARGO_CONFIG"
     else
-      printf '\n# Added by tritonc scripts/setup.sh: where LLVM/MLIR 22 and HIP are.\n[env]\n%b' "$added" >> "$CARGO_CONFIG"
+      printf '\n# Added by tritonc scripts/setup.sh: where LLVM/MLIR 22 are.\n[env]\n%b' "$added" >> "$CARGO_CONFIG"
     fi
     echo "setup: LLVM/MLIR 22 locations added to $CARGO_CONFIG (for crates that depend on tritonc)"
   fi
