@@ -9,7 +9,10 @@ use object::{
     Endianness,
 };
 use std::process::Command;
-use tritonc_runtime::{hip::Device, RuntimeError};
+use tritonc_runtime::{
+    hip::{Device, NO_DEVICE},
+    RuntimeError,
+};
 
 /// The `DT_NEEDED` entries of an ELF64 executable.
 fn needed_libraries(data: &[u8]) -> Vec<String> {
@@ -34,9 +37,8 @@ fn needed_libraries(data: &[u8]) -> Vec<String> {
 
 #[test]
 fn the_test_binary_does_not_load_hip_at_start() {
-    // This binary calls every HIP entry point of the runtime (through
-    // `Device::open` below), so a HIP library linked at build time would be
-    // among its NEEDED entries.
+    // This binary calls into HIP (`Device::open` below), so a HIP library
+    // linked at build time would be among its NEEDED entries.
     let exe = std::env::current_exe().unwrap();
     let data = std::fs::read(&exe).unwrap();
     let needed = needed_libraries(&data);
@@ -89,4 +91,42 @@ fn a_missing_hip_library_is_no_device_naming_it() {
         "no AMD GPU found (no HIP runtime library: tried /nonexistent/libamdhip64.so); \
          use `--backend cpu` to run on the host"
     );
+}
+
+/// Run in a child process with the default library names: HIP is mapped
+/// only once a device is asked for (when this machine has the library).
+#[test]
+fn child_default_library() {
+    if std::env::var_os("LAZY_HIP_CHILD").is_none() {
+        return;
+    }
+    let mapped = || std::fs::read_to_string("/proc/self/maps").unwrap().contains("amdhip");
+    assert!(!mapped(), "HIP mapped before first use");
+    let loaded = match Device::open(0) {
+        Ok(_) => true,
+        Err(RuntimeError::NoDevice(msg)) if msg == NO_DEVICE => true,
+        Err(RuntimeError::NoDevice(msg)) if msg.starts_with("no AMD GPU found (no HIP runtime library: tried ") => {
+            false
+        }
+        other => panic!("unexpected: {other:?}"),
+    };
+    assert_eq!(mapped(), loaded);
+    println!("LOADED: {loaded}");
+}
+
+#[test]
+fn hip_is_loaded_at_the_first_device_open() {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_default_library", "--nocapture", "--test-threads=1"])
+        .env("LAZY_HIP_CHILD", "1")
+        .env_remove("TRITONC_HIP_LIBRARY")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("LOADED: "), "{stdout}");
 }
