@@ -10,7 +10,7 @@
 //!                                                        │ inkwell: default<O3>
 //!                      ┌─────────────────────────────────┤
 //!                      ▼                                  ▼
-//!            AMDGPU object ──ld.lld──► .hsaco      host JIT (CPU backend)
+//!            AMDGPU object ──lld (in-process)──► .hsaco      host JIT (CPU backend)
 //! ```
 //!
 //! Architecture invariant: nothing here branches on a target's name; what

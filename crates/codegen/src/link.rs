@@ -1,48 +1,96 @@
-//! Linking an AMDGPU relocatable object into a `.hsaco` code object with
-//! `ld.lld` (the same step `hipcc` and Triton take).
+//! Linking a relocatable object into a shared object: an AMDGPU code
+//! object (`.hsaco`) or a host library. lld's ELF linker runs in this
+//! process (linked from Debian's `liblld-22-dev`, called through
+//! `cpp/lld_elf.cpp`), with the arguments `hipcc` and Triton give the
+//! `ld.lld` program, so the output is byte for byte what `ld.lld` 22 makes
+//! and no linker is needed at run time.
+//!
+//! lld keeps global state while it links, so links are serialized by a
+//! lock; one takes well under a millisecond for our objects.
 
 use crate::CodegenError;
 use std::{
+    ffi::{c_char, c_int, CString},
     path::PathBuf,
-    process::Command,
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Mutex,
+    },
 };
 
-/// The linker to use: `$TRITONC_LLD`, else LLVM 22's `ld.lld`, else `ld.lld`.
-pub fn find_lld() -> PathBuf {
-    if let Some(p) = std::env::var_os("TRITONC_LLD") {
-        return PathBuf::from(p);
-    }
-    for p in [
-        "/usr/lib/llvm-22/bin/ld.lld",
-        "/usr/bin/ld.lld-22",
-        "/opt/rocm/llvm/bin/ld.lld",
-    ] {
-        let p = PathBuf::from(p);
-        if p.exists() {
-            return p;
-        }
-    }
-    PathBuf::from("ld.lld")
+extern "C" {
+    fn tritonc_lld_elf_link(
+        args: *const *const c_char,
+        n_args: usize,
+        messages: *mut *mut c_char,
+        messages_len: *mut usize,
+        can_run_again: *mut c_int,
+    ) -> c_int;
+    fn tritonc_lld_version(len: *mut usize) -> *mut c_char;
+    fn tritonc_lld_free(p: *mut c_char);
 }
 
-/// The linker's identity for the cache key: its resolved path, size and
-/// modification time (cheap, unlike running `ld.lld --version`, and it
-/// changes whenever the linker does).
-pub fn lld_version() -> String {
-    let lld = find_lld();
-    let resolved = std::fs::canonicalize(&lld).unwrap_or(lld);
-    match std::fs::metadata(&resolved) {
-        Ok(md) => {
-            let mtime = md
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_secs());
-            format!("{} {} bytes {mtime}", resolved.display(), md.len())
-        }
-        Err(_) => format!("{} (not found)", resolved.display()),
+/// Takes ownership of a string the C++ wrapper allocated.
+///
+/// # Safety
+/// `p` is null or a `malloc`ed buffer of `len` bytes from the wrapper.
+unsafe fn take_c_string(p: *mut c_char, len: usize) -> String {
+    if p.is_null() {
+        return String::new();
     }
+    // SAFETY: the wrapper wrote `len` bytes at `p` (caller's contract).
+    let s = String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(p.cast::<u8>(), len) }).into_owned();
+    // SAFETY: allocated by the wrapper's malloc, freed once here.
+    unsafe { tritonc_lld_free(p) };
+    s
+}
+
+/// The linker's identity for the cache key: lld's version line.
+pub fn lld_version() -> String {
+    let mut len = 0;
+    // SAFETY: the wrapper returns a malloc'd copy of a static string.
+    let v = unsafe { take_c_string(tritonc_lld_version(&mut len), len) };
+    format!("in-process {v}")
+}
+
+/// Whether lld may still be called: false after it reported that a failed
+/// link may have left its state corrupt.
+static LLD: Mutex<bool> = Mutex::new(true);
+
+/// Runs lld with `args` (the first being the program name, `ld.lld`).
+fn run_lld(args: &[String]) -> Result<(), CodegenError> {
+    let c_args = args
+        .iter()
+        .map(|a| CString::new(a.as_str()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| CodegenError::Link("a linker argument contains a NUL byte".into()))?;
+    let ptrs: Vec<*const c_char> = c_args.iter().map(|a| a.as_ptr()).collect();
+    let mut usable = LLD.lock().unwrap_or_else(|e| e.into_inner());
+    if !*usable {
+        return Err(CodegenError::Link(
+            "lld failed earlier in this process and cannot be run again; restart the process".into(),
+        ));
+    }
+    let (mut messages, mut messages_len, mut can_run_again) = (std::ptr::null_mut(), 0usize, 1);
+    // SAFETY: `ptrs` points at NUL-terminated strings that outlive the
+    // call; the out pointers are valid; the lock serializes lld's global
+    // state.
+    let code = unsafe {
+        tritonc_lld_elf_link(
+            ptrs.as_ptr(),
+            ptrs.len(),
+            &mut messages,
+            &mut messages_len,
+            &mut can_run_again,
+        )
+    };
+    // SAFETY: `messages` came from the wrapper with `messages_len` bytes.
+    let messages = unsafe { take_c_string(messages, messages_len) };
+    *usable = can_run_again != 0;
+    if code != 0 {
+        return Err(CodegenError::Link(format!("lld failed: {}", messages.trim())));
+    }
+    Ok(())
 }
 
 /// What a relocatable object is linked into.
@@ -99,32 +147,18 @@ pub fn link_shared(object: &[u8], kind: LinkKind) -> Result<Vec<u8>, CodegenErro
         let obj = dir.join("kernel.o");
         let out = dir.join("kernel.hsaco");
         std::fs::write(&obj, object).map_err(|e| CodegenError::Link(format!("cannot write {}: {e}", obj.display())))?;
-        let lld = find_lld();
-        let mut cmd = Command::new(&lld);
-        cmd.arg("-shared").arg("-o").arg(&out).arg(&obj);
+        let mut args = vec![
+            "ld.lld".to_string(),
+            "-shared".to_string(),
+            "-o".to_string(),
+            out.display().to_string(),
+            obj.display().to_string(),
+        ];
         match kind {
-            LinkKind::Hsaco => {
-                cmd.arg("--no-undefined");
-            }
-            LinkKind::HostLibrary => {
-                if let Some(m) = host_libm() {
-                    cmd.arg(m);
-                }
-            }
+            LinkKind::Hsaco => args.push("--no-undefined".into()),
+            LinkKind::HostLibrary => args.extend(host_libm().map(|m| m.display().to_string())),
         }
-        let output = cmd.output().map_err(|e| {
-            CodegenError::Link(format!(
-                "cannot run {} ({e}); install lld-22 or set TRITONC_LLD",
-                lld.display()
-            ))
-        })?;
-        if !output.status.success() {
-            return Err(CodegenError::Link(format!(
-                "{} failed: {}",
-                lld.display(),
-                String::from_utf8_lossy(&output.stderr).trim()
-            )));
-        }
+        run_lld(&args)?;
         std::fs::read(&out).map_err(|e| CodegenError::Link(format!("cannot read {}: {e}", out.display())))
     })();
     let _ = std::fs::remove_dir_all(&dir);

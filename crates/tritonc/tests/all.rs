@@ -18,6 +18,7 @@ mod differential;
 mod examples;
 mod host_symbols;
 mod kernel_files;
+mod linking;
 mod macro_kernels;
 mod math;
 mod matmul;
