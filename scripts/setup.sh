@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
-PKGS="llvm-22-dev libmlir-22-dev mlir-22-tools lld-22 liblld-22-dev clang-22 libpolly-22-dev libzstd-dev zlib1g-dev libxml2-dev"
+PKGS="llvm-22-dev libmlir-22-dev mlir-22-tools lld-22 liblld-22-dev clang-22 libpolly-22-dev libzstd-dev zlib1g-dev libxml2-dev redis-server"
 missing=""
 for p in $PKGS; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

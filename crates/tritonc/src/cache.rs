@@ -15,15 +15,42 @@
 //! `~/.cache/tritonc`. `TRITONC_CACHE=off` disables it; `TRITONC_LOG=cache`
 //! reports every hit and miss (and, on a miss, which part of the key
 //! changed since an entry for the same kernel and target).
+//!
+//! # Shared cache for a fleet
+//!
+//! `TRITONC_CACHE_REMOTE=redis://HOST:PORT[/DB]` puts a Redis server
+//! behind the disk cache, so that machines share what any of them
+//! compiled. Lookups read through: memory, then disk, then Redis (key
+//! `tritonc:<digest>`, the value the disk entry's bytes). A remote entry
+//! is verified as a disk entry is (its SHA-256, and its stored key parts
+//! must be the wanted ones), then written to the disk cache and memory;
+//! a compiled kernel is written to disk and to Redis. A corrupt or
+//! foreign remote entry is a miss with a warning, and the recompiled
+//! kernel replaces it. `TRITONC_LOG=cache` reports `remote hit` and
+//! `remote miss`.
+//!
+//! The remote never fails a compile. Connecting waits at most 250 ms,
+//! each read or write 1 s, a whole command 10 s
+//! (`TRITONC_CACHE_REMOTE_TIMEOUT_MS` sets the first two). The first
+//! failure (refused, timed out, a reply that is not RESP, an error from
+//! the server) prints one warning and turns the remote off for the rest
+//! of the process, so no kernel pays a timeout again; a malformed URL
+//! prints one warning and the local cache goes on alone. Give the server a
+//! `maxmemory` and `maxmemory-policy allkeys-lru` to bound it; entries are
+//! never expired by tritonc. The client ([`remote`]) speaks RESP2 without
+//! `AUTH` or TLS: run it on a trusted network.
+
+pub mod remote;
 
 use crate::driver::{Compiled, Stage};
+use remote::{Client, Endpoint, RemoteError, Timeouts};
 use sha2::{Digest, Sha256};
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
     sync::{
-        atomic::{AtomicU64, Ordering},
-        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+        Arc, Mutex, OnceLock,
     },
     time::Duration,
 };
@@ -60,6 +87,8 @@ pub struct Cache {
     on: bool,
     memory: Arc<Mutex<HashMap<String, Arc<Compiled>>>>,
     log: bool,
+    /// The shared store behind the disk, if any (one per URL and process).
+    remote: Option<Arc<Remote>>,
 }
 
 /// How a lookup went.
@@ -67,8 +96,25 @@ pub struct Cache {
 pub enum Lookup {
     MemoryHit,
     DiskHit,
+    /// Found in the remote store (and now on disk and in memory too).
+    RemoteHit,
     /// Not found (or bypassed); the reason, for `TRITONC_LOG=cache`.
     Miss(String),
+    /// Not found locally, and the remote store was asked and had no good
+    /// entry; the reason.
+    RemoteMiss(String),
+}
+
+impl Lookup {
+    /// Whether the kernel came from the cache.
+    pub fn is_hit(&self) -> bool {
+        matches!(self, Lookup::MemoryHit | Lookup::DiskHit | Lookup::RemoteHit)
+    }
+}
+
+/// The Redis key of an entry.
+pub fn remote_key(digest: &str) -> String {
+    format!("tritonc:{digest}")
 }
 
 impl Cache {
@@ -81,14 +127,45 @@ impl Cache {
                 on: false,
                 memory: Arc::default(),
                 log,
+                remote: None,
             };
         }
+        let remote = match std::env::var("TRITONC_CACHE_REMOTE") {
+            Ok(url) if !url.trim().is_empty() => Remote::from_env(url.trim()),
+            _ => None,
+        };
         Cache {
             dir: Some(default_dir()),
             on: true,
             memory: Arc::default(),
             log,
+            remote,
         }
+    }
+
+    /// This cache with a Redis store behind it (`redis://HOST:PORT[/DB]`),
+    /// with the default timeouts. Every cache of a process with the same URL
+    /// shares one connection, and one verdict once it fails.
+    pub fn with_remote(self, url: &str) -> Result<Cache, RemoteError> {
+        self.with_remote_timeouts(url, Timeouts::default())
+    }
+
+    /// [`Cache::with_remote`] with these timeouts (those of the first
+    /// cache of the process with this URL hold).
+    pub fn with_remote_timeouts(mut self, url: &str, timeouts: Timeouts) -> Result<Cache, RemoteError> {
+        self.remote = Some(Remote::shared(url, timeouts)?);
+        Ok(self)
+    }
+
+    /// The remote store's URL, if there is one.
+    pub fn remote_url(&self) -> Option<&str> {
+        self.remote.as_ref().map(|r| r.url.as_str())
+    }
+
+    /// Whether the remote store is in use (there is one, and it has not
+    /// failed in this process).
+    pub fn remote_alive(&self) -> bool {
+        self.remote.as_ref().is_some_and(|r| !r.dead.load(Ordering::Relaxed))
     }
 
     /// A cache in `dir` (tests, tools).
@@ -98,6 +175,7 @@ impl Cache {
             on: true,
             memory: Arc::default(),
             log: false,
+            remote: None,
         }
     }
 
@@ -109,6 +187,7 @@ impl Cache {
             on: true,
             memory: Arc::default(),
             log: false,
+            remote: None,
         }
     }
 
@@ -119,6 +198,7 @@ impl Cache {
             on: false,
             memory: Arc::default(),
             log: false,
+            remote: None,
         }
     }
 
@@ -134,7 +214,8 @@ impl Cache {
         self.dir.as_ref().map(|d| d.join(format!("{key}.tkc")))
     }
 
-    /// Looks a key up: memory first, then disk (verified).
+    /// Looks a key up: memory first, then disk, then the remote store
+    /// (each entry verified).
     pub fn get(&self, parts: &KeyParts) -> (Option<Arc<Compiled>>, Lookup) {
         if !self.on {
             return (None, Lookup::Miss("the cache is off".into()));
@@ -143,43 +224,93 @@ impl Cache {
         if let Some(c) = self.memory.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             return (Some(c.clone()), Lookup::MemoryHit);
         }
-        let Some(path) = self.entry_path(&key) else {
-            return (None, Lookup::Miss("not compiled in this process yet".into()));
-        };
-        match std::fs::read(&path) {
-            Ok(bytes) => match decode(&bytes) {
-                Some((stored, compiled)) if stored == parts.0 => {
-                    let c = Arc::new(compiled);
-                    self.memory
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .insert(key, c.clone());
-                    (Some(c), Lookup::DiskHit)
+        // Why the disk had nothing (found lazily: it reads every entry).
+        let mut why: Option<String> = None;
+        match self.entry_path(&key) {
+            None => why = Some("not compiled in this process yet".into()),
+            Some(path) => {
+                if let Ok(bytes) = std::fs::read(&path) {
+                    match decode(&bytes) {
+                        Some((stored, compiled)) if stored == parts.0 => {
+                            return (Some(self.remember(key, compiled)), Lookup::DiskHit);
+                        }
+                        _ => why = Some("the entry was corrupt or foreign; recompiling and replacing it".into()),
+                    }
                 }
-                _ => (
-                    None,
-                    Lookup::Miss("the entry was corrupt or foreign; recompiling and replacing it".into()),
-                ),
-            },
-            Err(_) => (None, Lookup::Miss(self.why_missing(parts))),
+            }
         }
+        if let Some(remote) = &self.remote {
+            let rkey = remote_key(&key);
+            if let Some(found) = remote.get(&rkey) {
+                let Some(bytes) = found else {
+                    let why = why.unwrap_or_else(|| self.why_missing(parts));
+                    return (None, Lookup::RemoteMiss(why));
+                };
+                return match decode(&bytes) {
+                    Some((stored, compiled)) if stored == parts.0 => {
+                        if let (Some(dir), Some(path)) = (self.dir.as_ref(), self.entry_path(&key)) {
+                            if let Err(e) = write_atomically(dir, &path, &bytes) {
+                                if self.log {
+                                    eprintln!("tritonc cache: cannot write {}: {e}", path.display());
+                                }
+                            }
+                        }
+                        (Some(self.remember(key, compiled)), Lookup::RemoteHit)
+                    }
+                    _ => {
+                        eprintln!(
+                            "tritonc cache: warning: the entry `{rkey}` in {} is corrupt or foreign; \
+                             recompiling and replacing it",
+                            remote.url
+                        );
+                        (
+                            None,
+                            Lookup::RemoteMiss(
+                                "the remote entry was corrupt or foreign; recompiling and replacing it".into(),
+                            ),
+                        )
+                    }
+                };
+            }
+        }
+        let why = why.unwrap_or_else(|| self.why_missing(parts));
+        (None, Lookup::Miss(why))
     }
 
-    /// Stores an entry (best effort: a cache that cannot be written only
-    /// costs time, so errors are reported to the log, not returned).
+    /// Keeps a kernel read from disk or the remote store in memory.
+    fn remember(&self, key: String, compiled: Compiled) -> Arc<Compiled> {
+        let c = Arc::new(compiled);
+        self.memory
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, c.clone());
+        c
+    }
+
+    /// Stores an entry in memory, on disk and in the remote store (best
+    /// effort: a cache that cannot be written only costs time, so errors
+    /// are reported to the log, or once for the remote, not returned).
     pub fn put(&self, parts: &KeyParts, compiled: &Compiled) {
         let key = parts.digest();
         self.memory
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(key.clone(), Arc::new(compiled.clone()));
-        let (Some(dir), Some(path)) = (self.dir.as_ref(), self.entry_path(&key)) else {
+        let remote = self.remote.as_ref().filter(|r| !r.dead.load(Ordering::Relaxed));
+        let to_disk = self.dir.as_ref().zip(self.entry_path(&key));
+        if remote.is_none() && to_disk.is_none() {
             return;
-        };
-        if let Err(e) = write_atomically(dir, &path, &encode(parts, compiled)) {
-            if self.log {
-                eprintln!("tritonc cache: cannot write {}: {e}", path.display());
+        }
+        let bytes = encode(parts, compiled);
+        if let Some((dir, path)) = to_disk {
+            if let Err(e) = write_atomically(dir, &path, &bytes) {
+                if self.log {
+                    eprintln!("tritonc cache: cannot write {}: {e}", path.display());
+                }
             }
+        }
+        if let Some(remote) = remote {
+            remote.set(&remote_key(&key), &bytes);
         }
     }
 
@@ -191,7 +322,15 @@ impl Cache {
         match how {
             Lookup::MemoryHit => eprintln!("tritonc cache: hit (memory) for `{kernel}` on {target}"),
             Lookup::DiskHit => eprintln!("tritonc cache: hit (disk) for `{kernel}` on {target}"),
+            Lookup::RemoteHit => {
+                let url = self.remote_url().unwrap_or("the remote store");
+                eprintln!("tritonc cache: remote hit for `{kernel}` on {target} ({url})")
+            }
             Lookup::Miss(why) => eprintln!("tritonc cache: miss for `{kernel}` on {target}: {why}"),
+            Lookup::RemoteMiss(why) => {
+                let url = self.remote_url().unwrap_or("the remote store");
+                eprintln!("tritonc cache: remote miss for `{kernel}` on {target} ({url}): {why}")
+            }
         }
     }
 
@@ -280,6 +419,139 @@ impl EntryInfo {
         let (parts, _) = decode_parts(&bytes)?;
         let get = |name: &str| parts.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
         Some((get("kernel")?, get("target")?))
+    }
+}
+
+/// The remote store of one URL, shared by every cache of the process.
+#[derive(Debug)]
+struct Remote {
+    url: String,
+    endpoint: Endpoint,
+    timeouts: Timeouts,
+    /// Connected on first use; dropped after an error.
+    conn: Mutex<Option<Client>>,
+    /// Set by the first failure: the remote is skipped from then on.
+    dead: AtomicBool,
+}
+
+/// The remotes of this process by URL (`None`: a malformed URL, already
+/// reported).
+type Registry = Mutex<HashMap<String, Option<Arc<Remote>>>>;
+
+fn registry() -> &'static Registry {
+    static REMOTES: OnceLock<Registry> = OnceLock::new();
+    REMOTES.get_or_init(Registry::default)
+}
+
+/// Entries larger than this are not stored remotely (Redis refuses
+/// bulk strings over 512 MiB by default).
+const MAX_REMOTE_ENTRY: usize = 512 << 20;
+
+impl Remote {
+    /// The process's remote for `url`.
+    fn shared(url: &str, timeouts: Timeouts) -> Result<Arc<Remote>, RemoteError> {
+        let mut map = registry().lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(Some(r)) = map.get(url) {
+            return Ok(r.clone());
+        }
+        let endpoint = Endpoint::parse(url)?;
+        let r = Arc::new(Remote {
+            url: url.to_string(),
+            endpoint,
+            timeouts,
+            conn: Mutex::new(None),
+            dead: AtomicBool::new(false),
+        });
+        map.insert(url.to_string(), Some(r.clone()));
+        Ok(r)
+    }
+
+    /// The remote `TRITONC_CACHE_REMOTE` names; a malformed URL is
+    /// reported once and there is no remote.
+    fn from_env(url: &str) -> Option<Arc<Remote>> {
+        if let Some(known) = registry().lock().unwrap_or_else(|e| e.into_inner()).get(url) {
+            return known.clone();
+        }
+        let timeouts = match std::env::var("TRITONC_CACHE_REMOTE_TIMEOUT_MS") {
+            Err(_) => Timeouts::default(),
+            Ok(ms) => match ms.trim().parse::<u64>() {
+                Ok(ms) if ms > 0 => Timeouts::both(ms),
+                _ => {
+                    static WARNED: AtomicBool = AtomicBool::new(false);
+                    if !WARNED.swap(true, Ordering::Relaxed) {
+                        eprintln!(
+                            "tritonc cache: warning: TRITONC_CACHE_REMOTE_TIMEOUT_MS=`{ms}` is not a number of \
+                         milliseconds; using the default timeouts"
+                        );
+                    }
+                    Timeouts::default()
+                }
+            },
+        };
+        match Remote::shared(url, timeouts) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                let mut map = registry().lock().unwrap_or_else(|e| e.into_inner());
+                if map.insert(url.to_string(), None).is_none() {
+                    eprintln!("tritonc cache: warning: TRITONC_CACHE_REMOTE: {e}; going on with the local cache only");
+                }
+                None
+            }
+        }
+    }
+
+    /// Runs `op` on the connection (made on first use); `None` when the
+    /// remote is off or `op` failed, which turns it off.
+    fn with_client<T>(&self, op: impl FnOnce(&mut Client) -> Result<T, RemoteError>) -> Option<T> {
+        if self.dead.load(Ordering::Relaxed) {
+            return None;
+        }
+        let mut conn = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        // Another thread may have failed while this one waited.
+        if self.dead.load(Ordering::Relaxed) {
+            return None;
+        }
+        if conn.is_none() {
+            match Client::connect(&self.endpoint, self.timeouts) {
+                Ok(c) => *conn = Some(c),
+                Err(e) => {
+                    self.fail(&e);
+                    return None;
+                }
+            }
+        }
+        let client = conn.as_mut()?;
+        match op(client) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                *conn = None;
+                self.fail(&e);
+                None
+            }
+        }
+    }
+
+    fn fail(&self, e: &RemoteError) {
+        if !self.dead.swap(true, Ordering::Relaxed) {
+            let how = match e {
+                RemoteError::Io(_) | RemoteError::Resolve(_) | RemoteError::Closed | RemoteError::Timeout { .. } => {
+                    "unreachable"
+                }
+                _ => "failed",
+            };
+            eprintln!("tritonc cache: remote {} {how} ({e}); going on without it", self.url);
+        }
+    }
+
+    /// `Some(value)` when the store answered (`Some(None)`: no such key).
+    fn get(&self, key: &str) -> Option<Option<Vec<u8>>> {
+        self.with_client(|c| c.get(key.as_bytes()))
+    }
+
+    fn set(&self, key: &str, value: &[u8]) {
+        if value.len() <= MAX_REMOTE_ENTRY {
+            self.with_client(|c| c.set(key.as_bytes(), value));
+        }
     }
 }
 

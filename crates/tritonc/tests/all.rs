@@ -23,5 +23,6 @@ mod macro_kernels;
 mod math;
 mod matmul;
 mod reductions;
+mod remote_cache;
 mod stages;
 mod staging;
