@@ -10,7 +10,10 @@ fn visit(dir: &Path, files: &mut Vec<std::path::PathBuf>) {
         let p = e.path();
         if p.is_dir() {
             visit(&p, files);
-        } else if p.extension().is_some_and(|x| x == "rs" || x == "pest" || x == "toml") {
+        } else if p
+            .extension()
+            .is_some_and(|x| x == "rs" || x == "pest" || x == "toml" || x == "cpp")
+        {
             files.push(p);
         }
     }
@@ -22,8 +25,12 @@ fn main() {
     for krate in ["syntax", "ir", "sema", "passes", "codegen", "runtime", "tritonc"] {
         let dir = crates.join(krate);
         visit(&dir.join("src"), &mut files);
+        visit(&dir.join("cpp"), &mut files);
         files.push(dir.join("Cargo.toml"));
         println!("cargo:rerun-if-changed={}", dir.join("src").display());
+        if dir.join("cpp").exists() {
+            println!("cargo:rerun-if-changed={}", dir.join("cpp").display());
+        }
     }
     files.sort();
     // FNV-1a, 64 bits: enough to tell builds apart.
@@ -35,4 +42,16 @@ fn main() {
         }
     }
     println!("cargo:rustc-env=TRITONC_BUILD_HASH={h:016x}");
+    // The LLVM this build is made against, named in bundles and request
+    // keys without linking LLVM to ask it.
+    println!("cargo:rerun-if-env-changed=LLVM_SYS_221_PREFIX");
+    let prefix = std::env::var("LLVM_SYS_221_PREFIX").unwrap_or_else(|_| "/usr/lib/llvm-22".into());
+    let version = std::process::Command::new(Path::new(&prefix).join("bin/llvm-config"))
+        .arg("--version")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "22 (llvm-config not found)".into());
+    println!("cargo:rustc-env=TRITONC_LLVM_VERSION={version}");
 }

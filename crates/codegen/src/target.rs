@@ -692,8 +692,9 @@ pub struct Host {
 /// The host target for the CPU this process runs on.
 pub const NATIVE_HOST: Host = Host { named: None };
 
-/// Name prefix of host kernels, so that they never collide with C symbols.
-pub const HOST_PREFIX: &str = "tk_";
+/// Name prefix of host kernels, so that they never collide with C symbols
+/// (defined beside the IR: the launcher, which has no compiler, needs it).
+pub use tritonc_ir::HOST_SYMBOL_PREFIX as HOST_PREFIX;
 
 impl Target for Host {
     fn strip_elements(&self) -> Option<u32> {

@@ -4,6 +4,10 @@
 //! Architecture invariant: tile IR knows nothing of layouts, targets or
 //! LLVM. Every dump is MLIR generic syntax that real MLIR parses.
 
+/// Name prefix of host kernels' symbols, so that they never collide with
+/// C symbols: the code generator defines `tk_NAME`, the CPU launcher loads it.
+pub const HOST_SYMBOL_PREFIX: &str = "tk_";
+
 pub mod fold_util;
 pub mod func;
 pub mod layout;

@@ -24,8 +24,8 @@
 use crate::{
     autotune::{fastest, read_record, write_record, Autotuner, Config},
     cache::Cache,
-    driver::{compile_cached, CompileRequest, Compiled},
     launch::{load_cpu, run_cpu_slots},
+    request::{CompileRequest, Compiled},
     Error,
 };
 use std::{
@@ -36,6 +36,7 @@ use std::{
     sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard},
     time::{Duration, Instant},
 };
+#[cfg(feature = "compiler")]
 use tritonc_codegen::target::{self, Target};
 use tritonc_ir::{fold_util, ScalarType};
 use tritonc_runtime::cpu::CpuKernel;
@@ -641,7 +642,7 @@ impl Specialization {
             .function(source.name)
             .ok_or_else(|| Error::Internal(format!("kernel `{}` not in its own source", source.name)))?;
         let names = k.params.iter().map(|p| p.name.name.clone()).enumerate();
-        req.divisible = crate::driver::Divisible::Named(
+        req.divisible = crate::request::Divisible::Named(
             names
                 .clone()
                 .filter(|(i, _)| Self::has(self.divisible, *i))
@@ -721,6 +722,9 @@ struct Loaded {
 /// every core).
 pub struct Device {
     kind: DeviceKind,
+    /// The target kernels are compiled for, as keys name it.
+    target_name: String,
+    #[cfg(feature = "compiler")]
     target: Box<dyn Target>,
     cache: Cache,
     loaded: Mutex<HashMap<LoadKey, Arc<Loaded>>>,
@@ -735,7 +739,7 @@ enum DeviceKind {
 
 impl std::fmt::Debug for Device {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Device({})", self.target.name())
+        write!(f, "Device({})", self.target_name)
     }
 }
 
@@ -744,6 +748,8 @@ impl Device {
     pub fn cpu() -> Result<Device, Error> {
         Ok(Device {
             kind: DeviceKind::Cpu,
+            target_name: "host".into(),
+            #[cfg(feature = "compiler")]
             target: target::lookup("host")?,
             cache: Cache::from_env(),
             loaded: Mutex::new(HashMap::new()),
@@ -768,7 +774,9 @@ impl Device {
             };
             return Ok(Device {
                 kind: DeviceKind::Hip(d),
+                #[cfg(feature = "compiler")]
                 target: target::lookup(&arch)?,
+                target_name: arch,
                 cache: Cache::from_env(),
                 loaded: Mutex::new(HashMap::new()),
                 threads: 1,
@@ -787,7 +795,7 @@ impl Device {
 
     /// The target kernels are compiled for.
     pub fn target(&self) -> &str {
-        self.target.name()
+        &self.target_name
     }
 
     /// A buffer holding a copy of `data` (one copy, at memory speed).
@@ -964,7 +972,7 @@ impl Device {
         let record = self
             .cache
             .dir()
-            .map(|d| d.join(tuner.record_name(source.text, source.name, self.target.name(), &key)));
+            .map(|d| d.join(tuner.record_name(source.text, source.name, &self.target_name, &key)));
         if let Some(i) = record.as_deref().and_then(|p| read_record(p, configs)) {
             tuner.remember(id, &key, i);
             tuner.log(|| format!("`{}` key {key:?}: {} (remembered on disk)", source.name, configs[i]));
@@ -1076,8 +1084,18 @@ impl Device {
         spec.apply(&mut req, source).map_err(|e| source.locate(e))?;
         // Errors that depend on the const values are found here: shown at
         // the user's line rather than in the kernel text.
-        let (compiled, _) =
-            compile_cached(&req, self.target.as_ref(), &self.cache, &mut Vec::new()).map_err(|e| source.locate(e))?;
+        #[cfg(feature = "compiler")]
+        let (compiled, _) = crate::driver::compile_cached(&req, self.target.as_ref(), &self.cache, &mut Vec::new())
+            .map_err(|e| source.locate(e))?;
+        #[cfg(not(feature = "compiler"))]
+        let compiled = (*crate::precompiled::require(
+            &req,
+            &self.target_name,
+            &self.cache,
+            "this program is built without tritonc's `compiler` feature, so kernels come only from \
+             registered bundles and the cache",
+        )?)
+        .clone();
         let loaded = match &self.kind {
             DeviceKind::Cpu => Loaded {
                 cpu: Some(load_cpu(&compiled)?),

@@ -42,7 +42,7 @@
 
 pub mod remote;
 
-use crate::driver::{Compiled, Stage};
+use crate::request::{Compiled, Stage};
 use remote::{Client, Endpoint, RemoteError, Timeouts};
 use sha2::{Digest, Sha256};
 use std::{
@@ -103,12 +103,17 @@ pub enum Lookup {
     /// Not found locally, and the remote store was asked and had no good
     /// entry; the reason.
     RemoteMiss(String),
+    /// Taken from a registered bundle (its origin), not from the cache.
+    Bundle(String),
 }
 
 impl Lookup {
     /// Whether the kernel came from the cache.
     pub fn is_hit(&self) -> bool {
-        matches!(self, Lookup::MemoryHit | Lookup::DiskHit | Lookup::RemoteHit)
+        matches!(
+            self,
+            Lookup::MemoryHit | Lookup::DiskHit | Lookup::RemoteHit | Lookup::Bundle(_)
+        )
     }
 }
 
@@ -200,6 +205,13 @@ impl Cache {
             log: false,
             remote: None,
         }
+    }
+
+    /// This cache, reporting lookups as `TRITONC_LOG=cache` asks (a
+    /// disabled cache still reports where a kernel came from).
+    pub fn logging_from_env(mut self) -> Cache {
+        self.log = std::env::var("TRITONC_LOG").is_ok_and(|v| v.split(',').any(|p| p == "cache"));
+        self
     }
 
     pub fn dir(&self) -> Option<&Path> {
@@ -327,6 +339,7 @@ impl Cache {
                 eprintln!("tritonc cache: remote hit for `{kernel}` on {target} ({url})")
             }
             Lookup::Miss(why) => eprintln!("tritonc cache: miss for `{kernel}` on {target}: {why}"),
+            Lookup::Bundle(origin) => eprintln!("tritonc cache: from the bundle {origin} for `{kernel}` on {target}"),
             Lookup::RemoteMiss(why) => {
                 let url = self.remote_url().unwrap_or("the remote store");
                 eprintln!("tritonc cache: remote miss for `{kernel}` on {target} ({url}): {why}")
@@ -337,6 +350,15 @@ impl Cache {
     /// On a miss, what differs from the newest entry for the same kernel
     /// and target, so that recompile storms are visible.
     fn why_missing(&self, parts: &KeyParts) -> String {
+        // A request key is looked up before the front end runs; on a miss
+        // the key of the optimized IR is looked up next, and says why.
+        if parts
+            .0
+            .first()
+            .is_some_and(|(n, _)| *n == crate::request::REQUEST_KEY_FIRST)
+        {
+            return "not compiled with these settings and this source yet".into();
+        }
         let find = |name: &str| parts.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
         let (kernel, target) = (find("kernel"), find("target"));
         let mut newest: Option<(std::time::SystemTime, Vec<(String, String)>)> = None;
@@ -621,7 +643,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn encode(parts: &KeyParts, c: &Compiled) -> Vec<u8> {
+pub(crate) fn encode(parts: &KeyParts, c: &Compiled) -> Vec<u8> {
     let mut w = Writer(Vec::new());
     w.num(parts.0.len() as u64);
     for (n, v) in &parts.0 {
@@ -681,7 +703,7 @@ fn decode_parts(bytes: &[u8]) -> Option<(Vec<(String, String)>, Reader<'_>)> {
     Some((parts, r))
 }
 
-fn decode(bytes: &[u8]) -> Option<(Vec<(&'static str, String)>, Compiled)> {
+pub(crate) fn decode(bytes: &[u8]) -> Option<(Vec<(&'static str, String)>, Compiled)> {
     let (parts, mut r) = decode_parts(bytes)?;
     let kernel = r.str()?;
     let target = r.str()?;
@@ -717,10 +739,12 @@ fn decode(bytes: &[u8]) -> Option<(Vec<(&'static str, String)>, Compiled)> {
     let binary = r.bytes()?.to_vec();
     // Key part names are static strings in this build; foreign names mean
     // a foreign entry.
-    let known = crate::driver::KEY_PART_NAMES;
+    let known = crate::request::KEY_PART_NAMES
+        .iter()
+        .chain(crate::request::REQUEST_KEY_PART_NAMES);
     let parts = parts
         .into_iter()
-        .map(|(n, v)| known.iter().find(|k| **k == n).map(|k| (*k, v)))
+        .map(|(n, v)| known.clone().find(|k| **k == n).map(|k| (*k, v)))
         .collect::<Option<Vec<_>>>()?;
     Some((
         parts,

@@ -6,6 +6,7 @@
 //!       → O3 → machine code → link (.hsaco on AMDGPU, .so on the host)
 //! ```
 
+pub use crate::request::{CompileRequest, Compiled, Divisible, Stage, KEY_PART_NAMES};
 use crate::Error;
 use inkwell::{context::Context as LlvmContext, module::FlagBehavior};
 use std::{
@@ -16,91 +17,6 @@ use tritonc_codegen::{emit::emit_kernel, link, llvm, target::Target};
 use tritonc_ir::{print_module, Module};
 use tritonc_sema::ConstArg;
 use tritonc_syntax::{parse, Diagnostics, SourceFile};
-
-/// What to compile and how.
-#[derive(Debug, Clone)]
-pub struct CompileRequest {
-    pub file: SourceFile,
-    /// The kernel to compile; `None` when the file has exactly one.
-    pub kernel: Option<String>,
-    pub consts: BTreeMap<String, ConstArg>,
-    /// Overrides of the kernel's `num_warps` / `num_stages` attributes.
-    pub num_warps: Option<u32>,
-    pub num_stages: Option<u32>,
-    /// AMDGPU code object version (4, 5 or 6).
-    pub code_object_version: u32,
-    /// Pointer and integer parameters known to be divisible by 16 (pointers:
-    /// 16-byte aligned), as Triton's JIT learns at launch.
-    pub divisible: Divisible,
-    /// Integer parameters specialized to known values.
-    pub assume: BTreeMap<String, i64>,
-    /// Every buffer passed is smaller than 4 GiB (Triton's
-    /// `pointer_range = 32`): enables 32-bit offsets from a scalar base.
-    pub small_buffers: bool,
-    /// Optional passes to leave out (`--disable-pass`), for bisecting a
-    /// suspected miscompile and for the differential tests.
-    pub disabled_passes: Vec<String>,
-    /// Also write the machine code as assembly text (stage `8-*.s`, what
-    /// `--emit` shows). Off by default: it runs LLVM's code generator a
-    /// second time, which for host code is most of a compile.
-    pub assembly: bool,
-}
-
-/// Which parameters are divisible by 16.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub enum Divisible {
-    #[default]
-    None,
-    /// Every pointer and integer parameter.
-    All,
-    Named(Vec<String>),
-}
-
-impl CompileRequest {
-    pub fn new(file: SourceFile) -> CompileRequest {
-        CompileRequest {
-            file,
-            kernel: None,
-            consts: BTreeMap::new(),
-            num_warps: None,
-            num_stages: None,
-            code_object_version: 5,
-            divisible: Divisible::None,
-            assume: BTreeMap::new(),
-            small_buffers: false,
-            disabled_passes: Vec::new(),
-            assembly: false,
-        }
-    }
-}
-
-/// One intermediate form, by name, in the order produced.
-#[derive(Debug, Clone)]
-pub struct Stage {
-    /// File name used by `--emit` (e.g. `1-tile.mlir`).
-    pub file_name: String,
-    pub contents: Vec<u8>,
-}
-
-/// The result of a compilation.
-#[derive(Debug, Clone)]
-pub struct Compiled {
-    pub kernel: String,
-    /// Parameter names and types, in order.
-    pub params: Vec<(String, tritonc_ir::Type)>,
-    /// The messages of `device_assert`s, by id (1-based in generated code).
-    pub assert_messages: Vec<String>,
-    pub num_warps: u32,
-    /// Lanes per program (1 on the host).
-    pub lanes: u32,
-    /// Shared memory (LDS) bytes per program; lanes exchange data when > 0.
-    pub shared_bytes: u32,
-    pub target: String,
-    pub stages: Vec<Stage>,
-    pub timings: Vec<(String, Duration)>,
-    /// The loadable artifact: a `.hsaco` on AMDGPU, a shared library on the host.
-    pub binary: Vec<u8>,
-}
 
 struct Timer {
     timings: Vec<(String, Duration)>,
@@ -257,11 +173,6 @@ pub fn tile_ir(req: &CompileRequest) -> Result<(Module, String), Error> {
     Ok((m, kernel))
 }
 
-/// The names of the parts of a cache key, in order.
-pub const KEY_PART_NAMES: &[&str] = &[
-    "compiler", "llvm", "lld", "kernel", "target", "triple", "cpu", "options", "ir",
-];
-
 /// Everything that decides the code generated for `req` on `target`,
 /// given the specialized, optimized tile IR of the kernel.
 pub fn key_parts(req: &CompileRequest, target: &dyn Target, kernel: &str, tile_ir: &str) -> crate::cache::KeyParts {
@@ -284,25 +195,39 @@ pub fn key_parts(req: &CompileRequest, target: &dyn Target, kernel: &str, tile_i
     crate::cache::KeyParts(KEY_PART_NAMES.iter().copied().zip(values).collect())
 }
 
-/// [`compile_into`] through a cache: the front end runs, then the key
-/// decides whether the rest runs. Every stage is in `sink` either way.
+/// [`compile_into`] through the registered bundles and a cache. A kernel
+/// compiled before is found by its request key without running the front
+/// end ([`crate::precompiled`]); otherwise the front end runs and the key
+/// of the optimized tile IR decides whether the rest runs (two requests
+/// that optimize to the same IR share it). What is compiled is stored
+/// under both keys. Every stage is in `sink` either way (none for a
+/// kernel from a bundle, which keeps only the code).
 pub fn compile_cached(
     req: &CompileRequest,
     target: &dyn Target,
     cache: &crate::cache::Cache,
     sink: &mut Vec<Stage>,
 ) -> Result<(Compiled, crate::cache::Lookup), Error> {
+    let started = Instant::now();
+    let found = crate::precompiled::find(req, target.name(), cache);
+    if let Some(c) = found.compiled {
+        let mut c = (*c).clone();
+        cache.report(&c.kernel, target.name(), &found.how);
+        sink.extend(c.stages.iter().cloned());
+        c.timings = vec![("bundle or cache lookup".to_string(), started.elapsed())];
+        return Ok((c, found.how));
+    }
     if !cache.enabled() {
         let c = compile_into(req, target, sink)?;
-        return Ok((c, crate::cache::Lookup::Miss("the cache is off".into())));
+        return Ok((c, found.how));
     }
-    let started = Instant::now();
     let (m, before, kernel) = front_end(req)?;
     let after = print_module(&m);
     let parts = key_parts(req, target, &kernel, &after);
     let (hit, how) = cache.get(&parts);
     cache.report(&kernel, target.name(), &how);
     if let Some(c) = hit {
+        cache.put(&found.key, &c);
         let mut c = (*c).clone();
         sink.extend(c.stages.iter().cloned());
         c.timings = vec![("front end + cache lookup".to_string(), started.elapsed())];
@@ -311,6 +236,7 @@ pub fn compile_cached(
     // A miss goes on from the front end's result; it is not run twice.
     let c = back_end(req, target, m, before, after, kernel, started, sink)?;
     cache.put(&parts, &c);
+    cache.put(&found.key, &c);
     Ok((c, how))
 }
 

@@ -1,7 +1,7 @@
 //! Running a compiled kernel: binding arguments, launching on the CPU
 //! backend or through HIP, reporting `device_assert` failures.
 
-use crate::{driver::Compiled, Error};
+use crate::{request::Compiled, Error};
 use tritonc_ir::{Elem, Module, ScalarType, Type};
 use tritonc_runtime::{cpu::CpuKernel, Grid, RuntimeError};
 use tritonc_syntax::SourceFile;
@@ -130,7 +130,7 @@ pub fn run_cpu(compiled: &Compiled, grid: Grid, args: &mut [Arg], threads: usize
 
 /// Loads a host (or lane-simulator) kernel.
 pub fn load_cpu(compiled: &Compiled) -> Result<CpuKernel, Error> {
-    let symbol = format!("{}{}", tritonc_codegen::target::HOST_PREFIX, compiled.kernel);
+    let symbol = format!("{}{}", tritonc_ir::HOST_SYMBOL_PREFIX, compiled.kernel);
     Ok(CpuKernel::load(&compiled.binary, &symbol)?)
 }
 

@@ -5,11 +5,18 @@
 
 pub mod api;
 pub mod autotune;
+pub mod bundle;
+#[cfg(feature = "compiler")]
+pub mod bundler;
 pub mod cache;
+#[cfg(feature = "compiler")]
 pub mod driver;
 pub mod launch;
 pub mod npy;
+pub mod precompiled;
+pub mod request;
 
+#[cfg(feature = "compiler")]
 pub use tritonc_codegen as codegen;
 pub use tritonc_interp as interp;
 pub use tritonc_ir as ir;
@@ -44,12 +51,20 @@ pub enum Error {
     Usage(String),
     #[error(transparent)]
     Pass(#[from] tritonc_passes::PassError),
+    #[cfg(feature = "compiler")]
     #[error(transparent)]
     Codegen(#[from] tritonc_codegen::CodegenError),
     #[error(transparent)]
     Runtime(#[from] tritonc_runtime::RuntimeError),
     #[error("{0}")]
     Io(String),
+    /// A bundle that cannot be used (corrupt, truncated, another version).
+    #[error(transparent)]
+    Bundle(#[from] bundle::BundleError),
+    /// A kernel that must come from a bundle or the cache (no compiler in
+    /// this program, or `tritonc run --bundle`) but is in neither.
+    #[error("{0}")]
+    NotCompiled(String),
     #[error("internal compiler error: {0}")]
     Internal(String),
 }
@@ -60,9 +75,12 @@ impl std::fmt::Debug for Error {
             Error::Diagnostics(d) => f.write_str(&d.rendered()),
             Error::Usage(m) => f.debug_tuple("Usage").field(m).finish(),
             Error::Pass(e) => f.debug_tuple("Pass").field(e).finish(),
+            #[cfg(feature = "compiler")]
             Error::Codegen(e) => f.debug_tuple("Codegen").field(e).finish(),
             Error::Runtime(e) => f.debug_tuple("Runtime").field(e).finish(),
             Error::Io(m) => f.debug_tuple("Io").field(m).finish(),
+            Error::Bundle(e) => f.debug_tuple("Bundle").field(e).finish(),
+            Error::NotCompiled(m) => f.debug_tuple("NotCompiled").field(m).finish(),
             Error::Internal(m) => f.debug_tuple("Internal").field(m).finish(),
         }
     }

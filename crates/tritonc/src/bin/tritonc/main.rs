@@ -1,5 +1,8 @@
 //! `tritonc`: check, compile and run `.tk` kernels.
 
+mod bundle;
+
+use bundle::{bundle_command, BundleOpts};
 use clap::{Parser, Subcommand, ValueEnum};
 use std::{collections::BTreeMap, path::PathBuf, process::ExitCode, time::Instant};
 use tritonc::{
@@ -126,7 +129,47 @@ enum Command {
         /// Host threads for the CPU backend (default: all cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// Take the kernel from this bundle (`tritonc bundle`) and never
+        /// compile: a kernel the bundle lacks is an error (exit 2).
+        #[arg(long, value_name = "FILE.tkb")]
+        bundle: Option<PathBuf>,
     },
+    /// Compile every kernel x const set x target into one bundle file, which
+    /// `run --bundle` and programs without the compiler launch from.
+    Bundle {
+        /// The `.tk` file.
+        file: PathBuf,
+        /// Kernels to include (repeatable; default: every kernel of the file).
+        #[arg(long)]
+        kernel: Vec<String>,
+        /// Targets, comma-separated: gfx archs, `host` (this CPU), or a
+        /// portable `host:x86-64-v2` ... (found by the CPU backend of any
+        /// machine of that level).
+        #[arg(long, value_delimiter = ',', required = true)]
+        target: Vec<String>,
+        /// One set of const values, `A=1,B=2` (repeatable; each kernel is
+        /// compiled for every set, given the values it declares).
+        #[arg(long = "const-set", value_name = "A=1,B=2")]
+        const_sets: Vec<String>,
+        /// As for `compile`: `NAME[,NAME..]` or `all`.
+        #[arg(long, value_name = "NAMES|all")]
+        divisible: Option<String>,
+        #[arg(long)]
+        num_warps: Option<u32>,
+        #[arg(long)]
+        num_stages: Option<u32>,
+        #[arg(long)]
+        small_buffers: bool,
+        #[arg(long, default_value_t = 5)]
+        code_object_version: u32,
+        /// Compile on this many threads (default: every core).
+        #[arg(long)]
+        jobs: Option<usize>,
+        #[arg(short = 'o', long)]
+        output: PathBuf,
+    },
+    /// List what a bundle holds.
+    BundleInfo { file: PathBuf },
     /// List the targets this compiler knows.
     Targets,
     /// Inspect or clear the kernel cache.
@@ -201,6 +244,8 @@ fn exit_code(e: &Error) -> u8 {
         Error::Diagnostics(_) | Error::Runtime(RuntimeError::Assert { .. }) => 1,
         Error::Usage(_)
         | Error::Io(_)
+        | Error::Bundle(_)
+        | Error::NotCompiled(_)
         | Error::Runtime(RuntimeError::NoDevice(_))
         // The machine lacks something a library needs (a symbol, a file).
         | Error::Runtime(RuntimeError::Load(_)) => 2,
@@ -261,6 +306,15 @@ fn parse_consts(items: &[String]) -> Result<BTreeMap<String, ConstArg>, Error> {
     Ok(out)
 }
 
+/// `--divisible`: `all`, or names separated by commas.
+fn parse_divisible(flag: Option<&str>) -> driver::Divisible {
+    match flag {
+        None => driver::Divisible::None,
+        Some("all") => driver::Divisible::All,
+        Some(list) => driver::Divisible::Named(list.split(',').map(|s| s.trim().to_string()).collect()),
+    }
+}
+
 fn request(opts: &KernelOpts) -> Result<CompileRequest, Error> {
     let mut req = CompileRequest::new(read_source(&opts.file)?);
     req.kernel = opts.kernel.clone();
@@ -271,11 +325,7 @@ fn request(opts: &KernelOpts) -> Result<CompileRequest, Error> {
     req.disabled_passes = opts.disable_passes.clone();
     // The assembly text is one more run of the code generator: only for `--emit`.
     req.assembly = opts.emit.is_some();
-    req.divisible = match opts.divisible.as_deref() {
-        None => driver::Divisible::None,
-        Some("all") => driver::Divisible::All,
-        Some(list) => driver::Divisible::Named(list.split(',').map(|s| s.trim().to_string()).collect()),
-    };
+    req.divisible = parse_divisible(opts.divisible.as_deref());
     for item in &opts.assume {
         let (k, v) = item
             .split_once('=')
@@ -473,6 +523,55 @@ fn run(cmd: Command) -> Result<(), Error> {
             Ok(())
         }
         Command::Npy { action } => npy_command(action),
+        Command::Bundle {
+            file,
+            kernel,
+            target,
+            const_sets,
+            divisible,
+            num_warps,
+            num_stages,
+            small_buffers,
+            code_object_version,
+            jobs,
+            output,
+        } => {
+            let opts = BundleOpts {
+                file,
+                kernels: kernel,
+                targets: target,
+                const_sets,
+                divisible,
+                num_warps,
+                num_stages,
+                small_buffers,
+                code_object_version,
+                jobs,
+                output,
+            };
+            bundle_command(&opts)
+        }
+        Command::BundleInfo { file } => {
+            let b = tritonc::bundle::Bundle::open(&file)?;
+            let entries = b.entries();
+            println!(
+                "{}: {} kernel{}",
+                file.display(),
+                entries.len(),
+                if entries.len() == 1 { "" } else { "s" }
+            );
+            for e in entries {
+                println!(
+                    "  {:<20} {:<16} {:<28} {:>8} B  {}",
+                    e.kernel,
+                    e.target,
+                    if e.consts.is_empty() { "-" } else { &e.consts },
+                    e.code_bytes,
+                    e.options
+                );
+            }
+            Ok(())
+        }
         Command::Cache { action } => cache_command(action),
         Command::Check { file, consts } => {
             let src = read_source(&file)?;
@@ -522,9 +621,18 @@ fn run(cmd: Command) -> Result<(), Error> {
             args,
             outs,
             threads,
+            bundle,
         } => {
             let started = Instant::now();
             let grid = parse_grid(&grid)?;
+            if let Some(path) = &bundle {
+                if backend == Backend::Interp {
+                    return Err(Error::Usage(
+                        "--bundle: the interpreter runs tile IR, not compiled code".into(),
+                    ));
+                }
+                tritonc::bundle::register_file(path)?;
+            }
             if backend == Backend::Interp {
                 let req = request(&opts)?;
                 let (module, kernel) = driver::tile_ir(&req)?;
@@ -566,7 +674,16 @@ fn run(cmd: Command) -> Result<(), Error> {
                 })?,
                 Backend::Sim => target::lookup(&format!("sim:{}", target.as_deref().unwrap_or("gfx942")))?,
             };
-            let c = compile_with_emit(&opts, &request(&opts)?, t.as_ref())?;
+            let c = match &bundle {
+                Some(path) => {
+                    let cache = tritonc::cache::Cache::disabled().logging_from_env();
+                    let why = format!("{} does not hold it, and `run --bundle` never compiles", path.display());
+                    let mut c = (*tritonc::precompiled::require(&request(&opts)?, t.name(), &cache, &why)?).clone();
+                    c.timings = vec![("bundle lookup".into(), started.elapsed())];
+                    c
+                }
+                None => compile_with_emit(&opts, &request(&opts)?, t.as_ref())?,
+            };
             report(&opts, &c, started)?;
             let sig = Signature {
                 kernel: &c.kernel,
