@@ -712,6 +712,8 @@ pub struct LaunchOptions {
 /// A kernel compiled for a device, loaded and ready.
 struct Loaded {
     compiled: Compiled,
+    /// What it was looked up or compiled by ([`Device::export_bundle`]).
+    request_key: crate::cache::KeyParts,
     cpu: Option<CpuKernel>,
     #[cfg(feature = "hip")]
     gpu: Option<tritonc_runtime::hip::GpuKernel>,
@@ -728,6 +730,8 @@ pub struct Device {
     target: Box<dyn Target>,
     cache: Cache,
     loaded: Mutex<HashMap<LoadKey, Arc<Loaded>>>,
+    /// Autotuning decisions made on this device: record name → config.
+    tuned: Mutex<std::collections::BTreeMap<String, String>>,
     threads: usize,
 }
 
@@ -753,8 +757,48 @@ impl Device {
             target: target::lookup("host")?,
             cache: Cache::from_env(),
             loaded: Mutex::new(HashMap::new()),
+            tuned: Mutex::default(),
             threads: tritonc_runtime::cpu::default_threads(),
         })
+    }
+
+    /// The CPU backend, with kernels built for `target`: `host` (this
+    /// CPU, as [`Device::cpu`]) or a portable level such as
+    /// `host:x86-64-v2`, whose kernels run on every CPU of that level: what
+    /// to use when making a bundle to ship ([`Device::export_bundle`]).
+    pub fn cpu_for(target: &str) -> Result<Device, Error> {
+        if target != "host" && !target.starts_with("host:") {
+            return Err(Error::Usage(format!(
+                "Device::cpu_for: `{target}` is not a host target (`host` or `host:LEVEL`)"
+            )));
+        }
+        Ok(Device {
+            kind: DeviceKind::Cpu,
+            target_name: target.to_string(),
+            #[cfg(feature = "compiler")]
+            target: target::lookup(target)?,
+            cache: Cache::from_env(),
+            loaded: Mutex::new(HashMap::new()),
+            tuned: Mutex::default(),
+            threads: tritonc_runtime::cpu::default_threads(),
+        })
+    }
+
+    /// Every kernel this device has loaded so far (each kernel × const
+    /// values × specialization launched), as a bundle: run a program once
+    /// with the compiler (its tests, say), write `to_bytes()` to a file,
+    /// and a build without the compiler launches the same kernels after
+    /// [`crate::bundle::register_bytes`] (`include_bytes!`). Kernels chosen
+    /// by [`Device::launch_tuned`] are among them.
+    pub fn export_bundle(&self) -> crate::bundle::BundleWriter {
+        let mut writer = crate::bundle::BundleWriter::new();
+        for l in self.loaded_table().values() {
+            writer.add(&l.request_key, &l.compiled);
+        }
+        for (name, config) in self.tuned.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+            writer.add_tuned(name, config);
+        }
+        writer
     }
 
     /// The first AMD GPU if HIP finds one (its architecture as the device
@@ -779,6 +823,7 @@ impl Device {
                 target_name: arch,
                 cache: Cache::from_env(),
                 loaded: Mutex::new(HashMap::new()),
+                tuned: Mutex::default(),
                 threads: 1,
             });
         }
@@ -969,12 +1014,23 @@ impl Device {
         if let Some(i) = tuner.remembered(id, &key) {
             return run(i, args);
         }
-        let record = self
-            .cache
-            .dir()
-            .map(|d| d.join(tuner.record_name(source.text, source.name, &self.target_name, &key)));
-        if let Some(i) = record.as_deref().and_then(|p| read_record(p, configs)) {
+        let record_name = tuner.record_name(source.text, source.name, &self.target_name, &key);
+        let note = |i: usize| {
             tuner.remember(id, &key, i);
+            self.tuned
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(record_name.clone(), configs[i].to_string());
+        };
+        let baked = crate::bundle::tuned(&record_name).and_then(|c| configs.iter().position(|k| k.to_string() == c));
+        if let Some(i) = baked {
+            note(i);
+            tuner.log(|| format!("`{}` key {key:?}: {} (from a bundle)", source.name, configs[i]));
+            return run(i, args);
+        }
+        let record = self.cache.dir().map(|d| d.join(&record_name));
+        if let Some(i) = record.as_deref().and_then(|p| read_record(p, configs)) {
+            note(i);
             tuner.log(|| format!("`{}` key {key:?}: {} (remembered on disk)", source.name, configs[i]));
             return run(i, args);
         }
@@ -1010,7 +1066,7 @@ impl Device {
         let Some(win) = fastest(&times) else {
             return Err(first_error.unwrap_or_else(|| Error::Internal("no config ran".into())));
         };
-        tuner.remember(id, &key, win);
+        note(win);
         if let Some(p) = &record {
             write_record(p, win, &configs[win]);
         }
@@ -1096,8 +1152,10 @@ impl Device {
              registered bundles and the cache",
         )?)
         .clone();
+        let request_key = req.request_key(&self.target_name);
         let loaded = match &self.kind {
             DeviceKind::Cpu => Loaded {
+                request_key,
                 cpu: Some(load_cpu(&compiled)?),
                 #[cfg(feature = "hip")]
                 gpu: None,
@@ -1105,6 +1163,7 @@ impl Device {
             },
             #[cfg(feature = "hip")]
             DeviceKind::Hip(d) => Loaded {
+                request_key,
                 gpu: Some(d.load(&compiled.binary, &compiled.kernel)?),
                 cpu: None,
                 compiled,

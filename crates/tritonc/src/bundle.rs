@@ -15,6 +15,7 @@
 //! "TKBUNDLE"  u32 format version  str build identity  u64 entry count
 //! entries: bytes (a kernel cache entry: its own SHA-256, the request key's
 //!          parts and the compiled kernel without its stages)
+//! u64 count, then per autotuning winner: str record name, str config
 //! 32 bytes: SHA-256 of everything before
 //! ```
 //!
@@ -26,7 +27,7 @@
 use crate::{cache::KeyParts, request::Compiled};
 use sha2::{Digest, Sha256};
 use std::{
-    collections::HashMap,
+    collections::{BTreeMap, HashMap},
     path::Path,
     sync::{Arc, RwLock},
 };
@@ -72,13 +73,17 @@ pub struct Bundle {
     /// Where it came from (a path, or "bundle from memory").
     pub origin: String,
     entries: HashMap<String, (EntryInfo, Arc<Compiled>)>,
+    tuned: HashMap<String, String>,
 }
 
 /// Adds kernels to a bundle being made.
 #[derive(Debug, Default)]
 pub struct BundleWriter {
-    entries: Vec<Vec<u8>>,
-    digests: Vec<String>,
+    /// Encoded entries by their key's digest (sorted: the same kernels
+    /// make the same bytes).
+    entries: BTreeMap<String, Vec<u8>>,
+    /// Autotuning winners: record name → the config's text.
+    tuned: BTreeMap<String, String>,
 }
 
 impl BundleWriter {
@@ -92,15 +97,13 @@ impl BundleWriter {
         let mut lean = compiled.clone();
         lean.stages.clear();
         lean.timings.clear();
-        let digest = key.digest();
-        let bytes = crate::cache::encode(key, &lean);
-        match self.digests.iter().position(|d| *d == digest) {
-            Some(i) => self.entries[i] = bytes,
-            None => {
-                self.digests.push(digest);
-                self.entries.push(bytes);
-            }
-        }
+        self.entries.insert(key.digest(), crate::cache::encode(key, &lean));
+    }
+
+    /// Records an autotuning winner (a launch with `launch_tuned` then
+    /// runs it without trying the configs).
+    pub fn add_tuned(&mut self, record: &str, config: &str) {
+        self.tuned.insert(record.to_string(), config.to_string());
     }
 
     pub fn len(&self) -> usize {
@@ -117,8 +120,13 @@ impl BundleWriter {
         out.extend_from_slice(&FORMAT.to_le_bytes());
         put_bytes(&mut out, crate::request::build_identity().as_bytes());
         out.extend_from_slice(&(self.entries.len() as u64).to_le_bytes());
-        for e in &self.entries {
+        for e in self.entries.values() {
             put_bytes(&mut out, e);
+        }
+        out.extend_from_slice(&(self.tuned.len() as u64).to_le_bytes());
+        for (name, config) in &self.tuned {
+            put_bytes(&mut out, name.as_bytes());
+            put_bytes(&mut out, config.as_bytes());
         }
         let sum = Sha256::digest(&out);
         out.extend_from_slice(&sum);
@@ -212,12 +220,19 @@ impl Bundle {
             };
             entries.insert(parts.digest(), (info, Arc::new(compiled)));
         }
+        let mut tuned = HashMap::new();
+        for _ in 0..f.u64().ok_or_else(corrupt)? {
+            let name = String::from_utf8_lossy(f.bytes().ok_or_else(corrupt)?).into_owned();
+            let config = String::from_utf8_lossy(f.bytes().ok_or_else(corrupt)?).into_owned();
+            tuned.insert(name, config);
+        }
         if !f.0.is_empty() {
             return Err(corrupt());
         }
         Ok(Bundle {
             origin: what.clone(),
             entries,
+            tuned,
         })
     }
 
@@ -293,6 +308,15 @@ pub fn lookup(key: &KeyParts) -> Option<(Arc<Compiled>, String)> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .iter()
         .find_map(|b| b.get(key).map(|c| (c, b.origin.clone())))
+}
+
+/// The autotuning winner a registered bundle records under `record`.
+pub fn tuned(record: &str) -> Option<String> {
+    REGISTERED
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .iter()
+        .find_map(|b| b.tuned.get(record).cloned())
 }
 
 /// What the registered bundles hold for `kernel` (for the error that says
