@@ -41,6 +41,7 @@
 //! `AUTH` or TLS: run it on a trusted network.
 
 pub mod remote;
+mod request_alias;
 
 use crate::request::{Compiled, Stage};
 use remote::{Client, Endpoint, RemoteError, Timeouts};
@@ -350,15 +351,6 @@ impl Cache {
     /// On a miss, what differs from the newest entry for the same kernel
     /// and target, so that recompile storms are visible.
     fn why_missing(&self, parts: &KeyParts) -> String {
-        // A request key is looked up before the front end runs; on a miss
-        // the key of the optimized IR is looked up next, and says why.
-        if parts
-            .0
-            .first()
-            .is_some_and(|(n, _)| *n == crate::request::REQUEST_KEY_FIRST)
-        {
-            return "not compiled with these settings and this source yet".into();
-        }
         let find = |name: &str| parts.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
         let (kernel, target) = (find("kernel"), find("target"));
         let mut newest: Option<(std::time::SystemTime, Vec<(String, String)>)> = None;
@@ -416,7 +408,7 @@ impl Cache {
         }
         if let Some(Ok(read)) = self.dir.as_ref().map(std::fs::read_dir) {
             for e in read.flatten() {
-                if e.path().extension().is_some_and(|x| x == "tkt") {
+                if e.path().extension().is_some_and(|x| x == "tkt" || x == "tkr") {
                     std::fs::remove_file(e.path())?;
                 }
             }
@@ -686,7 +678,13 @@ pub(crate) fn encode(parts: &KeyParts, c: &Compiled) -> Vec<u8> {
 
 /// The verified payload of an entry.
 fn payload(bytes: &[u8]) -> Option<&[u8]> {
-    if bytes.len() < 40 || &bytes[..8] != MAGIC {
+    payload_with(bytes, MAGIC)
+}
+
+/// The verified payload of a file that starts with `magic` and the
+/// SHA-256 of the rest.
+fn payload_with<'a>(bytes: &'a [u8], magic: &[u8; 8]) -> Option<&'a [u8]> {
+    if bytes.len() < 40 || &bytes[..8] != magic {
         return None;
     }
     let payload = &bytes[40..];

@@ -227,7 +227,7 @@ pub fn compile_cached(
     let (hit, how) = cache.get(&parts);
     cache.report(&kernel, target.name(), &how);
     if let Some(c) = hit {
-        cache.put(&found.key, &c);
+        cache.put_request(&found.key, &parts, &c);
         let mut c = (*c).clone();
         sink.extend(c.stages.iter().cloned());
         c.timings = vec![("front end + cache lookup".to_string(), started.elapsed())];
@@ -236,7 +236,7 @@ pub fn compile_cached(
     // A miss goes on from the front end's result; it is not run twice.
     let c = back_end(req, target, m, before, after, kernel, started, sink)?;
     cache.put(&parts, &c);
-    cache.put(&found.key, &c);
+    cache.put_request(&found.key, &parts, &std::sync::Arc::new(c.clone()));
     Ok((c, how))
 }
 

@@ -56,7 +56,7 @@ pub fn find(req: &CompileRequest, target: &str, cache: &Cache) -> Found {
             how: Lookup::Miss("the cache is off".into()),
         };
     }
-    let (compiled, how) = cache.get(&key);
+    let (compiled, how) = cache.get_request(&key);
     Found { compiled, key, how }
 }
 
