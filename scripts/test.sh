@@ -16,4 +16,10 @@ if [ "${CI:-}" = true ]; then
 fi
 cargo test --workspace --lib --tests
 cargo test --workspace --doc --quiet
-bash ./scripts/own-crate.sh
+# The crate outside the workspace exports the kernels it launched as a
+# bundle; a program without the compiler launches them from it and is
+# checked to link no LLVM, MLIR or HIP (scripts/runtime-only.sh).
+bundle="$(mktemp -d)/own-crate.tkb"
+TRITONC_EXPORT_BUNDLE="$bundle" bash ./scripts/own-crate.sh
+bash ./scripts/runtime-only.sh "$bundle"
+rm -rf "$(dirname "$bundle")"

@@ -1,0 +1,1 @@
+../../own-crate/src/kernels.rs
