@@ -730,6 +730,8 @@ pub struct Device {
     target: Box<dyn Target>,
     cache: Cache,
     loaded: Mutex<HashMap<LoadKey, Arc<Loaded>>>,
+    /// Where each kernel loaded came from, in load order.
+    origins: Mutex<Vec<(String, crate::cache::Lookup)>>,
     /// Autotuning decisions made on this device: record name → config.
     tuned: Mutex<std::collections::BTreeMap<String, String>>,
     threads: usize,
@@ -758,6 +760,7 @@ impl Device {
             cache: Cache::from_env(),
             loaded: Mutex::new(HashMap::new()),
             tuned: Mutex::default(),
+            origins: Mutex::default(),
             threads: tritonc_runtime::cpu::default_threads(),
         })
     }
@@ -780,6 +783,7 @@ impl Device {
             cache: Cache::from_env(),
             loaded: Mutex::new(HashMap::new()),
             tuned: Mutex::default(),
+            origins: Mutex::default(),
             threads: tritonc_runtime::cpu::default_threads(),
         })
     }
@@ -799,6 +803,14 @@ impl Device {
             writer.add_tuned(name, config);
         }
         writer
+    }
+
+    /// Where every kernel this device loaded came from, in load order:
+    /// kernel name and [`crate::cache::Lookup`] (a bundle, the cache, or a
+    /// miss: compiled in this process). A deployment that must not compile
+    /// at run time can assert on it.
+    pub fn kernel_origins(&self) -> Vec<(String, crate::cache::Lookup)> {
+        self.origins.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// The first AMD GPU if HIP finds one (its architecture as the device
@@ -824,6 +836,7 @@ impl Device {
                 cache: Cache::from_env(),
                 loaded: Mutex::new(HashMap::new()),
                 tuned: Mutex::default(),
+                origins: Mutex::default(),
                 threads: 1,
             });
         }
@@ -1141,17 +1154,28 @@ impl Device {
         // Errors that depend on the const values are found here: shown at
         // the user's line rather than in the kernel text.
         #[cfg(feature = "compiler")]
-        let (compiled, _) = crate::driver::compile_cached(&req, self.target.as_ref(), &self.cache, &mut Vec::new())
+        let (compiled, how) = crate::driver::compile_cached(&req, self.target.as_ref(), &self.cache, &mut Vec::new())
             .map_err(|e| source.locate(e))?;
         #[cfg(not(feature = "compiler"))]
-        let compiled = (*crate::precompiled::require(
-            &req,
-            &self.target_name,
-            &self.cache,
-            "this program is built without tritonc's `compiler` feature, so kernels come only from \
-             registered bundles and the cache",
-        )?)
-        .clone();
+        let (compiled, how) = {
+            let found = crate::precompiled::find(&req, &self.target_name, &self.cache);
+            self.cache.report(source.name, &self.target_name, &found.how);
+            match found.compiled {
+                Some(c) => ((*c).clone(), found.how),
+                None => {
+                    return Err(Error::NotCompiled(crate::bundle::missing_message(
+                        &found.key,
+                        source.name,
+                        "this program is built without tritonc's `compiler` feature, so kernels come only \
+                         from registered bundles and the cache",
+                    )))
+                }
+            }
+        };
+        self.origins
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push((source.name.to_string(), how));
         let request_key = req.request_key(&self.target_name);
         let loaded = match &self.kind {
             DeviceKind::Cpu => Loaded {

@@ -8,6 +8,7 @@ mod common;
 
 mod atomics;
 mod buffers;
+mod bundle;
 mod cache;
 mod check_generic;
 mod cli;
