@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Installs what tritonc needs on Debian/Ubuntu: LLVM/MLIR 22, lld, HIP
-# headers and runtime (for the `hip` feature), then builds the workspace.
+# Installs what tritonc needs on Debian/Ubuntu: LLVM/MLIR 22, lld 22 and
+# its library (kernels are linked in-process), and redis-server (the
+# remote-cache tests start their own), and fetches the crates. HIP is not
+# needed to build: the `hip` feature loads libamdhip64 when first used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
