@@ -214,7 +214,27 @@ enum NpyAction {
     Show { file: PathBuf },
 }
 
+/// Lets a closed pipe end the process quietly (`tritonc targets | head -1`),
+/// as it does other command-line tools: Rust ignores SIGPIPE, so printing
+/// to a closed pipe would panic.
+fn default_sigpipe() {
+    #[cfg(unix)]
+    {
+        extern "C" {
+            fn signal(signum: i32, handler: usize) -> usize;
+        }
+        const SIGPIPE: i32 = 13;
+        const SIG_DFL: usize = 0;
+        // SAFETY: resets one signal's disposition to the default before any
+        // thread is started; no handler code is installed.
+        unsafe {
+            signal(SIGPIPE, SIG_DFL);
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    default_sigpipe();
     let cli = Cli::parse();
     // On a terminal, a compilation (seconds, for some kernels) says what
     // it compiles and how long it took, as `TRITONC_LOG=compile` does.
