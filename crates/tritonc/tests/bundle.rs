@@ -241,3 +241,42 @@ fn kernels_exported_from_a_device_launch_from_the_registered_bundle() {
         "{origins:?}"
     );
 }
+
+/// Bundles whose checksum is right but whose contents are random edits of
+/// a good one (lengths, counts, entries) are refused or read, never a
+/// panic or a huge allocation.
+#[test]
+fn damaged_bundles_with_a_valid_checksum_never_panic() {
+    let dir = scratch("fuzz");
+    let good = std::fs::read(make_bundle(&dir)).unwrap();
+    let body = &good[..good.len() - 32];
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..3000 {
+        let mut b = body.to_vec();
+        match next() % 4 {
+            // Overwrite a few bytes anywhere past the magic and format.
+            0 | 1 => {
+                for _ in 0..1 + next() % 4 {
+                    let at = 12 + (next() as usize) % (b.len() - 12);
+                    b[at] = next() as u8;
+                }
+            }
+            // A length or count field made huge.
+            2 => {
+                let at = 12 + (next() as usize) % (b.len() - 20);
+                b[at..at + 8].copy_from_slice(&(next() | 1 << 40).to_le_bytes());
+            }
+            // Cut short.
+            _ => b.truncate(12 + (next() as usize) % (b.len() - 12)),
+        }
+        let sum = Sha256::digest(&b);
+        b.extend_from_slice(&sum);
+        let _ = Bundle::from_bytes(&b, "fuzzed");
+    }
+}
