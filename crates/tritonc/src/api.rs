@@ -1035,7 +1035,16 @@ impl Device {
                 .unwrap_or_else(PoisonError::into_inner)
                 .insert(record_name.clone(), configs[i].to_string());
         };
-        let baked = crate::bundle::tuned(&record_name).and_then(|c| configs.iter().position(|k| k.to_string() == c));
+        // A winner baked into a registered bundle: for this target, or on
+        // the host for a portable level this CPU runs (as kernels are found).
+        let mut targets = vec![self.target_name.as_str()];
+        if self.target_name == "host" && crate::bundle::any_registered() {
+            targets.extend(crate::request::host_levels_supported());
+        }
+        let baked = targets.into_iter().find_map(|t| {
+            let name = tuner.record_name(source.text, source.name, t, &key);
+            crate::bundle::tuned(&name).and_then(|c| configs.iter().position(|k| k.to_string() == c))
+        });
         if let Some(i) = baked {
             note(i);
             tuner.log(|| format!("`{}` key {key:?}: {} (from a bundle)", source.name, configs[i]));

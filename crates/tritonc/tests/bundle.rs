@@ -280,3 +280,52 @@ fn damaged_bundles_with_a_valid_checksum_never_panic() {
         let _ = Bundle::from_bytes(&b, "fuzzed");
     }
 }
+
+#[kernel]
+fn bundle_tuned_square<const BLOCK: i32>(x: Ptr<f32>, out: Ptr<f32>, n: i32) {
+    let offs = program_id(0) * BLOCK + arange(0, BLOCK);
+    let mask = offs < n;
+    let v = load(x + offs, mask, 0.0);
+    store(out + offs, v * v, mask);
+}
+
+/// An autotuning winner exported with the kernels: a new tuner on another
+/// device launches the winner from the bundle at once, trying nothing.
+#[test]
+fn autotuning_winners_are_baked_into_exported_bundles() {
+    let n = 3000usize;
+    let x: Vec<f32> = (0..n).map(|i| i as f32 * 0.25 - 100.0).collect();
+    let expected: Vec<f32> = x.iter().map(|v| v * v).collect();
+    let configs = vec![
+        Config::new().constant("BLOCK", 64),
+        Config::new().constant("BLOCK", 1024),
+    ];
+    let grid = |c: &Config| grid![n.div_ceil(c.get("BLOCK").unwrap_or(1) as usize)];
+    let run = |dev: &Device, tuner: &Autotuner| -> Vec<f32> {
+        let xb = dev.upload(&x).unwrap();
+        let out = dev.zeros::<f32>(n).unwrap();
+        bundle_tuned_square_tuned()
+            .launch(dev, tuner, grid, (&xb, &out, n as i32))
+            .unwrap();
+        out.download().unwrap()
+    };
+    let maker = Device::cpu_for("host:x86-64-v2").unwrap().with_cache(Cache::disabled());
+    let tuner = Autotuner::new(configs.clone());
+    assert_eq!(run(&maker, &tuner), expected);
+    let chosen = tuner
+        .chosen(bundle_tuned_square_tuned().source(), &[])
+        .cloned()
+        .unwrap();
+    assert_eq!(maker.kernel_origins().len(), 2, "both configs were tried");
+    let bytes = maker.export_bundle().to_bytes();
+    tritonc::bundle::register_bytes(&bytes).unwrap();
+    let user = Device::cpu().unwrap().with_cache(Cache::disabled());
+    let fresh = Autotuner::new(configs);
+    assert_eq!(run(&user, &fresh), expected);
+    assert_eq!(fresh.chosen(bundle_tuned_square_tuned().source(), &[]), Some(&chosen));
+    let origins = user.kernel_origins();
+    assert!(
+        matches!(origins[..], [(_, Lookup::Bundle(_))]),
+        "only the winner, from the bundle: {origins:?}"
+    );
+}
