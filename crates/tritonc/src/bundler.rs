@@ -23,15 +23,7 @@ pub struct BundleJob {
 impl BundleJob {
     /// `kernel for target (A=1, B=2)`, for progress and errors.
     pub fn describe(&self) -> String {
-        let consts: Vec<String> = self
-            .request
-            .consts
-            .iter()
-            .map(|(k, v)| match v {
-                tritonc_sema::ConstArg::Int(i) => format!("{k}={i}"),
-                tritonc_sema::ConstArg::Bool(b) => format!("{k}={b}"),
-            })
-            .collect();
+        let consts = self.request.const_settings();
         format!(
             "`{}` for {} ({})",
             self.request.kernel_name(),

@@ -315,14 +315,7 @@ pub fn report_compiles(on: bool) {
 /// What `TRITONC_LOG=compile` calls a compilation: kernel, target, const
 /// values and launch options.
 fn describe(req: &CompileRequest, target: &dyn Target, kernel: &str) -> String {
-    let mut settings: Vec<String> = req
-        .consts
-        .iter()
-        .map(|(name, value)| match value {
-            ConstArg::Int(v) => format!("{name}={v}"),
-            ConstArg::Bool(b) => format!("{name}={b}"),
-        })
-        .collect();
+    let mut settings = req.const_settings();
     settings.extend(req.num_warps.map(|w| format!("num_warps={w}")));
     settings.extend(req.num_stages.map(|s| format!("num_stages={s}")));
     let settings = if settings.is_empty() {

@@ -137,14 +137,7 @@ impl CompileRequest {
     pub fn request_key(&self, target: &str) -> crate::cache::KeyParts {
         use sha2::Digest;
         let target = canonical_target(target);
-        let consts: Vec<String> = self
-            .consts
-            .iter()
-            .map(|(name, value)| match value {
-                ConstArg::Int(v) => format!("{name}={v}"),
-                ConstArg::Bool(b) => format!("{name}={b}"),
-            })
-            .collect();
+        let consts = self.const_settings();
         let source: String = sha2::Sha256::digest(self.file.text.as_bytes())
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -167,6 +160,17 @@ impl CompileRequest {
 }
 
 impl CompileRequest {
+    /// The const values as `NAME=VALUE`, in name order.
+    pub fn const_settings(&self) -> Vec<String> {
+        self.consts
+            .iter()
+            .map(|(name, value)| match value {
+                ConstArg::Int(v) => format!("{name}={v}"),
+                ConstArg::Bool(b) => format!("{name}={b}"),
+            })
+            .collect()
+    }
+
     /// The options that differ from the defaults, as keys and messages
     /// spell them (`num_warps=8, divisible=n,x`), or `default options`.
     pub fn options_text(&self) -> String {

@@ -36,6 +36,26 @@ fn object_from_ir(ir: &[u8], t: &dyn Target, dir: &Path) -> Vec<u8> {
     std::fs::read(&obj).unwrap()
 }
 
+/// Compiles `kernel` of `dsl-examples/{file}` for `target` and makes a
+/// relocatable object of its optimized LLVM IR with `llc`.
+fn object_of(
+    file: &str,
+    kernel: &str,
+    consts: &[(&str, i64)],
+    target: &dyn Target,
+    dir: &Path,
+) -> (tritonc::driver::Compiled, Vec<u8>) {
+    let c = compile(&example_request(file, kernel, consts), target).unwrap();
+    let ir = &c
+        .stages
+        .iter()
+        .find(|s| s.file_name == "7-llvm-opt.ll")
+        .unwrap()
+        .contents;
+    let object = object_from_ir(ir, target, dir);
+    (c, object)
+}
+
 fn ld_lld(object: &[u8], extra: &[&str], dir: &Path) -> Vec<u8> {
     let obj = dir.join("in.o");
     let out = dir.join("out.so");
@@ -78,14 +98,7 @@ fn code_objects_linked_in_process_are_byte_identical_to_ld_lld() {
     ] {
         let dir = scratch(target_name);
         let t = target::lookup(target_name).unwrap();
-        let c = compile(&example_request(file, kernel, consts), t.as_ref()).unwrap();
-        let ir = &c
-            .stages
-            .iter()
-            .find(|s| s.file_name == "7-llvm-opt.ll")
-            .unwrap()
-            .contents;
-        let object = object_from_ir(ir, t.as_ref(), &dir);
+        let (c, object) = object_of(file, kernel, consts, t.as_ref(), &dir);
         let ours = link_shared(&object, LinkKind::Hsaco).unwrap();
         let theirs = ld_lld(&object, &["--no-undefined"], &dir);
         assert!(
@@ -101,18 +114,7 @@ fn code_objects_linked_in_process_are_byte_identical_to_ld_lld() {
 fn host_libraries_linked_in_process_are_byte_identical_to_ld_lld() {
     let dir = scratch("host");
     let t = target::lookup("host").unwrap();
-    let c = compile(
-        &example_request("softmax.tk", "softmax", &[("BLOCK", 1024)]),
-        t.as_ref(),
-    )
-    .unwrap();
-    let ir = &c
-        .stages
-        .iter()
-        .find(|s| s.file_name == "7-llvm-opt.ll")
-        .unwrap()
-        .contents;
-    let object = object_from_ir(ir, t.as_ref(), &dir);
+    let (_, object) = object_of("softmax.tk", "softmax", &[("BLOCK", 1024)], t.as_ref(), &dir);
     let ours = link_shared(&object, LinkKind::HostLibrary).unwrap();
     let libm = ["/lib/x86_64-linux-gnu/libm.so.6", "/usr/lib/x86_64-linux-gnu/libm.so.6"]
         .into_iter()

@@ -11,17 +11,42 @@ use tritonc::{
     Error,
 };
 
+#[derive(clap::Args)]
 pub struct BundleOpts {
+    /// The `.tk` file.
     pub file: PathBuf,
+    /// Kernels to include (repeatable; default: every kernel of the file).
+    #[arg(long = "kernel")]
     pub kernels: Vec<String>,
+    /// Targets, comma-separated: gfx archs, `host` (this CPU), or a
+    /// portable `host:x86-64-v2` ... (found by the CPU backend of any
+    /// machine of that level).
+    #[arg(long = "target", value_delimiter = ',', required = true)]
     pub targets: Vec<String>,
+    /// One set of const values, `A=1,B=2` (repeatable; each kernel is
+    /// compiled for every set, given the values it declares).
+    #[arg(long = "const-set", value_name = "A=1,B=2")]
     pub const_sets: Vec<String>,
+    /// As for `compile`: `NAME[,NAME..]` or `all`.
+    #[arg(long, value_name = "NAMES|all")]
     pub divisible: Option<String>,
+    /// Override the kernels' `num_warps`.
+    #[arg(long)]
     pub num_warps: Option<u32>,
+    /// Override the kernels' `num_stages`.
+    #[arg(long)]
     pub num_stages: Option<u32>,
+    /// Promise every buffer is under 4 GiB (as for `compile`).
+    #[arg(long)]
     pub small_buffers: bool,
+    /// AMDGPU code object version.
+    #[arg(long, default_value_t = 5)]
     pub code_object_version: u32,
+    /// Compile on this many threads (default: every core).
+    #[arg(long)]
     pub jobs: Option<usize>,
+    /// The bundle file to write (`.tkb`).
+    #[arg(short = 'o', long)]
     pub output: PathBuf,
 }
 

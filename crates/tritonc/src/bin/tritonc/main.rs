@@ -136,38 +136,7 @@ enum Command {
     },
     /// Compile every kernel x const set x target into one bundle file, which
     /// `run --bundle` and programs without the compiler launch from.
-    Bundle {
-        /// The `.tk` file.
-        file: PathBuf,
-        /// Kernels to include (repeatable; default: every kernel of the file).
-        #[arg(long)]
-        kernel: Vec<String>,
-        /// Targets, comma-separated: gfx archs, `host` (this CPU), or a
-        /// portable `host:x86-64-v2` ... (found by the CPU backend of any
-        /// machine of that level).
-        #[arg(long, value_delimiter = ',', required = true)]
-        target: Vec<String>,
-        /// One set of const values, `A=1,B=2` (repeatable; each kernel is
-        /// compiled for every set, given the values it declares).
-        #[arg(long = "const-set", value_name = "A=1,B=2")]
-        const_sets: Vec<String>,
-        /// As for `compile`: `NAME[,NAME..]` or `all`.
-        #[arg(long, value_name = "NAMES|all")]
-        divisible: Option<String>,
-        #[arg(long)]
-        num_warps: Option<u32>,
-        #[arg(long)]
-        num_stages: Option<u32>,
-        #[arg(long)]
-        small_buffers: bool,
-        #[arg(long, default_value_t = 5)]
-        code_object_version: u32,
-        /// Compile on this many threads (default: every core).
-        #[arg(long)]
-        jobs: Option<usize>,
-        #[arg(short = 'o', long)]
-        output: PathBuf,
-    },
+    Bundle(BundleOpts),
     /// List what a bundle holds.
     BundleInfo { file: PathBuf },
     /// List the targets this compiler knows.
@@ -543,34 +512,7 @@ fn run(cmd: Command) -> Result<(), Error> {
             Ok(())
         }
         Command::Npy { action } => npy_command(action),
-        Command::Bundle {
-            file,
-            kernel,
-            target,
-            const_sets,
-            divisible,
-            num_warps,
-            num_stages,
-            small_buffers,
-            code_object_version,
-            jobs,
-            output,
-        } => {
-            let opts = BundleOpts {
-                file,
-                kernels: kernel,
-                targets: target,
-                const_sets,
-                divisible,
-                num_warps,
-                num_stages,
-                small_buffers,
-                code_object_version,
-                jobs,
-                output,
-            };
-            bundle_command(&opts)
-        }
+        Command::Bundle(opts) => bundle_command(&opts),
         Command::BundleInfo { file } => {
             let b = tritonc::bundle::Bundle::open(&file)?;
             let entries = b.entries();
