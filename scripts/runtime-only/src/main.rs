@@ -28,10 +28,12 @@ fn fail(what: &str) -> ! {
 }
 
 fn main() -> Result<(), Error> {
-    // Nothing may come from the kernel cache: an empty one of its own.
+    // Nothing may come from the kernel cache: an empty one of its own, and
+    // no shared one.
     let cache = std::env::temp_dir().join(format!("tritonc-runtime-only-cache.{}", std::process::id()));
     std::fs::create_dir_all(&cache).map_err(|e| Error::Io(format!("{}: {e}", cache.display())))?;
     std::env::set_var("TRITONC_CACHE_DIR", &cache);
+    std::env::remove_var("TRITONC_CACHE_REMOTE");
 
     tritonc::bundle::register_bytes(BUNDLE)?;
     let held = tritonc::bundle::Bundle::from_bytes(BUNDLE, "the embedded bundle")?.entries();
