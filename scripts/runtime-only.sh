@@ -38,7 +38,7 @@ fail() {
   exit 1
 }
 size=$(stat -c %s "$bin")
-echo "runtime-only: the binary is $((size / 1024)) KiB ($size bytes; debug, with debug information)"
+echo "runtime-only: the binary is $((size / 1024)) KiB ($size bytes; a debug build)"
 stripped="$dir/stripped"
 strip -o "$stripped" "$bin"
 echo "runtime-only: stripped, $(($(stat -c %s "$stripped") / 1024)) KiB"
