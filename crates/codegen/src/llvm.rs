@@ -47,6 +47,48 @@ fn mlir_context() -> MlirContext {
     ctx
 }
 
+/// The context [`mlir_to_llvm`] lowers in: only the dialects the emitted
+/// MLIR uses (the conversion passes load the ones they produce), and only
+/// the passes of [`LOWERING_PIPELINE`]. Registering every upstream dialect,
+/// extension and pass (as [`mlir_context`] does) was most of a cold
+/// compile's time; the pipeline and its output are the same.
+fn lowering_context() -> MlirContext {
+    static PASSES: Once = Once::new();
+    // SAFETY: pass registration is global and done once; these functions
+    // only add the named passes to MLIR's registry.
+    PASSES.call_once(|| unsafe {
+        mlir_sys::mlirRegisterConversionSCFToControlFlowPass();
+        mlir_sys::mlirRegisterConversionConvertVectorToLLVMPass();
+        mlir_sys::mlirRegisterConversionConvertMathToLLVMPass();
+        mlir_sys::mlirRegisterConversionArithToLLVMConversionPass();
+        mlir_sys::mlirRegisterConversionConvertIndexToLLVMPass();
+        mlir_sys::mlirRegisterConversionConvertControlFlowToLLVMPass();
+        mlir_sys::mlirRegisterConversionReconcileUnrealizedCastsPass();
+    });
+    let registry = DialectRegistry::new();
+    // SAFETY: the handles are static; the registry is live.
+    unsafe {
+        for handle in [
+            mlir_sys::mlirGetDialectHandle__llvm__(),
+            mlir_sys::mlirGetDialectHandle__rocdl__(),
+            mlir_sys::mlirGetDialectHandle__arith__(),
+            mlir_sys::mlirGetDialectHandle__scf__(),
+            mlir_sys::mlirGetDialectHandle__cf__(),
+            mlir_sys::mlirGetDialectHandle__vector__(),
+            mlir_sys::mlirGetDialectHandle__math__(),
+            mlir_sys::mlirGetDialectHandle__index__(),
+            mlir_sys::mlirGetDialectHandle__func__(),
+        ] {
+            mlir_sys::mlirDialectHandleInsertDialect(handle, registry.to_raw());
+        }
+    }
+    let ctx = MlirContext::new();
+    ctx.append_dialect_registry(&registry);
+    ctx.load_all_available_dialects();
+    register_all_llvm_translations(&ctx);
+    ctx
+}
+
 /// Parses MLIR text with every upstream dialect registered and verifies it.
 pub fn verify_mlir(text: &str) -> Result<(), CodegenError> {
     let ctx = mlir_context();
@@ -69,7 +111,7 @@ pub fn parse_unregistered(text: &str) -> bool {
 /// Lowers MLIR text to an LLVM module in `llvm_ctx`, returning it with the
 /// text of the lowered MLIR (`llvm` dialect only).
 pub fn mlir_to_llvm<'c>(text: &str, llvm_ctx: &'c LlvmContext) -> Result<(LlvmModule<'c>, String), CodegenError> {
-    let ctx = mlir_context();
+    let ctx = lowering_context();
     let mut module = MlirModule::parse(&ctx, text)
         .ok_or_else(|| CodegenError::Mlir("the generated MLIR does not parse (an internal error)".into()))?;
     if !module.as_operation().verify() {
