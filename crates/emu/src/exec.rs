@@ -1,0 +1,1450 @@
+//! Instruction semantics: one `match` on the mnemonic, an `Err` for
+//! anything not here. Vector instructions read every lane of every source
+//! before they write (so DPP, swizzles and overlapping registers see the
+//! old values), and write only the lanes of EXEC.
+
+// Per-lane loops index several arrays by lane: that is the idiom here.
+#![allow(clippy::needless_range_loop)]
+
+use crate::code_object::Arch;
+use crate::decode::{Inst, Operand, Src};
+use crate::memory::Memory;
+use crate::wave::{unimpl, Trap, Wave, LANES, R};
+
+/// What the machine around a wave provides.
+pub struct Ctx<'a> {
+    pub arch: Arch,
+    pub mem: &'a mut Memory,
+    pub lds: &'a mut [u8],
+}
+
+/// What happens after an instruction.
+#[derive(Debug, PartialEq)]
+pub enum Flow {
+    Next,
+    /// Jump to this offset from the kernel's entry.
+    Jump(u32),
+    Barrier,
+    End,
+}
+
+fn op(inst: &Inst, i: usize) -> R<&Src> {
+    inst.operands
+        .get(i)
+        .ok_or_else(|| Trap::Unimplemented(format!("operand {i} missing")))
+}
+
+/// Every modifier must be one this instruction's semantics handle.
+fn check_mods(inst: &Inst, allowed: &[&str]) -> R<()> {
+    for (name, value) in &inst.modifiers {
+        if !allowed.contains(&name.as_str()) {
+            return unimpl(format!(
+                "modifier `{name}{}{value}`",
+                if value.is_empty() { "" } else { ":" }
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn num(s: &str) -> R<i64> {
+    let parsed = if let Some(h) = s.strip_prefix("0x") {
+        i64::from_str_radix(h, 16).ok()
+    } else if let Some(h) = s.strip_prefix("-0x") {
+        i64::from_str_radix(h, 16).ok().map(|v| -v)
+    } else {
+        s.parse().ok()
+    };
+    parsed.ok_or_else(|| Trap::Unimplemented(format!("modifier value `{s}`")))
+}
+
+fn branch_target(inst: &Inst, wave: &Wave) -> R<u32> {
+    let simm = match op(inst, 0)?.op {
+        Operand::Int(v) => v as u16 as i16 as i64,
+        ref o => return unimpl(format!("branch target {o:?}")),
+    };
+    Ok((wave.pc as i64 + 4 + simm * 4) as u32)
+}
+
+/// Executes one instruction.
+pub fn step(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<Flow> {
+    let m = inst.base.as_str();
+    if inst.dual.is_some() {
+        return dual(w, inst);
+    }
+    if m.starts_with("s_") {
+        return scalar(w, inst, ctx);
+    }
+    if m.starts_with("v_") {
+        vector(w, inst)?;
+        return Ok(Flow::Next);
+    }
+    if m.starts_with("ds_") {
+        lds(w, inst, ctx)?;
+        return Ok(Flow::Next);
+    }
+    if m.starts_with("global_") {
+        global(w, inst, ctx)?;
+        return Ok(Flow::Next);
+    }
+    if matches!(
+        m,
+        "buffer_gl0_inv" | "buffer_gl1_inv" | "buffer_wbinvl1" | "buffer_wbinvl1_vol" | "buffer_inv"
+    ) {
+        // Caches are not modeled: memory operations complete at once.
+        check_mods(inst, &["sc0", "sc1"])?;
+        return Ok(Flow::Next);
+    }
+    if m.starts_with("buffer_") {
+        buffer(w, inst, ctx)?;
+        return Ok(Flow::Next);
+    }
+    unimpl("no semantics")
+}
+
+// ---------------------------------------------------------------- scalar
+
+fn scalar(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<Flow> {
+    let m = inst.base.as_str();
+    match m {
+        "s_nop" | "s_delay_alu" | "s_clause" | "s_waitcnt_depctr" | "s_code_end" | "s_setprio" | "s_sleep"
+        | "s_dcache_inv" | "s_icache_inv" => return Ok(Flow::Next),
+        "s_waitcnt" | "s_waitcnt_vscnt" | "s_waitcnt_vmcnt" | "s_waitcnt_lgkmcnt" | "s_waitcnt_expcnt" => {
+            // Memory operations complete at once (docs/emulator.md); the
+            // counters are parsed and checked to be what hardware has.
+            for (name, v) in &inst.modifiers {
+                if !matches!(
+                    name.as_str(),
+                    "vmcnt" | "lgkmcnt" | "expcnt" | "vscnt" | "null" | "0x0" | "0"
+                ) {
+                    return unimpl(format!("s_waitcnt counter `{name}`"));
+                }
+                if !v.is_empty() {
+                    num(v)?;
+                }
+            }
+            return Ok(Flow::Next);
+        }
+        "s_endpgm" => return Ok(Flow::End),
+        "s_barrier" => return Ok(Flow::Barrier),
+        "s_branch" => return Ok(Flow::Jump(branch_target(inst, w)?)),
+        "s_cbranch_scc0" | "s_cbranch_scc1" | "s_cbranch_vccz" | "s_cbranch_vccnz" | "s_cbranch_execz"
+        | "s_cbranch_execnz" => {
+            let lanes = w.lane_mask();
+            let taken = match m {
+                "s_cbranch_scc0" => !w.scc,
+                "s_cbranch_scc1" => w.scc,
+                "s_cbranch_vccz" => w.vcc & lanes == 0,
+                "s_cbranch_vccnz" => w.vcc & lanes != 0,
+                "s_cbranch_execz" => w.exec == 0,
+                _ => w.exec != 0,
+            };
+            return Ok(if taken {
+                Flow::Jump(branch_target(inst, w)?)
+            } else {
+                Flow::Next
+            });
+        }
+        _ => {}
+    }
+    if m.starts_with("s_load_") || m.starts_with("s_buffer_load") {
+        return scalar_load(w, inst, ctx).map(|_| Flow::Next);
+    }
+    check_mods(inst, &[])?;
+    let dst = &op(inst, 0)?.op;
+    let s32 = |w: &Wave, i: usize| -> R<u32> { w.read_s32(&op(inst, i)?.op) };
+    let s64 = |w: &Wave, i: usize| -> R<u64> { w.read_s64(&op(inst, i)?.op) };
+    // Binary 32-bit operations with SCC = result != 0.
+    let bit32: Option<fn(u32, u32) -> u32> = match m {
+        "s_and_b32" => Some(|a, b| a & b),
+        "s_or_b32" => Some(|a, b| a | b),
+        "s_xor_b32" => Some(|a, b| a ^ b),
+        "s_andn2_b32" | "s_and_not1_b32" => Some(|a, b| a & !b),
+        "s_orn2_b32" | "s_or_not1_b32" => Some(|a, b| a | !b),
+        "s_nand_b32" => Some(|a, b| !(a & b)),
+        "s_nor_b32" => Some(|a, b| !(a | b)),
+        "s_xnor_b32" => Some(|a, b| !(a ^ b)),
+        "s_lshl_b32" => Some(|a, b| a << (b & 31)),
+        "s_lshr_b32" => Some(|a, b| a >> (b & 31)),
+        "s_ashr_i32" => Some(|a, b| ((a as i32) >> (b & 31)) as u32),
+        _ => None,
+    };
+    if let Some(f) = bit32 {
+        let r = f(s32(w, 1)?, s32(w, 2)?);
+        w.write_s32(dst, r)?;
+        w.scc = r != 0;
+        return Ok(Flow::Next);
+    }
+    let bit64: Option<fn(u64, u64) -> u64> = match m {
+        "s_and_b64" => Some(|a, b| a & b),
+        "s_or_b64" => Some(|a, b| a | b),
+        "s_xor_b64" => Some(|a, b| a ^ b),
+        "s_andn2_b64" | "s_and_not1_b64" => Some(|a, b| a & !b),
+        "s_orn2_b64" | "s_or_not1_b64" => Some(|a, b| a | !b),
+        "s_nand_b64" => Some(|a, b| !(a & b)),
+        "s_nor_b64" => Some(|a, b| !(a | b)),
+        "s_xnor_b64" => Some(|a, b| !(a ^ b)),
+        _ => None,
+    };
+    if let Some(f) = bit64 {
+        let r = f(s64(w, 1)?, s64(w, 2)?);
+        w.write_s64(dst, r)?;
+        w.scc = r != 0;
+        return Ok(Flow::Next);
+    }
+    match m {
+        "s_lshl_b64" | "s_lshr_b64" | "s_ashr_i64" => {
+            let (a, b) = (s64(w, 1)?, s32(w, 2)? & 63);
+            let r = match m {
+                "s_lshl_b64" => a << b,
+                "s_lshr_b64" => a >> b,
+                _ => ((a as i64) >> b) as u64,
+            };
+            w.write_s64(dst, r)?;
+            w.scc = r != 0;
+        }
+        "s_mov_b32" => {
+            let v = s32(w, 1)?;
+            w.write_s32(dst, v)?
+        }
+        "s_mov_b64" => {
+            let v = s64(w, 1)?;
+            w.write_s64(dst, v)?
+        }
+        "s_not_b32" => {
+            let r = !s32(w, 1)?;
+            w.write_s32(dst, r)?;
+            w.scc = r != 0;
+        }
+        "s_not_b64" => {
+            let r = !s64(w, 1)?;
+            w.write_s64(dst, r)?;
+            w.scc = r != 0;
+        }
+        "s_brev_b32" => {
+            let v = s32(w, 1)?.reverse_bits();
+            w.write_s32(dst, v)?
+        }
+        "s_add_u32" | "s_addc_u32" | "s_sub_u32" | "s_subb_u32" => {
+            let (a, b) = (s32(w, 1)? as u64, s32(w, 2)? as u64);
+            let c = u64::from(w.scc && (m == "s_addc_u32" || m == "s_subb_u32"));
+            let (r, carry) = if m.starts_with("s_add") {
+                let r = a + b + c;
+                (r as u32, r >> 32 != 0)
+            } else {
+                (a.wrapping_sub(b).wrapping_sub(c) as u32, b + c > a)
+            };
+            w.write_s32(dst, r)?;
+            w.scc = carry;
+        }
+        "s_add_i32" | "s_sub_i32" => {
+            let (a, b) = (s32(w, 1)? as i32, s32(w, 2)? as i32);
+            let (r, o) = if m == "s_add_i32" {
+                a.overflowing_add(b)
+            } else {
+                a.overflowing_sub(b)
+            };
+            w.write_s32(dst, r as u32)?;
+            w.scc = o;
+        }
+        "s_mul_i32" => {
+            let r = s32(w, 1)?.wrapping_mul(s32(w, 2)?);
+            w.write_s32(dst, r)?
+        }
+        "s_mul_hi_u32" => {
+            let r = (s32(w, 1)? as u64 * s32(w, 2)? as u64) >> 32;
+            w.write_s32(dst, r as u32)?
+        }
+        "s_mul_hi_i32" => {
+            let r = (s32(w, 1)? as i32 as i64 * s32(w, 2)? as i32 as i64) >> 32;
+            w.write_s32(dst, r as u32)?
+        }
+        "s_min_i32" | "s_max_i32" | "s_min_u32" | "s_max_u32" => {
+            let (a, b) = (s32(w, 1)?, s32(w, 2)?);
+            let r = match m {
+                "s_min_i32" => (a as i32).min(b as i32) as u32,
+                "s_max_i32" => (a as i32).max(b as i32) as u32,
+                "s_min_u32" => a.min(b),
+                _ => a.max(b),
+            };
+            w.scc = match m {
+                "s_min_i32" => (a as i32) < (b as i32),
+                "s_max_i32" => (a as i32) > (b as i32),
+                "s_min_u32" => a < b,
+                _ => a > b,
+            };
+            w.write_s32(dst, r)?;
+        }
+        "s_abs_i32" => {
+            let r = (s32(w, 1)? as i32).wrapping_abs() as u32;
+            w.write_s32(dst, r)?;
+            w.scc = r != 0;
+        }
+        "s_cselect_b32" => {
+            let v = if w.scc { s32(w, 1)? } else { s32(w, 2)? };
+            w.write_s32(dst, v)?
+        }
+        "s_cselect_b64" => {
+            let v = if w.scc { s64(w, 1)? } else { s64(w, 2)? };
+            w.write_s64(dst, v)?
+        }
+        "s_bfe_u32" | "s_bfe_i32" => {
+            let (a, b) = (s32(w, 1)?, s32(w, 2)?);
+            let (off, width) = (b & 31, (b >> 16) & 0x7f);
+            let r = if width == 0 {
+                0
+            } else if m == "s_bfe_u32" {
+                ((a as u64 >> off) & ((1u64 << width.min(32)) - 1)) as u32
+            } else {
+                let sh = 32 - width.min(32);
+                (((a >> off) << sh) as i32 >> sh) as u32
+            };
+            w.write_s32(dst, r)?;
+            w.scc = r != 0;
+        }
+        _ if m.starts_with("s_cmp_") => {
+            let ty = &m[m.len() - 3..];
+            let cond = &m[6..m.len() - 4];
+            let r = if ty == "u64" {
+                cmp_int(cond, s64(w, 0)? as i128, s64(w, 1)? as i128)?
+            } else if ty == "i32" {
+                cmp_int(cond, s32(w, 0)? as i32 as i128, s32(w, 1)? as i32 as i128)?
+            } else if ty == "u32" {
+                cmp_int(cond, s32(w, 0)? as i128, s32(w, 1)? as i128)?
+            } else {
+                return unimpl("comparison type");
+            };
+            w.scc = r;
+        }
+        _ if m.ends_with("_saveexec_b64") || m.ends_with("_saveexec_b32") => {
+            let wide = m.ends_with("b64");
+            let src = if wide { s64(w, 1)? } else { s32(w, 1)? as u64 };
+            let exec = w.exec;
+            let new = match &m[2..m.len() - 13] {
+                "and" => src & exec,
+                "or" => src | exec,
+                "xor" => src ^ exec,
+                "andn2" | "and_not1" => src & !exec,
+                "andn1" | "not0_and" => !src & exec,
+                "orn2" | "or_not1" => src | !exec,
+                _ => return unimpl("saveexec operation"),
+            } & w.lane_mask();
+            w.write_mask(dst, exec)?;
+            w.exec = new;
+            w.scc = new != 0;
+        }
+        _ => return unimpl("no semantics"),
+    }
+    Ok(Flow::Next)
+}
+
+fn cmp_int(cond: &str, a: i128, b: i128) -> R<bool> {
+    Ok(match cond {
+        "eq" => a == b,
+        "lg" | "ne" => a != b,
+        "gt" => a > b,
+        "ge" => a >= b,
+        "lt" => a < b,
+        "le" => a <= b,
+        "t" | "tru" => true,
+        "f" => false,
+        _ => return unimpl(format!("comparison `{cond}`")),
+    })
+}
+
+// The negated comparisons are true on NaN, as the ISA's are.
+#[allow(clippy::neg_cmp_op_on_partial_ord, clippy::double_comparisons)]
+fn cmp_float(cond: &str, a: f64, b: f64) -> R<bool> {
+    let un = a.is_nan() || b.is_nan();
+    Ok(match cond {
+        "f" => false,
+        "lt" => a < b,
+        "eq" => a == b,
+        "le" => a <= b,
+        "gt" => a > b,
+        "lg" => a < b || a > b,
+        "ge" => a >= b,
+        "o" => !un,
+        "u" => un,
+        "nge" => !(a >= b),
+        "nlg" => !(a < b || a > b),
+        "ngt" => !(a > b),
+        "nle" => !(a <= b),
+        "neq" => a != b,
+        "nlt" => !(a < b),
+        "tru" | "t" => true,
+        _ => return unimpl(format!("comparison `{cond}`")),
+    })
+}
+
+/// Bytes of an `s_load_*` / `global_*` / `buffer_*` / `ds_*` access by
+/// its suffix (`dwordx4`, `b128`, `dword`, `b32`, ...).
+fn access_bytes(m: &str) -> R<usize> {
+    let suffix = m.rsplit('_').next().unwrap_or("");
+    Ok(match suffix {
+        "dword" | "b32" => 4,
+        "dwordx2" | "b64" => 8,
+        "dwordx3" | "b96" => 12,
+        "dwordx4" | "b128" => 16,
+        "dwordx8" | "b256" => 32,
+        "dwordx16" | "b512" => 64,
+        _ => return unimpl(format!("access size `{suffix}`")),
+    })
+}
+
+fn scalar_load(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
+    check_mods(inst, &["glc", "dlc", "offset"])?;
+    let m = inst.base.as_str();
+    if m.starts_with("s_buffer") {
+        return unimpl("scalar buffer loads");
+    }
+    let bytes = access_bytes(m)?;
+    let base = w.read_s64(&op(inst, 1)?.op)?;
+    let off = match op(inst, 2)?.op {
+        Operand::Int(v) => v as u64,
+        ref o => w.read_s32(o)? as u64,
+    };
+    let extra = inst.modifier("offset").map(num).transpose()?.unwrap_or(0) as u64;
+    let addr = (base.wrapping_add(off).wrapping_add(extra)) & !3;
+    let mut buf = vec![0u8; bytes];
+    ctx.mem.read(addr, &mut buf).ok_or_else(|| {
+        Trap::Fault(
+            format!("scalar load of {bytes} bytes at {addr:#x} outside every buffer"),
+            None,
+        )
+    })?;
+    let first = match op(inst, 0)?.op {
+        Operand::Sgpr(r, _) => r,
+        ref o => return unimpl(format!("scalar load into {o:?}")),
+    };
+    for (k, c) in buf.chunks_exact(4).enumerate() {
+        w.write_s32(
+            &Operand::Sgpr(first + k as u16, 1),
+            u32::from_le_bytes(c.try_into().unwrap()),
+        )?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- vector
+
+fn f(x: u32) -> f32 {
+    f32::from_bits(x)
+}
+
+/// v_max_f32 / v_min_f32 in IEEE mode: a NaN operand yields the other
+/// (quieted if both are NaN); -0 < +0.
+fn fmax(a: f32, b: f32) -> f32 {
+    if a.is_nan() {
+        return if b.is_nan() { f32::NAN } else { b };
+    }
+    if b.is_nan() {
+        return a;
+    }
+    if a == b {
+        return if a.is_sign_negative() { b } else { a };
+    }
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+fn fmin(a: f32, b: f32) -> f32 {
+    if a.is_nan() {
+        return if b.is_nan() { f32::NAN } else { b };
+    }
+    if b.is_nan() {
+        return a;
+    }
+    if a == b {
+        return if a.is_sign_negative() { a } else { b };
+    }
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+fn ldexp(x: f32, n: i32) -> f32 {
+    if x.is_nan() || x.is_infinite() || x == 0.0 {
+        return x;
+    }
+    // Exact in f64 for |n| <= 300; one rounding to f32.
+    (x as f64 * 2f64.powi(n.clamp(-300, 300))) as f32
+}
+
+fn exponent(x: f32) -> i32 {
+    ((x.to_bits() >> 23) & 0xff) as i32
+}
+
+fn is_denorm(x: f32) -> bool {
+    x != 0.0 && exponent(x) == 0
+}
+
+/// The DPP source lane of `lane` for the control, or `None` when it is
+/// out of range. `row_mask`/`bank_mask` are applied by the caller.
+fn dpp_source(ctrl: &str, v: &str, lane: usize, wave: usize, gfx10: bool) -> R<Option<usize>> {
+    let row = lane & !15;
+    let l = lane & 15;
+    let n = || -> R<usize> { Ok(num(v)? as usize) };
+    Ok(match ctrl {
+        "quad_perm" => {
+            let sel: Vec<usize> = v
+                .trim_matches(|c| c == '[' || c == ']')
+                .split(',')
+                .map(|s| {
+                    s.trim()
+                        .parse()
+                        .map_err(|_| Trap::Unimplemented(format!("quad_perm `{v}`")))
+                })
+                .collect::<R<_>>()?;
+            if sel.len() != 4 {
+                return unimpl(format!("quad_perm `{v}`"));
+            }
+            Some((lane & !3) | sel[lane & 3])
+        }
+        "row_shl" => (l + n()? < 16).then(|| lane + n().unwrap_or(0)),
+        "row_shr" => (l >= n()?).then(|| lane - n().unwrap_or(0)),
+        "row_ror" => Some(row | ((l + 16 - (n()? & 15)) & 15)),
+        "row_mirror" => Some(row | (15 - l)),
+        "row_half_mirror" => Some((lane & !7) | (7 - (lane & 7))),
+        "row_share" if gfx10 => Some(row | (n()? & 15)),
+        "row_xmask" if gfx10 => Some(row | (l ^ (n()? & 15))),
+        "wave_shl" if !gfx10 => (lane + 1 < wave).then_some(lane + 1),
+        "wave_shr" if !gfx10 => lane.checked_sub(1),
+        "wave_rol" if !gfx10 => Some((lane + 1) % wave),
+        "wave_ror" if !gfx10 => Some((lane + wave - 1) % wave),
+        "row_bcast" if !gfx10 => match n()? {
+            15 => (row >= 16).then(|| row - 1),
+            31 => (row >= 32).then_some(31),
+            _ => return unimpl(format!("row_bcast:{v}")),
+        },
+        _ => return unimpl(format!("DPP control `{ctrl}:{v}`")),
+    })
+}
+
+/// Applies a DPP modifier to source 0: returns its permuted lanes and the
+/// lanes that may be written.
+fn dpp(w: &Wave, inst: &Inst, src0: &[u32; LANES], gfx10: bool) -> R<([u32; LANES], u64)> {
+    let mut row_mask = 0xf;
+    let mut bank_mask = 0xf;
+    let mut bound_ctrl = false;
+    let mut fetch_inactive = false;
+    let mut ctrl = None;
+    for (name, v) in &inst.modifiers {
+        match name.as_str() {
+            "row_mask" => row_mask = num(v)?,
+            "bank_mask" => bank_mask = num(v)?,
+            "bound_ctrl" => bound_ctrl = num(v)? != 0,
+            "fi" => fetch_inactive = num(v)? != 0,
+            "clamp" => {}
+            _ if ctrl.is_none() => ctrl = Some((name.as_str(), v.as_str())),
+            _ => return unimpl(format!("second DPP control `{name}`")),
+        }
+    }
+    let (c, v) = ctrl.ok_or_else(|| Trap::Unimplemented("DPP without a control".into()))?;
+    let mut out = [0u32; LANES];
+    let mut writable = 0u64;
+    for lane in 0..w.wave_size {
+        if row_mask >> (lane / 16) & 1 == 0 || bank_mask >> ((lane >> 2) & 3) & 1 == 0 {
+            continue;
+        }
+        let src =
+            dpp_source(c, v, lane, w.wave_size, gfx10)?.filter(|&s| s < w.wave_size && (fetch_inactive || w.active(s)));
+        match src {
+            Some(s) => {
+                out[lane] = src0[s];
+                writable |= 1 << lane;
+            }
+            None if bound_ctrl => writable |= 1 << lane,
+            None => {}
+        }
+    }
+    Ok((out, writable))
+}
+
+/// Applies output modifiers of a float result.
+fn clamp_f32(inst: &Inst, x: f32) -> f32 {
+    if inst.modifier("clamp").is_some() {
+        if x.is_nan() {
+            0.0
+        } else {
+            x.clamp(0.0, 1.0)
+        }
+    } else {
+        x
+    }
+}
+
+/// Runs the two halves of a GFX11 `v_dual_*`: both read before either
+/// writes.
+fn dual(w: &mut Wave, inst: &Inst) -> R<Flow> {
+    let second = inst.dual.as_ref().unwrap();
+    let mut x = inst.clone();
+    x.dual = None;
+    let mut y = (**second).clone();
+    for i in [&mut x, &mut y] {
+        let name = i
+            .mnemonic
+            .strip_prefix("v_dual_")
+            .ok_or_else(|| Trap::Unimplemented("dual".into()))?;
+        i.base = format!("v_{name}");
+        i.encoding = "e32";
+    }
+    // X runs, its result is set aside and its destination restored, so
+    // that Y reads the old values; then X's result is written.
+    let xdst = Src {
+        op: op(&x, 0)?.op.clone(),
+        neg: false,
+        abs: false,
+    };
+    let old = w.gather(&xdst, 0, false)?;
+    vector(w, &x)?;
+    let new = w.gather(&xdst, 0, false)?;
+    w.scatter(&xdst.op, 0, &old, u64::MAX)?;
+    vector(w, &y)?;
+    w.scatter(&xdst.op, 0, &new, u64::MAX)?;
+    Ok(Flow::Next)
+}
+
+fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
+    let m = inst.base.as_str();
+    let exec = w.exec;
+    // Lane-crossing and scalar-result instructions first.
+    match m {
+        "v_readlane_b32" | "v_readfirstlane_b32" => {
+            check_mods(inst, &[])?;
+            let src = w.gather(op(inst, 1)?, 0, false)?;
+            let lane = if m == "v_readfirstlane_b32" {
+                if exec == 0 {
+                    0
+                } else {
+                    exec.trailing_zeros() as usize
+                }
+            } else {
+                w.read_s32(&op(inst, 2)?.op)? as usize % w.wave_size
+            };
+            return w.write_s32(&op(inst, 0)?.op, src[lane]);
+        }
+        "v_writelane_b32" => {
+            check_mods(inst, &[])?;
+            let v = w.read_s32(&op(inst, 1)?.op)?;
+            let lane = w.read_s32(&op(inst, 2)?.op)? as usize % w.wave_size;
+            let mut vals = w.gather(op(inst, 0)?, 0, false)?;
+            vals[lane] = v;
+            return w.scatter(&op(inst, 0)?.op.clone(), 0, &vals, 1 << lane);
+        }
+        "v_permlanex16_b32" | "v_permlane16_b32" => {
+            check_mods(inst, &["op_sel"])?;
+            let (fi, bc) = match inst.modifier("op_sel") {
+                Some(v) => {
+                    let b: Vec<&str> = v.trim_matches(|c| c == '[' || c == ']').split(',').collect();
+                    (b.first() == Some(&"1"), b.get(1) == Some(&"1"))
+                }
+                None => (false, false),
+            };
+            let src = w.gather(op(inst, 1)?, 0, false)?;
+            let (s1, s2) = (w.read_s32(&op(inst, 2)?.op)?, w.read_s32(&op(inst, 3)?.op)?);
+            let old = w.gather(op(inst, 0)?, 0, false)?;
+            let mut out = old;
+            for lane in 0..w.wave_size {
+                let j = lane & 15;
+                let sel = if j < 8 {
+                    (s1 >> (4 * j)) & 15
+                } else {
+                    (s2 >> (4 * (j - 8))) & 15
+                } as usize;
+                let row = if m == "v_permlanex16_b32" {
+                    (lane & !15) ^ 16
+                } else {
+                    lane & !15
+                };
+                let s = row | sel;
+                if s < w.wave_size && (fi || w.active(s)) {
+                    out[lane] = src[s];
+                } else if bc {
+                    out[lane] = 0;
+                }
+            }
+            return w.scatter(&op(inst, 0)?.op.clone(), 0, &out, exec);
+        }
+        "v_mbcnt_lo_u32_b32" | "v_mbcnt_hi_u32_b32" => {
+            check_mods(inst, &[])?;
+            let mask = w.read_s32(&op(inst, 1)?.op)? as u64;
+            let add = w.gather(op(inst, 2)?, 0, false)?;
+            let mut out = [0u32; LANES];
+            for (lane, o) in out.iter_mut().enumerate() {
+                let (bits, below) = if m.contains("_lo_") {
+                    (lane.min(32), mask)
+                } else {
+                    (lane.saturating_sub(32), mask)
+                };
+                let below = if bits == 0 {
+                    0
+                } else {
+                    (below & ((1u64 << bits) - 1)).count_ones()
+                };
+                *o = below.wrapping_add(add[lane]);
+            }
+            return w.scatter(&op(inst, 0)?.op.clone(), 0, &out, exec);
+        }
+        _ => {}
+    }
+    if let Some(cond) = m.strip_prefix("v_cmp_").or_else(|| m.strip_prefix("v_cmpx_")) {
+        return compare(w, inst, cond, m.starts_with("v_cmpx_"));
+    }
+    if m.starts_with("v_pk_") {
+        return packed(w, inst);
+    }
+    // Ordinary per-lane operations: destinations, then sources.
+    let has_carry_out = matches!(
+        m,
+        "v_add_co_u32"
+            | "v_sub_co_u32"
+            | "v_subrev_co_u32"
+            | "v_addc_co_u32"
+            | "v_subb_co_u32"
+            | "v_subbrev_co_u32"
+            | "v_add_co_ci_u32"
+            | "v_sub_co_ci_u32"
+            | "v_subrev_co_ci_u32"
+            | "v_div_scale_f32"
+    ) || (m == "v_add_u32" || m == "v_sub_u32") && inst.operands.len() == 4;
+    let dst = op(inst, 0)?.op.clone();
+    let sdst = if has_carry_out {
+        Some(op(inst, 1)?.op.clone())
+    } else {
+        None
+    };
+    let first_src = if has_carry_out { 2 } else { 1 };
+    let nsrc = inst.operands.len() - first_src;
+    let float_op = m.contains("_f32") || m.contains("_f16") || m.contains("_f64");
+    // Allowed modifiers: DPP controls on a `_dpp` encoding, clamp on floats.
+    if inst.encoding == "dpp" {
+        // checked by dpp()
+    } else if float_op {
+        check_mods(inst, &["clamp"])?;
+    } else {
+        check_mods(inst, &[])?;
+    }
+    let mut srcs: Vec<[u32; LANES]> = Vec::with_capacity(nsrc);
+    for i in 0..nsrc {
+        srcs.push(w.gather(op(inst, first_src + i)?, 0, float_op)?);
+    }
+    let mut mask = exec;
+    if inst.encoding == "dpp" {
+        let (permuted, writable) = dpp(w, inst, &srcs[0], w.gfx10)?;
+        srcs[0] = permuted;
+        mask &= writable;
+    }
+    let src = |i: usize| -> R<&[u32; LANES]> {
+        srcs.get(i)
+            .ok_or_else(|| Trap::Unimplemented(format!("source {i} missing")))
+    };
+    let mut out = [0u32; LANES];
+    let mut carry_out = 0u64;
+    macro_rules! lanes1 {
+        ($e:expr) => {{
+            let a = src(0)?;
+            for l in 0..LANES {
+                let x = a[l];
+                out[l] = $e(x);
+            }
+        }};
+    }
+    macro_rules! lanes2 {
+        ($e:expr) => {{
+            let (a, b) = (src(0)?, src(1)?);
+            for l in 0..LANES {
+                out[l] = $e(a[l], b[l]);
+            }
+        }};
+    }
+    macro_rules! lanes3 {
+        ($e:expr) => {{
+            let (a, b, c) = (src(0)?, src(1)?, src(2)?);
+            for l in 0..LANES {
+                out[l] = $e(a[l], b[l], c[l]);
+            }
+        }};
+    }
+    macro_rules! f1 {
+        ($e:expr) => {
+            lanes1!(|x: u32| clamp_f32(inst, $e(f(x))).to_bits())
+        };
+    }
+    macro_rules! f2 {
+        ($e:expr) => {
+            lanes2!(|x: u32, y: u32| clamp_f32(inst, $e(f(x), f(y))).to_bits())
+        };
+    }
+    macro_rules! f3 {
+        ($e:expr) => {
+            lanes3!(|x: u32, y: u32, z: u32| clamp_f32(inst, $e(f(x), f(y), f(z))).to_bits())
+        };
+    }
+    match m {
+        "v_mov_b32" => lanes1!(|x| x),
+        "v_not_b32" => lanes1!(|x: u32| !x),
+        "v_bfrev_b32" => lanes1!(|x: u32| x.reverse_bits()),
+        "v_ffbh_u32" => lanes1!(|x: u32| if x == 0 { u32::MAX } else { x.leading_zeros() }),
+        "v_ffbl_b32" => lanes1!(|x: u32| if x == 0 { u32::MAX } else { x.trailing_zeros() }),
+        "v_cvt_f32_i32" => lanes1!(|x: u32| (x as i32 as f32).to_bits()),
+        "v_cvt_f32_u32" => lanes1!(|x: u32| (x as f32).to_bits()),
+        "v_cvt_i32_f32" => lanes1!(|x: u32| f(x) as i32 as u32),
+        "v_cvt_u32_f32" => lanes1!(|x: u32| f(x) as u32),
+        // Transcendentals: computed in f64 and rounded once (correctly
+        // rounded; the hardware's documented error is 1 ulp).
+        "v_exp_f32" => f1!(|x: f32| (x as f64).exp2() as f32),
+        "v_log_f32" => f1!(|x: f32| (x as f64).log2() as f32),
+        "v_rcp_f32" => f1!(|x: f32| (1.0 / x as f64) as f32),
+        "v_rsq_f32" => f1!(|x: f32| (1.0 / (x as f64).sqrt()) as f32),
+        "v_sqrt_f32" => f1!(|x: f32| (x as f64).sqrt() as f32),
+        "v_sin_f32" => f1!(|x: f32| ((x as f64) * std::f64::consts::TAU).sin() as f32),
+        "v_cos_f32" => f1!(|x: f32| ((x as f64) * std::f64::consts::TAU).cos() as f32),
+        "v_fract_f32" => f1!(|x: f32| if x.is_infinite() {
+            f32::NAN
+        } else {
+            (x - x.floor()).min(f32::from_bits(0x3f7f_ffff))
+        }),
+        "v_trunc_f32" => f1!(|x: f32| x.trunc()),
+        "v_floor_f32" => f1!(|x: f32| x.floor()),
+        "v_ceil_f32" => f1!(|x: f32| x.ceil()),
+        "v_rndne_f32" => f1!(|x: f32| x.round_ties_even()),
+        "v_add_f32" => f2!(|a: f32, b: f32| a + b),
+        "v_sub_f32" => f2!(|a: f32, b: f32| a - b),
+        "v_subrev_f32" => f2!(|a: f32, b: f32| b - a),
+        "v_mul_f32" => f2!(|a: f32, b: f32| a * b),
+        "v_max_f32" => f2!(fmax),
+        "v_min_f32" => f2!(fmin),
+        "v_ldexp_f32" => lanes2!(|a: u32, b: u32| clamp_f32(inst, ldexp(f(a), b as i32)).to_bits()),
+        "v_fma_f32" => f3!(|a: f32, b: f32, c: f32| a.mul_add(b, c)),
+        "v_max3_f32" => f3!(|a: f32, b: f32, c: f32| fmax(fmax(a, b), c)),
+        "v_min3_f32" => f3!(|a: f32, b: f32, c: f32| fmin(fmin(a, b), c)),
+        "v_med3_f32" => f3!(|a: f32, b: f32, c: f32| fmax(fmin(a, b), fmin(fmax(a, b), c))),
+        "v_fmac_f32" | "v_mac_f32" => {
+            let acc = w.gather(
+                &Src {
+                    op: dst.clone(),
+                    neg: false,
+                    abs: false,
+                },
+                0,
+                true,
+            )?;
+            let (a, b) = (src(0)?, src(1)?);
+            for l in 0..LANES {
+                out[l] = clamp_f32(inst, f(a[l]).mul_add(f(b[l]), f(acc[l]))).to_bits();
+            }
+        }
+        "v_div_scale_f32" => {
+            let (s0, s1, s2) = (src(0)?, src(1)?, src(2)?);
+            for l in 0..LANES {
+                let (a, den, numr) = (f(s0[l]), f(s1[l]), f(s2[l]));
+                let mut d = a;
+                let mut vcc = false;
+                if numr == 0.0 || den == 0.0 {
+                    d = f32::NAN;
+                } else if exponent(numr) - exponent(den) >= 96 {
+                    vcc = true;
+                    if a == den {
+                        d = ldexp(a, 64);
+                    }
+                } else if is_denorm(den) {
+                    d = ldexp(a, 64);
+                } else if is_denorm((1.0 / den as f64) as f32) && is_denorm(numr / den) {
+                    vcc = true;
+                    if a == den {
+                        d = ldexp(a, 64);
+                    }
+                } else if is_denorm((1.0 / den as f64) as f32) {
+                    d = ldexp(a, -64);
+                } else if is_denorm(numr / den) {
+                    vcc = true;
+                    if a == numr {
+                        d = ldexp(a, 64);
+                    }
+                } else if exponent(numr) <= 23 {
+                    d = ldexp(a, 64);
+                }
+                out[l] = d.to_bits();
+                if vcc {
+                    carry_out |= 1 << l;
+                }
+            }
+        }
+        "v_div_fmas_f32" => {
+            let vcc = w.vcc;
+            let (a, b, c) = (src(0)?, src(1)?, src(2)?);
+            for l in 0..LANES {
+                let r = (f(a[l]) as f64).mul_add(f(b[l]) as f64, f(c[l]) as f64);
+                let r = if vcc >> l & 1 != 0 {
+                    r * if exponent(f(c[l])) >= 127 {
+                        2f64.powi(64)
+                    } else {
+                        2f64.powi(-64)
+                    }
+                } else {
+                    r
+                };
+                out[l] = (r as f32).to_bits();
+            }
+        }
+        "v_div_fixup_f32" => {
+            let (s0, s1, s2) = (src(0)?, src(1)?, src(2)?);
+            for l in 0..LANES {
+                let (q, den, numr) = (f(s0[l]), f(s1[l]), f(s2[l]));
+                let neg = (den.is_sign_negative()) != (numr.is_sign_negative());
+                let signed = |x: f32| if neg { -x } else { x };
+                let d = if numr.is_nan()
+                    || den.is_nan()
+                    || (den == 0.0 && numr == 0.0)
+                    || (den.is_infinite() && numr.is_infinite())
+                {
+                    f32::NAN
+                } else if den == 0.0 || numr.is_infinite() {
+                    signed(f32::INFINITY)
+                } else if den.is_infinite() || numr == 0.0 || exponent(numr) - exponent(den) < -150 {
+                    // (A quotient below 2^-150 rounds to zero.)
+                    signed(0.0)
+                } else if exponent(den) == 255 {
+                    signed(f32::INFINITY)
+                } else {
+                    signed(q.abs())
+                };
+                out[l] = d.to_bits();
+            }
+        }
+        "v_cndmask_b32" => {
+            let sel = if nsrc == 3 {
+                w.read_mask(&op(inst, 3)?.op)?
+            } else {
+                w.vcc
+            };
+            let (a, b) = (src(0)?, src(1)?);
+            for l in 0..LANES {
+                out[l] = if sel >> l & 1 != 0 { b[l] } else { a[l] };
+            }
+        }
+        "v_and_b32" => lanes2!(|a: u32, b: u32| a & b),
+        "v_or_b32" => lanes2!(|a: u32, b: u32| a | b),
+        "v_xor_b32" => lanes2!(|a: u32, b: u32| a ^ b),
+        "v_lshlrev_b32" => lanes2!(|a: u32, b: u32| b << (a & 31)),
+        "v_lshrrev_b32" => lanes2!(|a: u32, b: u32| b >> (a & 31)),
+        "v_ashrrev_i32" => lanes2!(|a: u32, b: u32| ((b as i32) >> (a & 31)) as u32),
+        "v_lshl_b32" => lanes2!(|a: u32, b: u32| a << (b & 31)),
+        "v_add_u32" | "v_add_nc_u32" if sdst.is_none() => lanes2!(|a: u32, b: u32| a.wrapping_add(b)),
+        "v_sub_u32" | "v_sub_nc_u32" if sdst.is_none() => lanes2!(|a: u32, b: u32| a.wrapping_sub(b)),
+        "v_subrev_u32" | "v_subrev_nc_u32" => lanes2!(|a: u32, b: u32| b.wrapping_sub(a)),
+        "v_mul_lo_u32" => lanes2!(|a: u32, b: u32| a.wrapping_mul(b)),
+        "v_mul_hi_u32" => lanes2!(|a: u32, b: u32| ((a as u64 * b as u64) >> 32) as u32),
+        "v_mul_hi_i32" => lanes2!(|a: u32, b: u32| ((a as i32 as i64 * b as i32 as i64) >> 32) as u32),
+        "v_mul_u32_u24" => lanes2!(|a: u32, b: u32| (a & 0xff_ffff).wrapping_mul(b & 0xff_ffff)),
+        "v_mul_i32_i24" => {
+            lanes2!(|a: u32, b: u32| ((((a << 8) as i32) >> 8).wrapping_mul(((b << 8) as i32) >> 8)) as u32)
+        }
+        "v_max_i32" => lanes2!(|a: u32, b: u32| (a as i32).max(b as i32) as u32),
+        "v_min_i32" => lanes2!(|a: u32, b: u32| (a as i32).min(b as i32) as u32),
+        "v_max_u32" => lanes2!(|a: u32, b: u32| a.max(b)),
+        "v_min_u32" => lanes2!(|a: u32, b: u32| a.min(b)),
+        "v_lshl_or_b32" => lanes3!(|a: u32, b: u32, c: u32| (a << (b & 31)) | c),
+        "v_and_or_b32" => lanes3!(|a: u32, b: u32, c: u32| (a & b) | c),
+        "v_or3_b32" => lanes3!(|a: u32, b: u32, c: u32| a | b | c),
+        "v_xor3_b32" => lanes3!(|a: u32, b: u32, c: u32| a ^ b ^ c),
+        "v_lshl_add_u32" => lanes3!(|a: u32, b: u32, c: u32| (a << (b & 31)).wrapping_add(c)),
+        "v_add_lshl_u32" => lanes3!(|a: u32, b: u32, c: u32| a.wrapping_add(b) << (c & 31)),
+        "v_add3_u32" => lanes3!(|a: u32, b: u32, c: u32| a.wrapping_add(b).wrapping_add(c)),
+        "v_mad_u32_u24" => {
+            lanes3!(|a: u32, b: u32, c: u32| (a & 0xff_ffff).wrapping_mul(b & 0xff_ffff).wrapping_add(c))
+        }
+        "v_bfe_u32" => lanes3!(|a: u32, b: u32, c: u32| {
+            let (o, wd) = (b & 31, c & 31);
+            if wd == 0 {
+                0
+            } else {
+                (a >> o) & ((1u32 << wd) - 1)
+            }
+        }),
+        "v_bfi_b32" => lanes3!(|a: u32, b: u32, c: u32| (a & b) | (!a & c)),
+        "v_alignbit_b32" => lanes3!(|a: u32, b: u32, c: u32| ((((a as u64) << 32) | b as u64) >> (c & 31)) as u32),
+        "v_add_co_u32" | "v_add_u32" | "v_addc_co_u32" | "v_add_co_ci_u32" | "v_sub_co_u32" | "v_sub_u32"
+        | "v_subrev_co_u32" | "v_subb_co_u32" | "v_sub_co_ci_u32" | "v_subbrev_co_u32" | "v_subrev_co_ci_u32" => {
+            let with_carry_in = m.contains("addc") || m.contains("subb") || m.contains("_ci_");
+            let cin = if with_carry_in {
+                w.read_mask(&op(inst, inst.operands.len() - 1)?.op)?
+            } else {
+                0
+            };
+            let (a, b) = (src(0)?, src(1)?);
+            let rev = m.contains("subrev") || m.contains("subbrev");
+            for l in 0..LANES {
+                let c = cin >> l & 1;
+                let (x, y) = if rev {
+                    (b[l] as u64, a[l] as u64)
+                } else {
+                    (a[l] as u64, b[l] as u64)
+                };
+                let (r, co) = if m.contains("add") {
+                    let r = x + y + c;
+                    (r as u32, r >> 32 != 0)
+                } else {
+                    (x.wrapping_sub(y).wrapping_sub(c) as u32, y + c > x)
+                };
+                out[l] = r;
+                if co {
+                    carry_out |= 1 << l;
+                }
+            }
+        }
+        "v_lshlrev_b64" | "v_lshrrev_b64" | "v_ashrrev_i64" | "v_lshl_add_u64" | "v_add_u64" | "v_mov_b64" => {
+            let dst64 = dst.clone();
+            let shift_first = m != "v_lshl_add_u64" && m != "v_add_u64" && m != "v_mov_b64";
+            let r: Vec<u64> = if m == "v_mov_b64" {
+                w.gather64(op(inst, 1)?, false)?.to_vec()
+            } else if shift_first {
+                let s = w.gather(op(inst, 1)?, 0, false)?;
+                let v = w.gather64(op(inst, 2)?, false)?;
+                (0..LANES)
+                    .map(|l| match m {
+                        "v_lshlrev_b64" => v[l] << (s[l] & 63),
+                        "v_lshrrev_b64" => v[l] >> (s[l] & 63),
+                        _ => ((v[l] as i64) >> (s[l] & 63)) as u64,
+                    })
+                    .collect()
+            } else if m == "v_add_u64" {
+                let a = w.gather64(op(inst, 1)?, false)?;
+                let b = w.gather64(op(inst, 2)?, false)?;
+                (0..LANES).map(|l| a[l].wrapping_add(b[l])).collect()
+            } else {
+                let a = w.gather64(op(inst, 1)?, false)?;
+                let s = w.gather(op(inst, 2)?, 0, false)?;
+                let c = w.gather64(op(inst, 3)?, false)?;
+                (0..LANES).map(|l| (a[l] << (s[l] & 7)).wrapping_add(c[l])).collect()
+            };
+            let lo: [u32; LANES] = std::array::from_fn(|l| r[l] as u32);
+            let hi: [u32; LANES] = std::array::from_fn(|l| (r[l] >> 32) as u32);
+            w.scatter(&dst64, 0, &lo, mask)?;
+            return w.scatter(&dst64, 1, &hi, mask);
+        }
+        _ => return unimpl("no semantics"),
+    }
+    if let Some(sd) = sdst {
+        let old = w.read_mask(&sd).unwrap_or(0);
+        w.write_mask(&sd, (old & !mask) | (carry_out & mask))?;
+    }
+    w.scatter(&dst, 0, &out, mask)
+}
+
+fn compare(w: &mut Wave, inst: &Inst, cond_ty: &str, x: bool) -> R<()> {
+    check_mods(inst, &[])?;
+    let (cond, ty) = cond_ty
+        .rsplit_once('_')
+        .ok_or_else(|| Trap::Unimplemented("comparison".into()))?;
+    let has_dst = inst.operands.len() == 3;
+    let first = usize::from(has_dst);
+    let float = ty.starts_with('f');
+    let mut result = 0u64;
+    if ty == "f32" || ty == "i32" || ty == "u32" {
+        let a = w.gather(op(inst, first)?, 0, float)?;
+        let b = w.gather(op(inst, first + 1)?, 0, float)?;
+        for l in 0..w.wave_size {
+            let r = match ty {
+                "f32" => cmp_float(cond, f(a[l]) as f64, f(b[l]) as f64)?,
+                "i32" => cmp_int(cond, a[l] as i32 as i128, b[l] as i32 as i128)?,
+                _ => cmp_int(cond, a[l] as i128, b[l] as i128)?,
+            };
+            if r {
+                result |= 1 << l;
+            }
+        }
+    } else if ty == "i64" || ty == "u64" || ty == "f64" {
+        let a = w.gather64(op(inst, first)?, float)?;
+        let b = w.gather64(op(inst, first + 1)?, float)?;
+        for l in 0..w.wave_size {
+            let r = match ty {
+                "f64" => cmp_float(cond, f64::from_bits(a[l]), f64::from_bits(b[l]))?,
+                "i64" => cmp_int(cond, a[l] as i64 as i128, b[l] as i64 as i128)?,
+                _ => cmp_int(cond, a[l] as i128, b[l] as i128)?,
+            };
+            if r {
+                result |= 1 << l;
+            }
+        }
+    } else if ty == "u32" {
+        unreachable!()
+    } else {
+        return unimpl(format!("comparison type `{ty}`"));
+    }
+    // Inactive lanes' bits are written 0.
+    result &= w.exec;
+    if has_dst {
+        w.write_mask(&op(inst, 0)?.op.clone(), result)?;
+    } else if !x {
+        w.vcc = result;
+    }
+    if x {
+        w.exec = result;
+    }
+    Ok(())
+}
+
+/// `v_pk_*_f32` (gfx90a/gfx942): two f32 lanes per register pair, with
+/// `op_sel` / `op_sel_hi` choosing each half's source dword and
+/// `neg_lo` / `neg_hi` negating it.
+fn packed(w: &mut Wave, inst: &Inst) -> R<()> {
+    check_mods(inst, &["op_sel", "op_sel_hi", "neg_lo", "neg_hi"])?;
+    let m = inst.base.as_str();
+    let nsrc = inst.operands.len() - 1;
+    let bits = |name: &str, default: bool| -> R<Vec<bool>> {
+        match inst.modifier(name) {
+            Some(v) => v
+                .trim_matches(|c| c == '[' || c == ']')
+                .split(',')
+                .map(|s| match s.trim() {
+                    "0" => Ok(false),
+                    "1" => Ok(true),
+                    o => unimpl(format!("{name} bit `{o}`")),
+                })
+                .collect(),
+            None => Ok(vec![default; nsrc]),
+        }
+    };
+    let (op_sel, op_sel_hi, neg_lo, neg_hi) = (
+        bits("op_sel", false)?,
+        bits("op_sel_hi", true)?,
+        bits("neg_lo", false)?,
+        bits("neg_hi", false)?,
+    );
+    if !m.ends_with("_f32") {
+        return unimpl("packed 16-bit math");
+    }
+    let mut halves: Vec<[[u32; LANES]; 2]> = Vec::new();
+    for i in 0..nsrc {
+        let s = op(inst, 1 + i)?;
+        if s.abs || s.neg {
+            return unimpl("abs/neg on a packed operand");
+        }
+        let dword = |k: usize| -> R<[u32; LANES]> {
+            match s.op {
+                Operand::Vgpr(..) | Operand::Agpr(..) | Operand::Sgpr(..) => w.gather(s, k, false),
+                _ => w.gather(s, 0, false),
+            }
+        };
+        let d = [dword(0)?, dword(1)?];
+        let pick = |sel: bool, neg: bool| -> [u32; LANES] {
+            let mut x = d[usize::from(sel)];
+            if neg {
+                for v in x.iter_mut() {
+                    *v ^= 0x8000_0000;
+                }
+            }
+            x
+        };
+        let g = |v: &Vec<bool>| v.get(i).copied().unwrap_or(false);
+        halves.push([pick(g(&op_sel), g(&neg_lo)), pick(g(&op_sel_hi), g(&neg_hi))]);
+    }
+    let dst = op(inst, 0)?.op.clone();
+    let exec = w.exec;
+    for h in 0..2 {
+        let mut out = [0u32; LANES];
+        for l in 0..LANES {
+            let a = f(halves[0][h][l]);
+            let b = halves.get(1).map(|x| f(x[h][l])).unwrap_or(0.0);
+            let r = match m {
+                "v_pk_add_f32" => a + b,
+                "v_pk_mul_f32" => a * b,
+                "v_pk_fma_f32" => a.mul_add(b, f(halves[2][h][l])),
+                _ => return unimpl("no semantics"),
+            };
+            out[l] = r.to_bits();
+        }
+        w.scatter(&dst, h, &out, exec)?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- memory
+
+fn fault<T>(what: String, lane: usize) -> R<T> {
+    Err(Trap::Fault(what, Some(lane as u32)))
+}
+
+fn lds(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
+    check_mods(inst, &["offset", "offset0", "offset1", "gds"])?;
+    if inst.modifier("gds").is_some() {
+        return unimpl("GDS");
+    }
+    let m = inst.base.as_str();
+    let exec = w.exec;
+    let offset = inst.modifier("offset").map(num).transpose()?.unwrap_or(0) as usize;
+    let addr = w.gather(
+        op(
+            inst,
+            if m.starts_with("ds_read")
+                || m.starts_with("ds_load")
+                || m == "ds_bpermute_b32"
+                || m == "ds_permute_b32"
+                || m == "ds_swizzle_b32"
+            {
+                1
+            } else {
+                0
+            },
+        )?,
+        0,
+        false,
+    )?;
+    let lds_len = ctx.lds.len();
+    match m {
+        "ds_write_b32" | "ds_write_b64" | "ds_write_b128" | "ds_write_b96" | "ds_store_b32" | "ds_store_b64"
+        | "ds_store_b96" | "ds_store_b128" => {
+            let n = access_bytes(m)? / 4;
+            let data: Vec<[u32; LANES]> = (0..n).map(|k| w.gather(op(inst, 1)?, k, false)).collect::<R<_>>()?;
+            for l in 0..w.wave_size {
+                if exec >> l & 1 == 0 {
+                    continue;
+                }
+                let a = addr[l] as usize + offset;
+                if a + 4 * n > lds_len {
+                    return fault(
+                        format!("LDS store of {} bytes at {a:#x} outside LDS ({lds_len} bytes)", 4 * n),
+                        l,
+                    );
+                }
+                for (k, d) in data.iter().enumerate() {
+                    ctx.lds[a + 4 * k..a + 4 * k + 4].copy_from_slice(&d[l].to_le_bytes());
+                }
+            }
+        }
+        "ds_read_b32" | "ds_read_b64" | "ds_read_b96" | "ds_read_b128" | "ds_load_b32" | "ds_load_b64"
+        | "ds_load_b96" | "ds_load_b128" => {
+            let n = access_bytes(m)? / 4;
+            let mut out = vec![[0u32; LANES]; n];
+            for l in 0..w.wave_size {
+                if exec >> l & 1 == 0 {
+                    continue;
+                }
+                let a = addr[l] as usize + offset;
+                if a + 4 * n > lds_len {
+                    return fault(
+                        format!("LDS load of {} bytes at {a:#x} outside LDS ({lds_len} bytes)", 4 * n),
+                        l,
+                    );
+                }
+                for (k, o) in out.iter_mut().enumerate() {
+                    o[l] = u32::from_le_bytes(ctx.lds[a + 4 * k..a + 4 * k + 4].try_into().unwrap());
+                }
+            }
+            let dst = op(inst, 0)?.op.clone();
+            for (k, o) in out.iter().enumerate() {
+                w.scatter(&dst, k, o, exec)?;
+            }
+        }
+        "ds_bpermute_b32" => {
+            let data = w.gather(op(inst, 2)?, 0, false)?;
+            let mut out = [0u32; LANES];
+            for l in 0..w.wave_size {
+                let s = ((addr[l] as usize + offset) >> 2) % w.wave_size;
+                out[l] = if w.active(s) { data[s] } else { 0 };
+            }
+            w.scatter(&op(inst, 0)?.op.clone(), 0, &out, exec)?;
+        }
+        "ds_swizzle_b32" => {
+            let data = w.gather(op(inst, 1)?, 0, false)?;
+            let _ = data;
+            return unimpl("ds_swizzle_b32 (swizzle offsets are printed symbolically; not parsed yet)");
+        }
+        _ => return unimpl("no semantics"),
+    }
+    Ok(())
+}
+
+fn global(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
+    check_mods(inst, &["offset", "glc", "slc", "dlc", "nt", "sc0", "sc1"])?;
+    let m = inst.base.as_str();
+    let exec = w.exec;
+    let load = m.starts_with("global_load");
+    if !load && !m.starts_with("global_store") {
+        return unimpl("no semantics");
+    }
+    if m.contains("_ubyte")
+        || m.contains("_sbyte")
+        || m.contains("_short")
+        || m.contains("_u8")
+        || m.contains("_u16")
+        || m.contains("_i8")
+        || m.contains("_i16")
+        || m.contains("_d16")
+    {
+        return unimpl("sub-dword global access");
+    }
+    let bytes = access_bytes(m)?;
+    let offset = inst.modifier("offset").map(num).transpose()?.unwrap_or(0);
+    let (vaddr_i, data_i) = if load { (1, 0) } else { (0, 1) };
+    let saddr = op(inst, 2)?;
+    let addrs: [u64; LANES] = match saddr.op {
+        Operand::Off => w.gather64(op(inst, vaddr_i)?, false)?,
+        ref s => {
+            let base = w.read_s64(s)?;
+            let v = w.gather(op(inst, vaddr_i)?, 0, false)?;
+            std::array::from_fn(|l| base.wrapping_add(v[l] as u64))
+        }
+    };
+    let n = bytes / 4;
+    if load {
+        let mut out = vec![[0u32; LANES]; n];
+        let mut buf = vec![0u8; bytes];
+        for l in 0..w.wave_size {
+            if exec >> l & 1 == 0 {
+                continue;
+            }
+            let a = addrs[l].wrapping_add(offset as u64);
+            if ctx.mem.read(a, &mut buf).is_none() {
+                return fault(
+                    format!("global load of {bytes} bytes at {a:#x} outside every buffer"),
+                    l,
+                );
+            }
+            for (k, o) in out.iter_mut().enumerate() {
+                o[l] = u32::from_le_bytes(buf[4 * k..4 * k + 4].try_into().unwrap());
+            }
+        }
+        let dst = op(inst, data_i)?.op.clone();
+        for (k, o) in out.iter().enumerate() {
+            w.scatter(&dst, k, o, exec)?;
+        }
+    } else {
+        let data: Vec<[u32; LANES]> = (0..n)
+            .map(|k| w.gather(op(inst, data_i)?, k, false))
+            .collect::<R<_>>()?;
+        let mut buf = vec![0u8; bytes];
+        for l in 0..w.wave_size {
+            if exec >> l & 1 == 0 {
+                continue;
+            }
+            for (k, d) in data.iter().enumerate() {
+                buf[4 * k..4 * k + 4].copy_from_slice(&d[l].to_le_bytes());
+            }
+            let a = addrs[l].wrapping_add(offset as u64);
+            if ctx.mem.write(a, &buf).is_none() {
+                return fault(
+                    format!("global store of {bytes} bytes at {a:#x} outside every buffer"),
+                    l,
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// MUBUF through a buffer resource (V#): base (48 bits), stride, number of
+/// records. Raw buffers (stride 0) only: a dword at an offset >= the
+/// number of records reads 0 and is not written (the range check Triton
+/// uses for masking); inside the range, the address must lie in a buffer.
+fn buffer(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
+    check_mods(inst, &["offset", "offen", "glc", "slc", "dlc", "nt", "sc0", "sc1"])?;
+    let m = inst.base.as_str();
+    let exec = w.exec;
+    let load = m.starts_with("buffer_load");
+    if !load && !m.starts_with("buffer_store") {
+        return unimpl("no semantics");
+    }
+    if m.contains("format") || m.contains("byte") || m.contains("short") || m.contains("d16") {
+        return unimpl("sub-dword or formatted buffer access");
+    }
+    let bytes = access_bytes(m)?;
+    let n = bytes / 4;
+    let rsrc = match op(inst, 2)?.op {
+        Operand::Sgpr(r, 4) => r,
+        ref o => return unimpl(format!("buffer resource {o:?}")),
+    };
+    let word = |k: u16| w.read_s32(&Operand::Sgpr(rsrc + k, 1));
+    let (w0, w1, w2, w3) = (word(0)?, word(1)?, word(2)?, word(3)?);
+    let base = w0 as u64 | ((w1 & 0xffff) as u64) << 32;
+    let stride = (w1 >> 16) & 0x3fff;
+    if stride != 0 {
+        return unimpl("structured buffers (stride != 0)");
+    }
+    if w3 & (1 << 23) != 0 && !ctx.arch.is_gfx10_plus() {
+        return unimpl("ADD_TID_ENABLE buffer resources");
+    }
+    let num_records = w2 as u64;
+    let soffset = w.read_s32(&op(inst, 3)?.op)? as u64;
+    let inst_offset = inst.modifier("offset").map(num).transpose()?.unwrap_or(0) as u64;
+    let offen = inst.modifier("offen").is_some();
+    let vaddr = if offen {
+        Some(w.gather(op(inst, 1)?, 0, false)?)
+    } else {
+        None
+    };
+    let offset_of = |l: usize| vaddr.map(|v| v[l] as u64).unwrap_or(0) + soffset + inst_offset;
+    let data_op = op(inst, 0)?.op.clone();
+    if load {
+        let mut out = vec![[0u32; LANES]; n];
+        for l in 0..w.wave_size {
+            if exec >> l & 1 == 0 {
+                continue;
+            }
+            let off = offset_of(l);
+            for (k, o) in out.iter_mut().enumerate() {
+                let dword = off + 4 * k as u64;
+                if dword + 4 > num_records {
+                    o[l] = 0;
+                    continue;
+                }
+                let a = base + dword;
+                o[l] = match ctx.mem.read_u32(a) {
+                    Some(v) => v,
+                    None => {
+                        return fault(
+                            format!(
+                            "buffer load at {a:#x} (offset {dword:#x} of resource base {base:#x}) outside every buffer"
+                        ),
+                            l,
+                        )
+                    }
+                };
+            }
+        }
+        for (k, o) in out.iter().enumerate() {
+            w.scatter(&data_op, k, o, exec)?;
+        }
+    } else {
+        let data: Vec<[u32; LANES]> = (0..n)
+            .map(|k| {
+                w.gather(
+                    &Src {
+                        op: data_op.clone(),
+                        neg: false,
+                        abs: false,
+                    },
+                    k,
+                    false,
+                )
+            })
+            .collect::<R<_>>()?;
+        for l in 0..w.wave_size {
+            if exec >> l & 1 == 0 {
+                continue;
+            }
+            let off = offset_of(l);
+            for (k, d) in data.iter().enumerate() {
+                let dword = off + 4 * k as u64;
+                if dword + 4 > num_records {
+                    continue;
+                }
+                let a = base + dword;
+                if ctx.mem.write(a, &d[l].to_le_bytes()).is_none() {
+                    return fault(
+                        format!("buffer store at {a:#x} (offset {dword:#x} of resource base {base:#x}) outside every buffer"),
+                        l,
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}

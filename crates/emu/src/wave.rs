@@ -1,0 +1,283 @@
+//! One wave's architectural state and access to its operands.
+
+use crate::decode::{Operand, Src};
+
+/// Lanes are stored with a stride of 64 whatever the wave size.
+pub const LANES: usize = 64;
+pub const NUM_SGPRS: usize = 108;
+pub const NUM_VGPRS: usize = 256;
+
+/// Why an instruction stopped: the caller adds where.
+#[derive(Debug)]
+pub enum Trap {
+    /// Not implemented (the text says what).
+    Unimplemented(String),
+    /// A fault in a lane (or the wave, `None`).
+    Fault(String, Option<u32>),
+}
+
+pub type R<T> = Result<T, Trap>;
+
+pub fn unimpl<T>(why: impl Into<String>) -> R<T> {
+    Err(Trap::Unimplemented(why.into()))
+}
+
+#[derive(Clone, Debug)]
+pub struct Wave {
+    pub id: u32,
+    pub wave_size: usize,
+    /// GFX10 or later (DPP controls differ).
+    pub gfx10: bool,
+    pub pc: u32,
+    pub s: Vec<u32>,
+    pub vcc: u64,
+    pub exec: u64,
+    pub m0: u32,
+    pub scc: bool,
+    /// `v[reg * LANES + lane]`.
+    pub v: Vec<u32>,
+    pub a: Vec<u32>,
+    pub ended: bool,
+    pub at_barrier: bool,
+    pub executed: u64,
+}
+
+impl Wave {
+    pub fn new(id: u32, wave_size: usize) -> Wave {
+        Wave {
+            id,
+            wave_size,
+            gfx10: false,
+            pc: 0,
+            s: vec![0; NUM_SGPRS],
+            vcc: 0,
+            exec: 0,
+            m0: 0,
+            scc: false,
+            v: vec![0; NUM_VGPRS * LANES],
+            a: vec![0; NUM_VGPRS * LANES],
+            ended: false,
+            at_barrier: false,
+            executed: 0,
+        }
+    }
+
+    pub fn lane_mask(&self) -> u64 {
+        if self.wave_size == 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.wave_size) - 1
+        }
+    }
+
+    pub fn active(&self, lane: usize) -> bool {
+        self.exec >> lane & 1 != 0
+    }
+
+    fn sgpr(&self, i: usize) -> R<u32> {
+        self.s
+            .get(i)
+            .copied()
+            .ok_or_else(|| Trap::Fault(format!("SGPR s{i} out of range"), None))
+    }
+
+    /// A scalar operand's 32 bits.
+    pub fn read_s32(&self, op: &Operand) -> R<u32> {
+        Ok(match *op {
+            Operand::Sgpr(i, _) => self.sgpr(i as usize)?,
+            Operand::Vcc | Operand::VccLo => self.vcc as u32,
+            Operand::VccHi => (self.vcc >> 32) as u32,
+            Operand::Exec | Operand::ExecLo => self.exec as u32,
+            Operand::ExecHi => (self.exec >> 32) as u32,
+            Operand::M0 => self.m0,
+            Operand::Null => 0,
+            Operand::Scc => self.scc as u32,
+            Operand::Int(v) => v as u32,
+            Operand::Float(f) => inline_f32(f),
+            _ => return unimpl(format!("{op:?} as a scalar operand")),
+        })
+    }
+
+    /// A scalar operand's 64 bits (a register pair, `vcc`, `exec`, a
+    /// constant sign-extended).
+    pub fn read_s64(&self, op: &Operand) -> R<u64> {
+        Ok(match *op {
+            Operand::Sgpr(i, _) => self.sgpr(i as usize)? as u64 | (self.sgpr(i as usize + 1)? as u64) << 32,
+            Operand::Vcc => self.vcc,
+            Operand::Exec => self.exec,
+            Operand::VccLo | Operand::ExecLo if self.wave_size == 32 => self.read_s32(op)? as u64,
+            Operand::Null => 0,
+            Operand::Int(v) => v as u64,
+            Operand::Float(f) => inline_f64(f),
+            _ => return unimpl(format!("{op:?} as a 64-bit scalar operand")),
+        })
+    }
+
+    pub fn write_s32(&mut self, op: &Operand, v: u32) -> R<()> {
+        match *op {
+            Operand::Sgpr(i, _) => {
+                *self
+                    .s
+                    .get_mut(i as usize)
+                    .ok_or_else(|| Trap::Fault(format!("SGPR s{i} out of range"), None))? = v
+            }
+            Operand::VccLo => self.vcc = (self.vcc & !0xffff_ffff) | v as u64,
+            Operand::Vcc if self.wave_size == 32 => self.vcc = v as u64,
+            Operand::VccHi => self.vcc = (self.vcc & 0xffff_ffff) | (v as u64) << 32,
+            Operand::ExecLo => self.exec = (self.exec & !0xffff_ffff) | v as u64,
+            Operand::Exec if self.wave_size == 32 => self.exec = v as u64,
+            Operand::ExecHi => self.exec = (self.exec & 0xffff_ffff) | (v as u64) << 32,
+            Operand::M0 => self.m0 = v,
+            Operand::Null => {}
+            _ => return unimpl(format!("{op:?} as a scalar destination")),
+        }
+        Ok(())
+    }
+
+    pub fn write_s64(&mut self, op: &Operand, v: u64) -> R<()> {
+        match *op {
+            Operand::Sgpr(i, _) => {
+                self.write_s32(&Operand::Sgpr(i, 1), v as u32)?;
+                self.write_s32(&Operand::Sgpr(i + 1, 1), (v >> 32) as u32)?;
+            }
+            Operand::Vcc => self.vcc = v,
+            Operand::Exec => self.exec = v & self.lane_mask(),
+            Operand::VccLo | Operand::ExecLo if self.wave_size == 32 => self.write_s32(op, v as u32)?,
+            Operand::Null => {}
+            _ => return unimpl(format!("{op:?} as a 64-bit scalar destination")),
+        }
+        Ok(())
+    }
+
+    /// A lane mask operand (`vcc`, `s[0:1]`, `vcc_lo` / `s0` in wave32).
+    pub fn read_mask(&self, op: &Operand) -> R<u64> {
+        if self.wave_size == 32 {
+            Ok(self.read_s32(op)? as u64)
+        } else {
+            self.read_s64(op)
+        }
+    }
+
+    pub fn write_mask(&mut self, op: &Operand, v: u64) -> R<()> {
+        if self.wave_size == 32 {
+            self.write_s32(op, v as u32)
+        } else {
+            self.write_s64(op, v)
+        }
+    }
+
+    /// A register's lanes: `v[reg]`.
+    pub fn vreg(&self, file_a: bool, reg: usize) -> R<&[u32]> {
+        if reg >= NUM_VGPRS {
+            return Err(Trap::Fault(format!("register {reg} out of range"), None));
+        }
+        let f = if file_a { &self.a } else { &self.v };
+        Ok(&f[reg * LANES..(reg + 1) * LANES])
+    }
+
+    pub fn vreg_mut(&mut self, file_a: bool, reg: usize) -> R<&mut [u32]> {
+        if reg >= NUM_VGPRS {
+            return Err(Trap::Fault(format!("register {reg} out of range"), None));
+        }
+        let f = if file_a { &mut self.a } else { &mut self.v };
+        Ok(&mut f[reg * LANES..(reg + 1) * LANES])
+    }
+
+    /// The 32 bits of dword `k` of a source in every lane (`float`: apply
+    /// the abs/neg modifiers to the f32 sign bit; on an integer source they
+    /// are not implemented).
+    pub fn gather(&self, src: &Src, k: usize, float: bool) -> R<[u32; LANES]> {
+        let mut out = [0u32; LANES];
+        match src.op {
+            Operand::Vgpr(r, _) => out.copy_from_slice(self.vreg(false, r as usize + k)?),
+            Operand::Agpr(r, _) => out.copy_from_slice(self.vreg(true, r as usize + k)?),
+            Operand::Sgpr(r, _) => out = [self.read_s32(&Operand::Sgpr(r + k as u16, 1))?; LANES],
+            ref op if k == 0 => out = [self.read_s32(op)?; LANES],
+            Operand::Int(v) if k == 1 => out = [((v as u64) >> 32) as u32; LANES],
+            Operand::Float(f) if k == 1 => out = [(inline_f64(f) >> 32) as u32; LANES],
+            ref op => return unimpl(format!("dword {k} of {op:?}")),
+        }
+        if src.abs || src.neg {
+            if !float {
+                return unimpl("abs/neg on an integer operand");
+            }
+            for x in out.iter_mut() {
+                if src.abs {
+                    *x &= 0x7fff_ffff;
+                }
+                if src.neg {
+                    *x ^= 0x8000_0000;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// A 64-bit source in every lane (a register pair or a constant).
+    pub fn gather64(&self, src: &Src, float: bool) -> R<[u64; LANES]> {
+        let mut out = [0u64; LANES];
+        match src.op {
+            Operand::Vgpr(..) | Operand::Agpr(..) | Operand::Sgpr(..) => {
+                let plain = Src {
+                    op: src.op.clone(),
+                    neg: false,
+                    abs: false,
+                };
+                let lo = self.gather(&plain, 0, false)?;
+                let hi = self.gather(&plain, 1, false)?;
+                for l in 0..LANES {
+                    out[l] = lo[l] as u64 | (hi[l] as u64) << 32;
+                }
+            }
+            ref op => out = [self.read_s64(op)?; LANES],
+        }
+        if src.abs || src.neg {
+            if !float {
+                return unimpl("abs/neg on an integer operand");
+            }
+            for x in out.iter_mut() {
+                if src.abs {
+                    *x &= !(1 << 63);
+                }
+                if src.neg {
+                    *x ^= 1 << 63;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes dword `k` of a vector destination in the lanes of `mask`.
+    pub fn scatter(&mut self, dst: &Operand, k: usize, vals: &[u32; LANES], mask: u64) -> R<()> {
+        let (file_a, r) = match *dst {
+            Operand::Vgpr(r, _) => (false, r),
+            Operand::Agpr(r, _) => (true, r),
+            ref op => return unimpl(format!("{op:?} as a vector destination")),
+        };
+        let reg = self.vreg_mut(file_a, r as usize + k)?;
+        for l in 0..LANES {
+            if mask >> l & 1 != 0 {
+                reg[l] = vals[l];
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The f32 bits of a floating-point inline constant.
+pub fn inline_f32(f: f64) -> u32 {
+    if (f.abs() - 0.159_154_94).abs() < 1e-8 {
+        // 1/(2*pi), as the hardware's inline constant.
+        0x3e22_f983 | if f < 0.0 { 0x8000_0000 } else { 0 }
+    } else {
+        (f as f32).to_bits()
+    }
+}
+
+pub fn inline_f64(f: f64) -> u64 {
+    if (f.abs() - 0.159_154_94).abs() < 1e-8 {
+        0x3fc4_5f30_6dc9_c882 | if f < 0.0 { 1 << 63 } else { 0 }
+    } else {
+        f.to_bits()
+    }
+}
