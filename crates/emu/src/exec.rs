@@ -8,6 +8,7 @@
 
 use crate::code_object::Arch;
 use crate::decode::{Inst, Operand, Src};
+use crate::matrix::{bf16_to_f32, f16_to_f32, f32_to_f16, Shape};
 use crate::memory::Memory;
 use crate::wave::{unimpl, Trap, Wave, LANES, R};
 
@@ -301,6 +302,30 @@ fn scalar(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<Flow> {
             };
             w.write_s32(dst, r)?;
             w.scc = r != 0;
+        }
+        "s_movk_i32" => {
+            let v = s32(w, 1)? as u16 as i16 as i32 as u32;
+            w.write_s32(dst, v)?
+        }
+        "s_addk_i32" | "s_mulk_i32" => {
+            let (a, k) = (s32(w, 0)? as i32, s32(w, 1)? as u16 as i16 as i32);
+            if m == "s_addk_i32" {
+                let (r, o) = a.overflowing_add(k);
+                w.write_s32(dst, r as u32)?;
+                w.scc = o;
+            } else {
+                w.write_s32(dst, a.wrapping_mul(k) as u32)?;
+            }
+        }
+        _ if m.starts_with("s_cmpk_") => {
+            let ty = &m[m.len() - 3..];
+            let cond = &m[7..m.len() - 4];
+            let k = s32(w, 1)? as u16;
+            w.scc = match ty {
+                "i32" => cmp_int(cond, s32(w, 0)? as i32 as i128, k as i16 as i128)?,
+                "u32" => cmp_int(cond, s32(w, 0)? as i128, k as i128)?,
+                _ => return unimpl("comparison type"),
+            };
         }
         _ if m.starts_with("s_cmp_") => {
             let ty = &m[m.len() - 3..];
@@ -693,6 +718,82 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         }
         _ => {}
     }
+    if m.starts_with("v_mfma_") || m.starts_with("v_wmma_") {
+        return matrix_op(w, inst);
+    }
+    if m == "v_mad_u64_u32" || m == "v_mad_i64_i32" {
+        check_mods(inst, &[])?;
+        let a = w.gather(op(inst, 2)?, 0, false)?;
+        let b = w.gather(op(inst, 3)?, 0, false)?;
+        let c = w.gather64(op(inst, 4)?, false)?;
+        let mut lo = [0u32; LANES];
+        let mut hi = [0u32; LANES];
+        let mut carry = 0u64;
+        for l in 0..LANES {
+            let r: u128 = if m == "v_mad_u64_u32" {
+                a[l] as u128 * b[l] as u128 + c[l] as u128
+            } else {
+                (a[l] as i32 as i128 * b[l] as i32 as i128 + c[l] as i64 as i128) as u128
+            };
+            lo[l] = r as u32;
+            hi[l] = (r >> 32) as u32;
+            let over = if m == "v_mad_u64_u32" {
+                r >> 64 != 0
+            } else {
+                let v = a[l] as i32 as i128 * b[l] as i32 as i128 + c[l] as i64 as i128;
+                v < i64::MIN as i128 || v > i64::MAX as i128
+            };
+            if over {
+                carry |= 1 << l;
+            }
+        }
+        let dst = op(inst, 0)?.op.clone();
+        let sd = op(inst, 1)?.op.clone();
+        let old = w.read_mask(&sd).unwrap_or(0);
+        w.write_mask(&sd, (old & !exec) | (carry & exec))?;
+        w.scatter(&dst, 0, &lo, exec)?;
+        return w.scatter(&dst, 1, &hi, exec);
+    }
+    if m == "v_pack_b32_f16" {
+        check_mods(inst, &["op_sel"])?;
+        let sel: Vec<bool> = match inst.modifier("op_sel") {
+            Some(v) => v
+                .trim_matches(|c| c == '[' || c == ']')
+                .split(',')
+                .map(|b| b.trim() == "1")
+                .collect(),
+            None => vec![false; 3],
+        };
+        if sel.get(2) == Some(&true) {
+            return unimpl("op_sel on the destination");
+        }
+        let half = |s: &Src, hi: bool| -> R<[u32; LANES]> {
+            let mut x = w.gather(
+                &Src {
+                    op: s.op.clone(),
+                    neg: false,
+                    abs: false,
+                },
+                0,
+                false,
+            )?;
+            for v in x.iter_mut() {
+                let mut h = if hi { *v >> 16 } else { *v & 0xffff };
+                if s.abs {
+                    h &= 0x7fff;
+                }
+                if s.neg {
+                    h ^= 0x8000;
+                }
+                *v = h;
+            }
+            Ok(x)
+        };
+        let a = half(op(inst, 1)?, sel.first() == Some(&true))?;
+        let b = half(op(inst, 2)?, sel.get(1) == Some(&true))?;
+        let out: [u32; LANES] = std::array::from_fn(|l| a[l] | b[l] << 16);
+        return w.scatter(&op(inst, 0)?.op.clone(), 0, &out, exec);
+    }
     if let Some(cond) = m.strip_prefix("v_cmp_").or_else(|| m.strip_prefix("v_cmpx_")) {
         return compare(w, inst, cond, m.starts_with("v_cmpx_"));
     }
@@ -929,6 +1030,39 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
                 out[l] = if sel >> l & 1 != 0 { b[l] } else { a[l] };
             }
         }
+        // 16-bit results zero the high half (GFX9's behaviour; GFX11's
+        // true16 forms print `.l`/`.h` registers, not parsed yet).
+        "v_cvt_f16_f32" => lanes1!(|x: u32| f32_to_f16(clamp_f32(inst, f(x))) as u32),
+        "v_cvt_f32_f16" => lanes1!(|x: u32| clamp_f32(inst, f16_to_f32(x as u16)).to_bits()),
+        "v_perm_b32" => lanes3!(|a: u32, b: u32, c: u32| {
+            let bytes = ((a as u64) << 32) | b as u64;
+            let mut r = 0u32;
+            for i in 0..4 {
+                let sel = (c >> (8 * i)) & 0xff;
+                let byte = match sel {
+                    0..=7 => (bytes >> (8 * sel)) as u8,
+                    8 => ((b >> 15) & 1) as u8 * 0xff,
+                    9 => ((b >> 31) & 1) as u8 * 0xff,
+                    10 => ((a >> 15) & 1) as u8 * 0xff,
+                    11 => ((a >> 31) & 1) as u8 * 0xff,
+                    12 => 0,
+                    _ => 0xff,
+                };
+                r |= (byte as u32) << (8 * i);
+            }
+            r
+        }),
+        "v_bfe_i32" => lanes3!(|a: u32, b: u32, c: u32| {
+            let (o, wd) = (b & 31, c & 31);
+            if wd == 0 {
+                0
+            } else {
+                let v = a >> o;
+                let sh = 32 - wd;
+                (((v << sh) as i32) >> sh) as u32
+            }
+        }),
+        "v_xad_u32" => lanes3!(|a: u32, b: u32, c: u32| (a ^ b).wrapping_add(c)),
         "v_and_b32" => lanes2!(|a: u32, b: u32| a & b),
         "v_or_b32" => lanes2!(|a: u32, b: u32| a | b),
         "v_xor_b32" => lanes2!(|a: u32, b: u32| a ^ b),
@@ -1036,6 +1170,67 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         w.write_mask(&sd, (old & !mask) | (carry_out & mask))?;
     }
     w.scatter(&dst, 0, &out, mask)
+}
+
+/// MFMA and WMMA: `D = C + A x B`, each element of D summed in f64 from
+/// the exact products and rounded once to f32 (hardware's order and
+/// intermediate precision are not specified; results agree within the
+/// rounding of a K-term f32 sum).
+fn matrix_op(w: &mut Wave, inst: &Inst) -> R<()> {
+    check_mods(inst, &[])?;
+    let shape = Shape::of(&inst.base).ok_or_else(|| Trap::Unimplemented("matrix instruction not modeled".into()))?;
+    if w.exec & w.lane_mask() != w.lane_mask() {
+        return unimpl("a matrix instruction with lanes off in EXEC");
+    }
+    let lanes = w.wave_size;
+    let regs = |i: usize, n: usize| -> R<Vec<[u32; LANES]>> {
+        let s = op(inst, i)?;
+        match s.op {
+            Operand::Int(_) | Operand::Float(_) => Ok(vec![w.gather(s, 0, true)?; n]),
+            _ => (0..n).map(|q| w.gather(s, q, false)).collect(),
+        }
+    };
+    let (a, b, c) = (
+        regs(1, shape.ab_regs())?,
+        regs(2, shape.ab_regs())?,
+        regs(3, shape.d_regs())?,
+    );
+    let elem = |r: &[[u32; LANES]], lane: usize, e: usize| -> f64 {
+        if shape.bits == 32 {
+            return f(r[e][lane]) as f64;
+        }
+        let word = r[e / 2][lane];
+        let h = if e.is_multiple_of(2) { word as u16 } else { (word >> 16) as u16 };
+        (if shape.bf16 { bf16_to_f32(h) } else { f16_to_f32(h) }) as f64
+    };
+    let (m, n, k) = (shape.m, shape.n, shape.k);
+    let mut am = vec![0f64; m * k];
+    let mut bm = vec![0f64; k * n];
+    for lane in 0..lanes {
+        for e in 0..shape.per_lane {
+            let (i, kk) = shape.a_element(lane, e);
+            am[i * k + kk] = elem(&a, lane, e);
+            let (kk, j) = shape.b_element(lane, e);
+            bm[kk * n + j] = elem(&b, lane, e);
+        }
+    }
+    let mut out = vec![[0u32; LANES]; shape.d_regs()];
+    for lane in 0..lanes {
+        for (r, o) in out.iter_mut().enumerate() {
+            let (i, j) = shape.d_element(lane, r);
+            let mut s = f(c[r][lane]) as f64;
+            for kk in 0..k {
+                s += am[i * k + kk] * bm[kk * n + j];
+            }
+            o[lane] = (s as f32).to_bits();
+        }
+    }
+    let dst = op(inst, 0)?.op.clone();
+    let mask = w.exec;
+    for (r, o) in out.iter().enumerate() {
+        w.scatter(&dst, r, o, mask)?;
+    }
+    Ok(())
 }
 
 fn compare(w: &mut Wave, inst: &Inst, cond_ty: &str, x: bool) -> R<()> {
@@ -1172,6 +1367,39 @@ fn fault<T>(what: String, lane: usize) -> R<T> {
     Err(Trap::Fault(what, Some(lane as u32)))
 }
 
+/// An LDS access of a `ds_*` mnemonic: bytes per element, elements
+/// (two for `read2`/`write2`), the scale of `offset0`/`offset1`, and how a
+/// sub-dword load extends.
+struct DsAccess {
+    bytes: usize,
+    two: bool,
+    stride: usize,
+    signed: bool,
+}
+
+fn ds_access(m: &str) -> R<DsAccess> {
+    let suffix = m.rsplit('_').next().unwrap_or("");
+    let (bytes, signed) = match suffix {
+        "b8" | "u8" => (1, false),
+        "i8" => (1, true),
+        "b16" | "u16" => (2, false),
+        "i16" => (2, true),
+        "b32" => (4, false),
+        "b64" => (8, false),
+        "b96" => (12, false),
+        "b128" => (16, false),
+        _ => return unimpl(format!("LDS access size `{suffix}`")),
+    };
+    let two = m.contains("read2") || m.contains("write2") || m.contains("load_2") || m.contains("store_2");
+    let stride = if m.contains("st64") { bytes * 64 } else { bytes };
+    Ok(DsAccess {
+        bytes,
+        two,
+        stride,
+        signed,
+    })
+}
+
 fn lds(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
     check_mods(inst, &["offset", "offset0", "offset1", "gds"])?;
     if inst.modifier("gds").is_some() {
@@ -1179,85 +1407,105 @@ fn lds(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
     }
     let m = inst.base.as_str();
     let exec = w.exec;
-    let offset = inst.modifier("offset").map(num).transpose()?.unwrap_or(0) as usize;
-    let addr = w.gather(
-        op(
-            inst,
-            if m.starts_with("ds_read")
-                || m.starts_with("ds_load")
-                || m == "ds_bpermute_b32"
-                || m == "ds_permute_b32"
-                || m == "ds_swizzle_b32"
-            {
-                1
-            } else {
-                0
-            },
-        )?,
-        0,
-        false,
-    )?;
+    let modv = |name: &str| -> R<usize> { Ok(inst.modifier(name).map(num).transpose()?.unwrap_or(0) as usize) };
     let lds_len = ctx.lds.len();
-    match m {
-        "ds_write_b32" | "ds_write_b64" | "ds_write_b128" | "ds_write_b96" | "ds_store_b32" | "ds_store_b64"
-        | "ds_store_b96" | "ds_store_b128" => {
-            let n = access_bytes(m)? / 4;
-            let data: Vec<[u32; LANES]> = (0..n).map(|k| w.gather(op(inst, 1)?, k, false)).collect::<R<_>>()?;
-            for l in 0..w.wave_size {
-                if exec >> l & 1 == 0 {
-                    continue;
-                }
-                let a = addr[l] as usize + offset;
-                if a + 4 * n > lds_len {
+    if m == "ds_bpermute_b32" {
+        let addr = w.gather(op(inst, 1)?, 0, false)?;
+        let offset = modv("offset")?;
+        let data = w.gather(op(inst, 2)?, 0, false)?;
+        let mut out = [0u32; LANES];
+        for l in 0..w.wave_size {
+            let s = ((addr[l] as usize + offset) >> 2) % w.wave_size;
+            out[l] = if w.active(s) { data[s] } else { 0 };
+        }
+        return w.scatter(&op(inst, 0)?.op.clone(), 0, &out, exec);
+    }
+    if m == "ds_swizzle_b32" {
+        return unimpl("ds_swizzle_b32 (its offset is printed symbolically; not parsed yet)");
+    }
+    let load = m.starts_with("ds_read") || m.starts_with("ds_load");
+    let store = m.starts_with("ds_write") || m.starts_with("ds_store");
+    if !load && !store || m.contains("_addtid") || m.contains("d16") {
+        return unimpl("no semantics");
+    }
+    let acc = ds_access(m)?;
+    // Byte offsets of the element(s) from the address.
+    let offsets: Vec<usize> = if acc.two {
+        vec![modv("offset0")? * acc.stride, modv("offset1")? * acc.stride]
+    } else {
+        vec![modv("offset")?]
+    };
+    let addr = w.gather(op(inst, if load { 1 } else { 0 })?, 0, false)?;
+    let dwords = acc.bytes.div_ceil(4);
+    if load {
+        let mut out = vec![[0u32; LANES]; dwords * offsets.len()];
+        for l in 0..w.wave_size {
+            if exec >> l & 1 == 0 {
+                continue;
+            }
+            for (e, off) in offsets.iter().enumerate() {
+                let a = addr[l] as usize + off;
+                if a + acc.bytes > lds_len {
                     return fault(
-                        format!("LDS store of {} bytes at {a:#x} outside LDS ({lds_len} bytes)", 4 * n),
+                        format!(
+                            "LDS load of {} bytes at {a:#x} outside LDS ({lds_len} bytes)",
+                            acc.bytes
+                        ),
                         l,
                     );
                 }
-                for (k, d) in data.iter().enumerate() {
-                    ctx.lds[a + 4 * k..a + 4 * k + 4].copy_from_slice(&d[l].to_le_bytes());
+                let bytes = &ctx.lds[a..a + acc.bytes];
+                if acc.bytes < 4 {
+                    let mut v = 0u32;
+                    for (i, b) in bytes.iter().enumerate() {
+                        v |= (*b as u32) << (8 * i);
+                    }
+                    if acc.signed {
+                        let sh = 32 - 8 * acc.bytes as u32;
+                        v = (((v << sh) as i32) >> sh) as u32;
+                    }
+                    out[e * dwords][l] = v;
+                } else {
+                    for k in 0..dwords {
+                        out[e * dwords + k][l] = u32::from_le_bytes(bytes[4 * k..4 * k + 4].try_into().unwrap());
+                    }
                 }
             }
         }
-        "ds_read_b32" | "ds_read_b64" | "ds_read_b96" | "ds_read_b128" | "ds_load_b32" | "ds_load_b64"
-        | "ds_load_b96" | "ds_load_b128" => {
-            let n = access_bytes(m)? / 4;
-            let mut out = vec![[0u32; LANES]; n];
-            for l in 0..w.wave_size {
-                if exec >> l & 1 == 0 {
-                    continue;
-                }
-                let a = addr[l] as usize + offset;
-                if a + 4 * n > lds_len {
+        let dst = op(inst, 0)?.op.clone();
+        for (k, o) in out.iter().enumerate() {
+            w.scatter(&dst, k, o, exec)?;
+        }
+    } else {
+        let data: Vec<Vec<[u32; LANES]>> = (0..offsets.len())
+            .map(|e| {
+                (0..dwords)
+                    .map(|k| w.gather(op(inst, 1 + e)?, k, false))
+                    .collect::<R<Vec<_>>>()
+            })
+            .collect::<R<_>>()?;
+        for l in 0..w.wave_size {
+            if exec >> l & 1 == 0 {
+                continue;
+            }
+            for (e, off) in offsets.iter().enumerate() {
+                let a = addr[l] as usize + off;
+                if a + acc.bytes > lds_len {
                     return fault(
-                        format!("LDS load of {} bytes at {a:#x} outside LDS ({lds_len} bytes)", 4 * n),
+                        format!(
+                            "LDS store of {} bytes at {a:#x} outside LDS ({lds_len} bytes)",
+                            acc.bytes
+                        ),
                         l,
                     );
                 }
-                for (k, o) in out.iter_mut().enumerate() {
-                    o[l] = u32::from_le_bytes(ctx.lds[a + 4 * k..a + 4 * k + 4].try_into().unwrap());
+                let mut bytes = Vec::with_capacity(4 * dwords);
+                for d in &data[e] {
+                    bytes.extend_from_slice(&d[l].to_le_bytes());
                 }
-            }
-            let dst = op(inst, 0)?.op.clone();
-            for (k, o) in out.iter().enumerate() {
-                w.scatter(&dst, k, o, exec)?;
+                ctx.lds[a..a + acc.bytes].copy_from_slice(&bytes[..acc.bytes]);
             }
         }
-        "ds_bpermute_b32" => {
-            let data = w.gather(op(inst, 2)?, 0, false)?;
-            let mut out = [0u32; LANES];
-            for l in 0..w.wave_size {
-                let s = ((addr[l] as usize + offset) >> 2) % w.wave_size;
-                out[l] = if w.active(s) { data[s] } else { 0 };
-            }
-            w.scatter(&op(inst, 0)?.op.clone(), 0, &out, exec)?;
-        }
-        "ds_swizzle_b32" => {
-            let data = w.gather(op(inst, 1)?, 0, false)?;
-            let _ = data;
-            return unimpl("ds_swizzle_b32 (swizzle offsets are printed symbolically; not parsed yet)");
-        }
-        _ => return unimpl("no semantics"),
     }
     Ok(())
 }

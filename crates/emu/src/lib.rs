@@ -17,6 +17,7 @@ pub mod code_object;
 pub mod decode;
 mod exec;
 pub mod launch;
+pub mod matrix;
 pub mod memory;
 mod wave;
 

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 
 use serde_json::Value;
+use tritonc_emu::matrix::{f16_to_f32, f32_to_f16};
 use tritonc_emu::{Arg, EmuError, Emulator, Launch, Memory, Stats};
 
 fn data_dir() -> PathBuf {
@@ -183,6 +184,72 @@ fn softmax_matches_rust_on_every_target() {
         // Differences below -87 take exp's scaled path (x < -126 after
         // the multiplication by log2(e)).
         softmax_on(arch, 512, 2, 200.0);
+    }
+}
+
+/// Halves in [-1, 1): their bits and values.
+fn halves(n: usize, seed: u64) -> (Vec<u16>, Vec<f64>) {
+    let bits: Vec<u16> = values(n, seed, -1.0, 1.0).into_iter().map(f32_to_f16).collect();
+    let vals = bits.iter().map(|&h| f16_to_f32(h) as f64).collect();
+    (bits, vals)
+}
+
+fn f16_bytes(bits: &[u16]) -> Vec<u8> {
+    bits.iter().flat_map(|h| h.to_le_bytes()).collect()
+}
+
+/// C = A B with A (M x K) and B (K x N) f16 row-major, C f32; M, N and K
+/// multiples of 16 (as Triton specialized them) but not of the tiles
+/// (128 x 128 x 64), over a 2 x 2 grid. The kernel masks its loads only
+/// along K, so A and B are padded to whole tiles (as hardware would read
+/// there too); C is exact-sized, so a store past the mask faults.
+fn matmul_on(arch: &str, m: usize, n: usize, k: usize) -> Stats {
+    let kern = kernel("matmul", arch);
+    let (mpad, npad) = (m.div_ceil(128) * 128, n.div_ceil(128) * 128);
+    let (a_bits, a) = halves(mpad * k, 11);
+    let (b_bits, b) = halves(k * n + npad, 12);
+    let mut mem = Memory::new();
+    let ap = mem.alloc(&f16_bytes(&a_bits));
+    let bp = mem.alloc(&f16_bytes(&b_bits));
+    let cp = mem.alloc_f32(&vec![f32::NAN; m * n]);
+    let args = [
+        Arg::Ptr(ap),
+        Arg::Ptr(bp),
+        Arg::Ptr(cp),
+        Arg::I32(m as i32),
+        Arg::I32(n as i32),
+        Arg::I32(k as i32),
+        Arg::I32(k as i32),
+        Arg::I32(n as i32),
+        Arg::I32(n as i32),
+    ];
+    let stats = kern
+        .run(&mut mem, &args, [m.div_ceil(128) as u32, n.div_ceil(128) as u32, 1])
+        .unwrap_or_else(|e| panic!("{arch}: {e}"));
+    let c = mem.read_f32(cp).unwrap();
+    for i in 0..m {
+        for j in 0..n {
+            let (mut want, mut mag) = (0f64, 0f64);
+            for kk in 0..k {
+                want += a[i * k + kk] * b[kk * n + j];
+                mag += (a[i * k + kk] * b[kk * n + j]).abs();
+            }
+            // f32 accumulation over K: a few ulp of the magnitude.
+            let tol = mag * k as f64 * f32::EPSILON as f64;
+            let got = c[i * n + j] as f64;
+            assert!(
+                (got - want).abs() <= tol,
+                "{arch}: C[{i}][{j}] = {got}, want {want} (within {tol:e})"
+            );
+        }
+    }
+    stats
+}
+
+#[test]
+fn matmul_matches_rust_on_cdna() {
+    for arch in ["gfx942", "gfx90a"] {
+        matmul_on(arch, 144, 160, 80);
     }
 }
 
