@@ -19,6 +19,9 @@ pub enum Operand {
     /// `sN` / `s[A:B]`: first register and count.
     Sgpr(u16, u8),
     Vgpr(u16, u8),
+    /// A 16-bit half of a VGPR (GFX11 true16: `v1.l`, `v1.h`): register
+    /// and whether it is the high half.
+    Vgpr16(u16, bool),
     Agpr(u16, u8),
     Vcc,
     VccLo,
@@ -215,7 +218,7 @@ pub fn parse(offset: u32, size: u32, text: &str) -> Result<Inst, EmuError> {
     // operands do not change results; s_waitcnt's counters are modifiers.
     if matches!(
         inst.base.as_str(),
-        "s_delay_alu" | "s_waitcnt_depctr" | "s_clause" | "s_waitcnt"
+        "s_delay_alu" | "s_waitcnt_depctr" | "s_clause" | "s_waitcnt" | "s_sendmsg"
     ) {
         for tok in rest
             .split(|c: char| c.is_whitespace() || c == '&' || c == '|' || c == ',')
@@ -325,6 +328,14 @@ fn parse_operand(s: &str) -> Option<Operand> {
     };
     if fixed.is_some() {
         return fixed;
+    }
+    if let Some((reg, half)) = s.strip_prefix('v').and_then(|r| r.split_once('.')) {
+        let hi = match half {
+            "l" => false,
+            "h" => true,
+            _ => return None,
+        };
+        return Some(Operand::Vgpr16(reg.parse().ok()?, hi));
     }
     for (prefix, kind) in [("s", 0), ("v", 1), ("a", 2)] {
         if let Some(r) = s.strip_prefix(prefix) {

@@ -88,6 +88,10 @@ pub fn step(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<Flow> {
         global(w, inst, ctx)?;
         return Ok(Flow::Next);
     }
+    if m.starts_with("scratch_") {
+        scratch(w, inst)?;
+        return Ok(Flow::Next);
+    }
     if matches!(
         m,
         "buffer_gl0_inv" | "buffer_gl1_inv" | "buffer_wbinvl1" | "buffer_wbinvl1_vol" | "buffer_inv"
@@ -127,6 +131,7 @@ fn scalar(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<Flow> {
             return Ok(Flow::Next);
         }
         "s_endpgm" => return Ok(Flow::End),
+        "s_sendmsg" if inst.modifier("sendmsg") == Some("MSG_DEALLOC_VGPRS") => return Ok(Flow::Next),
         "s_barrier" => return Ok(Flow::Barrier),
         "s_branch" => return Ok(Flow::Jump(branch_target(inst, w)?)),
         "s_cbranch_scc0" | "s_cbranch_scc1" | "s_cbranch_vccz" | "s_cbranch_vccnz" | "s_cbranch_execz"
@@ -824,12 +829,30 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
     let nsrc = inst.operands.len() - first_src;
     let float_op = m.contains("_f32") || m.contains("_f16") || m.contains("_f64");
     // Allowed modifiers: DPP controls on a `_dpp` encoding, clamp on floats.
-    if inst.encoding == "dpp" {
-        // checked by dpp()
-    } else if float_op {
-        check_mods(inst, &["clamp"])?;
-    } else {
-        check_mods(inst, &[])?;
+    // GFX11 true16: `op_sel` that only restates the `.l`/`.h` halves
+    // printed on the registers.
+    let op_sel_ok = match inst.modifier("op_sel") {
+        Some(v) => {
+            let bits: Vec<bool> = v
+                .trim_matches(|c| c == '[' || c == ']')
+                .split(',')
+                .map(|b| b.trim() == "1")
+                .collect();
+            let hi = |o: &Operand| matches!(o, Operand::Vgpr16(_, true));
+            let srcs_hi: Vec<bool> = inst.operands[first_src..].iter().map(|s| hi(&s.op)).collect();
+            bits.len() == srcs_hi.len() + 1 && bits[..srcs_hi.len()] == srcs_hi[..] && bits[srcs_hi.len()] == hi(&dst)
+        }
+        None => false,
+    };
+    let allowed: &[&str] = match (float_op, op_sel_ok) {
+        (true, true) => &["clamp", "op_sel"],
+        (true, false) => &["clamp"],
+        (false, true) => &["op_sel"],
+        (false, false) => &[],
+    };
+    if inst.encoding != "dpp" {
+        // (DPP modifiers are checked by dpp().)
+        check_mods(inst, allowed)?;
     }
     let mut srcs: Vec<[u32; LANES]> = Vec::with_capacity(nsrc);
     for i in 0..nsrc {
@@ -889,6 +912,7 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
     }
     match m {
         "v_mov_b32" => lanes1!(|x| x),
+        "v_mov_b16" => lanes1!(|x: u32| x & 0xffff),
         "v_not_b32" => lanes1!(|x: u32| !x),
         "v_bfrev_b32" => lanes1!(|x: u32| x.reverse_bits()),
         "v_ffbh_u32" => lanes1!(|x: u32| if x == 0 { u32::MAX } else { x.leading_zeros() }),
@@ -1200,7 +1224,11 @@ fn matrix_op(w: &mut Wave, inst: &Inst) -> R<()> {
             return f(r[e][lane]) as f64;
         }
         let word = r[e / 2][lane];
-        let h = if e.is_multiple_of(2) { word as u16 } else { (word >> 16) as u16 };
+        let h = if e.is_multiple_of(2) {
+            word as u16
+        } else {
+            (word >> 16) as u16
+        };
         (if shape.bf16 { bf16_to_f32(h) } else { f16_to_f32(h) }) as f64
     };
     let (m, n, k) = (shape.m, shape.n, shape.k);
@@ -1518,18 +1546,27 @@ fn global(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
     if !load && !m.starts_with("global_store") {
         return unimpl("no semantics");
     }
-    if m.contains("_ubyte")
-        || m.contains("_sbyte")
-        || m.contains("_short")
-        || m.contains("_u8")
-        || m.contains("_u16")
-        || m.contains("_i8")
-        || m.contains("_i16")
-        || m.contains("_d16")
+    // 16- and 8-bit stores (of the low half, or the high half for d16_hi).
+    let narrow = match m {
+        "global_store_b16" | "global_store_short" => Some((2, 0)),
+        "global_store_d16_hi_b16" | "global_store_short_d16_hi" => Some((2, 16)),
+        "global_store_b8" | "global_store_byte" => Some((1, 0)),
+        "global_store_d16_hi_b8" | "global_store_byte_d16_hi" => Some((1, 16)),
+        _ => None,
+    };
+    if narrow.is_none()
+        && [
+            "_ubyte", "_sbyte", "_short", "_u8", "_u16", "_i8", "_i16", "_d16", "_b16", "_b8", "_byte",
+        ]
+        .iter()
+        .any(|x| m.contains(x))
     {
         return unimpl("sub-dword global access");
     }
-    let bytes = access_bytes(m)?;
+    let bytes = match narrow {
+        Some((b, _)) => b,
+        None => access_bytes(m)?,
+    };
     let offset = inst.modifier("offset").map(num).transpose()?.unwrap_or(0);
     let (vaddr_i, data_i) = if load { (1, 0) } else { (0, 1) };
     let saddr = op(inst, 2)?;
@@ -1541,7 +1578,7 @@ fn global(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
             std::array::from_fn(|l| base.wrapping_add(v[l] as u64))
         }
     };
-    let n = bytes / 4;
+    let n = bytes.div_ceil(4);
     if load {
         let mut out = vec![[0u32; LANES]; n];
         let mut buf = vec![0u8; bytes];
@@ -1573,8 +1610,13 @@ fn global(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
             if exec >> l & 1 == 0 {
                 continue;
             }
-            for (k, d) in data.iter().enumerate() {
-                buf[4 * k..4 * k + 4].copy_from_slice(&d[l].to_le_bytes());
+            match narrow {
+                Some((b, shift)) => buf.copy_from_slice(&(data[0][l] >> shift).to_le_bytes()[..b]),
+                None => {
+                    for (k, d) in data.iter().enumerate() {
+                        buf[4 * k..4 * k + 4].copy_from_slice(&d[l].to_le_bytes());
+                    }
+                }
             }
             let a = addrs[l].wrapping_add(offset as u64);
             if ctx.mem.write(a, &buf).is_none() {
@@ -1618,6 +1660,12 @@ fn buffer(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
     }
     if w3 & (1 << 23) != 0 && !ctx.arch.is_gfx10_plus() {
         return unimpl("ADD_TID_ENABLE buffer resources");
+    }
+    if w0 == 0 && w1 == 0 && w2 == 0 && w3 == 0 {
+        return Err(Trap::Fault(
+            "buffer access through a null resource (a private segment buffer is not modeled)".into(),
+            None,
+        ));
     }
     let num_records = w2 as u64;
     let soffset = w.read_s32(&op(inst, 3)?.op)? as u64;
@@ -1691,6 +1739,71 @@ fn buffer(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
                         l,
                     );
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `scratch_*`: private memory, `scratch_bytes` per lane; the address
+/// (VGPR, SGPR and offset) is the lane's own byte offset.
+fn scratch(w: &mut Wave, inst: &Inst) -> R<()> {
+    check_mods(inst, &["offset", "glc", "slc", "dlc", "nt", "sc0", "sc1"])?;
+    let m = inst.base.as_str();
+    let load = m.starts_with("scratch_load");
+    if !load && !m.starts_with("scratch_store") {
+        return unimpl("no semantics");
+    }
+    let bytes = access_bytes(m)?;
+    let n = bytes / 4;
+    let offset = inst.modifier("offset").map(num).transpose()?.unwrap_or(0);
+    let (vaddr_i, data_i) = if load { (1, 0) } else { (0, 1) };
+    let vaddr = match op(inst, vaddr_i)?.op {
+        Operand::Off => [0u32; LANES],
+        _ => w.gather(op(inst, vaddr_i)?, 0, false)?,
+    };
+    let saddr = match op(inst, 2)?.op {
+        Operand::Off => 0,
+        ref s => w.read_s32(s)?,
+    };
+    let exec = w.exec;
+    let per_lane = w.scratch_bytes;
+    let at = |l: usize| -> R<usize> {
+        let a = vaddr[l] as i64 + saddr as i64 + offset;
+        if a < 0 || a as usize + bytes > per_lane {
+            return fault(
+                format!("private access of {bytes} bytes at {a:#x} outside the lane's {per_lane} bytes"),
+                l,
+            );
+        }
+        Ok(l * per_lane + a as usize)
+    };
+    if load {
+        let mut out = vec![[0u32; LANES]; n];
+        for l in 0..w.wave_size {
+            if exec >> l & 1 == 0 {
+                continue;
+            }
+            let a = at(l)?;
+            for (k, o) in out.iter_mut().enumerate() {
+                o[l] = u32::from_le_bytes(w.scratch[a + 4 * k..a + 4 * k + 4].try_into().unwrap());
+            }
+        }
+        let dst = op(inst, data_i)?.op.clone();
+        for (k, o) in out.iter().enumerate() {
+            w.scatter(&dst, k, o, exec)?;
+        }
+    } else {
+        let data: Vec<[u32; LANES]> = (0..n)
+            .map(|k| w.gather(op(inst, data_i)?, k, false))
+            .collect::<R<_>>()?;
+        for l in 0..w.wave_size {
+            if exec >> l & 1 == 0 {
+                continue;
+            }
+            let a = at(l)?;
+            for (k, d) in data.iter().enumerate() {
+                w.scratch[a + 4 * k..a + 4 * k + 4].copy_from_slice(&d[l].to_le_bytes());
             }
         }
     }

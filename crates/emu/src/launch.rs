@@ -95,8 +95,8 @@ impl Emulator {
         let k = &self.kernel;
         let kd = &k.descriptor;
         let err = |m: String| EmuError::Launch(format!("kernel `{}`: {m}", k.name));
-        if kd.private_segment_fixed_size > 0 || k.meta.private_segment_fixed_size > 0 || kd.property(11) {
-            return Err(err("private (scratch) memory is not modeled yet".into()));
+        if kd.property(11) {
+            return Err(err("a dynamic stack is not modeled".into()));
         }
         if kd.float_denorm_mode_32() != 3 {
             return Err(err(
@@ -248,6 +248,8 @@ impl Emulator {
         let id = w.id;
         *w = Wave::new(id, w.wave_size);
         w.gfx10 = k.arch.is_gfx10_plus();
+        w.scratch_bytes = kd.private_segment_fixed_size.max(k.meta.private_segment_fixed_size) as usize;
+        w.scratch = vec![0; w.scratch_bytes * LANES];
         let threads = launch.block.iter().product::<u32>() as usize;
         let first = id as usize * w.wave_size;
         let lanes = (threads - first).min(w.wave_size);

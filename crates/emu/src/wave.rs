@@ -37,6 +37,9 @@ pub struct Wave {
     /// `v[reg * LANES + lane]`.
     pub v: Vec<u32>,
     pub a: Vec<u32>,
+    /// Private (scratch) memory: `scratch_bytes` per lane, lane by lane.
+    pub scratch: Vec<u8>,
+    pub scratch_bytes: usize,
     pub ended: bool,
     pub at_barrier: bool,
     pub executed: u64,
@@ -56,6 +59,8 @@ impl Wave {
             scc: false,
             v: vec![0; NUM_VGPRS * LANES],
             a: vec![0; NUM_VGPRS * LANES],
+            scratch: Vec::new(),
+            scratch_bytes: 0,
             ended: false,
             at_barrier: false,
             executed: 0,
@@ -191,6 +196,14 @@ impl Wave {
         match src.op {
             Operand::Vgpr(r, _) => out.copy_from_slice(self.vreg(false, r as usize + k)?),
             Operand::Agpr(r, _) => out.copy_from_slice(self.vreg(true, r as usize + k)?),
+            Operand::Vgpr16(r, hi) if k == 0 => {
+                if src.abs || src.neg {
+                    return unimpl("abs/neg on a 16-bit register");
+                }
+                for (o, v) in out.iter_mut().zip(self.vreg(false, r as usize)?) {
+                    *o = if hi { v >> 16 } else { v & 0xffff };
+                }
+            }
             Operand::Sgpr(r, _) => out = [self.read_s32(&Operand::Sgpr(r + k as u16, 1))?; LANES],
             ref op if k == 0 => out = [self.read_s32(op)?; LANES],
             Operand::Int(v) if k == 1 => out = [((v as u64) >> 32) as u32; LANES],
@@ -250,6 +263,19 @@ impl Wave {
     /// Writes dword `k` of a vector destination in the lanes of `mask`.
     pub fn scatter(&mut self, dst: &Operand, k: usize, vals: &[u32; LANES], mask: u64) -> R<()> {
         let (file_a, r) = match *dst {
+            Operand::Vgpr16(r, hi) if k == 0 => {
+                let reg = self.vreg_mut(false, r as usize)?;
+                for l in 0..LANES {
+                    if mask >> l & 1 != 0 {
+                        reg[l] = if hi {
+                            (reg[l] & 0xffff) | (vals[l] & 0xffff) << 16
+                        } else {
+                            (reg[l] & 0xffff_0000) | (vals[l] & 0xffff)
+                        };
+                    }
+                }
+                return Ok(());
+            }
             Operand::Vgpr(r, _) => (false, r),
             Operand::Agpr(r, _) => (true, r),
             ref op => return unimpl(format!("{op:?} as a vector destination")),

@@ -247,9 +247,71 @@ fn matmul_on(arch: &str, m: usize, n: usize, k: usize) -> Stats {
 }
 
 #[test]
-fn matmul_matches_rust_on_cdna() {
-    for arch in ["gfx942", "gfx90a"] {
+fn matmul_matches_rust_on_every_target() {
+    for arch in ARCHS {
         matmul_on(arch, 144, 160, 80);
+    }
+}
+
+/// Flash attention: out = softmax(q k^T * scale) v per head, q/k/v/o f16
+/// `[heads, n_ctx, 64]` contiguous. Triton casts p to f16 before the
+/// second dot and stores f16, so the result is within a few f16 ulp.
+fn attention_on(arch: &str, n_ctx: usize, heads: usize) -> Stats {
+    let kern = kernel("attn", arch);
+    let d = 64;
+    let len = heads * n_ctx * d;
+    let (q_bits, q) = halves(len, 21);
+    let (k_bits, k) = halves(len, 22);
+    let (v_bits, v) = halves(len, 23);
+    let mut mem = Memory::new();
+    let (qp, kp, vp) = (
+        mem.alloc(&f16_bytes(&q_bits)),
+        mem.alloc(&f16_bytes(&k_bits)),
+        mem.alloc(&f16_bytes(&v_bits)),
+    );
+    let op = mem.alloc(&vec![0xff; 2 * len]);
+    let scale = 0.3f32;
+    let args = [
+        Arg::Ptr(qp),
+        Arg::Ptr(kp),
+        Arg::Ptr(vp),
+        Arg::Ptr(op),
+        Arg::F32(scale),
+        Arg::I32(n_ctx as i32),
+        Arg::I32((n_ctx * d) as i32),
+        Arg::I32(d as i32),
+    ];
+    let stats = kern
+        .run(&mut mem, &args, [n_ctx.div_ceil(128) as u32, heads as u32, 1])
+        .unwrap_or_else(|e| panic!("{arch}: {e}"));
+    let out = mem.buffer(op).unwrap();
+    for h in 0..heads {
+        let base = h * n_ctx * d;
+        for i in 0..n_ctx {
+            let s: Vec<f64> = (0..n_ctx)
+                .map(|j| (0..d).map(|x| q[base + i * d + x] * k[base + j * d + x]).sum::<f64>() * scale as f64)
+                .collect();
+            let max = s.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+            let p: Vec<f64> = s.iter().map(|x| (x - max).exp()).collect();
+            let sum: f64 = p.iter().sum();
+            for x in 0..d {
+                let want = (0..n_ctx).map(|j| p[j] * v[base + j * d + x]).sum::<f64>() / sum;
+                let at = 2 * (base + i * d + x);
+                let got = f16_to_f32(u16::from_le_bytes([out[at], out[at + 1]])) as f64;
+                assert!(
+                    (got - want).abs() <= 2e-3,
+                    "{arch}: head {h} row {i} col {x}: {got}, want {want}"
+                );
+            }
+        }
+    }
+    stats
+}
+
+#[test]
+fn attention_matches_rust_on_every_target() {
+    for arch in ARCHS {
+        attention_on(arch, 144, 2);
     }
 }
 
