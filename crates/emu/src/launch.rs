@@ -409,24 +409,43 @@ impl Emulator {
     }
 
     fn wrap(&self, t: Trap, inst: &decode::Inst, program: [u32; 3], wave: u32) -> EmuError {
-        match t {
-            Trap::Unimplemented(why) => EmuError::Unimplemented {
-                mnemonic: inst.mnemonic.clone(),
-                why,
-                offset: inst.offset,
-                text: inst.text.clone(),
-                program,
-                wave,
-            },
-            Trap::Fault(what, lane) => EmuError::Fault {
-                what,
-                offset: inst.offset,
-                text: inst.text.clone(),
-                program,
-                wave,
-                lane,
-            },
-        }
+        wrap(t, inst, program, wave)
+    }
+}
+
+/// Executes one instruction, written as LLVM's disassembler prints it, on
+/// `wave` (for tests of single instructions: set the registers, run, read
+/// them). Branches and barriers are errors here.
+pub fn execute_text(arch: Arch, wave: &mut Wave, text: &str, mem: &mut Memory, lds: &mut [u8]) -> Result<(), EmuError> {
+    let inst = decode::parse(0, 4, text)?;
+    wave.gfx10 = arch.is_gfx10_plus();
+    let mut ctx = Ctx { arch, mem, lds };
+    match exec::step(wave, &inst, &mut ctx).map_err(|t| wrap(t, &inst, [0; 3], wave.id))? {
+        Flow::Next => Ok(()),
+        other => Err(EmuError::Launch(format!(
+            "`{text}`: {other:?} in a single-instruction run"
+        ))),
+    }
+}
+
+fn wrap(t: Trap, inst: &decode::Inst, program: [u32; 3], wave: u32) -> EmuError {
+    match t {
+        Trap::Unimplemented(why) => EmuError::Unimplemented {
+            mnemonic: inst.mnemonic.clone(),
+            why,
+            offset: inst.offset,
+            text: inst.text.clone(),
+            program,
+            wave,
+        },
+        Trap::Fault(what, lane) => EmuError::Fault {
+            what,
+            offset: inst.offset,
+            text: inst.text.clone(),
+            program,
+            wave,
+            lane,
+        },
     }
 }
 

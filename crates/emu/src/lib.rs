@@ -19,11 +19,12 @@ mod exec;
 pub mod launch;
 pub mod matrix;
 pub mod memory;
-mod wave;
+pub mod wave;
 
 pub use code_object::{Arch, Kernel, KernelDescriptor, KernelMeta};
-pub use launch::{Arg, Emulator, Launch, Stats};
+pub use launch::{execute_text, Arg, Emulator, Launch, Stats};
 pub use memory::Memory;
+pub use wave::Wave;
 
 /// Everything that can go wrong, each naming where.
 #[derive(Debug, thiserror::Error)]
