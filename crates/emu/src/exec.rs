@@ -6,6 +6,8 @@
 // Per-lane loops index several arrays by lane: that is the idiom here.
 #![allow(clippy::needless_range_loop)]
 
+use std::sync::{Mutex, MutexGuard};
+
 use crate::code_object::Arch;
 use crate::decode::{Inst, Operand, Src};
 use crate::matrix::{bf16_to_f32, f16_to_f32, f32_to_f16, Shape};
@@ -15,8 +17,14 @@ use crate::wave::{unimpl, Trap, Wave, LANES, R};
 /// What the machine around a wave provides.
 pub struct Ctx<'a> {
     pub arch: Arch,
-    pub mem: &'a mut Memory,
+    /// Global memory, shared by the workgroups running on other threads
+    /// (locked once per memory instruction).
+    pub mem: &'a Mutex<Memory>,
     pub lds: &'a mut [u8],
+}
+
+fn lock(m: &Mutex<Memory>) -> MutexGuard<'_, Memory> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// What happens after an instruction.
@@ -437,7 +445,7 @@ fn scalar_load(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
     let extra = inst.modifier("offset").map(num).transpose()?.unwrap_or(0) as u64;
     let addr = (base.wrapping_add(off).wrapping_add(extra)) & !3;
     let mut buf = vec![0u8; bytes];
-    ctx.mem.read(addr, &mut buf).ok_or_else(|| {
+    lock(ctx.mem).read(addr, &mut buf).ok_or_else(|| {
         Trap::Fault(
             format!("scalar load of {bytes} bytes at {addr:#x} outside every buffer"),
             None,
@@ -1539,6 +1547,7 @@ fn lds(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
 }
 
 fn global(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
+    let mut mem = lock(ctx.mem);
     check_mods(inst, &["offset", "glc", "slc", "dlc", "nt", "sc0", "sc1"])?;
     let m = inst.base.as_str();
     let exec = w.exec;
@@ -1587,7 +1596,7 @@ fn global(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
                 continue;
             }
             let a = addrs[l].wrapping_add(offset as u64);
-            if ctx.mem.read(a, &mut buf).is_none() {
+            if mem.read(a, &mut buf).is_none() {
                 return fault(
                     format!("global load of {bytes} bytes at {a:#x} outside every buffer"),
                     l,
@@ -1619,7 +1628,7 @@ fn global(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
                 }
             }
             let a = addrs[l].wrapping_add(offset as u64);
-            if ctx.mem.write(a, &buf).is_none() {
+            if mem.write(a, &buf).is_none() {
                 return fault(
                     format!("global store of {bytes} bytes at {a:#x} outside every buffer"),
                     l,
@@ -1635,6 +1644,7 @@ fn global(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
 /// number of records reads 0 and is not written (the range check Triton
 /// uses for masking); inside the range, the address must lie in a buffer.
 fn buffer(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
+    let mut mem = lock(ctx.mem);
     check_mods(inst, &["offset", "offen", "glc", "slc", "dlc", "nt", "sc0", "sc1"])?;
     let m = inst.base.as_str();
     let exec = w.exec;
@@ -1692,7 +1702,7 @@ fn buffer(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
                     continue;
                 }
                 let a = base + dword;
-                o[l] = match ctx.mem.read_u32(a) {
+                o[l] = match mem.read_u32(a) {
                     Some(v) => v,
                     None => {
                         return fault(
@@ -1733,7 +1743,7 @@ fn buffer(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
                     continue;
                 }
                 let a = base + dword;
-                if ctx.mem.write(a, &d[l].to_le_bytes()).is_none() {
+                if mem.write(a, &d[l].to_le_bytes()).is_none() {
                     return fault(
                         format!("buffer store at {a:#x} (offset {dword:#x} of resource base {base:#x}) outside every buffer"),
                         l,

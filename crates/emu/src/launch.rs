@@ -2,6 +2,8 @@
 //! "Initial Kernel Execution State"), and the workgroups, run one after
 //! another, their waves cooperatively (switching at `s_barrier`).
 
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::code_object::{self, Arch, Kernel};
@@ -62,6 +64,10 @@ pub struct Emulator {
     /// Instructions one wave may execute before the run is stopped as a
     /// runaway (default 50 million).
     pub max_wave_instructions: u64,
+    /// Threads running workgroups in parallel (default: the machine's
+    /// cores). With 1, a kernel whose workgroups race runs the same way
+    /// every time.
+    pub threads: usize,
 }
 
 impl Emulator {
@@ -78,10 +84,12 @@ impl Emulator {
 
     pub fn from_kernel(kernel: Kernel) -> Result<Emulator, EmuError> {
         let program = decode::decode(kernel.arch, &kernel.code)?;
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
         Ok(Emulator {
             kernel,
             program,
             max_wave_instructions: 50_000_000,
+            threads,
         })
     }
 
@@ -118,27 +126,77 @@ impl Emulator {
             let queue = kd.property(2).then(|| mem.alloc(&[0; 256]));
             let lds_size =
                 (kd.group_segment_fixed_size.max(k.meta.group_segment_fixed_size) + launch.dynamic_lds) as usize;
-            let mut stats = Stats::default();
-            let mut lds = vec![0u8; lds_size];
             let nwaves = threads.div_ceil(wave_size);
-            let mut waves: Vec<Wave> = (0..nwaves as u32).map(|i| Wave::new(i, wave_size)).collect();
+            let mut groups = Vec::new();
             for z in 0..launch.grid[2] {
                 for y in 0..launch.grid[1] {
                     for x in 0..launch.grid[0] {
-                        lds.fill(0);
-                        for w in waves.iter_mut() {
-                            self.init_wave(w, [x, y, z], launch, kernarg, dispatch, queue)?;
-                        }
-                        let mut ctx = Ctx {
-                            arch: k.arch,
-                            mem,
-                            lds: &mut lds,
-                        };
-                        self.run_workgroup(&mut waves, &mut ctx, [x, y, z], &mut stats)?;
+                        groups.push([x, y, z]);
                     }
                 }
             }
-            Ok(stats)
+            // Workgroups are taken in order by `threads` threads, each
+            // with its own waves and LDS; global memory is shared.
+            let next = AtomicUsize::new(0);
+            let failed = AtomicBool::new(false);
+            let shared = Mutex::new(std::mem::take(mem));
+            let nthreads = self.threads.clamp(1, groups.len());
+            let worker = || {
+                let mut stats = Stats::default();
+                let mut lds = vec![0u8; lds_size];
+                let mut waves: Vec<Wave> = (0..nwaves as u32).map(|i| Wave::new(i, wave_size)).collect();
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&group) = groups.get(i) else { break };
+                    lds.fill(0);
+                    let run = (|| {
+                        for w in waves.iter_mut() {
+                            self.init_wave(w, group, launch, kernarg, dispatch, queue)?;
+                        }
+                        let mut ctx = Ctx {
+                            arch: k.arch,
+                            mem: &shared,
+                            lds: &mut lds,
+                        };
+                        self.run_workgroup(&mut waves, &mut ctx, group, &mut stats)
+                    })();
+                    if let Err(e) = run {
+                        failed.store(true, Ordering::Relaxed);
+                        return (stats, Some((i, e)));
+                    }
+                }
+                (stats, None)
+            };
+            let outcomes: Vec<(Stats, Option<(usize, EmuError)>)> = if nthreads == 1 {
+                vec![worker()]
+            } else {
+                std::thread::scope(|scope| {
+                    let handles: Vec<_> = (0..nthreads).map(|_| scope.spawn(worker)).collect();
+                    handles
+                        .into_iter()
+                        .map(|h| h.join().expect("an emulator thread panicked"))
+                        .collect()
+                })
+            };
+            *mem = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+            let mut stats = Stats::default();
+            let mut first_error: Option<(usize, EmuError)> = None;
+            for (s, e) in outcomes {
+                stats.wave_instructions += s.wave_instructions;
+                stats.lane_instructions += s.lane_instructions;
+                stats.waves += s.waves;
+                if let Some((i, e)) = e {
+                    if first_error.as_ref().is_none_or(|(j, _)| i < *j) {
+                        first_error = Some((i, e));
+                    }
+                }
+            }
+            // The error of the first workgroup (in launch order) that
+            // failed: every earlier one had been taken and ran to its end.
+            match first_error {
+                Some((_, e)) => Err(e),
+                None => Ok(stats),
+            }
         })();
         mem.truncate(buffers_before);
         let mut stats = result?;
@@ -419,8 +477,15 @@ impl Emulator {
 pub fn execute_text(arch: Arch, wave: &mut Wave, text: &str, mem: &mut Memory, lds: &mut [u8]) -> Result<(), EmuError> {
     let inst = decode::parse(0, 4, text)?;
     wave.gfx10 = arch.is_gfx10_plus();
-    let mut ctx = Ctx { arch, mem, lds };
-    match exec::step(wave, &inst, &mut ctx).map_err(|t| wrap(t, &inst, [0; 3], wave.id))? {
+    let shared = Mutex::new(std::mem::take(mem));
+    let mut ctx = Ctx {
+        arch,
+        mem: &shared,
+        lds,
+    };
+    let flow = exec::step(wave, &inst, &mut ctx).map_err(|t| wrap(t, &inst, [0; 3], wave.id));
+    *mem = shared.into_inner().unwrap_or_else(|e| e.into_inner());
+    match flow? {
         Flow::Next => Ok(()),
         other => Err(EmuError::Launch(format!(
             "`{text}`: {other:?} in a single-instruction run"
