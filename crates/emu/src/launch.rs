@@ -449,7 +449,13 @@ impl Emulator {
             stats.wave_instructions += 1;
             let c = inst.base.as_bytes()[0];
             stats.lane_instructions += if c == b's' { 1 } else { w.exec.count_ones() as u64 };
+            if !w.pending.is_empty() && !inst.base.starts_with("s_waitcnt") {
+                if let Err(what) = w.pending.check(inst) {
+                    return Err(self.wrap(Trap::Fault(what, None), inst, group, w.id));
+                }
+            }
             let flow = exec::step(w, inst, ctx).map_err(|t| self.wrap(t, inst, group, w.id))?;
+            w.pending.after(inst, w.gfx10);
             match flow {
                 Flow::Next => w.pc = pc + inst.size,
                 Flow::Jump(t) => w.pc = t,

@@ -19,6 +19,7 @@ mod exec;
 pub mod launch;
 pub mod matrix;
 pub mod memory;
+mod waitcnt;
 pub mod wave;
 
 pub use code_object::{Arch, Kernel, KernelDescriptor, KernelMeta};

@@ -40,6 +40,8 @@ pub struct Wave {
     /// Private (scratch) memory: `scratch_bytes` per lane, lane by lane.
     pub scratch: Vec<u8>,
     pub scratch_bytes: usize,
+    /// Loads whose results an `s_waitcnt` has not yet covered.
+    pub pending: crate::waitcnt::Pending,
     pub ended: bool,
     pub at_barrier: bool,
     pub executed: u64,
@@ -61,6 +63,7 @@ impl Wave {
             a: vec![0; NUM_VGPRS * LANES],
             scratch: Vec::new(),
             scratch_bytes: 0,
+            pending: Default::default(),
             ended: false,
             at_barrier: false,
             executed: 0,

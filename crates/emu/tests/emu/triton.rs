@@ -315,8 +315,8 @@ fn attention_matches_rust_on_every_target() {
     }
 }
 
-/// The first instruction of kernel `k` whose mnemonic starts with
-/// `prefix`: its offset in the ELF file (found by its bytes).
+/// The first instruction of kernel `k` whose text starts with `prefix`:
+/// its offset in the ELF file (the kernel's code found by its bytes).
 fn patch_site(k: &Kernel, bytes: &[u8], prefix: &str) -> (usize, String) {
     let inst = k
         .emu
@@ -325,22 +325,17 @@ fn patch_site(k: &Kernel, bytes: &[u8], prefix: &str) -> (usize, String) {
         .iter()
         .flatten()
         .filter_map(|s| s.as_ref().ok())
-        .find(|i| i.mnemonic.starts_with(prefix))
+        .find(|i| i.text.starts_with(prefix))
         .unwrap_or_else(|| panic!("no {prefix}"));
-    let code = &k.emu.kernel.code[inst.offset as usize..(inst.offset + inst.size) as usize];
+    let code = &k.emu.kernel.code;
     let sites: Vec<usize> = bytes
         .windows(code.len())
         .enumerate()
-        .filter(|(_, w)| *w == code)
+        .filter(|(_, w)| *w == &code[..])
         .map(|(i, _)| i)
         .collect();
-    assert_eq!(
-        sites.len(),
-        1,
-        "the bytes of `{}` are not unique in the file",
-        inst.text
-    );
-    (sites[0], inst.text.clone())
+    assert_eq!(sites.len(), 1, "the kernel's code is not unique in the file");
+    (sites[0] + inst.offset as usize, inst.text.clone())
 }
 
 /// A code object with one opcode changed to another implemented
@@ -404,6 +399,31 @@ fn an_unimplemented_instruction_fails_closed() {
     }
     let msg = err.to_string();
     assert!(msg.contains("v_pk_add_f16") && msg.contains("0x160"), "{msg}");
+}
+
+/// A load's result used before the `s_waitcnt` that covers it is
+/// reported: the code object with its `s_waitcnt vmcnt(0)` turned into
+/// `s_nop 0` adds registers its loads have not written yet.
+#[test]
+fn a_missing_waitcnt_is_reported() {
+    for arch in ARCHS {
+        for wait in ["s_waitcnt lgkmcnt(0)", "s_waitcnt vmcnt(0)"] {
+            let mut bytes = std::fs::read(data_dir().join(format!("add_{arch}.hsaco"))).unwrap();
+            let k = kernel("add", arch);
+            let (at, text) = patch_site(&k, &bytes, wait);
+            // s_nop 0 (SOPP opcode 0 on GFX9 and GFX11).
+            bytes[at..at + 4].copy_from_slice(&0xbf80_0000u32.to_le_bytes());
+            let k = kernel_from("add", arch, Some(bytes));
+            let mut mem = Memory::new();
+            let buf = mem.alloc_zeroed(4 * 1024);
+            let args = [Arg::Ptr(buf), Arg::Ptr(buf), Arg::Ptr(buf), Arg::I32(1024)];
+            let err = k.run(&mut mem, &args, [1, 1, 1]).unwrap_err();
+            match &err {
+                EmuError::Fault { what, .. } if what.contains("used before the s_waitcnt that covers its load") => {}
+                _ => panic!("{arch} without `{text}`: {err}"),
+            }
+        }
+    }
 }
 
 /// A store past the end of every buffer is reported with the program,
