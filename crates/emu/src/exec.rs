@@ -1403,6 +1403,56 @@ fn fault<T>(what: String, lane: usize) -> R<T> {
     Err(Trap::Fault(what, Some(lane as u32)))
 }
 
+/// The 16-bit offset of `ds_swizzle_b32` from LLVM's text: a number, or
+/// `swizzle(QUAD_PERM,a,b,c,d)`, `swizzle(BITMASK_PERM,"01pip")`,
+/// `swizzle(SWAP,n)`, `swizzle(REVERSE,n)`, `swizzle(BROADCAST,size,lane)`
+/// (the assembler's encodings: quad-perm mode has bit 15 set; bit-mask
+/// mode holds and/or/xor masks of the lane id in bits 0-4, 5-9, 10-14).
+fn swizzle_offset(text: &str) -> R<u32> {
+    let bad = || Trap::Unimplemented(format!("swizzle offset `{text}`"));
+    let Some(inner) = text.strip_prefix("swizzle(").and_then(|t| t.strip_suffix(')')) else {
+        let v = num(text)? as u32;
+        // Quad-perm (0x80xx) or bit-mask (bit 15 clear) only: FFT and
+        // rotate modes are not modeled.
+        return if v & 0x8000 == 0 || v & 0xff00 == 0x8000 {
+            Ok(v)
+        } else {
+            Err(bad())
+        };
+    };
+    let parts: Vec<&str> = inner.split(',').map(str::trim).collect();
+    let n = |i: usize| -> R<u32> { parts.get(i).ok_or_else(bad).and_then(|p| num(p)).map(|v| v as u32) };
+    let bitmask = |and: u32, or: u32, xor: u32| (and & 0x1f) | (or & 0x1f) << 5 | (xor & 0x1f) << 10;
+    Ok(match parts[0] {
+        "QUAD_PERM" => 0x8000 | n(1)? | n(2)? << 2 | n(3)? << 4 | n(4)? << 6,
+        "SWAP" => bitmask(0x1f, 0, n(1)?),
+        "REVERSE" => bitmask(0x1f, 0, n(1)?.wrapping_sub(1)),
+        "BROADCAST" => bitmask(32 - n(1)?, n(2)?, 0),
+        "BITMASK_PERM" => {
+            let mask = parts.get(1).ok_or_else(bad)?.trim_matches('"');
+            if mask.len() != 5 {
+                return Err(bad());
+            }
+            let (mut and, mut or, mut xor) = (0, 0, 0);
+            for (i, c) in mask.chars().enumerate() {
+                let bit = 1 << (4 - i);
+                match c {
+                    '0' => {}
+                    '1' => or |= bit,
+                    'p' => and |= bit,
+                    'i' => {
+                        and |= bit;
+                        xor |= bit
+                    }
+                    _ => return Err(bad()),
+                }
+            }
+            bitmask(and, or, xor)
+        }
+        _ => return Err(bad()),
+    })
+}
+
 /// An LDS access of a `ds_*` mnemonic: bytes per element, elements
 /// (two for `read2`/`write2`), the scale of `offset0`/`offset1`, and how a
 /// sub-dword load extends.
@@ -1457,10 +1507,30 @@ fn lds(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
         return w.scatter(&op(inst, 0)?.op.clone(), 0, &out, exec);
     }
     if m == "ds_swizzle_b32" {
-        return unimpl("ds_swizzle_b32 (its offset is printed symbolically; not parsed yet)");
+        let pattern = swizzle_offset(inst.modifier("offset").unwrap_or("0"))?;
+        let data = w.gather(op(inst, 1)?, 0, false)?;
+        let mut out = [0u32; LANES];
+        for l in 0..w.wave_size {
+            let s = if pattern & 0x8000 != 0 {
+                (l & !3) | ((pattern as usize >> (2 * (l & 3))) & 3)
+            } else {
+                let (and, or, xor) = (
+                    pattern as usize & 0x1f,
+                    (pattern as usize >> 5) & 0x1f,
+                    (pattern as usize >> 10) & 0x1f,
+                );
+                (l & !0x1f) | ((((l & 0x1f) & and) | or) ^ xor)
+            };
+            // An inactive source lane reads 0.
+            out[l] = if w.active(s) { data[s] } else { 0 };
+        }
+        return w.scatter(&op(inst, 0)?.op.clone(), 0, &out, exec);
     }
     let load = m.starts_with("ds_read") || m.starts_with("ds_load");
     let store = m.starts_with("ds_write") || m.starts_with("ds_store");
+    if !load && !store && !m.starts_with("ds_nop") {
+        return lds_atomic(w, inst, ctx);
+    }
     if !load && !store || m.contains("_addtid") || m.contains("d16") {
         return unimpl("no semantics");
     }
@@ -1551,6 +1621,9 @@ fn global(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
     check_mods(inst, &["offset", "glc", "slc", "dlc", "nt", "sc0", "sc1"])?;
     let m = inst.base.as_str();
     let exec = w.exec;
+    if m.starts_with("global_atomic_") {
+        return global_atomic(w, inst, &mut mem);
+    }
     let load = m.starts_with("global_load");
     if !load && !m.starts_with("global_store") {
         return unimpl("no semantics");
@@ -1815,6 +1888,194 @@ fn scratch(w: &mut Wave, inst: &Inst) -> R<()> {
             for (k, d) in data.iter().enumerate() {
                 w.scratch[a + 4 * k..a + 4 * k + 4].copy_from_slice(&d[l].to_le_bytes());
             }
+        }
+    }
+    Ok(())
+}
+
+/// An atomic read-modify-write: the operation (`add`, `smin`, `cmpswap`,
+/// ...) and width of an atomic mnemonic without its `global_atomic_` /
+/// `ds_` prefix and `_rtn`.
+fn atomic_kind(name: &str) -> R<(&'static str, usize)> {
+    let wide = name.ends_with("_x2") || name.ends_with("64");
+    let core = name.trim_end_matches("_x2");
+    let (op, ty) = match core.rsplit_once('_') {
+        Some((op, ty)) if matches!(ty, "u32" | "i32" | "b32" | "f32" | "u64" | "i64" | "b64" | "f64") => (op, ty),
+        _ => (core, ""),
+    };
+    let kind = match (op, ty) {
+        ("add", "f32") => "fadd",
+        ("min", "f32") => "fmin",
+        ("max", "f32") => "fmax",
+        (_, "f64") => return unimpl("64-bit float atomics"),
+        ("add", _) => "add",
+        ("sub", _) => "sub",
+        ("rsub", _) => "rsub",
+        ("smin", _) | ("min", "i32") | ("min", "i64") => "smin",
+        ("smax", _) | ("max", "i32") | ("max", "i64") => "smax",
+        ("umin", _) | ("min", "u32") | ("min", "u64") => "umin",
+        ("umax", _) | ("max", "u32") | ("max", "u64") => "umax",
+        ("and", _) => "and",
+        ("or", _) => "or",
+        ("xor", _) => "xor",
+        ("swap", _) | ("wrxchg", _) | ("storexchg", _) => "swap",
+        ("cmpswap", _) => "cmpswap",
+        ("inc", _) => "inc",
+        ("dec", _) => "dec",
+        _ => return unimpl(format!("atomic `{name}`")),
+    };
+    Ok((kind, if wide { 8 } else { 4 }))
+}
+
+/// The new memory value of an atomic on `old` with `src` (and `cmp`).
+fn atomic_apply(kind: &str, bytes: usize, old: u64, src: u64, cmp: u64) -> u64 {
+    let mask = if bytes == 8 { u64::MAX } else { 0xffff_ffff };
+    let signed = |x: u64| if bytes == 8 { x as i64 } else { x as u32 as i32 as i64 };
+    let fl = |x: u64| f32::from_bits(x as u32);
+    (match kind {
+        "add" => old.wrapping_add(src),
+        "sub" => old.wrapping_sub(src),
+        "rsub" => src.wrapping_sub(old),
+        "smin" => (signed(old).min(signed(src))) as u64,
+        "smax" => (signed(old).max(signed(src))) as u64,
+        "umin" => old.min(src),
+        "umax" => old.max(src),
+        "and" => old & src,
+        "or" => old | src,
+        "xor" => old ^ src,
+        "swap" => src,
+        "cmpswap" => {
+            if old == cmp {
+                src
+            } else {
+                old
+            }
+        }
+        "inc" => {
+            if old >= src {
+                0
+            } else {
+                old + 1
+            }
+        }
+        "dec" => {
+            if old == 0 || old > src {
+                src
+            } else {
+                old - 1
+            }
+        }
+        "fadd" => (fl(old) + fl(src)).to_bits() as u64,
+        "fmin" => fmin(fl(old), fl(src)).to_bits() as u64,
+        _ => fmax(fl(old), fl(src)).to_bits() as u64,
+    }) & mask
+}
+
+/// `global_atomic_*`: lane by lane (in lane order) under the memory lock;
+/// with a destination (the returning form, `glc`/`sc0`), each lane gets
+/// the value before its operation. Compare-and-swap's data is the new
+/// value then the value compared.
+fn global_atomic(w: &mut Wave, inst: &Inst, mem: &mut Memory) -> R<()> {
+    check_mods(inst, &["offset", "glc", "slc", "dlc", "nt", "sc0", "sc1"])?;
+    let m = inst.base.as_str();
+    let (kind, bytes) = atomic_kind(m.strip_prefix("global_atomic_").unwrap_or(m))?;
+    let returns = inst.operands.len() == 4;
+    let first = usize::from(returns);
+    let dwords = bytes / 4;
+    let offset = inst.modifier("offset").map(num).transpose()?.unwrap_or(0);
+    let addrs: [u64; LANES] = match op(inst, first + 2)?.op {
+        Operand::Off => w.gather64(op(inst, first)?, false)?,
+        ref s => {
+            let base = w.read_s64(s)?;
+            let v = w.gather(op(inst, first)?, 0, false)?;
+            std::array::from_fn(|l| base.wrapping_add(v[l] as u64))
+        }
+    };
+    let ndata = if kind == "cmpswap" { 2 * dwords } else { dwords };
+    let data: Vec<[u32; LANES]> = (0..ndata)
+        .map(|k| w.gather(op(inst, first + 1)?, k, false))
+        .collect::<R<_>>()?;
+    let value = |k0: usize, l: usize| -> u64 {
+        let lo = data[k0][l] as u64;
+        if dwords == 2 {
+            lo | (data[k0 + 1][l] as u64) << 32
+        } else {
+            lo
+        }
+    };
+    let exec = w.exec;
+    let mut olds = vec![[0u32; LANES]; dwords];
+    for l in 0..w.wave_size {
+        if exec >> l & 1 == 0 {
+            continue;
+        }
+        let a = addrs[l].wrapping_add(offset as u64);
+        let mut buf = [0u8; 8];
+        if mem.read(a, &mut buf[..bytes]).is_none() {
+            return fault(format!("atomic of {bytes} bytes at {a:#x} outside every buffer"), l);
+        }
+        let old = u64::from_le_bytes(buf);
+        let cmp = if kind == "cmpswap" { value(dwords, l) } else { 0 };
+        let new = atomic_apply(kind, bytes, old, value(0, l), cmp);
+        mem.write(a, &new.to_le_bytes()[..bytes]);
+        for (k, o) in olds.iter_mut().enumerate() {
+            o[l] = (old >> (32 * k)) as u32;
+        }
+    }
+    if returns {
+        let dst = op(inst, 0)?.op.clone();
+        for (k, o) in olds.iter().enumerate() {
+            w.scatter(&dst, k, o, exec)?;
+        }
+    }
+    Ok(())
+}
+
+/// LDS atomics (`ds_add_u32`, `ds_max_rtn_i32`, ...): lane by lane.
+fn lds_atomic(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
+    check_mods(inst, &["offset"])?;
+    let m = inst.base.as_str();
+    let name = m.strip_prefix("ds_").unwrap_or(m).replace("_rtn", "");
+    if name.starts_with("cmpst") || name.starts_with("cmpstore") {
+        return unimpl("LDS compare-and-swap");
+    }
+    let (kind, bytes) = atomic_kind(&name)?;
+    let returns = m.contains("_rtn");
+    let first = usize::from(returns);
+    let offset = inst.modifier("offset").map(num).transpose()?.unwrap_or(0) as usize;
+    let addr = w.gather(op(inst, first)?, 0, false)?;
+    let dwords = bytes / 4;
+    let data: Vec<[u32; LANES]> = (0..dwords)
+        .map(|k| w.gather(op(inst, first + 1)?, k, false))
+        .collect::<R<_>>()?;
+    let exec = w.exec;
+    let lds_len = ctx.lds.len();
+    let mut olds = vec![[0u32; LANES]; dwords];
+    for l in 0..w.wave_size {
+        if exec >> l & 1 == 0 {
+            continue;
+        }
+        let a = addr[l] as usize + offset;
+        if a + bytes > lds_len {
+            return fault(
+                format!("LDS atomic of {bytes} bytes at {a:#x} outside LDS ({lds_len} bytes)"),
+                l,
+            );
+        }
+        let mut buf = [0u8; 8];
+        buf[..bytes].copy_from_slice(&ctx.lds[a..a + bytes]);
+        let old = u64::from_le_bytes(buf);
+        let src = data[0][l] as u64 | data.get(1).map_or(0, |d| (d[l] as u64) << 32);
+        let new = atomic_apply(kind, bytes, old, src, 0);
+        ctx.lds[a..a + bytes].copy_from_slice(&new.to_le_bytes()[..bytes]);
+        for (k, o) in olds.iter_mut().enumerate() {
+            o[l] = (old >> (32 * k)) as u32;
+        }
+    }
+    if returns {
+        let dst = op(inst, 0)?.op.clone();
+        for (k, o) in olds.iter().enumerate() {
+            w.scatter(&dst, k, o, exec)?;
         }
     }
     Ok(())

@@ -94,14 +94,24 @@ impl Pending {
             self.wait(inst);
             return;
         }
+        // An atomic returning its old value (a destination operand before
+        // the address) is a load; one that does not, a store.
+        let global_atomic = m.starts_with("global_atomic");
+        let atomic_returns = global_atomic && inst.operands.len() == 4;
         let vector_load = ["global_load", "buffer_load", "scratch_load"]
             .iter()
-            .any(|p| m.starts_with(p));
+            .any(|p| m.starts_with(p))
+            || atomic_returns;
         let vector_store = ["global_store", "buffer_store", "scratch_store"]
             .iter()
-            .any(|p| m.starts_with(p));
-        let lds_load = m.starts_with("ds_read") || m.starts_with("ds_load") || m == "ds_bpermute_b32";
-        let lds_store = m.starts_with("ds_write") || m.starts_with("ds_store");
+            .any(|p| m.starts_with(p))
+            || (global_atomic && !atomic_returns);
+        let lds_load = m.starts_with("ds_read")
+            || m.starts_with("ds_load")
+            || m == "ds_bpermute_b32"
+            || m == "ds_swizzle_b32"
+            || (m.starts_with("ds_") && m.contains("_rtn"));
+        let lds_store = m.starts_with("ds_") && !lds_load;
         let scalar_load = m.starts_with("s_load") || m.starts_with("s_buffer_load");
         let (counter, unordered, writes) = if vector_load {
             (Counter::Vm, false, true)

@@ -282,6 +282,115 @@ fn lane_crossing_instructions() {
     }
 }
 
+/// `ds_swizzle_b32` in each form LLVM prints (the assembler's encodings
+/// of these were checked with llvm-mc: `swizzle(BITMASK_PERM,"01pip")` is
+/// offset 0x0907, `SWAP,16` 0x401f, `REVERSE,8` 0x1c1f, `BROADCAST,8,3`
+/// 0x0078, `QUAD_PERM,3,2,1,0` 0x801b).
+#[test]
+fn ds_swizzle_reads_the_lane_its_pattern_names() {
+    type Lane = fn(usize) -> usize;
+    let cases: [(&str, Lane); 7] = [
+        ("swizzle(QUAD_PERM,3,2,1,0)", |l| (l & !3) | (3 - (l & 3))),
+        ("0x801b", |l| (l & !3) | (3 - (l & 3))),
+        ("swizzle(SWAP,16)", |l| l ^ 16),
+        ("swizzle(REVERSE,8)", |l| l ^ 7),
+        ("swizzle(BROADCAST,8,3)", |l| (l & !7) | 3),
+        ("swizzle(BITMASK_PERM,\"01pip\")", |l| {
+            (l & 0x20) | 8 | (l & 5) | ((l & 2) ^ 2)
+        }),
+        ("swizzle(BITMASK_PERM,\"10101\")", |l| (l & 0x20) | 0x15),
+    ];
+    for (offset, source) in cases {
+        let mut w = wave(64);
+        set_v(&mut w, 1, |l| 100 + l as u32);
+        let text = format!("ds_swizzle_b32 v0, v1 offset:{offset}");
+        run(Arch::Gfx942, &mut w, &text).unwrap_or_else(|e| panic!("{e}"));
+        for l in 0..64 {
+            assert_eq!(v(&w, 0, l), 100 + source(l) as u32, "`{text}` lane {l}");
+        }
+    }
+    let mut w = wave(64);
+    let err = run(Arch::Gfx942, &mut w, "ds_swizzle_b32 v0, v1 offset:swizzle(FFT,3)").unwrap_err();
+    assert!(err.to_string().contains("swizzle(FFT,3)"), "{err}");
+}
+
+/// Atomics run lane by lane in lane order; the returning forms give each
+/// lane the value before its own operation.
+#[test]
+fn atomics_on_global_memory_and_lds() {
+    let mut mem = Memory::new();
+    let buf = mem.alloc_zeroed(16);
+    let mut w = wave(64);
+    let addr = |l: usize| buf + 4 * (l as u64 % 4);
+    set_v(&mut w, 2, |l| addr(l) as u32);
+    set_v(&mut w, 3, |l| (addr(l) >> 32) as u32);
+    set_v(&mut w, 4, |l| l as u32 + 1);
+    let mut lds = [0u8; 256];
+    execute_text(
+        Arch::Gfx942,
+        &mut w,
+        "global_atomic_add v1, v[2:3], v4, off sc0",
+        &mut mem,
+        &mut lds,
+    )
+    .unwrap();
+    let words: Vec<u32> = mem
+        .buffer(buf)
+        .unwrap()
+        .chunks(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    for (i, word) in words.iter().enumerate() {
+        assert_eq!(*word, (0..64).filter(|l| l % 4 == i).map(|l| l as u32 + 1).sum::<u32>());
+    }
+    for l in 0..64 {
+        let before: u32 = (0..l).filter(|m| m % 4 == l % 4).map(|m| m as u32 + 1).sum();
+        assert_eq!(v(&w, 1, l), before, "lane {l}");
+    }
+    // Compare-and-swap on one word: only the first lane's compare holds.
+    let word = mem.alloc_zeroed(4);
+    set_v(&mut w, 2, |_| word as u32);
+    set_v(&mut w, 3, |_| (word >> 32) as u32);
+    set_v(&mut w, 5, |_| 0);
+    execute_text(
+        Arch::Gfx1100,
+        &mut w,
+        "global_atomic_cmpswap_b32 v1, v[2:3], v[4:5], off glc",
+        &mut mem,
+        &mut lds,
+    )
+    .unwrap();
+    assert_eq!(mem.buffer(word).unwrap(), &1u32.to_le_bytes());
+    assert_eq!((v(&w, 1, 0), v(&w, 1, 1), v(&w, 1, 63)), (0, 1, 1));
+    // LDS: a maximum with the old values returned.
+    set_v(&mut w, 0, |_| 8);
+    set_v(&mut w, 4, |l| (l as i32 - 30) as u32);
+    execute_text(
+        Arch::Gfx942,
+        &mut w,
+        "ds_max_rtn_i32 v6, v0, v4 offset:4",
+        &mut mem,
+        &mut lds,
+    )
+    .unwrap();
+    assert_eq!(i32::from_le_bytes(lds[12..16].try_into().unwrap()), 33);
+    assert_eq!(
+        (v(&w, 6, 0) as i32, v(&w, 6, 31) as i32, v(&w, 6, 40) as i32),
+        (0, 0, 9)
+    );
+    // Out of bounds is reported, as for loads and stores.
+    set_v(&mut w, 2, |_| (word + 4) as u32);
+    let err = execute_text(
+        Arch::Gfx942,
+        &mut w,
+        "global_atomic_add v[2:3], v4, off",
+        &mut mem,
+        &mut lds,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("atomic of 4 bytes"), "{err}");
+}
+
 #[test]
 fn operands_modifiers_and_constants() {
     let mut w = wave(64);
