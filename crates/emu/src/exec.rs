@@ -933,7 +933,7 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         // rounded; the hardware's documented error is 1 ulp).
         "v_exp_f32" => f1!(|x: f32| (x as f64).exp2() as f32),
         "v_log_f32" => f1!(|x: f32| (x as f64).log2() as f32),
-        "v_rcp_f32" => f1!(|x: f32| (1.0 / x as f64) as f32),
+        "v_rcp_f32" | "v_rcp_iflag_f32" => f1!(|x: f32| (1.0 / x as f64) as f32),
         "v_rsq_f32" => f1!(|x: f32| (1.0 / (x as f64).sqrt()) as f32),
         "v_sqrt_f32" => f1!(|x: f32| (x as f64).sqrt() as f32),
         "v_sin_f32" => f1!(|x: f32| ((x as f64) * std::f64::consts::TAU).sin() as f32),
@@ -1349,6 +1349,29 @@ fn packed(w: &mut Wave, inst: &Inst) -> R<()> {
         bits("neg_lo", false)?,
         bits("neg_hi", false)?,
     );
+    if m == "v_pk_mov_b32" {
+        // D.lo = dword op_sel[0] of src0, D.hi = dword op_sel[1] of src1.
+        if inst.modifier("op_sel_hi").is_some()
+            || inst.modifier("neg_lo").is_some()
+            || inst.modifier("neg_hi").is_some()
+        {
+            return unimpl("v_pk_mov_b32 with op_sel_hi or neg");
+        }
+        let dword = |i: usize, sel: bool| -> R<[u32; LANES]> {
+            let s = op(inst, 1 + i)?;
+            match s.op {
+                Operand::Vgpr(..) | Operand::Agpr(..) | Operand::Sgpr(..) => w.gather(s, usize::from(sel), false),
+                _ if !sel => w.gather(s, 0, false),
+                _ => unimpl("the high dword of a constant"),
+            }
+        };
+        let lo = dword(0, op_sel.first().copied().unwrap_or(false))?;
+        let hi = dword(1, op_sel.get(1).copied().unwrap_or(false))?;
+        let dst = op(inst, 0)?.op.clone();
+        let exec = w.exec;
+        w.scatter(&dst, 0, &lo, exec)?;
+        return w.scatter(&dst, 1, &hi, exec);
+    }
     if !m.ends_with("_f32") {
         return unimpl("packed 16-bit math");
     }
@@ -1461,9 +1484,19 @@ struct DsAccess {
     two: bool,
     stride: usize,
     signed: bool,
+    /// `_d16` / `_d16_hi`: a 16-bit value in the low / high half of the
+    /// register, the other half kept on loads.
+    d16: Option<bool>,
 }
 
 fn ds_access(m: &str) -> R<DsAccess> {
+    let (m, d16) = if let Some(b) = m.strip_suffix("_d16_hi") {
+        (b, Some(true))
+    } else if let Some(b) = m.strip_suffix("_d16") {
+        (b, Some(false))
+    } else {
+        (m, None)
+    };
     let suffix = m.rsplit('_').next().unwrap_or("");
     let (bytes, signed) = match suffix {
         "b8" | "u8" => (1, false),
@@ -1476,13 +1509,21 @@ fn ds_access(m: &str) -> R<DsAccess> {
         "b128" => (16, false),
         _ => return unimpl(format!("LDS access size `{suffix}`")),
     };
-    let two = m.contains("read2") || m.contains("write2") || m.contains("load_2") || m.contains("store_2");
-    let stride = if m.contains("st64") { bytes * 64 } else { bytes };
+    let two = m.contains("read2") || m.contains("write2") || m.contains("_2addr");
+    let stride = if m.contains("st64") || m.contains("stride64") {
+        bytes * 64
+    } else {
+        bytes
+    };
+    if d16.is_some() && bytes > 2 {
+        return unimpl("a d16 LDS access wider than 16 bits");
+    }
     Ok(DsAccess {
         bytes,
         two,
         stride,
         signed,
+        d16,
     })
 }
 
@@ -1531,7 +1572,7 @@ fn lds(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
     if !load && !store && !m.starts_with("ds_nop") {
         return lds_atomic(w, inst, ctx);
     }
-    if !load && !store || m.contains("_addtid") || m.contains("d16") {
+    if !load && !store || m.contains("_addtid") {
         return unimpl("no semantics");
     }
     let acc = ds_access(m)?;
@@ -1543,6 +1584,11 @@ fn lds(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
     };
     let addr = w.gather(op(inst, if load { 1 } else { 0 })?, 0, false)?;
     let dwords = acc.bytes.div_ceil(4);
+    let old = if load && acc.d16.is_some() {
+        w.gather(op(inst, 0)?, 0, false)?
+    } else {
+        [0; LANES]
+    };
     if load {
         let mut out = vec![[0u32; LANES]; dwords * offsets.len()];
         for l in 0..w.wave_size {
@@ -1570,7 +1616,11 @@ fn lds(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
                         let sh = 32 - 8 * acc.bytes as u32;
                         v = (((v << sh) as i32) >> sh) as u32;
                     }
-                    out[e * dwords][l] = v;
+                    out[e * dwords][l] = match acc.d16 {
+                        None => v,
+                        Some(false) => (old[l] & 0xffff_0000) | (v & 0xffff),
+                        Some(true) => (old[l] & 0xffff) | v << 16,
+                    };
                 } else {
                     for k in 0..dwords {
                         out[e * dwords + k][l] = u32::from_le_bytes(bytes[4 * k..4 * k + 4].try_into().unwrap());
@@ -1607,7 +1657,8 @@ fn lds(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
                 }
                 let mut bytes = Vec::with_capacity(4 * dwords);
                 for d in &data[e] {
-                    bytes.extend_from_slice(&d[l].to_le_bytes());
+                    let v = if acc.d16 == Some(true) { d[l] >> 16 } else { d[l] };
+                    bytes.extend_from_slice(&v.to_le_bytes());
                 }
                 ctx.lds[a..a + acc.bytes].copy_from_slice(&bytes[..acc.bytes]);
             }
@@ -1636,7 +1687,19 @@ fn global(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
         "global_store_d16_hi_b8" | "global_store_byte_d16_hi" => Some((1, 16)),
         _ => None,
     };
+    // 16- and 8-bit loads: zero- or sign-extended, or into one half of
+    // the register, the other kept (d16).
+    let narrow_load = match m {
+        "global_load_ubyte" | "global_load_u8" => Some((1, 'z')),
+        "global_load_sbyte" | "global_load_i8" => Some((1, 's')),
+        "global_load_ushort" | "global_load_u16" => Some((2, 'z')),
+        "global_load_sshort" | "global_load_i16" => Some((2, 's')),
+        "global_load_short_d16" | "global_load_d16_b16" => Some((2, 'l')),
+        "global_load_short_d16_hi" | "global_load_d16_hi_b16" => Some((2, 'h')),
+        _ => None,
+    };
     if narrow.is_none()
+        && narrow_load.is_none()
         && [
             "_ubyte", "_sbyte", "_short", "_u8", "_u16", "_i8", "_i16", "_d16", "_b16", "_b8", "_byte",
         ]
@@ -1645,12 +1708,16 @@ fn global(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
     {
         return unimpl("sub-dword global access");
     }
-    let bytes = match narrow {
-        Some((b, _)) => b,
-        None => access_bytes(m)?,
+    let bytes = match (narrow, narrow_load) {
+        (Some((b, _)), _) | (_, Some((b, _))) => b,
+        _ => access_bytes(m)?,
     };
     let offset = inst.modifier("offset").map(num).transpose()?.unwrap_or(0);
     let (vaddr_i, data_i) = if load { (1, 0) } else { (0, 1) };
+    let old = match narrow_load {
+        Some((_, 'l' | 'h')) => w.gather(op(inst, 0)?, 0, false)?,
+        _ => [0; LANES],
+    };
     let saddr = op(inst, 2)?;
     let addrs: [u64; LANES] = match saddr.op {
         Operand::Off => w.gather64(op(inst, vaddr_i)?, false)?,
@@ -1674,6 +1741,19 @@ fn global(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
                     format!("global load of {bytes} bytes at {a:#x} outside every buffer"),
                     l,
                 );
+            }
+            if let Some((b, how)) = narrow_load {
+                let mut raw = [0u8; 4];
+                raw[..b].copy_from_slice(&buf);
+                let v = u32::from_le_bytes(raw);
+                let sh = 32 - 8 * b as u32;
+                out[0][l] = match how {
+                    'z' => v,
+                    's' => (((v << sh) as i32) >> sh) as u32,
+                    'l' => (old[l] & 0xffff_0000) | v,
+                    _ => (old[l] & 0xffff) | v << 16,
+                };
+                continue;
             }
             for (k, o) in out.iter_mut().enumerate() {
                 o[l] = u32::from_le_bytes(buf[4 * k..4 * k + 4].try_into().unwrap());

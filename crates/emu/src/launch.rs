@@ -450,7 +450,7 @@ impl Emulator {
             let c = inst.base.as_bytes()[0];
             stats.lane_instructions += if c == b's' { 1 } else { w.exec.count_ones() as u64 };
             if !w.pending.is_empty() && !inst.base.starts_with("s_waitcnt") {
-                if let Err(what) = w.pending.check(inst) {
+                if let Err(what) = w.pending.check(inst, w.gfx10) {
                     return Err(self.wrap(Trap::Fault(what, None), inst, group, w.id));
                 }
             }

@@ -52,6 +52,42 @@ fn overlaps(a: (u8, u16, u16), b: (u8, u16, u16)) -> bool {
     a.0 == b.0 && a.1 < b.1 + b.2 && b.1 < a.1 + a.2
 }
 
+/// The counter a memory instruction counts in, whether it completes out
+/// of order (scalar loads), and whether it writes its first operand.
+fn classify(inst: &Inst, gfx10: bool) -> Option<(Counter, bool, bool)> {
+    let m = inst.base.as_str();
+    // An atomic returning its old value (a destination operand before
+    // the address) is a load; one that does not, a store.
+    let global_atomic = m.starts_with("global_atomic");
+    let atomic_returns = global_atomic && inst.operands.len() == 4;
+    let vector_load = ["global_load", "buffer_load", "scratch_load"]
+        .iter()
+        .any(|p| m.starts_with(p))
+        || atomic_returns;
+    let vector_store = ["global_store", "buffer_store", "scratch_store"]
+        .iter()
+        .any(|p| m.starts_with(p))
+        || (global_atomic && !atomic_returns);
+    let lds_load = m.starts_with("ds_read")
+        || m.starts_with("ds_load")
+        || m == "ds_bpermute_b32"
+        || m == "ds_swizzle_b32"
+        || (m.starts_with("ds_") && m.contains("_rtn"));
+    let lds_store = m.starts_with("ds_") && !lds_load;
+    let scalar_load = m.starts_with("s_load") || m.starts_with("s_buffer_load");
+    if vector_load {
+        Some((Counter::Vm, false, true))
+    } else if vector_store {
+        Some((if gfx10 { Counter::Vs } else { Counter::Vm }, false, false))
+    } else if lds_load || lds_store {
+        Some((Counter::Lgkm, false, lds_load))
+    } else if scalar_load {
+        Some((Counter::Lgkm, true, true))
+    } else {
+        None
+    }
+}
+
 impl Pending {
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
@@ -59,17 +95,28 @@ impl Pending {
 
     /// Before `inst` runs: a register it names that an outstanding load
     /// has yet to write is an error (its text).
-    pub fn check(&self, inst: &Inst) -> Result<(), String> {
+    ///
+    /// A load's destination may be one an older load of the same in-order
+    /// counter has yet to write (they complete in order: `d16` loads
+    /// filling the two halves of a register do this).
+    pub fn check(&self, inst: &Inst, gfx10: bool) -> Result<(), String> {
         if self.ops.is_empty() {
             return Ok(());
         }
+        let in_order_load = match classify(inst, gfx10) {
+            Some((c, false, true)) => Some(c),
+            _ => None,
+        };
         let mut operands: Vec<&Operand> = inst.operands.iter().map(|s| &s.op).collect();
         if let Some(d) = &inst.dual {
             operands.extend(d.operands.iter().map(|s| &s.op));
         }
-        for o in operands {
+        for (i, o) in operands.into_iter().enumerate() {
             let Some(r) = regs_of(o) else { continue };
             for op in &self.ops {
+                if i == 0 && !op.unordered && in_order_load == Some(op.counter) {
+                    continue;
+                }
                 if op.regs.iter().any(|&p| overlaps(p, r)) {
                     let name = match r.0 {
                         0 => "SGPR",
@@ -94,34 +141,7 @@ impl Pending {
             self.wait(inst);
             return;
         }
-        // An atomic returning its old value (a destination operand before
-        // the address) is a load; one that does not, a store.
-        let global_atomic = m.starts_with("global_atomic");
-        let atomic_returns = global_atomic && inst.operands.len() == 4;
-        let vector_load = ["global_load", "buffer_load", "scratch_load"]
-            .iter()
-            .any(|p| m.starts_with(p))
-            || atomic_returns;
-        let vector_store = ["global_store", "buffer_store", "scratch_store"]
-            .iter()
-            .any(|p| m.starts_with(p))
-            || (global_atomic && !atomic_returns);
-        let lds_load = m.starts_with("ds_read")
-            || m.starts_with("ds_load")
-            || m == "ds_bpermute_b32"
-            || m == "ds_swizzle_b32"
-            || (m.starts_with("ds_") && m.contains("_rtn"));
-        let lds_store = m.starts_with("ds_") && !lds_load;
-        let scalar_load = m.starts_with("s_load") || m.starts_with("s_buffer_load");
-        let (counter, unordered, writes) = if vector_load {
-            (Counter::Vm, false, true)
-        } else if vector_store {
-            (if gfx10 { Counter::Vs } else { Counter::Vm }, false, false)
-        } else if lds_load || lds_store {
-            (Counter::Lgkm, false, lds_load)
-        } else if scalar_load {
-            (Counter::Lgkm, true, true)
-        } else {
+        let Some((counter, unordered, writes)) = classify(inst, gfx10) else {
             return;
         };
         let regs = if writes {

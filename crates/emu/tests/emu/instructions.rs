@@ -391,6 +391,83 @@ fn atomics_on_global_memory_and_lds() {
     assert!(err.to_string().contains("atomic of 4 bytes"), "{err}");
 }
 
+/// Forms this compiler's own code objects use (found running them): a
+/// 64-bit move by `v_pk_mov_b32`, 16-bit loads into one half of a register,
+/// LDS stores of a high half, GFX11's `2addr` LDS names.
+#[test]
+fn half_registers_and_pair_moves() {
+    let mut w = wave(64);
+    set_v(&mut w, 2, |l| l as u32);
+    set_v(&mut w, 3, |l| 1000 + l as u32);
+    run(Arch::Gfx90a, &mut w, "v_pk_mov_b32 v[4:5], v[2:3], v[2:3] op_sel:[0,1]").unwrap();
+    assert_eq!((v(&w, 4, 7), v(&w, 5, 7)), (7, 1007));
+    run(Arch::Gfx90a, &mut w, "v_pk_mov_b32 v[4:5], v[2:3], v[2:3] op_sel:[1,0]").unwrap();
+    assert_eq!((v(&w, 4, 7), v(&w, 5, 7)), (1007, 7));
+
+    let mut mem = Memory::new();
+    let halves: Vec<u8> = (0..128u16).flat_map(|h| (0x4000 + h).to_le_bytes()).collect();
+    let buf = mem.alloc(&halves);
+    let mut lds = [0u8; 1024];
+    set_v(&mut w, 8, |l| (buf + 2 * l as u64) as u32);
+    set_v(&mut w, 9, |l| ((buf + 2 * l as u64) >> 32) as u32);
+    set_v(&mut w, 3, |_| 0xdead_beef);
+    execute_text(
+        Arch::Gfx1100,
+        &mut w,
+        "global_load_d16_b16 v3, v[8:9], off",
+        &mut mem,
+        &mut lds,
+    )
+    .unwrap();
+    assert_eq!(v(&w, 3, 5), 0xdead_4005);
+    execute_text(
+        Arch::Gfx1100,
+        &mut w,
+        "global_load_d16_hi_b16 v3, v[8:9], off offset:2",
+        &mut mem,
+        &mut lds,
+    )
+    .unwrap();
+    assert_eq!(v(&w, 3, 5), 0x4006_4005);
+    execute_text(
+        Arch::Gfx942,
+        &mut w,
+        "global_load_ushort v6, v[8:9], off",
+        &mut mem,
+        &mut lds,
+    )
+    .unwrap();
+    assert_eq!(v(&w, 6, 5), 0x4005);
+
+    // LDS: the high half stored, read back into the low half of another
+    // register; two addresses 64 dwords apart.
+    set_v(&mut w, 0, |l| 2 * l as u32);
+    execute_text(Arch::Gfx942, &mut w, "ds_write_b16_d16_hi v0, v3", &mut mem, &mut lds).unwrap();
+    set_v(&mut w, 7, |_| 0x1234_0000);
+    execute_text(Arch::Gfx942, &mut w, "ds_read_u16_d16 v7, v0", &mut mem, &mut lds).unwrap();
+    assert_eq!(v(&w, 7, 5), 0x1234_4006);
+    set_v(&mut w, 0, |l| 4 * l as u32);
+    set_v(&mut w, 1, |l| l as u32);
+    set_v(&mut w, 2, |l| 100 + l as u32);
+    execute_text(
+        Arch::Gfx1100,
+        &mut w,
+        "ds_store_2addr_stride64_b32 v0, v1, v2 offset1:1",
+        &mut mem,
+        &mut lds,
+    )
+    .unwrap();
+    execute_text(
+        Arch::Gfx1100,
+        &mut w,
+        "ds_load_2addr_b32 v[10:11], v0 offset1:64",
+        &mut mem,
+        &mut lds,
+    )
+    .unwrap();
+    assert_eq!((v(&w, 10, 3), v(&w, 11, 3)), (3, 103));
+}
+
 #[test]
 fn operands_modifiers_and_constants() {
     let mut w = wave(64);
