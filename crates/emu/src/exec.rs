@@ -921,6 +921,8 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
     match m {
         "v_mov_b32" => lanes1!(|x| x),
         "v_mov_b16" => lanes1!(|x: u32| x & 0xffff),
+        // Moves between VGPRs and AGPRs (gfx90a/gfx942).
+        "v_accvgpr_write_b32" | "v_accvgpr_read_b32" | "v_accvgpr_mov_b32" => lanes1!(|x| x),
         "v_not_b32" => lanes1!(|x: u32| !x),
         "v_bfrev_b32" => lanes1!(|x: u32| x.reverse_bits()),
         "v_ffbh_u32" => lanes1!(|x: u32| if x == 0 { u32::MAX } else { x.leading_zeros() }),

@@ -392,7 +392,7 @@ fn atomics_on_global_memory_and_lds() {
 }
 
 /// Forms this compiler's own code objects use (found running them): a
-/// 64-bit move by `v_pk_mov_b32`, 16-bit loads into one half of a register,
+/// 64-bit move by `v_pk_mov_b32`, AGPR moves, 16-bit loads into one half of a register,
 /// LDS stores of a high half, GFX11's `2addr` LDS names.
 #[test]
 fn half_registers_and_pair_moves() {
@@ -403,6 +403,13 @@ fn half_registers_and_pair_moves() {
     assert_eq!((v(&w, 4, 7), v(&w, 5, 7)), (7, 1007));
     run(Arch::Gfx90a, &mut w, "v_pk_mov_b32 v[4:5], v[2:3], v[2:3] op_sel:[1,0]").unwrap();
     assert_eq!((v(&w, 4, 7), v(&w, 5, 7)), (1007, 7));
+    // Through the accumulation registers and back, under EXEC.
+    run(Arch::Gfx942, &mut w, "v_accvgpr_write_b32 a3, v2").unwrap();
+    w.exec = 0xff;
+    run(Arch::Gfx942, &mut w, "v_accvgpr_mov_b32 a4, a3").unwrap();
+    run(Arch::Gfx942, &mut w, "v_accvgpr_read_b32 v6, a4").unwrap();
+    assert_eq!((v(&w, 6, 7), v(&w, 6, 8)), (7, 0));
+    w.exec = u64::MAX;
 
     let mut mem = Memory::new();
     let halves: Vec<u8> = (0..128u16).flat_map(|h| (0x4000 + h).to_le_bytes()).collect();
