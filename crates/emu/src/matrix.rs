@@ -1,7 +1,7 @@
 //! Matrix instructions (MFMA on gfx90a/gfx942, WMMA on gfx1100): which
 //! lane and register holds which element of A, B and D, as formulas,
 //! checked element by element against AMD's own layout tables
-//! (`crates/emu/tests/data/matrix-layouts/`, from AMD's matrix instruction
+//! (`tests/data/matrix-layouts/`, from AMD's matrix instruction
 //! calculator), and 16-bit float conversions.
 
 /// The shape of a matrix instruction.

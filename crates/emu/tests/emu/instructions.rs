@@ -73,7 +73,7 @@ fn c_val(i: usize, j: usize) -> f32 {
 
 #[test]
 fn matrix_instructions_compute_d_where_amds_tables_say() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/matrix-layouts");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/matrix-layouts");
     let mut ran = Vec::new();
     for (arch_name, arch) in [
         ("gfx90a", Arch::Gfx90a),

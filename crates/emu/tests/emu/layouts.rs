@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use tritonc_emu::matrix::{bf16_to_f32, f16_to_f32, f32_to_f16, Shape};
 
 fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/matrix-layouts")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/matrix-layouts")
 }
 
 /// `X[a][b]` -> (a, b).
