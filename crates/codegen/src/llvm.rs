@@ -68,17 +68,7 @@ fn lowering_context() -> MlirContext {
     let registry = DialectRegistry::new();
     // SAFETY: the handles are static; the registry is live.
     unsafe {
-        for handle in [
-            mlir_sys::mlirGetDialectHandle__llvm__(),
-            mlir_sys::mlirGetDialectHandle__rocdl__(),
-            mlir_sys::mlirGetDialectHandle__arith__(),
-            mlir_sys::mlirGetDialectHandle__scf__(),
-            mlir_sys::mlirGetDialectHandle__cf__(),
-            mlir_sys::mlirGetDialectHandle__vector__(),
-            mlir_sys::mlirGetDialectHandle__math__(),
-            mlir_sys::mlirGetDialectHandle__index__(),
-            mlir_sys::mlirGetDialectHandle__func__(),
-        ] {
+        for handle in crate::target::emitted_dialects() {
             mlir_sys::mlirDialectHandleInsertDialect(handle, registry.to_raw());
         }
     }

@@ -689,6 +689,25 @@ pub struct Host {
     named: Option<(&'static str, &'static str)>,
 }
 
+/// The MLIR dialects emitted code uses, every target's together (`rocdl`
+/// is the AMDGPU targets'): all the lowering context registers.
+pub(crate) fn emitted_dialects() -> [mlir_sys::MlirDialectHandle; 9] {
+    // SAFETY: each call returns a pointer to a static dialect handle.
+    unsafe {
+        [
+            mlir_sys::mlirGetDialectHandle__llvm__(),
+            mlir_sys::mlirGetDialectHandle__rocdl__(),
+            mlir_sys::mlirGetDialectHandle__arith__(),
+            mlir_sys::mlirGetDialectHandle__scf__(),
+            mlir_sys::mlirGetDialectHandle__cf__(),
+            mlir_sys::mlirGetDialectHandle__vector__(),
+            mlir_sys::mlirGetDialectHandle__math__(),
+            mlir_sys::mlirGetDialectHandle__index__(),
+            mlir_sys::mlirGetDialectHandle__func__(),
+        ]
+    }
+}
+
 /// The host target for the CPU this process runs on.
 pub const NATIVE_HOST: Host = Host { named: None };
 

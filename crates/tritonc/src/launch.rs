@@ -266,6 +266,49 @@ pub fn run_hip(compiled: &Compiled, grid: Grid, lanes: u32, args: &mut [Arg]) ->
     Ok(())
 }
 
+/// Runs `compiled` (an AMDGPU code object) in the machine-code emulator
+/// (`tritonc-emu`): the code object itself, as an AMD GPU would run it,
+/// programs of `compiled.lanes` work-items. Buffers are updated in place;
+/// the emulator's counts are returned.
+#[cfg(feature = "compiler")]
+pub fn run_emu(compiled: &Compiled, grid: Grid, args: &mut [Arg]) -> Result<tritonc_emu::Stats, Error> {
+    use tritonc_emu::{Arg as EmuArg, Emulator, Launch, Memory};
+    check_arity(compiled, args)?;
+    let emu = Emulator::new(&compiled.binary, &compiled.kernel)?;
+    let mut mem = Memory::new();
+    let mut packed = Vec::new();
+    let mut addresses = Vec::new();
+    for ((_, t), a) in compiled.params.iter().zip(args.iter()) {
+        match a {
+            Arg::Buffer(b) => {
+                let addr = mem.alloc(&b.bytes());
+                packed.push(EmuArg::Ptr(addr));
+                addresses.push(Some(addr));
+            }
+            Arg::Scalar(v) => {
+                let size = t.scalar_elem().map_or(8, |s| s.bytes() as usize);
+                packed.push(EmuArg::Bytes(v.to_le_bytes()[..size].to_vec()));
+                addresses.push(None);
+            }
+        }
+    }
+    let launch = Launch {
+        grid: grid.0,
+        block: [compiled.lanes, 1, 1],
+        dynamic_lds: 0,
+    };
+    let stats = emu.run(&mut mem, &packed, &launch)?;
+    for (a, addr) in args.iter_mut().zip(&addresses) {
+        if let (Arg::Buffer(b), Some(addr)) = (a, addr) {
+            let bytes = mem
+                .buffer(*addr)
+                .ok_or_else(|| Error::Internal("an emulator buffer vanished".into()))?;
+            *b = HostBuffer::from_bytes(&bytes[..b.len()]);
+        }
+    }
+    Ok(stats)
+}
+
 /// Without the `hip` feature there is no GPU runtime at all.
 #[cfg(not(feature = "hip"))]
 pub fn run_hip(_: &Compiled, _: Grid, _: u32, _: &mut [Arg]) -> Result<(), Error> {

@@ -18,6 +18,8 @@ pub mod request;
 
 #[cfg(feature = "compiler")]
 pub use tritonc_codegen as codegen;
+#[cfg(feature = "compiler")]
+pub use tritonc_emu as emu;
 pub use tritonc_interp as interp;
 pub use tritonc_ir as ir;
 pub use tritonc_passes as passes;
@@ -54,6 +56,10 @@ pub enum Error {
     #[cfg(feature = "compiler")]
     #[error(transparent)]
     Codegen(#[from] tritonc_codegen::CodegenError),
+    /// The machine-code emulator refused or stopped a run (`--backend emu`).
+    #[cfg(feature = "compiler")]
+    #[error("emulator: {0}")]
+    Emulator(#[from] tritonc_emu::EmuError),
     #[error(transparent)]
     Runtime(#[from] tritonc_runtime::RuntimeError),
     #[error("{0}")]
@@ -77,6 +83,8 @@ impl std::fmt::Debug for Error {
             Error::Pass(e) => f.debug_tuple("Pass").field(e).finish(),
             #[cfg(feature = "compiler")]
             Error::Codegen(e) => f.debug_tuple("Codegen").field(e).finish(),
+            #[cfg(feature = "compiler")]
+            Error::Emulator(e) => f.debug_tuple("Emulator").field(e).finish(),
             Error::Runtime(e) => f.debug_tuple("Runtime").field(e).finish(),
             Error::Io(m) => f.debug_tuple("Io").field(m).finish(),
             Error::Bundle(e) => f.debug_tuple("Bundle").field(e).finish(),

@@ -1,9 +1,11 @@
 //! `tritonc`: check, compile and run `.tk` kernels.
 
 mod bundle;
+mod emu;
 
 use bundle::{bundle_command, BundleOpts};
 use clap::{Parser, Subcommand, ValueEnum};
+use emu::{emu_command, EmuOpts};
 use std::{collections::BTreeMap, path::PathBuf, process::ExitCode, time::Instant};
 use tritonc::{
     codegen::target::{self, AMD_GPUS},
@@ -80,6 +82,10 @@ enum Backend {
     Hip,
     /// The `--target` GPU's lanes simulated on the host (checks GPU code paths).
     Sim,
+    /// The `--target` GPU's code object run in the machine-code emulator
+    /// (gfx942, gfx90a or gfx1100; default gfx942): what LLVM's AMDGPU back
+    /// end made of the kernel, instruction by instruction.
+    Emu,
     /// The reference interpreter of tile IR: slow, no compilation, every
     /// memory access checked against its buffer (reports the source line).
     Interp,
@@ -113,8 +119,8 @@ enum Command {
         opts: KernelOpts,
         #[arg(long, value_enum, default_value = "cpu")]
         backend: Backend,
-        /// The gfx target for `--backend hip` (default: the GPU's own) and
-        /// `--backend sim` (default: gfx942).
+        /// The gfx target for `--backend hip` (default: the GPU's own),
+        /// `--backend sim` and `--backend emu` (default: gfx942).
         #[arg(long)]
         target: Option<String>,
         /// Programs along each axis: X[,Y[,Z]].
@@ -137,6 +143,9 @@ enum Command {
     /// Compile every kernel x const set x target into one bundle file, which
     /// `run --bundle` and programs without the compiler launch from.
     Bundle(BundleOpts),
+    /// Run an AMDGPU code object (any compiler's) in the machine-code
+    /// emulator, its arguments in the kernel's order.
+    Emu(EmuOpts),
     /// List what a bundle holds.
     BundleInfo { file: PathBuf },
     /// List the targets this compiler knows.
@@ -242,6 +251,14 @@ fn exit_code(e: &Error) -> u8 {
             tritonc::codegen::CodegenError::Unsupported(_) | tritonc::codegen::CodegenError::UnknownTarget(_),
         ) => 2,
         Error::Codegen(tritonc::codegen::CodegenError::Link(_)) => 2,
+        // A fault of the kernel (an access out of bounds, a runaway loop):
+        // the kernel is wrong; what the emulator cannot run is its limit.
+        Error::Emulator(tritonc::emu::EmuError::Fault { .. }) => 1,
+        Error::Emulator(
+            tritonc::emu::EmuError::Unimplemented { .. }
+            | tritonc::emu::EmuError::CodeObject(_)
+            | tritonc::emu::EmuError::Launch(_),
+        ) => 2,
         _ => 3,
     }
 }
@@ -513,6 +530,7 @@ fn run(cmd: Command) -> Result<(), Error> {
         }
         Command::Npy { action } => npy_command(action),
         Command::Bundle(opts) => bundle_command(&opts),
+        Command::Emu(opts) => emu_command(&opts),
         Command::BundleInfo { file } => {
             let b = tritonc::bundle::Bundle::open(&file)?;
             let entries = b.entries();
@@ -635,6 +653,7 @@ fn run(cmd: Command) -> Result<(), Error> {
                     None => launch::hip_device_arch()?,
                 })?,
                 Backend::Sim => target::lookup(&format!("sim:{}", target.as_deref().unwrap_or("gfx942")))?,
+                Backend::Emu => target::lookup(target.as_deref().unwrap_or("gfx942"))?,
             };
             let c = match &bundle {
                 Some(path) => {
@@ -659,6 +678,18 @@ fn run(cmd: Command) -> Result<(), Error> {
                     launch::run_cpu(&c, grid, &mut bound, threads.unwrap_or(usize::MAX))?
                 }
                 Backend::Hip => launch::run_hip(&c, grid, t.lanes(c.num_warps), &mut bound)?,
+                Backend::Emu => {
+                    let stats = launch::run_emu(&c, grid, &mut bound)?;
+                    if opts.timings {
+                        eprintln!(
+                            "  {:<36} {:>9.1} M/s ({} lane-instructions, {} waves)",
+                            "emulated",
+                            stats.lane_instructions_per_second() / 1e6,
+                            stats.lane_instructions,
+                            stats.waves
+                        );
+                    }
+                }
             }
             if opts.timings {
                 eprintln!("  {:<36} {:>9.3} ms", "run", run_started.elapsed().as_secs_f64() * 1e3);
