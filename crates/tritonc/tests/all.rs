@@ -16,6 +16,7 @@ mod compile_fail;
 mod cpu_basic;
 mod diagnostics;
 mod differential;
+mod emu_cli;
 mod examples;
 mod host_symbols;
 mod kernel_files;

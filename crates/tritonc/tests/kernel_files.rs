@@ -39,6 +39,17 @@ use tritonc::{
 
 type Res<T> = Result<T, String>;
 
+/// The targets whose code objects every file also runs in the machine-code
+/// emulator: `TRITONC_EMU_TARGETS` (comma-separated; empty for none), by
+/// default none.
+fn emu_targets() -> Vec<&'static str> {
+    let list = std::env::var("TRITONC_EMU_TARGETS").unwrap_or_default();
+    ["gfx942", "gfx90a", "gfx1100"]
+        .into_iter()
+        .filter(|t| list.split(',').any(|x| x.trim() == *t))
+        .collect()
+}
+
 // ---------------------------------------------------------------- values
 
 /// The elements of a buffer or scalar: integers (any width, wrapped to the
@@ -907,6 +918,30 @@ fn run_one(spec: &Spec, r: &Run, compiled: &mut Cache) -> Res<()> {
             if h != s {
                 return Err(format!("`{}`: {t} differs from the host", values[i].0));
             }
+        }
+    }
+
+    // The code objects themselves, run in the machine-code emulator:
+    // integers bit for bit as on the host, floats within the tolerance of
+    // compiled math (a GPU's exp and division are its own approximations).
+    for t in emu_targets() {
+        let Some(c) = compiled_for(t)? else { continue };
+        let mut emu = args.clone();
+        tritonc::launch::run_emu(&c, Grid(grid), &mut emu)
+            .map_err(|e| format!("run in the emulator for {t} failed: {e}"))?;
+        for (i, (name, v)) in values.iter().enumerate() {
+            if !v.buffer {
+                continue;
+            }
+            let (got, want) = (decode(v.ty, &bytes_of(&emu[i])), decode(v.ty, &bytes_of(&host[i])));
+            let tol = v.ty.is_float().then(|| {
+                r.expects
+                    .get(name)
+                    .and_then(|e| e.tol)
+                    .unwrap_or((float_tolerance(v.ty), 1e-6))
+            });
+            compare(v.ty, &got, &want, tol)
+                .map_err(|m| format!("`{name}`: the emulator ({t}) differs from the host: {m}"))?;
         }
     }
 
