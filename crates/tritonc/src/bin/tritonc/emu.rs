@@ -1,6 +1,7 @@
 //! `tritonc emu`: any AMDGPU code object (ours, Triton's, hipcc's) run in
 //! the machine-code emulator, its arguments given in the kernel's order.
 
+use super::parse_dims;
 use std::path::PathBuf;
 use tritonc::{
     emu::{code_object, Arg, Emulator, Launch, Memory},
@@ -35,24 +36,6 @@ pub struct EmuOpts {
     /// Print what the run executed (waves, lane-instructions, speed).
     #[arg(long)]
     pub stats: bool,
-}
-
-/// `X[,Y[,Z]]` as three positive counts.
-fn dims(flag: &str, text: &str) -> Result<[u32; 3], Error> {
-    let parts: Vec<&str> = text.split(',').collect();
-    if parts.is_empty() || parts.len() > 3 {
-        return Err(Error::Usage(format!("--{flag} expects X[,Y[,Z]], found `{text}`")));
-    }
-    let mut d = [1u32; 3];
-    for (i, p) in parts.iter().enumerate() {
-        d[i] = p
-            .trim()
-            .parse::<u32>()
-            .ok()
-            .filter(|v| *v > 0)
-            .ok_or_else(|| Error::Usage(format!("--{flag}: `{p}` is not a positive integer")))?;
-    }
-    Ok(d)
 }
 
 /// One `--arg`: the emulator's argument, and for a buffer the array read.
@@ -126,8 +109,8 @@ pub fn emu_command(opts: &EmuOpts) -> Result<(), Error> {
         }
     }
     let launch = Launch {
-        grid: dims("grid", &opts.grid)?,
-        block: dims("block", &opts.block)?,
+        grid: parse_dims("grid", &opts.grid)?,
+        block: parse_dims("block", &opts.block)?,
         dynamic_lds: opts.lds,
     };
     let stats = emu.run(&mut mem, &args, &launch)?;

@@ -713,19 +713,24 @@ fn write_outs(sig: &Signature, bound: &[Arg], shapes: &Shapes, outs: Vec<(String
     Ok(())
 }
 
-fn parse_grid(text: &str) -> Result<Grid, Error> {
+/// `--FLAG X[,Y[,Z]]`: counts along up to three axes (the others 1).
+fn parse_dims(flag: &str, text: &str) -> Result<[u32; 3], Error> {
     let parts: Vec<&str> = text.split(',').collect();
     if parts.is_empty() || parts.len() > 3 {
-        return Err(Error::Usage(format!("--grid expects X[,Y[,Z]], found `{text}`")));
+        return Err(Error::Usage(format!("--{flag} expects X[,Y[,Z]], found `{text}`")));
     }
-    let mut g = [1u32; 3];
+    let mut d = [1u32; 3];
     for (i, p) in parts.iter().enumerate() {
-        g[i] = p
+        d[i] = p
             .trim()
             .parse::<u32>()
-            .map_err(|_| Error::Usage(format!("--grid: `{p}` is not a positive integer")))?;
+            .map_err(|_| Error::Usage(format!("--{flag}: `{p}` is not a positive integer")))?;
     }
-    let grid = Grid(g);
+    Ok(d)
+}
+
+fn parse_grid(text: &str) -> Result<Grid, Error> {
+    let grid = Grid(parse_dims("grid", text)?);
     grid.validate().map_err(|e| Error::Usage(e.to_string()))?;
     Ok(grid)
 }
