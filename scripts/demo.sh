@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: compile the vector-add tutorial to an AMDGPU code object,
-# then run the same kernel on the CPU backend and check the result.
+# then run the same kernel on the CPU backend, and the code object itself
+# in the machine-code emulator, and check that they agree.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
@@ -29,4 +30,12 @@ $T run dsl-examples/vector_add.tk --kernel add --backend cpu --grid 4 --const BL
    --out out="$OUT/result.npy"
 $T npy show "$OUT/y.npy"
 $T npy show "$OUT/result.npy"
+
+echo "== run the gfx942 code object itself in the machine-code emulator (no GPU needed)"
+$T npy create "$OUT/out.npy" --dtype f32 --len 4000
+$T run dsl-examples/vector_add.tk --kernel add --backend emu --target gfx942 --grid 4 --const BLOCK=1024 \
+   --arg x=@"$OUT/x.npy" --arg y=@"$OUT/y.npy" --arg out=@"$OUT/out.npy" --arg n=4000 \
+   --out out="$OUT/result-emu.npy"
+cmp <(tail -c 16000 "$OUT/result.npy") <(tail -c 16000 "$OUT/result-emu.npy")
+echo "the emulator's result equals the CPU backend's"
 echo "demo: ok"
