@@ -265,7 +265,16 @@ pub fn parse(offset: u32, size: u32, text: &str) -> Result<Inst, EmuError> {
         }
         words.extend(toks.map(str::to_string));
     }
-    for p in &pieces {
+    for (i, p) in pieces.iter().enumerate() {
+        // SDWA's integer sign extension, `sext(v1)`: a modifier naming the
+        // operand's index.
+        let p = match p.strip_prefix("sext(").and_then(|r| r.strip_suffix(')')) {
+            Some(inner) => {
+                inst.modifiers.push(("sext".to_string(), i.to_string()));
+                inner
+            }
+            None => p.as_str(),
+        };
         inst.operands
             .push(parse_src(p).ok_or_else(|| bad(offset, text, &format!("operand `{p}`")))?);
     }

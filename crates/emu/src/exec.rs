@@ -102,10 +102,11 @@ pub fn step(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<Flow> {
     }
     if matches!(
         m,
-        "buffer_gl0_inv" | "buffer_gl1_inv" | "buffer_wbinvl1" | "buffer_wbinvl1_vol" | "buffer_inv"
+        "buffer_gl0_inv" | "buffer_gl1_inv" | "buffer_wbinvl1" | "buffer_wbinvl1_vol" | "buffer_inv" | "buffer_wbl2"
     ) {
-        // Caches are not modeled: memory operations complete at once.
-        check_mods(inst, &["sc0", "sc1"])?;
+        // Caches are not modeled: memory operations complete at once, so
+        // write-backs and invalidations have no effect.
+        check_mods(inst, &["sc0", "sc1", "nt"])?;
         return Ok(Flow::Next);
     }
     if m.starts_with("buffer_") {
@@ -120,8 +121,16 @@ pub fn step(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<Flow> {
 fn scalar(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<Flow> {
     let m = inst.base.as_str();
     match m {
-        "s_nop" | "s_delay_alu" | "s_clause" | "s_waitcnt_depctr" | "s_code_end" | "s_setprio" | "s_sleep"
-        | "s_dcache_inv" | "s_icache_inv" => return Ok(Flow::Next),
+        "s_nop"
+        | "s_delay_alu"
+        | "s_clause"
+        | "s_waitcnt_depctr"
+        | "s_code_end"
+        | "s_setprio"
+        | "s_sleep"
+        | "s_dcache_inv"
+        | "s_icache_inv"
+        | "s_set_inst_prefetch_distance" => return Ok(Flow::Next),
         "s_waitcnt" | "s_waitcnt_vscnt" | "s_waitcnt_vmcnt" | "s_waitcnt_lgkmcnt" | "s_waitcnt_expcnt" => {
             // Memory operations complete at once (docs/emulator.md); the
             // counters are parsed and checked to be what hardware has.
@@ -506,6 +515,57 @@ fn fmin(a: f32, b: f32) -> f32 {
     }
 }
 
+/// A binary f16 operation on the low halves of `a` and `b`, computed in
+/// f64 (where the caller's operation is exact) and rounded once to f16
+/// (with `clamp`, to [0, 1]).
+fn h2(inst: &Inst, a: u32, b: u32, op: impl Fn(f64, f64) -> f64) -> u32 {
+    let (x, y) = (f16_to_f32(a as u16) as f64, f16_to_f32(b as u16) as f64);
+    let mut r = op(x, y);
+    if inst.modifier("clamp").is_some() {
+        r = if r.is_nan() { 0.0 } else { r.clamp(0.0, 1.0) };
+    }
+    f64_to_f16(r) as u32
+}
+
+/// A three-operand f16 min/max on the low halves (exact in f32).
+fn h3(a: u32, b: u32, c: u32, op: impl Fn(f32, f32, f32) -> f32) -> u32 {
+    let g = |x: u32| f16_to_f32(x as u16);
+    f32_to_f16(op(g(a), g(b), g(c))) as u32
+}
+
+/// Rounds an f64 to the nearest f16 (ties to even), once.
+pub(crate) fn f64_to_f16(x: f64) -> u16 {
+    let sign = if x.is_sign_negative() { 0x8000u16 } else { 0 };
+    let a = x.abs();
+    if a.is_nan() {
+        return sign | 0x7e00;
+    }
+    // 65520 is halfway between 65504 (the largest f16) and 2^16.
+    if a >= 65520.0 {
+        return sign | 0x7c00;
+    }
+    if a < 2f64.powi(-14) {
+        // Denormal (or zero): units of 2^-24; 1024 is the smallest normal.
+        return sign | (a * 2f64.powi(24)).round_ties_even() as u16;
+    }
+    let mut e = ((a.to_bits() >> 52) & 0x7ff) as i32 - 1023;
+    let mut m = (a * 2f64.powi(10 - e)).round_ties_even() as u32;
+    if m == 2048 {
+        m = 1024;
+        e += 1;
+    }
+    sign | (((e + 15) as u16) << 10) | (m - 1024) as u16
+}
+
+fn i16_of(x: u32) -> i16 {
+    x as u16 as i16
+}
+
+/// The middle of three (the ISA's `v_med3`: max(min(a, b), min(max(a, b), c))).
+fn med3<T: Ord + Copy>(a: T, b: T, c: T) -> T {
+    a.min(b).max(a.max(b).min(c))
+}
+
 fn ldexp(x: f32, n: i32) -> f32 {
     if x.is_nan() || x.is_infinite() || x == 0.0 {
         return x;
@@ -651,6 +711,39 @@ fn dual(w: &mut Wave, inst: &Inst) -> R<Flow> {
 fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
     let m = inst.base.as_str();
     let exec = w.exec;
+    if inst.encoding == "sdwa"
+        && !m.starts_with("v_cmp_")
+        && !m.starts_with("v_cmpx_")
+        && (matches!(
+            m,
+            "v_readlane_b32"
+                | "v_readfirstlane_b32"
+                | "v_writelane_b32"
+                | "v_permlanex16_b32"
+                | "v_permlane16_b32"
+                | "v_mbcnt_lo_u32_b32"
+                | "v_mbcnt_hi_u32_b32"
+                | "v_mad_u64_u32"
+                | "v_mad_i64_i32"
+                | "v_pack_b32_f16"
+                | "v_fmac_f32"
+                | "v_mac_f32"
+                | "v_fma_mix_f32"
+                | "v_fma_mixlo_f16"
+                | "v_fma_mixhi_f16"
+        ) || m.starts_with("v_pk_")
+            || m.starts_with("v_mfma_")
+            || m.starts_with("v_wmma_")
+            || m.ends_with("_b64")
+            || m.ends_with("_u64")
+            || m.ends_with("_i64")
+            || m.ends_with("_f64"))
+    {
+        return unimpl("SDWA form of this instruction");
+    }
+    if matches!(m, "v_fma_mix_f32" | "v_fma_mixlo_f16" | "v_fma_mixhi_f16") {
+        return fma_mix(w, inst);
+    }
     // Lane-crossing and scalar-result instructions first.
     match m {
         "v_readlane_b32" | "v_readfirstlane_b32" => {
@@ -858,13 +951,29 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         (false, true) => &["op_sel"],
         (false, false) => &[],
     };
-    if inst.encoding != "dpp" {
+    let sdwa = inst.encoding == "sdwa";
+    if sdwa {
+        let mut with_sdwa = allowed.to_vec();
+        with_sdwa.extend(SDWA_MODS);
+        check_mods(inst, &with_sdwa)?;
+    } else if inst.encoding != "dpp" {
         // (DPP modifiers are checked by dpp().)
         check_mods(inst, allowed)?;
     }
+    let half_op = is_16bit(m);
     let mut srcs: Vec<[u32; LANES]> = Vec::with_capacity(nsrc);
     for i in 0..nsrc {
-        srcs.push(w.gather(op(inst, first_src + i)?, 0, float_op)?);
+        srcs.push(if sdwa || half_op {
+            sdwa_src(w, inst, first_src, i)?
+        } else {
+            w.gather(op(inst, first_src + i)?, 0, float_op)?
+        });
+    }
+    // 16-bit results: GFX9 zeroes the high half of a 32-bit destination;
+    // GFX10+ (not modeled) writes only the low half, so only true16
+    // halves are accepted there.
+    if half_op && !m.starts_with("v_cvt_f32_") && m != "v_mov_b16" && w.gfx10 && !matches!(dst, Operand::Vgpr16(..)) {
+        return unimpl("a 16-bit result in a 32-bit register on GFX10+");
     }
     let mut mask = exec;
     if inst.encoding == "dpp" {
@@ -957,6 +1066,64 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         "v_min_f32" => f2!(fmin),
         "v_ldexp_f32" => lanes2!(|a: u32, b: u32| clamp_f32(inst, ldexp(f(a), b as i32)).to_bits()),
         "v_fma_f32" => f3!(|a: f32, b: f32, c: f32| a.mul_add(b, c)),
+        // FMA with a literal K: `v_fmamk_f32 d, a, K, c` is a * K + c,
+        // `v_fmaak_f32 d, a, b, K` is a * b + K (as printed: a * b + c).
+        "v_fmamk_f32" | "v_fmaak_f32" => f3!(|a: f32, b: f32, c: f32| a.mul_add(b, c)),
+        "v_max3_i32" => lanes3!(|a: u32, b: u32, c: u32| (a as i32).max(b as i32).max(c as i32) as u32),
+        "v_min3_i32" => lanes3!(|a: u32, b: u32, c: u32| (a as i32).min(b as i32).min(c as i32) as u32),
+        "v_med3_i32" => lanes3!(|a: u32, b: u32, c: u32| med3(a as i32, b as i32, c as i32) as u32),
+        "v_max3_u32" => lanes3!(|a: u32, b: u32, c: u32| a.max(b).max(c)),
+        "v_min3_u32" => lanes3!(|a: u32, b: u32, c: u32| a.min(b).min(c)),
+        "v_med3_u32" => lanes3!(|a: u32, b: u32, c: u32| med3(a, b, c)),
+        "v_max3_i16" => lanes3!(|a: u32, b: u32, c: u32| i16_of(a).max(i16_of(b)).max(i16_of(c)) as u16 as u32),
+        "v_min3_i16" => lanes3!(|a: u32, b: u32, c: u32| i16_of(a).min(i16_of(b)).min(i16_of(c)) as u16 as u32),
+        "v_med3_i16" => lanes3!(|a: u32, b: u32, c: u32| med3(i16_of(a), i16_of(b), i16_of(c)) as u16 as u32),
+        "v_max3_u16" => lanes3!(|a: u32, b: u32, c: u32| (a as u16).max(b as u16).max(c as u16) as u32),
+        "v_min3_u16" => lanes3!(|a: u32, b: u32, c: u32| (a as u16).min(b as u16).min(c as u16) as u32),
+        "v_med3_u16" => lanes3!(|a: u32, b: u32, c: u32| med3(a as u16, b as u16, c as u16) as u32),
+        // 16-bit integer operations: the low 16 bits of each source; the
+        // 16-bit result (GFX9 zeroes the high half).
+        "v_max_i16" => lanes2!(|a: u32, b: u32| i16_of(a).max(i16_of(b)) as u16 as u32),
+        "v_min_i16" => lanes2!(|a: u32, b: u32| i16_of(a).min(i16_of(b)) as u16 as u32),
+        "v_max_u16" => lanes2!(|a: u32, b: u32| (a as u16).max(b as u16) as u32),
+        "v_min_u16" => lanes2!(|a: u32, b: u32| (a as u16).min(b as u16) as u32),
+        "v_add_u16" | "v_add_nc_u16" => {
+            lanes2!(|a: u32, b: u32| (a as u16).wrapping_add(b as u16) as u32)
+        }
+        "v_sub_u16" | "v_sub_nc_u16" => {
+            lanes2!(|a: u32, b: u32| (a as u16).wrapping_sub(b as u16) as u32)
+        }
+        "v_subrev_u16" => {
+            lanes2!(|a: u32, b: u32| (b as u16).wrapping_sub(a as u16) as u32)
+        }
+        "v_mul_lo_u16" => {
+            lanes2!(|a: u32, b: u32| (a as u16).wrapping_mul(b as u16) as u32)
+        }
+        "v_lshlrev_b16" => lanes2!(|a: u32, b: u32| ((b as u16) << (a & 15)) as u32),
+        "v_lshrrev_b16" => lanes2!(|a: u32, b: u32| ((b as u16) >> (a & 15)) as u32),
+        "v_ashrrev_i16" => lanes2!(|a: u32, b: u32| (i16_of(b) >> (a & 15)) as u16 as u32),
+        "v_or_b16" => lanes2!(|a: u32, b: u32| (a | b) & 0xffff),
+        "v_and_b16" => lanes2!(|a: u32, b: u32| (a & b) & 0xffff),
+        "v_xor_b16" => lanes2!(|a: u32, b: u32| (a ^ b) & 0xffff),
+        "v_not_b16" => lanes1!(|a: u32| !a & 0xffff),
+        // GFX11: v_maxmin is min(max(a, b), c), v_minmax max(min(a, b), c).
+        "v_maxmin_i32" => lanes3!(|a: u32, b: u32, c: u32| (a as i32).max(b as i32).min(c as i32) as u32),
+        "v_minmax_i32" => lanes3!(|a: u32, b: u32, c: u32| (a as i32).min(b as i32).max(c as i32) as u32),
+        "v_maxmin_u32" => lanes3!(|a: u32, b: u32, c: u32| a.max(b).min(c)),
+        "v_minmax_u32" => lanes3!(|a: u32, b: u32, c: u32| a.min(b).max(c)),
+        "v_maxmin_f32" => f3!(|a: f32, b: f32, c: f32| fmin(fmax(a, b), c)),
+        "v_minmax_f32" => f3!(|a: f32, b: f32, c: f32| fmax(fmin(a, b), c)),
+        // f16 arithmetic: exact in f64 (sums of two f16 need at most 40
+        // bits, products 22), rounded once to f16; max/min as for f32.
+        "v_add_f16" => lanes2!(|a: u32, b: u32| h2(inst, a, b, |x, y| x + y)),
+        "v_sub_f16" => lanes2!(|a: u32, b: u32| h2(inst, a, b, |x, y| x - y)),
+        "v_subrev_f16" => lanes2!(|a: u32, b: u32| h2(inst, a, b, |x, y| y - x)),
+        "v_mul_f16" => lanes2!(|a: u32, b: u32| h2(inst, a, b, |x, y| x * y)),
+        "v_max_f16" => lanes2!(|a: u32, b: u32| h2(inst, a, b, |x, y| fmax(x as f32, y as f32) as f64)),
+        "v_min_f16" => lanes2!(|a: u32, b: u32| h2(inst, a, b, |x, y| fmin(x as f32, y as f32) as f64)),
+        "v_max3_f16" => lanes3!(|a: u32, b: u32, c: u32| h3(a, b, c, |x, y, z| fmax(fmax(x, y), z))),
+        "v_min3_f16" => lanes3!(|a: u32, b: u32, c: u32| h3(a, b, c, |x, y, z| fmin(fmin(x, y), z))),
+        "v_med3_f16" => lanes3!(|a: u32, b: u32, c: u32| h3(a, b, c, |x, y, z| fmax(fmin(x, y), fmin(fmax(x, y), z)))),
         "v_max3_f32" => f3!(|a: f32, b: f32, c: f32| fmax(fmax(a, b), c)),
         "v_min3_f32" => f3!(|a: f32, b: f32, c: f32| fmin(fmin(a, b), c)),
         "v_med3_f32" => f3!(|a: f32, b: f32, c: f32| fmax(fmin(a, b), fmin(fmax(a, b), c))),
@@ -1053,7 +1220,8 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
                 out[l] = d.to_bits();
             }
         }
-        "v_cndmask_b32" => {
+        // (b16: GFX11 true16 halves.)
+        "v_cndmask_b32" | "v_cndmask_b16" => {
             let sel = if nsrc == 3 {
                 w.read_mask(&op(inst, 3)?.op)?
             } else {
@@ -1062,6 +1230,9 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
             let (a, b) = (src(0)?, src(1)?);
             for l in 0..LANES {
                 out[l] = if sel >> l & 1 != 0 { b[l] } else { a[l] };
+                if m == "v_cndmask_b16" {
+                    out[l] &= 0xffff;
+                }
             }
         }
         // 16-bit results zero the high half (GFX9's behaviour; GFX11's
@@ -1203,7 +1374,252 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         let old = w.read_mask(&sd).unwrap_or(0);
         w.write_mask(&sd, (old & !mask) | (carry_out & mask))?;
     }
+    // GFX9's three-operand 16-bit min/max/med (op_sel instructions, which
+    // write one half of the destination) keep the other half; LLVM's
+    // `zeroesHigh16BitsOfDest` does not count on either.
+    let keeps_high = !w.gfx10
+        && half_op
+        && ["v_max3_", "v_min3_", "v_med3_"].iter().any(|p| m.starts_with(p))
+        && matches!(dst, Operand::Vgpr(..));
+    if sdwa || keeps_high {
+        let old = w.gather(
+            &Src {
+                op: dst.clone(),
+                neg: false,
+                abs: false,
+            },
+            0,
+            false,
+        )?;
+        for l in 0..LANES {
+            out[l] = if sdwa {
+                sdwa_dst(inst, old[l], out[l])?
+            } else {
+                (old[l] & 0xffff_0000) | (out[l] & 0xffff)
+            };
+        }
+    }
     w.scatter(&dst, 0, &out, mask)
+}
+
+/// The SDWA modifiers (GFX9): operand and destination selects.
+const SDWA_MODS: [&str; 5] = ["src0_sel", "src1_sel", "dst_sel", "dst_unused", "sext"];
+
+/// Whether an ALU operation works on 16-bit operands (`_u16`, `_i16`,
+/// `_b16`, `_f16` sources).
+fn is_16bit(m: &str) -> bool {
+    let ty = m.rsplit('_').next().unwrap_or("");
+    matches!(ty, "u16" | "i16" | "b16" | "f16")
+}
+
+/// Selects a byte, word or the dword of `x` as an SDWA source select
+/// does: zero-extended, or sign-extended with `sext`.
+fn sdwa_select(sel: &str, x: u32, sext: bool) -> R<u32> {
+    let (shift, bits) = match sel {
+        "DWORD" => return Ok(x),
+        "BYTE_0" => (0, 8),
+        "BYTE_1" => (8, 8),
+        "BYTE_2" => (16, 8),
+        "BYTE_3" => (24, 8),
+        "WORD_0" => (0, 16),
+        "WORD_1" => (16, 16),
+        _ => return unimpl(format!("SDWA select `{sel}`")),
+    };
+    let v = (x >> shift) & ((1u32 << bits) - 1);
+    Ok(if sext {
+        (((v << (32 - bits)) as i32) >> (32 - bits)) as u32
+    } else {
+        v
+    })
+}
+
+/// SDWA source `i` (after `first` destination operands) in every lane:
+/// selected, extended, then `abs`/`neg` applied to the selected value
+/// (bit 15 for f16 sources, bit 31 for f32 ones). Without SDWA modifiers
+/// (a 16-bit operation's plain source) the dword as it is.
+fn sdwa_src(w: &Wave, inst: &Inst, first: usize, i: usize) -> R<[u32; LANES]> {
+    let s = op(inst, first + i)?;
+    // The source type is the mnemonic's last suffix (`v_cvt_f32_f16`).
+    let ty = inst.base.rsplit('_').next().unwrap_or("");
+    if matches!(s.op, Operand::Float(_)) && ty == "f16" {
+        return unimpl("an f16 inline constant");
+    }
+    let raw = w.gather(
+        &Src {
+            op: s.op.clone(),
+            neg: false,
+            abs: false,
+        },
+        0,
+        false,
+    )?;
+    let sel = inst.modifier(&format!("src{i}_sel")).unwrap_or("DWORD");
+    let idx = (first + i).to_string();
+    let sext = inst.modifiers.iter().any(|(n, v)| n == "sext" && *v == idx);
+    let sign = if ty == "f16" {
+        0x8000
+    } else if ty == "f32" {
+        0x8000_0000
+    } else if s.neg || s.abs {
+        return unimpl("abs/neg on an integer SDWA operand");
+    } else {
+        0
+    };
+    let mut out = [0u32; LANES];
+    for l in 0..LANES {
+        let mut v = sdwa_select(sel, raw[l], sext)?;
+        if s.abs {
+            v &= !sign;
+        }
+        if s.neg {
+            v ^= sign;
+        }
+        out[l] = v;
+    }
+    Ok(out)
+}
+
+/// Places an SDWA result by `dst_sel`, the other bits per `dst_unused`:
+/// zero (`UNUSED_PAD`), the field's sign above it (`UNUSED_SEXT`), or
+/// the destination's old bits (`UNUSED_PRESERVE`).
+fn sdwa_dst(inst: &Inst, old: u32, v: u32) -> R<u32> {
+    let (shift, bits) = match inst.modifier("dst_sel").unwrap_or("DWORD") {
+        "DWORD" => return Ok(v),
+        "BYTE_0" => (0, 8),
+        "BYTE_1" => (8, 8),
+        "BYTE_2" => (16, 8),
+        "BYTE_3" => (24, 8),
+        "WORD_0" => (0, 16),
+        "WORD_1" => (16, 16),
+        o => return unimpl(format!("SDWA dst_sel `{o}`")),
+    };
+    let field_mask = ((1u32 << bits) - 1) << shift;
+    let field = (v << shift) & field_mask;
+    Ok(match inst.modifier("dst_unused").unwrap_or("UNUSED_PAD") {
+        "UNUSED_PAD" => field,
+        "UNUSED_SEXT" => {
+            let top = shift + bits;
+            let neg = (v >> (bits - 1)) & 1 == 1;
+            if neg && top < 32 {
+                field | (u32::MAX << top)
+            } else {
+                field
+            }
+        }
+        "UNUSED_PRESERVE" => (old & !field_mask) | field,
+        o => unimpl(format!("SDWA dst_unused `{o}`"))?,
+    })
+}
+
+/// The IEEE class of a float as `v_cmp_class`'s mask bit: 0 signaling
+/// NaN, 1 quiet NaN, 2 -inf, 3 -normal, 4 -denormal, 5 -0, 6 +0,
+/// 7 +denormal, 8 +normal, 9 +inf. `bits` is the value's encoding with
+/// `exp_bits` exponent and `man_bits` mantissa bits.
+fn float_class(bits: u32, exp_bits: u32, man_bits: u32) -> u32 {
+    let man = bits & ((1 << man_bits) - 1);
+    let exp = (bits >> man_bits) & ((1 << exp_bits) - 1);
+    let neg = (bits >> (man_bits + exp_bits)) & 1 == 1;
+    let max_exp = (1 << exp_bits) - 1;
+    let pick = |n: u32, p: u32| if neg { n } else { p };
+    if exp == max_exp && man != 0 {
+        if man >> (man_bits - 1) & 1 == 1 {
+            1
+        } else {
+            0
+        }
+    } else if exp == max_exp {
+        pick(2, 9)
+    } else if exp == 0 && man == 0 {
+        pick(5, 6)
+    } else if exp == 0 {
+        pick(4, 7)
+    } else {
+        pick(3, 8)
+    }
+}
+
+/// `v_fma_mix_f32`, `v_fma_mixlo_f16`, `v_fma_mixhi_f16`: each source is
+/// the f32 register (`op_sel_hi` bit 0) or one of its f16 halves
+/// (`op_sel_hi` 1; `op_sel` 0 low, 1 high), converted to f32 exactly,
+/// then `abs`/`neg`; the fused `a * b + c` is rounded once to f32
+/// (`mix_f32`) or, from that f32, to f16 into the low (`mixlo`) or high
+/// (`mixhi`) half, the other half kept.
+fn fma_mix(w: &mut Wave, inst: &Inst) -> R<()> {
+    check_mods(inst, &["op_sel", "op_sel_hi", "clamp"])?;
+    let m = inst.base.as_str();
+    let bits = |name: &str| -> R<[bool; 3]> {
+        match inst.modifier(name) {
+            None => Ok([false; 3]),
+            Some(v) => {
+                let b: Vec<&str> = v
+                    .trim_matches(|c| c == '[' || c == ']')
+                    .split(',')
+                    .map(str::trim)
+                    .collect();
+                if b.len() != 3 || b.iter().any(|x| *x != "0" && *x != "1") {
+                    return unimpl(format!("{name}:{v}"));
+                }
+                Ok([b[0] == "1", b[1] == "1", b[2] == "1"])
+            }
+        }
+    };
+    let (sel, sel_hi) = (bits("op_sel")?, bits("op_sel_hi")?);
+    let dst = op(inst, 0)?.op.clone();
+    if !matches!(dst, Operand::Vgpr(_, 1)) {
+        return unimpl(format!("fma_mix destination {dst:?}"));
+    }
+    let mut vals: Vec<[f32; LANES]> = Vec::new();
+    for i in 0..3 {
+        let s = op(inst, 1 + i)?;
+        if matches!(s.op, Operand::Float(_)) && sel_hi[i] {
+            return unimpl("an f16 inline constant in fma_mix");
+        }
+        let raw = w.gather(
+            &Src {
+                op: s.op.clone(),
+                neg: false,
+                abs: false,
+            },
+            0,
+            false,
+        )?;
+        let mut out = [0f32; LANES];
+        for l in 0..LANES {
+            let mut x = if sel_hi[i] {
+                f16_to_f32((raw[l] >> if sel[i] { 16 } else { 0 }) as u16)
+            } else {
+                f(raw[l])
+            };
+            if s.abs {
+                x = x.abs();
+            }
+            if s.neg {
+                x = -x;
+            }
+            out[l] = x;
+        }
+        vals.push(out);
+    }
+    let old = w.gather(
+        &Src {
+            op: dst.clone(),
+            neg: false,
+            abs: false,
+        },
+        0,
+        false,
+    )?;
+    let mut out = [0u32; LANES];
+    for l in 0..LANES {
+        let r = clamp_f32(inst, vals[0][l].mul_add(vals[1][l], vals[2][l]));
+        out[l] = match m {
+            "v_fma_mix_f32" => r.to_bits(),
+            "v_fma_mixlo_f16" => (old[l] & 0xffff_0000) | f32_to_f16(r) as u32,
+            _ => (old[l] & 0xffff) | (f32_to_f16(r) as u32) << 16,
+        };
+    }
+    let exec = w.exec;
+    w.scatter(&dst, 0, &out, exec)
 }
 
 /// MFMA and WMMA: `D = C + A x B`, each element of D summed in f64 from
@@ -1272,20 +1688,58 @@ fn matrix_op(w: &mut Wave, inst: &Inst) -> R<()> {
 }
 
 fn compare(w: &mut Wave, inst: &Inst, cond_ty: &str, x: bool) -> R<()> {
-    check_mods(inst, &[])?;
+    let sdwa = inst.encoding == "sdwa";
+    let has_dst = inst.operands.len() == 3;
+    // GFX11 true16: an `op_sel` that restates the sources' `.l`/`.h`
+    // halves (its destination bit 0).
+    let op_sel_ok = inst.modifier("op_sel").is_some_and(|v| {
+        let bits: Vec<bool> = v
+            .trim_matches(|c| c == '[' || c == ']')
+            .split(',')
+            .map(|b| b.trim() == "1")
+            .collect();
+        let srcs_hi: Vec<bool> = inst.operands[usize::from(has_dst)..]
+            .iter()
+            .map(|s| matches!(s.op, Operand::Vgpr16(_, true)))
+            .collect();
+        bits.len() == srcs_hi.len() + 1 && bits[..srcs_hi.len()] == srcs_hi[..] && !bits[srcs_hi.len()]
+    });
+    check_mods(
+        inst,
+        match (sdwa, op_sel_ok) {
+            (true, _) => &SDWA_MODS[..],
+            (false, true) => &["op_sel"],
+            (false, false) => &[],
+        },
+    )?;
+    if sdwa && (inst.modifier("dst_sel").is_some() || inst.modifier("dst_unused").is_some()) {
+        return unimpl("dst_sel on a comparison");
+    }
     let (cond, ty) = cond_ty
         .rsplit_once('_')
         .ok_or_else(|| Trap::Unimplemented("comparison".into()))?;
-    let has_dst = inst.operands.len() == 3;
     let first = usize::from(has_dst);
     let float = ty.starts_with('f');
     let mut result = 0u64;
-    if ty == "f32" || ty == "i32" || ty == "u32" {
-        let a = w.gather(op(inst, first)?, 0, float)?;
-        let b = w.gather(op(inst, first + 1)?, 0, float)?;
+    if matches!(ty, "f32" | "i32" | "u32" | "f16" | "i16" | "u16") {
+        let half = ty.ends_with("16");
+        let (a, b) = if sdwa || half {
+            (sdwa_src(w, inst, first, 0)?, sdwa_src(w, inst, first, 1)?)
+        } else {
+            (
+                w.gather(op(inst, first)?, 0, float)?,
+                w.gather(op(inst, first + 1)?, 0, float)?,
+            )
+        };
         for l in 0..w.wave_size {
             let r = match ty {
+                // The mask (src1) names the classes that compare true.
+                "f32" if cond == "class" => (b[l] >> float_class(a[l], 8, 23)) & 1 == 1,
+                "f16" if cond == "class" => (b[l] >> float_class(a[l] & 0xffff, 5, 10)) & 1 == 1,
                 "f32" => cmp_float(cond, f(a[l]) as f64, f(b[l]) as f64)?,
+                "f16" => cmp_float(cond, f16_to_f32(a[l] as u16) as f64, f16_to_f32(b[l] as u16) as f64)?,
+                "i16" => cmp_int(cond, i16_of(a[l]) as i128, i16_of(b[l]) as i128)?,
+                "u16" => cmp_int(cond, a[l] as u16 as i128, b[l] as u16 as i128)?,
                 "i32" => cmp_int(cond, a[l] as i32 as i128, b[l] as i32 as i128)?,
                 _ => cmp_int(cond, a[l] as i128, b[l] as i128)?,
             };
@@ -1698,6 +2152,11 @@ fn global(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
         "global_load_sshort" | "global_load_i16" => Some((2, 's')),
         "global_load_short_d16" | "global_load_d16_b16" => Some((2, 'l')),
         "global_load_short_d16_hi" | "global_load_d16_hi_b16" => Some((2, 'h')),
+        // d16 bytes: zero- (l, h) or sign-extended (L, H) to 16 bits.
+        "global_load_ubyte_d16" | "global_load_d16_u8" => Some((1, 'l')),
+        "global_load_ubyte_d16_hi" | "global_load_d16_hi_u8" => Some((1, 'h')),
+        "global_load_sbyte_d16" | "global_load_d16_i8" => Some((1, 'L')),
+        "global_load_sbyte_d16_hi" | "global_load_d16_hi_i8" => Some((1, 'H')),
         _ => None,
     };
     if narrow.is_none()
@@ -1717,7 +2176,7 @@ fn global(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
     let offset = inst.modifier("offset").map(num).transpose()?.unwrap_or(0);
     let (vaddr_i, data_i) = if load { (1, 0) } else { (0, 1) };
     let old = match narrow_load {
-        Some((_, 'l' | 'h')) => w.gather(op(inst, 0)?, 0, false)?,
+        Some((_, 'l' | 'h' | 'L' | 'H')) => w.gather(op(inst, 0)?, 0, false)?,
         _ => [0; LANES],
     };
     let saddr = op(inst, 2)?;
@@ -1753,7 +2212,9 @@ fn global(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
                     'z' => v,
                     's' => (((v << sh) as i32) >> sh) as u32,
                     'l' => (old[l] & 0xffff_0000) | v,
-                    _ => (old[l] & 0xffff) | v << 16,
+                    'h' => (old[l] & 0xffff) | v << 16,
+                    'L' => (old[l] & 0xffff_0000) | (v as u8 as i8 as i16 as u16) as u32,
+                    _ => (old[l] & 0xffff) | ((v as u8 as i8 as i16 as u16) as u32) << 16,
                 };
                 continue;
             }

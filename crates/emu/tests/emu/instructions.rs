@@ -528,3 +528,412 @@ fn lds_out_of_bounds_names_the_lane() {
         _ => panic!("{err}"),
     }
 }
+
+/// SDWA (GFX9): each source is a byte, a word or the dword of its
+/// register, zero-extended or (`sext`) sign-extended; the result goes to
+/// `dst_sel`'s field, the other bits zero (`UNUSED_PAD`), the field's sign
+/// (`UNUSED_SEXT`) or kept (`UNUSED_PRESERVE`).
+#[test]
+fn sdwa_selects_sources_and_places_the_result() {
+    let mut w = wave(64);
+    set_v(&mut w, 1, |_| 0x80f1_7f02);
+    set_v(&mut w, 2, |l| l as u32);
+    // Lane 2 compares byte 0 (2) equal to 2.
+    run(
+        Arch::Gfx942,
+        &mut w,
+        "v_cmp_eq_u16_sdwa s[4:5], v1, v2 src0_sel:BYTE_0 src1_sel:DWORD",
+    )
+    .unwrap();
+    assert_eq!((w.s[4], w.s[5]), (1 << 2, 0));
+    // Byte 1 is 0x7f; byte 2 is 0xf1: -15 sign-extended, 241 not.
+    set_v(&mut w, 3, |_| (-15i32) as u32);
+    run(
+        Arch::Gfx942,
+        &mut w,
+        "v_cmp_eq_u16_sdwa vcc, v1, v3 src0_sel:BYTE_1 src1_sel:DWORD",
+    )
+    .unwrap();
+    assert_eq!(w.vcc, 0);
+    run(
+        Arch::Gfx942,
+        &mut w,
+        "v_cmp_eq_i16_sdwa vcc, sext(v1), v3 src0_sel:BYTE_2 src1_sel:WORD_0",
+    )
+    .unwrap();
+    assert_eq!(w.vcc, u64::MAX);
+    // f16 in the high half: 0x3c00 is 1.0, 0xc000 is -2.0.
+    set_v(&mut w, 4, |_| 0xc000_3c00);
+    run(
+        Arch::Gfx942,
+        &mut w,
+        "v_cvt_f32_f16_sdwa v5, v4 dst_sel:DWORD dst_unused:UNUSED_PAD src0_sel:WORD_1",
+    )
+    .unwrap();
+    assert_eq!(v(&w, 5, 0), (-2.0f32).to_bits());
+    run(
+        Arch::Gfx942,
+        &mut w,
+        "v_cvt_f32_f16_sdwa v5, -v4 dst_sel:DWORD dst_unused:UNUSED_PAD src0_sel:WORD_1",
+    )
+    .unwrap();
+    assert_eq!(v(&w, 5, 0), 2.0f32.to_bits());
+    run(
+        Arch::Gfx942,
+        &mut w,
+        "v_cvt_f32_f16_sdwa v5, |v4| dst_sel:DWORD dst_unused:UNUSED_PAD src0_sel:WORD_0",
+    )
+    .unwrap();
+    assert_eq!(v(&w, 5, 0), 1.0f32.to_bits());
+    // A VOP2 with byte sources: 0x02 + 0xf1 = 0xf3 into byte 1.
+    set_v(&mut w, 6, |_| 0xaabb_ccdd);
+    run(
+        Arch::Gfx942,
+        &mut w,
+        "v_add_u32_sdwa v6, v1, v1 dst_sel:BYTE_1 dst_unused:UNUSED_PRESERVE src0_sel:BYTE_0 src1_sel:BYTE_2",
+    )
+    .unwrap();
+    assert_eq!(v(&w, 6, 0), 0xaabb_f3dd);
+    run(
+        Arch::Gfx942,
+        &mut w,
+        "v_add_u32_sdwa v6, v1, v1 dst_sel:BYTE_1 dst_unused:UNUSED_PAD src0_sel:BYTE_0 src1_sel:BYTE_2",
+    )
+    .unwrap();
+    assert_eq!(v(&w, 6, 0), 0x0000_f300);
+    run(
+        Arch::Gfx942,
+        &mut w,
+        "v_add_u32_sdwa v6, v1, v1 dst_sel:BYTE_1 dst_unused:UNUSED_SEXT src0_sel:BYTE_0 src1_sel:BYTE_2",
+    )
+    .unwrap();
+    assert_eq!(v(&w, 6, 0), 0xffff_f300);
+    // WORD_1 of 0x80f1 sign-extended is negative; moved to word 1.
+    run(
+        Arch::Gfx942,
+        &mut w,
+        "v_mov_b32_sdwa v7, sext(v1) dst_sel:WORD_1 dst_unused:UNUSED_PAD src0_sel:WORD_1",
+    )
+    .unwrap();
+    assert_eq!(v(&w, 7, 0), 0x80f1_0000);
+    run(
+        Arch::Gfx942,
+        &mut w,
+        "v_mov_b32_sdwa v7, sext(v1) dst_sel:DWORD dst_unused:UNUSED_PAD src0_sel:WORD_1",
+    )
+    .unwrap();
+    assert_eq!(v(&w, 7, 0), 0xffff_80f1);
+    // A select the ISA does not have fails.
+    assert!(run(
+        Arch::Gfx942,
+        &mut w,
+        "v_mov_b32_sdwa v7, v1 dst_sel:DWORD dst_unused:UNUSED_PAD src0_sel:BYTE_5"
+    )
+    .is_err());
+}
+
+/// Cache maintenance and prefetch hints change nothing here (no caches).
+#[test]
+fn cache_and_prefetch_instructions_have_no_effect() {
+    let mut w = wave(64);
+    set_v(&mut w, 1, |l| l as u32);
+    let before = w.v.clone();
+    for (arch, text) in [
+        (Arch::Gfx942, "buffer_wbl2 sc1"),
+        (Arch::Gfx942, "buffer_inv sc1"),
+        (Arch::Gfx90a, "buffer_wbl2"),
+        (Arch::Gfx1100, "buffer_gl0_inv"),
+        (Arch::Gfx1100, "buffer_gl1_inv"),
+        (Arch::Gfx1100, "s_set_inst_prefetch_distance 0x1"),
+    ] {
+        run(arch, &mut w, text).unwrap_or_else(|e| panic!("{text}: {e}"));
+    }
+    assert_eq!(w.v, before);
+}
+
+#[test]
+fn fma_with_literals_and_three_operand_min_max() {
+    let mut w = wave(64);
+    set_v(&mut w, 0, |_| 3.0f32.to_bits());
+    set_v(&mut w, 2, |_| 0.5f32.to_bits());
+    // v_fmamk_f32 d, a, K, c: a * K + c; 0x40000000 is 2.0.
+    run(Arch::Gfx942, &mut w, "v_fmamk_f32 v6, v0, 0x40000000, v2").unwrap();
+    assert_eq!(f32::from_bits(v(&w, 6, 0)), 6.5);
+    // v_fmaak_f32 d, a, b, K: a * b + K; 0x41200000 is 10.0.
+    run(Arch::Gfx942, &mut w, "v_fmaak_f32 v3, v0, v2, 0x41200000").unwrap();
+    assert_eq!(f32::from_bits(v(&w, 3, 0)), 11.5);
+    // Fused: 1 + 2^-23 squared minus 1 keeps the 2^-46 term.
+    let a = 1.0f32 + f32::EPSILON;
+    set_v(&mut w, 0, |_| a.to_bits());
+    run(Arch::Gfx942, &mut w, "v_fmaak_f32 v3, v0, v0, 0xbf800000").unwrap();
+    assert_eq!(
+        f32::from_bits(v(&w, 3, 0)),
+        2.0 * f32::EPSILON + f32::EPSILON * f32::EPSILON
+    );
+
+    set_v(&mut w, 1, |_| (-5i32) as u32);
+    set_v(&mut w, 2, |_| 7);
+    set_v(&mut w, 3, |_| 2);
+    w.s[4] = 3;
+    let cases: [(&str, u32); 9] = [
+        ("v_max3_i32 v9, v1, v2, v3", 7),
+        ("v_min3_i32 v9, v1, v2, v3", (-5i32) as u32),
+        ("v_med3_i32 v9, v1, v2, v3", 2),
+        ("v_med3_i32 v9, s4, v2, v3", 3),
+        ("v_max3_u32 v9, v1, v2, v3", (-5i32) as u32),
+        ("v_min3_u32 v9, v1, v2, v3", 2),
+        ("v_med3_u32 v9, v1, v2, v3", 7),
+        ("v_max3_i16 v9, v1, v2, v3", 7),
+        ("v_min3_i16 v9, v1, v2, v3", 0xfffb),
+    ];
+    for (text, want) in cases {
+        run(Arch::Gfx942, &mut w, text).unwrap();
+        assert_eq!(v(&w, 9, 0), want, "{text}");
+    }
+    // GFX9's 16-bit min3/max3/med3 write the low half, keeping the high.
+    set_v(&mut w, 9, |_| 0xabcd_0000);
+    run(Arch::Gfx942, &mut w, "v_med3_u16 v9, v1, v2, v3").unwrap();
+    assert_eq!(v(&w, 9, 0), 0xabcd_0007);
+    set_v(&mut w, 9, |_| 0);
+    run(Arch::Gfx942, &mut w, "v_max3_u16 v9, v1, v2, v3").unwrap();
+    assert_eq!(v(&w, 9, 0), 0xfffb);
+}
+
+/// 16-bit integer operations read the low halves; on GFX9 the result's
+/// high half is zero, on GFX11 a true16 destination half is written alone.
+#[test]
+fn sixteen_bit_integer_operations() {
+    let mut w = wave(64);
+    set_v(&mut w, 1, |_| 0x1234_fff0); // low half -16
+    set_v(&mut w, 2, |_| 0xabcd_0005);
+    let cases: [(&str, u32); 10] = [
+        ("v_max_i16_e32 v9, v1, v2", 5),
+        ("v_min_i16_e32 v9, v1, v2", 0xfff0),
+        ("v_max_u16_e32 v9, v1, v2", 0xfff0),
+        ("v_min_u16_e32 v9, v1, v2", 5),
+        ("v_add_u16_e32 v9, v1, v2", 0xfff5),
+        ("v_sub_u16_e32 v9, v2, v1", 0x0015),
+        ("v_mul_lo_u16_e32 v9, v1, v2", 0xffb0),
+        ("v_lshlrev_b16_e32 v9, 4, v2", 0x50),
+        ("v_lshrrev_b16_e32 v9, 4, v1", 0x0fff),
+        ("v_ashrrev_i16_e32 v9, 4, v1", 0xffff),
+    ];
+    for (text, want) in cases {
+        set_v(&mut w, 9, |_| 0xdead_beef);
+        run(Arch::Gfx942, &mut w, text).unwrap();
+        assert_eq!(v(&w, 9, 0), want, "{text}");
+    }
+    let mut w = wave(32);
+    set_v(&mut w, 1, |_| 0x0003_fff0);
+    set_v(&mut w, 9, |_| 0xdead_beef);
+    run(Arch::Gfx1100, &mut w, "v_max_i16 v9.h, v1.l, v1.h").unwrap();
+    assert_eq!(v(&w, 9, 0), 0x0003_beef);
+    // A 16-bit result into a whole register on GFX11 is not modeled.
+    assert!(run(Arch::Gfx1100, &mut w, "v_max_i16 v9, v1, v1").is_err());
+}
+
+/// `v_cmp_class_f32`: src1's bits name the classes that compare true.
+#[test]
+fn class_comparison_uses_every_mask_bit() {
+    let values: [(u32, u32); 10] = [
+        (0x7f80_0001, 0), // signaling NaN
+        (0x7fc0_0000, 1), // quiet NaN
+        (0xff80_0000, 2), // -inf
+        (0xbf80_0000, 3), // -1.0
+        (0x8000_0001, 4), // -denormal
+        (0x8000_0000, 5), // -0
+        (0x0000_0000, 6), // +0
+        (0x0000_0001, 7), // +denormal
+        (0x3f80_0000, 8), // +1.0
+        (0x7f80_0000, 9), // +inf
+    ];
+    let mut w = wave(64);
+    set_v(&mut w, 1, |l| values[l % 10].0);
+    for bit in 0..10 {
+        set_v(&mut w, 2, |_| 1 << bit);
+        run(Arch::Gfx942, &mut w, "v_cmp_class_f32_e32 vcc, v1, v2").unwrap();
+        for l in 0..64 {
+            assert_eq!((w.vcc >> l) & 1 == 1, values[l % 10].1 == bit, "bit {bit} lane {l}");
+        }
+    }
+    // The positive classes (0x3c0) of |x|: every value but the NaNs.
+    set_v(&mut w, 2, |_| 0x3c0);
+    run(Arch::Gfx942, &mut w, "v_cmp_class_f32_e64 s[4:5], |v1|, v2").unwrap();
+    let got = (w.s[4] as u64) | ((w.s[5] as u64) << 32);
+    for l in 0..64 {
+        assert_eq!((got >> l) & 1 == 1, values[l % 10].1 >= 2, "lane {l}");
+    }
+    let mut w = wave(32);
+    set_v(&mut w, 1, |_| 0xfc00); // f16 -inf
+    run(Arch::Gfx1100, &mut w, "v_cmp_class_f16_e32 vcc_lo, v1.l, 4").unwrap();
+    assert_eq!(w.vcc & 0xffff_ffff, 0xffff_ffff);
+    // A true16 comparison whose op_sel restates the halves.
+    set_v(&mut w, 1, |l| (l as u32 % 2) << 16);
+    run(Arch::Gfx1100, &mut w, "v_cmp_eq_u16_e64 s1, 0, v1.h op_sel:[0,1,0]").unwrap();
+    assert_eq!(w.s[1], 0x5555_5555);
+    assert!(run(Arch::Gfx1100, &mut w, "v_cmp_eq_u16_e64 s1, 0, v1.h op_sel:[0,0,0]").is_err());
+}
+
+/// `v_fma_mix_f32`: `op_sel_hi` 1 takes an f16 half (`op_sel` 1: the
+/// high one), 0 the f32 register.
+#[test]
+fn fma_mix_selects_halves_or_f32() {
+    let mut w = wave(64);
+    // v18: f16 2.0 (0x4000) high, 3.0 (0x4200) low; v4: 0.5 (0x3800) low.
+    set_v(&mut w, 18, |_| 0x4000_4200);
+    set_v(&mut w, 4, |_| 0x0000_3800);
+    set_v(&mut w, 1, |_| 10.0f32.to_bits());
+    run(Arch::Gfx942, &mut w, "v_fma_mix_f32 v1, v18, v4, v1 op_sel_hi:[1,1,0]").unwrap();
+    assert_eq!(f32::from_bits(v(&w, 1, 0)), 11.5);
+    run(
+        Arch::Gfx942,
+        &mut w,
+        "v_fma_mix_f32 v1, v18, v4, v1 op_sel:[1,0,0] op_sel_hi:[1,1,0]",
+    )
+    .unwrap();
+    assert_eq!(f32::from_bits(v(&w, 1, 0)), 12.5);
+    run(
+        Arch::Gfx942,
+        &mut w,
+        "v_fma_mix_f32 v1, -v18, v4, v1 op_sel:[1,0,0] op_sel_hi:[1,1,0]",
+    )
+    .unwrap();
+    assert_eq!(f32::from_bits(v(&w, 1, 0)), 11.5);
+    // mixlo: 3 * 0.5 + 0.5 (c the f16 low half of v4) = 2.0 into the low half.
+    set_v(&mut w, 5, |_| 0xabcd_0000);
+    run(
+        Arch::Gfx942,
+        &mut w,
+        "v_fma_mixlo_f16 v5, v18, v4, v4 op_sel_hi:[1,1,1]",
+    )
+    .unwrap();
+    assert_eq!(v(&w, 5, 0), 0xabcd_4000);
+    run(
+        Arch::Gfx942,
+        &mut w,
+        "v_fma_mixhi_f16 v5, v18, v4, v4 op_sel_hi:[1,1,1]",
+    )
+    .unwrap();
+    assert_eq!(v(&w, 5, 0), 0x4000_4000);
+}
+
+/// f16 arithmetic rounds once to f16; 16-bit logic; GFX11's max-min.
+#[test]
+fn f16_arithmetic_sixteen_bit_logic_and_maxmin() {
+    let mut w = wave(64);
+    // 1.0 (0x3c00) and 2^-11 (0x1000): the exact sum 1 + 2^-11 is halfway
+    // between 1.0 and 1 + 2^-10 and rounds to even (1.0); 1 + 3 * 2^-11
+    // rounds up to 1 + 2^-9.
+    set_v(&mut w, 1, |_| 0xffff_3c00);
+    set_v(&mut w, 2, |_| 0x1000);
+    set_v(&mut w, 3, |_| 0x1600); // 3 * 2^-11
+    let cases: [(&str, u32); 8] = [
+        ("v_add_f16_e32 v9, v1, v2", 0x3c00),
+        ("v_add_f16_e32 v9, v1, v3", 0x3c02),
+        ("v_sub_f16_e32 v9, v1, v1", 0x0000),
+        ("v_mul_f16_e32 v9, v3, v3", 0x0024), // 9 * 2^-22: a denormal, 36 units of 2^-24
+        ("v_max_f16_e32 v9, v1, v2", 0x3c00),
+        ("v_min_f16_e32 v9, v1, v2", 0x1000),
+        ("v_max_f16_e64 v9, -v1, v2", 0x1000),
+        ("v_add_f16_e64 v9, v1, v1 clamp", 0x3c00),
+    ];
+    for (text, want) in cases {
+        set_v(&mut w, 9, |_| 0xdead_beef);
+        run(Arch::Gfx942, &mut w, text).unwrap();
+        assert_eq!(v(&w, 9, 0), want, "{text}");
+    }
+    // Three-operand f16 min/max/med: 1.0, 2^-11, -1.0 (0xbc00).
+    set_v(&mut w, 4, |_| 0xbc00);
+    for (text, want) in [
+        ("v_max3_f16 v9, v1, v2, v4", 0x3c00),
+        ("v_min3_f16 v9, v1, v2, v4", 0xbc00),
+        ("v_med3_f16 v9, v1, v2, v4", 0x1000),
+    ] {
+        set_v(&mut w, 9, |_| 0x5555_0000);
+        run(Arch::Gfx942, &mut w, text).unwrap();
+        assert_eq!(v(&w, 9, 0), 0x5555_0000 | want, "{text}");
+    }
+    // 65504 + 16 is exactly halfway to 2^16: ties to even, which is
+    // infinity.
+    set_v(&mut w, 4, |_| 0x7bff);
+    set_v(&mut w, 5, |_| 0x4c00);
+    run(Arch::Gfx942, &mut w, "v_add_f16_e32 v9, v4, v5").unwrap();
+    assert_eq!(v(&w, 9, 0), 0x7c00);
+
+    let mut w = wave(32);
+    set_v(&mut w, 1, |_| 0x0ff0_f0f0);
+    set_v(&mut w, 9, |_| 0xdead_beef);
+    run(Arch::Gfx1100, &mut w, "v_or_b16 v9.l, v1.l, v1.h").unwrap();
+    assert_eq!(v(&w, 9, 0), 0xdead_fff0);
+    run(Arch::Gfx1100, &mut w, "v_and_b16 v9.h, v1.l, v1.h").unwrap();
+    assert_eq!(v(&w, 9, 0), 0x00f0_fff0);
+    run(Arch::Gfx1100, &mut w, "v_xor_b16 v9.l, v1.l, v1.h").unwrap();
+    assert_eq!(v(&w, 9, 0), 0x00f0_ff00);
+
+    // v_cndmask_b16 on halves: VCC's lanes take src1.
+    set_v(&mut w, 2, |_| 0x2222_1111);
+    set_v(&mut w, 3, |_| 0x4444_3333);
+    set_v(&mut w, 7, |_| 0x7777_7777);
+    w.vcc = 0xffff_0000;
+    run(Arch::Gfx1100, &mut w, "v_cndmask_b16 v7.h, v2.l, v3.h, vcc_lo").unwrap();
+    assert_eq!((v(&w, 7, 0), v(&w, 7, 16)), (0x1111_7777, 0x4444_7777));
+
+    set_v(&mut w, 4, |l| l as u32);
+    w.s[3] = 20;
+    // v_maxmin_i32: min(max(a, b), c): lanes clamped to [5, 20].
+    run(Arch::Gfx1100, &mut w, "v_maxmin_i32 v5, v4, 5, s3").unwrap();
+    for l in 0..32 {
+        assert_eq!(v(&w, 5, l), (l as u32).clamp(5, 20), "lane {l}");
+    }
+    // v_minmax_u32: max(min(a, b), c).
+    run(Arch::Gfx1100, &mut w, "v_minmax_u32 v5, v4, s3, 5").unwrap();
+    for l in 0..32 {
+        assert_eq!(v(&w, 5, l), (l as u32).clamp(5, 20), "lane {l}");
+    }
+    set_v(&mut w, 6, |_| 3.5f32.to_bits());
+    run(Arch::Gfx1100, &mut w, "v_maxmin_f32 v5, v6, 1.0, 2.0").unwrap();
+    assert_eq!(f32::from_bits(v(&w, 5, 0)), 2.0);
+    run(Arch::Gfx1100, &mut w, "v_minmax_f32 v5, v6, 1.0, 2.0").unwrap();
+    assert_eq!(f32::from_bits(v(&w, 5, 0)), 2.0);
+}
+
+/// 8-bit d16 loads: a byte zero- or sign-extended to 16 bits into one
+/// half, the other half kept.
+#[test]
+fn byte_loads_into_register_halves() {
+    let mut mem = Memory::new();
+    let buf = mem.alloc(&[0x85, 0x7f, 0, 0]);
+    for (arch, size, names) in [
+        (
+            Arch::Gfx942,
+            64,
+            [
+                "global_load_ubyte_d16",
+                "global_load_sbyte_d16",
+                "global_load_ubyte_d16_hi",
+                "global_load_sbyte_d16_hi",
+            ],
+        ),
+        (
+            Arch::Gfx1100,
+            32,
+            [
+                "global_load_d16_u8",
+                "global_load_d16_i8",
+                "global_load_d16_hi_u8",
+                "global_load_d16_hi_i8",
+            ],
+        ),
+    ] {
+        let mut w = wave(size);
+        set_v(&mut w, 2, |_| buf as u32);
+        set_v(&mut w, 3, |_| (buf >> 32) as u32);
+        let want = [0x1234_0085, 0x1234_ff85, 0x0085_5678, 0xff85_5678];
+        for (name, want) in names.iter().zip(want) {
+            set_v(&mut w, 1, |_| 0x1234_5678);
+            let text = format!("{name} v1, v[2:3], off");
+            execute_text(arch, &mut w, &text, &mut mem, &mut [0u8; 16]).unwrap();
+            assert_eq!(v(&w, 1, 0), want, "{text}");
+        }
+    }
+}
