@@ -4,7 +4,10 @@
 //!
 //! Each run goes through the host, the reference interpreter and both lane
 //! simulators as `common::run_request` does (the interpreter agrees with
-//! the host, the simulators' buffers equal the host's bit for bit), with
+//! the host, the simulators' buffers equal the host's bit for bit), and
+//! through the code objects for gfx942, gfx90a and gfx1100 run in the
+//! machine-code emulator (integers equal to the host's, floats within
+//! compiled math's tolerance), with
 //! one compile per target and distinct set of const values and options per
 //! file; then the host's buffers are compared with the expected values
 //! (literals or a named reference function below: plain Rust loops), and
@@ -41,9 +44,9 @@ type Res<T> = Result<T, String>;
 
 /// The targets whose code objects every file also runs in the machine-code
 /// emulator: `TRITONC_EMU_TARGETS` (comma-separated; empty for none), by
-/// default none.
+/// default all three.
 fn emu_targets() -> Vec<&'static str> {
-    let list = std::env::var("TRITONC_EMU_TARGETS").unwrap_or_default();
+    let list = std::env::var("TRITONC_EMU_TARGETS").unwrap_or_else(|_| "gfx942,gfx90a,gfx1100".into());
     ["gfx942", "gfx90a", "gfx1100"]
         .into_iter()
         .filter(|t| list.split(',').any(|x| x.trim() == *t))
