@@ -206,7 +206,7 @@ impl Autotuner {
 
 /// Reads a remembered winner (`index config` on one line), checking that
 /// the config at that index is still the one recorded.
-pub(crate) fn read_record(path: &Path, configs: &[Config]) -> Option<usize> {
+pub fn read_record(path: &Path, configs: &[Config]) -> Option<usize> {
     let text = std::fs::read_to_string(path).ok()?;
     let (index, described) = text.trim_end().split_once(' ')?;
     let i: usize = index.parse().ok()?;
@@ -214,7 +214,7 @@ pub(crate) fn read_record(path: &Path, configs: &[Config]) -> Option<usize> {
 }
 
 /// Writes a winner atomically (temporary file, then rename).
-pub(crate) fn write_record(path: &Path, index: usize, config: &Config) {
+pub fn write_record(path: &Path, index: usize, config: &Config) {
     let tmp = path.with_extension(format!("tmp{}", std::process::id()));
     if std::fs::write(&tmp, format!("{index} {config}\n")).is_ok() && std::fs::rename(&tmp, path).is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -222,48 +222,11 @@ pub(crate) fn write_record(path: &Path, index: usize, config: &Config) {
 }
 
 /// The fastest of `times` (per config; `None` for a config that failed).
-pub(crate) fn fastest(times: &[Option<Duration>]) -> Option<usize> {
+pub fn fastest(times: &[Option<Duration>]) -> Option<usize> {
     times
         .iter()
         .enumerate()
         .filter_map(|(i, t)| t.map(|t| (i, t)))
         .min_by_key(|(_, t)| *t)
         .map(|(i, _)| i)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn configs_describe_and_answer_their_values() {
-        let c = Config::new().constant("BLOCK", 256).flag("EVEN", true).num_warps(8);
-        assert_eq!(c.to_string(), "BLOCK=256 EVEN=true num_warps=8");
-        assert_eq!(
-            (c.get("BLOCK"), c.get("EVEN"), c.get("NONE")),
-            (Some(256), Some(1), None)
-        );
-        let c = c.constant("BLOCK", 512);
-        assert_eq!(c.get("BLOCK"), Some(512));
-        assert_eq!(c.consts().len(), 2);
-    }
-
-    #[test]
-    fn the_fastest_working_config_wins_and_records_check_their_config() {
-        let ms = |m| Some(Duration::from_millis(m));
-        assert_eq!(fastest(&[ms(5), None, ms(2), ms(3)]), Some(2));
-        assert_eq!(fastest(&[None, None]), None);
-        let dir = std::env::temp_dir().join(format!("tritonc-tune-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let configs = vec![Config::new().constant("B", 1), Config::new().constant("B", 2)];
-        let path = dir.join("x.tkt");
-        write_record(&path, 1, &configs[1]);
-        assert_eq!(read_record(&path, &configs), Some(1));
-        // A record whose config no longer matches is ignored.
-        let changed = vec![Config::new().constant("B", 1), Config::new().constant("B", 4)];
-        assert_eq!(read_record(&path, &changed), None);
-        std::fs::write(&path, "garbage").unwrap();
-        assert_eq!(read_record(&path, &configs), None);
-        let _ = std::fs::remove_dir_all(&dir);
-    }
 }

@@ -28,3 +28,4 @@ mod reductions;
 mod remote_cache;
 mod stages;
 mod staging;
+mod units;

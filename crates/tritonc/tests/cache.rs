@@ -137,3 +137,30 @@ fn host_keys_name_the_cpu_and_its_features() {
         assert_ne!(other.digest(), parts.digest());
     }
 }
+
+/// A request key finds its kernel through an alias file (`.tkr`) naming
+/// the entry it compiled to: only for exactly that request, and never
+/// through a damaged alias or one copied under another request's name.
+#[test]
+fn request_aliases_name_their_entry_only_for_their_own_request() {
+    let dir = scratch("alias");
+    let _ = compile(&Cache::at(&dir), 1024);
+    let key = request(VECTOR_ADD, "add", &[("BLOCK", 1024)]).request_key("gfx942");
+    assert_eq!(Cache::at(&dir).get_request(&key).1, Lookup::DiskHit);
+    let other = request(VECTOR_ADD, "add", &[("BLOCK", 512)]).request_key("gfx942");
+    assert!(matches!(Cache::at(&dir).get_request(&other).1, Lookup::Miss(_)));
+    let alias = dir.join(format!("{}.tkr", key.digest()));
+    let good = std::fs::read(&alias).unwrap();
+    let mut flipped = good.clone();
+    let last = flipped.len() - 1;
+    flipped[last] ^= 1;
+    for damaged in [flipped, good[..good.len() / 2].to_vec(), good[..8].to_vec(), Vec::new()] {
+        std::fs::write(&alias, &damaged).unwrap();
+        assert!(matches!(Cache::at(&dir).get_request(&key).1, Lookup::Miss(_)));
+    }
+    // The good alias under the other request's name is not its alias.
+    std::fs::write(dir.join(format!("{}.tkr", other.digest())), &good).unwrap();
+    assert!(matches!(Cache::at(&dir).get_request(&other).1, Lookup::Miss(_)));
+    std::fs::write(&alias, &good).unwrap();
+    assert_eq!(Cache::at(&dir).get_request(&key).1, Lookup::DiskHit);
+}

@@ -149,30 +149,3 @@ impl Cache {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::super::hex;
-    use super::*;
-
-    fn request() -> KeyParts {
-        KeyParts(vec![("request", "build".into()), ("kernel", "add".into())])
-    }
-
-    #[test]
-    fn an_alias_names_its_entry_only_for_its_own_request() {
-        let entry = hex(&Sha256::digest(b"entry"));
-        let bytes = encode_alias(&request(), &entry);
-        assert_eq!(decode_alias(&bytes, &request()), Some(entry.clone()));
-        let mut other = request();
-        other.0[1].1 = "mul".into();
-        assert_eq!(decode_alias(&bytes, &other), None);
-        for cut in [0, 8, 40, bytes.len() - 1] {
-            assert_eq!(decode_alias(&bytes[..cut], &request()), None, "cut at {cut}");
-        }
-        let mut flipped = bytes.clone();
-        let last = flipped.len() - 1;
-        flipped[last] ^= 1;
-        assert_eq!(decode_alias(&flipped, &request()), None);
-    }
-}
