@@ -119,7 +119,7 @@ impl Autotuner {
             key: Vec::new(),
             reps: 3,
             best: Mutex::new(HashMap::new()),
-            log: std::env::var("TRITONC_LOG").is_ok_and(|v| v.split(',').any(|p| p == "tune")),
+            log: crate::log_topic("tune"),
         }
     }
 

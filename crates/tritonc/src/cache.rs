@@ -126,7 +126,7 @@ pub fn remote_key(digest: &str) -> String {
 impl Cache {
     /// The cache the environment asks for.
     pub fn from_env() -> Cache {
-        let log = std::env::var("TRITONC_LOG").is_ok_and(|v| v.split(',').any(|p| p == "cache"));
+        let log = crate::log_topic("cache");
         if std::env::var("TRITONC_CACHE").is_ok_and(|v| v == "off" || v == "0") {
             return Cache {
                 dir: None,
@@ -211,7 +211,7 @@ impl Cache {
     /// This cache, reporting lookups as `TRITONC_LOG=cache` asks (a
     /// disabled cache still reports where a kernel came from).
     pub fn logging_from_env(mut self) -> Cache {
-        self.log = std::env::var("TRITONC_LOG").is_ok_and(|v| v.split(',').any(|p| p == "cache"));
+        self.log = crate::log_topic("cache");
         self
     }
 

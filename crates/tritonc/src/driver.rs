@@ -299,8 +299,7 @@ pub fn compile_into(req: &CompileRequest, target: &dyn Target, sink: &mut Vec<St
 /// compiles and, when done, how long it took (a first launch can take
 /// seconds).
 fn log_compile() -> bool {
-    REPORT_COMPILES.load(std::sync::atomic::Ordering::Relaxed)
-        || std::env::var("TRITONC_LOG").is_ok_and(|v| v.split(',').any(|p| p == "compile"))
+    REPORT_COMPILES.load(std::sync::atomic::Ordering::Relaxed) || crate::log_topic("compile")
 }
 
 static REPORT_COMPILES: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

@@ -29,6 +29,12 @@ pub use tritonc_syntax as syntax;
 
 pub use tritonc_macros::kernel;
 
+/// Whether `TRITONC_LOG` (a comma-separated list of topics) names `topic`
+/// (`cache`, `compile`, `tune`).
+pub fn log_topic(topic: &str) -> bool {
+    std::env::var("TRITONC_LOG").is_ok_and(|v| v.split(',').any(|p| p == topic))
+}
+
 /// What kernel code in Rust needs: `use tritonc::prelude::*;`.
 pub mod prelude {
     pub use crate::{
