@@ -1035,12 +1035,12 @@ impl Device {
                 .unwrap_or_else(PoisonError::into_inner)
                 .insert(record_name.clone(), configs[i].to_string());
         };
-        // A winner baked into a registered bundle: for this target, or on
-        // the host for a portable level this CPU runs (as kernels are found).
-        let mut targets = vec![self.target_name.as_str()];
-        if self.target_name == "host" && crate::bundle::any_registered() {
-            targets.extend(crate::request::host_levels_supported());
-        }
+        // A winner baked into a registered bundle, found as kernels are.
+        let targets = if crate::bundle::any_registered() {
+            crate::request::bundle_targets(&self.target_name)
+        } else {
+            Vec::new()
+        };
         let baked = targets.into_iter().find_map(|t| {
             let name = tuner.record_name(source.text, source.name, t, &key);
             crate::bundle::tuned(&name).and_then(|c| configs.iter().position(|k| k.to_string() == c))
@@ -1167,19 +1167,14 @@ impl Device {
             .map_err(|e| source.locate(e))?;
         #[cfg(not(feature = "compiler"))]
         let (compiled, how) = {
-            let found = crate::precompiled::find(&req, &self.target_name, &self.cache);
-            self.cache.report(source.name, &self.target_name, &found.how);
-            match found.compiled {
-                Some(c) => ((*c).clone(), found.how),
-                None => {
-                    return Err(Error::NotCompiled(crate::bundle::missing_message(
-                        &found.key,
-                        source.name,
-                        "this program is built without tritonc's `compiler` feature, so kernels come only \
-                         from registered bundles and the cache",
-                    )))
-                }
-            }
+            let (c, how) = crate::precompiled::require(
+                &req,
+                &self.target_name,
+                &self.cache,
+                "this program is built without tritonc's `compiler` feature, so kernels come only from \
+                 registered bundles and the cache",
+            )?;
+            ((*c).clone(), how)
         };
         self.origins
             .lock()

@@ -203,14 +203,7 @@ impl Bundle {
             let entry = f.bytes().ok_or_else(corrupt)?;
             let (parts, compiled) = crate::cache::decode(entry).ok_or_else(corrupt)?;
             let parts = KeyParts(parts);
-            let find = |name: &str| {
-                parts
-                    .0
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            };
+            let find = |name: &str| parts.get(name).unwrap_or_default().to_string();
             let info = EntryInfo {
                 kernel: compiled.kernel.clone(),
                 target: find("target"),
@@ -335,13 +328,7 @@ pub fn held_for(kernel: &str) -> Vec<EntryInfo> {
 /// is in neither: kernel, target and specialization, and what the bundles
 /// hold for that kernel.
 pub fn missing_message(key: &KeyParts, kernel: &str, why: &str) -> String {
-    let find = |name: &str| {
-        key.0
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let find = |name: &str| key.get(name).unwrap_or_default().to_string();
     let consts = find("consts");
     let mut msg = format!(
         "kernel `{kernel}` for {} with {} ({}) is not compiled: {why}",

@@ -64,6 +64,11 @@ const MAGIC: &[u8; 8] = b"TKCACHE1";
 pub struct KeyParts(pub Vec<(&'static str, String)>);
 
 impl KeyParts {
+    /// The value of the part named `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+
     pub fn digest(&self) -> String {
         let mut h = Sha256::new();
         for (name, value) in &self.0 {
@@ -351,7 +356,7 @@ impl Cache {
     /// On a miss, what differs from the newest entry for the same kernel
     /// and target, so that recompile storms are visible.
     fn why_missing(&self, parts: &KeyParts) -> String {
-        let find = |name: &str| parts.0.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone());
+        let find = |name: &str| parts.get(name).map(str::to_string);
         let (kernel, target) = (find("kernel"), find("target"));
         let mut newest: Option<(std::time::SystemTime, Vec<(String, String)>)> = None;
         for e in self.entries() {

@@ -29,18 +29,8 @@ pub struct Found {
 pub fn find(req: &CompileRequest, target: &str, cache: &Cache) -> Found {
     let key = req.request_key(target);
     if crate::bundle::any_registered() {
-        // On the host, code for this very CPU first, then for the most
-        // capable portable level it runs.
-        let mut candidates = vec![key.clone()];
-        if crate::request::canonical_target(target) == "host" {
-            candidates.extend(
-                crate::request::host_levels_supported()
-                    .into_iter()
-                    .map(|t| req.request_key(t)),
-            );
-        }
-        for k in candidates {
-            if let Some((compiled, origin)) = crate::bundle::lookup(&k) {
+        for t in crate::request::bundle_targets(target) {
+            if let Some((compiled, origin)) = crate::bundle::lookup(&req.request_key(t)) {
                 return Found {
                     compiled: Some(compiled),
                     key,
@@ -63,11 +53,19 @@ pub fn find(req: &CompileRequest, target: &str, cache: &Cache) -> Found {
 /// [`find`], or the error that says the kernel is neither in a bundle nor
 /// in the cache (for launches that must not compile: a program without
 /// the compiler, `tritonc run --bundle`).
-pub fn require(req: &CompileRequest, target: &str, cache: &Cache, why: &str) -> Result<Arc<Compiled>, crate::Error> {
+pub fn require(
+    req: &CompileRequest,
+    target: &str,
+    cache: &Cache,
+    why: &str,
+) -> Result<(Arc<Compiled>, Lookup), crate::Error> {
     let found = find(req, target, cache);
     let kernel = req.kernel_name();
     cache.report(&kernel, crate::request::canonical_target(target), &found.how);
-    found
-        .compiled
-        .ok_or_else(|| crate::Error::NotCompiled(crate::bundle::missing_message(&found.key, &kernel, why)))
+    match found.compiled {
+        Some(c) => Ok((c, found.how)),
+        None => Err(crate::Error::NotCompiled(crate::bundle::missing_message(
+            &found.key, &kernel, why,
+        ))),
+    }
 }

@@ -294,6 +294,18 @@ pub fn host_cpu_features() -> String {
     }
 }
 
+/// The targets whose bundle entries a launch on `target` may take, in
+/// order: the target itself, and on the host (this CPU) then the portable
+/// levels it runs, most capable first.
+pub fn bundle_targets(target: &str) -> Vec<&str> {
+    let target = canonical_target(target);
+    let mut targets = vec![target];
+    if target == "host" {
+        targets.extend(host_levels_supported());
+    }
+    targets
+}
+
 /// The portable host targets this machine can run, most capable first
 /// (`host:x86-64-v4` .. `host:x86-64`): where a launch on the CPU backend
 /// also looks in bundles, which are usually made for a level rather than

@@ -659,7 +659,7 @@ fn run(cmd: Command) -> Result<(), Error> {
                 Some(path) => {
                     let cache = tritonc::cache::Cache::disabled().logging_from_env();
                     let why = format!("{} does not hold it, and `run --bundle` never compiles", path.display());
-                    let mut c = (*tritonc::precompiled::require(&request(&opts)?, t.name(), &cache, &why)?).clone();
+                    let mut c = (*tritonc::precompiled::require(&request(&opts)?, t.name(), &cache, &why)?.0).clone();
                     c.timings = vec![("bundle lookup".into(), started.elapsed())];
                     c
                 }
