@@ -213,19 +213,7 @@ impl Wave {
             Operand::Float(f) if k == 1 => out = [(inline_f64(f) >> 32) as u32; LANES],
             ref op => return unimpl(format!("dword {k} of {op:?}")),
         }
-        if src.abs || src.neg {
-            if !float {
-                return unimpl("abs/neg on an integer operand");
-            }
-            for x in out.iter_mut() {
-                if src.abs {
-                    *x &= 0x7fff_ffff;
-                }
-                if src.neg {
-                    *x ^= 0x8000_0000;
-                }
-            }
-        }
+        float_modifiers(src, float, &mut out, 1 << 31)?;
         Ok(out)
     }
 
@@ -247,19 +235,7 @@ impl Wave {
             }
             ref op => out = [self.read_s64(op)?; LANES],
         }
-        if src.abs || src.neg {
-            if !float {
-                return unimpl("abs/neg on an integer operand");
-            }
-            for x in out.iter_mut() {
-                if src.abs {
-                    *x &= !(1 << 63);
-                }
-                if src.neg {
-                    *x ^= 1 << 63;
-                }
-            }
-        }
+        float_modifiers(src, float, &mut out, 1 << 63)?;
         Ok(out)
     }
 
@@ -309,4 +285,28 @@ pub fn inline_f64(f: f64) -> u64 {
     } else {
         f.to_bits()
     }
+}
+
+/// Applies a source's abs/neg modifiers to the sign bit `sign` of every
+/// lane's value (of a float source; on an integer source they are not
+/// implemented).
+fn float_modifiers<T>(src: &Src, float: bool, out: &mut [T], sign: T) -> R<()>
+where
+    T: Copy + std::ops::BitAndAssign + std::ops::BitXorAssign + std::ops::Not<Output = T>,
+{
+    if !(src.abs || src.neg) {
+        return Ok(());
+    }
+    if !float {
+        return unimpl("abs/neg on an integer operand");
+    }
+    for x in out.iter_mut() {
+        if src.abs {
+            *x &= !sign;
+        }
+        if src.neg {
+            *x ^= sign;
+        }
+    }
+    Ok(())
 }
