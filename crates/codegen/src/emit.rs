@@ -703,7 +703,16 @@ impl Emitter<'_> {
                 return Ok(());
             }
             OpKind::Yield | OpKind::Condition => {
-                let tys: Vec<String> = in_ty.iter().map(|t| self.mty(t)).collect();
+                // One-element vectors cross control flow as scalars
+                // (`carried_scalar`).
+                let mut ins = ins.clone();
+                let mut tys: Vec<String> = in_ty.iter().map(|t| self.mty(t)).collect();
+                for (x, t) in ins.iter_mut().zip(tys.iter_mut()) {
+                    if let Some(s) = self.carried_scalar(t) {
+                        *x = self.def(&format!("vector.extract {x}[0] : {s} from {t}"));
+                        *t = s;
+                    }
+                }
                 let name = if matches!(d.kind, OpKind::Yield) {
                     "scf.yield"
                 } else {

@@ -109,9 +109,21 @@ impl Emitter<'_> {
             .enumerate()
             .filter(|(i, _)| kept(*i))
             .collect();
-        let ins: Vec<String> = operands.iter().map(|v| self.name(*v)).collect::<Result<_, _>>()?;
-        let in_tys: Vec<String> = operands.iter().map(|v| self.mty(f.ty(*v))).collect();
-        let out_tys: Vec<String> = results.iter().map(|(_, v)| self.mty(f.ty(*v))).collect();
+        let mut ins: Vec<String> = operands.iter().map(|v| self.name(*v)).collect::<Result<_, _>>()?;
+        let mut in_tys: Vec<String> = operands.iter().map(|v| self.mty(f.ty(*v))).collect();
+        for (x, t) in ins.iter_mut().zip(in_tys.iter_mut()) {
+            if let Some(s) = self.carried_scalar(t) {
+                *x = self.def(&format!("vector.extract {x}[0] : {s} from {t}"));
+                *t = s;
+            }
+        }
+        let out_tys: Vec<String> = results
+            .iter()
+            .map(|(_, v)| {
+                let t = self.mty(f.ty(*v));
+                self.carried_scalar(&t).unwrap_or(t)
+            })
+            .collect();
         let base = self.fresh();
         let lhs = match results.len() {
             0 => String::new(),
@@ -130,6 +142,7 @@ impl Emitter<'_> {
             }
             let args = f.block(r).args.clone();
             let mut decl = Vec::new();
+            let mut widen = Vec::new();
             // (A `for` body's arguments: the induction variable, then the
             // carried values.)
             for (j, a) in args.iter().enumerate() {
@@ -138,14 +151,27 @@ impl Emitter<'_> {
                     continue;
                 }
                 let n = self.fresh();
-                decl.push(format!("{n}: {}", self.mty(f.ty(*a))));
-                self.names.insert(*a, n);
+                let t = self.mty(f.ty(*a));
+                match self.carried_scalar(&t) {
+                    Some(s) => {
+                        decl.push(format!("{n}: {s}"));
+                        widen.push((*a, n, s, t));
+                    }
+                    None => {
+                        decl.push(format!("{n}: {t}"));
+                        self.names.insert(*a, n);
+                    }
+                }
             }
             if !in_memory.is_empty() {
                 self.carried_buffers.insert(r, in_memory.clone());
             }
             self.line(&format!("^bb0({}):", decl.join(", ")));
             self.indent += 1;
+            for (a, n, s, t) in widen {
+                let v = self.def(&format!("vector.broadcast {n} : {s} to {t}"));
+                self.names.insert(a, v);
+            }
             // A body may run after itself or after anything before the
             // operation: nothing is known about shared memory's readers.
             self.lds_pending = [true; 2];
@@ -163,6 +189,11 @@ impl Emitter<'_> {
             } else {
                 format!("{base}#{k}")
             };
+            let t = self.mty(f.ty(*r));
+            let n = match self.carried_scalar(&t) {
+                Some(s) => self.def(&format!("vector.broadcast {n} : {s} to {t}")),
+                None => n,
+            };
             self.names.insert(*r, n);
         }
         for (r, buffer) in d.results.iter().zip(&in_memory) {
@@ -171,5 +202,18 @@ impl Emitter<'_> {
             }
         }
         Ok(())
+    }
+
+    /// The scalar type a GPU carries through control flow in place of a
+    /// one-element vector (`vector<1xT>`): loop-carried values, branch
+    /// results and `while` arguments cross as `T`. (LLVM 22's AMDGPU back
+    /// end can loop forever combining the one-element vector phis that
+    /// would carry them; scalar phis are what it sees for one element per
+    /// lane anyway.)
+    pub(super) fn carried_scalar(&self, ty: &str) -> Option<String> {
+        if self.lanes == 1 {
+            return None;
+        }
+        ty.strip_prefix("vector<1x")?.strip_suffix('>').map(str::to_string)
     }
 }

@@ -232,6 +232,21 @@ impl Emitter<'_> {
                 let m = if mask { ins[1].clone() } else { self.all_true_mask(pt) };
                 if self.lanes == 1 && k > HOST_GATHER_MAX {
                     self.host_element_loop(k, ptrs, &m, s, HostAccess::Gather { pass: &pass })
+                } else if k == 1 {
+                    // One element per lane: a scalar load under its mask.
+                    // (LLVM 22's AMDGPU back end can loop forever combining
+                    // the one-element vectors of a masked gather whose
+                    // addresses come from a select or a loop.)
+                    let p0 = self.def(&format!("vector.extract {ptrs}[0] : {gp} from {ptr_ty}"));
+                    let load = format!("llvm.load {p0} {{alignment = {align} : i64}} : {gp} -> {mt}");
+                    let x = if mask {
+                        let m0 = self.def(&format!("vector.extract {m}[0] : i1 from {mty}"));
+                        let o0 = self.def(&format!("vector.extract {pass}[0] : {mt} from {vt}"));
+                        self.if_value(&m0, mt, |e| e.def(&load), &o0)
+                    } else {
+                        self.def(&load)
+                    };
+                    self.def(&format!("vector.broadcast {x} : {mt} to {vt}"))
                 } else {
                     self.def(&format!(
                         "llvm.intr.masked.gather {ptrs}, {m}, {pass} {{alignment = {align} : i32}} : ({ptr_ty}, {mty}, {vt}) -> {vt}"
@@ -357,6 +372,18 @@ impl Emitter<'_> {
                 let m = if mask { ins[2].clone() } else { self.all_true_mask(pt) };
                 if self.lanes == 1 && k > HOST_GATHER_MAX {
                     self.host_element_loop(k, &ins[0], &m, s, HostAccess::Scatter { values: &val });
+                } else if k == 1 {
+                    // One element per lane: a scalar store under its mask
+                    // (as for loads: no one-element masked scatter).
+                    let p0 = self.def(&format!("vector.extract {}[0] : {gp} from {ptr_ty}", ins[0]));
+                    let v0 = self.def(&format!("vector.extract {val}[0] : {mt} from {vt}"));
+                    let store = format!("llvm.store {v0}, {p0} {{alignment = {align} : i64}} : {mt}, {gp}");
+                    if mask {
+                        let m0 = self.def(&format!("vector.extract {m}[0] : i1 from {mty}"));
+                        self.if_then(&m0, |e| e.line(&store));
+                    } else {
+                        self.line(&store);
+                    }
                 } else {
                     self.line(&format!(
                         "llvm.intr.masked.scatter {val}, {}, {m} {{alignment = {align} : i32}} : {vt}, {mty} into {ptr_ty}",
