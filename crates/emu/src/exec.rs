@@ -14,6 +14,9 @@ use crate::matrix::{bf16_to_f32, f16_to_f32, f32_to_f16, Shape};
 use crate::memory::Memory;
 use crate::wave::{unimpl, Trap, Wave, LANES, R};
 
+mod float64;
+mod packed;
+
 /// What the machine around a wave provides.
 pub struct Ctx<'a> {
     pub arch: Arch,
@@ -269,6 +272,14 @@ fn scalar(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<Flow> {
             };
             w.write_s32(dst, r as u32)?;
             w.scc = o;
+        }
+        // D = (S0 << n) + S1; SCC is the carry out of the 32-bit result
+        // (the shifted-out bits included).
+        "s_lshl1_add_u32" | "s_lshl2_add_u32" | "s_lshl3_add_u32" | "s_lshl4_add_u32" => {
+            let n = u32::from(m.as_bytes()[6] - b'0');
+            let r = ((s32(w, 1)? as u64) << n) + s32(w, 2)? as u64;
+            w.write_s32(dst, r as u32)?;
+            w.scc = r >> 32 != 0;
         }
         "s_mul_i32" => {
             let r = s32(w, 1)?.wrapping_mul(s32(w, 2)?);
@@ -574,6 +585,18 @@ fn ldexp(x: f32, n: i32) -> f32 {
     (x as f64 * 2f64.powi(n.clamp(-300, 300))) as f32
 }
 
+/// `frexp` of an f32: the mantissa in [0.5, 1) with the sign of x, and
+/// the exponent; NaN, infinities and zeros as they are, with exponent 0.
+fn frexp_f32(x: f32) -> (f32, i32) {
+    if x.is_nan() || x.is_infinite() || x == 0.0 {
+        return (x, 0);
+    }
+    let (scaled, bias) = if is_denorm(x) { (x * 2f32.powi(32), 32) } else { (x, 0) };
+    let e = exponent(scaled) - 126;
+    let mant = f32::from_bits((scaled.to_bits() & !(0xff << 23)) | (126 << 23));
+    (mant, e - bias)
+}
+
 fn exponent(x: f32) -> i32 {
     ((x.to_bits() >> 23) & 0xff) as i32
 }
@@ -827,6 +850,9 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
     if m.starts_with("v_mfma_") || m.starts_with("v_wmma_") {
         return matrix_op(w, inst);
     }
+    if float64::handles(m) {
+        return float64::vector(w, inst);
+    }
     if m == "v_mad_u64_u32" || m == "v_mad_i64_i32" {
         check_mods(inst, &[])?;
         let a = w.gather(op(inst, 2)?, 0, false)?;
@@ -904,7 +930,7 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         return compare(w, inst, cond, m.starts_with("v_cmpx_"));
     }
     if m.starts_with("v_pk_") {
-        return packed(w, inst);
+        return packed::vector(w, inst);
     }
     // Ordinary per-lane operations: destinations, then sources.
     let has_carry_out = matches!(
@@ -966,7 +992,8 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         srcs.push(if sdwa || half_op {
             sdwa_src(w, inst, first_src, i)?
         } else {
-            w.gather(op(inst, first_src + i)?, 0, float_op)?
+            // (`v_cndmask_b32`'s VOP3 form takes float abs/neg.)
+            w.gather(op(inst, first_src + i)?, 0, float_op || m == "v_cndmask_b32")?
         });
     }
     // 16-bit results: GFX9 zeroes the high half of a 32-bit destination;
@@ -1039,6 +1066,15 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         "v_cvt_f32_i32" => lanes1!(|x: u32| (x as i32 as f32).to_bits()),
         "v_cvt_f32_u32" => lanes1!(|x: u32| (x as f32).to_bits()),
         "v_cvt_i32_f32" => lanes1!(|x: u32| f(x) as i32 as u32),
+        // Byte n of the source, as an unsigned integer, to f32 (exact).
+        "v_cvt_f32_ubyte0" => lanes1!(|x: u32| ((x & 0xff) as f32).to_bits()),
+        "v_cvt_f32_ubyte1" => lanes1!(|x: u32| (((x >> 8) & 0xff) as f32).to_bits()),
+        "v_cvt_f32_ubyte2" => lanes1!(|x: u32| (((x >> 16) & 0xff) as f32).to_bits()),
+        "v_cvt_f32_ubyte3" => lanes1!(|x: u32| ((x >> 24) as f32).to_bits()),
+        // frexp: the mantissa in [0.5, 1) with x's sign, and the exponent
+        // (NaN, infinities and zeros: the value itself, and 0).
+        "v_frexp_mant_f32" => f1!(|x: f32| frexp_f32(x).0),
+        "v_frexp_exp_i32_f32" => lanes1!(|x: u32| frexp_f32(f(x)).1 as u32),
         "v_cvt_u32_f32" => lanes1!(|x: u32| f(x) as u32),
         // Transcendentals: computed in f64 and rounded once (correctly
         // rounded; the hardware's documented error is 1 ulp).
@@ -1124,6 +1160,21 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         "v_max3_f16" => lanes3!(|a: u32, b: u32, c: u32| h3(a, b, c, |x, y, z| fmax(fmax(x, y), z))),
         "v_min3_f16" => lanes3!(|a: u32, b: u32, c: u32| h3(a, b, c, |x, y, z| fmin(fmin(x, y), z))),
         "v_med3_f16" => lanes3!(|a: u32, b: u32, c: u32| h3(a, b, c, |x, y, z| fmax(fmin(x, y), fmin(fmax(x, y), z)))),
+        // (The f64 fused result is exact unless c is far smaller than
+        // a * b; then a second rounding may differ by an ulp.)
+        "v_fma_f16" => lanes3!(|a: u32, b: u32, c: u32| {
+            let g = |x: u32| f16_to_f32(x as u16) as f64;
+            let r = g(a).mul_add(g(b), g(c));
+            f64_to_f16(if inst.modifier("clamp").is_some() {
+                if r.is_nan() {
+                    0.0
+                } else {
+                    r.clamp(0.0, 1.0)
+                }
+            } else {
+                r
+            }) as u32
+        }),
         "v_max3_f32" => f3!(|a: f32, b: f32, c: f32| fmax(fmax(a, b), c)),
         "v_min3_f32" => f3!(|a: f32, b: f32, c: f32| fmin(fmin(a, b), c)),
         "v_med3_f32" => f3!(|a: f32, b: f32, c: f32| fmax(fmin(a, b), fmin(fmax(a, b), c))),
@@ -1296,6 +1347,12 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         "v_lshl_add_u32" => lanes3!(|a: u32, b: u32, c: u32| (a << (b & 31)).wrapping_add(c)),
         "v_add_lshl_u32" => lanes3!(|a: u32, b: u32, c: u32| a.wrapping_add(b) << (c & 31)),
         "v_add3_u32" => lanes3!(|a: u32, b: u32, c: u32| a.wrapping_add(b).wrapping_add(c)),
+        "v_mad_i32_i24" => lanes3!(|a: u32, b: u32, c: u32| {
+            (((a << 8) as i32) >> 8)
+                .wrapping_mul(((b << 8) as i32) >> 8)
+                .wrapping_add(c as i32) as u32
+        }),
+        "v_mad_u32_u16" => lanes3!(|a: u32, b: u32, c: u32| ((a & 0xffff) * (b & 0xffff)).wrapping_add(c)),
         "v_mad_u32_u24" => {
             lanes3!(|a: u32, b: u32, c: u32| (a & 0xff_ffff).wrapping_mul(b & 0xff_ffff).wrapping_add(c))
         }
@@ -1622,13 +1679,31 @@ fn fma_mix(w: &mut Wave, inst: &Inst) -> R<()> {
     w.scatter(&dst, 0, &out, exec)
 }
 
-/// MFMA and WMMA: `D = C + A x B`, each element of D summed in f64 from
-/// the exact products and rounded once to f32 (hardware's order and
-/// intermediate precision are not specified; results agree within the
-/// rounding of a K-term f32 sum).
+/// MFMA and WMMA: `D = C + A x B`. Float: each element of D summed in
+/// f64 from the exact products and rounded once to f32 (hardware's order
+/// and intermediate precision are not specified; results agree within the
+/// rounding of a K-term f32 sum). Integer (8-bit A and B): the exact sum
+/// wrapped to 32 bits; A and B are signed on MFMA, and on WMMA `iu8` as
+/// `neg_lo` says (bit 0 for A, bit 1 for B: 1 signed, 0 unsigned).
 fn matrix_op(w: &mut Wave, inst: &Inst) -> R<()> {
-    check_mods(inst, &[])?;
     let shape = Shape::of(&inst.base).ok_or_else(|| Trap::Unimplemented("matrix instruction not modeled".into()))?;
+    let mut signed = [true, true];
+    if shape.int && shape.wmma {
+        check_mods(inst, &["neg_lo"])?;
+        let bits: Vec<&str> = inst
+            .modifier("neg_lo")
+            .unwrap_or("[0,0,0]")
+            .trim_matches(|c| c == '[' || c == ']')
+            .split(',')
+            .map(str::trim)
+            .collect();
+        if bits.len() != 3 || bits[2] != "0" {
+            return unimpl("neg_lo on C");
+        }
+        signed = [bits[0] == "1", bits[1] == "1"];
+    } else {
+        check_mods(inst, &[])?;
+    }
     if w.exec & w.lane_mask() != w.lane_mask() {
         return unimpl("a matrix instruction with lanes off in EXEC");
     }
@@ -1636,7 +1711,7 @@ fn matrix_op(w: &mut Wave, inst: &Inst) -> R<()> {
     let regs = |i: usize, n: usize| -> R<Vec<[u32; LANES]>> {
         let s = op(inst, i)?;
         match s.op {
-            Operand::Int(_) | Operand::Float(_) => Ok(vec![w.gather(s, 0, true)?; n]),
+            Operand::Int(_) | Operand::Float(_) => Ok(vec![w.gather(s, 0, !shape.int)?; n]),
             _ => (0..n).map(|q| w.gather(s, q, false)).collect(),
         }
     };
@@ -1645,17 +1720,29 @@ fn matrix_op(w: &mut Wave, inst: &Inst) -> R<()> {
         regs(2, shape.ab_regs())?,
         regs(3, shape.d_regs())?,
     );
-    let elem = |r: &[[u32; LANES]], lane: usize, e: usize| -> f64 {
-        if shape.bits == 32 {
-            return f(r[e][lane]) as f64;
+    // Element `e` of a lane, exact in f64 (an 8-bit integer, a half, a
+    // float).
+    let elem = |r: &[[u32; LANES]], lane: usize, e: usize, signed: bool| -> f64 {
+        match shape.bits {
+            32 => f(r[e][lane]) as f64,
+            8 => {
+                let byte = (r[e / 4][lane] >> (8 * (e % 4))) as u8;
+                if signed {
+                    byte as i8 as f64
+                } else {
+                    byte as f64
+                }
+            }
+            _ => {
+                let word = r[e / 2][lane];
+                let h = if e.is_multiple_of(2) {
+                    word as u16
+                } else {
+                    (word >> 16) as u16
+                };
+                (if shape.bf16 { bf16_to_f32(h) } else { f16_to_f32(h) }) as f64
+            }
         }
-        let word = r[e / 2][lane];
-        let h = if e.is_multiple_of(2) {
-            word as u16
-        } else {
-            (word >> 16) as u16
-        };
-        (if shape.bf16 { bf16_to_f32(h) } else { f16_to_f32(h) }) as f64
     };
     let (m, n, k) = (shape.m, shape.n, shape.k);
     let mut am = vec![0f64; m * k];
@@ -1663,20 +1750,22 @@ fn matrix_op(w: &mut Wave, inst: &Inst) -> R<()> {
     for lane in 0..lanes {
         for e in 0..shape.per_lane {
             let (i, kk) = shape.a_element(lane, e);
-            am[i * k + kk] = elem(&a, lane, e);
+            am[i * k + kk] = elem(&a, lane, e, signed[0]);
             let (kk, j) = shape.b_element(lane, e);
-            bm[kk * n + j] = elem(&b, lane, e);
+            bm[kk * n + j] = elem(&b, lane, e, signed[1]);
         }
     }
     let mut out = vec![[0u32; LANES]; shape.d_regs()];
     for lane in 0..lanes {
         for (r, o) in out.iter_mut().enumerate() {
             let (i, j) = shape.d_element(lane, r);
-            let mut s = f(c[r][lane]) as f64;
-            for kk in 0..k {
-                s += am[i * k + kk] * bm[kk * n + j];
-            }
-            o[lane] = (s as f32).to_bits();
+            let dot = (0..k).map(|kk| am[i * k + kk] * bm[kk * n + j]);
+            o[lane] = if shape.int {
+                // Products of bytes are exact in f64, and so is their sum.
+                dot.fold(c[r][lane] as i32, |s, p| s.wrapping_add(p as i32)) as u32
+            } else {
+                (dot.fold(f(c[r][lane]) as f64, |s, p| s + p) as f32).to_bits()
+            };
         }
     }
     let dst = op(inst, 0)?.op.clone();
@@ -1774,104 +1863,6 @@ fn compare(w: &mut Wave, inst: &Inst, cond_ty: &str, x: bool) -> R<()> {
     }
     if x {
         w.exec = result;
-    }
-    Ok(())
-}
-
-/// `v_pk_*_f32` (gfx90a/gfx942): two f32 lanes per register pair, with
-/// `op_sel` / `op_sel_hi` choosing each half's source dword and
-/// `neg_lo` / `neg_hi` negating it.
-fn packed(w: &mut Wave, inst: &Inst) -> R<()> {
-    check_mods(inst, &["op_sel", "op_sel_hi", "neg_lo", "neg_hi"])?;
-    let m = inst.base.as_str();
-    let nsrc = inst.operands.len() - 1;
-    let bits = |name: &str, default: bool| -> R<Vec<bool>> {
-        match inst.modifier(name) {
-            Some(v) => v
-                .trim_matches(|c| c == '[' || c == ']')
-                .split(',')
-                .map(|s| match s.trim() {
-                    "0" => Ok(false),
-                    "1" => Ok(true),
-                    o => unimpl(format!("{name} bit `{o}`")),
-                })
-                .collect(),
-            None => Ok(vec![default; nsrc]),
-        }
-    };
-    let (op_sel, op_sel_hi, neg_lo, neg_hi) = (
-        bits("op_sel", false)?,
-        bits("op_sel_hi", true)?,
-        bits("neg_lo", false)?,
-        bits("neg_hi", false)?,
-    );
-    if m == "v_pk_mov_b32" {
-        // D.lo = dword op_sel[0] of src0, D.hi = dword op_sel[1] of src1.
-        if inst.modifier("op_sel_hi").is_some()
-            || inst.modifier("neg_lo").is_some()
-            || inst.modifier("neg_hi").is_some()
-        {
-            return unimpl("v_pk_mov_b32 with op_sel_hi or neg");
-        }
-        let dword = |i: usize, sel: bool| -> R<[u32; LANES]> {
-            let s = op(inst, 1 + i)?;
-            match s.op {
-                Operand::Vgpr(..) | Operand::Agpr(..) | Operand::Sgpr(..) => w.gather(s, usize::from(sel), false),
-                _ if !sel => w.gather(s, 0, false),
-                _ => unimpl("the high dword of a constant"),
-            }
-        };
-        let lo = dword(0, op_sel.first().copied().unwrap_or(false))?;
-        let hi = dword(1, op_sel.get(1).copied().unwrap_or(false))?;
-        let dst = op(inst, 0)?.op.clone();
-        let exec = w.exec;
-        w.scatter(&dst, 0, &lo, exec)?;
-        return w.scatter(&dst, 1, &hi, exec);
-    }
-    if !m.ends_with("_f32") {
-        return unimpl("packed 16-bit math");
-    }
-    let mut halves: Vec<[[u32; LANES]; 2]> = Vec::new();
-    for i in 0..nsrc {
-        let s = op(inst, 1 + i)?;
-        if s.abs || s.neg {
-            return unimpl("abs/neg on a packed operand");
-        }
-        let dword = |k: usize| -> R<[u32; LANES]> {
-            match s.op {
-                Operand::Vgpr(..) | Operand::Agpr(..) | Operand::Sgpr(..) => w.gather(s, k, false),
-                _ => w.gather(s, 0, false),
-            }
-        };
-        let d = [dword(0)?, dword(1)?];
-        let pick = |sel: bool, neg: bool| -> [u32; LANES] {
-            let mut x = d[usize::from(sel)];
-            if neg {
-                for v in x.iter_mut() {
-                    *v ^= 0x8000_0000;
-                }
-            }
-            x
-        };
-        let g = |v: &Vec<bool>| v.get(i).copied().unwrap_or(false);
-        halves.push([pick(g(&op_sel), g(&neg_lo)), pick(g(&op_sel_hi), g(&neg_hi))]);
-    }
-    let dst = op(inst, 0)?.op.clone();
-    let exec = w.exec;
-    for h in 0..2 {
-        let mut out = [0u32; LANES];
-        for l in 0..LANES {
-            let a = f(halves[0][h][l]);
-            let b = halves.get(1).map(|x| f(x[h][l])).unwrap_or(0.0);
-            let r = match m {
-                "v_pk_add_f32" => a + b,
-                "v_pk_mul_f32" => a * b,
-                "v_pk_fma_f32" => a.mul_add(b, f(halves[2][h][l])),
-                _ => return unimpl("no semantics"),
-            };
-            out[l] = r.to_bits();
-        }
-        w.scatter(&dst, h, &out, exec)?;
     }
     Ok(())
 }

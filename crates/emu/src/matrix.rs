@@ -12,9 +12,11 @@ pub struct Shape {
     pub k: usize,
     /// Elements of A (and of B) one lane holds.
     pub per_lane: usize,
-    /// Bits of one A/B element: 16 or 32.
+    /// Bits of one A/B element: 8, 16 or 32.
     pub bits: usize,
     pub bf16: bool,
+    /// 8-bit integer A and B, 32-bit integer C and D (sums wrap).
+    pub int: bool,
     /// WMMA (wave32, A/B replicated in both halves) rather than MFMA.
     pub wmma: bool,
 }
@@ -29,6 +31,7 @@ impl Shape {
             per_lane,
             bits,
             bf16,
+            int: bits == 8,
             wmma: false,
         };
         Some(match mnemonic {
@@ -38,6 +41,10 @@ impl Shape {
             "v_mfma_f32_16x16x16_bf16" | "v_mfma_f32_16x16x16bf16_1k" => mfma(16, 16, 4, 16, true),
             "v_mfma_f32_32x32x2_f32" | "v_mfma_f32_32x32x2f32" => mfma(32, 2, 1, 32, false),
             "v_mfma_f32_16x16x4_f32" | "v_mfma_f32_16x16x4f32" => mfma(16, 4, 1, 32, false),
+            "v_mfma_i32_32x32x16_i8" => mfma(32, 16, 8, 8, false),
+            "v_mfma_i32_16x16x32_i8" => mfma(16, 32, 8, 8, false),
+            "v_mfma_i32_32x32x8i8" => mfma(32, 8, 4, 8, false),
+            "v_mfma_i32_16x16x16i8" => mfma(16, 16, 4, 8, false),
             "v_wmma_f32_16x16x16_f16" | "v_wmma_f32_16x16x16_bf16" => Shape {
                 m: 16,
                 n: 16,
@@ -45,6 +52,17 @@ impl Shape {
                 per_lane: 16,
                 bits: 16,
                 bf16: mnemonic.ends_with("bf16"),
+                int: false,
+                wmma: true,
+            },
+            "v_wmma_i32_16x16x16_iu8" => Shape {
+                m: 16,
+                n: 16,
+                k: 16,
+                per_lane: 16,
+                bits: 8,
+                bf16: false,
+                int: true,
                 wmma: true,
             },
             _ => return None,
@@ -56,7 +74,7 @@ impl Shape {
         self.per_lane * self.bits / 32
     }
 
-    /// Registers of the C and D operands (f32 elements).
+    /// Registers of the C and D operands (f32 or i32 elements).
     pub fn d_regs(&self) -> usize {
         self.m * self.n / if self.wmma { 32 } else { 64 }
     }

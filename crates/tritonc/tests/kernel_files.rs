@@ -42,17 +42,6 @@ use tritonc::{
 
 type Res<T> = Result<T, String>;
 
-/// The targets whose code objects every file also runs in the machine-code
-/// emulator: `TRITONC_EMU_TARGETS` (comma-separated; empty for none), by
-/// default all three.
-fn emu_targets() -> Vec<&'static str> {
-    let list = std::env::var("TRITONC_EMU_TARGETS").unwrap_or_else(|_| "gfx942,gfx90a,gfx1100".into());
-    ["gfx942", "gfx90a", "gfx1100"]
-        .into_iter()
-        .filter(|t| list.split(',').any(|x| x.trim() == *t))
-        .collect()
-}
-
 // ---------------------------------------------------------------- values
 
 /// The elements of a buffer or scalar: integers (any width, wrapped to the
@@ -927,7 +916,7 @@ fn run_one(spec: &Spec, r: &Run, compiled: &mut Cache) -> Res<()> {
     // The code objects themselves, run in the machine-code emulator:
     // integers bit for bit as on the host, floats within the tolerance of
     // compiled math (a GPU's exp and division are its own approximations).
-    for t in emu_targets() {
+    for t in common::emu_targets() {
         let Some(c) = compiled_for(t)? else { continue };
         let mut emu = args.clone();
         tritonc::launch::run_emu(&c, Grid(grid), &mut emu)

@@ -120,15 +120,19 @@ fn axis_reductions_are_index_order_trees(shape: [usize; 3], warps_list: &[u32]) 
                 zi(n),
             ];
             // The host's code does not depend on the number of waves:
-            // other wave counts run on the lane simulators only, each
-            // checked against the references below.
-            let results: Vec<(&str, Vec<Arg>)> = if warps == 4 {
-                vec![("host", run_request(req, [1, 1, 1], inputs))]
+            // other wave counts run on the lane simulators and in the
+            // machine-code emulator only, each checked against the
+            // references below.
+            let results: Vec<(String, Vec<Arg>)> = if warps == 4 {
+                vec![("host".into(), run_request(req, [1, 1, 1], inputs))]
             } else {
-                TARGETS[1..]
+                let sims = TARGETS[1..]
                     .iter()
-                    .map(|t| (*t, run_with(t, req.clone(), [1, 1, 1], inputs.clone())))
-                    .collect()
+                    .map(|t| (t.to_string(), run_with(t, req.clone(), [1, 1, 1], inputs.clone())));
+                let emus = emu_targets().into_iter().filter_map(|t| {
+                    run_on_emu(t, &req, [1, 1, 1], inputs.clone()).map(|out| (format!("emu:{t}"), out))
+                });
+                sims.chain(emus).collect()
             };
             for (target, args) in &results {
                 let (cs, ci) = (as_f32(&args[9]), as_i32(&args[10]));

@@ -32,7 +32,8 @@ fn set_v(w: &mut Wave, reg: usize, f: impl Fn(usize) -> u32) {
     }
 }
 
-/// (lane, register, half, row, column) of each cell of a layout table.
+/// (lane, register, lowest bit, row, column) of each cell of a layout
+/// table.
 fn table(path: &PathBuf) -> Vec<(usize, usize, usize, usize, usize)> {
     let text = std::fs::read_to_string(path).unwrap();
     let mut lines = text.lines();
@@ -42,15 +43,18 @@ fn table(path: &PathBuf) -> Vec<(usize, usize, usize, usize, usize)> {
         let row: Vec<&str> = line.split(',').collect();
         let lane: usize = row[0].parse().unwrap();
         for (col, cell) in header.iter().zip(&row).skip(1) {
-            let (reg, half) = match col.split_once('.') {
-                Some((r, bits)) => (r, usize::from(bits.starts_with("[31"))),
+            let (reg, low) = match col.split_once('.') {
+                Some((r, bits)) => (
+                    r,
+                    bits.trim_end_matches(']').rsplit(':').next().unwrap().parse().unwrap(),
+                ),
                 None => (col.as_str(), 0),
             };
             let (a, b) = cell[2..cell.len() - 1].split_once("][").unwrap();
             cells.push((
                 lane,
                 reg[1..].parse().unwrap(),
-                half,
+                low,
                 a.parse().unwrap(),
                 b.parse().unwrap(),
             ));
@@ -94,28 +98,28 @@ fn matrix_instructions_compute_d_where_amds_tables_say() {
             let encode = |x: f32| -> u32 {
                 match (shape.bits, shape.bf16) {
                     (32, _) => x.to_bits(),
+                    (8, _) => x as i8 as u8 as u32,
                     (_, true) => x.to_bits() >> 16,
                     _ => f32_to_f16(x) as u32,
                 }
             };
             let mut place = |base: usize, file: &str, value: &dyn Fn(usize, usize) -> f32| {
-                for (lane, reg, half, r, c) in table(&dir.join(arch_name).join(format!("{inst}.{file}.csv"))) {
+                for (lane, reg, low, r, c) in table(&dir.join(arch_name).join(format!("{inst}.{file}.csv"))) {
                     let slot = &mut w.v[(base + reg) * LANES + lane];
-                    let bits = encode(value(r, c));
-                    if shape.bits == 32 {
-                        *slot = bits;
-                    } else if half == 0 {
-                        *slot = (*slot & 0xffff_0000) | bits;
+                    let field = if shape.bits == 32 {
+                        u32::MAX
                     } else {
-                        *slot = (*slot & 0xffff) | bits << 16;
-                    }
+                        ((1u32 << shape.bits) - 1) << low
+                    };
+                    *slot = (*slot & !field) | (encode(value(r, c)) << low);
                 }
             };
             place(a0, "A", &a_val);
             place(b0, "B", &b_val);
-            // C: f32, in D's layout.
+            // C: f32 (i32 for integer instructions), in D's layout.
+            let number = |x: f32| if shape.int { x as i32 as u32 } else { x.to_bits() };
             for (lane, reg, _, i, j) in table(&dir.join(arch_name).join(format!("{inst}.D.csv"))) {
-                w.v[(c0 + reg) * LANES + lane] = c_val(i, j).to_bits();
+                w.v[(c0 + reg) * LANES + lane] = number(c_val(i, j));
             }
             let range = |base: usize, n: usize| {
                 if n == 1 {
@@ -124,26 +128,28 @@ fn matrix_instructions_compute_d_where_amds_tables_say() {
                     format!("v[{base}:{}]", base + n - 1)
                 }
             };
+            // WMMA iu8: A and B signed (`neg_lo` bits 0 and 1).
             let text = format!(
-                "{inst} {}, {}, {}, {}",
+                "{inst} {}, {}, {}, {}{}",
                 range(d0, shape.d_regs()),
                 range(a0, shape.ab_regs()),
                 range(b0, shape.ab_regs()),
-                range(c0, shape.d_regs())
+                range(c0, shape.d_regs()),
+                if shape.int && shape.wmma { " neg_lo:[1,1,0]" } else { "" }
             );
             run(arch, &mut w, &text).unwrap_or_else(|e| panic!("{e}"));
             for (lane, reg, _, i, j) in table(&dir.join(arch_name).join(format!("{inst}.D.csv"))) {
                 let want = c_val(i, j) + (0..shape.k).map(|k| a_val(i, k) * b_val(k, j)).sum::<f32>();
                 assert_eq!(
-                    f32::from_bits(v(&w, d0 + reg, lane)),
-                    want,
+                    v(&w, d0 + reg, lane),
+                    number(want),
                     "{arch_name} `{text}`: D[{i}][{j}] (lane {lane}, v{reg})"
                 );
             }
             ran.push(format!("{arch_name} {inst}"));
         }
     }
-    assert_eq!(ran.len(), 14, "{ran:?}");
+    assert_eq!(ran.len(), 19, "{ran:?}");
 }
 
 /// The source lane each DPP control reads, as the ISA guides describe
@@ -936,4 +942,141 @@ fn byte_loads_into_register_halves() {
             assert_eq!(v(&w, 1, 0), want, "{text}");
         }
     }
+}
+
+/// Double-precision arithmetic on register pairs, a 32-bit literal as the
+/// high half of a double, conversions, frexp and ldexp, and the f64
+/// division sequence LLVM emits (scale, reciprocal, Newton steps, fmas,
+/// fixup) giving the correctly rounded quotient.
+#[test]
+fn double_precision_arithmetic_and_division() {
+    let mut w = wave(64);
+    let set64 = |w: &mut Wave, reg: usize, f: &dyn Fn(usize) -> f64| {
+        set_v(w, reg, |l| f(l).to_bits() as u32);
+        set_v(w, reg + 1, |l| (f(l).to_bits() >> 32) as u32);
+    };
+    let get64 =
+        |w: &Wave, reg: usize, lane: usize| f64::from_bits(v(w, reg, lane) as u64 | (v(w, reg + 1, lane) as u64) << 32);
+    set64(&mut w, 2, &|l| 1.0 + l as f64 / 3.0);
+    set64(&mut w, 4, &|l| 0.1 * (l as f64 - 7.0));
+    for (text, want) in [
+        (
+            "v_add_f64 v[8:9], v[2:3], v[4:5]",
+            &(|a: f64, b: f64| a + b) as &dyn Fn(f64, f64) -> f64,
+        ),
+        ("v_mul_f64 v[8:9], v[2:3], v[4:5]", &|a, b| a * b),
+        ("v_fma_f64 v[8:9], v[2:3], v[4:5], v[2:3]", &|a: f64, b: f64| {
+            a.mul_add(b, a)
+        }),
+        ("v_max_f64 v[8:9], v[2:3], -v[4:5]", &|a: f64, b: f64| a.max(-b)),
+        ("v_mul_f64 v[8:9], v[2:3], 0x40080000", &|a, _| a * 3.0),
+        ("v_add_f64 v[8:9], |v[4:5]|, 1.0", &|_, b: f64| b.abs() + 1.0),
+    ] {
+        run(Arch::Gfx942, &mut w, text).unwrap();
+        for l in [0, 5, 63] {
+            let (a, b) = (1.0 + l as f64 / 3.0, 0.1 * (l as f64 - 7.0));
+            assert_eq!(get64(&w, 8, l), want(a, b), "{text}, lane {l}");
+        }
+    }
+    // Conversions, frexp, ldexp.
+    set_v(&mut w, 1, |l| (l as f32 * -1.5).to_bits());
+    run(Arch::Gfx942, &mut w, "v_cvt_f64_f32_e32 v[8:9], v1").unwrap();
+    assert_eq!(get64(&w, 8, 3), -4.5);
+    run(Arch::Gfx942, &mut w, "v_cvt_i32_f64_e32 v10, v[8:9]").unwrap();
+    assert_eq!(v(&w, 10, 3) as i32, -4);
+    run(Arch::Gfx942, &mut w, "v_cvt_f32_f64_e32 v10, v[2:3]").unwrap();
+    assert_eq!(f32::from_bits(v(&w, 10, 1)), (1.0f64 + 1.0 / 3.0) as f32);
+    run(Arch::Gfx942, &mut w, "v_frexp_mant_f64_e32 v[8:9], v[4:5]").unwrap();
+    run(Arch::Gfx942, &mut w, "v_frexp_exp_i32_f64_e32 v10, v[4:5]").unwrap();
+    // 0.1 * 13 = 1.3 (lane 20): 0.65 * 2^1.
+    assert_eq!(get64(&w, 8, 20), 0.1 * 13.0 / 2.0);
+    assert_eq!(v(&w, 10, 20), 1);
+    set_v(&mut w, 11, |_| (-3i32) as u32);
+    run(Arch::Gfx942, &mut w, "v_ldexp_f64 v[8:9], v[2:3], v11").unwrap();
+    assert_eq!(get64(&w, 8, 3), 2.0 / 8.0);
+
+    // n / d as LLVM's AMDGPU back end divides doubles (fdiv f64).
+    set64(&mut w, 2, &|l| 1.0 + l as f64);
+    set64(&mut w, 4, &|l| 3.0 + 7.0 * l as f64);
+    let program = [
+        "v_div_scale_f64 v[6:7], s[0:1], v[4:5], v[4:5], v[2:3]",
+        "v_rcp_f64_e32 v[8:9], v[6:7]",
+        "v_fma_f64 v[10:11], -v[6:7], v[8:9], 1.0",
+        "v_fma_f64 v[8:9], v[8:9], v[10:11], v[8:9]",
+        "v_fma_f64 v[10:11], -v[6:7], v[8:9], 1.0",
+        "v_fma_f64 v[8:9], v[8:9], v[10:11], v[8:9]",
+        "v_div_scale_f64 v[10:11], vcc, v[2:3], v[4:5], v[2:3]",
+        "v_mul_f64 v[12:13], v[10:11], v[8:9]",
+        "v_fma_f64 v[6:7], -v[6:7], v[12:13], v[10:11]",
+        "v_div_fmas_f64 v[6:7], v[6:7], v[8:9], v[12:13]",
+        "v_div_fixup_f64 v[6:7], v[6:7], v[4:5], v[2:3]",
+    ];
+    for text in program {
+        run(Arch::Gfx942, &mut w, text).unwrap();
+    }
+    for l in 0..64 {
+        let (n, d) = (1.0 + l as f64, 3.0 + 7.0 * l as f64);
+        assert_eq!(get64(&w, 6, l), n / d, "lane {l}");
+    }
+}
+
+/// Packed 16-bit math: each result half from the halves `op_sel` and
+/// `op_sel_hi` pick, `neg_lo`/`neg_hi`, integer halves wrapping.
+#[test]
+fn packed_sixteen_bit_math_picks_halves() {
+    let mut w = wave(64);
+    // v1 = (hi 2.0, lo 1.0), v2 = (hi -0.5, lo 3.0)
+    set_v(&mut w, 1, |_| 0x4000_3c00);
+    set_v(&mut w, 2, |_| 0xb800_4200);
+    for (text, want) in [
+        ("v_pk_add_f16 v9, v1, v2", 0x3e00_4400), // (1.5, 4.0)
+        ("v_pk_mul_f16 v9, v1, v2 op_sel:[1,0] op_sel_hi:[0,1]", 0xb800_4600), // lo 2*3=6, hi 1*-0.5
+        ("v_pk_max_f16 v9, v1, v2", 0x4000_4200), // (2.0, 3.0)
+        ("v_pk_min_f16 v9, v1, v2 neg_lo:[1,0] neg_hi:[0,1]", 0x3800_bc00), // lo min(-1,3), hi min(2,0.5)
+        ("v_pk_fma_f16 v9, v1, v2, v1", 0x3c00_4400), // lo 1*3+1=4, hi 2*-0.5+2=1
+        ("v_pk_add_u16 v9, v1, v2", 0xf800_7e00),
+        ("v_pk_sub_u16 v9, v1, v2 op_sel:[1,1]", 0x8800_8800),
+        ("v_pk_max_i16 v9, v1, v2", 0x4000_4200),
+        ("v_pk_lshlrev_b16 v9, 4, v1 op_sel_hi:[0,1]", 0x0000_c000),
+    ] {
+        set_v(&mut w, 9, |_| 0xdead_beef);
+        run(Arch::Gfx942, &mut w, text).unwrap();
+        assert_eq!(v(&w, 9, 0), want, "{text}: {:#010x}", v(&w, 9, 0));
+    }
+    // A constant's high half differs between generations: refused.
+    let err = run(Arch::Gfx942, &mut w, "v_pk_add_f16 v9, v1, 1.0").unwrap_err();
+    assert!(err.to_string().contains("high half of a packed constant"), "{err}");
+}
+
+/// Byte-to-float conversions, 24-bit multiply-add, frexp of f32 and
+/// the float modifiers of `v_cndmask_b32`'s VOP3 form.
+#[test]
+fn byte_conversions_mad24_frexp_and_cndmask_modifiers() {
+    let mut w = wave(64);
+    set_v(&mut w, 1, |_| 0x80ff_1203);
+    for (text, want) in [
+        ("v_cvt_f32_ubyte0_e32 v9, v1", 3.0f32),
+        ("v_cvt_f32_ubyte1_e32 v9, v1", 18.0),
+        ("v_cvt_f32_ubyte2_e32 v9, v1", 255.0),
+        ("v_cvt_f32_ubyte3_e32 v9, v1", 128.0),
+    ] {
+        run(Arch::Gfx942, &mut w, text).unwrap();
+        assert_eq!(f32::from_bits(v(&w, 9, 0)), want, "{text}");
+    }
+    // 24-bit signed operands: 0xff_fffe is -2 (bit 23 is the sign).
+    set_v(&mut w, 2, |_| 0x7fff_fffe);
+    run(Arch::Gfx942, &mut w, "v_mad_i32_i24 v9, v2, -6, 5").unwrap();
+    assert_eq!(v(&w, 9, 0) as i32, 17);
+    set_v(&mut w, 3, |_| (-6.5f32).to_bits());
+    run(Arch::Gfx942, &mut w, "v_frexp_mant_f32_e32 v9, v3").unwrap();
+    run(Arch::Gfx942, &mut w, "v_frexp_exp_i32_f32_e32 v10, v3").unwrap();
+    assert_eq!((f32::from_bits(v(&w, 9, 0)), v(&w, 10, 0)), (-0.8125, 3));
+    w.vcc = 0;
+    run(Arch::Gfx942, &mut w, "v_cndmask_b32_e64 v9, |v3|, v1, vcc").unwrap();
+    assert_eq!(f32::from_bits(v(&w, 9, 0)), 6.5);
+    // Scalar shift-and-add: the carry out counts the shifted-out bits.
+    w.s[0] = 0x4000_0001;
+    w.s[1] = 3;
+    run(Arch::Gfx942, &mut w, "s_lshl2_add_u32 s2, s0, s1").unwrap();
+    assert_eq!((w.s[2], w.scc), (7, true));
 }

@@ -35,16 +35,20 @@ fn every_modeled_instruction_matches_amds_layout_tables() {
                 let cells: Vec<&str> = line.split(',').collect();
                 let lane: usize = cells[0].parse().unwrap();
                 for (col, cell) in header.iter().zip(&cells).skip(1) {
-                    // `v3` or `v3.[31:16]`: register and, for 16-bit
-                    // elements, which half.
-                    let (reg, half) = match col.split_once('.') {
-                        Some((r, bits)) => (r, usize::from(bits.starts_with("[31"))),
+                    // `v3` or `v3.[31:16]`: register and, for 8- and
+                    // 16-bit elements, the lowest bit.
+                    let (reg, low) = match col.split_once('.') {
+                        Some((r, bits)) => (
+                            r,
+                            bits.trim_end_matches(']').rsplit(':').next().unwrap().parse().unwrap(),
+                        ),
                         None => (*col, 0),
                     };
                     let reg: usize = reg[1..].parse().unwrap();
+                    let e = (reg * 32 + low) / shape.bits;
                     let got = match matrix {
-                        'A' => shape.a_element(lane, reg * 32 / shape.bits + half),
-                        'B' => shape.b_element(lane, reg * 32 / shape.bits + half),
+                        'A' => shape.a_element(lane, e),
+                        'B' => shape.b_element(lane, e),
                         _ => shape.d_element(lane, reg),
                     };
                     assert_eq!(got, element(cell), "{arch} {name}: lane {lane} {col}");
@@ -53,9 +57,9 @@ fn every_modeled_instruction_matches_amds_layout_tables() {
             }
         }
     }
-    // 32x32x8 and 16x16x16 (f16, bf16), 32x32x2 and 16x16x4 (f32) on two
-    // CDNA targets, WMMA f16/bf16 on gfx1100.
-    assert!(checked >= 14_848, "{checked} cells");
+    // 32x32x8 and 16x16x16 (f16, bf16), 32x32x2 and 16x16x4 (f32) and the
+    // two i8 shapes on two CDNA targets, WMMA f16/bf16/iu8 on gfx1100.
+    assert!(checked >= 21_760, "{checked} cells");
 }
 
 #[test]

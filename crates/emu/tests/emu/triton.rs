@@ -374,9 +374,8 @@ fn an_unimplemented_instruction_fails_closed() {
     let mut bytes = std::fs::read(&path).unwrap();
     let k = kernel("add", "gfx942");
     let (at, _) = patch_site(&k, &bytes, "v_pk_add_f32");
-    // VOP3P opcode 0x32 -> 0x0f: v_pk_add_f16 (16-bit packed math is not
-    // implemented yet).
-    bytes[at + 2] = 0x8f;
+    // VOP3P opcode 0x32 -> 0x00: v_pk_mad_i16 (not implemented).
+    bytes[at + 2] = 0x80;
     let k = kernel_from("add", "gfx942", Some(bytes));
     let mut mem = Memory::new();
     let buf = mem.alloc_zeroed(4 * 64);
@@ -391,14 +390,14 @@ fn an_unimplemented_instruction_fails_closed() {
         EmuError::Unimplemented {
             mnemonic, text, offset, ..
         } => {
-            assert_eq!(mnemonic, "v_pk_add_f16", "{err}");
-            assert!(text.starts_with("v_pk_add_f16 v0, v0, v4"), "{err}");
+            assert_eq!(mnemonic, "v_pk_mad_i16", "{err}");
+            assert!(text.starts_with("v_pk_mad_i16 v0, v0, v4"), "{err}");
             assert_eq!(*offset, 0x160, "{err}");
         }
         _ => panic!("{err}"),
     }
     let msg = err.to_string();
-    assert!(msg.contains("v_pk_add_f16") && msg.contains("0x160"), "{msg}");
+    assert!(msg.contains("v_pk_mad_i16") && msg.contains("0x160"), "{msg}");
 }
 
 /// A load's result used before the `s_waitcnt` that covers it is

@@ -106,6 +106,16 @@ pub fn run(src: &str, kernel: &str, consts: &[(&str, i64)], grid: [u32; 3], args
 
 /// [`run`] for a prepared request.
 pub fn run_request(req: CompileRequest, grid: [u32; 3], args: Vec<Arg>) -> Vec<Arg> {
+    let host = run_host_and_sims(&req, grid, args.clone());
+    check_on_emu(&req, grid, &args, &host, "");
+    host
+}
+
+/// [`run_request`] without the machine-code emulator, for a test that
+/// checks the code objects' results against bounds of its own (the GPU's
+/// math functions are its own approximations).
+pub fn run_host_and_sims(req: &CompileRequest, grid: [u32; 3], args: Vec<Arg>) -> Vec<Arg> {
+    let req = req.clone();
     let host = run_with("host", req.clone(), grid, args.clone());
     let interp = run_interp(&req, grid, args.clone());
     assert_agree(&req, &interp, &host, "the host");
@@ -123,6 +133,46 @@ pub fn run_request(req: CompileRequest, grid: [u32; 3], args: Vec<Arg>) -> Vec<A
         }
     }
     host
+}
+
+/// The GPU targets whose code objects the end-to-end tests also run in the
+/// machine-code emulator: `TRITONC_EMU_TARGETS` (comma-separated; empty for
+/// none), by default all three.
+pub fn emu_targets() -> Vec<&'static str> {
+    let list = std::env::var("TRITONC_EMU_TARGETS").unwrap_or_else(|_| "gfx942,gfx90a,gfx1100".into());
+    ["gfx942", "gfx90a", "gfx1100"]
+        .into_iter()
+        .filter(|t| list.split(',').any(|x| x.trim() == *t))
+        .collect()
+}
+
+/// Compiles `req` for every [`emu_targets`] target and runs the code object
+/// in the machine-code emulator on `args`: every buffer must agree with
+/// `reference` (the host's, which the lane simulators equal bit for bit):
+/// integers bit for bit, floats by [`floats_agree`] (a GPU's `exp` and
+/// division are its own approximations). A target that refuses the kernel
+/// (f64 `exp` on a GPU) is skipped. `what` names the check in failures.
+pub fn check_on_emu(req: &CompileRequest, grid: [u32; 3], args: &[Arg], reference: &[Arg], what: &str) {
+    for t in emu_targets() {
+        let Some(out) = run_on_emu(t, req, grid, args.to_vec()) else {
+            continue;
+        };
+        assert_agree(req, reference, &out, &format!("the emulator ({t}){what}"));
+    }
+}
+
+/// Compiles `req` for the GPU target `t` and runs its code object in the
+/// machine-code emulator; `None` when the target refuses the kernel.
+pub fn run_on_emu(t: &str, req: &CompileRequest, grid: [u32; 3], mut args: Vec<Arg>) -> Option<Vec<Arg>> {
+    let tgt = target::lookup(t).expect("known target");
+    let c = match compile_deduplicated(req, tgt.as_ref()) {
+        Ok(c) => c,
+        Err(Error::Codegen(CodegenError::Unsupported(_))) => return None,
+        Err(e) => panic!("compile for {t} failed:\n{e}"),
+    };
+    tritonc::launch::run_emu(&c, Grid(grid), &mut args)
+        .unwrap_or_else(|e| panic!("run in the emulator for {t} failed: {e}"));
+    Some(args)
 }
 
 /// Runs the kernel's unoptimized tile IR in the reference interpreter.
@@ -181,7 +231,7 @@ pub fn assert_agree(req: &CompileRequest, interp: &[Arg], other: &[Arg], what: &
             };
             assert!(
                 s.is_float() && floats_agree(s, value(x), value(y)),
-                "`{}`[{k}] ({s}): the interpreter has {}, {what} has {}",
+                "`{}`[{k}] ({s}): the reference has {}, {what} has {}",
                 f.param_names[i],
                 decode_scalar(x, s),
                 decode_scalar(y, s)
@@ -373,6 +423,10 @@ pub fn differential_check(base: &CompileRequest, grid: [u32; 3], args: Vec<Arg>,
             let mut out = args.clone();
             run_cpu(&c, Grid(grid), &mut out, 4).unwrap_or_else(|e| panic!("{what}: run on {t} failed: {e}"));
             assert_agree(&req, &oracle, &out, &format!("{t} ({pipeline}) for {what}"));
+        }
+        // The default pipeline's code objects in the machine-code emulator.
+        if i == 0 {
+            check_on_emu(&req, grid, &args, &oracle, &format!(" for {what}"));
         }
     }
 }
