@@ -722,9 +722,9 @@ fn dual(w: &mut Wave, inst: &Inst) -> R<Flow> {
         neg: false,
         abs: false,
     };
-    let old = w.gather(&xdst, 0, false)?;
+    let old = w.gather_old(&xdst.op, 0)?;
     vector(w, &x)?;
-    let new = w.gather(&xdst, 0, false)?;
+    let new = w.gather_old(&xdst.op, 0)?;
     w.scatter(&xdst.op, 0, &old, u64::MAX)?;
     vector(w, &y)?;
     w.scatter(&xdst.op, 0, &new, u64::MAX)?;
@@ -787,7 +787,7 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
             check_mods(inst, &[])?;
             let v = w.read_s32(&op(inst, 1)?.op)?;
             let lane = w.read_s32(&op(inst, 2)?.op)? as usize % w.wave_size;
-            let mut vals = w.gather(op(inst, 0)?, 0, false)?;
+            let mut vals = w.gather_old(&op(inst, 0)?.op, 0)?;
             vals[lane] = v;
             return w.scatter(&op(inst, 0)?.op.clone(), 0, &vals, 1 << lane);
         }
@@ -802,7 +802,7 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
             };
             let src = w.gather(op(inst, 1)?, 0, false)?;
             let (s1, s2) = (w.read_s32(&op(inst, 2)?.op)?, w.read_s32(&op(inst, 3)?.op)?);
-            let old = w.gather(op(inst, 0)?, 0, false)?;
+            let old = w.gather_old(&op(inst, 0)?.op, 0)?;
             let mut out = old;
             for lane in 0..w.wave_size {
                 let j = lane & 15;
@@ -881,7 +881,7 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         }
         let dst = op(inst, 0)?.op.clone();
         let sd = op(inst, 1)?.op.clone();
-        let old = w.read_mask(&sd).unwrap_or(0);
+        let old = w.read_mask_old(&sd).unwrap_or(0);
         w.write_mask(&sd, (old & !exec) | (carry & exec))?;
         w.scatter(&dst, 0, &lo, exec)?;
         return w.scatter(&dst, 1, &hi, exec);
@@ -1428,7 +1428,7 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         _ => return unimpl("no semantics"),
     }
     if let Some(sd) = sdst {
-        let old = w.read_mask(&sd).unwrap_or(0);
+        let old = w.read_mask_old(&sd).unwrap_or(0);
         w.write_mask(&sd, (old & !mask) | (carry_out & mask))?;
     }
     // GFX9's three-operand 16-bit min/max/med (op_sel instructions, which
@@ -1439,15 +1439,7 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         && ["v_max3_", "v_min3_", "v_med3_"].iter().any(|p| m.starts_with(p))
         && matches!(dst, Operand::Vgpr(..));
     if sdwa || keeps_high {
-        let old = w.gather(
-            &Src {
-                op: dst.clone(),
-                neg: false,
-                abs: false,
-            },
-            0,
-            false,
-        )?;
+        let old = w.gather_old(&dst, 0)?;
         for l in 0..LANES {
             out[l] = if sdwa {
                 sdwa_dst(inst, old[l], out[l])?
@@ -1657,15 +1649,7 @@ fn fma_mix(w: &mut Wave, inst: &Inst) -> R<()> {
         }
         vals.push(out);
     }
-    let old = w.gather(
-        &Src {
-            op: dst.clone(),
-            neg: false,
-            abs: false,
-        },
-        0,
-        false,
-    )?;
+    let old = w.gather_old(&dst, 0)?;
     let mut out = [0u32; LANES];
     for l in 0..LANES {
         let r = clamp_f32(inst, vals[0][l].mul_add(vals[1][l], vals[2][l]));
@@ -2032,7 +2016,7 @@ fn lds(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
     let addr = w.gather(op(inst, if load { 1 } else { 0 })?, 0, false)?;
     let dwords = acc.bytes.div_ceil(4);
     let old = if load && acc.d16.is_some() {
-        w.gather(op(inst, 0)?, 0, false)?
+        w.gather_old(&op(inst, 0)?.op, 0)?
     } else {
         [0; LANES]
     };
@@ -2167,7 +2151,7 @@ fn global(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
     let offset = inst.modifier("offset").map(num).transpose()?.unwrap_or(0);
     let (vaddr_i, data_i) = if load { (1, 0) } else { (0, 1) };
     let old = match narrow_load {
-        Some((_, 'l' | 'h' | 'L' | 'H')) => w.gather(op(inst, 0)?, 0, false)?,
+        Some((_, 'l' | 'h' | 'L' | 'H')) => w.gather_old(&op(inst, 0)?.op, 0)?,
         _ => [0; LANES],
     };
     let saddr = op(inst, 2)?;

@@ -48,7 +48,17 @@ pub struct Stats {
     pub lane_instructions: u64,
     pub waves: u64,
     pub seconds: f64,
+    /// Instructions that read a register (in some lane of EXEC) that
+    /// neither the launch nor an instruction had written: at most one is
+    /// counted per wave and instruction execution.
+    pub uninitialized_reads: u64,
+    /// The first few of them, each with program id, wave, lane, the
+    /// instruction's offset and text.
+    pub reports: Vec<String>,
 }
+
+/// How many reports [`Stats::reports`] keeps.
+const MAX_REPORTS: usize = 8;
 
 impl Stats {
     pub fn lane_instructions_per_second(&self) -> f64 {
@@ -185,6 +195,9 @@ impl Emulator {
                 stats.wave_instructions += s.wave_instructions;
                 stats.lane_instructions += s.lane_instructions;
                 stats.waves += s.waves;
+                stats.uninitialized_reads += s.uninitialized_reads;
+                let room = MAX_REPORTS.saturating_sub(stats.reports.len());
+                stats.reports.extend(s.reports.into_iter().take(room));
                 if let Some((i, e)) = e {
                     if first_error.as_ref().is_none_or(|(j, _)| i < *j) {
                         first_error = Some((i, e));
@@ -360,6 +373,8 @@ impl Emulator {
             sgprs.push(0); // scratch wave offset
         }
         w.s[..sgprs.len()].copy_from_slice(&sgprs);
+        let packed_ids = matches!(k.arch, Arch::Gfx90a | Arch::Gfx942 | Arch::Gfx1100);
+        w.mark_initialized(sgprs.len(), if packed_ids { 1 } else { 3 });
         // Work-item ids.
         let packed = matches!(k.arch, Arch::Gfx90a | Arch::Gfx942 | Arch::Gfx1100);
         let [bx, by, _] = launch.block;
@@ -388,9 +403,22 @@ impl Emulator {
         stats: &mut Stats,
     ) -> Result<(), EmuError> {
         loop {
-            for w in waves.iter_mut() {
-                if !w.ended && !w.at_barrier {
-                    self.run_wave(w, ctx, group, stats)?;
+            for i in 0..waves.len() {
+                if waves[i].ended || waves[i].at_barrier {
+                    continue;
+                }
+                if let Err(mut e) = self.run_wave(&mut waves[i], ctx, group, stats) {
+                    // A wave that never stops while others wait at a
+                    // barrier: the workgroup would hang on hardware.
+                    let waiting: Vec<u32> = waves.iter().filter(|w| w.at_barrier).map(|w| w.id).collect();
+                    if let EmuError::Fault { what, .. } = &mut e {
+                        if what.starts_with("runaway") && !waiting.is_empty() {
+                            what.push_str(&format!(
+                                " while waves {waiting:?} wait at a barrier it never reaches (a barrier deadlock on hardware)"
+                            ));
+                        }
+                    }
+                    return Err(e);
                 }
             }
             if waves.iter().all(|w| w.ended) {
@@ -455,6 +483,15 @@ impl Emulator {
                 }
             }
             let flow = exec::step(w, inst, ctx).map_err(|t| self.wrap(t, inst, group, w.id))?;
+            if let Some(u) = w.uninit_read.take() {
+                stats.uninitialized_reads += 1;
+                if stats.reports.len() < MAX_REPORTS {
+                    stats.reports.push(format!(
+                        "a read of {}{} in lane {} that nothing had written, at {:#x} `{}` (program {group:?}, wave {})",
+                        u.file, u.reg, u.lane, u.pc, inst.text, w.id
+                    ));
+                }
+            }
             w.pending.after(inst, w.gfx10);
             match flow {
                 Flow::Next => w.pc = pc + inst.size,

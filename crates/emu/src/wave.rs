@@ -18,6 +18,17 @@ pub enum Trap {
 
 pub type R<T> = Result<T, Trap>;
 
+/// A read of a register no instruction (nor the launch) had written in
+/// that lane: where, which register, the first such lane.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UninitRead {
+    pub pc: u32,
+    /// `'v'`, `'a'` or `'s'`.
+    pub file: char,
+    pub reg: u16,
+    pub lane: u8,
+}
+
 pub fn unimpl<T>(why: impl Into<String>) -> R<T> {
     Err(Trap::Unimplemented(why.into()))
 }
@@ -45,6 +56,16 @@ pub struct Wave {
     pub ended: bool,
     pub at_barrier: bool,
     pub executed: u64,
+    /// Which lanes of each VGPR and AGPR have been written (bit per lane),
+    /// and which SGPRs: a source read of an unwritten one is recorded in
+    /// `uninit_read` (not an error: LLVM copies undefined values where
+    /// nothing uses them).
+    pub written_v: Vec<u64>,
+    pub written_a: Vec<u64>,
+    pub written_s: u128,
+    /// The first read of an unwritten register, if any (the instruction
+    /// loop reports it and clears it).
+    pub uninit_read: std::cell::Cell<Option<UninitRead>>,
 }
 
 impl Wave {
@@ -67,6 +88,30 @@ impl Wave {
             ended: false,
             at_barrier: false,
             executed: 0,
+            written_v: vec![0; NUM_VGPRS],
+            written_a: vec![0; NUM_VGPRS],
+            written_s: 0,
+            uninit_read: std::cell::Cell::new(None),
+        }
+    }
+
+    /// Marks what the launch set up (user and system SGPRs `s[..sgprs]`,
+    /// the work-item id VGPRs `v[..vgprs]`) as written.
+    pub fn mark_initialized(&mut self, sgprs: usize, vgprs: usize) {
+        self.written_s |= if sgprs >= 128 { u128::MAX } else { (1u128 << sgprs) - 1 };
+        for r in 0..vgprs.min(NUM_VGPRS) {
+            self.written_v[r] = u64::MAX;
+        }
+    }
+
+    fn note_read(&self, file: char, reg: usize, missing: u64) {
+        if missing != 0 && self.uninit_read.get().is_none() {
+            self.uninit_read.set(Some(UninitRead {
+                pc: self.pc,
+                file,
+                reg: reg as u16,
+                lane: missing.trailing_zeros() as u8,
+            }));
         }
     }
 
@@ -83,10 +128,15 @@ impl Wave {
     }
 
     fn sgpr(&self, i: usize) -> R<u32> {
-        self.s
+        let v = self
+            .s
             .get(i)
             .copied()
-            .ok_or_else(|| Trap::Fault(format!("SGPR s{i} out of range"), None))
+            .ok_or_else(|| Trap::Fault(format!("SGPR s{i} out of range"), None))?;
+        if self.written_s >> i & 1 == 0 {
+            self.note_read('s', i, 1);
+        }
+        Ok(v)
     }
 
     /// A scalar operand's 32 bits.
@@ -127,7 +177,8 @@ impl Wave {
                 *self
                     .s
                     .get_mut(i as usize)
-                    .ok_or_else(|| Trap::Fault(format!("SGPR s{i} out of range"), None))? = v
+                    .ok_or_else(|| Trap::Fault(format!("SGPR s{i} out of range"), None))? = v;
+                self.written_s |= 1 << i;
             }
             Operand::VccLo => self.vcc = (self.vcc & !0xffff_ffff) | v as u64,
             Operand::Vcc if self.wave_size == 32 => self.vcc = v as u64,
@@ -166,6 +217,16 @@ impl Wave {
         }
     }
 
+    /// A mask destination's old value (for the lanes an instruction
+    /// leaves as they were): not a read of its value, so not checked for
+    /// being written.
+    pub fn read_mask_old(&self, op: &Operand) -> R<u64> {
+        let saved = self.uninit_read.get();
+        let v = self.read_mask(op);
+        self.uninit_read.set(saved);
+        v
+    }
+
     pub fn write_mask(&mut self, op: &Operand, v: u64) -> R<()> {
         if self.wave_size == 32 {
             self.write_s32(op, v as u32)
@@ -175,7 +236,26 @@ impl Wave {
     }
 
     /// A register's lanes: `v[reg]`.
+    /// A VGPR (or AGPR) as a source: the lanes of EXEC must have been
+    /// written (else the read is recorded).
     pub fn vreg(&self, file_a: bool, reg: usize) -> R<&[u32]> {
+        let r = self.vreg_unchecked(file_a, reg)?;
+        let written = if file_a {
+            self.written_a[reg]
+        } else {
+            self.written_v[reg]
+        };
+        self.note_read(
+            if file_a { 'a' } else { 'v' },
+            reg,
+            self.exec & self.lane_mask() & !written,
+        );
+        Ok(r)
+    }
+
+    /// A register's lanes without the check: the old value of a
+    /// destination an instruction only partly writes.
+    pub fn vreg_unchecked(&self, file_a: bool, reg: usize) -> R<&[u32]> {
         if reg >= NUM_VGPRS {
             return Err(Trap::Fault(format!("register {reg} out of range"), None));
         }
@@ -183,11 +263,20 @@ impl Wave {
         Ok(&f[reg * LANES..(reg + 1) * LANES])
     }
 
+    /// A register to write; the lanes of EXEC count as written from now
+    /// on (an instruction writing fewer, `v_writelane`, is counted as
+    /// writing them all: a read may go unreported, never falsely).
     pub fn vreg_mut(&mut self, file_a: bool, reg: usize) -> R<&mut [u32]> {
         if reg >= NUM_VGPRS {
             return Err(Trap::Fault(format!("register {reg} out of range"), None));
         }
-        let f = if file_a { &mut self.a } else { &mut self.v };
+        let lanes = self.exec & self.lane_mask();
+        let (f, w) = if file_a {
+            (&mut self.a, &mut self.written_a)
+        } else {
+            (&mut self.v, &mut self.written_v)
+        };
+        w[reg] |= lanes;
         Ok(&mut f[reg * LANES..(reg + 1) * LANES])
     }
 
@@ -195,15 +284,38 @@ impl Wave {
     /// the abs/neg modifiers to the f32 sign bit; on an integer source they
     /// are not implemented).
     pub fn gather(&self, src: &Src, k: usize, float: bool) -> R<[u32; LANES]> {
+        self.gather_checked(src, k, float, true)
+    }
+
+    /// Dword `k` of a destination's old value in every lane, for an
+    /// instruction that writes only part of it (the rest is kept): not a
+    /// read of the register's value, so not checked for being written.
+    pub fn gather_old(&self, dst: &Operand, k: usize) -> R<[u32; LANES]> {
+        let plain = Src {
+            op: dst.clone(),
+            neg: false,
+            abs: false,
+        };
+        self.gather_checked(&plain, k, false, false)
+    }
+
+    fn gather_checked(&self, src: &Src, k: usize, float: bool, check: bool) -> R<[u32; LANES]> {
+        let vreg = |a: bool, r: usize| {
+            if check {
+                self.vreg(a, r)
+            } else {
+                self.vreg_unchecked(a, r)
+            }
+        };
         let mut out = [0u32; LANES];
         match src.op {
-            Operand::Vgpr(r, _) => out.copy_from_slice(self.vreg(false, r as usize + k)?),
-            Operand::Agpr(r, _) => out.copy_from_slice(self.vreg(true, r as usize + k)?),
+            Operand::Vgpr(r, _) => out.copy_from_slice(vreg(false, r as usize + k)?),
+            Operand::Agpr(r, _) => out.copy_from_slice(vreg(true, r as usize + k)?),
             Operand::Vgpr16(r, hi) if k == 0 => {
                 if src.abs || src.neg {
                     return unimpl("abs/neg on a 16-bit register");
                 }
-                for (o, v) in out.iter_mut().zip(self.vreg(false, r as usize)?) {
+                for (o, v) in out.iter_mut().zip(vreg(false, r as usize)?) {
                     *o = if hi { v >> 16 } else { v & 0xffff };
                 }
             }

@@ -919,8 +919,14 @@ fn run_one(spec: &Spec, r: &Run, compiled: &mut Cache) -> Res<()> {
     for t in common::emu_targets() {
         let Some(c) = compiled_for(t)? else { continue };
         let mut emu = args.clone();
-        tritonc::launch::run_emu(&c, Grid(grid), &mut emu)
+        let stats = tritonc::launch::run_emu(&c, Grid(grid), &mut emu)
             .map_err(|e| format!("run in the emulator for {t} failed: {e}"))?;
+        if stats.uninitialized_reads > 0 {
+            return Err(format!(
+                "the emulator ({t}): registers read before anything wrote them: {:#?}",
+                stats.reports
+            ));
+        }
         for (i, (name, v)) in values.iter().enumerate() {
             if !v.buffer {
                 continue;

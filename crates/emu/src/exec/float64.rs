@@ -321,7 +321,7 @@ pub(super) fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
     }
     if has_sdst {
         let sd = op(inst, 1)?.op.clone();
-        let old = w.read_mask(&sd).unwrap_or(0);
+        let old = w.read_mask_old(&sd).unwrap_or(0);
         w.write_mask(&sd, (old & !exec) | (vcc_out & exec))?;
     }
     let lo: [u32; LANES] = std::array::from_fn(|l| clamped(out[l]).to_bits() as u32);

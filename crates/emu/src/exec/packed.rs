@@ -84,18 +84,18 @@ pub(super) fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
                 _ => w.gather(s, 0, false),
             }
         };
-        let d = [dword(0)?, dword(1)?];
-        let pick = |sel: bool, neg: bool| -> [u32; LANES] {
-            let mut x = d[usize::from(sel)];
+        // Only the dwords `op_sel`/`op_sel_hi` pick are read.
+        let pick = |sel: bool, neg: bool| -> R<[u32; LANES]> {
+            let mut x = dword(usize::from(sel))?;
             if neg {
                 for v in x.iter_mut() {
                     *v ^= 0x8000_0000;
                 }
             }
-            x
+            Ok(x)
         };
         let g = |v: &Vec<bool>| v.get(i).copied().unwrap_or(false);
-        halves.push([pick(g(&op_sel), g(&neg_lo)), pick(g(&op_sel_hi), g(&neg_hi))]);
+        halves.push([pick(g(&op_sel), g(&neg_lo))?, pick(g(&op_sel_hi), g(&neg_hi))?]);
     }
     let dst = op(inst, 0)?.op.clone();
     let exec = w.exec;

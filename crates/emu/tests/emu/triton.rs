@@ -51,6 +51,14 @@ impl Kernel {
     /// Launches with the explicit arguments, then Triton's trailing null
     /// pointers.
     fn run(&self, mem: &mut Memory, args: &[Arg], grid: [u32; 3]) -> Result<Stats, EmuError> {
+        let stats = self.run_unchecked(mem, args, grid)?;
+        // Triton's code reads no register before writing it.
+        assert_eq!(stats.uninitialized_reads, 0, "{:?}", stats.reports);
+        Ok(stats)
+    }
+
+    /// [`Kernel::run`] whatever the reads of unwritten registers.
+    fn run_unchecked(&self, mem: &mut Memory, args: &[Arg], grid: [u32; 3]) -> Result<Stats, EmuError> {
         let mut args = args.to_vec();
         assert_eq!(args.len(), self.entry["args"].as_array().unwrap().len());
         for _ in 0..self.entry["extra_trailing_pointer_args"].as_u64().unwrap() {
@@ -364,6 +372,40 @@ fn a_wrong_instruction_gives_wrong_results() {
     let got = mem.read_f32(out).unwrap();
     assert_eq!(got[0], x[0] * y[0]);
     assert!((0..n).any(|i| got[i] != x[i] + y[i]));
+}
+
+/// A source register nothing wrote is reported with program id, wave,
+/// lane, offset and text: `v_pk_add_f32`'s second source patched from
+/// the loaded pair to v[200:201], which no instruction writes.
+#[test]
+fn a_read_of_a_register_never_written_is_reported() {
+    let path = data_dir().join("add_gfx942.hsaco");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let k = kernel("add", "gfx942");
+    let (at, text) = patch_site(&k, &bytes, "v_pk_add_f32");
+    // VOP3P: SRC1 is bits 9-17 of the second dword (256 + n for vn).
+    let mut d1 = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap());
+    assert!((d1 >> 9) & 0x1ff >= 256, "{text}");
+    d1 = (d1 & !(0x1ff << 9)) | ((256 + 200) << 9);
+    bytes[at + 4..at + 8].copy_from_slice(&d1.to_le_bytes());
+    let k = kernel_from("add", "gfx942", Some(bytes));
+    let mut mem = Memory::new();
+    let buf = mem.alloc_zeroed(4 * 64);
+    let stats = k
+        .run_unchecked(
+            &mut mem,
+            &[Arg::Ptr(buf), Arg::Ptr(buf), Arg::Ptr(buf), Arg::I32(64)],
+            [1, 1, 1],
+        )
+        .unwrap();
+    assert!(stats.uninitialized_reads > 0);
+    let first = &stats.reports[0];
+    assert!(
+        first.contains("a read of v200 in lane 0 that nothing had written")
+            && first.contains("v_pk_add_f32 v[0:1], v[0:1], v[200:201]")
+            && first.contains("program [0, 0, 0], wave 0"),
+        "{first}"
+    );
 }
 
 /// An instruction the emulator does not implement stops the run with an

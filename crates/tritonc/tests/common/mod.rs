@@ -170,8 +170,13 @@ pub fn run_on_emu(t: &str, req: &CompileRequest, grid: [u32; 3], mut args: Vec<A
         Err(Error::Codegen(CodegenError::Unsupported(_))) => return None,
         Err(e) => panic!("compile for {t} failed:\n{e}"),
     };
-    tritonc::launch::run_emu(&c, Grid(grid), &mut args)
+    let stats = tritonc::launch::run_emu(&c, Grid(grid), &mut args)
         .unwrap_or_else(|e| panic!("run in the emulator for {t} failed: {e}"));
+    assert_eq!(
+        stats.uninitialized_reads, 0,
+        "{t}: registers read before anything wrote them: {:#?}",
+        stats.reports
+    );
     Some(args)
 }
 

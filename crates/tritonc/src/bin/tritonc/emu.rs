@@ -114,6 +114,7 @@ pub fn emu_command(opts: &EmuOpts) -> Result<(), Error> {
         dynamic_lds: opts.lds,
     };
     let stats = emu.run(&mut mem, &args, &launch)?;
+    warn_uninitialized_reads(&stats);
     for (addr, array, path) in outs {
         let data = mem
             .buffer(addr)
@@ -133,4 +134,20 @@ pub fn emu_command(opts: &EmuOpts) -> Result<(), Error> {
         );
     }
     Ok(())
+}
+
+/// Reads of registers nothing had written are not errors (LLVM copies
+/// undefined values where nothing uses them) but may be a code
+/// generator's bug: said on stderr, with where the first few happened.
+pub fn warn_uninitialized_reads(stats: &tritonc::emu::Stats) {
+    if stats.uninitialized_reads == 0 {
+        return;
+    }
+    eprintln!(
+        "warning: {} instruction execution(s) read a register nothing had written:",
+        stats.uninitialized_reads
+    );
+    for r in &stats.reports {
+        eprintln!("  {r}");
+    }
 }

@@ -680,6 +680,7 @@ fn run(cmd: Command) -> Result<(), Error> {
                 Backend::Hip => launch::run_hip(&c, grid, t.lanes(c.num_warps), &mut bound)?,
                 Backend::Emu => {
                     let stats = launch::run_emu(&c, grid, &mut bound)?;
+                    emu::warn_uninitialized_reads(&stats);
                     if opts.timings {
                         eprintln!(
                             "  {:<36} {:>9.1} M/s ({} lane-instructions, {} waves)",
