@@ -205,8 +205,8 @@ impl Emitter<'_> {
     }
 
     /// The scalar type a GPU carries through control flow in place of a
-    /// one-element vector (`vector<1xT>`): loop-carried values, branch
-    /// results and `while` arguments cross as `T`. (LLVM 22's AMDGPU back
+    /// one-element integer or pointer vector (`vector<1xT>`): loop-carried
+    /// values, branch results and `while` arguments cross as `T`. (LLVM 22's AMDGPU back
     /// end can loop forever combining the one-element vector phis that
     /// would carry them; scalar phis are what it sees for one element per
     /// lane anyway.)
@@ -214,6 +214,10 @@ impl Emitter<'_> {
         if self.lanes == 1 {
             return None;
         }
-        ty.strip_prefix("vector<1x")?.strip_suffix('>').map(str::to_string)
+        let elem = ty.strip_prefix("vector<1x")?.strip_suffix('>')?;
+        // Integers and pointers (the addresses): float vectors carried as
+        // they are give LLVM no trouble, and better code (attention's row
+        // statistics: 15 fewer instructions on gfx942).
+        (elem.starts_with('i') || elem.starts_with("!llvm.ptr")).then(|| elem.to_string())
     }
 }
