@@ -104,6 +104,14 @@ pub trait Target: Send + Sync {
     fn exchange_in_registers(&self, _bit: u32) -> bool {
         false
     }
+    /// Code defining `%{out}` (i32) as the bytes of the 64-bit value
+    /// `hi:lo` that `sel` (an i32 value) picks for each byte of the result
+    /// (selector byte `i` in 0-7: byte `i` of the result is byte `sel` of
+    /// `hi:lo`, `lo` being bytes 0-3), if the target has one instruction
+    /// for it (AMDGPU: `v_perm_b32`, with a per-lane selector).
+    fn byte_permute(&self, _hi: &str, _lo: &str, _sel: &str, _out: &str) -> Option<String> {
+        None
+    }
     /// Elements per strip when one lane holds whole blocks (the host):
     /// chains of elementwise operations, loads and stores run as a loop
     /// over strips of this many elements (a few vector registers each)
@@ -556,6 +564,11 @@ impl Target for AmdGpu {
             Some(LaneMove::Dpp(_) | LaneMove::PermlaneX16)
         )
     }
+    fn byte_permute(&self, hi: &str, lo: &str, sel: &str, out: &str) -> Option<String> {
+        Some(format!(
+            "%{out} = llvm.call_intrinsic \"llvm.amdgcn.perm\"({hi}, {lo}, {sel}) : (i32, i32, i32) -> i32"
+        ))
+    }
     /// The address is the source lane times 4 (the hardware reads only
     /// the bits of a lane within the wave).
     fn lane_read(&self, x: &LaneRead) -> Option<String> {
@@ -834,6 +847,37 @@ pub struct LaneSimulator {
 impl Target for LaneSimulator {
     fn name(&self) -> &str {
         self.name
+    }
+    /// `v_perm_b32` simulated where the GPU has it: each result byte is
+    /// the byte of `hi:lo` its selector byte names (selectors 0-7).
+    fn byte_permute(&self, hi: &str, lo: &str, sel: &str, out: &str) -> Option<String> {
+        self.gpu.byte_permute(hi, lo, sel, out)?;
+        let mut code = vec![
+            format!("%{out}_hi = arith.extui {hi} : i32 to i64"),
+            format!("%{out}_lo = arith.extui {lo} : i32 to i64"),
+            format!("%{out}_32 = arith.constant 32 : i64"),
+            format!("%{out}_hs = arith.shli %{out}_hi, %{out}_32 : i64"),
+            format!("%{out}_all = arith.ori %{out}_hs, %{out}_lo : i64"),
+            format!("%{out}_sel = arith.extui {sel} : i32 to i64"),
+            format!("%{out}_ff = arith.constant 255 : i64"),
+            format!("%{out}_7 = arith.constant 7 : i64"),
+            format!("%{out}_8 = arith.constant 8 : i64"),
+            format!("%{out}_r0 = arith.constant 0 : i64"),
+        ];
+        for i in 0..4 {
+            code.extend([
+                format!("%{out}_p{i} = arith.constant {} : i64", 8 * i),
+                format!("%{out}_s{i} = arith.shrui %{out}_sel, %{out}_p{i} : i64"),
+                format!("%{out}_k{i} = arith.andi %{out}_s{i}, %{out}_7 : i64"),
+                format!("%{out}_b{i} = arith.muli %{out}_k{i}, %{out}_8 : i64"),
+                format!("%{out}_v{i} = arith.shrui %{out}_all, %{out}_b{i} : i64"),
+                format!("%{out}_m{i} = arith.andi %{out}_v{i}, %{out}_ff : i64"),
+                format!("%{out}_t{i} = arith.shli %{out}_m{i}, %{out}_p{i} : i64"),
+                format!("%{out}_r{} = arith.ori %{out}_r{i}, %{out}_t{i} : i64", i + 1),
+            ]);
+        }
+        code.push(format!("%{out} = arith.trunci %{out}_r4 : i64 to i32"));
+        Some(code.join("\n"))
     }
     fn link_kind(&self) -> crate::link::LinkKind {
         crate::link::LinkKind::HostLibrary
