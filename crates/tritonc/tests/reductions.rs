@@ -120,19 +120,22 @@ fn axis_reductions_are_index_order_trees(shape: [usize; 3], warps_list: &[u32]) 
                 zi(n),
             ];
             // The host's code does not depend on the number of waves:
-            // other wave counts run on the lane simulators and in the
-            // machine-code emulator only, each checked against the
-            // references below.
+            // other wave counts run the GPU targets' code objects in the
+            // machine-code emulator (the lane simulators when it is off,
+            // `TRITONC_EMU_TARGETS=`), each checked against the references
+            // below. (Four waves run everywhere, through `run_request`.)
             let results: Vec<(String, Vec<Arg>)> = if warps == 4 {
                 vec![("host".into(), run_request(req, [1, 1, 1], inputs))]
-            } else {
-                let sims = TARGETS[1..]
+            } else if emu_targets().is_empty() {
+                TARGETS[1..]
                     .iter()
-                    .map(|t| (t.to_string(), run_with(t, req.clone(), [1, 1, 1], inputs.clone())));
-                let emus = emu_targets().into_iter().filter_map(|t| {
-                    run_on_emu(t, &req, [1, 1, 1], inputs.clone()).map(|out| (format!("emu:{t}"), out))
-                });
-                sims.chain(emus).collect()
+                    .map(|t| (t.to_string(), run_with(t, req.clone(), [1, 1, 1], inputs.clone())))
+                    .collect()
+            } else {
+                emu_targets()
+                    .into_iter()
+                    .filter_map(|t| run_on_emu(t, &req, [1, 1, 1], inputs.clone()).map(|out| (format!("emu:{t}"), out)))
+                    .collect()
             };
             for (target, args) in &results {
                 let (cs, ci) = (as_f32(&args[9]), as_i32(&args[10]));
