@@ -390,12 +390,6 @@ pub fn compile_deduplicated(req: &CompileRequest, t: &dyn Target) -> Result<Comp
 
 /// Checks one kernel with one set of arguments; `what` names it in failures.
 pub fn differential_check(base: &CompileRequest, grid: [u32; 3], args: Vec<Arg>, what: &str) {
-    differential_check_on(base, grid, args, what, &emu_targets());
-}
-
-/// [`differential_check`] with the default pipeline's code objects run in
-/// the emulator for `emu` only.
-pub fn differential_check_on(base: &CompileRequest, grid: [u32; 3], args: Vec<Arg>, what: &str, emu: &[&str]) {
     let oracle = run_interp(base, grid, args.clone());
     for (i, variant) in VARIANTS.iter().enumerate() {
         let mut req = base.clone();
@@ -437,20 +431,13 @@ pub fn differential_check_on(base: &CompileRequest, grid: [u32; 3], args: Vec<Ar
         }
         // The default pipeline's code objects in the machine-code emulator.
         if i == 0 {
-            for t in emu {
-                let Some(out) = run_on_emu(t, &req, grid, args.clone()) else {
-                    continue;
-                };
-                assert_agree(&req, &oracle, &out, &format!("the emulator ({t}) for {what}"));
-            }
+            check_on_emu(&req, grid, &args, &oracle, &format!(" for {what}"));
         }
     }
 }
 
-/// Runs a generated kernel through [`differential_check`], its code
-/// objects in the emulator for one of [`emu_targets`] (`seed` picks which,
-/// so that a run of seeds covers them all at a third of the cost).
-pub fn check_generated(k: &gen::GenKernel, name: &str, seed: u64) {
+/// Runs a generated kernel through [`differential_check`].
+pub fn check_generated(k: &gen::GenKernel, name: &str) {
     let mut req = CompileRequest::new(SourceFile::new(name, k.source.clone()));
     req.kernel = Some("fuzz".into());
     let (red_rows, red_cols) = k.red_lens();
@@ -466,11 +453,5 @@ pub fn check_generated(k: &gen::GenKernel, name: &str, seed: u64) {
         scalar_i32(k.k),
         scalar_f32(k.s),
     ];
-    let targets = emu_targets();
-    let emu: Vec<&str> = targets
-        .get(seed as usize % targets.len().max(1))
-        .copied()
-        .into_iter()
-        .collect();
-    differential_check_on(&req, [k.grid, 1, 1], args, &format!("{name}:\n{}\n", k.source), &emu);
+    differential_check(&req, [k.grid, 1, 1], args, &format!("{name}:\n{}\n", k.source));
 }
