@@ -14,6 +14,7 @@ use crate::matrix::{bf16_to_f32, f16_to_f32, f32_to_f16, Shape};
 use crate::memory::Memory;
 use crate::wave::{unimpl, Trap, Wave, LANES, R};
 
+mod division;
 mod float64;
 mod packed;
 
@@ -1196,33 +1197,7 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         "v_div_scale_f32" => {
             let (s0, s1, s2) = (src(0)?, src(1)?, src(2)?);
             for l in 0..LANES {
-                let (a, den, numr) = (f(s0[l]), f(s1[l]), f(s2[l]));
-                let mut d = a;
-                let mut vcc = false;
-                if numr == 0.0 || den == 0.0 {
-                    d = f32::NAN;
-                } else if exponent(numr) - exponent(den) >= 96 {
-                    vcc = true;
-                    if a == den {
-                        d = ldexp(a, 64);
-                    }
-                } else if is_denorm(den) {
-                    d = ldexp(a, 64);
-                } else if is_denorm((1.0 / den as f64) as f32) && is_denorm(numr / den) {
-                    vcc = true;
-                    if a == den {
-                        d = ldexp(a, 64);
-                    }
-                } else if is_denorm((1.0 / den as f64) as f32) {
-                    d = ldexp(a, -64);
-                } else if is_denorm(numr / den) {
-                    vcc = true;
-                    if a == numr {
-                        d = ldexp(a, 64);
-                    }
-                } else if exponent(numr) <= 23 {
-                    d = ldexp(a, 64);
-                }
+                let (d, vcc) = division::div_scale(f(s0[l]), f(s1[l]), f(s2[l]));
                 out[l] = d.to_bits();
                 if vcc {
                     carry_out |= 1 << l;
@@ -1249,26 +1224,7 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         "v_div_fixup_f32" => {
             let (s0, s1, s2) = (src(0)?, src(1)?, src(2)?);
             for l in 0..LANES {
-                let (q, den, numr) = (f(s0[l]), f(s1[l]), f(s2[l]));
-                let neg = (den.is_sign_negative()) != (numr.is_sign_negative());
-                let signed = |x: f32| if neg { -x } else { x };
-                let d = if numr.is_nan()
-                    || den.is_nan()
-                    || (den == 0.0 && numr == 0.0)
-                    || (den.is_infinite() && numr.is_infinite())
-                {
-                    f32::NAN
-                } else if den == 0.0 || numr.is_infinite() {
-                    signed(f32::INFINITY)
-                } else if den.is_infinite() || numr == 0.0 || exponent(numr) - exponent(den) < -150 {
-                    // (A quotient below 2^-150 rounds to zero.)
-                    signed(0.0)
-                } else if exponent(den) == 255 {
-                    signed(f32::INFINITY)
-                } else {
-                    signed(q.abs())
-                };
-                out[l] = d.to_bits();
+                out[l] = division::div_fixup(f(s0[l]), f(s1[l]), f(s2[l])).to_bits();
             }
         }
         // (b16: GFX11 true16 halves.)

@@ -59,7 +59,7 @@ fn is_denorm(x: f64) -> bool {
 }
 
 /// `x * 2^n`, rounded once (denormal results included).
-fn ldexp(x: f64, n: i32) -> f64 {
+pub(super) fn ldexp(x: f64, n: i32) -> f64 {
     if x.is_nan() || x.is_infinite() || x == 0.0 {
         return x;
     }
@@ -249,33 +249,7 @@ pub(super) fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         "v_div_scale_f64" => {
             let (s0, s1, s2) = (src64(0)?, src64(1)?, src64(2)?);
             for l in 0..LANES {
-                let (a, den, numr) = (d(s0[l]), d(s1[l]), d(s2[l]));
-                let mut r = a;
-                let mut vcc = false;
-                if numr == 0.0 || den == 0.0 {
-                    r = f64::NAN;
-                } else if exponent(numr) - exponent(den) >= 768 {
-                    vcc = true;
-                    if a == den {
-                        r = ldexp(a, 128);
-                    }
-                } else if is_denorm(den) {
-                    r = ldexp(a, 128);
-                } else if is_denorm(1.0 / den) && is_denorm(numr / den) {
-                    vcc = true;
-                    if a == den {
-                        r = ldexp(a, 128);
-                    }
-                } else if is_denorm(1.0 / den) {
-                    r = ldexp(a, -128);
-                } else if is_denorm(numr / den) {
-                    vcc = true;
-                    if a == numr {
-                        r = ldexp(a, 128);
-                    }
-                } else if exponent(numr) <= 53 {
-                    r = ldexp(a, 128);
-                }
+                let (r, vcc) = super::division::div_scale(d(s0[l]), d(s1[l]), d(s2[l]));
                 out[l] = r;
                 if vcc {
                     vcc_out |= 1 << l;
@@ -297,24 +271,7 @@ pub(super) fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         "v_div_fixup_f64" => {
             let (s0, s1, s2) = (src64(0)?, src64(1)?, src64(2)?);
             for l in 0..LANES {
-                let (q, den, numr) = (d(s0[l]), d(s1[l]), d(s2[l]));
-                let neg = den.is_sign_negative() != numr.is_sign_negative();
-                let signed = |x: f64| if neg { -x } else { x };
-                out[l] = if numr.is_nan()
-                    || den.is_nan()
-                    || (den == 0.0 && numr == 0.0)
-                    || (den.is_infinite() && numr.is_infinite())
-                {
-                    f64::NAN
-                } else if den == 0.0 || numr.is_infinite() {
-                    signed(f64::INFINITY)
-                } else if den.is_infinite() || numr == 0.0 || exponent(numr) - exponent(den) < -1075 {
-                    signed(0.0)
-                } else if exponent(den) == 2047 {
-                    signed(f64::INFINITY)
-                } else {
-                    signed(q.abs())
-                };
+                out[l] = super::division::div_fixup(d(s0[l]), d(s1[l]), d(s2[l]));
             }
         }
         _ => return unimpl("no semantics"),
