@@ -122,3 +122,41 @@ fn run_backend_emu_runs_our_code_object_on_every_gpu_target() {
         }
     }
 }
+
+/// A code object that reads a register nothing wrote still runs, with a
+/// warning naming the read: Triton's vector add with `v_pk_add_f32`'s
+/// second source patched to v[200:201].
+#[test]
+fn emu_warns_of_reads_of_registers_never_written() {
+    let dir = scratch("uninit");
+    inputs(&dir, 256);
+    let mut bytes = std::fs::read(repo().join("tests/data/triton-hsaco/add_gfx942.hsaco")).unwrap();
+    // The first VOP3P `v_pk_add_f32` (encoding 0xd3b2....): SRC1 is bits
+    // 9-17 of its second dword (256 + n for vn).
+    let sites: Vec<usize> = (0..bytes.len() - 8)
+        .step_by(4)
+        .filter(|&i| bytes[i + 2] == 0xb2 && bytes[i + 3] == 0xd3)
+        .collect();
+    assert!(!sites.is_empty());
+    let at = sites[0] + 4;
+    let mut d1 = u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap());
+    d1 = (d1 & !(0x1ff << 9)) | ((256 + 200) << 9);
+    bytes[at..at + 4].copy_from_slice(&d1.to_le_bytes());
+    std::fs::write(dir.join("patched.hsaco"), &bytes).unwrap();
+    let out = tritonc(&dir)
+        .arg("emu")
+        .arg("patched.hsaco")
+        .args(["--grid", "1", "--block", "256"])
+        .args(["--arg", "@x.npy", "--arg", "@y.npy", "--arg", "@out.npy"])
+        .args(["--arg", "i32:256", "--arg", "null", "--arg", "null"])
+        .output()
+        .unwrap();
+    ok(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning:")
+            && err.contains("a read of v200 in lane 0 that nothing had written")
+            && err.contains("v_pk_add_f32 v[0:1], v[0:1], v[200:201]"),
+        "{err}"
+    );
+}
