@@ -49,6 +49,17 @@ pub struct Src {
     pub abs: bool,
 }
 
+impl Src {
+    /// The operand as it is, without modifiers.
+    pub fn plain(op: Operand) -> Src {
+        Src {
+            op,
+            neg: false,
+            abs: false,
+        }
+    }
+}
+
 /// A decoded instruction.
 #[derive(Clone, Debug)]
 pub struct Inst {

@@ -718,17 +718,13 @@ fn dual(w: &mut Wave, inst: &Inst) -> R<Flow> {
     }
     // X runs, its result is set aside and its destination restored, so
     // that Y reads the old values; then X's result is written.
-    let xdst = Src {
-        op: op(&x, 0)?.op.clone(),
-        neg: false,
-        abs: false,
-    };
-    let old = w.gather_old(&xdst.op, 0)?;
+    let xdst = op(&x, 0)?.op.clone();
+    let old = w.gather_old(&xdst, 0)?;
     vector(w, &x)?;
-    let new = w.gather_old(&xdst.op, 0)?;
-    w.scatter(&xdst.op, 0, &old, u64::MAX)?;
+    let new = w.gather_old(&xdst, 0)?;
+    w.scatter(&xdst, 0, &old, u64::MAX)?;
     vector(w, &y)?;
-    w.scatter(&xdst.op, 0, &new, u64::MAX)?;
+    w.scatter(&xdst, 0, &new, u64::MAX)?;
     Ok(Flow::Next)
 }
 
@@ -901,15 +897,7 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
             return unimpl("op_sel on the destination");
         }
         let half = |s: &Src, hi: bool| -> R<[u32; LANES]> {
-            let mut x = w.gather(
-                &Src {
-                    op: s.op.clone(),
-                    neg: false,
-                    abs: false,
-                },
-                0,
-                false,
-            )?;
+            let mut x = w.gather_plain(&s.op, 0)?;
             for v in x.iter_mut() {
                 let mut h = if hi { *v >> 16 } else { *v & 0xffff };
                 if s.abs {
@@ -1180,15 +1168,7 @@ fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         "v_min3_f32" => f3!(|a: f32, b: f32, c: f32| fmin(fmin(a, b), c)),
         "v_med3_f32" => f3!(|a: f32, b: f32, c: f32| fmax(fmin(a, b), fmin(fmax(a, b), c))),
         "v_fmac_f32" | "v_mac_f32" => {
-            let acc = w.gather(
-                &Src {
-                    op: dst.clone(),
-                    neg: false,
-                    abs: false,
-                },
-                0,
-                true,
-            )?;
+            let acc = w.gather_plain(&dst, 0)?;
             let (a, b) = (src(0)?, src(1)?);
             for l in 0..LANES {
                 out[l] = clamp_f32(inst, f(a[l]).mul_add(f(b[l]), f(acc[l]))).to_bits();
@@ -1449,15 +1429,7 @@ fn sdwa_src(w: &Wave, inst: &Inst, first: usize, i: usize) -> R<[u32; LANES]> {
     if matches!(s.op, Operand::Float(_)) && ty == "f16" {
         return unimpl("an f16 inline constant");
     }
-    let raw = w.gather(
-        &Src {
-            op: s.op.clone(),
-            neg: false,
-            abs: false,
-        },
-        0,
-        false,
-    )?;
+    let raw = w.gather_plain(&s.op, 0)?;
     let sel = inst.modifier(&format!("src{i}_sel")).unwrap_or("DWORD");
     let idx = (first + i).to_string();
     let sext = inst.modifiers.iter().any(|(n, v)| n == "sext" && *v == idx);
@@ -1579,15 +1551,7 @@ fn fma_mix(w: &mut Wave, inst: &Inst) -> R<()> {
         if matches!(s.op, Operand::Float(_)) && sel_hi[i] {
             return unimpl("an f16 inline constant in fma_mix");
         }
-        let raw = w.gather(
-            &Src {
-                op: s.op.clone(),
-                neg: false,
-                abs: false,
-            },
-            0,
-            false,
-        )?;
+        let raw = w.gather_plain(&s.op, 0)?;
         let mut out = [0f32; LANES];
         for l in 0..LANES {
             let mut x = if sel_hi[i] {
@@ -2266,19 +2230,7 @@ fn buffer(w: &mut Wave, inst: &Inst, ctx: &mut Ctx) -> R<()> {
             w.scatter(&data_op, k, o, exec)?;
         }
     } else {
-        let data: Vec<[u32; LANES]> = (0..n)
-            .map(|k| {
-                w.gather(
-                    &Src {
-                        op: data_op.clone(),
-                        neg: false,
-                        abs: false,
-                    },
-                    k,
-                    false,
-                )
-            })
-            .collect::<R<_>>()?;
+        let data: Vec<[u32; LANES]> = (0..n).map(|k| w.gather_plain(&data_op, k)).collect::<R<_>>()?;
         for l in 0..w.wave_size {
             if exec >> l & 1 == 0 {
                 continue;

@@ -291,12 +291,14 @@ impl Wave {
     /// instruction that writes only part of it (the rest is kept): not a
     /// read of the register's value, so not checked for being written.
     pub fn gather_old(&self, dst: &Operand, k: usize) -> R<[u32; LANES]> {
-        let plain = Src {
-            op: dst.clone(),
-            neg: false,
-            abs: false,
-        };
-        self.gather_checked(&plain, k, false, false)
+        self.gather_checked(&Src::plain(dst.clone()), k, false, false)
+    }
+
+    /// Dword `k` of an operand in every lane as it is (a source read,
+    /// without abs/neg: the instruction applies its own modifiers, or the
+    /// operand is an accumulator).
+    pub fn gather_plain(&self, op: &Operand, k: usize) -> R<[u32; LANES]> {
+        self.gather(&Src::plain(op.clone()), k, false)
     }
 
     fn gather_checked(&self, src: &Src, k: usize, float: bool, check: bool) -> R<[u32; LANES]> {
@@ -334,13 +336,8 @@ impl Wave {
         let mut out = [0u64; LANES];
         match src.op {
             Operand::Vgpr(..) | Operand::Agpr(..) | Operand::Sgpr(..) => {
-                let plain = Src {
-                    op: src.op.clone(),
-                    neg: false,
-                    abs: false,
-                };
-                let lo = self.gather(&plain, 0, false)?;
-                let hi = self.gather(&plain, 1, false)?;
+                let lo = self.gather_plain(&src.op, 0)?;
+                let hi = self.gather_plain(&src.op, 1)?;
                 for l in 0..LANES {
                     out[l] = lo[l] as u64 | (hi[l] as u64) << 32;
                 }

@@ -236,14 +236,7 @@ pub(super) fn vector(w: &mut Wave, inst: &Inst) -> R<()> {
         // gfx90a/gfx942: the destination is the addend.
         "v_fmac_f64" => {
             let (a, b) = (src64(0)?, src64(1)?);
-            let acc = w.gather64(
-                &Src {
-                    op: dst.clone(),
-                    neg: false,
-                    abs: false,
-                },
-                false,
-            )?;
+            let acc = w.gather64(&Src::plain(dst.clone()), false)?;
             each!(|l: usize| d(a[l]).mul_add(d(b[l]), d(acc[l])))
         }
         "v_div_scale_f64" => {
