@@ -504,14 +504,14 @@ impl Emitter<'_> {
                         traded.as_ref().ok_or_else(|| internal("traded"))?,
                     );
                     let own = self.layout(at).per_lane() as usize;
-                    let by_words = self.exchanged_fragments_by_words(
+                    let by_permutes = self.exchanged_fragments_by_permutes(
                         x,
                         (ins[0].as_str(), a_ty.as_str()),
                         (got.as_str(), got_ty.as_str()),
                         is_lower,
                         (tiles_m, step, len, &vf),
                     )?;
-                    if let Some(frags) = by_words {
+                    if let Some(frags) = by_permutes {
                         frags
                     } else {
                         // `vector.shuffle` numbers the traded values after
@@ -899,13 +899,14 @@ impl Emitter<'_> {
     }
 
     /// The fragments of an exchange (`a_fragment_exchange`) of 16-bit
-    /// elements built 32 bits at a time: each fragment word is two halves
-    /// of the lane's own or the partner's words (a shift, a mask and an
-    /// or: one `v_perm_b32`-like operation), and the lower and upper lanes'
-    /// words are chosen by one select per word, not per element. `None`
-    /// when the values do not pack into words (odd counts, 32-bit
-    /// elements): the element-wise shuffles then.
-    fn exchanged_fragments_by_words(
+    /// elements built 32 bits at a time: each fragment word is one byte
+    /// permute (`Target::byte_permute`, `v_perm_b32`) of two of the lane's
+    /// own or the partner's words, its selector chosen once per lane by
+    /// whether the lane is the lower or the upper of the pair. `None` when
+    /// the values do not pack into words (odd counts, 32-bit elements),
+    /// some word needs more than two source words, or the target has no
+    /// byte permute: the element-wise shuffles then.
+    fn exchanged_fragments_by_permutes(
         &mut self,
         x: &FragmentExchange,
         (a, a_ty): (&str, &str),
@@ -923,23 +924,7 @@ impl Emitter<'_> {
         if !two_bytes || !own.is_multiple_of(2) || !traded.is_multiple_of(2) || !len.is_multiple_of(2) {
             return Ok(None);
         }
-        let ow = self.def(&format!("vector.bitcast {a} : {a_ty} to vector<{}xi32>", own / 2));
-        let gw = self.def(&format!(
-            "vector.bitcast {got} : {got_ty} to vector<{}xi32>",
-            traded / 2
-        ));
         let place: HashMap<u32, usize> = x.traded.iter().enumerate().map(|(i, r)| (*r, i)).collect();
-        // Word `w` of the lane's own registers or of the partner's.
-        let mut words: HashMap<(bool, usize), String> = HashMap::new();
-        let mut word = |s: &mut Self, partner: bool, w: usize| -> String {
-            words
-                .entry((partner, w))
-                .or_insert_with(|| {
-                    let (v, n) = if partner { (&gw, traded / 2) } else { (&ow, own / 2) };
-                    s.def(&format!("vector.extract {v}[{w}] : i32 from vector<{n}xi32>"))
-                })
-                .clone()
-        };
         // Where each half of a fragment word comes from: (partner, word,
         // high half).
         let half_of = |&(partner, r): &(bool, u32)| -> Result<(bool, usize, bool), CodegenError> {
@@ -952,107 +937,92 @@ impl Emitter<'_> {
             };
             Ok((partner, index / 2, index % 2 == 1))
         };
-        // With a byte permute (`v_perm_b32`): when the lower and the upper
-        // lanes' words of a fragment word come from the same two source
-        // words, one permute with a per-lane selector builds it.
-        if self.target.byte_permute("", "", "", "probe").is_some() {
-            let mut frags = Vec::new();
-            let mut selectors: HashMap<(u32, u32), String> = HashMap::new();
-            'perm: for tm in 0..tiles_m as usize {
-                let (lower, upper) = (&x.sources[0][tm][step], &x.sources[1][tm][step]);
-                let mut out = Vec::new();
-                for (lp, up) in lower.chunks(2).zip(upper.chunks(2)) {
-                    let halves: Vec<(bool, usize, bool)> =
-                        lp.iter().chain(up).map(half_of).collect::<Result<_, _>>()?;
-                    let mut srcs: Vec<(bool, usize)> = Vec::new();
-                    for &(p, w, _) in &halves {
-                        if !srcs.contains(&(p, w)) {
-                            srcs.push((p, w));
-                        }
-                    }
-                    if srcs.len() > 2 || halves.len() != 4 {
-                        frags.clear();
-                        break 'perm;
-                    }
-                    let (hi_src, lo_src) = (srcs[0], *srcs.get(1).unwrap_or(&srcs[0]));
-                    // Selector bytes: `lo` is bytes 0-3, `hi` bytes 4-7.
-                    let sel = |h: &[(bool, usize, bool)]| -> u32 {
-                        h.iter().enumerate().fold(0, |acc, (pos, &(p, w, high))| {
-                            let base = if (p, w) == lo_src { 0 } else { 4 };
-                            let b = base + if high { 2 } else { 0 };
-                            acc | (b | (b + 1) << 8) << (16 * pos)
-                        })
-                    };
-                    let (sl, su) = (sel(&halves[..2]), sel(&halves[2..]));
-                    let selector = match selectors.get(&(sl, su)) {
-                        Some(v) => v.clone(),
-                        None => {
-                            let (a, b) = (self.const_i32(sl), self.const_i32(su));
-                            let v = self.def(&format!("arith.select {is_lower}, {a}, {b} : i32"));
-                            selectors.insert((sl, su), v.clone());
-                            v
-                        }
-                    };
-                    let (hi, lo) = (word(self, hi_src.0, hi_src.1), word(self, lo_src.0, lo_src.1));
-                    self.next += 1;
-                    let name = format!("perm{}", self.next);
-                    let code = self
-                        .target
-                        .byte_permute(&hi, &lo, &selector, &name)
-                        .ok_or_else(|| internal("byte permute"))?;
-                    for l in code.lines() {
-                        self.line(l);
-                    }
-                    out.push(format!("%{name}"));
-                }
-                let n = out.len();
-                let v = self.def(&format!("vector.from_elements {} : vector<{n}xi32>", out.join(", ")));
-                frags.push(self.def(&format!("vector.bitcast {v} : vector<{n}xi32> to {vf}")));
-            }
-            if frags.len() == tiles_m as usize {
-                return Ok(Some(frags));
-            }
-        }
-        let c16 = self.const_i32(16);
-        let lo_mask = self.const_i32(0xffff);
-        let hi_mask = self.def("arith.constant -65536 : i32");
-        let mut frags = Vec::new();
+        // Per tile, per fragment word: its two halves for the lower lanes,
+        // then its two for the upper lanes.
+        let mut plan: Vec<Vec<Vec<(bool, usize, bool)>>> = Vec::new();
         for tm in 0..tiles_m as usize {
-            let mut by_class: Vec<Vec<String>> = Vec::new();
-            for class in &x.sources {
-                let elems = &class[tm][step];
-                let mut out = Vec::new();
-                for pair in elems.chunks(2) {
-                    // Each half: which word it is in, and whether high.
-                    let mut parts = Vec::new();
-                    for (pos, &(partner, r)) in pair.iter().enumerate() {
-                        let index = if partner {
-                            *place
-                                .get(&r)
-                                .ok_or_else(|| internal("a fragment register not traded"))?
-                        } else {
-                            r as usize
-                        };
-                        let w = word(self, partner, index / 2);
-                        let high = index % 2 == 1;
-                        parts.push(match (pos, high) {
-                            (0, false) => self.def(&format!("arith.andi {w}, {lo_mask} : i32")),
-                            (0, true) => self.def(&format!("arith.shrui {w}, {c16} : i32")),
-                            (_, false) => self.def(&format!("arith.shli {w}, {c16} : i32")),
-                            (_, true) => self.def(&format!("arith.andi {w}, {hi_mask} : i32")),
-                        });
-                    }
-                    out.push(self.def(&format!("arith.ori {}, {} : i32", parts[0], parts[1])));
+            let (lower, upper) = (&x.sources[0][tm][step], &x.sources[1][tm][step]);
+            let words: Vec<Vec<(bool, usize, bool)>> = lower
+                .chunks(2)
+                .zip(upper.chunks(2))
+                .map(|(lp, up)| lp.iter().chain(up).map(half_of).collect::<Result<_, _>>())
+                .collect::<Result<_, _>>()?;
+            plan.push(words);
+        }
+        // The distinct source words of a fragment word's halves.
+        let sources = |halves: &[(bool, usize, bool)]| -> Vec<(bool, usize)> {
+            let mut srcs: Vec<(bool, usize)> = Vec::new();
+            for &(p, w, _) in halves {
+                if !srcs.contains(&(p, w)) {
+                    srcs.push((p, w));
                 }
-                by_class.push(out);
             }
-            let chosen: Vec<String> = by_class[0]
-                .iter()
-                .zip(&by_class[1])
-                .map(|(l, u)| self.def(&format!("arith.select {is_lower}, {l}, {u} : i32")))
-                .collect();
-            let n = chosen.len();
-            let v = self.def(&format!("vector.from_elements {} : vector<{n}xi32>", chosen.join(", ")));
+            srcs
+        };
+        // One permute with a per-lane selector builds a fragment word when
+        // the lower and the upper lanes' halves of it come from the same
+        // two source words; otherwise (or without a byte permute) the
+        // element-wise shuffles.
+        let permutable = self.target.byte_permute("", "", "", "probe").is_some()
+            && plan.iter().flatten().all(|h| h.len() == 4 && sources(h).len() <= 2);
+        if !permutable {
+            return Ok(None);
+        }
+        let ow = self.def(&format!("vector.bitcast {a} : {a_ty} to vector<{}xi32>", own / 2));
+        let gw = self.def(&format!(
+            "vector.bitcast {got} : {got_ty} to vector<{}xi32>",
+            traded / 2
+        ));
+        // Word `w` of the lane's own registers or of the partner's.
+        let mut words: HashMap<(bool, usize), String> = HashMap::new();
+        let mut word = |s: &mut Self, partner: bool, w: usize| -> String {
+            words
+                .entry((partner, w))
+                .or_insert_with(|| {
+                    let (v, n) = if partner { (&gw, traded / 2) } else { (&ow, own / 2) };
+                    s.def(&format!("vector.extract {v}[{w}] : i32 from vector<{n}xi32>"))
+                })
+                .clone()
+        };
+        let mut selectors: HashMap<(u32, u32), String> = HashMap::new();
+        let mut frags = Vec::new();
+        for tile in &plan {
+            let mut out = Vec::new();
+            for halves in tile {
+                let srcs = sources(halves);
+                let (hi_src, lo_src) = (srcs[0], *srcs.get(1).unwrap_or(&srcs[0]));
+                // Selector bytes: `lo` is bytes 0-3, `hi` bytes 4-7.
+                let sel = |h: &[(bool, usize, bool)]| -> u32 {
+                    h.iter().enumerate().fold(0, |acc, (pos, &(p, w, high))| {
+                        let base = if (p, w) == lo_src { 0 } else { 4 };
+                        let b = base + if high { 2 } else { 0 };
+                        acc | (b | (b + 1) << 8) << (16 * pos)
+                    })
+                };
+                let (sl, su) = (sel(&halves[..2]), sel(&halves[2..]));
+                let selector = match selectors.get(&(sl, su)) {
+                    Some(v) => v.clone(),
+                    None => {
+                        let (a, b) = (self.const_i32(sl), self.const_i32(su));
+                        let v = self.def(&format!("arith.select {is_lower}, {a}, {b} : i32"));
+                        selectors.insert((sl, su), v.clone());
+                        v
+                    }
+                };
+                let (hi, lo) = (word(self, hi_src.0, hi_src.1), word(self, lo_src.0, lo_src.1));
+                self.next += 1;
+                let name = format!("perm{}", self.next);
+                let code = self
+                    .target
+                    .byte_permute(&hi, &lo, &selector, &name)
+                    .ok_or_else(|| internal("byte permute"))?;
+                for l in code.lines() {
+                    self.line(l);
+                }
+                out.push(format!("%{name}"));
+            }
+            let n = out.len();
+            let v = self.def(&format!("vector.from_elements {} : vector<{n}xi32>", out.join(", ")));
             frags.push(self.def(&format!("vector.bitcast {v} : vector<{n}xi32> to {vf}")));
         }
         Ok(Some(frags))
