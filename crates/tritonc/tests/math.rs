@@ -84,6 +84,18 @@ const FUNCS: [&str; 13] = [
     "exp", "exp2", "log", "log2", "sqrt", "rsqrt", "sin", "cos", "tanh", "erf", "abs", "floor", "ceil",
 ];
 
+/// The ulp bound of `func` at `x` on the host: [`f32_bound`], and for
+/// `exp`, which is `exp2(x * log2(e))` (Triton's), up to 1.25 |x| ulp more
+/// from the product's rounding.
+fn allowed_ulp(func: &str, x: f32) -> u64 {
+    f32_bound(func)
+        + if func == "exp" {
+            (1.25 * x.abs()).ceil() as u64
+        } else {
+            0
+        }
+}
+
 /// How far a GPU's result may be from the exact one, beyond the host's
 /// ulp bound: AMDGPU's `sin`/`cos` (LLVM's lowering: the argument times
 /// 1/(2 pi), rounded to f32, then the hardware's sine of revolutions) are
@@ -92,12 +104,7 @@ const FUNCS: [&str; 13] = [
 /// computes each hardware instruction correctly rounded.
 fn gpu_allowed(func: &str, x: f32, got: f32, want: f32) -> bool {
     let d = ulp_diff_f32(got, want);
-    let host = f32_bound(func)
-        + if func == "exp" {
-            (1.25 * x.abs()).ceil() as u64
-        } else {
-            0
-        };
+    let host = allowed_ulp(func, x);
     match func {
         "sin" | "cos" => d <= host || (got - want).abs() <= 2f32.powi(-22) * x.abs().max(1.0),
         _ => d <= host,
@@ -119,14 +126,7 @@ fn f32_math_within_stated_ulp_bounds() {
         for i in 0..n {
             let want = reference(func, f64::from(xs[i])) as f32;
             let d = ulp_diff_f32(got[i], want);
-            // `exp` is `exp2(x * log2(e))` (Triton's): the product's
-            // rounding adds up to 1.25 |x| ulp.
-            let allowed = f32_bound(func)
-                + if func == "exp" {
-                    (1.25 * xs[i].abs()).ceil() as u64
-                } else {
-                    0
-                };
+            let allowed = allowed_ulp(func, xs[i]);
             assert!(d <= allowed, "{func}: {d} ulp at x = {:e} (bound {allowed})", xs[i]);
             if d > worst.0 {
                 worst = (d, xs[i]);
