@@ -22,6 +22,7 @@ use crate::{
     target::{Exchange, LaneRead, MatrixCall, ReadLanes, Target},
     CodegenError,
 };
+use std::borrow::Cow;
 use std::collections::HashMap;
 use tritonc_ir::{
     print::float_literal, AtomicOp, BinaryOp, BlockId, BlockedLayout, ConstValue, Elem, Function, IndexBit, Layout,
@@ -365,7 +366,7 @@ fn mem_ty(s: ScalarType) -> &'static str {
     }
 }
 
-impl Emitter<'_> {
+impl<'a> Emitter<'a> {
     fn fresh(&mut self) -> String {
         self.next += 1;
         format!("%v{}", self.next)
@@ -397,6 +398,34 @@ impl Emitter<'_> {
         // In a run emitted in strips, a lane holds one strip of each block.
         let n = self.strip_of(t).map_or(t.numel().max(1), |s| u64::from(s.width));
         BlockedLayout::with_max(n as u32, self.lanes, self.max_spt)
+    }
+
+    /// The type whose blocked layout sizes value `v`'s per-lane vector:
+    /// `v`'s own type, except for a compact slice of a matrix layout (one
+    /// register per distinct row a lane holds), which may hold more
+    /// elements per lane than its type's blocked layout (WMMA with 4
+    /// waves: a lane holds two rows of a 128-row block of 128 lanes):
+    /// then a one-dimensional stand-in of that many elements per lane.
+    /// Elementwise operations, loops and the slice's own conversions
+    /// read only the element type and the per-lane count of it.
+    fn lane_type(&self, v: Value) -> Cow<'a, Type> {
+        let t = self.f.ty(v);
+        if let Some(Layout::Slice {
+            parent: RegisterLayout::Matrix(m),
+            dim,
+        }) = self.value_layout(v)
+        {
+            let compact = tritonc_passes::layouts::compact_slice_len(&m, dim);
+            if self.lanes > 1 && compact != self.layout(t).per_lane() {
+                return Cow::Owned(Type::block(t.elem, vec![compact * self.lanes]));
+            }
+        }
+        Cow::Borrowed(t)
+    }
+
+    /// Per-lane MLIR type of value `v` (see [`Self::lane_type`]).
+    fn vty(&self, v: Value) -> String {
+        self.mty(&self.lane_type(v))
     }
 
     /// Per-lane MLIR type of a tile IR type.
@@ -501,8 +530,10 @@ impl Emitter<'_> {
             ));
         }
         let ins: Vec<String> = d.operands.iter().map(|v| self.name(*v)).collect::<Result<_, _>>()?;
-        let in_ty: Vec<&Type> = d.operands.iter().map(|v| f.ty(*v)).collect();
-        let out_ty: Option<&Type> = d.results.first().map(|v| f.ty(*v));
+        let in_types: Vec<Cow<Type>> = d.operands.iter().map(|v| self.lane_type(*v)).collect();
+        let in_ty: Vec<&Type> = in_types.iter().map(|t| t.as_ref()).collect();
+        let out_type: Option<Cow<Type>> = d.results.first().map(|v| self.lane_type(*v));
+        let out_ty: Option<&Type> = out_type.as_deref();
         let result = match &d.kind {
             OpKind::Constant(c) => {
                 let t = out_ty.ok_or_else(|| internal("constant without result"))?;

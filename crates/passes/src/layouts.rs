@@ -133,7 +133,7 @@ pub fn assign_for(f: &mut Function, lanes: u32, matrix_instrs: MatrixInstrs) -> 
         HashMap::new()
     };
     let slices = if lanes > 1 {
-        slice_layouts(f, &matrix, lanes, spt)
+        slice_layouts(f, &matrix)
     } else {
         HashMap::new()
     };
@@ -386,23 +386,18 @@ pub fn compact_slice_len(m: &MatrixLayout, dim: u32) -> u32 {
 /// Row vectors of matrix values kept in registers (Triton's slice layout
 /// of the MFMA/WMMA layout): a reduction of a matrix value along `dim`,
 /// what is computed elementwise from such values and splats, their unit
-/// dimension put back at `dim`, and the loop values carrying them, when
-/// the compact form has as many registers as the blocked layout of the
-/// same type (the emitter sizes a lane's vector by the type). A broadcast
+/// dimension put back at `dim`, and the loop values carrying them (the
+/// emitter sizes such a value's per-lane vector by its compact length,
+/// which may exceed its type's blocked layout's). A broadcast
 /// of such a value back into its parent layout moves nothing; every other
 /// use gets a `tk.convert_layout` to the blocked layout.
-fn slice_layouts(
-    f: &mut Function,
-    matrix: &HashMap<Value, MatrixLayout>,
-    lanes: u32,
-    spt: u32,
-) -> HashMap<Value, (MatrixLayout, u32)> {
+fn slice_layouts(f: &mut Function, matrix: &HashMap<Value, MatrixLayout>) -> HashMap<Value, (MatrixLayout, u32)> {
     // Optimistically, loop slots started from a splat may carry a slice
     // value; a slot whose yielded value turns out not to be one is ruled
     // out and the analysis run again.
     let mut ruled_out: Vec<Value> = Vec::new();
     let slices = loop {
-        let (slices, failed) = slice_analysis(f, matrix, lanes, spt, &ruled_out);
+        let (slices, failed) = slice_analysis(f, matrix, &ruled_out);
         match failed {
             Some(arg) => ruled_out.push(arg),
             None => break slices,
@@ -465,14 +460,9 @@ fn slice_layouts(
 fn slice_analysis(
     f: &Function,
     matrix: &HashMap<Value, MatrixLayout>,
-    lanes: u32,
-    spt: u32,
     ruled_out: &[Value],
 ) -> (HashMap<Value, (MatrixLayout, u32)>, Option<Value>) {
     let mut slices: HashMap<Value, (MatrixLayout, u32)> = HashMap::new();
-    let fits = |v: Value, m: &MatrixLayout, dim: u32| {
-        BlockedLayout::with_max(f.ty(v).numel() as u32, lanes, spt).per_lane() == compact_slice_len(m, dim)
-    };
     let is_splat = |v: Value| f.def_op(v).is_some_and(|o| matches!(f.op(o).kind, OpKind::Splat));
     // Loop arguments of slots started from a splat: may carry a slice.
     let mut open: HashMap<Value, (OpId, usize)> = HashMap::new();
@@ -528,9 +518,6 @@ fn slice_analysis(
                 _ => None,
             };
             let Some((m, dim)) = found else { continue };
-            if !fits(result, &m, dim) {
-                continue;
-            }
             slices.insert(result, (m, dim));
             // Open loop arguments read here carry this slice.
             for v in &d.operands {

@@ -299,3 +299,37 @@ fn attention_moves_through_shared_memory_only_what_the_dots_stage() {
     // last level is 1 more.
     assert_eq!(count("ds_bpermute_b32"), 6, "{asm}");
 }
+
+/// On gfx1100 (WMMA, 32 lanes) 4 waves give attention's 128 rows two per
+/// lane: more than the blocked layout of a 128-element row vector holds
+/// (one a lane). The row vectors (`m_i`, `l_i`, the row maximum and sum,
+/// `alpha`) are still kept in the slice of the WMMA layout, two registers
+/// a lane: no `tk.convert_layout` of a row vector, no LDS round trip
+/// (`ds_store_b32` + barrier + `ds_load_b32`) for them. The barriers
+/// left are the loop's two pairs staging `k` and `v` and the output's
+/// conversion to the blocked layout.
+#[test]
+fn attention_keeps_row_vectors_in_registers_on_wmma() {
+    let gfx1100 = tritonc::codegen::target::lookup("gfx1100").unwrap();
+    let mut req = example_request(
+        "attention.tk",
+        "attn_fwd",
+        &[("BLOCK_M", 128), ("BLOCK_N", 64), ("HEAD_DIM", 64)],
+    );
+    req.divisible = tritonc::driver::Divisible::All;
+    req.num_stages = Some(1);
+    req.assembly = true;
+    let c = compile(&req, gfx1100.as_ref()).unwrap();
+    let dist = stage_text(&c, "3-");
+    let converts: Vec<&str> = dist.lines().filter(|l| l.contains("\"tk.convert_layout\"")).collect();
+    assert_eq!(converts.len(), 1, "{dist}");
+    assert!(converts[0].contains("tensor<128x64xf32, #wmma"), "{dist}");
+    assert!(dist.contains("-> (tensor<128xf32, #slice"), "{dist}");
+    let lowering = stage_text(&c, "4-");
+    assert!(lowering.contains("vector<2xf32>"), "{lowering}");
+    let asm = stage_text(&c, "8-");
+    let count = |m: &str| asm.lines().filter(|l| l.trim_start().starts_with(m)).count();
+    assert_eq!(count("ds_load_b32"), 0, "{asm}");
+    assert_eq!(count("ds_store_b32"), 0, "{asm}");
+    assert_eq!(count("s_barrier"), 6, "{asm}");
+}

@@ -110,7 +110,7 @@ impl Emitter<'_> {
             .filter(|(i, _)| kept(*i))
             .collect();
         let mut ins: Vec<String> = operands.iter().map(|v| self.name(*v)).collect::<Result<_, _>>()?;
-        let mut in_tys: Vec<String> = operands.iter().map(|v| self.mty(f.ty(*v))).collect();
+        let mut in_tys: Vec<String> = operands.iter().map(|v| self.vty(*v)).collect();
         for (x, t) in ins.iter_mut().zip(in_tys.iter_mut()) {
             if let Some(s) = self.carried_scalar(t) {
                 *x = self.def(&format!("vector.extract {x}[0] : {s} from {t}"));
@@ -120,7 +120,7 @@ impl Emitter<'_> {
         let out_tys: Vec<String> = results
             .iter()
             .map(|(_, v)| {
-                let t = self.mty(f.ty(*v));
+                let t = self.vty(*v);
                 self.carried_scalar(&t).unwrap_or(t)
             })
             .collect();
@@ -151,7 +151,7 @@ impl Emitter<'_> {
                     continue;
                 }
                 let n = self.fresh();
-                let t = self.mty(f.ty(*a));
+                let t = self.vty(*a);
                 match self.carried_scalar(&t) {
                     Some(s) => {
                         decl.push(format!("{n}: {s}"));
@@ -189,7 +189,7 @@ impl Emitter<'_> {
             } else {
                 format!("{base}#{k}")
             };
-            let t = self.mty(f.ty(*r));
+            let t = self.vty(*r);
             let n = match self.carried_scalar(&t) {
                 Some(s) => self.def(&format!("vector.broadcast {n} : {s} to {t}")),
                 None => n,
