@@ -269,16 +269,44 @@ impl Emitter<'_> {
         let c = |e: &mut Self, v: u32| e.splat_const(&v.to_string(), "i32");
         let (cols_c, row_c) = (c(self, cols), c(self, row));
         let bytes = self.mem_bytes(t);
+        // Where each lane holds distinct elements and rows are a power of
+        // two long, a register's row and column are the lane's (register
+        // 0's) plus constants: one address a lane, the registers' writes
+        // at constant offsets from it (which the LDS instructions take as
+        // immediates), instead of an address per register kept live.
+        let split = cols
+            .is_power_of_two()
+            .then(|| register_index_parts(lay, self.lanes))
+            .flatten();
+        let lane_base = match split {
+            Some(_) => {
+                let first = self.def(&format!("vector.extract {idx}[0] : i32 from {vi}"));
+                let at = self.staging_index(&first, (&cols_c, &row_c), transposed);
+                Some(self.def(&format!(
+                    "llvm.getelementptr {base}[{at}] : ({pty}, i32) -> {pty}, {mt}"
+                )))
+            }
+            None => None,
+        };
         for g in 0..k / run {
-            let first = self.def(&format!("vector.extract {idx}[{}] : i32 from {vi}", g * run));
-            let r = self.def(&format!("arith.divui {first}, {cols_c} : i32"));
-            let col = self.def(&format!("arith.remui {first}, {cols_c} : i32"));
-            let (major, minor) = if transposed { (col, r) } else { (r, col) };
-            let at = self.def(&format!("arith.muli {major}, {row_c} : i32"));
-            let at = self.def(&format!("arith.addi {at}, {minor} : i32"));
-            let p = self.def(&format!(
-                "llvm.getelementptr {base}[{at}] : ({pty}, i32) -> {pty}, {mt}"
-            ));
+            let p = match (&lane_base, &split) {
+                (Some(p0), Some(parts)) => {
+                    let f = parts[(g * run) as usize];
+                    let (r, col) = (f / cols, f % cols);
+                    let (major, minor) = if transposed { (col, r) } else { (r, col) };
+                    match major * row + minor {
+                        0 => p0.clone(),
+                        offset => self.def(&format!("llvm.getelementptr {p0}[{offset}] : ({pty}) -> {pty}, {mt}")),
+                    }
+                }
+                _ => {
+                    let first = self.def(&format!("vector.extract {idx}[{}] : i32 from {vi}", g * run));
+                    let at = self.staging_index(&first, (&cols_c, &row_c), transposed);
+                    self.def(&format!(
+                        "llvm.getelementptr {base}[{at}] : ({pty}, i32) -> {pty}, {mt}"
+                    ))
+                }
+            };
             if transposed || run == 1 {
                 for i in 0..run {
                     let q = self.def(&format!(
@@ -302,6 +330,17 @@ impl Emitter<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Where flat element index `first` of a block of `cols` columns is
+    /// staged, rows `row` elements apart (`transposed`: column `c` is
+    /// staged as row `c`): an element index into shared memory.
+    fn staging_index(&mut self, first: &str, (cols_c, row_c): (&str, &str), transposed: bool) -> String {
+        let r = self.def(&format!("arith.divui {first}, {cols_c} : i32"));
+        let col = self.def(&format!("arith.remui {first}, {cols_c} : i32"));
+        let (major, minor) = if transposed { (col, r) } else { (r, col) };
+        let at = self.def(&format!("arith.muli {major}, {row_c} : i32"));
+        self.def(&format!("arith.addi {at}, {minor} : i32"))
     }
 
     /// For `b` (`[K, N]`) staged transposed (`b[k][n]` at `n * row + k`),
@@ -564,4 +603,25 @@ impl Emitter<'_> {
             Elem::Ptr(_) => 8,
         }
     }
+}
+
+/// The flat index bits each register contributes in `lay` over `lanes`
+/// lanes, when every lane holds distinct elements (`per_lane * lanes`
+/// is the block, a power of two; index bits are then register bits or
+/// lane bits, each once): element `(lane, r)` is element `(lane, 0)`
+/// plus `parts[r]`, the two sharing no bit.
+fn register_index_parts(lay: RegisterLayout, lanes: u32) -> Option<Vec<u32>> {
+    let n = lay.numel();
+    if !n.is_power_of_two() || u64::from(lay.per_lane()) * u64::from(lanes) != u64::from(n) {
+        return None;
+    }
+    let parts = (0..lay.per_lane())
+        .map(|r| {
+            (0..n.trailing_zeros())
+                .filter(|b| matches!(lay.index_bit(*b), IndexBit::Register(q) if (r >> q) & 1 == 1))
+                .map(|b| 1u32 << b)
+                .sum()
+        })
+        .collect();
+    Some(parts)
 }
