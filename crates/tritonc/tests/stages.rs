@@ -227,6 +227,22 @@ fn exp2_is_one_instruction_on_amd_gpus_and_exp_keeps_its_range_handling() {
     assert!(!stage_text(&c, "6-").contains("amdgcn"));
 }
 
+/// The attention benchmark's configuration (docs/benchmarks.md: BLOCK_M
+/// 128, BLOCK_N 64, HEAD_DIM 64, 4 waves, one stage, `--divisible all`)
+/// compiled for `target`, with its assembly.
+fn compile_attention(target: &str) -> tritonc::driver::Compiled {
+    let t = tritonc::codegen::target::lookup(target).unwrap();
+    let mut req = example_request(
+        "attention.tk",
+        "attn_fwd",
+        &[("BLOCK_M", 128), ("BLOCK_N", 64), ("HEAD_DIM", 64)],
+    );
+    req.divisible = tritonc::driver::Divisible::All;
+    req.num_stages = Some(1);
+    req.assembly = true;
+    compile(&req, t.as_ref()).unwrap()
+}
+
 /// Attention on gfx942: the `k` tile is `[HEAD_DIM, BLOCK_N]` with memory
 /// contiguous along its first dimension: it is loaded as `[BLOCK_N,
 /// HEAD_DIM]` in 128-bit loads and staged for the matrix instruction from
@@ -236,16 +252,7 @@ fn exp2_is_one_instruction_on_amd_gpus_and_exp_keeps_its_range_handling() {
 /// simulators, whose 1-wave 32 x 32 run takes the same paths.)
 #[test]
 fn attention_moves_through_shared_memory_only_what_the_dots_stage() {
-    let gfx942 = tritonc::codegen::target::lookup("gfx942").unwrap();
-    let mut req = example_request(
-        "attention.tk",
-        "attn_fwd",
-        &[("BLOCK_M", 128), ("BLOCK_N", 64), ("HEAD_DIM", 64)],
-    );
-    req.divisible = tritonc::driver::Divisible::All;
-    req.num_stages = Some(1);
-    req.assembly = true;
-    let c = compile(&req, gfx942.as_ref()).unwrap();
+    let c = compile_attention("gfx942");
     let dist = stage_text(&c, "3-");
     let trans: Vec<&str> = dist.lines().filter(|l| l.contains("\"tk.trans\"")).collect();
     assert_eq!(trans.len(), 1, "{dist}");
@@ -310,16 +317,7 @@ fn attention_moves_through_shared_memory_only_what_the_dots_stage() {
 /// conversion to the blocked layout.
 #[test]
 fn attention_keeps_row_vectors_in_registers_on_wmma() {
-    let gfx1100 = tritonc::codegen::target::lookup("gfx1100").unwrap();
-    let mut req = example_request(
-        "attention.tk",
-        "attn_fwd",
-        &[("BLOCK_M", 128), ("BLOCK_N", 64), ("HEAD_DIM", 64)],
-    );
-    req.divisible = tritonc::driver::Divisible::All;
-    req.num_stages = Some(1);
-    req.assembly = true;
-    let c = compile(&req, gfx1100.as_ref()).unwrap();
+    let c = compile_attention("gfx1100");
     let dist = stage_text(&c, "3-");
     let converts: Vec<&str> = dist.lines().filter(|l| l.contains("\"tk.convert_layout\"")).collect();
     assert_eq!(converts.len(), 1, "{dist}");
