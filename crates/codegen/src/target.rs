@@ -112,6 +112,11 @@ pub trait Target: Send + Sync {
     fn byte_permute(&self, _hi: &str, _lo: &str, _sel: &str, _out: &str) -> Option<String> {
         None
     }
+    /// Whether [`Target::byte_permute`] gives code (asked before any is
+    /// emitted).
+    fn has_byte_permute(&self) -> bool {
+        false
+    }
     /// Elements per strip when one lane holds whole blocks (the host):
     /// chains of elementwise operations, loads and stores run as a loop
     /// over strips of this many elements (a few vector registers each)
@@ -569,6 +574,9 @@ impl Target for AmdGpu {
             "%{out} = llvm.call_intrinsic \"llvm.amdgcn.perm\"({hi}, {lo}, {sel}) : (i32, i32, i32) -> i32"
         ))
     }
+    fn has_byte_permute(&self) -> bool {
+        true
+    }
     /// The address is the source lane times 4 (the hardware reads only
     /// the bits of a lane within the wave).
     fn lane_read(&self, x: &LaneRead) -> Option<String> {
@@ -850,8 +858,13 @@ impl Target for LaneSimulator {
     }
     /// `v_perm_b32` simulated where the GPU has it: each result byte is
     /// the byte of `hi:lo` its selector byte names (selectors 0-7).
+    fn has_byte_permute(&self) -> bool {
+        self.gpu.has_byte_permute()
+    }
     fn byte_permute(&self, hi: &str, lo: &str, sel: &str, out: &str) -> Option<String> {
-        self.gpu.byte_permute(hi, lo, sel, out)?;
+        if !self.gpu.has_byte_permute() {
+            return None;
+        }
         let mut code = vec![
             format!("%{out}_hi = arith.extui {hi} : i32 to i64"),
             format!("%{out}_lo = arith.extui {lo} : i32 to i64"),
