@@ -36,7 +36,11 @@ fn main() {
     // FNV-1a, 64 bits: enough to tell builds apart.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for f in files {
-        for b in f.to_string_lossy().bytes().chain(fs::read(&f).unwrap_or_default()) {
+        // The path within the workspace, not where the checkout is: the
+        // same sources built in another directory are the same compiler
+        // (their kernel cache entries and bundles are interchangeable).
+        let name = f.strip_prefix(&crates).unwrap_or(&f).to_string_lossy().replace('\\', "/");
+        for b in name.bytes().chain(fs::read(&f).unwrap_or_default()) {
             h ^= u64::from(b);
             h = h.wrapping_mul(0x0000_0100_0000_01b3);
         }
