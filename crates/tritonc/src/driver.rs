@@ -179,7 +179,7 @@ pub fn key_parts(req: &CompileRequest, target: &dyn Target, kernel: &str, tile_i
     static LLD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let lld = LLD.get_or_init(link::lld_version).clone();
     let values = [
-        format!("{} {}", env!("CARGO_PKG_VERSION"), env!("TRITONC_BUILD_HASH")),
+        crate::request::compiler_version(),
         llvm::llvm_version(),
         lld,
         kernel.to_string(),

@@ -8,13 +8,13 @@ pub mod autotune;
 pub mod bundle;
 #[cfg(feature = "compiler")]
 pub mod bundler;
-pub mod cache;
+pub use tritonc_cache::cache;
 #[cfg(feature = "compiler")]
 pub mod driver;
 pub mod launch;
 pub mod npy;
 pub mod precompiled;
-pub mod request;
+pub use tritonc_cache::request;
 
 #[cfg(feature = "compiler")]
 pub use tritonc_codegen as codegen;
@@ -31,9 +31,7 @@ pub use tritonc_macros::kernel;
 
 /// Whether `TRITONC_LOG` (a comma-separated list of topics) names `topic`
 /// (`cache`, `compile`, `tune`).
-pub fn log_topic(topic: &str) -> bool {
-    std::env::var("TRITONC_LOG").is_ok_and(|v| v.split(',').any(|p| p == topic))
-}
+pub use tritonc_cache::log_topic;
 
 /// What kernel code in Rust needs: `use tritonc::prelude::*;`.
 pub mod prelude {

@@ -963,8 +963,8 @@ impl Emitter<'_> {
         // the lower and the upper lanes' halves of it come from the same
         // two source words; otherwise (or without a byte permute) the
         // element-wise shuffles.
-        let permutable = self.target.has_byte_permute()
-            && plan.iter().flatten().all(|h| h.len() == 4 && sources(h).len() <= 2);
+        let permutable =
+            self.target.has_byte_permute() && plan.iter().flatten().all(|h| h.len() == 4 && sources(h).len() <= 2);
         if !permutable {
             return Ok(None);
         }

@@ -640,7 +640,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-pub(crate) fn encode(parts: &KeyParts, c: &Compiled) -> Vec<u8> {
+pub fn encode(parts: &KeyParts, c: &Compiled) -> Vec<u8> {
     let mut w = Writer(Vec::new());
     w.num(parts.0.len() as u64);
     for (n, v) in &parts.0 {
@@ -706,7 +706,7 @@ fn decode_parts(bytes: &[u8]) -> Option<(Vec<(String, String)>, Reader<'_>)> {
     Some((parts, r))
 }
 
-pub(crate) fn decode(bytes: &[u8]) -> Option<(Vec<(&'static str, String)>, Compiled)> {
+pub fn decode(bytes: &[u8]) -> Option<(Vec<(&'static str, String)>, Compiled)> {
     let (parts, mut r) = decode_parts(bytes)?;
     let kernel = r.str()?;
     let target = r.str()?;

@@ -220,6 +220,12 @@ fn normalized(d: &Divisible) -> Divisible {
     }
 }
 
+/// This build's version and the hash of its sources (a key part of every
+/// cache entry).
+pub fn compiler_version() -> String {
+    format!("{} {}", env!("CARGO_PKG_VERSION"), env!("TRITONC_BUILD_HASH"))
+}
+
 /// This build of tritonc: its version, the hash of its sources and the
 /// LLVM it was built against (bundles and request keys carry it).
 pub fn build_identity() -> String {
