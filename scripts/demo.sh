@@ -5,8 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${CI:-}" = true ]; then export CARGO_INCREMENTAL=0; fi
-echo "== build the compiler (cargo build --bin tritonc)"
-cargo build --quiet --bin tritonc
+echo "== build the compiler (cargo build -p tritonc --bins: tritonc and tritonc-compiler)"
+cargo build --quiet -p tritonc --bins
 T=target/debug/tritonc
 OUT=target/demo
 mkdir -p "$OUT"

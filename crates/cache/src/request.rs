@@ -220,6 +220,55 @@ fn normalized(d: &Divisible) -> Divisible {
     }
 }
 
+/// `--const NAME=VALUE` items (an integer, `true` or `false`), as the
+/// `tritonc` program's flags give them; the error says which item is wrong.
+pub fn parse_consts(items: &[String]) -> Result<BTreeMap<String, ConstArg>, String> {
+    let mut out = BTreeMap::new();
+    for item in items {
+        let (k, v) = item
+            .split_once('=')
+            .ok_or_else(|| format!("--const expects NAME=VALUE, found `{item}`"))?;
+        let value = match v {
+            "true" => ConstArg::Bool(true),
+            "false" => ConstArg::Bool(false),
+            _ => ConstArg::Int(
+                v.parse::<i64>()
+                    .map_err(|_| format!("--const {k}: `{v}` is not an integer or bool"))?,
+            ),
+        };
+        if out.insert(k.to_string(), value).is_some() {
+            return Err(format!("--const {k} is given twice"));
+        }
+    }
+    Ok(out)
+}
+
+/// `--divisible`: `all`, or names separated by commas.
+pub fn parse_divisible(flag: Option<&str>) -> Divisible {
+    match flag {
+        None => Divisible::None,
+        Some("all") => Divisible::All,
+        Some(list) => Divisible::Named(list.split(',').map(|s| s.trim().to_string()).collect()),
+    }
+}
+
+/// `--assume NAME=VALUE` items (integers).
+pub fn parse_assumes(items: &[String]) -> Result<BTreeMap<String, i64>, String> {
+    let mut out = BTreeMap::new();
+    for item in items {
+        let (k, v) = item
+            .split_once('=')
+            .ok_or_else(|| format!("--assume expects NAME=VALUE, found `{item}`"))?;
+        let v = v
+            .parse::<i64>()
+            .map_err(|_| format!("--assume {k}: `{v}` is not an integer"))?;
+        if out.insert(k.to_string(), v).is_some() {
+            return Err(format!("--assume {k} is given twice"));
+        }
+    }
+    Ok(out)
+}
+
 /// This build's version and the hash of its sources (a key part of every
 /// cache entry).
 pub fn compiler_version() -> String {

@@ -506,3 +506,57 @@ fn a_closed_pipe_ends_the_output_quietly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// `tritonc` is a front without the compiler: a `compile` whose kernel the
+/// cache holds is answered without starting `tritonc-compiler` (pointed
+/// at a program that does not exist, the hit still succeeds and writes
+/// the same code object), while a miss, or a flag the front does not read
+/// (`--emit`), goes to the compiler (which then cannot be started). The
+/// front links neither LLVM nor MLIR.
+#[test]
+fn cache_hits_are_answered_without_the_compiler() {
+    let dir = scratch("front");
+    let cache = dir.join("cache");
+    let softmax = examples().join("softmax.tk");
+    let compile = |out: &str, compiler: Option<&str>, block: &str, extra: &[&str]| {
+        let mut c = tritonc();
+        c.env("TRITONC_CACHE_DIR", &cache).env_remove("TRITONC_LOG");
+        if let Some(p) = compiler {
+            c.env("TRITONC_COMPILER", p);
+        }
+        c.arg("compile")
+            .arg(&softmax)
+            .args(["--kernel", "softmax", "--target", "gfx942", "--const", block])
+            .args(["--divisible=all", "-o"])
+            .arg(dir.join(out))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let first = compile("a.hsaco", None, "BLOCK=256", &[]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let hit = compile("b.hsaco", Some("/nonexistent/tritonc-compiler"), "BLOCK=256", &[]);
+    let said = String::from_utf8_lossy(&hit.stderr);
+    assert!(hit.status.success(), "{said}");
+    assert!(said.contains("softmax for gfx942"), "{said}");
+    let (a, b) = (
+        std::fs::read(dir.join("a.hsaco")).unwrap(),
+        std::fs::read(dir.join("b.hsaco")).unwrap(),
+    );
+    assert!(a == b && a.starts_with(b"\x7fELF"));
+    // Another request (BLOCK 512) misses; `--emit` is the compiler's.
+    let emit = dir.join("stages").display().to_string();
+    for (block, extra) in [("BLOCK=512", &[][..]), ("BLOCK=256", &["--emit", emit.as_str()][..])] {
+        let miss = compile("c.hsaco", Some("/nonexistent/tritonc-compiler"), block, extra);
+        let said = String::from_utf8_lossy(&miss.stderr);
+        assert_eq!(miss.status.code(), Some(2), "{said}");
+        assert!(
+            said.contains("cannot run the compiler /nonexistent/tritonc-compiler"),
+            "{said}"
+        );
+    }
+    let front = std::fs::read(env!("CARGO_BIN_EXE_tritonc")).unwrap();
+    for symbol in [&b"LLVMContextCreate"[..], b"mlirContextCreate"] {
+        assert!(!front.windows(symbol.len()).any(|w| w == symbol));
+    }
+}

@@ -1,8 +1,9 @@
 //! `tritonc bundle`: every kernel x const set x target of a file, compiled
 //! in parallel into one bundle.
 
-use super::{check_flags, parse_consts, parse_divisible, read_source};
+use super::{check_flags, read_source};
 use std::{collections::BTreeMap, io::Write, path::PathBuf, time::Instant};
+use tritonc::request::{parse_consts, parse_divisible};
 use tritonc::{
     bundler::{compile_bundle, BundleJob},
     codegen::target,
@@ -78,7 +79,7 @@ fn jobs(opts: &BundleOpts) -> Result<Vec<BundleJob>, Error> {
                     .map(|s| s.trim().to_string())
                     .filter(|s| !s.is_empty())
                     .collect();
-                parse_consts(&items)
+                parse_consts(&items).map_err(Error::Usage)
             })
             .collect::<Result<_, _>>()?
     };

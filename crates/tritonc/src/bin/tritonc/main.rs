@@ -6,7 +6,7 @@ mod emu;
 use bundle::{bundle_command, BundleOpts};
 use clap::{Parser, Subcommand, ValueEnum};
 use emu::{emu_command, EmuOpts};
-use std::{collections::BTreeMap, path::PathBuf, process::ExitCode, time::Instant};
+use std::{path::PathBuf, process::ExitCode, time::Instant};
 use tritonc::{
     codegen::target::{self, AMD_GPUS},
     driver::{self, CompileRequest, Compiled},
@@ -291,58 +291,18 @@ fn not_utf8(name: String, e: &std::string::FromUtf8Error) -> Error {
     })
 }
 
-fn parse_consts(items: &[String]) -> Result<BTreeMap<String, ConstArg>, Error> {
-    let mut out = BTreeMap::new();
-    for item in items {
-        let (k, v) = item
-            .split_once('=')
-            .ok_or_else(|| Error::Usage(format!("--const expects NAME=VALUE, found `{item}`")))?;
-        let value = match v {
-            "true" => ConstArg::Bool(true),
-            "false" => ConstArg::Bool(false),
-            _ => ConstArg::Int(
-                v.parse::<i64>()
-                    .map_err(|_| Error::Usage(format!("--const {k}: `{v}` is not an integer or bool")))?,
-            ),
-        };
-        if out.insert(k.to_string(), value).is_some() {
-            return Err(Error::Usage(format!("--const {k} is given twice")));
-        }
-    }
-    Ok(out)
-}
-
-/// `--divisible`: `all`, or names separated by commas.
-fn parse_divisible(flag: Option<&str>) -> driver::Divisible {
-    match flag {
-        None => driver::Divisible::None,
-        Some("all") => driver::Divisible::All,
-        Some(list) => driver::Divisible::Named(list.split(',').map(|s| s.trim().to_string()).collect()),
-    }
-}
-
 fn request(opts: &KernelOpts) -> Result<CompileRequest, Error> {
     let mut req = CompileRequest::new(read_source(&opts.file)?);
     req.kernel = opts.kernel.clone();
-    req.consts = parse_consts(&opts.consts)?;
+    req.consts = tritonc::request::parse_consts(&opts.consts).map_err(Error::Usage)?;
     req.num_warps = opts.num_warps;
     req.num_stages = opts.num_stages;
     req.small_buffers = opts.small_buffers;
     req.disabled_passes = opts.disable_passes.clone();
     // The assembly text is one more run of the code generator: only for `--emit`.
     req.assembly = opts.emit.is_some();
-    req.divisible = parse_divisible(opts.divisible.as_deref());
-    for item in &opts.assume {
-        let (k, v) = item
-            .split_once('=')
-            .ok_or_else(|| Error::Usage(format!("--assume expects NAME=VALUE, found `{item}`")))?;
-        let v = v
-            .parse::<i64>()
-            .map_err(|_| Error::Usage(format!("--assume {k}: `{v}` is not an integer")))?;
-        if req.assume.insert(k.to_string(), v).is_some() {
-            return Err(Error::Usage(format!("--assume {k} is given twice")));
-        }
-    }
+    req.divisible = tritonc::request::parse_divisible(opts.divisible.as_deref());
+    req.assume = tritonc::request::parse_assumes(&opts.assume).map_err(Error::Usage)?;
     check_flags(&req)?;
     Ok(req)
 }
@@ -555,7 +515,7 @@ fn run(cmd: Command) -> Result<(), Error> {
         Command::Cache { action } => cache_command(action),
         Command::Check { file, consts } => {
             let src = read_source(&file)?;
-            let checked = driver::check(&src, &parse_consts(&consts)?)?;
+            let checked = driver::check(&src, &tritonc::request::parse_consts(&consts).map_err(Error::Usage)?)?;
             for note in &checked.notes {
                 println!("{}: note: {note}", src.name);
             }
