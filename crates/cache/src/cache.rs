@@ -261,7 +261,7 @@ impl Cache {
             let rkey = remote_key(&key);
             if let Some(found) = remote.get(&rkey) {
                 let Some(bytes) = found else {
-                    let why = why.unwrap_or_else(|| self.why_missing(parts));
+                    let why = why.unwrap_or_else(|| self.miss_reason(parts));
                     return (None, Lookup::RemoteMiss(why));
                 };
                 return match decode(&bytes) {
@@ -291,7 +291,7 @@ impl Cache {
                 };
             }
         }
-        let why = why.unwrap_or_else(|| self.why_missing(parts));
+        let why = why.unwrap_or_else(|| self.miss_reason(parts));
         (None, Lookup::Miss(why))
     }
 
@@ -353,8 +353,21 @@ impl Cache {
         }
     }
 
+    /// Why the disk had nothing: with `TRITONC_LOG=cache`, what differs
+    /// from the newest entry for the same kernel and target (so that
+    /// recompile storms are visible). Finding that reads every entry, so
+    /// only when it will be reported: a miss must not cost a pass over a
+    /// cache of thousands of entries.
+    fn miss_reason(&self, parts: &KeyParts) -> String {
+        if self.log {
+            self.why_missing(parts)
+        } else {
+            "not in the cache".into()
+        }
+    }
+
     /// On a miss, what differs from the newest entry for the same kernel
-    /// and target, so that recompile storms are visible.
+    /// and target.
     fn why_missing(&self, parts: &KeyParts) -> String {
         let find = |name: &str| parts.get(name).map(str::to_string);
         let (kernel, target) = (find("kernel"), find("target"));
