@@ -220,27 +220,36 @@ fn normalized(d: &Divisible) -> Divisible {
     }
 }
 
-/// `--const NAME=VALUE` items (an integer, `true` or `false`), as the
-/// `tritonc` program's flags give them; the error says which item is wrong.
-pub fn parse_consts(items: &[String]) -> Result<BTreeMap<String, ConstArg>, String> {
+/// `NAME=VALUE` items of the flag `flag` (`--const`, `--assume`), each
+/// name at most once, every value read by `value(name, text)`.
+fn parse_named<T>(
+    flag: &str,
+    items: &[String],
+    value: impl Fn(&str, &str) -> Result<T, String>,
+) -> Result<BTreeMap<String, T>, String> {
     let mut out = BTreeMap::new();
     for item in items {
         let (k, v) = item
             .split_once('=')
-            .ok_or_else(|| format!("--const expects NAME=VALUE, found `{item}`"))?;
-        let value = match v {
-            "true" => ConstArg::Bool(true),
-            "false" => ConstArg::Bool(false),
-            _ => ConstArg::Int(
-                v.parse::<i64>()
-                    .map_err(|_| format!("--const {k}: `{v}` is not an integer or bool"))?,
-            ),
-        };
-        if out.insert(k.to_string(), value).is_some() {
-            return Err(format!("--const {k} is given twice"));
+            .ok_or_else(|| format!("{flag} expects NAME=VALUE, found `{item}`"))?;
+        if out.insert(k.to_string(), value(k, v)?).is_some() {
+            return Err(format!("{flag} {k} is given twice"));
         }
     }
     Ok(out)
+}
+
+/// `--const NAME=VALUE` items (an integer, `true` or `false`), as the
+/// `tritonc` program's flags give them; the error says which item is wrong.
+pub fn parse_consts(items: &[String]) -> Result<BTreeMap<String, ConstArg>, String> {
+    parse_named("--const", items, |k, v| match v {
+        "true" => Ok(ConstArg::Bool(true)),
+        "false" => Ok(ConstArg::Bool(false)),
+        _ => v
+            .parse::<i64>()
+            .map(ConstArg::Int)
+            .map_err(|_| format!("--const {k}: `{v}` is not an integer or bool")),
+    })
 }
 
 /// `--divisible`: `all`, or names separated by commas.
@@ -254,19 +263,10 @@ pub fn parse_divisible(flag: Option<&str>) -> Divisible {
 
 /// `--assume NAME=VALUE` items (integers).
 pub fn parse_assumes(items: &[String]) -> Result<BTreeMap<String, i64>, String> {
-    let mut out = BTreeMap::new();
-    for item in items {
-        let (k, v) = item
-            .split_once('=')
-            .ok_or_else(|| format!("--assume expects NAME=VALUE, found `{item}`"))?;
-        let v = v
-            .parse::<i64>()
-            .map_err(|_| format!("--assume {k}: `{v}` is not an integer"))?;
-        if out.insert(k.to_string(), v).is_some() {
-            return Err(format!("--assume {k} is given twice"));
-        }
-    }
-    Ok(out)
+    parse_named("--assume", items, |k, v| {
+        v.parse::<i64>()
+            .map_err(|_| format!("--assume {k}: `{v}` is not an integer"))
+    })
 }
 
 /// This build's version and the hash of its sources (a key part of every
