@@ -114,9 +114,11 @@ impl CompileFlags {
         req.divisible = request::parse_divisible(self.divisible.as_deref());
         req.assume = request::parse_assumes(&self.assume).ok()?;
         req.code_object_version = self.code_object_version.unwrap_or(5);
-        let target = self.target.clone().unwrap_or_else(|| "gfx942".into());
-        // A plain name is the compiler's name for its target too.
-        (!target.contains(':') && request::canonical_target(&target) == target).then_some((req, target))
+        let target = self.target.as_deref().unwrap_or("gfx942");
+        // A plain name (the request key spells `cpu` as `host`) is the
+        // compiler's name for its target too; `host:LEVEL`, `sim:gfxN` and
+        // `gfxN:FEATURES` are the compiler's to read.
+        (!target.contains(':')).then(|| (req, target.to_string()))
     }
 }
 
