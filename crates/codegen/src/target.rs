@@ -856,11 +856,11 @@ impl Target for LaneSimulator {
     fn name(&self) -> &str {
         self.name
     }
-    /// `v_perm_b32` simulated where the GPU has it: each result byte is
-    /// the byte of `hi:lo` its selector byte names (selectors 0-7).
     fn has_byte_permute(&self) -> bool {
         self.gpu.has_byte_permute()
     }
+    /// `v_perm_b32` simulated where the GPU has it: each result byte is
+    /// the byte of `hi:lo` its selector byte names (selectors 0-7).
     fn byte_permute(&self, hi: &str, lo: &str, sel: &str, out: &str) -> Option<String> {
         if !self.gpu.has_byte_permute() {
             return None;

@@ -546,7 +546,12 @@ fn cache_hits_are_answered_without_the_compiler() {
     assert!(a == b && a.starts_with(b"\x7fELF"));
     // Another request (BLOCK 512) misses; `--emit` is the compiler's.
     let emit = dir.join("stages").display().to_string();
-    for (block, extra) in [("BLOCK=512", &[][..]), ("BLOCK=256", &["--emit", emit.as_str()][..])] {
+    // (A flag given twice is the compiler's to refuse, not a hit.)
+    for (block, extra) in [
+        ("BLOCK=512", &[][..]),
+        ("BLOCK=256", &["--emit", emit.as_str()][..]),
+        ("BLOCK=256", &["--target", "gfx942"][..]),
+    ] {
         let miss = compile("c.hsaco", Some("/nonexistent/tritonc-compiler"), block, extra);
         let said = String::from_utf8_lossy(&miss.stderr);
         assert_eq!(miss.status.code(), Some(2), "{said}");

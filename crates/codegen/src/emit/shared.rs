@@ -274,23 +274,20 @@ impl Emitter<'_> {
         // 0's) plus constants: one address a lane, the registers' writes
         // at constant offsets from it (which the LDS instructions take as
         // immediates), instead of an address per register kept live.
-        let split = cols
-            .is_power_of_two()
-            .then(|| register_index_parts(lay, self.lanes))
-            .flatten();
-        let lane_base = match split {
-            Some(_) => {
+        let lane_base = match cols.is_power_of_two().then(|| register_index_parts(lay, self.lanes)) {
+            Some(Some(parts)) => {
                 let first = self.def(&format!("vector.extract {idx}[0] : i32 from {vi}"));
                 let at = self.staging_index(&first, (&cols_c, &row_c), transposed);
-                Some(self.def(&format!(
+                let p0 = self.def(&format!(
                     "llvm.getelementptr {base}[{at}] : ({pty}, i32) -> {pty}, {mt}"
-                )))
+                ));
+                Some((p0, parts))
             }
-            None => None,
+            _ => None,
         };
         for g in 0..k / run {
-            let p = match (&lane_base, &split) {
-                (Some(p0), Some(parts)) => {
+            let p = match &lane_base {
+                Some((p0, parts)) => {
                     let f = parts[(g * run) as usize];
                     let (r, col) = (f / cols, f % cols);
                     let (major, minor) = if transposed { (col, r) } else { (r, col) };
@@ -299,7 +296,7 @@ impl Emitter<'_> {
                         offset => self.def(&format!("llvm.getelementptr {p0}[{offset}] : ({pty}) -> {pty}, {mt}")),
                     }
                 }
-                _ => {
+                None => {
                     let first = self.def(&format!("vector.extract {idx}[{}] : i32 from {vi}", g * run));
                     let at = self.staging_index(&first, (&cols_c, &row_c), transposed);
                     self.def(&format!(

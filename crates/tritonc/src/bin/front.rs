@@ -67,7 +67,10 @@ impl CompileFlags {
                 continue;
             }
             if arg == "--small-buffers" {
-                flags.small_buffers = true;
+                // (Given twice, the compiler's command line refuses it.)
+                if std::mem::replace(&mut flags.small_buffers, true) {
+                    return None;
+                }
                 continue;
             }
             // `--flag value` or `--flag=value` (`-o value` for the output).
@@ -79,21 +82,17 @@ impl CompileFlags {
                     (arg, v)
                 }
             };
-            let once = |slot: &mut Option<String>| slot.replace(value.to_string()).is_none().then_some(());
+            let text = || value.to_string();
             match name {
-                "--kernel" => once(&mut flags.kernel)?,
-                "--target" => once(&mut flags.target)?,
-                "-o" | "--output" => once(&mut flags.output)?,
-                "--divisible" => once(&mut flags.divisible)?,
-                "--const" => flags.consts.push(value.to_string()),
-                "--assume" => flags.assume.push(value.to_string()),
-                "--num-warps" => flags.num_warps.replace(value.parse().ok()?).is_none().then_some(())?,
-                "--num-stages" => flags.num_stages.replace(value.parse().ok()?).is_none().then_some(())?,
-                "--code-object-version" => flags
-                    .code_object_version
-                    .replace(value.parse().ok()?)
-                    .is_none()
-                    .then_some(())?,
+                "--kernel" => set_once(&mut flags.kernel, text())?,
+                "--target" => set_once(&mut flags.target, text())?,
+                "-o" | "--output" => set_once(&mut flags.output, text())?,
+                "--divisible" => set_once(&mut flags.divisible, text())?,
+                "--const" => flags.consts.push(text()),
+                "--assume" => flags.assume.push(text()),
+                "--num-warps" => set_once(&mut flags.num_warps, value.parse().ok()?)?,
+                "--num-stages" => set_once(&mut flags.num_stages, value.parse().ok()?)?,
+                "--code-object-version" => set_once(&mut flags.code_object_version, value.parse().ok()?)?,
                 _ => return None,
             }
         }
@@ -120,6 +119,12 @@ impl CompileFlags {
         // `gfxN:FEATURES` are the compiler's to read.
         (!target.contains(':')).then(|| (req, target.to_string()))
     }
+}
+
+/// Fills a flag's slot; `None` when it was given already (the compiler's
+/// command line refuses that).
+fn set_once<T>(slot: &mut Option<T>, value: T) -> Option<()> {
+    slot.replace(value).is_none().then_some(())
 }
 
 /// A `compile` answered from the cache: the code object written where
@@ -170,6 +175,10 @@ fn run_compiler(args: &[OsString]) -> ExitCode {
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
+        // The compiler's usage lines name the program as the user ran it.
+        if let Some(me) = std::env::args_os().next() {
+            command.arg0(me);
+        }
         let e = command.exec();
         missing_compiler(&compiler, &e)
     }
