@@ -28,7 +28,7 @@ for t in $targets; do
   l128=$(grep -cE '^(global|buffer)_load_dwordx4|^global_load_b128' "$out/body.s" || true)
   s128=$(grep -cE '^(global|buffer)_store_dwordx4|^global_store_b128' "$out/body.s" || true)
   grep -vE '^s_(cbranch|branch|endpgm|setpc|swappc)' "$out/body.s" > "$out/mca.s"
-  cycles=$($LLVM/llvm-mca -mtriple=amdgcn-amd-amdhsa -mcpu="$t" -iterations=1 "$out/mca.s" 2>/dev/null | awk '/Total Cycles:/ {print $3}')
+  cycles=$(timeout 120 $LLVM/llvm-mca -mtriple=amdgcn-amd-amdhsa -mcpu="$t" -iterations=1 "$out/mca.s" 2>/dev/null | awk '/Total Cycles:/ {print $3}' || true)
   echo "| $kernel | $t | $instrs | $vgpr | $scratch | $dword | $l128 | $s128 | ${cycles:-?} |"
 done
 rm -rf "$out"

@@ -30,6 +30,7 @@ use tritonc_ir::{
 };
 use tritonc_passes::axis::AxisInfo;
 
+mod addresses;
 mod arith;
 mod control;
 mod matrix;

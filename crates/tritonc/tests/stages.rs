@@ -331,3 +331,28 @@ fn attention_keeps_row_vectors_in_registers_on_wmma() {
     assert_eq!(count("ds_store_b32"), 0, "{asm}");
     assert_eq!(count("s_barrier"), 6, "{asm}");
 }
+
+/// A loop's address blocks are one offset a lane plus steps every lane
+/// shares (`emit/addresses.rs`), so on gfx1100 the linear layer's 2-stage
+/// loop keeps its addresses in registers: before, each 8-element run of
+/// the `x` and `w` tiles kept its own 64-bit offset across the loop and
+/// 16 bytes of them spilled. (The values: the kernel files, in the
+/// emulator for gfx1100.)
+#[test]
+fn loop_addresses_do_not_spill_on_wmma() {
+    let path = format!("{}/../../tests/tutorials/linear.tk", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut req = common::request(&text, "linear", &[("BLOCK_M", 128), ("BLOCK_N", 128), ("BLOCK_K", 64)]);
+    req.divisible = tritonc::driver::Divisible::All;
+    req.assembly = true;
+    let t = tritonc::codegen::target::lookup("gfx1100").unwrap();
+    let c = compile(&req, t.as_ref()).unwrap();
+    let asm = stage_text(&c, "8-");
+    let scratch: Vec<&str> = asm
+        .lines()
+        .filter(|l| l.contains(".private_segment_fixed_size:"))
+        .map(str::trim)
+        .collect();
+    assert_eq!(scratch, [".private_segment_fixed_size: 0"], "{asm}");
+    assert!(!asm.contains("scratch_store"), "{asm}");
+}

@@ -540,6 +540,11 @@ impl Emitter<'_> {
                 return Ok(self.def(&format!("llvm.getelementptr {base}[{wide}] : ({gp}, i64) -> {gp}, i8")));
             }
         }
+        if self.lanes > 1 {
+            if let Some(p) = self.stepped_pointer(ptrs, r)? {
+                return Ok(p);
+            }
+        }
         Ok(self.def(&format!("vector.extract {name}[{r}] : {gp} from {ptr_ty}")))
     }
 

@@ -607,7 +607,7 @@ impl Emitter<'_> {
 /// is the block, a power of two; index bits are then register bits or
 /// lane bits, each once): element `(lane, r)` is element `(lane, 0)`
 /// plus `parts[r]`, the two sharing no bit.
-fn register_index_parts(lay: RegisterLayout, lanes: u32) -> Option<Vec<u32>> {
+pub(super) fn register_index_parts(lay: RegisterLayout, lanes: u32) -> Option<Vec<u32>> {
     let n = lay.numel();
     if !n.is_power_of_two() || u64::from(lay.per_lane()) * u64::from(lanes) != u64::from(n) {
         return None;
