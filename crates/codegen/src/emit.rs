@@ -30,7 +30,7 @@ use tritonc_ir::{
 };
 use tritonc_passes::axis::AxisInfo;
 
-mod addresses;
+mod affine;
 mod arith;
 mod control;
 mod matrix;
@@ -255,6 +255,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         },
         broadcast_sources: HashMap::new(),
         carried_buffers: HashMap::new(),
+        loop_depths: affine::LoopDepths::of(f),
     };
     let params: Vec<String> = f.params().iter().map(|p| e.mty(f.ty(*p))).collect();
     for (i, p) in f.params().iter().enumerate() {
@@ -340,6 +341,8 @@ struct Emitter<'a> {
     /// Loop bodies whose carried blocks the host keeps in buffers: per
     /// carried value, its buffer (`None`: carried as a value).
     carried_buffers: HashMap<BlockId, Vec<Option<String>>>,
+    /// How many loops enclose each block and operation.
+    loop_depths: affine::LoopDepths,
 }
 
 /// The operations that read each value of `f`.
@@ -668,7 +671,9 @@ impl<'a> Emitter<'a> {
                 let row_classes = self
                     .shared_row_classes(&d.operands)
                     .or_else(|| self.constancy_classes(d.results[0]));
+                let affine = self.affine_compare(op)?;
                 match (row_classes, out_ty) {
+                    _ if affine.is_some() => affine,
                     (Some(classes), Some(t)) if t.is_block() => {
                         let (ops, out) = (&d.operands, d.results[0]);
                         Some(self.elementwise_scalarized(&d.kind, &ins, ops, &in_ty, t, Some(classes), out)?)

@@ -59,6 +59,17 @@ pub enum CmpPred {
 impl CmpPred {
     /// MLIR predicate name for `arith.cmpi` / `arith.cmpf` (ordered floats,
     /// except `!=`, which is unordered so that `NaN != x` is true).
+    /// The predicate `q` with `a p b` exactly when `b q a`.
+    pub fn swapped(self) -> CmpPred {
+        match self {
+            CmpPred::Eq | CmpPred::Ne => self,
+            CmpPred::Lt => CmpPred::Gt,
+            CmpPred::Le => CmpPred::Ge,
+            CmpPred::Gt => CmpPred::Lt,
+            CmpPred::Ge => CmpPred::Le,
+        }
+    }
+
     pub fn mlir(self, float: bool, unsigned: bool) -> &'static str {
         match (self, float, unsigned) {
             (CmpPred::Eq, true, _) => "oeq",

@@ -333,7 +333,7 @@ fn attention_keeps_row_vectors_in_registers_on_wmma() {
 }
 
 /// A loop's address blocks are one offset a lane plus steps every lane
-/// shares (`emit/addresses.rs`), so on gfx1100 the linear layer's 2-stage
+/// shares (`emit/affine.rs`), so on gfx1100 the linear layer's 2-stage
 /// loop keeps its addresses in registers: before, each 8-element run of
 /// the `x` and `w` tiles kept its own 64-bit offset across the loop and
 /// 16 bytes of them spilled. (The values: the kernel files, in the

@@ -1,0 +1,497 @@
+//! Blocks affine in the element's index: the addresses of a load's or
+//! store's register groups, and comparisons, as the lane's own value plus
+//! steps every lane shares.
+//!
+//! An `i32` block built from `arange`, broadcasts, sums and products with
+//! scalars (how kernels build offsets and masks) is `c + sum_d g[d] *
+//! i[d]` with `c` and the gradient `g` lane-independent ([`gradient`]). In
+//! a layout where every lane holds distinct elements, register `r` then
+//! holds the lane's register-0 value plus a step every lane shares.
+//!
+//! - Addresses: a pointer block `splat(base) + o1 + .. + on` with such
+//!   offsets has register `r`'s address at `(base + step) + lane offset`:
+//!   the step is scalar arithmetic and the lane offset one 64-bit value per
+//!   block instead of one per group. In a loop, where `base` is what
+//!   changes, one offset a lane stays live across the loop instead of one
+//!   per group (the matmul on gfx1100 spilled its sixteen).
+//! - Comparisons `x < y` of such blocks (masks: `ks < k_left`, `rows <
+//!   m`, `cols <= rows`) compare the lane's one value with a scalar per
+//!   register: `x0 - y0 < step`, in 64 bits. A loop keeps `x0` instead of
+//!   the per-register values `x0 + 8 * i`, which LLVM hoists out of the
+//!   loop into a register each.
+//!
+//! Guarantees: the addresses and comparisons are the same as the blocks'
+//! elements' (offset arithmetic is taken not to wrap past `i32`, as
+//! everywhere else; steps and differences are computed in 64 bits);
+//! anything this cannot prove falls back to the elements themselves.
+
+use super::*;
+use tritonc_ir::CmpPred;
+
+/// A lane-independent `i32` quantity: `constant + sum(k * scalar)`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct Uniform {
+    constant: i64,
+    terms: Vec<(Value, i64)>,
+}
+
+impl Uniform {
+    fn constant(c: i64) -> Uniform {
+        Uniform {
+            constant: c,
+            terms: Vec::new(),
+        }
+    }
+
+    fn is_zero(&self) -> bool {
+        self.constant == 0 && self.terms.iter().all(|(_, k)| *k == 0)
+    }
+
+    /// `self + k * other`.
+    fn add_scaled(&mut self, other: &Uniform, k: i64) -> Option<()> {
+        self.constant = self.constant.checked_add(other.constant.checked_mul(k)?)?;
+        for &(v, c) in &other.terms {
+            let c = c.checked_mul(k)?;
+            match self.terms.iter_mut().find(|(w, _)| *w == v) {
+                Some((_, acc)) => *acc = acc.checked_add(c)?,
+                None => self.terms.push((v, c)),
+            }
+        }
+        Some(())
+    }
+
+    /// `self * s` for a scalar `s` (a value or a constant), when the
+    /// product stays of degree one.
+    fn times(&self, s: &Scalar) -> Option<Uniform> {
+        match *s {
+            Scalar::Constant(c) => {
+                let mut out = Uniform::default();
+                out.add_scaled(self, c)?;
+                Some(out)
+            }
+            Scalar::Value(v) if self.terms.iter().all(|(_, k)| *k == 0) => Some(Uniform {
+                constant: 0,
+                terms: vec![(v, self.constant)],
+            }),
+            Scalar::Value(_) => None,
+        }
+    }
+}
+
+/// The value every element of a block with a zero gradient has.
+enum Scalar {
+    Constant(i64),
+    Value(Value),
+}
+
+/// `v[i] = c + sum_d gradient[d] * i[d]` for an `i32` block `v`, with `c`
+/// and the gradient lane-independent: the gradient, one entry per
+/// dimension. `None` when `v` is not known to be of that form.
+pub(super) fn gradient(f: &Function, v: Value) -> Option<Vec<Uniform>> {
+    gradient_at(f, v, 0)
+}
+
+fn gradient_at(f: &Function, v: Value, depth: u32) -> Option<Vec<Uniform>> {
+    let ty = f.ty(v);
+    if depth > 32 || !ty.is_block() || ty.scalar_elem() != Some(ScalarType::I32) {
+        return None;
+    }
+    let rank = ty.shape.len();
+    let d = f.op(f.def_op(v)?);
+    let operand = |i: usize| gradient_at(f, d.operands[i], depth + 1);
+    match &d.kind {
+        OpKind::MakeRange { .. } => Some(vec![Uniform::constant(1)]),
+        OpKind::Splat => Some(vec![Uniform::default(); rank]),
+        OpKind::ConvertLayout => operand(0),
+        OpKind::Broadcast => {
+            let from = &f.ty(d.operands[0]).shape;
+            if from.len() != rank {
+                return None;
+            }
+            let mut g = operand(0)?;
+            // A dimension of size 1 grew: its index no longer matters.
+            for (k, &n) in from.iter().enumerate() {
+                if n == 1 {
+                    g[k] = Uniform::default();
+                }
+            }
+            Some(g)
+        }
+        OpKind::Reshape => {
+            // Only dimensions of size 1 added or removed: the others keep
+            // their order and their index.
+            let from = &f.ty(d.operands[0]).shape;
+            let g = operand(0)?;
+            let kept: Vec<&Uniform> = from.iter().zip(&g).filter(|(n, _)| **n != 1).map(|(_, u)| u).collect();
+            let sizes: Vec<u32> = from.iter().copied().filter(|n| *n != 1).collect();
+            let to_sizes: Vec<u32> = ty.shape.iter().copied().filter(|n| *n != 1).collect();
+            if sizes != to_sizes {
+                return None;
+            }
+            let mut next = kept.into_iter();
+            ty.shape
+                .iter()
+                .map(|&n| {
+                    if n == 1 {
+                        Some(Uniform::default())
+                    } else {
+                        next.next().cloned()
+                    }
+                })
+                .collect()
+        }
+        OpKind::Permute(order) => {
+            let g = operand(0)?;
+            order.iter().map(|&k| g.get(k as usize).cloned()).collect()
+        }
+        OpKind::Binary(op @ (BinaryOp::Add | BinaryOp::Sub)) => {
+            let (mut a, b) = (operand(0)?, operand(1)?);
+            let k = if matches!(op, BinaryOp::Add) { 1 } else { -1 };
+            for (x, y) in a.iter_mut().zip(&b) {
+                x.add_scaled(y, k)?;
+            }
+            Some(a)
+        }
+        OpKind::Binary(BinaryOp::Mul) => {
+            let (a, b) = (operand(0)?, operand(1)?);
+            let (g, s) = if b.iter().all(Uniform::is_zero) {
+                (a, uniform_scalar(f, d.operands[1], depth + 1)?)
+            } else if a.iter().all(Uniform::is_zero) {
+                (b, uniform_scalar(f, d.operands[0], depth + 1)?)
+            } else {
+                return None;
+            };
+            g.iter().map(|u| u.times(&s)).collect()
+        }
+        OpKind::Binary(BinaryOp::Shl) => {
+            let a = operand(0)?;
+            let Scalar::Constant(c) = uniform_scalar(f, d.operands[1], depth + 1)? else {
+                return None;
+            };
+            let scale = 1i64.checked_shl(u32::try_from(c).ok().filter(|c| *c < 31)?)?;
+            a.iter().map(|u| u.times(&Scalar::Constant(scale))).collect()
+        }
+        _ => None,
+    }
+}
+
+/// The one value of a block every element of which is the same scalar:
+/// a splat of a constant or of a scalar value.
+fn uniform_scalar(f: &Function, v: Value, depth: u32) -> Option<Scalar> {
+    if depth > 32 {
+        return None;
+    }
+    let d = f.op(f.def_op(v)?);
+    match d.kind {
+        OpKind::Splat => {
+            let s = d.operands[0];
+            match f.def_op(s).map(|op| &f.op(op).kind) {
+                Some(OpKind::Constant(ConstValue::Int(c))) => Some(Scalar::Constant(*c)),
+                _ => Some(Scalar::Value(s)),
+            }
+        }
+        OpKind::Broadcast | OpKind::Reshape | OpKind::ConvertLayout => uniform_scalar(f, d.operands[0], depth + 1),
+        _ => None,
+    }
+}
+
+/// How many loops (`for`, `while`) enclose each block and each
+/// operation of `f`.
+#[derive(Debug, Default)]
+pub(super) struct LoopDepths {
+    blocks: HashMap<BlockId, u32>,
+    ops: HashMap<OpId, (u32, BlockId)>,
+    users: HashMap<Value, Vec<OpId>>,
+    has_loops: bool,
+}
+
+impl LoopDepths {
+    pub(super) fn of(f: &Function) -> LoopDepths {
+        let mut depths = LoopDepths::default();
+        let mut stack = vec![(f.entry, 0)];
+        while let Some((b, depth)) = stack.pop() {
+            depths.blocks.insert(b, depth);
+            for &op in &f.block(b).ops {
+                depths.ops.insert(op, (depth, b));
+                let d = f.op(op);
+                for v in &d.operands {
+                    depths.users.entry(*v).or_default().push(op);
+                }
+                let is_loop = matches!(d.kind, OpKind::For | OpKind::While);
+                depths.has_loops |= is_loop;
+                let inner = depth + u32::from(is_loop);
+                stack.extend(d.regions.iter().map(|r| (*r, inner)));
+            }
+        }
+        depths
+    }
+
+    /// The depth where `v` is defined.
+    fn of_value(&self, f: &Function, v: Value) -> Option<u32> {
+        match f.value(v).def {
+            tritonc_ir::ValueDef::Result(op, _) => self.ops.get(&op).map(|(d, _)| *d),
+            tritonc_ir::ValueDef::Arg(b, _) => self.blocks.get(&b).copied(),
+        }
+    }
+
+    /// Whether `v` (defined at `op`) is read in a loop deeper than `op` or
+    /// after a loop that follows `op`: it is live in or across a loop.
+    fn read_in_or_after_a_loop(&self, f: &Function, v: Value, op: OpId) -> bool {
+        let Some(&(depth, _)) = self.ops.get(&op) else {
+            return false;
+        };
+        self.users.get(&v).is_some_and(|users| {
+            users
+                .iter()
+                .any(|u| self.ops.get(u).is_some_and(|(d, _)| *d > depth) || self.lives_across_a_loop(f, v, *u))
+        })
+    }
+
+    /// Whether a loop runs between `v`'s definition and `use_op`, both in
+    /// one block: `v` lives across it.
+    fn lives_across_a_loop(&self, f: &Function, v: Value, use_op: OpId) -> bool {
+        let Some(def) = f.def_op(v) else {
+            return false;
+        };
+        let (Some((_, b)), Some((_, ub))) = (self.ops.get(&def), self.ops.get(&use_op)) else {
+            return false;
+        };
+        let ops = &f.block(*b).ops;
+        match (
+            b == ub,
+            ops.iter().position(|o| *o == def),
+            ops.iter().position(|o| *o == use_op),
+        ) {
+            (true, Some(i), Some(j)) if i < j => ops[i..j]
+                .iter()
+                .any(|o| matches!(f.op(*o).kind, OpKind::For | OpKind::While)),
+            _ => false,
+        }
+    }
+}
+
+/// The register index part of each dimension of register `part`'s
+/// element (row-major; every dimension a power of two, as their product is).
+fn index_parts(part: u32, shape: &[u32]) -> Vec<i64> {
+    let mut index = vec![0i64; shape.len()];
+    let mut rest = part;
+    for (k, &n) in shape.iter().enumerate().rev() {
+        index[k] = i64::from(rest % n);
+        rest /= n;
+    }
+    index
+}
+
+/// `sum_d g[d] * index[d]`.
+fn step(g: &[Uniform], index: &[i64]) -> Option<Uniform> {
+    let mut step = Uniform::default();
+    for (u, &i) in g.iter().zip(index) {
+        step.add_scaled(u, i)?;
+    }
+    Some(step)
+}
+
+impl Emitter<'_> {
+    /// `x <p> y` (the operands of comparison `op`) where one side is a
+    /// uniform scalar `S` and the other an `i32` block affine in the
+    /// element's index with constant steps `d_r` (masks such as `ks <
+    /// k_left`, `rows < m`): per lane, its register-0 value `x0` against
+    /// `S - d_r`, one scalar per distinct step. `None` when that does not
+    /// apply. The result's registers that share a step are one class
+    /// (`row_classes`).
+    ///
+    /// Exact: `x0 + d < S` is `x0 < S - d` as integers; `S - d` is
+    /// computed saturating (a clamp, then the subtraction), and the predicate is
+    /// chosen so that the bound it can saturate at never changes the
+    /// answer (`d > 0` can only go below `i32::MIN`, where `<` and `>=`
+    /// are exact; `d < 0` only above `i32::MAX`, where `<=` and `>` are;
+    /// `x0 <= S - d` is `x0 < S - (d - 1)`, and so on). Equality wraps.
+    pub(super) fn affine_compare(&mut self, op: OpId) -> Result<Option<String>, CodegenError> {
+        let f = self.f;
+        let d = f.op(op);
+        let OpKind::Cmp(p) = d.kind else {
+            return Ok(None);
+        };
+        let out = d.results[0];
+        let ty = f.ty(d.operands[0]);
+        if self.lanes == 1
+            || ty.scalar_elem() != Some(ScalarType::I32)
+            || self.shared_row_classes(&d.operands).is_some()
+        {
+            return Ok(None);
+        }
+        let zero = |g: &[Uniform]| g.iter().all(Uniform::is_zero);
+        let (Some(g0), Some(g1)) = (gradient(f, d.operands[0]), gradient(f, d.operands[1])) else {
+            return Ok(None);
+        };
+        // The block side first: `x <p> S`, or `S <p> x` as `x <p'> S`.
+        let (x, g, s, p) = match (zero(&g0), zero(&g1)) {
+            (false, true) => (d.operands[0], g0, d.operands[1], p),
+            (true, false) => (d.operands[1], g1, d.operands[0], p.swapped()),
+            _ => return Ok(None),
+        };
+        // Only where it pays: a compare in a loop whose block side comes
+        // from outside the loop (`ks < k_left`: the block is invariant,
+        // the scalar is not), or after a loop the block side lives across,
+        // or whose result is read in or after a loop (`rows < m`, made
+        // once before the loop), so that the loop keeps one value a lane
+        // instead of one per register. Elsewhere the per-register values
+        // are made where they are used, and the scalar side's extra
+        // instructions are all this would change.
+        let across = self.loop_depths.has_loops
+            && (self.loop_depths.lives_across_a_loop(f, x, op)
+                || self.loop_depths.read_in_or_after_a_loop(f, out, op)
+                || self.loop_depths.ops.get(&op).is_some_and(|(d, _)| *d == 0));
+        match (
+            self.loop_depths.of_value(f, d.results[0]),
+            self.loop_depths.of_value(f, x),
+        ) {
+            (Some(here), Some(there)) if here > 0 && there < here => {}
+            _ if across => {}
+            _ => return Ok(None),
+        }
+        let Some(scalar) = uniform_scalar(f, s, 0) else {
+            return Ok(None);
+        };
+        let Some(parts) = super::shared::register_index_parts(self.register_layout(out), self.lanes) else {
+            return Ok(None);
+        };
+        // Each register's constant step.
+        let mut steps = Vec::with_capacity(parts.len());
+        for &part in &parts {
+            match step(&g, &index_parts(part, &ty.shape)) {
+                Some(u) if u.terms.iter().all(|(_, k)| *k == 0) => steps.push(u.constant),
+                _ => return Ok(None),
+            }
+        }
+        let (name, vt) = (self.name(x)?, self.vty(x));
+        let x0 = self.def(&format!("vector.extract {name}[0] : i32 from {vt}"));
+        let s = match scalar {
+            Scalar::Constant(c) => self.splat_const(&c.to_string(), "i32"),
+            Scalar::Value(v) => self.name(v)?,
+        };
+        let mut done: Vec<(i64, String)> = Vec::new();
+        let mut classes = Vec::with_capacity(steps.len());
+        let mut regs = Vec::with_capacity(steps.len());
+        for (r, &dr) in steps.iter().enumerate() {
+            if let Some((_, c)) = done.iter().find(|(k, _)| *k == dr) {
+                regs.push(c.clone());
+                classes.push(steps.iter().position(|k| *k == dr).unwrap_or(r) as u32);
+                continue;
+            }
+            // (predicate, what is subtracted from `S`)
+            let (pred, by) = match p {
+                CmpPred::Eq | CmpPred::Ne => (p, dr),
+                CmpPred::Lt | CmpPred::Ge if dr >= 0 => (p, dr),
+                CmpPred::Le | CmpPred::Gt if dr <= 0 => (p, dr),
+                CmpPred::Le => (CmpPred::Lt, dr - 1),
+                CmpPred::Gt => (CmpPred::Ge, dr - 1),
+                CmpPred::Lt => (CmpPred::Le, dr + 1),
+                CmpPred::Ge => (CmpPred::Gt, dr + 1),
+            };
+            let Ok(by) = i32::try_from(by) else {
+                return Ok(None);
+            };
+            let bound = if by == 0 {
+                s.clone()
+            } else if matches!(pred, CmpPred::Eq | CmpPred::Ne) {
+                let c = self.splat_const(&by.to_string(), "i32");
+                self.def(&format!("arith.subi {s}, {c} : i32"))
+            } else {
+                // Saturating, in scalar instructions (AMDGPU's saturating
+                // subtraction is a vector one): `max(S, MIN + by) - by`
+                // for `by > 0`, `min(S, MAX + by) - by` for `by < 0`.
+                let (clamp, limit) = if by > 0 {
+                    ("arith.maxsi", i64::from(i32::MIN) + i64::from(by))
+                } else {
+                    ("arith.minsi", i64::from(i32::MAX) + i64::from(by))
+                };
+                let l = self.splat_const(&limit.to_string(), "i32");
+                let c = self.splat_const(&by.to_string(), "i32");
+                let clamped = self.def(&format!("{clamp} {s}, {l} : i32"));
+                self.def(&format!("arith.subi {clamped}, {c} overflow<nsw> : i32"))
+            };
+            let c = self.def(&format!("arith.cmpi {}, {x0}, {bound} : i32", pred.mlir(false, false)));
+            done.push((dr, c.clone()));
+            classes.push(r as u32);
+            regs.push(c);
+        }
+        let vt = self.vty(out);
+        let v = self.def(&format!("vector.from_elements {} : {vt}", regs.join(", ")));
+        self.row_classes.insert(out, std::rc::Rc::new(classes));
+        Ok(Some(v))
+    }
+
+    /// Register `r`'s address of pointer block `ptrs` as `(base + step) +
+    /// lane offset` (see the module's doc), or `None` when `ptrs` is not
+    /// of that form.
+    pub(super) fn stepped_pointer(&mut self, ptrs: Value, r: u32) -> Result<Option<String>, CodegenError> {
+        let f = self.f;
+        let ty = f.ty(ptrs);
+        let Elem::Ptr(s) = ty.elem else {
+            return Ok(None);
+        };
+        let Some((base, offsets)) = tritonc_passes::loop_ptrs::based_block(f, ptrs) else {
+            return Ok(None);
+        };
+        let Some(grads) = offsets.iter().map(|o| gradient(f, *o)).collect::<Option<Vec<_>>>() else {
+            return Ok(None);
+        };
+        let Some(parts) = super::shared::register_index_parts(self.register_layout(ptrs), self.lanes) else {
+            return Ok(None);
+        };
+        let Some(&part) = parts.get(r as usize) else {
+            return Ok(None);
+        };
+        let index = index_parts(part, &ty.shape);
+        let mut total = Uniform::default();
+        for g in &grads {
+            match step(g, &index) {
+                Some(s) if total.add_scaled(&s, 1).is_some() => {}
+                _ => return Ok(None),
+            }
+        }
+        let step = total;
+        let gp = self.target.global_ptr();
+        let elem = mem_ty(s);
+        // The lane's own offset: its first element's.
+        let mut lane: Option<String> = None;
+        for o in &offsets {
+            let (name, ot) = (self.name(*o)?, self.vty(*o));
+            let first = self.def(&format!("vector.extract {name}[0] : i32 from {ot}"));
+            let wide = self.def(&format!("arith.extsi {first} : i32 to i64"));
+            lane = Some(match lane {
+                None => wide,
+                Some(sum) => self.def(&format!("arith.addi {sum}, {wide} : i64")),
+            });
+        }
+        let mut at = self.name(base)?;
+        if !step.is_zero() {
+            let s = self.uniform_value(&step)?;
+            at = self.def(&format!("llvm.getelementptr {at}[{s}] : ({gp}, i64) -> {gp}, {elem}"));
+        }
+        if let Some(lane) = lane {
+            at = self.def(&format!(
+                "llvm.getelementptr {at}[{lane}] : ({gp}, i64) -> {gp}, {elem}"
+            ));
+        }
+        Ok(Some(at))
+    }
+
+    /// `u` as an `i64` value (each term widened first: exact, whatever
+    /// the signs of the terms).
+    fn uniform_value(&mut self, u: &Uniform) -> Result<String, CodegenError> {
+        let mut sum = self.splat_const(&u.constant.to_string(), "i64");
+        for &(v, k) in &u.terms {
+            if k == 0 {
+                continue;
+            }
+            let x = self.name(v)?;
+            let wide = self.def(&format!("arith.extsi {x} : i32 to i64"));
+            let kc = self.splat_const(&k.to_string(), "i64");
+            let term = self.def(&format!("arith.muli {wide}, {kc} : i64"));
+            sum = self.def(&format!("arith.addi {sum}, {term} : i64"));
+        }
+        Ok(sum)
+    }
+}
