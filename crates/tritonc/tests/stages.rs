@@ -357,16 +357,7 @@ fn matmul_loop_does_not_spill_on_wmma() {
     for s in ["stride_ak", "stride_bn", "stride_cn"] {
         req.assume.insert(s.into(), 1);
     }
-    req.assembly = true;
-    let t = tritonc::codegen::target::lookup("gfx1100").unwrap();
-    let c = compile(&req, t.as_ref()).unwrap();
-    let asm = stage_text(&c, "8-");
-    let scratch: Vec<&str> = asm
-        .lines()
-        .filter(|l| l.contains(".private_segment_fixed_size:"))
-        .map(str::trim)
-        .collect();
-    assert_eq!(scratch, [".private_segment_fixed_size: 0"], "{asm}");
+    assert_no_scratch(req, "gfx1100");
 }
 
 /// A loop's address blocks are one offset a lane plus steps every lane
@@ -381,8 +372,14 @@ fn loop_addresses_do_not_spill_on_wmma() {
     let text = std::fs::read_to_string(&path).unwrap();
     let mut req = common::request(&text, "linear", &[("BLOCK_M", 128), ("BLOCK_N", 128), ("BLOCK_K", 64)]);
     req.divisible = tritonc::driver::Divisible::All;
+    assert_no_scratch(req, "gfx1100");
+}
+
+/// Compiles `req` for `target` and checks that its code object has no
+/// scratch (no spills, no stack).
+fn assert_no_scratch(mut req: tritonc::driver::CompileRequest, target: &str) {
     req.assembly = true;
-    let t = tritonc::codegen::target::lookup("gfx1100").unwrap();
+    let t = tritonc::codegen::target::lookup(target).unwrap();
     let c = compile(&req, t.as_ref()).unwrap();
     let asm = stage_text(&c, "8-");
     let scratch: Vec<&str> = asm
