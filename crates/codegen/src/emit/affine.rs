@@ -234,6 +234,43 @@ impl LoopDepths {
         }
     }
 
+    /// Whether the affine expression `v` (what [`gradient`] reads) takes
+    /// every scalar it is made of from outside depth `depth`: its value
+    /// is the same in every iteration of the loop there, wherever it is
+    /// computed.
+    fn invariant_at(&self, f: &Function, v: Value, depth: u32) -> bool {
+        let mut stack = vec![(v, 0u32)];
+        while let Some((v, n)) = stack.pop() {
+            if n > 64 {
+                return false;
+            }
+            let Some(op) = f.def_op(v) else {
+                return self.of_value(f, v).is_some_and(|d| d < depth);
+            };
+            let d = f.op(op);
+            match d.kind {
+                OpKind::MakeRange { .. } | OpKind::Constant(_) => {}
+                OpKind::Splat if !f.ty(d.operands[0]).is_block() => {
+                    let s = d.operands[0];
+                    let constant = f.def_op(s).is_some_and(|o| matches!(f.op(o).kind, OpKind::Constant(_)));
+                    if !constant && self.of_value(f, s).is_none_or(|d| d >= depth) {
+                        return false;
+                    }
+                }
+                OpKind::Splat
+                | OpKind::Broadcast
+                | OpKind::Reshape
+                | OpKind::ConvertLayout
+                | OpKind::Permute(_)
+                | OpKind::Binary(BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Shl) => {
+                    stack.extend(d.operands.iter().map(|o| (*o, n + 1)));
+                }
+                _ => return false,
+            }
+        }
+        true
+    }
+
     /// Whether `v` (defined at `op`) is read in a loop deeper than `op` or
     /// after a loop that follows `op`: it is live in or across a loop.
     fn read_in_or_after_a_loop(&self, f: &Function, v: Value, op: OpId) -> bool {
@@ -328,6 +365,7 @@ impl Emitter<'_> {
         let (x, g, s, p) = match (zero(&g0), zero(&g1)) {
             (false, true) => (d.operands[0], g0, d.operands[1], p),
             (true, false) => (d.operands[1], g1, d.operands[0], p.swapped()),
+            (false, false) => return self.affine_block_compare(op, p, [g0, g1]),
             _ => return Ok(None),
         };
         // Only where it pays: a compare in a loop whose block side comes
@@ -413,6 +451,83 @@ impl Emitter<'_> {
             };
             let c = self.def(&format!("arith.cmpi {}, {x0}, {bound} : i32", pred.mlir(false, false)));
             done.push((dr, c.clone()));
+            classes.push(r as u32);
+            regs.push(c);
+        }
+        let vt = self.vty(out);
+        let v = self.def(&format!("vector.from_elements {} : {vt}", regs.join(", ")));
+        self.row_classes.insert(out, std::rc::Rc::new(classes));
+        Ok(Some(v))
+    }
+
+    /// `x <p> y` of two `i32` blocks affine in the element's index with
+    /// constant steps (`cols <= rows`, the causal mask), in a loop where
+    /// one of them is the same in every iteration: per lane `x0 - y0` (in
+    /// 32 bits when both are known non-negative, else 64: exact) against
+    /// each register's `dy - dx`, so that the loop keeps one difference a
+    /// lane instead of the invariant block's registers.
+    fn affine_block_compare(
+        &mut self,
+        op: OpId,
+        p: CmpPred,
+        gradients: [Vec<Uniform>; 2],
+    ) -> Result<Option<String>, CodegenError> {
+        let f = self.f;
+        let d = f.op(op);
+        let (x, y, out) = (d.operands[0], d.operands[1], d.results[0]);
+        // In a loop, with one side the same in every iteration (the
+        // causal mask's `rows`, made again in the loop from what is
+        // outside it), which LLVM would keep a register per element of.
+        let invariant = |v: Value, here: u32| self.loop_depths.invariant_at(f, v, here);
+        match self.loop_depths.of_value(f, out) {
+            Some(here) if here > 0 && (invariant(x, here) || invariant(y, here)) => {}
+            _ => return Ok(None),
+        }
+        let ty = f.ty(x);
+        let Some(parts) = super::shared::register_index_parts(self.register_layout(out), self.lanes) else {
+            return Ok(None);
+        };
+        let mut keys = Vec::with_capacity(parts.len());
+        for &part in &parts {
+            let index = index_parts(part, &ty.shape);
+            let constant = |g: &[Uniform]| match step(g, &index) {
+                Some(u) if u.terms.iter().all(|(_, k)| *k == 0) => Some(u.constant),
+                _ => None,
+            };
+            match (constant(&gradients[0]), constant(&gradients[1])) {
+                (Some(dx), Some(dy)) => keys.push(dy - dx),
+                _ => return Ok(None),
+            }
+        }
+        // The difference of two non-negative `i32`s is an `i32`; otherwise
+        // it is taken in 64 bits.
+        let narrow = self.non_negative(x) && self.non_negative(y) && keys.iter().all(|k| i32::try_from(*k).is_ok());
+        let it = if narrow { "i32" } else { "i64" };
+        let mut lane = Vec::new();
+        for v in [x, y] {
+            let (name, vt) = (self.name(v)?, self.vty(v));
+            let first = self.def(&format!("vector.extract {name}[0] : i32 from {vt}"));
+            lane.push(if narrow {
+                first
+            } else {
+                self.def(&format!("arith.extsi {first} : i32 to i64"))
+            });
+        }
+        let flags = if narrow { " overflow<nsw>" } else { "" };
+        let diff = self.def(&format!("arith.subi {}, {}{flags} : {it}", lane[0], lane[1]));
+        let pred = p.mlir(false, false);
+        let mut done: Vec<(i64, String)> = Vec::new();
+        let mut classes = Vec::with_capacity(keys.len());
+        let mut regs = Vec::with_capacity(keys.len());
+        for (r, &k) in keys.iter().enumerate() {
+            if let Some((_, c)) = done.iter().find(|(key, _)| *key == k) {
+                regs.push(c.clone());
+                classes.push(keys.iter().position(|key| *key == k).unwrap_or(r) as u32);
+                continue;
+            }
+            let kc = self.splat_const(&k.to_string(), it);
+            let c = self.def(&format!("arith.cmpi {pred}, {diff}, {kc} : {it}"));
+            done.push((k, c.clone()));
             classes.push(r as u32);
             regs.push(c);
         }

@@ -560,7 +560,8 @@ impl Emitter<'_> {
     }
 
     /// Whether every element of `v` is known to be non-negative: program
-    /// ids, ranges from a non-negative start, non-negative constants, and
+    /// ids, ranges from a non-negative start, non-negative constants, `for`
+    /// induction variables from a non-negative start by a positive step, and
     /// sums, products, quotients and remainders of such values (wrapping
     /// past `i32::MAX` is taken not to happen, as Triton does).
     pub(super) fn non_negative(&self, v: Value) -> bool {
@@ -573,8 +574,31 @@ impl Emitter<'_> {
             if f.ty(v).scalar_elem().is_some_and(|s| s.is_unsigned() || s.is_bool()) {
                 continue;
             }
-            let tritonc_ir::ValueDef::Result(op, 0) = f.value(v).def else {
-                return false;
+            let op = match f.value(v).def {
+                tritonc_ir::ValueDef::Result(op, 0) => op,
+                // A `for` loop's induction variable, from a non-negative
+                // lower bound up by a positive constant step.
+                tritonc_ir::ValueDef::Arg(body, 0) => {
+                    let Some(for_op) = f
+                        .walk()
+                        .into_iter()
+                        .find(|o| matches!(f.op(*o).kind, OpKind::For) && f.op(*o).regions.first() == Some(&body))
+                    else {
+                        return false;
+                    };
+                    let d = f.op(for_op);
+                    let positive_step = d
+                        .operands
+                        .get(2)
+                        .and_then(|s| f.def_op(*s))
+                        .is_some_and(|o| matches!(f.op(o).kind, OpKind::Constant(ConstValue::Int(c)) if c > 0));
+                    if !positive_step {
+                        return false;
+                    }
+                    stack.push((d.operands[0], depth + 1));
+                    continue;
+                }
+                _ => return false,
             };
             let d = f.op(op);
             match &d.kind {
