@@ -14,16 +14,20 @@
 //!   block instead of one per group. In a loop, where `base` is what
 //!   changes, one offset a lane stays live across the loop instead of one
 //!   per group (the matmul on gfx1100 spilled its sixteen).
-//! - Comparisons `x < y` of such blocks (masks: `ks < k_left`, `rows <
-//!   m`, `cols <= rows`) compare the lane's one value with a scalar per
-//!   register: `x0 - y0 < step`, in 64 bits. A loop keeps `x0` instead of
-//!   the per-register values `x0 + 8 * i`, which LLVM hoists out of the
-//!   loop into a register each.
+//! - Comparisons in and around loops (masks: `ks < k_left`, `rows < m`,
+//!   `cols <= rows`) compare the lane's one value with a scalar per
+//!   register: `x0 < S - d_r` against a scalar `S` (saturating, in scalar
+//!   registers), `x0 - y0 <= dy_r - dx_r` for two blocks. A loop keeps
+//!   `x0` instead of the per-register values `x0 + 8 * i`, which LLVM
+//!   hoists out of the loop into a register each.
 //!
 //! Guarantees: the addresses and comparisons are the same as the blocks'
 //! elements' (offset arithmetic is taken not to wrap past `i32`, as
-//! everywhere else; steps and differences are computed in 64 bits);
-//! anything this cannot prove falls back to the elements themselves.
+//! everywhere else; address steps are computed in 64 bits, the scalar
+//! side of a comparison saturating with the predicate adjusted to the
+//! bound, a difference of two blocks in 32 bits only when both are known
+//! non-negative); anything this cannot prove falls back to the elements
+//! themselves.
 
 use super::*;
 use tritonc_ir::CmpPred;
