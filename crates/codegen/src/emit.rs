@@ -256,6 +256,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         broadcast_sources: HashMap::new(),
         carried_buffers: HashMap::new(),
         loop_depths: affine::LoopDepths::of(f),
+        group_address_parts: HashMap::new(),
     };
     let params: Vec<String> = f.params().iter().map(|p| e.mty(f.ty(*p))).collect();
     for (i, p) in f.params().iter().enumerate() {
@@ -343,6 +344,10 @@ struct Emitter<'a> {
     carried_buffers: HashMap<BlockId, Vec<Option<String>>>,
     /// How many loops enclose each block and operation.
     loop_depths: affine::LoopDepths,
+    /// Within one load or store: the lane offsets and widened scalars its
+    /// register groups' addresses share (`affine::stepped_pointer`), by
+    /// the value they are made of.
+    group_address_parts: HashMap<Value, String>,
 }
 
 /// The operations that read each value of `f`.

@@ -574,16 +574,25 @@ impl Emitter<'_> {
         let gp = self.target.global_ptr();
         let elem = mem_ty(s);
         // The lane's own offset: its first element's.
-        let mut lane: Option<String> = None;
-        for o in &offsets {
-            let (name, ot) = (self.name(*o)?, self.vty(*o));
-            let first = self.def(&format!("vector.extract {name}[0] : i32 from {ot}"));
-            let wide = self.def(&format!("arith.extsi {first} : i32 to i64"));
-            lane = Some(match lane {
-                None => wide,
-                Some(sum) => self.def(&format!("arith.addi {sum}, {wide} : i64")),
-            });
-        }
+        let lane = match self.group_address_parts.get(&ptrs).cloned() {
+            Some(l) => Some(l),
+            None => {
+                let mut lane: Option<String> = None;
+                for o in &offsets {
+                    let (name, ot) = (self.name(*o)?, self.vty(*o));
+                    let first = self.def(&format!("vector.extract {name}[0] : i32 from {ot}"));
+                    let wide = self.def(&format!("arith.extsi {first} : i32 to i64"));
+                    lane = Some(match lane {
+                        None => wide,
+                        Some(sum) => self.def(&format!("arith.addi {sum}, {wide} : i64")),
+                    });
+                }
+                if let Some(l) = &lane {
+                    self.group_address_parts.insert(ptrs, l.clone());
+                }
+                lane
+            }
+        };
         let mut at = self.name(base)?;
         if !step.is_zero() {
             let s = self.uniform_value(&step)?;
@@ -605,8 +614,15 @@ impl Emitter<'_> {
             if k == 0 {
                 continue;
             }
-            let x = self.name(v)?;
-            let wide = self.def(&format!("arith.extsi {x} : i32 to i64"));
+            let wide = match self.group_address_parts.get(&v).cloned() {
+                Some(w) => w,
+                None => {
+                    let x = self.name(v)?;
+                    let w = self.def(&format!("arith.extsi {x} : i32 to i64"));
+                    self.group_address_parts.insert(v, w.clone());
+                    w
+                }
+            };
             let kc = self.splat_const(&k.to_string(), "i64");
             let term = self.def(&format!("arith.muli {wide}, {kc} : i64"));
             sum = self.def(&format!("arith.addi {sum}, {term} : i64"));
