@@ -412,15 +412,7 @@ impl Emitter<'_> {
             Scalar::Constant(c) => self.splat_const(&c.to_string(), "i32"),
             Scalar::Value(v) => self.name(v)?,
         };
-        let mut done: Vec<(i64, String)> = Vec::new();
-        let mut classes = Vec::with_capacity(steps.len());
-        let mut regs = Vec::with_capacity(steps.len());
-        for (r, &dr) in steps.iter().enumerate() {
-            if let Some((_, c)) = done.iter().find(|(k, _)| *k == dr) {
-                regs.push(c.clone());
-                classes.push(steps.iter().position(|k| *k == dr).unwrap_or(r) as u32);
-                continue;
-            }
+        self.compare_per_key(out, &steps, |e, dr| {
             // (predicate, what is subtracted from `S`)
             let (pred, by) = match p {
                 CmpPred::Eq | CmpPred::Ne => (p, dr),
@@ -432,13 +424,13 @@ impl Emitter<'_> {
                 CmpPred::Ge => (CmpPred::Gt, dr + 1),
             };
             let Ok(by) = i32::try_from(by) else {
-                return Ok(None);
+                return None;
             };
             let bound = if by == 0 {
                 s.clone()
             } else if matches!(pred, CmpPred::Eq | CmpPred::Ne) {
-                let c = self.splat_const(&by.to_string(), "i32");
-                self.def(&format!("arith.subi {s}, {c} : i32"))
+                let c = e.splat_const(&by.to_string(), "i32");
+                e.def(&format!("arith.subi {s}, {c} : i32"))
             } else {
                 // Saturating, in scalar instructions (AMDGPU's saturating
                 // subtraction is a vector one): `max(S, MIN + by) - by`
@@ -448,13 +440,37 @@ impl Emitter<'_> {
                 } else {
                     ("arith.minsi", i64::from(i32::MAX) + i64::from(by))
                 };
-                let l = self.splat_const(&limit.to_string(), "i32");
-                let c = self.splat_const(&by.to_string(), "i32");
-                let clamped = self.def(&format!("{clamp} {s}, {l} : i32"));
-                self.def(&format!("arith.subi {clamped}, {c} overflow<nsw> : i32"))
+                let l = e.splat_const(&limit.to_string(), "i32");
+                let c = e.splat_const(&by.to_string(), "i32");
+                let clamped = e.def(&format!("{clamp} {s}, {l} : i32"));
+                e.def(&format!("arith.subi {clamped}, {c} overflow<nsw> : i32"))
             };
-            let c = self.def(&format!("arith.cmpi {}, {x0}, {bound} : i32", pred.mlir(false, false)));
-            done.push((dr, c.clone()));
+            Some(e.def(&format!("arith.cmpi {}, {x0}, {bound} : i32", pred.mlir(false, false))))
+        })
+    }
+
+    /// The comparison result whose register `r` is `compare(keys[r])`, one
+    /// comparison per distinct key (`None` when `compare` gives up); the
+    /// registers sharing a key are one class (`row_classes`).
+    fn compare_per_key(
+        &mut self,
+        out: Value,
+        keys: &[i64],
+        mut compare: impl FnMut(&mut Self, i64) -> Option<String>,
+    ) -> Result<Option<String>, CodegenError> {
+        let mut done: Vec<(i64, String)> = Vec::new();
+        let mut classes = Vec::with_capacity(keys.len());
+        let mut regs = Vec::with_capacity(keys.len());
+        for (r, &k) in keys.iter().enumerate() {
+            if let Some((_, c)) = done.iter().find(|(key, _)| *key == k) {
+                regs.push(c.clone());
+                classes.push(keys.iter().position(|key| *key == k).unwrap_or(r) as u32);
+                continue;
+            }
+            let Some(c) = compare(self, k) else {
+                return Ok(None);
+            };
+            done.push((k, c.clone()));
             classes.push(r as u32);
             regs.push(c);
         }
@@ -520,25 +536,10 @@ impl Emitter<'_> {
         let flags = if narrow { " overflow<nsw>" } else { "" };
         let diff = self.def(&format!("arith.subi {}, {}{flags} : {it}", lane[0], lane[1]));
         let pred = p.mlir(false, false);
-        let mut done: Vec<(i64, String)> = Vec::new();
-        let mut classes = Vec::with_capacity(keys.len());
-        let mut regs = Vec::with_capacity(keys.len());
-        for (r, &k) in keys.iter().enumerate() {
-            if let Some((_, c)) = done.iter().find(|(key, _)| *key == k) {
-                regs.push(c.clone());
-                classes.push(keys.iter().position(|key| *key == k).unwrap_or(r) as u32);
-                continue;
-            }
-            let kc = self.splat_const(&k.to_string(), it);
-            let c = self.def(&format!("arith.cmpi {pred}, {diff}, {kc} : {it}"));
-            done.push((k, c.clone()));
-            classes.push(r as u32);
-            regs.push(c);
-        }
-        let vt = self.vty(out);
-        let v = self.def(&format!("vector.from_elements {} : {vt}", regs.join(", ")));
-        self.row_classes.insert(out, std::rc::Rc::new(classes));
-        Ok(Some(v))
+        self.compare_per_key(out, &keys, |e, k| {
+            let kc = e.splat_const(&k.to_string(), it);
+            Some(e.def(&format!("arith.cmpi {pred}, {diff}, {kc} : {it}")))
+        })
     }
 
     /// Register `r`'s address of pointer block `ptrs` as `(base + step) +
