@@ -257,6 +257,13 @@ impl Function {
             .find(|b| self.block(*b).ops.contains(&op))
     }
 
+    /// The `for` whose body is `body`.
+    pub fn for_of_body(&self, body: BlockId) -> Option<OpId> {
+        self.walk()
+            .into_iter()
+            .find(|op| matches!(self.op(*op).kind, OpKind::For) && self.op(*op).regions.first() == Some(&body))
+    }
+
     /// Every block reachable from the entry block (the entry first).
     pub fn walk_blocks(&self) -> Vec<BlockId> {
         std::iter::once(self.entry)

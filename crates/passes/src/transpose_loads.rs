@@ -92,11 +92,7 @@ fn carried(f: &mut Function, dot: OpId, body: BlockId, arg: u32) -> bool {
     let Some(slot) = (arg as usize).checked_sub(1) else {
         return false;
     };
-    let Some(for_op) = f
-        .walk()
-        .into_iter()
-        .find(|op| matches!(f.op(*op).kind, OpKind::For) && f.op(*op).regions.first() == Some(&body))
-    else {
+    let Some(for_op) = f.for_of_body(body) else {
         return false;
     };
     let Some(&yield_op) = f.block(body).ops.last() else {

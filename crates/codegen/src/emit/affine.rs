@@ -406,8 +406,7 @@ impl Emitter<'_> {
                 _ => return Ok(None),
             }
         }
-        let (name, vt) = (self.name(x)?, self.vty(x));
-        let x0 = self.def(&format!("vector.extract {name}[0] : i32 from {vt}"));
+        let x0 = self.first_register(x)?;
         let s = match scalar {
             Scalar::Constant(c) => self.splat_const(&c.to_string(), "i32"),
             Scalar::Value(v) => self.name(v)?,
@@ -525,8 +524,7 @@ impl Emitter<'_> {
         let it = if narrow { "i32" } else { "i64" };
         let mut lane = Vec::new();
         for v in [x, y] {
-            let (name, vt) = (self.name(v)?, self.vty(v));
-            let first = self.def(&format!("vector.extract {name}[0] : i32 from {vt}"));
+            let first = self.first_register(v)?;
             lane.push(if narrow {
                 first
             } else {
@@ -580,8 +578,7 @@ impl Emitter<'_> {
             None => {
                 let mut lane: Option<String> = None;
                 for o in &offsets {
-                    let (name, ot) = (self.name(*o)?, self.vty(*o));
-                    let first = self.def(&format!("vector.extract {name}[0] : i32 from {ot}"));
+                    let first = self.first_register(*o)?;
                     let wide = self.def(&format!("arith.extsi {first} : i32 to i64"));
                     lane = Some(match lane {
                         None => wide,
@@ -605,6 +602,13 @@ impl Emitter<'_> {
             ));
         }
         Ok(Some(at))
+    }
+
+    /// Register 0 of `i32` block `v`: the lane's own value, from which
+    /// the others are steps away.
+    fn first_register(&mut self, v: Value) -> Result<String, CodegenError> {
+        let (name, vt) = (self.name(v)?, self.vty(v));
+        Ok(self.def(&format!("vector.extract {name}[0] : i32 from {vt}")))
     }
 
     /// `u` as an `i64` value (each term widened first: exact, whatever

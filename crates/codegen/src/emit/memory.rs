@@ -581,11 +581,7 @@ impl Emitter<'_> {
                 // A `for` loop's induction variable, from a non-negative
                 // lower bound up by a positive constant step.
                 tritonc_ir::ValueDef::Arg(body, 0) => {
-                    let Some(for_op) = f
-                        .walk()
-                        .into_iter()
-                        .find(|o| matches!(f.op(*o).kind, OpKind::For) && f.op(*o).regions.first() == Some(&body))
-                    else {
+                    let Some(for_op) = f.for_of_body(body) else {
                         return false;
                     };
                     let d = f.op(for_op);
