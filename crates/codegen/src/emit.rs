@@ -257,6 +257,7 @@ pub fn emit_kernel(f: &Function, target: &dyn Target) -> Result<EmittedKernel, C
         carried_buffers: HashMap::new(),
         loop_depths: affine::LoopDepths::of(f),
         group_address_parts: HashMap::new(),
+        group_lane_addresses: HashMap::new(),
     };
     let params: Vec<String> = f.params().iter().map(|p| e.mty(f.ty(*p))).collect();
     for (i, p) in f.params().iter().enumerate() {
@@ -348,6 +349,9 @@ struct Emitter<'a> {
     /// register groups' addresses share (`affine::stepped_pointer`), by
     /// the value they are made of.
     group_address_parts: HashMap<Value, String>,
+    /// Within one load or store: its pointer block's lane part
+    /// (`affine::stepped_pointer`).
+    group_lane_addresses: HashMap<Value, affine::LaneAddress>,
 }
 
 /// The operations that read each value of `f`.

@@ -91,6 +91,13 @@ pub trait Target: Send + Sync {
     fn lane_read(&self, _x: &LaneRead) -> Option<String> {
         None
     }
+    /// Code defining `%{out}` as `value`, an i32 value every lane of the
+    /// wave holds, in a form the target keeps once per wave (AMDGPU:
+    /// `v_readfirstlane_b32` into a scalar register, so that arithmetic on
+    /// it is scalar), if it has one.
+    fn wave_uniform(&self, _value: &str, _out: &str) -> Option<String> {
+        None
+    }
     /// Whether [`Target::lane_exchange`] and [`Target::read_lanes`] go
     /// through the scratch slots (then they begin with a barrier, and the
     /// slots have readers after them).
@@ -585,6 +592,9 @@ impl Target for AmdGpu {
             "%{out}_four = llvm.mlir.constant(4 : i32) : i32\n%{out}_addr = arith.muli {}, %{out}_four : i32\n%{out} = rocdl.ds_bpermute %{out}_addr, {} : (i32, i32) -> i32",
             x.src, x.value
         ))
+    }
+    fn wave_uniform(&self, value: &str, out: &str) -> Option<String> {
+        Some(format!("%{out} = rocdl.readfirstlane {value} : i32"))
     }
     fn read_lanes(&self, x: &ReadLanes) -> Option<String> {
         let (out, ty) = (x.out, x.ty);

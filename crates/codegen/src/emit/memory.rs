@@ -211,7 +211,7 @@ impl Emitter<'_> {
             } else if width > 1 {
                 let gt = format!("vector<{width}x{mt}>");
                 let mut acc = pass;
-                self.group_address_parts.clear();
+                self.forget_group_addresses();
                 for r in (0..k).step_by(width as usize) {
                     let p = self.group_pointer(vals[0], ptrs, &ptr_ty, r)?;
                     let load = format!("llvm.load {p} {{alignment = {} : i64}} : {gp} -> {gt}", align * width);
@@ -353,7 +353,7 @@ impl Emitter<'_> {
                 }
             } else if width > 1 {
                 let gt = format!("vector<{width}x{mt}>");
-                self.group_address_parts.clear();
+                self.forget_group_addresses();
                 for r in (0..k).step_by(width as usize) {
                     let p = self.group_pointer(vals[0], &ins[0], &ptr_ty, r)?;
                     let x = self.def(&format!(

@@ -166,7 +166,21 @@ impl Emitter<'_> {
         let out_idx = self.flat_indices(to_layout);
         let k = to_layout.per_lane();
         let vi = format!("vector<{k}xi32>");
-        let src_idx = self.emit_index_map(&out_idx, &vi, src);
+        let src_idx = match register_index_parts(to_layout, self.lanes) {
+            // Every lane holds distinct elements: element `(lane, r)` is
+            // element `(lane, 0)` plus `parts[r]`, sharing no bit, and the
+            // map moves bit fields, so the source is the map of the lane's
+            // first element (once) plus the map of each part (constants).
+            Some(parts) => {
+                let first = self.def(&format!("vector.extract {out_idx}[0] : i32 from {vi}"));
+                let lane_src = self.emit_index_map(&first, "i32", src);
+                let lane_v = self.def(&format!("vector.broadcast {lane_src} : i32 to {vi}"));
+                let consts: Vec<String> = parts.iter().map(|p| src.apply(u64::from(*p)).to_string()).collect();
+                let c = self.def(&format!("arith.constant dense<[{}]> : {vi}", consts.join(", ")));
+                self.def(&format!("arith.addi {lane_v}, {c} : {vi}"))
+            }
+            None => self.emit_index_map(&out_idx, &vi, src),
+        };
         // Register bits that only pick coordinates the map drops (the
         // broadcast dimensions): registers differing in them read the
         // same element, so each distinct one is read once.
