@@ -15,9 +15,8 @@
 //!   changes, one offset a lane stays live across the loop instead of one
 //!   per group (the matmul on gfx1100 spilled its sixteen). Offsets the
 //!   same in every lane of a wave (a row a wave) join the base as scalars
-//!   ([`Target::wave_uniform`]); the rest are summed in 64 bits, in bytes
-//!   when there are two or more (LLVM splits an element-typed sum into
-//!   two additions and two shifts); steps are in bytes.
+//!   ([`Target::wave_uniform`]); the rest are summed in 64 bits; steps
+//!   are in bytes.
 //! - Comparisons in and around loops (masks: `ks < k_left`, `rows < m`,
 //!   `cols <= rows`) compare the lane's one value with a scalar per
 //!   register: `x0 < S - d_r` against a scalar `S` (saturating, in scalar
@@ -38,12 +37,12 @@ use tritonc_ir::CmpPred;
 
 /// The part of a load's or store's register-group addresses every group
 /// shares: the base plus the offsets the same in every lane of a wave
-/// (scalar arithmetic), and the offset of the rest, the lane's own, with
-/// the type it counts (the element, or bytes).
+/// (scalar arithmetic), and the 64-bit offset of the rest, the lane's
+/// own, in elements.
 #[derive(Debug, Clone)]
 pub(super) struct LaneAddress {
     wave_base: String,
-    lane_offset: Option<(String, String)>,
+    lane_offset: Option<String>,
 }
 
 /// A lane-independent `i32` quantity: `constant + sum(k * scalar)`.
@@ -563,7 +562,7 @@ impl Emitter<'_> {
         let Elem::Ptr(s) = ty.elem else {
             return Ok(None);
         };
-        let Some((base, offsets)) = tritonc_passes::loop_ptrs::based_block(f, ptrs) else {
+        let Some((_, offsets)) = tritonc_passes::loop_ptrs::based_block(f, ptrs) else {
             return Ok(None);
         };
         let Some(grads) = offsets.iter().map(|o| gradient(f, *o)).collect::<Option<Vec<_>>>() else {
@@ -576,97 +575,108 @@ impl Emitter<'_> {
             return Ok(None);
         };
         let index = index_parts(part, &ty.shape);
-        let mut total = Uniform::default();
+        let mut group_step = Uniform::default();
         for g in &grads {
             match step(g, &index) {
-                Some(s) if total.add_scaled(&s, 1).is_some() => {}
+                Some(s) if group_step.add_scaled(&s, 1).is_some() => {}
                 _ => return Ok(None),
             }
         }
-        let group_step = total;
-        let gp = self.target.global_ptr();
-        let elem = mem_ty(s);
-        let lay = self.register_layout(ptrs);
         let address = match self.group_lane_addresses.get(&ptrs).cloned() {
             Some(a) => a,
             None => {
-                // The index steps of the lane bits within a wave: an offset
-                // none of them moves is the same in every lane of a wave.
-                let wave_bits = self.target.wave_size().trailing_zeros();
-                let lane_steps: Vec<Vec<i64>> = (0..lay.numel().trailing_zeros())
-                    .filter(|b| matches!(lay.index_bit(*b), IndexBit::Lane(q) if q < wave_bits))
-                    .map(|b| index_parts(1 << b, &ty.shape))
-                    .collect();
-                let mut wave: Option<String> = None;
-                let mut lane: Option<(String, u32)> = None;
-                for (o, g) in offsets.iter().zip(&grads) {
-                    let same_in_wave = lane_steps.iter().all(|i| step(g, i).is_some_and(|d| d.is_zero()));
-                    let mut first = self.first_register(*o)?;
-                    // Varying across the block but not within a wave (a row
-                    // a wave): LLVM computes it per lane unless told.
-                    if same_in_wave && g.iter().any(|d| !d.is_zero()) {
-                        self.next += 1;
-                        let name = format!("wu{}", self.next);
-                        if let Some(code) = self.target.wave_uniform(&first, &name) {
-                            for l in code.lines() {
-                                self.line(l);
-                            }
-                            first = format!("%{name}");
-                        }
-                    }
-                    let wide = self.def(&format!("arith.extsi {first} : i32 to i64"));
-                    if same_in_wave {
-                        wave = Some(match wave.take() {
-                            None => wide,
-                            Some(sum) => self.def(&format!("arith.addi {sum}, {wide} : i64")),
-                        });
-                    } else {
-                        lane = Some(match lane.take() {
-                            None => (wide, 1),
-                            Some((sum, n)) => (self.def(&format!("arith.addi {sum}, {wide} : i64")), n + 1),
-                        });
-                    }
-                }
-                let mut wave_base = self.name(base)?;
-                if let Some(w) = wave {
-                    wave_base = self.def(&format!(
-                        "llvm.getelementptr {wave_base}[{w}] : ({gp}, i64) -> {gp}, {elem}"
-                    ));
-                }
-                // Two or more lane offsets are summed in bytes: LLVM's
-                // InstCombine splits an element-typed `gep p, (a + b)` into
-                // two 64-bit additions and two shifts, where the byte form
-                // is one addition, one shift and one addition. One offset
-                // stays element-typed, which AMDGPU's instruction selection
-                // turns into a scalar base with a 32-bit vector offset when
-                // the offset is known small.
-                let lane_bytes = match lane {
-                    Some((sum, 1)) => Some((sum, elem.to_string())),
-                    Some((sum, _)) => {
-                        let size = self.splat_const(&s.bytes().to_string(), "i64");
-                        Some((self.def(&format!("arith.muli {sum}, {size} : i64")), "i8".to_string()))
-                    }
-                    None => None,
-                };
-                let a = LaneAddress {
-                    wave_base,
-                    lane_offset: lane_bytes,
+                let Some(a) = self.lane_address(ptrs)? else {
+                    return Ok(None);
                 };
                 self.group_lane_addresses.insert(ptrs, a.clone());
                 a
             }
         };
+        let gp = self.target.global_ptr();
+        let elem = mem_ty(s);
         let mut at = address.wave_base;
         if !group_step.is_zero() {
-            let s = self.uniform_value(&group_step)?;
-            at = self.def(&format!("llvm.getelementptr {at}[{s}] : ({gp}, i64) -> {gp}, {elem}"));
+            // In bytes, so that the element size joins the step's constant
+            // factors (one scalar shift, not two).
+            let mut bytes = Uniform::default();
+            if bytes.add_scaled(&group_step, i64::from(s.bytes())).is_some() {
+                let b = self.uniform_value(&bytes)?;
+                at = self.def(&format!("llvm.getelementptr {at}[{b}] : ({gp}, i64) -> {gp}, i8"));
+            } else {
+                let e = self.uniform_value(&group_step)?;
+                at = self.def(&format!("llvm.getelementptr {at}[{e}] : ({gp}, i64) -> {gp}, {elem}"));
+            }
         }
-        if let Some((lane, unit)) = address.lane_offset {
+        if let Some(lane) = address.lane_offset {
             at = self.def(&format!(
-                "llvm.getelementptr {at}[{lane}] : ({gp}, i64) -> {gp}, {unit}"
+                "llvm.getelementptr {at}[{lane}] : ({gp}, i64) -> {gp}, {elem}"
             ));
         }
         Ok(Some(at))
+    }
+
+    /// The part of pointer block `ptrs`'s register-group addresses every
+    /// group shares, when it is a base plus affine offsets in a layout
+    /// where every lane holds distinct elements.
+    fn lane_address(&mut self, ptrs: Value) -> Result<Option<LaneAddress>, CodegenError> {
+        let f = self.f;
+        let ty = f.ty(ptrs);
+        let Elem::Ptr(s) = ty.elem else {
+            return Ok(None);
+        };
+        let Some((base, offsets)) = tritonc_passes::loop_ptrs::based_block(f, ptrs) else {
+            return Ok(None);
+        };
+        let Some(grads) = offsets.iter().map(|o| gradient(f, *o)).collect::<Option<Vec<_>>>() else {
+            return Ok(None);
+        };
+        let lay = self.register_layout(ptrs);
+        if super::shared::register_index_parts(lay, self.lanes).is_none() {
+            return Ok(None);
+        }
+        // The index steps of the lane bits within a wave: an offset none
+        // of them moves is the same in every lane of a wave.
+        let wave_bits = self.target.wave_size().trailing_zeros();
+        let lane_steps: Vec<Vec<i64>> = (0..lay.numel().trailing_zeros())
+            .filter(|b| matches!(lay.index_bit(*b), IndexBit::Lane(q) if q < wave_bits))
+            .map(|b| index_parts(1 << b, &ty.shape))
+            .collect();
+        let mut wave: Option<String> = None;
+        let mut lane: Option<String> = None;
+        for (o, g) in offsets.iter().zip(&grads) {
+            let same_in_wave = lane_steps.iter().all(|i| step(g, i).is_some_and(|d| d.is_zero()));
+            let mut first = self.first_register(*o)?;
+            // Varying across the block but not within a wave (a row a
+            // wave): LLVM computes it per lane unless told.
+            if same_in_wave && g.iter().any(|d| !d.is_zero()) {
+                self.next += 1;
+                let name = format!("wu{}", self.next);
+                if let Some(code) = self.target.wave_uniform(&first, &name) {
+                    for l in code.lines() {
+                        self.line(l);
+                    }
+                    first = format!("%{name}");
+                }
+            }
+            let wide = self.def(&format!("arith.extsi {first} : i32 to i64"));
+            let sum = if same_in_wave { &mut wave } else { &mut lane };
+            *sum = Some(match sum.take() {
+                None => wide,
+                Some(acc) => self.def(&format!("arith.addi {acc}, {wide} : i64")),
+            });
+        }
+        let gp = self.target.global_ptr();
+        let elem = mem_ty(s);
+        let mut wave_base = self.name(base)?;
+        if let Some(w) = wave {
+            wave_base = self.def(&format!(
+                "llvm.getelementptr {wave_base}[{w}] : ({gp}, i64) -> {gp}, {elem}"
+            ));
+        }
+        Ok(Some(LaneAddress {
+            wave_base,
+            lane_offset: lane,
+        }))
     }
 
     /// Starts a new load or store: what the last one's register groups
