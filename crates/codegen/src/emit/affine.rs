@@ -562,13 +562,14 @@ impl Emitter<'_> {
         let Elem::Ptr(s) = ty.elem else {
             return Ok(None);
         };
-        let Some((_, offsets)) = tritonc_passes::loop_ptrs::based_block(f, ptrs) else {
+        let Some((base, offsets)) = tritonc_passes::loop_ptrs::based_block(f, ptrs) else {
             return Ok(None);
         };
         let Some(grads) = offsets.iter().map(|o| gradient(f, *o)).collect::<Option<Vec<_>>>() else {
             return Ok(None);
         };
-        let Some(parts) = super::shared::register_index_parts(self.register_layout(ptrs), self.lanes) else {
+        let lay = self.register_layout(ptrs);
+        let Some(parts) = super::shared::register_index_parts(lay, self.lanes) else {
             return Ok(None);
         };
         let Some(&part) = parts.get(r as usize) else {
@@ -585,9 +586,7 @@ impl Emitter<'_> {
         let address = match self.group_lane_addresses.get(&ptrs).cloned() {
             Some(a) => a,
             None => {
-                let Some(a) = self.lane_address(ptrs)? else {
-                    return Ok(None);
-                };
+                let a = self.lane_address((ty, lay), base, &offsets, &grads)?;
                 self.group_lane_addresses.insert(ptrs, a.clone());
                 a
             }
@@ -615,25 +614,20 @@ impl Emitter<'_> {
         Ok(Some(at))
     }
 
-    /// The part of pointer block `ptrs`'s register-group addresses every
-    /// group shares, when it is a base plus affine offsets in a layout
-    /// where every lane holds distinct elements.
-    fn lane_address(&mut self, ptrs: Value) -> Result<Option<LaneAddress>, CodegenError> {
-        let f = self.f;
-        let ty = f.ty(ptrs);
+    /// The part of a pointer block's register-group addresses every group
+    /// shares: the block (of type and layout `block`, where every lane
+    /// holds distinct elements) is `base` plus `offsets`, affine with
+    /// gradients `grads`.
+    fn lane_address(
+        &mut self,
+        (ty, lay): (&Type, RegisterLayout),
+        base: Value,
+        offsets: &[Value],
+        grads: &[Vec<Uniform>],
+    ) -> Result<LaneAddress, CodegenError> {
         let Elem::Ptr(s) = ty.elem else {
-            return Ok(None);
+            return Err(internal("addresses of non-pointers"));
         };
-        let Some((base, offsets)) = tritonc_passes::loop_ptrs::based_block(f, ptrs) else {
-            return Ok(None);
-        };
-        let Some(grads) = offsets.iter().map(|o| gradient(f, *o)).collect::<Option<Vec<_>>>() else {
-            return Ok(None);
-        };
-        let lay = self.register_layout(ptrs);
-        if super::shared::register_index_parts(lay, self.lanes).is_none() {
-            return Ok(None);
-        }
         // The index steps of the lane bits within a wave: an offset none
         // of them moves is the same in every lane of a wave.
         let wave_bits = self.target.wave_size().trailing_zeros();
@@ -643,7 +637,7 @@ impl Emitter<'_> {
             .collect();
         let mut wave: Option<String> = None;
         let mut lane: Option<String> = None;
-        for (o, g) in offsets.iter().zip(&grads) {
+        for (o, g) in offsets.iter().zip(grads) {
             let same_in_wave = lane_steps.iter().all(|i| step(g, i).is_some_and(|d| d.is_zero()));
             let mut first = self.first_register(*o)?;
             // Varying across the block but not within a wave (a row a
@@ -673,10 +667,10 @@ impl Emitter<'_> {
                 "llvm.getelementptr {wave_base}[{w}] : ({gp}, i64) -> {gp}, {elem}"
             ));
         }
-        Ok(Some(LaneAddress {
+        Ok(LaneAddress {
             wave_base,
             lane_offset: lane,
-        }))
+        })
     }
 
     /// Starts a new load or store: what the last one's register groups
