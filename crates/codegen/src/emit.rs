@@ -19,7 +19,7 @@
 
 use crate::{
     staging::MatrixStaging,
-    target::{Exchange, LaneRead, MatrixCall, ReadLanes, Target},
+    target::{Exchange, LaneRead, MatrixCall, ReadLanes, RowPermute, Target},
     CodegenError,
 };
 use std::borrow::Cow;

@@ -91,6 +91,14 @@ pub trait Target: Send + Sync {
     fn lane_read(&self, _x: &LaneRead) -> Option<String> {
         None
     }
+    /// Code defining `%{out}` as the 32-bit value of lane `(l & !15) |
+    /// selects[l & 15]` of this lane `l`'s wave, or with `other_row` of
+    /// lane `((l ^ 16) & !15) | selects[l & 15]`, if the target moves
+    /// values between lanes of rows of 16 so in registers (RDNA:
+    /// `v_permlane16_b32`, `v_permlanex16_b32`, the selects constants).
+    fn row_permute(&self, _x: &RowPermute) -> Option<String> {
+        None
+    }
     /// Code defining `%{out}` as `value`, an i32 value every lane of the
     /// wave holds, in a form the target keeps once per wave (AMDGPU:
     /// `v_readfirstlane_b32` into a scalar register, so that arithmetic on
@@ -223,6 +231,31 @@ pub struct LaneRead<'a> {
     pub scratch_ty: &'a str,
 }
 
+/// A read of another lane of this lane's row of 16 (or of the other row
+/// of a wave of 32) named by constant selects: [`Target::row_permute`].
+#[derive(Debug, Clone, Copy)]
+pub struct RowPermute<'a> {
+    /// The value, result name, lane and scratch (`read.src` unused).
+    pub read: LaneRead<'a>,
+    /// The lane each lane of a row reads, by its place in the row.
+    pub selects: [u8; 16],
+    /// Whether the lanes read the other row of 16 of a wave of 32.
+    pub other_row: bool,
+}
+
+impl RowPermute<'_> {
+    /// The selects as `v_permlane16_b32` takes them: lanes 0-7 and 8-15,
+    /// 4 bits each.
+    pub fn select_words(&self) -> (u32, u32) {
+        let word = |half: &[u8]| {
+            half.iter()
+                .enumerate()
+                .fold(0u32, |w, (i, s)| w | (u32::from(*s & 15) << (4 * i)))
+        };
+        (word(&self.selects[..8]), word(&self.selects[8..]))
+    }
+}
+
 /// One matrix instruction: names in the emitted code.
 #[derive(Debug, Clone, Copy)]
 pub struct MatrixCall<'a> {
@@ -333,8 +366,22 @@ pub const PERMLANEX16_SELECTS: (u32, u32) = (0x7654_3210, 0xfedc_ba98);
 /// the other row of 16, at the select nibble of `lane`'s place in its row
 /// (the lane simulator reads that lane, so the selects are checked).
 pub fn permlanex16_source(lane: &str, out: &str) -> String {
-    let (lo, hi) = PERMLANEX16_SELECTS;
+    permlane_source(lane, PERMLANEX16_SELECTS, true, out)
+}
+
+/// MLIR defining `%{out}` as the lane `v_permlane16_b32` (or, with
+/// `other_row`, `v_permlanex16_b32`) with select words `(lo, hi)` makes
+/// `lane` read: in its row of 16 (or the other row of a wave of 32), the
+/// lane the select nibble of `lane`'s place in its row names.
+pub fn permlane_source(lane: &str, (lo, hi): (u32, u32), other_row: bool, out: &str) -> String {
     let c = |name: &str, v: i64| format!("%{out}_{name} = llvm.mlir.constant({v} : i32) : i32");
+    let row = if other_row {
+        format!(
+            "%{out}_other = arith.xori {lane}, %{out}_sixteen : i32\n%{out}_row = arith.andi %{out}_other, %{out}_rowmask : i32"
+        )
+    } else {
+        format!("%{out}_row = arith.andi {lane}, %{out}_rowmask : i32")
+    };
     [
         c("fifteen", 15),
         c("seven", 7),
@@ -349,9 +396,8 @@ pub fn permlanex16_source(lane: &str, out: &str) -> String {
         format!("%{out}_sh = arith.muli %{out}_k, %{out}_four : i32"),
         format!("%{out}_n0 = arith.shrui %{out}_sel, %{out}_sh : i32"),
         format!("%{out}_nib = arith.andi %{out}_n0, %{out}_fifteen : i32"),
-        format!("%{out}_other = arith.xori {lane}, %{out}_sixteen : i32"),
         c("rowmask", !15),
-        format!("%{out}_row = arith.andi %{out}_other, %{out}_rowmask : i32"),
+        row,
         format!("%{out} = arith.ori %{out}_row, %{out}_nib : i32"),
     ]
     .join("\n")
@@ -595,6 +641,29 @@ impl Target for AmdGpu {
     }
     fn wave_uniform(&self, value: &str, out: &str) -> Option<String> {
         Some(format!("%{out} = rocdl.readfirstlane {value} : i32"))
+    }
+    /// RDNA (waves of 32): `v_permlane16_b32` within a row, or
+    /// `v_permlanex16_b32` from the other row, with the selects as
+    /// constants (two scalar operands).
+    fn row_permute(&self, x: &RowPermute) -> Option<String> {
+        if self.wave != 32 {
+            return None;
+        }
+        let (out, value) = (x.read.out, x.read.value);
+        let (lo, hi) = x.select_words();
+        let name = if x.other_row { "permlanex16" } else { "permlane16" };
+        Some(
+            [
+                format!("%{out}_old = llvm.mlir.poison : i32"),
+                format!("%{out}_lo = llvm.mlir.constant({} : i32) : i32", lo as i32),
+                format!("%{out}_hi = llvm.mlir.constant({} : i32) : i32", hi as i32),
+                format!("%{out}_f = llvm.mlir.constant(false) : i1"),
+                format!(
+                    "%{out} = llvm.call_intrinsic \"llvm.amdgcn.{name}\"(%{out}_old, {value}, %{out}_lo, %{out}_hi, %{out}_f, %{out}_f) : (i32, i32, i32, i32, i1, i1) -> i32"
+                ),
+            ]
+            .join("\n"),
+        )
     }
     fn read_lanes(&self, x: &ReadLanes) -> Option<String> {
         let (out, ty) = (x.out, x.ty);
@@ -974,6 +1043,20 @@ impl Target for LaneSimulator {
         };
         let src = format!("%{out}_src");
         Some(format!("{source}\n{}", self.lane_read(&x.read(&src))?))
+    }
+    /// The GPU's `v_permlane16_b32` / `v_permlanex16_b32` simulated: the
+    /// lane its selects name, read through the scratch slots.
+    fn row_permute(&self, x: &RowPermute) -> Option<String> {
+        if self.gpu.wave != 32 {
+            return None;
+        }
+        let out = x.read.out;
+        let source = permlane_source(x.read.lane, x.select_words(), x.other_row, &format!("{out}_src"));
+        let src = format!("%{out}_src");
+        Some(format!(
+            "{source}\n{}",
+            self.lane_read(&LaneRead { src: &src, ..x.read })?
+        ))
     }
     /// `ds_bpermute` simulated: every lane puts its value in its slot and
     /// after a barrier reads lane `src`'s.

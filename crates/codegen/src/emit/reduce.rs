@@ -469,7 +469,18 @@ impl Emitter<'_> {
                 distinct.sort_unstable();
                 distinct.dedup();
                 let values: Vec<String> = distinct.iter().map(|r| regs[*r as usize].clone()).collect();
-                let got = self.read_other_lane(&values, s, &src_lane, in_wave)?;
+                // The same source for every lane of a row of 16 by its
+                // place in the row (levels below lane bit 4; lane bit 4
+                // itself reads the other row of a wave of 32).
+                let moved = lane_bit | lane_ones;
+                let row = (moved >> 4 == 0 || (lane_bit == 16 && lane_ones >> 4 == 0)).then(|| {
+                    let mut selects = [0u8; 16];
+                    for (i, sel) in selects.iter_mut().enumerate() {
+                        *sel = ((i as u32 & !moved) | lane_ones) as u8 & 15;
+                    }
+                    (selects, lane_bit == 16)
+                });
+                let got = self.read_other_lane(&values, s, &src_lane, (in_wave, row))?;
                 fetched = distinct.into_iter().zip(got).collect();
             }
             let is_upper = if lane_bit != 0 {
@@ -505,13 +516,15 @@ impl Emitter<'_> {
 
     /// Each of `values` (of type `s`) as lane `src` holds it (the same for
     /// every value): within a wave by the target's lane read (32-bit
-    /// values), else through shared memory (one barrier pair for all).
+    /// values; by its row permutation when `row` gives `src` as constant
+    /// selects, [`Target::row_permute`]), else through shared memory (one
+    /// barrier pair for all).
     fn read_other_lane(
         &mut self,
         values: &[String],
         s: ScalarType,
         src: &str,
-        in_wave: bool,
+        (in_wave, row): (bool, Option<([u8; 16], bool)>),
     ) -> Result<Vec<String>, CodegenError> {
         let (lds, pty) = self.shared()?;
         let lane = self.lane();
@@ -526,14 +539,22 @@ impl Emitter<'_> {
                 };
                 self.next += 1;
                 let name = format!("rd{}", self.next);
-                let Some(code) = self.target.lane_read(&LaneRead {
+                let read = LaneRead {
                     value: &bits,
                     src,
                     out: &name,
                     lane: &lane,
                     scratch: &lds,
                     scratch_ty: pty,
-                }) else {
+                };
+                let permuted = row.and_then(|(selects, other_row)| {
+                    self.target.row_permute(&RowPermute {
+                        read,
+                        selects,
+                        other_row,
+                    })
+                });
+                let Some(code) = permuted.or_else(|| self.target.lane_read(&read)) else {
                     out.clear();
                     break;
                 };
@@ -836,7 +857,7 @@ impl Emitter<'_> {
         }
         let bit = self.splat_const(&(1u32 << j).to_string(), "i32");
         let partner = self.def(&format!("arith.xori {lane}, {bit} : i32"));
-        let mut got = self.read_other_lane(&[value.to_string()], s, &partner, false)?;
+        let mut got = self.read_other_lane(&[value.to_string()], s, &partner, (false, None))?;
         got.pop().ok_or_else(|| internal("no value read"))
     }
 
