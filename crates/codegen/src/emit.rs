@@ -345,9 +345,8 @@ struct Emitter<'a> {
     carried_buffers: HashMap<BlockId, Vec<Option<String>>>,
     /// How many loops enclose each block and operation.
     loop_depths: affine::LoopDepths,
-    /// Within one load or store: the lane offsets and widened scalars its
-    /// register groups' addresses share (`affine::stepped_pointer`), by
-    /// the value they are made of.
+    /// Within one load or store: the widened scalars its register groups'
+    /// steps share (`affine::uniform_value`), by scalar.
     group_address_parts: HashMap<Value, String>,
     /// Within one load or store: its pointer block's lane part
     /// (`affine::stepped_pointer`).

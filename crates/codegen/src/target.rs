@@ -403,6 +403,24 @@ pub fn permlane_source(lane: &str, (lo, hi): (u32, u32), other_row: bool, out: &
     .join("\n")
 }
 
+/// MLIR defining `%{out}` as `v_permlane16_b32` (or, with `other_row`,
+/// `v_permlanex16_b32`) of the i32 `value` with select words `(lo, hi)`.
+/// Every lane is active and reads a lane that is, so the "old" value is
+/// never used: poison.
+fn permlane_call(value: &str, (lo, hi): (u32, u32), other_row: bool, out: &str) -> String {
+    let name = if other_row { "permlanex16" } else { "permlane16" };
+    [
+        format!("%{out}_old = llvm.mlir.poison : i32"),
+        format!("%{out}_lo = llvm.mlir.constant({} : i32) : i32", lo as i32),
+        format!("%{out}_hi = llvm.mlir.constant({} : i32) : i32", hi as i32),
+        format!("%{out}_f = llvm.mlir.constant(false) : i1"),
+        format!(
+            "%{out} = llvm.call_intrinsic \"llvm.amdgcn.{name}\"(%{out}_old, {value}, %{out}_lo, %{out}_hi, %{out}_f, %{out}_f) : (i32, i32, i32, i32, i1, i1) -> i32"
+        ),
+    ]
+    .join("\n")
+}
+
 /// How an AMD wave moves a 32-bit value between lanes `2^bit` apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LaneMove {
@@ -602,18 +620,7 @@ impl Target for AmdGpu {
             // Lane i of a row reads lane sel[i] of the other row: the
             // selects 0x76543210 (lanes 0-7) and 0xfedcba98 (8-15) are
             // the identity, so lane l reads lane l ^ 16.
-            LaneMove::PermlaneX16 => Some(
-                [
-                    format!("%{out}_old = llvm.mlir.poison : i32"),
-                    format!("%{out}_lo = llvm.mlir.constant({} : i32) : i32", PERMLANEX16_SELECTS.0 as i32),
-                    format!("%{out}_hi = llvm.mlir.constant({} : i32) : i32", PERMLANEX16_SELECTS.1 as i32),
-                    format!("%{out}_f = llvm.mlir.constant(false) : i1"),
-                    format!(
-                        "%{out} = llvm.call_intrinsic \"llvm.amdgcn.permlanex16\"(%{out}_old, {value}, %{out}_lo, %{out}_hi, %{out}_f, %{out}_f) : (i32, i32, i32, i32, i1, i1) -> i32"
-                    ),
-                ]
-                .join("\n"),
-            ),
+            LaneMove::PermlaneX16 => Some(permlane_call(value, PERMLANEX16_SELECTS, true, out)),
         }
     }
     fn exchange_in_registers(&self, bit: u32) -> bool {
@@ -649,21 +656,7 @@ impl Target for AmdGpu {
         if self.wave != 32 {
             return None;
         }
-        let (out, value) = (x.read.out, x.read.value);
-        let (lo, hi) = x.select_words();
-        let name = if x.other_row { "permlanex16" } else { "permlane16" };
-        Some(
-            [
-                format!("%{out}_old = llvm.mlir.poison : i32"),
-                format!("%{out}_lo = llvm.mlir.constant({} : i32) : i32", lo as i32),
-                format!("%{out}_hi = llvm.mlir.constant({} : i32) : i32", hi as i32),
-                format!("%{out}_f = llvm.mlir.constant(false) : i1"),
-                format!(
-                    "%{out} = llvm.call_intrinsic \"llvm.amdgcn.{name}\"(%{out}_old, {value}, %{out}_lo, %{out}_hi, %{out}_f, %{out}_f) : (i32, i32, i32, i32, i1, i1) -> i32"
-                ),
-            ]
-            .join("\n"),
-        )
+        Some(permlane_call(x.read.value, x.select_words(), x.other_row, x.read.out))
     }
     fn read_lanes(&self, x: &ReadLanes) -> Option<String> {
         let (out, ty) = (x.out, x.ty);
